@@ -1,0 +1,217 @@
+//! Running a command: from parsed arguments to output and an exit code.
+
+use crate::audit;
+use crate::cli::{ColorChoice, LintArgs};
+use crate::config::Config;
+use crate::helm::{Helm, RenderRequest};
+use crate::model::{Input, MAX_INPUT_BYTES};
+use crate::report::{self, Format};
+use crate::values;
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 error.
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn lint(args: &LintArgs) -> Result<u8> {
+    let namespace = args
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let (release, chart) = match args.positional.as_slice() {
+        [] => (None, None),
+        [chart] => (None, Some(chart.clone())),
+        [release, chart] => (Some(release.clone()), Some(chart.clone())),
+        _ => bail!("too many arguments: expected [RELEASE] CHART"),
+    };
+    if chart.is_none() && args.manifests.is_empty() && args.extra_charts.is_empty() {
+        bail!("nothing to lint: give a CHART, --chart CHART or --manifests FILE (see --help)");
+    }
+    if args.manifests.iter().filter(|m| *m == "-").count() > 1 {
+        bail!("--manifests - (stdin) can be given only once");
+    }
+
+    let mut inputs = Vec::new();
+    let mut config_dirs = Vec::new();
+    if chart.is_some() || !args.extra_charts.is_empty() {
+        let helm = Helm::locate()?;
+        if let Some(chart) = chart {
+            let request = RenderRequest {
+                release,
+                chart,
+                namespace: namespace.clone(),
+                values: args.values.clone(),
+                set: args.set.clone(),
+                set_string: args.set_string.clone(),
+                set_file: args.set_file.clone(),
+                set_json: args.set_json.clone(),
+                version: args.version.clone(),
+                repo: args.repo.clone(),
+                kube_version: args.kube_version.clone(),
+                api_versions: args.api_versions.clone(),
+            };
+            inputs.push(render_chart(&helm, &request)?);
+        }
+        for extra in &args.extra_charts {
+            let (release, chart) = match extra.split_once('=') {
+                Some((release, chart)) => (Some(release.to_string()), chart.to_string()),
+                None => (None, extra.clone()),
+            };
+            let request = RenderRequest {
+                release,
+                chart,
+                namespace: namespace.clone(),
+                kube_version: args.kube_version.clone(),
+                api_versions: args.api_versions.clone(),
+                ..RenderRequest::default()
+            };
+            inputs.push(render_chart(&helm, &request)?);
+        }
+        config_dirs.extend(inputs.iter().filter_map(|i| i.chart_dir.clone()));
+    }
+    for path in &args.manifests {
+        inputs.push(read_manifests(path, &namespace)?);
+    }
+    config_dirs.push(PathBuf::from("."));
+
+    let config = Config::discover(args.config.as_deref(), &config_dirs)?;
+    let objects = audit::load(&inputs)?;
+    let audit = audit::run(&inputs, &objects, &config);
+
+    let text = match (args.output, args.summary) {
+        (Format::Human, true) => report::summary::Summary::of(&audit).to_markdown(),
+        (Format::Human, false) => {
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    args.output_file.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::human::render(&audit, &report::human::Options { color, width: 100 })
+        }
+        (Format::Json, _) => report::json::render(&audit),
+        (Format::Sarif, _) => report::sarif::render(&audit),
+    };
+    match &args.output_file {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        }
+    }
+    Ok(if audit.fails(args.fail_on.threshold()) {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+/// Render a chart with helm and remember what the M6 hint needs.
+fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
+    let text = helm.template(request)?;
+    let local_dir = Path::new(&request.chart);
+    let chart_dir = local_dir.is_dir().then(|| local_dir.to_path_buf());
+    let release = request.release.clone().unwrap_or_else(|| "release-name".into());
+    let mut input = Input::new(request.chart.clone(), release, request.namespace.clone(), text);
+    // The chart's own defaults say which NetworkPolicy is switched off...
+    let defaults = match &chart_dir {
+        Some(dir) => std::fs::read_to_string(dir.join("values.yaml"))
+            .ok()
+            .map(|t| (t, "values.yaml".to_string())),
+        None => helm
+            .show_values(request)
+            .ok()
+            .map(|t| (t, format!("{} values.yaml", request.chart))),
+    };
+    if let Some((text, file)) = defaults {
+        let file = match &chart_dir {
+            Some(dir) => dir.join(&file).display().to_string(),
+            None => file,
+        };
+        input.netpol_toggles = values::network_policy_toggles(&text, &file);
+    }
+    // ...unless the user's own values or --set turn it on.
+    let mut turned_on: Vec<String> = Vec::new();
+    for file in &request.values {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            turned_on.extend(values::enabled_toggle_paths(&text));
+        }
+    }
+    for set in &request.set {
+        turned_on.extend(values::enabled_toggle_paths_from_set(set));
+    }
+    input.netpol_toggles.retain(|t| !turned_on.contains(&t.path));
+    input.chart_dir = chart_dir;
+    Ok(input)
+}
+
+fn read_manifests(path: &str, namespace: &str) -> Result<Input> {
+    let text = if path == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut buf)
+            .context("cannot read manifests from stdin")?;
+        decode(buf, "<stdin>")?
+    } else {
+        let meta = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?;
+        if meta.is_dir() {
+            bail!("{path} is a directory: --manifests takes a file of rendered YAML (use the directory as CHART to render a chart)");
+        }
+        if meta.len() > MAX_INPUT_BYTES as u64 {
+            bail!(
+                "{path}: {} bytes is more than the {MAX_INPUT_BYTES} byte limit",
+                meta.len()
+            );
+        }
+        decode(
+            std::fs::read(path).with_context(|| format!("cannot read {path}"))?,
+            path,
+        )?
+    };
+    let (name, release) = if path == "-" {
+        ("<stdin>".to_string(), "stdin".to_string())
+    } else {
+        let stem = Path::new(path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        (path.to_string(), stem)
+    };
+    Ok(Input::new(name, release, namespace, text))
+}
+
+fn decode(bytes: Vec<u8>, name: &str) -> Result<String> {
+    if bytes.len() > MAX_INPUT_BYTES {
+        bail!("{name}: more than the {MAX_INPUT_BYTES} byte limit");
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{name}: not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Write to a temporary file next to `path`, then rename: a reader never sees
+/// a half-written report, and an error leaves no file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The static audit, independent of how inputs were obtained: load objects,
+//! index them, run the enabled checks, apply severities and waivers.
+
+use crate::checks::{self, Finding, Severity};
+use crate::config::Config;
+use crate::model::{load_objects, Index, Input, LoadError, Object};
+use crate::suppress::{self, Waiver, WaiverWarning};
+
+pub struct Audit<'a> {
+    pub index: Index<'a>,
+    /// Findings that count, in check order.
+    pub findings: Vec<Finding<'a>>,
+    /// Findings waived by an annotation or a config rule, with the waiver.
+    pub suppressed: Vec<(Finding<'a>, Waiver<'a>)>,
+    pub warnings: Vec<WaiverWarning>,
+}
+
+/// Parse every input into objects.
+pub fn load(inputs: &[Input]) -> Result<Vec<Object>, LoadError> {
+    let mut objects = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        load_objects(i, input, &mut objects)?;
+    }
+    Ok(objects)
+}
+
+pub fn run<'a>(inputs: &'a [Input], objects: &'a [Object], config: &Config) -> Audit<'a> {
+    let index = Index::new(inputs, objects);
+    let mut findings = checks::run_checks(&index, &config.enabled_checks());
+    for finding in &mut findings {
+        finding.severity = config.severity_of(finding.check);
+    }
+    let (waivers, mut warnings) = suppress::collect_waivers(&index, config);
+    let (findings, suppressed) = suppress::apply(findings, &waivers, &mut warnings);
+    Audit {
+        index,
+        findings,
+        suppressed,
+        warnings,
+    }
+}
+
+impl Audit<'_> {
+    /// Is any reported finding at or above `threshold`? (`None`: never fail.)
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+    }
+}

@@ -1,0 +1,234 @@
+//! The check registry.
+//!
+//! Each check lives in its own file and is declared with [`declare_check!`]:
+//! its doc comment is its documentation (what it does, why it is bad, an
+//! example, remediation). The same text feeds `docs/checks.md`,
+//! `netaudit explain ID` and the SARIF rule help, so it is written once.
+
+use crate::model::{Index, Location, Object};
+use serde::Serialize;
+
+mod m4a_workload_label_collision;
+mod m4b_service_label_collision;
+mod m4c_workload_subset_collision;
+mod m4g_global_label_collision;
+mod m5b_service_targets_undeclared_port;
+mod m5c_headless_service_port_unavailable;
+mod m5d_service_without_target;
+mod m6_missing_network_policy;
+mod m7_host_network;
+mod support;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text.to_ascii_lowercase().as_str() {
+            "low" => Some(Severity::Low),
+            "medium" => Some(Severity::Medium),
+            "high" => Some(Severity::High),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registered check: identity, default severity, documentation, and the
+/// function that finds its violations in an [`Index`].
+pub struct CheckInfo {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub default_severity: Severity,
+    /// `static`, or `static + runtime` for checks whose runtime half comes with probing.
+    pub analysis: &'static str,
+    /// One line: when a finding is reported.
+    pub summary: &'static str,
+    /// The check's doc comment, Markdown.
+    pub doc: &'static str,
+    pub run: for<'a> fn(&Index<'a>, &mut Vec<Finding<'a>>),
+}
+
+impl std::fmt::Debug for CheckInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+impl CheckInfo {
+    /// The doc comment without the one-space indent rustdoc leaves.
+    pub fn documentation(&self) -> String {
+        self.doc
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string()
+    }
+
+    /// The text of one `## Heading` section of the documentation.
+    pub fn section(&self, heading: &str) -> String {
+        let doc = self.documentation();
+        let marker = format!("## {heading}");
+        let Some(start) = doc.find(&marker) else {
+            return String::new();
+        };
+        let body = &doc[start + marker.len()..];
+        let end = body.find("\n## ").unwrap_or(body.len());
+        body[..end].trim().to_string()
+    }
+}
+
+/// Declare a check; the doc comment becomes [`CheckInfo::doc`].
+macro_rules! declare_check {
+    (
+        $(#[doc = $doc:literal])*
+        pub static $name:ident = {
+            id: $id:literal,
+            name: $slug:literal,
+            severity: $severity:ident,
+            analysis: $analysis:literal,
+            summary: $summary:literal,
+            run: $run:path $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::checks::CheckInfo = $crate::checks::CheckInfo {
+            id: $id,
+            name: $slug,
+            default_severity: $crate::checks::Severity::$severity,
+            analysis: $analysis,
+            summary: $summary,
+            doc: concat!($($doc, "\n"),*),
+            run: $run,
+        };
+    };
+}
+pub(crate) use declare_check;
+
+/// Every check, in report order.
+pub static REGISTRY: &[&CheckInfo] = &[
+    &m4a_workload_label_collision::M4A,
+    &m4b_service_label_collision::M4B,
+    &m4c_workload_subset_collision::M4C,
+    &m4g_global_label_collision::M4G,
+    &m5b_service_targets_undeclared_port::M5B,
+    &m5c_headless_service_port_unavailable::M5C,
+    &m5d_service_without_target::M5D,
+    &m6_missing_network_policy::M6,
+    &m7_host_network::M7,
+];
+
+pub fn find(id: &str) -> Option<&'static CheckInfo> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|c| c.id.eq_ignore_ascii_case(id) || c.name.eq_ignore_ascii_case(id))
+}
+
+/// One side of a finding: an object, the line that matters, and what to say there.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub object: &'a Object,
+    pub location: Location,
+    /// Last line of the highlighted block (= `location.line` for one line).
+    pub end_line: u32,
+    /// Short text shown at that line ("selector app=web", "pod labels …").
+    pub label: String,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(object: &'a Object, line: u32, label: impl Into<String>) -> Subject<'a> {
+        Subject {
+            object,
+            location: object.location(line),
+            end_line: line,
+            label: label.into(),
+        }
+    }
+
+    /// Highlight lines `line..=end_line` (a whole `labels:` block, say).
+    pub fn block(object: &'a Object, line: u32, end_line: u32, label: impl Into<String>) -> Subject<'a> {
+        Subject {
+            end_line: end_line.max(line),
+            ..Subject::new(object, line, label)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding<'a> {
+    pub check: &'static CheckInfo,
+    pub severity: Severity,
+    pub message: String,
+    /// What to do about this finding in particular.
+    pub help: String,
+    /// The objects involved; the first is the one the finding is about.
+    pub subjects: Vec<Subject<'a>>,
+    /// The port involved (a Service port for M5B/M5C).
+    pub port: Option<i64>,
+}
+
+impl<'a> Finding<'a> {
+    pub fn new(check: &'static CheckInfo, message: String, help: String, subjects: Vec<Subject<'a>>) -> Finding<'a> {
+        Finding {
+            check,
+            severity: check.default_severity,
+            message,
+            help,
+            subjects,
+            port: None,
+        }
+    }
+
+    pub fn with_port(mut self, port: i64) -> Finding<'a> {
+        self.port = Some(port);
+        self
+    }
+
+    pub fn primary(&self) -> &Subject<'a> {
+        &self.subjects[0]
+    }
+
+    /// The input (release) the finding is counted under.
+    pub fn input(&self) -> usize {
+        self.primary().object.input
+    }
+}
+
+/// Run the given checks; findings come out in a stable order (check, then
+/// source position).
+pub fn run_checks<'a>(index: &Index<'a>, checks: &[&'static CheckInfo]) -> Vec<Finding<'a>> {
+    let mut findings = Vec::new();
+    for check in checks {
+        let start = findings.len();
+        (check.run)(index, &mut findings);
+        findings[start..].sort_by(|a, b| {
+            (a.primary().location.input, a.primary().location.line, a.port).cmp(&(
+                b.primary().location.input,
+                b.primary().location.line,
+                b.port,
+            ))
+        });
+    }
+    findings
+}

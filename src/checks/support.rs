@@ -1,0 +1,215 @@
+//! Pieces several checks share.
+
+use super::Subject;
+use crate::model::selector::display_labels;
+use crate::model::{Index, Object, Service, Workload};
+use std::collections::BTreeMap;
+
+/// "Deployment `web`": how messages name an object.
+pub fn describe(object: &Object) -> String {
+    format!("{} `{}`", object.kind, object.name)
+}
+
+pub fn pod_labels_subject<'a>(workload: &Workload<'a>) -> Subject<'a> {
+    let label = if workload.pod_labels.is_empty() {
+        format!("{}: pods have no labels", describe(workload.obj))
+    } else {
+        format!("pod labels of {}", describe(workload.obj))
+    };
+    Subject::block(
+        workload.obj,
+        workload.pod_labels_line,
+        workload.pod_labels_end_line,
+        label,
+    )
+}
+
+pub fn service_selector_subject<'a>(service: &Service<'a>, what: &str) -> Subject<'a> {
+    Subject::block(
+        service.obj,
+        service.selector_line,
+        service.selector_end_line,
+        format!("selector of {}{what}", describe(service.obj)),
+    )
+}
+
+/// Workloads grouped by namespace: selectors only match inside one.
+pub fn workloads_by_namespace<'s, 'a>(index: &'s Index<'a>) -> BTreeMap<&'s str, Vec<&'s Workload<'a>>> {
+    let mut groups: BTreeMap<&str, Vec<&Workload<'a>>> = BTreeMap::new();
+    for workload in &index.workloads {
+        groups
+            .entry(workload.obj.namespace.as_str())
+            .or_default()
+            .push(workload);
+    }
+    groups
+}
+
+/// Why two workloads collide (M4A, and M4G across releases).
+pub enum Collision {
+    /// The controller selector of the first selects the second's pods.
+    SelectorSelectsOther,
+    /// Both have exactly the same (non-empty) pod labels.
+    IdenticalLabels,
+}
+
+/// Every colliding unordered pair of different workloads in one namespace.
+pub fn workload_collisions<'s, 'a>(index: &'s Index<'a>) -> Vec<(&'s Workload<'a>, &'s Workload<'a>, Collision)> {
+    let mut pairs = Vec::new();
+    for group in workloads_by_namespace(index).values() {
+        for (i, a) in group.iter().enumerate() {
+            for b in &group[i + 1..] {
+                if a.obj.input == b.obj.input && a.obj.kind == b.obj.kind && a.obj.name == b.obj.name {
+                    continue;
+                }
+                let selects = |x: &Workload<'_>, y: &Workload<'_>| {
+                    x.selector
+                        .as_ref()
+                        .is_some_and(|s| !s.is_empty() && s.matches(&y.pod_labels))
+                };
+                if selects(a, b) {
+                    pairs.push((*a, *b, Collision::SelectorSelectsOther));
+                } else if selects(b, a) {
+                    pairs.push((*b, *a, Collision::SelectorSelectsOther));
+                } else if !a.pod_labels.is_empty() && a.pod_labels == b.pod_labels {
+                    pairs.push((*a, *b, Collision::IdenticalLabels));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// Subjects and message for a colliding pair.
+pub fn collision_finding_parts<'a>(
+    first: &Workload<'a>,
+    second: &Workload<'a>,
+    why: &Collision,
+) -> (String, Vec<Subject<'a>>) {
+    match why {
+        Collision::SelectorSelectsOther => {
+            let selector = first.selector.as_ref().map(|s| s.display()).unwrap_or_default();
+            (
+                format!(
+                    "the selector of {} ({selector}) also selects the pods of {}",
+                    describe(first.obj),
+                    describe(second.obj)
+                ),
+                vec![
+                    Subject::block(
+                        first.obj,
+                        first.selector_line,
+                        first.selector_end_line,
+                        format!("selector of {}", describe(first.obj)),
+                    ),
+                    pod_labels_subject(second),
+                ],
+            )
+        }
+        Collision::IdenticalLabels => (
+            format!(
+                "{} and {} have identical pod labels ({})",
+                describe(first.obj),
+                describe(second.obj),
+                display_labels(&first.pod_labels)
+            ),
+            vec![pod_labels_subject(first), pod_labels_subject(second)],
+        ),
+    }
+}
+
+/// The Services (with a selector) that select a workload.
+pub fn services_selecting<'s, 'a>(
+    index: &'s Index<'a>,
+    workload: &'s Workload<'a>,
+) -> impl Iterator<Item = &'s Service<'a>> {
+    index.services.iter().filter(move |s| s.selects(workload))
+}
+
+/// The workloads a Service selects.
+pub fn selected_workloads<'s, 'a>(index: &'s Index<'a>, service: &'s Service<'a>) -> Vec<&'s Workload<'a>> {
+    index
+        .workloads_in(&service.obj.namespace)
+        .filter(|w| service.selects(w))
+        .collect()
+}
+
+/// For each port of a Service, the selected workloads that do not declare its
+/// target (M5B for normal Services, M5C for headless ones). Services that
+/// select nothing are M5D's business and are skipped here.
+pub fn undeclared_targets<'s, 'a>(
+    index: &'s Index<'a>,
+    service: &'s Service<'a>,
+) -> Vec<(&'s crate::model::ServicePort, Vec<&'s Workload<'a>>)> {
+    let selected = selected_workloads(index, service);
+    if selected.is_empty() {
+        return Vec::new();
+    }
+    service
+        .ports
+        .iter()
+        .filter_map(|port| {
+            let lacking: Vec<_> = selected
+                .iter()
+                .copied()
+                .filter(|w| match &port.target {
+                    crate::model::TargetPort::Number(n) => !w.declares_number(*n, &port.protocol),
+                    crate::model::TargetPort::Name(name) => !w.declares_name(name, &port.protocol),
+                })
+                .collect();
+            (!lacking.is_empty()).then_some((port, lacking))
+        })
+        .collect()
+}
+
+/// The finding for one Service port whose target is not declared.
+pub fn undeclared_target_finding<'a>(
+    check: &'static super::CheckInfo,
+    service: &Service<'a>,
+    port: &crate::model::ServicePort,
+    lacking: &[&Workload<'a>],
+) -> super::Finding<'a> {
+    let what = match &port.target {
+        crate::model::TargetPort::Number(n) => format!("port {n}/{}", port.protocol),
+        crate::model::TargetPort::Name(name) => format!("the port named {name:?} ({})", port.protocol),
+    };
+    let names: Vec<String> = lacking.iter().map(|w| describe(w.obj)).collect();
+    let mut subjects = vec![Subject::new(
+        service.obj,
+        port.line,
+        format!("{} port {} targets {}", describe(service.obj), port.port, port.target),
+    )];
+    subjects.extend(lacking.iter().map(|w| {
+        let declared: Vec<String> = w
+            .ports()
+            .map(|p| match &p.name {
+                Some(name) => format!("{}/{} ({name})", p.number, p.protocol),
+                None => format!("{}/{}", p.number, p.protocol),
+            })
+            .collect();
+        let declared = if declared.is_empty() {
+            "no ports".to_string()
+        } else {
+            declared.join(", ")
+        };
+        Subject::new(
+            w.obj,
+            w.containers_line,
+            format!("{} declares {declared}", describe(w.obj)),
+        )
+    }));
+    super::Finding::new(
+        check,
+        format!(
+            "{} port {} targets {what}, which {} not declare",
+            describe(service.obj),
+            port.port,
+            if names.len() == 1 { format!("{} does", names[0]) } else { format!("{} do", names.join(", ")) }
+        ),
+        format!(
+            "declare {what} in the container that serves it (containers[].ports), or point targetPort at a declared port"
+        ),
+        subjects,
+    )
+    .with_port(port.port)
+}

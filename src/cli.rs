@@ -1,0 +1,162 @@
+//! Command-line interface (helm-style flags).
+
+use crate::checks::Severity;
+use crate::report::Format;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netaudit",
+    version,
+    about = "Find network misconfigurations in Helm charts: label collisions, Services with wrong references, missing NetworkPolicies, hostNetwork",
+    long_about = "Find network misconfigurations in Helm charts and Kubernetes manifests: the holes an attacker \
+who controls one pod uses to move sideways through a cluster.\n\nAs a Helm plugin: `helm netaudit lint CHART`. \
+Standalone: `netaudit lint CHART`.\n\nExit codes: 0 no finding at or above --fail-on, 1 findings, 2 error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a chart (as `helm template` does) or read rendered manifests, and run the static checks
+    #[command(
+        after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests <(helm get manifest other -n shop)   # cross-release (M4G)\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
+    )]
+    Lint(Box<LintArgs>),
+    /// Show the documentation of a check (what it finds, why it matters, how to fix it)
+    Explain {
+        /// Check ID or name, e.g. M4B or service-label-collision
+        check: String,
+    },
+    /// List the checks with their default severity
+    Checks,
+    /// Write docs/checks.md from the check registry
+    #[command(hide = true)]
+    GenDocs {
+        /// Where to write
+        #[arg(default_value = "docs/checks.md")]
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Medium,
+    High,
+    /// Never exit 1 because of findings
+    Never,
+}
+
+impl FailOn {
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// `[RELEASE] CHART` as for `helm template`: a chart directory, packaged chart, repo/chart or OCI reference
+    #[arg(value_name = "[RELEASE] CHART", num_args = 0..=2)]
+    pub positional: Vec<String>,
+
+    /// Values file for the chart (repeatable), passed to helm
+    #[arg(
+        short = 'f',
+        long = "values",
+        value_name = "FILE",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub values: Vec<PathBuf>,
+    /// Set values on the command line (repeatable), passed to helm
+    #[arg(long, value_name = "KEY=VAL", help_heading = "Rendering (passed to helm template)")]
+    pub set: Vec<String>,
+    /// Set STRING values (repeatable), passed to helm
+    #[arg(
+        long = "set-string",
+        value_name = "KEY=VAL",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub set_string: Vec<String>,
+    /// Set values from files (repeatable), passed to helm
+    #[arg(
+        long = "set-file",
+        value_name = "KEY=PATH",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub set_file: Vec<String>,
+    /// Set JSON values (repeatable), passed to helm
+    #[arg(
+        long = "set-json",
+        value_name = "KEY=JSON",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub set_json: Vec<String>,
+    /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
+    #[arg(
+        short = 'n',
+        long,
+        env = "HELM_NAMESPACE",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub namespace: Option<String>,
+    /// Chart version constraint, passed to helm
+    #[arg(long, help_heading = "Rendering (passed to helm template)")]
+    pub version: Option<String>,
+    /// Chart repository URL, passed to helm
+    #[arg(long, value_name = "URL", help_heading = "Rendering (passed to helm template)")]
+    pub repo: Option<String>,
+    /// Kubernetes version for Capabilities.KubeVersion, passed to helm
+    #[arg(long = "kube-version", help_heading = "Rendering (passed to helm template)")]
+    pub kube_version: Option<String>,
+    /// Kubernetes API versions for Capabilities.APIVersions (repeatable), passed to helm
+    #[arg(
+        short = 'a',
+        long = "api-versions",
+        help_heading = "Rendering (passed to helm template)"
+    )]
+    pub api_versions: Vec<String>,
+
+    /// Another chart to audit together with the first (repeatable; rendered with its defaults,
+    /// the same namespace and --kube-version/--api-versions)
+    #[arg(long = "chart", value_name = "[RELEASE=]CHART", help_heading = "Inputs")]
+    pub extra_charts: Vec<String>,
+    /// Already rendered manifests to audit (repeatable; `-` reads stdin): helm template or
+    /// helm get manifest output, kustomize build output, plain files
+    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
+    pub manifests: Vec<String>,
+
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
+    pub output: Format,
+    /// Print a table (one row per chart, one column per check) instead of the findings
+    #[arg(long, help_heading = "Output")]
+    pub summary: bool,
+    /// Write the report to FILE (atomically) instead of stdout
+    #[arg(long = "output-file", value_name = "FILE", help_heading = "Output")]
+    pub output_file: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this severity
+    #[arg(long = "fail-on", value_enum, default_value = "low", help_heading = "Output")]
+    pub fail_on: FailOn,
+    /// Colors in human output
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Output")]
+    pub color: ColorChoice,
+    /// Config file (default: .netaudit.yaml in the chart directory, else in the current directory)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

@@ -1,0 +1,175 @@
+//! Finding and running helm: `$HELM_BIN` (set by helm for its plugins), else
+//! `helm` on PATH.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("helm not found: {0}. Install helm, put it on PATH or set HELM_BIN (scripts/fetch-helm.sh fetches a pinned helm into .tools/)")]
+    NotFound(String),
+    #[error("cannot run {bin}: {source}")]
+    Spawn { bin: String, source: std::io::Error },
+    #[error("helm template {chart} failed:\n{stderr}")]
+    Render { chart: String, stderr: String },
+    #[error("helm show values {chart} failed:\n{stderr}")]
+    ShowValues { chart: String, stderr: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub bin: PathBuf,
+}
+
+/// What `helm template` needs for one chart.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    pub release: Option<String>,
+    pub chart: String,
+    pub namespace: String,
+    pub values: Vec<PathBuf>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+    pub version: Option<String>,
+    pub repo: Option<String>,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+}
+
+impl Helm {
+    /// `HELM_BIN` when set (a path, or a name looked up on PATH), else `helm` on PATH.
+    pub fn locate() -> Result<Helm, HelmError> {
+        match std::env::var_os("HELM_BIN").filter(|v| !v.is_empty()) {
+            Some(bin) => Helm::resolve(&bin, "HELM_BIN"),
+            None => Helm::resolve(&OsString::from("helm"), "PATH"),
+        }
+    }
+
+    fn resolve(bin: &OsString, from: &str) -> Result<Helm, HelmError> {
+        let path = Path::new(bin);
+        if path.components().count() > 1 {
+            return if path.is_file() {
+                Ok(Helm {
+                    bin: path.to_path_buf(),
+                })
+            } else {
+                Err(HelmError::NotFound(format!(
+                    "{from} points at {}, which does not exist",
+                    path.display()
+                )))
+            };
+        }
+        which::which(bin)
+            .map(|bin| Helm { bin })
+            .map_err(|_| HelmError::NotFound(format!("no `{}` on {from}", path.display())))
+    }
+
+    fn run(&self, args: &[OsString]) -> Result<std::process::Output, HelmError> {
+        Command::new(&self.bin)
+            .args(args)
+            .output()
+            .map_err(|source| HelmError::Spawn {
+                bin: self.bin.display().to_string(),
+                source,
+            })
+    }
+
+    pub fn template(&self, request: &RenderRequest) -> Result<String, HelmError> {
+        let output = self.run(&template_args(request))?;
+        if !output.status.success() {
+            return Err(HelmError::Render {
+                chart: request.chart.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// A chart's default values (for charts that are not a local directory).
+    pub fn show_values(&self, request: &RenderRequest) -> Result<String, HelmError> {
+        let mut args: Vec<OsString> = vec!["show".into(), "values".into(), request.chart.clone().into()];
+        push_opt(&mut args, "--version", &request.version);
+        push_opt(&mut args, "--repo", &request.repo);
+        let output = self.run(&args)?;
+        if !output.status.success() {
+            return Err(HelmError::ShowValues {
+                chart: request.chart.clone(),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+fn push_opt(args: &mut Vec<OsString>, flag: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        args.push(flag.into());
+        args.push(v.into());
+    }
+}
+
+fn push_all<T: Into<OsString> + Clone>(args: &mut Vec<OsString>, flag: &str, values: &[T]) {
+    for v in values {
+        args.push(flag.into());
+        args.push(v.clone().into());
+    }
+}
+
+/// The exact `helm template` command line for a request.
+pub fn template_args(request: &RenderRequest) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["template".into()];
+    if let Some(release) = &request.release {
+        args.push(release.into());
+    }
+    args.push(request.chart.clone().into());
+    args.push("--namespace".into());
+    args.push(request.namespace.clone().into());
+    push_all(&mut args, "--values", &request.values);
+    push_all(&mut args, "--set", &request.set);
+    push_all(&mut args, "--set-string", &request.set_string);
+    push_all(&mut args, "--set-file", &request.set_file);
+    push_all(&mut args, "--set-json", &request.set_json);
+    push_opt(&mut args, "--version", &request.version);
+    push_opt(&mut args, "--repo", &request.repo);
+    push_opt(&mut args, "--kube-version", &request.kube_version);
+    push_all(&mut args, "--api-versions", &request.api_versions);
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_user_flags_through() {
+        let args = template_args(&RenderRequest {
+            release: Some("shop".into()),
+            chart: "./chart".into(),
+            namespace: "prod".into(),
+            values: vec!["v.yaml".into()],
+            set: vec!["a=b".into()],
+            api_versions: vec!["x/v1".into()],
+            ..Default::default()
+        });
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            [
+                "template",
+                "shop",
+                "./chart",
+                "--namespace",
+                "prod",
+                "--values",
+                "v.yaml",
+                "--set",
+                "a=b",
+                "--api-versions",
+                "x/v1"
+            ]
+        );
+    }
+}

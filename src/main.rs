@@ -1,0 +1,31 @@
+use clap::Parser;
+use netaudit::app::{self, EXIT_ERROR};
+use netaudit::cli::{Cli, Command};
+use netaudit::{checks, docs};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Lint(args) => app::lint(args),
+        Command::Explain { check } => match checks::find(check) {
+            Some(info) => {
+                print!("{}", docs::explain(info));
+                Ok(0)
+            }
+            None => Err(anyhow::anyhow!("unknown check {check:?}; `netaudit checks` lists them")),
+        },
+        Command::Checks => {
+            print!("{}", docs::checks_list());
+            Ok(0)
+        }
+        Command::GenDocs { path } => app::write_atomically(path, docs::checks_markdown().as_bytes()).map(|_| 0),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {}", format!("{err:#}").replace('\n', "\n  "));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! A small YAML tree that remembers where every node came from.
+//!
+//! Why not serde_yaml: findings must point at the line of the offending field
+//! (a Service's `selector:`, a pod's `hostNetwork:`), so every node keeps its
+//! line. The tree is built from yaml-rust2's marked events.
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A hard cap on nodes per document. Alias expansion ("billion laughs") or an
+/// absurd document is refused instead of exhausting memory.
+pub const MAX_NODES_PER_DOCUMENT: usize = 2_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    /// A scalar and whether it was written plain (unquoted): only plain
+    /// scalars can be numbers or booleans.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Key, Node)>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    pub text: String,
+    /// 1-based line of the key in the input.
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    /// 1-based line of the node's first character in the input.
+    pub line: u32,
+}
+
+impl Node {
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Line of `key:` within this mapping (the key's own line, which for a
+    /// block value is the line a reader looks at).
+    pub fn key_line(&self, key: &str) -> Option<u32> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(k, _)| k.line),
+            _ => None,
+        }
+    }
+
+    /// Follow a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A scalar as text, whatever its type (`8080` and `"8080"` both give "8080").
+    pub fn scalar_text(&self) -> Option<&str> {
+        self.as_str()
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Scalar { text, plain: true } => parse_int(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Value::Null)
+    }
+
+    pub fn as_seq(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &[],
+        }
+    }
+
+    pub fn entries(&self) -> &[(Key, Node)] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    pub fn is_seq(&self) -> bool {
+        matches!(self.value, Value::Seq(_))
+    }
+
+    /// The last line this node's content reaches (for multi-line highlights).
+    pub fn last_line(&self) -> u32 {
+        match &self.value {
+            Value::Seq(items) => items.last().map_or(self.line, Node::last_line),
+            Value::Map(entries) => entries.last().map_or(self.line, |(_, v)| v.last_line()),
+            _ => self.line,
+        }
+    }
+
+    /// Number of nodes in this subtree (for the size cap).
+    fn weight(&self) -> usize {
+        match &self.value {
+            Value::Seq(items) => 1 + items.iter().map(Node::weight).sum::<usize>(),
+            Value::Map(entries) => 1 + entries.iter().map(|(_, v)| 1 + v.weight()).sum::<usize>(),
+            _ => 1,
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let t = text.strip_prefix('+').unwrap_or(text);
+    if let Some(hex) = t.strip_prefix("0x") {
+        return i64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(oct) = t.strip_prefix("0o") {
+        return i64::from_str_radix(oct, 8).ok();
+    }
+    t.parse().ok()
+}
+
+/// A YAML syntax error with its 1-based line and column in the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+}
+
+/// Parse one YAML document (or several: all are returned) from `text`, whose
+/// first line is line `first_line` of the input.
+pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
+    let mut builder = TreeBuilder {
+        line_offset: first_line.saturating_sub(1),
+        ..TreeBuilder::default()
+    };
+    let mut parser = Parser::new_from_str(text);
+    let loaded = parser.load(&mut builder, true);
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    loaded.map_err(|e| SyntaxError {
+        line: e.marker().line() as u32 + builder.line_offset,
+        col: e.marker().col() as u32 + 1,
+        message: e.info().to_string(),
+    })?;
+    Ok(builder.docs)
+}
+
+/// Scan `text` for syntax errors without building a tree (used for documents
+/// no check looks at, so a broken ConfigMap is still an error, cheaply).
+pub fn validate_syntax(text: &str, first_line: u32) -> Result<(), SyntaxError> {
+    struct Ignore;
+    impl MarkedEventReceiver for Ignore {
+        fn on_event(&mut self, _ev: Event, _mark: Marker) {}
+    }
+    Parser::new_from_str(text)
+        .load(&mut Ignore, true)
+        .map_err(|e| SyntaxError {
+            line: e.marker().line() as u32 + first_line.saturating_sub(1),
+            col: e.marker().col() as u32 + 1,
+            message: e.info().to_string(),
+        })
+}
+
+enum Frame {
+    Seq {
+        anchor: usize,
+        line: u32,
+        items: Vec<Node>,
+    },
+    Map {
+        anchor: usize,
+        line: u32,
+        entries: Vec<(Key, Node)>,
+        pending_key: Option<Key>,
+    },
+}
+
+#[derive(Default)]
+struct TreeBuilder {
+    line_offset: u32,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: Vec<(usize, Node)>,
+    nodes: usize,
+    error: Option<SyntaxError>,
+}
+
+impl TreeBuilder {
+    fn line(&self, mark: &Marker) -> u32 {
+        mark.line() as u32 + self.line_offset
+    }
+
+    fn fail(&mut self, line: u32, message: String) {
+        if self.error.is_none() {
+            self.error = Some(SyntaxError { line, col: 1, message });
+        }
+    }
+
+    fn count(&mut self, n: usize, line: u32) -> bool {
+        self.nodes += n;
+        if self.nodes > MAX_NODES_PER_DOCUMENT {
+            self.fail(
+                line,
+                format!("document has more than {MAX_NODES_PER_DOCUMENT} nodes (alias expansion?); refusing it"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn push_node(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries, pending_key, ..
+            }) => match pending_key.take() {
+                Some(key) => entries.push((key, node)),
+                None => {
+                    // A key: keep its text. Complex (non-scalar) keys do not
+                    // occur in Kubernetes objects; they get an empty name.
+                    let text = match node.value {
+                        Value::Scalar { text, .. } => text,
+                        _ => String::new(),
+                    };
+                    *pending_key = Some(Key { text, line: node.line });
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for TreeBuilder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let line = self.line(&mark);
+        match ev {
+            Event::DocumentStart => {
+                self.anchors.clear();
+                self.nodes = 0;
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                if !self.count(1, line) {
+                    return;
+                }
+                let plain = style == TScalarStyle::Plain && tag.is_none();
+                let value = if plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+                    Value::Null
+                } else {
+                    Value::Scalar { text, plain }
+                };
+                self.push_node(Node { value, line }, anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                if self.count(1, line) {
+                    self.stack.push(Frame::Seq {
+                        anchor,
+                        line,
+                        items: Vec::new(),
+                    });
+                }
+            }
+            Event::MappingStart(anchor, _) => {
+                if self.count(1, line) {
+                    self.stack.push(Frame::Map {
+                        anchor,
+                        line,
+                        entries: Vec::new(),
+                        pending_key: None,
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { anchor, line, items }) => (
+                        Node {
+                            value: Value::Seq(items),
+                            line,
+                        },
+                        anchor,
+                    ),
+                    Some(Frame::Map {
+                        anchor, line, entries, ..
+                    }) => (
+                        Node {
+                            value: Value::Map(entries),
+                            line,
+                        },
+                        anchor,
+                    ),
+                    None => return,
+                };
+                self.push_node(node, anchor);
+            }
+            Event::Alias(id) => {
+                let Some(found) = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone())
+                else {
+                    self.fail(line, format!("unknown alias {id}"));
+                    return;
+                };
+                if self.count(found.weight(), line) {
+                    self.push_node(found, 0);
+                }
+            }
+            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_lines_and_types() {
+        let docs = parse_documents("a: 1\nb:\n  c: \"2\"\n  d: true\n", 10).unwrap();
+        let root = &docs[0];
+        assert_eq!(root.get("a").unwrap().as_i64(), Some(1));
+        assert_eq!(root.path(&["b", "c"]).unwrap().as_i64(), None);
+        assert_eq!(root.path(&["b", "c"]).unwrap().as_str(), Some("2"));
+        assert_eq!(root.path(&["b", "d"]).unwrap().as_bool(), Some(true));
+        assert_eq!(root.path(&["b", "d"]).unwrap().line, 13);
+        assert_eq!(root.key_line("b"), Some(11));
+    }
+
+    #[test]
+    fn syntax_error_has_input_line() {
+        let err = parse_documents("a: 1\nb: [1, 2\n", 5).unwrap_err();
+        assert!(err.line >= 6, "{err:?}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in 'b'..='k' {
+            text.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+            prev = name;
+        }
+        let err = parse_documents(&text, 1).unwrap_err();
+        assert!(err.message.contains("alias"), "{err:?}");
+    }
+
+    #[test]
+    fn aliases_expand() {
+        let docs = parse_documents("x: &l {app: web}\ny: *l\n", 1).unwrap();
+        assert_eq!(docs[0].path(&["y", "app"]).unwrap().as_str(), Some("web"));
+    }
+}

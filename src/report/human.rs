@@ -1,0 +1,242 @@
+//! Human output: one miette diagnostic per finding, showing the rendered
+//! YAML of each object involved, named after its chart template and with
+//! line numbers inside that template's rendered document.
+
+use crate::audit::Audit;
+use crate::checks::{Finding, Severity, Subject};
+use crate::model::Input;
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
+    SourceSpan, SpanContents,
+};
+use std::fmt;
+use std::sync::Arc;
+
+pub struct Options {
+    pub color: bool,
+    pub width: usize,
+}
+
+/// One object's rendered document, as miette source.
+#[derive(Debug, Clone)]
+struct DocumentSource {
+    name: String,
+    text: Arc<String>,
+    start: usize,
+    end: usize,
+    /// Added to slice-relative 0-based line numbers for display.
+    line_offset: usize,
+}
+
+impl SourceCode for DocumentSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let slice: &'a str = &self.text[self.start..self.end];
+        let inner = slice.read_span(span, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line() + self.line_offset,
+            inner.column(),
+            inner.line_count(),
+        )))
+    }
+}
+
+#[derive(Debug)]
+struct FindingDiagnostic {
+    code: String,
+    severity: miette::Severity,
+    message: String,
+    help: Option<String>,
+    source: DocumentSource,
+    labels: Vec<LabeledSpan>,
+    related: Vec<FindingDiagnostic>,
+}
+
+impl fmt::Display for FindingDiagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic {}
+
+impl Diagnostic for FindingDiagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.related.iter().map(|d| d as &dyn Diagnostic)))
+    }
+}
+
+fn miette_severity(severity: Severity) -> miette::Severity {
+    match severity {
+        Severity::High => miette::Severity::Error,
+        Severity::Medium => miette::Severity::Warning,
+        Severity::Low => miette::Severity::Advice,
+    }
+}
+
+fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>) -> DocumentSource {
+    let (first, last) = subject.object.doc_lines;
+    let start = input.line_span(first).0;
+    let end = input.line_span(last).1.max(start);
+    let (name, line_offset) = match &subject.object.template {
+        Some(template) => (template.clone(), 0),
+        None => (input.name.clone(), first as usize - 1),
+    };
+    DocumentSource {
+        name,
+        text: text.clone(),
+        start,
+        end,
+        line_offset,
+    }
+}
+
+fn label(input: &Input, source: &DocumentSource, subject: &Subject<'_>) -> LabeledSpan {
+    let (offset, _) = input.trimmed_line_span(subject.location.line);
+    let (end_offset, end_len) = input.trimmed_line_span(subject.end_line);
+    let len = (end_offset + end_len).saturating_sub(offset);
+    LabeledSpan::new(Some(subject.label.clone()), offset.saturating_sub(source.start), len)
+}
+
+fn diagnostic(audit: &Audit<'_>, texts: &[Arc<String>], finding: &Finding<'_>) -> FindingDiagnostic {
+    // One diagnostic per rendered document: the primary object's document
+    // carries the message, the other objects' documents follow as related.
+    let mut groups: Vec<(DocumentSource, Vec<LabeledSpan>)> = Vec::new();
+    for subject in &finding.subjects {
+        let input = &audit.index.inputs[subject.object.input];
+        let source = document_source(input, &texts[subject.object.input], subject);
+        let span = label(input, &source, subject);
+        match groups
+            .iter_mut()
+            .find(|(s, _)| Arc::ptr_eq(&s.text, &source.text) && s.start == source.start)
+        {
+            Some((_, labels)) => labels.push(span),
+            None => groups.push((source, vec![span])),
+        }
+    }
+    let mut groups = groups.into_iter();
+    let Some((source, labels)) = groups.next() else {
+        unreachable!("every finding has a subject")
+    };
+    FindingDiagnostic {
+        code: format!("{} {} ({})", finding.check.id, finding.check.name, finding.severity),
+        severity: miette_severity(finding.severity),
+        message: finding.message.clone(),
+        help: Some(format!(
+            "{}\n(more: netaudit explain {})",
+            finding.help, finding.check.id
+        )),
+        source,
+        labels,
+        related: groups
+            .map(|(source, labels)| FindingDiagnostic {
+                code: String::new(),
+                severity: miette::Severity::Advice,
+                message: format!("the other side, in {}", source.name),
+                help: None,
+                source,
+                labels,
+                related: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+pub fn render(audit: &Audit<'_>, options: &Options) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_context_lines(1);
+    let texts: Vec<Arc<String>> = audit.index.inputs.iter().map(|i| Arc::new(i.text.clone())).collect();
+    let mut out = String::new();
+    for finding in &audit.findings {
+        let diag = diagnostic(audit, &texts, finding);
+        if handler.render_report(&mut out, &diag).is_err() {
+            out.push_str(&format!("{}: {}\n", diag.code, diag.message));
+        }
+        out.push('\n');
+    }
+    for (finding, waiver) in &audit.suppressed {
+        out.push_str(&format!(
+            "suppressed {} {}: {} (waived by {}: {})\n",
+            finding.check.id,
+            finding.check.name,
+            finding.message,
+            waiver.describe(),
+            waiver.reason
+        ));
+    }
+    for warning in &audit.warnings {
+        out.push_str(&format!("warning: {}\n", warning.message));
+    }
+    out.push_str(&closing_line(audit));
+    out
+}
+
+fn closing_line(audit: &Audit<'_>) -> String {
+    let releases = audit.index.inputs.len();
+    let workloads = audit.index.workloads.len();
+    let scope = format!(
+        "{releases} release{} ({workloads} workload{}, {} Service{}, {} NetworkPolic{})",
+        plural(releases),
+        plural(workloads),
+        audit.index.services.len(),
+        plural(audit.index.services.len()),
+        audit.index.policies.len(),
+        if audit.index.policies.len() == 1 { "y" } else { "ies" }
+    );
+    let suppressed = if audit.suppressed.is_empty() {
+        String::new()
+    } else {
+        format!(", {} suppressed", audit.suppressed.len())
+    };
+    if audit.findings.is_empty() {
+        return format!("No findings in {scope}{suppressed}.\n");
+    }
+    let count = |s: Severity| audit.findings.iter().filter(|f| f.severity == s).count();
+    format!(
+        "{} finding{} ({} high, {} medium, {} low){suppressed} in {scope}.\n",
+        audit.findings.len(),
+        plural(audit.findings.len()),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}

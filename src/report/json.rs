@@ -1,0 +1,149 @@
+//! JSON report, schema version 1 (documented in docs/json-schema.md).
+
+use super::{display_line, summary::Summary};
+use crate::audit::Audit;
+use crate::checks::Finding;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct JsonReport<'r> {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub inputs: Vec<JsonInput<'r>>,
+    pub findings: Vec<JsonFinding>,
+    pub suppressed: Vec<JsonFinding>,
+    pub warnings: Vec<JsonWarning>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+pub fn tool() -> Tool {
+    Tool {
+        name: "helm-netaudit",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+#[derive(Serialize)]
+pub struct JsonInput<'r> {
+    pub name: &'r str,
+    pub release: &'r str,
+    pub namespace: &'r str,
+}
+
+#[derive(Serialize)]
+pub struct JsonFinding {
+    pub check: &'static str,
+    pub name: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub help: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<i64>,
+    pub objects: Vec<JsonObject>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<JsonWaiver>,
+}
+
+#[derive(Serialize)]
+pub struct JsonObject {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub release: String,
+    /// Helm's `# Source:` template path, when known.
+    pub template: Option<String>,
+    /// Line inside the template's rendered document (or in the input file
+    /// when there is no template).
+    pub line: u32,
+    /// Line in the whole rendered input.
+    pub input_line: u32,
+    pub label: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonWaiver {
+    pub reason: String,
+    pub source: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonWarning {
+    pub message: String,
+}
+
+fn finding(audit: &Audit<'_>, f: &Finding<'_>) -> JsonFinding {
+    JsonFinding {
+        check: f.check.id,
+        name: f.check.name,
+        severity: f.severity.as_str(),
+        message: f.message.clone(),
+        help: f.help.clone(),
+        port: f.port,
+        objects: f
+            .subjects
+            .iter()
+            .map(|s| JsonObject {
+                kind: s.object.kind.clone(),
+                namespace: s.object.namespace.clone(),
+                name: s.object.name.clone(),
+                release: audit.index.release_of(s.object).to_string(),
+                template: s.location.template.clone(),
+                line: display_line(s),
+                input_line: s.location.line,
+                label: s.label.clone(),
+            })
+            .collect(),
+        waiver: None,
+    }
+}
+
+pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
+    JsonReport {
+        schema_version: SCHEMA_VERSION,
+        tool: tool(),
+        inputs: audit
+            .index
+            .inputs
+            .iter()
+            .map(|i| JsonInput {
+                name: &i.name,
+                release: &i.release,
+                namespace: &i.default_namespace,
+            })
+            .collect(),
+        findings: audit.findings.iter().map(|f| finding(audit, f)).collect(),
+        suppressed: audit
+            .suppressed
+            .iter()
+            .map(|(f, w)| JsonFinding {
+                waiver: Some(JsonWaiver {
+                    reason: w.reason.clone(),
+                    source: w.describe(),
+                }),
+                ..finding(audit, f)
+            })
+            .collect(),
+        warnings: audit
+            .warnings
+            .iter()
+            .map(|w| JsonWarning {
+                message: w.message.clone(),
+            })
+            .collect(),
+        summary: Summary::of(audit),
+    }
+}
+
+pub fn render(audit: &Audit<'_>) -> String {
+    let mut text = serde_json::to_string_pretty(&build(audit)).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

@@ -1,0 +1,89 @@
+//! The summary table: one row per input (chart/release), one column per
+//! check, counted as the spec's "Counting for summaries" says: findings as
+//! reported, except M6, counted once per chart.
+
+use crate::audit::Audit;
+use crate::checks::REGISTRY;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub checks: Vec<&'static str>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Row {
+    pub name: String,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub affected: bool,
+}
+
+impl Row {
+    pub fn count(&self, check: &str) -> usize {
+        self.counts.get(check).copied().unwrap_or(0)
+    }
+}
+
+/// Checks counted once per chart in summaries.
+pub const ONCE_PER_CHART: &[&str] = &["M6"];
+
+impl Summary {
+    pub fn of(audit: &Audit<'_>) -> Summary {
+        let checks: Vec<&'static str> = REGISTRY.iter().map(|c| c.id).collect();
+        let mut rows: Vec<Row> = audit
+            .index
+            .inputs
+            .iter()
+            .map(|i| Row {
+                name: i.name.clone(),
+                counts: checks.iter().map(|c| (*c, 0)).collect(),
+                affected: false,
+            })
+            .collect();
+        for finding in &audit.findings {
+            let row = &mut rows[finding.input()];
+            row.affected = true;
+            if let Some(n) = row.counts.get_mut(finding.check.id) {
+                *n = if ONCE_PER_CHART.contains(&finding.check.id) {
+                    1
+                } else {
+                    *n + 1
+                };
+            }
+        }
+        Summary { checks, rows }
+    }
+
+    /// A Markdown table (readable as plain text too), with a total row when
+    /// there is more than one input.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!("| chart | affected | {} |\n", self.checks.join(" | ")));
+        out.push_str(&format!("|---|---|{}\n", "---:|".repeat(self.checks.len())));
+        for row in &self.rows {
+            let counts: Vec<String> = self.checks.iter().map(|c| row.count(c).to_string()).collect();
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                row.name,
+                if row.affected { "yes" } else { "no" },
+                counts.join(" | ")
+            ));
+        }
+        if self.rows.len() > 1 {
+            let totals: Vec<String> = self
+                .checks
+                .iter()
+                .map(|c| self.rows.iter().map(|r| r.count(c)).sum::<usize>().to_string())
+                .collect();
+            let affected = self.rows.iter().filter(|r| r.affected).count();
+            out.push_str(&format!(
+                "| **total ({} charts)** | {affected} | {} |\n",
+                self.rows.len(),
+                totals.join(" | ")
+            ));
+        }
+        out
+    }
+}
