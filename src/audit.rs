@@ -19,7 +19,13 @@ pub struct Audit<'a> {
 pub fn load(inputs: &[Input]) -> Result<Vec<Object>, LoadError> {
     let mut objects = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        load_objects(i, input, &mut objects)?;
+        if load_objects(i, input, &mut objects)? == 0 {
+            return Err(LoadError {
+                input: input.name.clone(),
+                line: 1,
+                message: "no Kubernetes objects in it (empty, or only comments)".into(),
+            });
+        }
     }
     Ok(objects)
 }

@@ -9,7 +9,9 @@ declare_check! {
     /// headless Service of a StatefulSet (the one named by `spec.serviceName`)
     /// does not count towards the two: it exists to give pods stable DNS names.
     /// ExternalName Services and Services without a selector select nothing and
-    /// are skipped. One finding per workload.
+    /// are skipped. Only Services of the workload's own release count: a
+    /// Service of another release that selects it is a global collision (M4G).
+    /// One finding per workload.
     ///
     /// ## Why is this bad?
     /// Each Service is a separate way into the same pods, usually with its own
@@ -55,7 +57,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             })
             .flatten();
         let services: Vec<_> = services_selecting(index, workload)
-            .filter(|s| Some(s.obj.name.as_str()) != governing)
+            .filter(|s| s.obj.input == workload.obj.input && Some(s.obj.name.as_str()) != governing)
             .collect();
         if services.len() < 2 {
             continue;

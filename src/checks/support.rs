@@ -87,25 +87,22 @@ pub fn collision_finding_parts<'a>(
     why: &Collision,
 ) -> (String, Vec<Subject<'a>>) {
     match why {
-        Collision::SelectorSelectsOther => {
-            let selector = first.selector.as_ref().map(|s| s.display()).unwrap_or_default();
-            (
-                format!(
-                    "the selector of {} ({selector}) also selects the pods of {}",
-                    describe(first.obj),
-                    describe(second.obj)
+        Collision::SelectorSelectsOther => (
+            format!(
+                "the selector of {} also selects the pods of {}",
+                describe(first.obj),
+                describe(second.obj)
+            ),
+            vec![
+                Subject::block(
+                    first.obj,
+                    first.selector_line,
+                    first.selector_end_line,
+                    format!("selector of {}", describe(first.obj)),
                 ),
-                vec![
-                    Subject::block(
-                        first.obj,
-                        first.selector_line,
-                        first.selector_end_line,
-                        format!("selector of {}", describe(first.obj)),
-                    ),
-                    pod_labels_subject(second),
-                ],
-            )
-        }
+                pod_labels_subject(second),
+            ],
+        ),
         Collision::IdenticalLabels => (
             format!(
                 "{} and {} have identical pod labels ({})",
@@ -134,14 +131,16 @@ pub fn selected_workloads<'s, 'a>(index: &'s Index<'a>, service: &'s Service<'a>
         .collect()
 }
 
-/// For each port of a Service, the selected workloads that do not declare its
-/// target (M5B for normal Services, M5C for headless ones). Services that
-/// select nothing are M5D's business and are skipped here.
+/// For each port of a Service, the selected workloads of its own release that
+/// do not declare its target (M5B for normal Services, M5C for headless ones).
+/// Services that select nothing are M5D's business and are skipped here;
+/// workloads of other releases are M4G's.
 pub fn undeclared_targets<'s, 'a>(
     index: &'s Index<'a>,
     service: &'s Service<'a>,
 ) -> Vec<(&'s crate::model::ServicePort, Vec<&'s Workload<'a>>)> {
-    let selected = selected_workloads(index, service);
+    let mut selected = selected_workloads(index, service);
+    selected.retain(|w| w.obj.input == service.obj.input);
     if selected.is_empty() {
         return Vec::new();
     }

@@ -1,0 +1,483 @@
+//! Audit the shared real-world chart corpus and summarise the findings.
+//!
+//! ```sh
+//! cargo run --release --example corpus -- [CORPUS_DIR] [--markdown docs/corpus-results.md] [--findings FILE]
+//! ```
+//!
+//! `CORPUS_DIR` defaults to `../shared/corpus` (relative to the current
+//! directory, then to the crate root). It holds `rendered/<dataset>/<chart>.yaml`
+//! (`helm template <chart> <dir> --namespace <chart>`) and
+//! `values/<dataset>/<chart>.yaml` (the chart's default values). Every chart is
+//! audited on its own, as its own release, with the default namespace equal to
+//! its file stem and the NetworkPolicy toggles of its values file (for the M6
+//! hint), exactly as `netaudit lint` audits one rendered chart.
+//!
+//! Prints one row per dataset (charts, affected charts, findings per check
+//! counted as the spec's "Counting for summaries" says, summed over the
+//! dataset's charts) and a total row. `--markdown FILE` also writes the report
+//! (per-dataset and per-chart tables, load errors, comparison with the paper);
+//! a hand-written part of an existing FILE, from the line
+//! `<!-- hand-written: kept when this file is regenerated -->` to the end, is
+//! kept. `--findings FILE` writes every finding as one JSON object per line
+//! (for manual review). Without a corpus it prints a message and exits 0.
+
+use netaudit::audit;
+use netaudit::config::Config;
+use netaudit::model::Input;
+use netaudit::report::summary::Summary;
+use netaudit::values::network_policy_toggles;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const HAND_WRITTEN_MARKER: &str = "<!-- hand-written: kept when this file is regenerated -->";
+
+/// Datasets in the order of the corpus README; unknown ones follow, sorted.
+const DATASET_ORDER: &[&str] = &[
+    "bitnami",
+    "bitnami-removed",
+    "banzaicloud",
+    "banzaicloud-removed",
+    "eea",
+    "cncf",
+];
+
+struct Args {
+    corpus: Option<PathBuf>,
+    markdown: Option<PathBuf>,
+    findings: Option<PathBuf>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        corpus: None,
+        markdown: None,
+        findings: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--markdown" => args.markdown = Some(it.next().ok_or("--markdown needs a FILE")?.into()),
+            "--findings" => args.findings = Some(it.next().ok_or("--findings needs a FILE")?.into()),
+            "-h" | "--help" => {
+                return Err(
+                    "usage: cargo run --release --example corpus -- [CORPUS_DIR] [--markdown FILE] [--findings FILE]"
+                        .into(),
+                )
+            }
+            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
+            s if args.corpus.is_none() => args.corpus = Some(s.into()),
+            s => return Err(format!("unexpected argument {s}")),
+        }
+    }
+    Ok(args)
+}
+
+fn default_corpus() -> PathBuf {
+    let here = PathBuf::from("../shared/corpus");
+    if here.is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
+
+/// One chart's result.
+struct ChartResult {
+    dataset: String,
+    chart: String,
+    bytes: usize,
+    objects: usize,
+    workloads: usize,
+    services: usize,
+    /// `None` when the chart failed to load.
+    counts: Option<BTreeMap<&'static str, usize>>,
+    affected: bool,
+    error: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let corpus = args.corpus.clone().unwrap_or_else(default_corpus);
+    let rendered = corpus.join("rendered");
+    if !rendered.is_dir() {
+        println!(
+            "corpus not found at {} (no rendered/ directory), skipping",
+            corpus.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match run(&args, &corpus) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn datasets(rendered: &Path) -> std::io::Result<Vec<String>> {
+    let mut found: Vec<String> = std::fs::read_dir(rendered)?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort_by_key(|d| {
+        (
+            DATASET_ORDER.iter().position(|o| o == d).unwrap_or(usize::MAX),
+            d.clone(),
+        )
+    });
+    Ok(found)
+}
+
+fn charts(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn run(args: &Args, corpus: &Path) -> Result<(), String> {
+    let rendered = corpus.join("rendered");
+    let io = |p: &Path| move |e: std::io::Error| format!("{}: {e}", p.display());
+    let config = Config::default();
+    let checks: Vec<&'static str> = netaudit::checks::REGISTRY.iter().map(|c| c.id).collect();
+    let mut results: Vec<ChartResult> = Vec::new();
+    let mut findings_out = String::new();
+    let started = Instant::now();
+    for dataset in datasets(&rendered).map_err(io(&rendered))? {
+        let dir = rendered.join(&dataset);
+        for path in charts(&dir).map_err(io(&dir))? {
+            let chart = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).map_err(io(&path))?;
+            let size = bytes.len();
+            let name = format!("{dataset}/{chart}");
+            let mut result = ChartResult {
+                dataset: dataset.clone(),
+                chart: chart.clone(),
+                bytes: size,
+                objects: 0,
+                workloads: 0,
+                services: 0,
+                counts: None,
+                affected: false,
+                error: None,
+            };
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    result.error = Some(format!("not UTF-8 (offset {})", e.utf8_error().valid_up_to()));
+                    results.push(result);
+                    continue;
+                }
+            };
+            let mut input = Input::new(name.clone(), chart.clone(), chart.clone(), text);
+            let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
+            if let Ok(values) = std::fs::read_to_string(&values_path) {
+                input.netpol_toggles = network_policy_toggles(&values, &format!("{chart}/values.yaml"));
+            }
+            let inputs = [input];
+            let objects = match audit::load(&inputs) {
+                Ok(o) => o,
+                Err(e) => {
+                    result.error = Some(e.to_string());
+                    results.push(result);
+                    continue;
+                }
+            };
+            let audit = audit::run(&inputs, &objects, &config);
+            let summary = Summary::of(&audit);
+            let row = &summary.rows[0];
+            result.objects = objects.len();
+            result.workloads = audit.index.workloads.len();
+            result.services = audit.index.services.len();
+            result.counts = Some(checks.iter().map(|c| (*c, row.count(c))).collect());
+            result.affected = row.affected;
+            if args.findings.is_some() {
+                for f in &audit.findings {
+                    let subjects: Vec<serde_json::Value> = f
+                        .subjects
+                        .iter()
+                        .map(|s| {
+                            serde_json::json!({
+                                "object": s.object.id(),
+                                "template": s.object.template,
+                                "input_line": s.location.line,
+                                "label": s.label,
+                            })
+                        })
+                        .collect();
+                    let line = serde_json::json!({
+                        "dataset": dataset,
+                        "chart": chart,
+                        "file": path.display().to_string(),
+                        "check": f.check.id,
+                        "port": f.port,
+                        "message": f.message,
+                        "help": f.help,
+                        "subjects": subjects,
+                    });
+                    findings_out.push_str(&line.to_string());
+                    findings_out.push('\n');
+                }
+            }
+            results.push(result);
+        }
+    }
+    let elapsed = started.elapsed();
+
+    let table = dataset_table(&results, &checks);
+    print!("{table}");
+    let failed: Vec<&ChartResult> = results.iter().filter(|r| r.error.is_some()).collect();
+    println!(
+        "\n{} charts, {} failed to load; read + load + audit took {:.2?} (single thread, {} build)",
+        results.len(),
+        failed.len(),
+        elapsed,
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
+    for r in &failed {
+        println!(
+            "  load error: {}/{}: {}",
+            r.dataset,
+            r.chart,
+            r.error.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(path) = &args.findings {
+        std::fs::write(path, findings_out).map_err(io(path))?;
+        println!("findings written to {}", path.display());
+    }
+    if let Some(path) = &args.markdown {
+        let kept = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|old| old.find(HAND_WRITTEN_MARKER).map(|i| old[i..].to_string()));
+        let mut doc = markdown(&results, &checks, &table);
+        doc.push('\n');
+        match kept {
+            Some(kept) => doc.push_str(&kept),
+            None => {
+                doc.push_str(HAND_WRITTEN_MARKER);
+                doc.push('\n');
+            }
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(path, doc).map_err(io(path))?;
+        println!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Per-dataset sums and a total row, as a Markdown table.
+fn dataset_table(results: &[ChartResult], checks: &[&'static str]) -> String {
+    let mut order: Vec<&str> = Vec::new();
+    for r in results {
+        if !order.contains(&r.dataset.as_str()) {
+            order.push(&r.dataset);
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "| dataset | charts | affected | {} |", checks.join(" | "));
+    let _ = writeln!(out, "|---|---:|---:|{}", "---:|".repeat(checks.len()));
+    let row = |name: &str, rows: &[&ChartResult], out: &mut String| {
+        let counts: Vec<String> = checks
+            .iter()
+            .map(|c| {
+                rows.iter()
+                    .filter_map(|r| r.counts.as_ref())
+                    .map(|m| m[c])
+                    .sum::<usize>()
+                    .to_string()
+            })
+            .collect();
+        let affected = rows.iter().filter(|r| r.affected).count();
+        let _ = writeln!(out, "| {name} | {} | {affected} | {} |", rows.len(), counts.join(" | "));
+    };
+    for dataset in &order {
+        let rows: Vec<&ChartResult> = results.iter().filter(|r| r.dataset == *dataset).collect();
+        row(dataset, &rows, &mut out);
+    }
+    let all: Vec<&ChartResult> = results.iter().collect();
+    row("**total**", &all, &mut out);
+    out
+}
+
+/// The paper's Table 2 (static columns only), by its dataset names.
+const PAPER: &[(&str, &str, [usize; 9])] = &[
+    // dataset, affected/apps, M4A M4B M4C M4* M5B M5C M5D M6 M7
+    ("Banzai Cloud", "51 / 51", [8, 4, 0, 0, 2, 0, 0, 51, 0]),
+    ("Bitnami", "158 / 158", [25, 10, 0, 5, 14, 3, 0, 156, 7]),
+    ("CNCF", "7 / 10", [0, 0, 0, 0, 0, 0, 0, 7, 0]),
+    ("EEA", "8 / 19", [0, 1, 0, 0, 0, 0, 0, 0, 0]),
+    ("Prometheus C.", "25 / 25", [0, 0, 0, 0, 4, 0, 0, 25, 4]),
+    ("Wikimedia", "10 / 27", [2, 1, 1, 0, 1, 0, 0, 2, 0]),
+    ("Total", "259 / 287", [35, 16, 1, 5, 21, 3, 0, 241, 11]),
+];
+const PAPER_COLUMNS: [&str; 9] = ["M4A", "M4B", "M4C", "M4G", "M5B", "M5C", "M5D", "M6", "M7"];
+
+/// Our datasets grouped as the paper's (Bitnami = current + removed charts, ...).
+const GROUPS: &[(&str, &[&str])] = &[
+    ("Banzai Cloud", &["banzaicloud", "banzaicloud-removed"]),
+    ("Bitnami", &["bitnami", "bitnami-removed"]),
+    ("CNCF", &["cncf"]),
+    ("EEA", &["eea"]),
+];
+
+fn comparison_table(results: &[ChartResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| dataset | source | affected / charts | {} |",
+        PAPER_COLUMNS.join(" | ")
+    );
+    let _ = writeln!(out, "|---|---|---:|{}", "---:|".repeat(PAPER_COLUMNS.len()));
+    for (paper_name, ours) in GROUPS {
+        if let Some((_, affected, counts)) = PAPER.iter().find(|(n, _, _)| n == paper_name) {
+            let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+            let _ = writeln!(out, "| {paper_name} | paper | {affected} | {} |", counts.join(" | "));
+        }
+        let rows: Vec<&ChartResult> = results.iter().filter(|r| ours.contains(&r.dataset.as_str())).collect();
+        let counts: Vec<String> = PAPER_COLUMNS
+            .iter()
+            .map(|c| {
+                rows.iter()
+                    .filter_map(|r| r.counts.as_ref())
+                    .map(|m| m.get(c).copied().unwrap_or(0))
+                    .sum::<usize>()
+                    .to_string()
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {paper_name} | netaudit ({}) | {} / {} | {} |",
+            ours.join(" + "),
+            rows.iter().filter(|r| r.affected).count(),
+            rows.len(),
+            counts.join(" | ")
+        );
+    }
+    out
+}
+
+fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> String {
+    let mut out = String::new();
+    let total_bytes: usize = results.iter().map(|r| r.bytes).sum();
+    let failed: Vec<&ChartResult> = results.iter().filter(|r| r.error.is_some()).collect();
+    let _ = writeln!(out, "# Results on the real-world chart corpus\n");
+    let _ = writeln!(
+        out,
+        "<!-- The generated part of this file (up to the hand-written marker) comes from\n     \
+         `cargo run --release --example corpus -- ../shared/corpus --markdown docs/corpus-results.md`. -->\n"
+    );
+    let _ = writeln!(
+        out,
+        "{} charts ({:.1} MB of rendered YAML) from `../shared/corpus` (see its README: \
+         `helm template <chart> <dir> --namespace <chart>` with default values, helm v4.1.4), audited by \
+         helm-netaudit {} with the default configuration. Every chart is audited on its own, as its own \
+         release, with the default namespace equal to the chart name and the NetworkPolicy toggles of the \
+         chart's `values.yaml` (for the M6 hint), as `netaudit lint` audits one rendered chart.\n",
+        results.len(),
+        total_bytes as f64 / 1e6,
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(
+        out,
+        "Reproduce (from the repository root, with the corpus at `../shared/corpus`):\n"
+    );
+    let _ = writeln!(
+        out,
+        "```sh\ncargo run --release --example corpus -- ../shared/corpus --markdown docs/corpus-results.md\n```\n"
+    );
+    let _ = writeln!(
+        out,
+        "Add `--findings /tmp/findings.jsonl` to get every finding (one JSON object per line). \
+         Without the corpus the example prints \"corpus not found, skipping\" and exits 0.\n"
+    );
+    let _ = writeln!(out, "## Findings per dataset\n");
+    let _ = writeln!(
+        out,
+        "Counts follow the spec's \"Counting for summaries\": findings as reported, except M6, counted once \
+         per chart; *affected* = charts with at least one finding. Columns are summed over the dataset's \
+         charts. M4G (cross-release collisions) is 0 by construction: every chart is audited alone, in its \
+         own namespace.\n"
+    );
+    out.push_str(table);
+    out.push('\n');
+    let _ = writeln!(out, "## Charts that failed to load\n");
+    if failed.is_empty() {
+        let _ = writeln!(out, "None: all {} rendered files load.\n", results.len());
+    } else {
+        let _ = writeln!(out, "{} of {} charts:\n", failed.len(), results.len());
+        for r in &failed {
+            let _ = writeln!(
+                out,
+                "- `{}/{}`: {}",
+                r.dataset,
+                r.chart,
+                r.error.as_deref().unwrap_or("").replace('\n', " ")
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Comparison with the paper's Table 2 (static checks)\n");
+    let _ = writeln!(
+        out,
+        "The paper's Table 2 next to ours for the datasets both have (the paper's Bitnami and Banzai Cloud \
+         sets are compared with the current + removed charts of those repositories; Prometheus Community and \
+         Wikimedia are not in the corpus). The paper's runtime-only columns (M1, M2, M3, M5A) are left out, \
+         and its affected count includes charts affected only by them. The paper's `M4*` is our M4G. See the \
+         discussion below the per-chart table.\n"
+    );
+    out.push_str(&comparison_table(results));
+    out.push('\n');
+    let _ = writeln!(out, "## Findings per chart\n");
+    let _ = writeln!(
+        out,
+        "<details>\n<summary>{} charts (objects, workloads and Services after skipping Helm test hooks are \
+         the analysed ones)</summary>\n",
+        results.len()
+    );
+    let _ = writeln!(
+        out,
+        "| chart | KB | objects | workloads | services | affected | {} |",
+        checks.join(" | ")
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|{}", "---:|".repeat(checks.len()));
+    for r in results {
+        let counts: Vec<String> = match &r.counts {
+            Some(m) => checks.iter().map(|c| m[c].to_string()).collect(),
+            None => checks.iter().map(|_| "-".to_string()).collect(),
+        };
+        let affected = match (&r.error, r.affected) {
+            (Some(_), _) => "load error",
+            (None, true) => "yes",
+            (None, false) => "no",
+        };
+        let _ = writeln!(
+            out,
+            "| {}/{} | {} | {} | {} | {} | {affected} | {} |",
+            r.dataset,
+            r.chart,
+            r.bytes.div_ceil(1024),
+            r.objects,
+            r.workloads,
+            r.services,
+            counts.join(" | ")
+        );
+    }
+    let _ = writeln!(out, "\n</details>");
+    out
+}

@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests: the real helm binaries and the
+//! real `netaudit` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// helm v3 or v4: `NETAUDIT_HELM_V3`/`NETAUDIT_HELM_V4` (scripts/test.sh sets
+/// them), else the copy scripts/fetch-helm.sh puts under .tools/.
+pub fn helm(major: u8) -> PathBuf {
+    if let Some(path) = std::env::var_os(format!("NETAUDIT_HELM_V{major}")) {
+        return PathBuf::from(path);
+    }
+    let local = repo().join(format!(".tools/helm-v{major}/helm"));
+    assert!(
+        local.is_file(),
+        "helm v{major} not found: run `bash scripts/fetch-helm.sh` (or scripts/test.sh), or set NETAUDIT_HELM_V{major}"
+    );
+    local
+}
+
+/// Run `netaudit ARGS` from the repository root with `HELM_BIN` = `helm_bin`.
+pub fn netaudit(args: &[&str], helm_bin: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(args)
+        .current_dir(repo())
+        .env("HELM_BIN", helm_bin)
+        .env_remove("HELM_NAMESPACE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run netaudit")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A finding as the fixture expectations write it: `M5B Service/ns/name :80`,
+/// M4A pairs as `Kind/ns/a + Kind/ns/b` sorted.
+pub fn finding_keys(json: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = json["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .map(|f| {
+            let id = |o: &serde_json::Value| {
+                format!(
+                    "{}/{}/{}",
+                    o["kind"].as_str().unwrap(),
+                    o["namespace"].as_str().unwrap(),
+                    o["name"].as_str().unwrap()
+                )
+            };
+            let objects = f["objects"].as_array().unwrap();
+            let check = f["check"].as_str().unwrap();
+            let object = if check == "M4A" {
+                let mut pair = [id(&objects[0]), id(&objects[1])];
+                pair.sort();
+                pair.join(" + ")
+            } else {
+                id(&objects[0])
+            };
+            match f["port"].as_i64() {
+                Some(port) => format!("{check} {object} :{port}"),
+                None => format!("{check} {object}"),
+            }
+        })
+        .collect();
+    keys.sort();
+    keys
+}

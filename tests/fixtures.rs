@@ -1,0 +1,110 @@
+//! Every fixture chart (and the example chart) yields exactly the findings
+//! listed in testdata/expected.yaml, rendered by real helm v3 and v4 through
+//! the real binary.
+
+mod common;
+
+use common::{finding_keys, helm, netaudit, repo, stderr, stdout};
+use netaudit::model::yaml::{parse_documents, Node};
+
+fn expectations() -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(repo().join("testdata/expected.yaml")).unwrap();
+    let docs = parse_documents(&text, 1).unwrap();
+    docs[0]
+        .entries()
+        .iter()
+        .map(|(chart, list)| {
+            let mut keys: Vec<String> = list
+                .as_seq()
+                .iter()
+                .map(|e| {
+                    let check = e.get("check").and_then(Node::scalar_text).unwrap();
+                    let object = e.get("object").and_then(Node::scalar_text).unwrap();
+                    match e.get("port").and_then(Node::as_i64) {
+                        Some(port) => format!("{check} {object} :{port}"),
+                        None => format!("{check} {object}"),
+                    }
+                })
+                .collect();
+            keys.sort();
+            (chart.text.clone(), keys)
+        })
+        .collect()
+}
+
+fn check_all_fixtures(helm_major: u8) {
+    let helm = helm(helm_major);
+    let expected = expectations();
+    assert!(expected.len() >= 40, "expected.yaml lists {} charts", expected.len());
+    let mut failures = Vec::new();
+    for (chart, want) in &expected {
+        let out = netaudit(&["lint", chart, "-o", "json"], &helm);
+        let code = out.status.code();
+        let want_code = if want.is_empty() { 0 } else { 1 };
+        if code != Some(want_code) {
+            failures.push(format!(
+                "{chart}: exit {code:?}, want {want_code}; stderr: {}",
+                stderr(&out)
+            ));
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let got = finding_keys(&json);
+        if &got != want {
+            failures.push(format!("{chart}:\n   got  {got:?}\n   want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "helm v{helm_major}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn fixtures_match_expectations_helm_v4() {
+    check_all_fixtures(4);
+}
+
+#[test]
+fn fixtures_match_expectations_helm_v3() {
+    check_all_fixtures(3);
+}
+
+#[test]
+fn every_fixture_chart_has_expectations() {
+    let listed: Vec<String> = expectations().into_iter().map(|(c, _)| c).collect();
+    for entry in std::fs::read_dir(repo().join("testdata/charts")).unwrap() {
+        let name = format!("testdata/charts/{}", entry.unwrap().file_name().to_string_lossy());
+        if name.ends_with("m4g-generic-labels") {
+            continue; // audited in pairs: see tests/cross_release.rs
+        }
+        assert!(listed.contains(&name), "{name} has no entry in testdata/expected.yaml");
+    }
+}
+
+#[test]
+fn suppressed_finding_is_reported_as_suppressed_with_its_reason() {
+    let out = netaudit(&["lint", "testdata/charts/suppress-annotation", "-o", "json"], &helm(4));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let suppressed = json["suppressed"].as_array().unwrap();
+    assert_eq!(suppressed.len(), 1, "{json:#}");
+    assert_eq!(suppressed[0]["check"], "M4B");
+    assert_eq!(
+        suppressed[0]["waiver"]["reason"],
+        "two services on purpose, one headless for writes"
+    );
+    assert!(json["warnings"].as_array().unwrap().is_empty(), "{json:#}");
+}
+
+#[test]
+fn m6_hint_names_the_values_key_and_user_values_silence_it() {
+    let chart = "testdata/charts/m6-policy-switched-off-fail";
+    let out = netaudit(&["lint", chart, "-o", "json"], &helm(4));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let help = json["findings"][0]["help"].as_str().unwrap();
+    assert!(help.contains("`networkPolicy.enabled: false`"), "{help}");
+    assert!(help.contains("--set networkPolicy.enabled=true"), "{help}");
+    // Turning the policy on with --set renders it: no M6 at all.
+    let out = netaudit(
+        &["lint", chart, "-o", "json", "--set", "networkPolicy.enabled=true"],
+        &helm(4),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
