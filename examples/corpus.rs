@@ -148,9 +148,12 @@ fn charts(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+fn io(p: &Path) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{}: {e}", p.display())
+}
+
 fn run(args: &Args, corpus: &Path) -> Result<(), String> {
     let rendered = corpus.join("rendered");
-    let io = |p: &Path| move |e: std::io::Error| format!("{}: {e}", p.display());
     let config = Config::default();
     let checks: Vec<&'static str> = netaudit::checks::REGISTRY.iter().map(|c| c.id).collect();
     let mut results: Vec<ChartResult> = Vec::new();

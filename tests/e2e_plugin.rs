@@ -3,8 +3,9 @@
 //!
 //! The helm binaries come from `NETAUDIT_HELM_V3` / `NETAUDIT_HELM_V4`
 //! (absolute paths), which `scripts/test.sh` exports after fetching the
-//! pinned helm v3.17.2 / v4.1.4 with `scripts/fetch-helm.sh`. The tests fail
-//! (they do not skip) when those variables are unset.
+//! pinned helm v3.17.2 / v4.1.4 with `scripts/fetch-helm.sh`, else from
+//! `.tools/helm-vN/helm` where that script puts them. The tests fail (they
+//! do not skip) when neither exists.
 //!
 //! Each test builds a plugin directory in a temp dir from:
 //! - `plugin.yaml`: a byte-for-byte copy of the repo's, the thing under test;
@@ -50,12 +51,14 @@ struct Helm {
 
 impl Helm {
     fn new(env_var: &str, major: &'static str) -> Helm {
+        let local = Path::new(REPO).join(format!(".tools/helm-{major}/helm"));
         let bin = match std::env::var_os(env_var) {
             Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ if local.is_file() => local,
             _ => panic!(
-                "{env_var} is not set: it must be the absolute path of a helm {major} binary. \
-                 Run the suite with `bash scripts/test.sh`, or fetch the pinned helms with \
-                 `bash scripts/fetch-helm.sh` and `. scripts/helm-env.sh` before `cargo test`."
+                "{env_var} is not set and {} does not exist: run the suite with `bash scripts/test.sh`, \
+                 or fetch the pinned helms with `bash scripts/fetch-helm.sh`",
+                local.display()
             ),
         };
         assert!(

@@ -114,6 +114,9 @@ pub struct Object {
     pub template: Option<String>,
     /// Line of the `# Source:` comment (0 when there is none).
     source_line: u32,
+    /// Lines of the same template's earlier documents (a template file may
+    /// render several): template lines count through all of them.
+    template_base: u32,
     /// First and last line of this object's document: the lines a report may
     /// show (from the line after `# Source:`).
     pub doc_lines: (u32, u32),
@@ -130,7 +133,10 @@ impl Object {
             input: self.input,
             line,
             template: self.template.clone(),
-            template_line: self.template.as_ref().map(|_| line.saturating_sub(self.source_line)),
+            template_line: self
+                .template
+                .as_ref()
+                .map(|_| line.saturating_sub(self.source_line) + self.template_base),
         }
     }
 
@@ -284,6 +290,7 @@ fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>)
         namespace: namespace.to_string(),
         template: chunk.template.map(str::to_string),
         source_line: chunk.source_line,
+        template_base: chunk.template_base,
         doc_lines: (
             if chunk.source_line > 0 {
                 chunk.source_line + 1
@@ -302,6 +309,7 @@ struct Chunk<'a> {
     first_line: u32,
     template: Option<&'a str>,
     source_line: u32,
+    template_base: u32,
 }
 
 impl<'a> Chunk<'a> {
@@ -335,7 +343,7 @@ impl<'a> Chunk<'a> {
 /// (block scalars of a document's content are indented), so this is exact
 /// and lets each document be parsed, or skipped, on its own.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks = Vec::new();
+    let mut chunks: Vec<Chunk<'_>> = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
@@ -350,6 +358,7 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
                 first_line: start_line,
                 template,
                 source_line,
+                template_base: 0,
             });
             start = offset;
             start_line = line_no;
@@ -370,7 +379,20 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             first_line: start_line,
             template,
             source_line,
+            template_base: 0,
         });
+    }
+    // Helm renders a template file to one text and writes each of its
+    // documents with its own `# Source:`; count a template's lines across them
+    // (plus one per `---` between them), so template lines match the file's.
+    let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for chunk in &mut chunks {
+        let Some(template) = chunk.template else { continue };
+        let base = seen.entry(template).or_insert(0);
+        chunk.template_base = *base;
+        let content_lines =
+            (chunk.first_line + chunk.text.lines().count() as u32).saturating_sub(chunk.source_line + 1);
+        *base += content_lines + 1;
     }
     chunks
 }
@@ -443,6 +465,16 @@ mod tests {
         assert_eq!(line, 8);
         assert_eq!(svc.location(line).template_line, Some(6));
         assert_eq!(svc.namespace, "default");
+    }
+
+    #[test]
+    fn template_lines_count_through_a_templates_documents() {
+        let objs = load(
+            "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n",
+        )
+        .unwrap();
+        // a.yaml rendered: 3 lines of `a`, a `---`, then `b` from line 5.
+        assert_eq!(objs[1].location(objs[1].root.line).template_line, Some(5));
     }
 
     #[test]

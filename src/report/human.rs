@@ -104,7 +104,15 @@ fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>) -> 
     let start = input.line_span(first).0;
     let end = input.line_span(last).1.max(start);
     let (name, line_offset) = match &subject.object.template {
-        Some(template) => (template.clone(), 0),
+        Some(template) => {
+            let base = subject
+                .object
+                .location(first)
+                .template_line
+                .unwrap_or(1)
+                .saturating_sub(1);
+            (template.clone(), base as usize)
+        }
         None => (input.name.clone(), first as usize - 1),
     };
     DocumentSource {

@@ -1,6 +1,6 @@
 //! JSON report, schema version 1 (documented in docs/json-schema.md).
 
-use super::{display_line, summary::Summary};
+use super::{display_line, summary::Summary, TemplateLines};
 use crate::audit::Audit;
 use crate::checks::Finding;
 use serde::Serialize;
@@ -65,6 +65,9 @@ pub struct JsonObject {
     pub line: u32,
     /// Line in the whole rendered input.
     pub input_line: u32,
+    /// Best-effort line in the template file on disk (local charts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_file_line: Option<u32>,
     pub label: String,
 }
 
@@ -79,7 +82,7 @@ pub struct JsonWarning {
     pub message: String,
 }
 
-fn finding(audit: &Audit<'_>, f: &Finding<'_>) -> JsonFinding {
+fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFinding {
     JsonFinding {
         check: f.check.id,
         name: f.check.name,
@@ -98,6 +101,7 @@ fn finding(audit: &Audit<'_>, f: &Finding<'_>) -> JsonFinding {
                 template: s.location.template.clone(),
                 line: display_line(s),
                 input_line: s.location.line,
+                template_file_line: lines.line_in_template_file(&audit.index.inputs[s.object.input], s),
                 label: s.label.clone(),
             })
             .collect(),
@@ -106,6 +110,7 @@ fn finding(audit: &Audit<'_>, f: &Finding<'_>) -> JsonFinding {
 }
 
 pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
+    let lines = TemplateLines::default();
     JsonReport {
         schema_version: SCHEMA_VERSION,
         tool: tool(),
@@ -119,7 +124,7 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
                 namespace: &i.default_namespace,
             })
             .collect(),
-        findings: audit.findings.iter().map(|f| finding(audit, f)).collect(),
+        findings: audit.findings.iter().map(|f| finding(audit, &lines, f)).collect(),
         suppressed: audit
             .suppressed
             .iter()
@@ -128,7 +133,7 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
                     reason: w.reason.clone(),
                     source: w.describe(),
                 }),
-                ..finding(audit, f)
+                ..finding(audit, &lines, f)
             })
             .collect(),
         warnings: audit

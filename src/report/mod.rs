@@ -8,7 +8,9 @@ pub mod summary;
 
 use crate::checks::Subject;
 use crate::model::Input;
-use std::path::PathBuf;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -36,5 +38,86 @@ pub fn source_file(input: &Input, subject: &Subject<'_>) -> String {
         }
         (Some(template), None) => template.clone(),
         (None, _) => input.name.clone(),
+    }
+}
+
+/// Maps a line of rendered output back to the line of the template file it
+/// most likely came from, for charts on disk. Helm does not record this, so
+/// it is a search: the template lines that start with the same YAML key as
+/// the rendered line (`selector:`, `- name:`, `hostNetwork:`), preferring
+/// lines identical to the rendered one and lines with the same indentation,
+/// the one nearest to the line's position in the template's rendered output.
+#[derive(Default)]
+pub struct TemplateLines {
+    files: RefCell<HashMap<PathBuf, Option<String>>>,
+}
+
+impl TemplateLines {
+    pub fn line_in_template_file(&self, input: &Input, subject: &Subject<'_>) -> Option<u32> {
+        input.chart_dir.as_ref()?;
+        let estimate = subject.location.template_line?;
+        let path = PathBuf::from(source_file(input, subject));
+        let (start, end) = input.line_span(subject.location.line);
+        let rendered = &input.text[start..end];
+        let key = yaml_key(rendered.trim());
+        if key.is_empty() {
+            return None;
+        }
+        let indent = indentation(rendered);
+        let mut files = self.files.borrow_mut();
+        let content = files
+            .entry(path.clone())
+            .or_insert_with(|| read_small(&path))
+            .as_deref()?;
+        // A template line equal to the rendered one (no template code in it)
+        // is the best evidence; else any line with the same key.
+        let numbered = || (1u32..).zip(content.lines());
+        let exact: Vec<(u32, &str)> = numbered().filter(|(_, l)| l.trim() == rendered.trim()).collect();
+        let candidates: Vec<(u32, &str)> = if exact.is_empty() {
+            numbered().filter(|(_, l)| l.trim_start().starts_with(key)).collect()
+        } else {
+            exact
+        };
+        // Literal keys keep their indentation through rendering: prefer those.
+        let same_indent: Vec<(u32, &str)> = candidates
+            .iter()
+            .copied()
+            .filter(|(_, l)| indentation(l) == indent)
+            .collect();
+        let pool = if same_indent.is_empty() {
+            &candidates
+        } else {
+            &same_indent
+        };
+        pool.iter().min_by_key(|(n, _)| n.abs_diff(estimate)).map(|(n, _)| *n)
+    }
+}
+
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+fn read_small(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    (meta.len() < 4 * 1024 * 1024)
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+}
+
+/// `selector:` of `  selector:`, `- name:` of `- name: metrics`.
+fn yaml_key(line: &str) -> &str {
+    match line.find(':') {
+        Some(i) => &line[..=i],
+        None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn yaml_keys() {
+        assert_eq!(super::yaml_key("- name: metrics"), "- name:");
+        assert_eq!(super::yaml_key("hostNetwork: true"), "hostNetwork:");
+        assert_eq!(super::yaml_key("{{ x }}"), "");
     }
 }

@@ -2,7 +2,7 @@
 //! the local chart directory), so GitHub code scanning shows a finding on the
 //! template that produced it.
 
-use super::{display_line, source_file};
+use super::{display_line, source_file, TemplateLines};
 use crate::audit::Audit;
 use crate::checks::{Finding, Severity, REGISTRY};
 use serde_json::{json, Value};
@@ -46,12 +46,20 @@ fn rules() -> Vec<Value> {
         .collect()
 }
 
-fn location(audit: &Audit<'_>, subject: &crate::checks::Subject<'_>, id: Option<usize>) -> Value {
+fn location(
+    audit: &Audit<'_>,
+    lines: &TemplateLines,
+    subject: &crate::checks::Subject<'_>,
+    id: Option<usize>,
+) -> Value {
     let input = &audit.index.inputs[subject.object.input];
+    let line = lines
+        .line_in_template_file(input, subject)
+        .unwrap_or_else(|| display_line(subject));
     let mut loc = json!({
         "physicalLocation": {
             "artifactLocation": {"uri": uri(&source_file(input, subject))},
-            "region": {"startLine": display_line(subject).max(1)}
+            "region": {"startLine": line.max(1)}
         },
         "logicalLocations": [{
             "fullyQualifiedName": subject.object.id(),
@@ -71,7 +79,12 @@ fn uri(path: &str) -> String {
     path.strip_prefix("./").unwrap_or(&path).to_string()
 }
 
-fn result(audit: &Audit<'_>, finding: &Finding<'_>, suppression: Option<&crate::suppress::Waiver<'_>>) -> Value {
+fn result(
+    audit: &Audit<'_>,
+    lines: &TemplateLines,
+    finding: &Finding<'_>,
+    suppression: Option<&crate::suppress::Waiver<'_>>,
+) -> Value {
     let rule_index = REGISTRY.iter().position(|c| c.id == finding.check.id).unwrap_or(0);
     let primary = finding.primary();
     let mut result = json!({
@@ -79,7 +92,7 @@ fn result(audit: &Audit<'_>, finding: &Finding<'_>, suppression: Option<&crate::
         "ruleIndex": rule_index,
         "level": level(finding.severity),
         "message": {"text": format!("{} ({})", finding.message, finding.help)},
-        "locations": [location(audit, primary, None)],
+        "locations": [location(audit, lines, primary, None)],
         "partialFingerprints": {
             "netauditFinding/v1": format!(
                 "{}|{}|{}",
@@ -94,7 +107,7 @@ fn result(audit: &Audit<'_>, finding: &Finding<'_>, suppression: Option<&crate::
             finding.subjects[1..]
                 .iter()
                 .enumerate()
-                .map(|(i, s)| location(audit, s, Some(i + 1)))
+                .map(|(i, s)| location(audit, lines, s, Some(i + 1)))
                 .collect(),
         );
     }
@@ -108,8 +121,9 @@ fn result(audit: &Audit<'_>, finding: &Finding<'_>, suppression: Option<&crate::
 }
 
 pub fn build(audit: &Audit<'_>) -> Value {
-    let mut results: Vec<Value> = audit.findings.iter().map(|f| result(audit, f, None)).collect();
-    results.extend(audit.suppressed.iter().map(|(f, w)| result(audit, f, Some(w))));
+    let lines = TemplateLines::default();
+    let mut results: Vec<Value> = audit.findings.iter().map(|f| result(audit, &lines, f, None)).collect();
+    results.extend(audit.suppressed.iter().map(|(f, w)| result(audit, &lines, f, Some(w))));
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

@@ -1,0 +1,166 @@
+//! Snapshots of every check's human and JSON output (insta), the SARIF
+//! report validated against the SARIF 2.1.0 schema, and the summary table.
+
+mod common;
+
+use common::{helm, netaudit, repo, stdout};
+
+/// One failing fixture per check: the scenario whose output is snapshotted.
+const CHECK_FIXTURES: &[(&str, &[&str])] = &[
+    ("M4A", &["testdata/charts/m4a-selector-selects-other-workload-fail"]),
+    ("M4B", &["testdata/charts/m4b-two-services-one-deployment-fail"]),
+    ("M4C", &["testdata/charts/m4c-service-selects-two-workloads-fail"]),
+    (
+        "M4G",
+        &[
+            "--chart",
+            "blog=testdata/charts/m4g-generic-labels",
+            "--chart",
+            "shop=testdata/charts/m4g-generic-labels",
+        ],
+    ),
+    ("M5B", &["testdata/charts/m5b-named-target-missing-fail"]),
+    ("M5C", &["testdata/charts/m5c-headless-port-undeclared-fail"]),
+    ("M5D", &["testdata/charts/m5d-service-without-target-fail"]),
+    ("M6", &["testdata/charts/m6-policy-switched-off-fail"]),
+    ("M7", &["testdata/charts/m7-host-network-fail"]),
+];
+
+fn lint(args: &[&str], format: &str) -> String {
+    let mut all = vec!["lint"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", format]);
+    let out = netaudit(&all, &helm(4));
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn every_check_has_human_and_json_snapshots() {
+    for (check, args) in CHECK_FIXTURES {
+        let human = lint(args, "human");
+        assert!(
+            human.contains(&format!("{check} ")),
+            "{check} missing from its fixture's output:\n{human}"
+        );
+        insta::assert_snapshot!(format!("{check}_human"), human);
+        let json: serde_json::Value = serde_json::from_str(&lint(args, "json")).unwrap();
+        assert!(json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == *check));
+        insta::assert_json_snapshot!(format!("{check}_json"), json);
+    }
+    // Every registered check is covered above.
+    for check in netaudit::checks::REGISTRY {
+        assert!(
+            CHECK_FIXTURES.iter().any(|(id, _)| *id == check.id),
+            "{} has no snapshot fixture",
+            check.id
+        );
+    }
+}
+
+#[test]
+fn sarif_is_valid_sarif_2_1_0_and_points_at_chart_templates() {
+    let sarif: serde_json::Value = serde_json::from_str(&lint(&["examples/insecure-shop"], "sarif")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert!(uri.starts_with("examples/insecure-shop/templates/"), "{uri}");
+        assert!(
+            repo().join(uri).is_file(),
+            "SARIF location {uri} is not a file of the chart"
+        );
+        assert!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"]
+                .as_u64()
+                .unwrap()
+                >= 1
+        );
+    }
+    // Rule help comes from the check's doc comment.
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let m4b = rules.iter().find(|r| r["id"] == "M4B").unwrap();
+    assert!(m4b["help"]["markdown"].as_str().unwrap().contains("## How to fix"));
+    insta::assert_json_snapshot!("insecure_shop_sarif", sarif);
+}
+
+#[test]
+fn summary_counts_m6_once_per_chart() {
+    let out = netaudit(
+        &[
+            "lint",
+            "examples/insecure-shop",
+            "--manifests",
+            "testdata/manifests/two-workloads-no-policy.yaml",
+            "--summary",
+        ],
+        &helm(4),
+    );
+    let table = stdout(&out);
+    insta::assert_snapshot!("summary_table", table);
+    let shop_row = table
+        .lines()
+        .find(|l| l.starts_with("| examples/insecure-shop"))
+        .unwrap();
+    let cells: Vec<&str> = shop_row.split('|').map(str::trim).collect();
+    // | chart | affected | M4A | M4B | M4C | M4G | M5B | M5C | M5D | M6 | M7 |
+    assert_eq!(
+        &cells[1..12],
+        [
+            "examples/insecure-shop",
+            "yes",
+            "1",
+            "1",
+            "1",
+            "0",
+            "1",
+            "1",
+            "1",
+            "1",
+            "1"
+        ]
+    );
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    let out = netaudit(
+        &[
+            "lint",
+            "examples/insecure-shop",
+            "-o",
+            "json",
+            "--output-file",
+            path.to_str().unwrap(),
+        ],
+        &helm(4),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left behind"
+    );
+}
