@@ -11,9 +11,9 @@ pub enum HelmError {
     NotFound(String),
     #[error("cannot run {bin}: {source}")]
     Spawn { bin: String, source: std::io::Error },
-    #[error("helm template {chart} failed:\n{stderr}")]
+    #[error("helm template {chart} failed: {stderr}")]
     Render { chart: String, stderr: String },
-    #[error("helm show values {chart} failed:\n{stderr}")]
+    #[error("helm show values {chart} failed: {stderr}")]
     ShowValues { chart: String, stderr: String },
 }
 
@@ -82,7 +82,7 @@ impl Helm {
         if !output.status.success() {
             return Err(HelmError::Render {
                 chart: request.chart.clone(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+                stderr: one_line(&output.stderr),
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -97,10 +97,25 @@ impl Helm {
         if !output.status.success() {
             return Err(HelmError::ShowValues {
                 chart: request.chart.clone(),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+                stderr: one_line(&output.stderr),
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// helm's error output on one line (`Error: ` prefixes dropped).
+fn one_line(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim().strip_prefix("Error: ").unwrap_or(l.trim()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        "helm exited with an error and printed nothing".into()
+    } else {
+        lines.join("; ")
     }
 }
 

@@ -7,6 +7,11 @@
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+/// Kubernetes objects nest a few dozen levels deep; anything deeper is
+/// refused (deep nesting would otherwise exhaust the stack of whatever
+/// walks the tree).
+pub const MAX_DEPTH: usize = 256;
+
 /// A hard cap on nodes per document. Alias expansion ("billion laughs") or an
 /// absurd document is refused instead of exhausting memory.
 pub const MAX_NODES_PER_DOCUMENT: usize = 2_000_000;
@@ -161,15 +166,15 @@ pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxE
         line_offset: first_line.saturating_sub(1),
         ..TreeBuilder::default()
     };
-    let mut parser = Parser::new_from_str(text);
-    let loaded = parser.load(&mut builder, true);
-    if let Some(err) = builder.error {
-        return Err(err);
-    }
-    loaded.map_err(|e| SyntaxError {
-        line: e.marker().line() as u32 + builder.line_offset,
-        col: e.marker().col() as u32 + 1,
-        message: e.info().to_string(),
+    drive(text, first_line, &mut |ev, mark, depth| {
+        if depth > MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH} levels; refusing it"));
+        }
+        builder.on_event(ev, mark);
+        match builder.error.take() {
+            Some(e) => Err(e.message),
+            None => Ok(()),
+        }
     })?;
     Ok(builder.docs)
 }
@@ -177,17 +182,44 @@ pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxE
 /// Scan `text` for syntax errors without building a tree (used for documents
 /// no check looks at, so a broken ConfigMap is still an error, cheaply).
 pub fn validate_syntax(text: &str, first_line: u32) -> Result<(), SyntaxError> {
-    struct Ignore;
-    impl MarkedEventReceiver for Ignore {
-        fn on_event(&mut self, _ev: Event, _mark: Marker) {}
-    }
-    Parser::new_from_str(text)
-        .load(&mut Ignore, true)
-        .map_err(|e| SyntaxError {
-            line: e.marker().line() as u32 + first_line.saturating_sub(1),
+    drive(text, first_line, &mut |_, _, depth| {
+        if depth > MAX_DEPTH {
+            return Err(format!("nesting deeper than {MAX_DEPTH} levels; refusing it"));
+        }
+        Ok(())
+    })
+}
+
+/// Pull events one by one (yaml-rust2's own `load` recurses once per nesting
+/// level, which a hostile document turns into a stack overflow), tracking
+/// the nesting depth.
+fn drive(
+    text: &str,
+    first_line: u32,
+    on_event: &mut dyn FnMut(Event, Marker, usize) -> Result<(), String>,
+) -> Result<(), SyntaxError> {
+    let offset = first_line.saturating_sub(1);
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = parser.next_token().map_err(|e| SyntaxError {
+            line: e.marker().line() as u32 + offset,
             col: e.marker().col() as u32 + 1,
             message: e.info().to_string(),
-        })
+        })?;
+        match ev {
+            Event::StreamEnd => return Ok(()),
+            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let line = mark.line() as u32 + offset;
+        on_event(ev, mark, depth).map_err(|message| SyntaxError {
+            line,
+            col: mark.col() as u32 + 1,
+            message,
+        })?;
+    }
 }
 
 enum Frame {
@@ -378,6 +410,20 @@ mod tests {
         }
         let err = parse_documents(&text, 1).unwrap_err();
         assert!(err.message.contains("alias"), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let mut text = String::from("a:\n");
+        for i in 1..5000 {
+            text.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+        }
+        let err = parse_documents(&text, 1).unwrap_err();
+        assert!(err.message.contains("nesting deeper"), "{err:?}");
+        assert!(validate_syntax(&text, 1)
+            .unwrap_err()
+            .message
+            .contains("nesting deeper"));
     }
 
     #[test]

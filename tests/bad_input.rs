@@ -1,0 +1,191 @@
+//! Bad input gets one clear error line naming the file (and line), exit
+//! code 2, no panic, and no half-written output file.
+
+mod common;
+
+use common::{helm, netaudit, stderr, stdout};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn assert_error(out: &std::process::Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}\nstdout: {}", stdout(out));
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "{needle:?} not in: {err}");
+    }
+}
+
+#[test]
+fn malformed_yaml_names_file_and_line() {
+    let out = netaudit(&["lint", "--manifests", "testdata/bad/malformed.yaml"], &helm(4));
+    assert_error(&out, &["testdata/bad/malformed.yaml:7:", "invalid YAML"]);
+}
+
+#[test]
+fn non_kubernetes_yaml_is_rejected() {
+    let out = netaudit(&["lint", "--manifests", "testdata/bad/not-kubernetes.yaml"], &helm(4));
+    assert_error(
+        &out,
+        &[
+            "testdata/bad/not-kubernetes.yaml:2:",
+            "not a Kubernetes object: no `kind`",
+        ],
+    );
+}
+
+#[test]
+fn empty_file_is_rejected() {
+    let out = netaudit(&["lint", "--manifests", "testdata/bad/empty.yaml"], &helm(4));
+    assert_error(&out, &["testdata/bad/empty.yaml:1:", "no Kubernetes objects"]);
+}
+
+#[test]
+fn missing_file_is_rejected() {
+    let out = netaudit(&["lint", "--manifests", "testdata/bad/does-not-exist.yaml"], &helm(4));
+    assert_error(&out, &["cannot read testdata/bad/does-not-exist.yaml"]);
+}
+
+#[test]
+fn chart_that_fails_to_render_shows_helms_error() {
+    let out = netaudit(&["lint", "testdata/broken-charts/render-error"], &helm(4));
+    assert_error(
+        &out,
+        &[
+            "helm template testdata/broken-charts/render-error failed",
+            "image.tag is required",
+        ],
+    );
+}
+
+#[test]
+fn missing_helm_is_a_clear_error() {
+    let out = netaudit(
+        &["lint", "examples/insecure-shop"],
+        std::path::Path::new("/nonexistent/helm"),
+    );
+    assert_error(&out, &["helm not found", "HELM_BIN points at /nonexistent/helm"]);
+    // No HELM_BIN and no helm on PATH.
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["lint", "examples/insecure-shop"])
+        .current_dir(common::repo())
+        .env_remove("HELM_BIN")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_error(&out, &["helm not found: no `helm` on PATH"]);
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let out = netaudit(&["lint", "examples/insecure-shop", "--no-such-flag"], &helm(4));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--no-such-flag"));
+}
+
+#[test]
+fn nothing_to_lint_is_an_error() {
+    let out = netaudit(&["lint"], &helm(4));
+    assert_error(&out, &["nothing to lint"]);
+}
+
+#[test]
+fn bad_config_names_file_and_line() {
+    let out = netaudit(
+        &[
+            "lint",
+            "examples/insecure-shop",
+            "--config",
+            "testdata/bad/netaudit-bad-severity.yaml",
+        ],
+        &helm(4),
+    );
+    assert_error(
+        &out,
+        &[
+            "testdata/bad/netaudit-bad-severity.yaml:3:",
+            "unknown severity \"critical\"",
+        ],
+    );
+}
+
+#[test]
+fn huge_file_is_refused_quickly_and_no_output_file_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    let mut file = std::fs::File::create(&big).unwrap();
+    let doc = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: filler\ndata:\n  k: v\n";
+    let mut written = 0;
+    while written < 50 * 1024 * 1024 {
+        file.write_all(doc.as_bytes()).unwrap();
+        written += doc.len();
+    }
+    drop(file);
+    let report = dir.path().join("report.json");
+    let out = netaudit(
+        &[
+            "lint",
+            "--manifests",
+            big.to_str().unwrap(),
+            "-o",
+            "json",
+            "--output-file",
+            report.to_str().unwrap(),
+        ],
+        &helm(4),
+    );
+    assert_error(&out, &["big.yaml", "byte limit"]);
+    assert!(!report.exists(), "a report file was written despite the error");
+
+    // The same through stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["lint", "--manifests", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = std::fs::read(&big).unwrap();
+    // The binary stops reading at the limit and exits; a broken pipe here is expected.
+    let _ = stdin.write_all(&bytes);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_error(&out, &["<stdin>", "byte limit"]);
+}
+
+#[test]
+fn hostile_yaml_is_refused_without_crashing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Deep nesting (a recursive parser would overflow its stack) ...
+    let mut deep = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n");
+    for i in 1..3000 {
+        deep.push_str(&format!("{}k{i}:\n", " ".repeat(i)));
+    }
+    // ... and an alias bomb (a billion laughs).
+    let mut bomb = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    for (name, text, needle) in [("deep.yaml", deep, "nesting deeper"), ("bomb.yaml", bomb, "alias")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = netaudit(&["lint", "--manifests", path.to_str().unwrap()], &helm(4));
+        assert_error(&out, &[name, needle]);
+    }
+}
+
+#[test]
+fn binary_garbage_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.yaml");
+    std::fs::write(&path, [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    let out = netaudit(&["lint", "--manifests", path.to_str().unwrap()], &helm(4));
+    assert_error(&out, &["garbage.yaml", "not UTF-8"]);
+}
