@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Render a chart (as `helm template` does) or read rendered manifests, and run the static checks
     #[command(
-        after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests <(helm get manifest other -n shop)   # cross-release (M4G)\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
+        after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests other.yaml   # audit two releases together (M4G)\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
     )]
     Lint(Box<LintArgs>),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)

@@ -173,9 +173,10 @@ pub fn undeclared_target_finding<'a>(
         crate::model::TargetPort::Name(name) => format!("the port named {name:?} ({})", port.protocol),
     };
     let names: Vec<String> = lacking.iter().map(|w| describe(w.obj)).collect();
-    let mut subjects = vec![Subject::new(
+    let mut subjects = vec![Subject::block(
         service.obj,
         port.line,
+        port.end_line,
         format!("{} port {} targets {}", describe(service.obj), port.port, port.target),
     )];
     subjects.extend(lacking.iter().map(|w| {

@@ -180,6 +180,7 @@ pub struct ServicePort {
     pub target: TargetPort,
     pub protocol: String,
     pub line: u32,
+    pub end_line: u32,
 }
 
 #[derive(Debug)]
@@ -226,6 +227,7 @@ impl<'a> Service<'a> {
                     target,
                     protocol: protocol(p),
                     line: p.line,
+                    end_line: p.last_line(),
                 })
             })
             .collect();
