@@ -113,7 +113,10 @@ fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let corpus = corpus_dir();
     if !corpus.join("rendered").is_dir() {
-        println!("corpus not found at {}, skipping the corpus benchmark", corpus.display());
+        println!(
+            "corpus not found at {}, skipping the corpus benchmark",
+            corpus.display()
+        );
         return;
     }
     let iterations: usize = if bench_mode {
@@ -166,7 +169,11 @@ fn main() {
     println!(
         "  throughput (median): {:.1} MB/s; target < 1 s: {}",
         bytes as f64 / 1e6 / t.median.as_secs_f64(),
-        if t.median < Duration::from_secs(1) { "met" } else { "NOT met" }
+        if t.median < Duration::from_secs(1) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 
     let largest = inputs.iter().max_by_key(|i| i.text.len()).expect("a non-empty corpus");

@@ -70,3 +70,31 @@ fn help_states_exit_codes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Exit codes: 0"), "{text}");
 }
+
+#[test]
+fn docs_cli_md_mentions_every_lint_flag() {
+    use clap::CommandFactory;
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/cli.md")).unwrap();
+    let cli = netaudit::cli::Cli::command();
+    let lint = cli.find_subcommand("lint").unwrap();
+    for arg in lint.get_arguments() {
+        if let Some(long) = arg.get_long() {
+            if long != "help" {
+                assert!(
+                    docs.contains(&format!("--{long}")),
+                    "docs/cli.md does not document --{long}"
+                );
+            }
+        }
+    }
+    for sub in cli
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        assert!(
+            docs.contains(&format!("netaudit {}", sub.get_name())),
+            "docs/cli.md lacks `netaudit {}`",
+            sub.get_name()
+        );
+    }
+}

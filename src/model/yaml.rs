@@ -2,10 +2,12 @@
 //!
 //! Why not serde_yaml: findings must point at the line of the offending field
 //! (a Service's `selector:`, a pod's `hostNetwork:`), so every node keeps its
-//! line. The tree is built from yaml-rust2's marked events.
+//! line. The tree is built from the events of libyaml-safer, a safe port of
+//! libyaml: it reads YAML the way the wider Kubernetes tooling does (a
+//! stricter YAML 1.2 parser rejected real charts that helm and kubectl accept,
+//! e.g. quoted scalars whose continuation lines start at column 0).
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 
 /// Kubernetes objects nest a few dozen levels deep; anything deeper is
 /// refused (deep nesting would otherwise exhaust the stack of whatever
@@ -159,77 +161,71 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Parse one YAML document (or several: all are returned) from `text`, whose
-/// first line is line `first_line` of the input.
+/// Parse the YAML documents of `text`, whose first line is line `first_line`
+/// of the input.
 pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
-    let mut builder = TreeBuilder {
-        line_offset: first_line.saturating_sub(1),
-        ..TreeBuilder::default()
-    };
-    drive(text, first_line, &mut |ev, mark, depth| {
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH} levels; refusing it"));
-        }
-        builder.on_event(ev, mark);
-        match builder.error.take() {
-            Some(e) => Err(e.message),
-            None => Ok(()),
-        }
-    })?;
+    let mut builder = TreeBuilder::default();
+    let offset = first_line.saturating_sub(1);
+    drive(text, offset, &mut |data, line| builder.on_event(data, line))?;
     Ok(builder.docs)
 }
 
 /// Scan `text` for syntax errors without building a tree (used for documents
 /// no check looks at, so a broken ConfigMap is still an error, cheaply).
 pub fn validate_syntax(text: &str, first_line: u32) -> Result<(), SyntaxError> {
-    drive(text, first_line, &mut |_, _, depth| {
-        if depth > MAX_DEPTH {
-            return Err(format!("nesting deeper than {MAX_DEPTH} levels; refusing it"));
-        }
-        Ok(())
-    })
+    drive(text, first_line.saturating_sub(1), &mut |_, _| Ok(()))
 }
 
-/// Pull events one by one (yaml-rust2's own `load` recurses once per nesting
-/// level, which a hostile document turns into a stack overflow), tracking
-/// the nesting depth.
+/// Pull events one by one, tracking the nesting depth.
 fn drive(
     text: &str,
-    first_line: u32,
-    on_event: &mut dyn FnMut(Event, Marker, usize) -> Result<(), String>,
+    line_offset: u32,
+    on_event: &mut dyn FnMut(EventData, u32) -> Result<(), String>,
 ) -> Result<(), SyntaxError> {
-    let offset = first_line.saturating_sub(1);
-    let mut parser = Parser::new_from_str(text);
+    let at = |mark: Mark, message: String| SyntaxError {
+        line: mark.line as u32 + 1 + line_offset,
+        col: mark.column as u32 + 1,
+        message,
+    };
+    let mut bytes = text.as_bytes();
+    let mut parser = Parser::new();
+    parser.set_input_string(&mut bytes);
     let mut depth = 0usize;
     loop {
-        let (ev, mark) = parser.next_token().map_err(|e| SyntaxError {
-            line: e.marker().line() as u32 + offset,
-            col: e.marker().col() as u32 + 1,
-            message: e.info().to_string(),
+        let event = parser.parse().map_err(|e| {
+            let message = match e.context() {
+                Some(context) => format!("{} {context}", e.problem()),
+                None => e.problem().to_string(),
+            };
+            at(e.problem_mark().unwrap_or_default(), message)
         })?;
-        match ev {
-            Event::StreamEnd => return Ok(()),
-            Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+        match event.data {
+            EventData::StreamEnd => return Ok(()),
+            EventData::SequenceStart { .. } | EventData::MappingStart { .. } => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(at(
+                        event.start_mark,
+                        format!("nesting deeper than {MAX_DEPTH} levels; refusing it"),
+                    ));
+                }
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => depth = depth.saturating_sub(1),
             _ => {}
         }
-        let line = mark.line() as u32 + offset;
-        on_event(ev, mark, depth).map_err(|message| SyntaxError {
-            line,
-            col: mark.col() as u32 + 1,
-            message,
-        })?;
+        let line = event.start_mark.line as u32 + 1 + line_offset;
+        on_event(event.data, line).map_err(|message| at(event.start_mark, message))?;
     }
 }
 
 enum Frame {
     Seq {
-        anchor: usize,
+        anchor: Option<String>,
         line: u32,
         items: Vec<Node>,
     },
     Map {
-        anchor: usize,
+        anchor: Option<String>,
         line: u32,
         entries: Vec<(Key, Node)>,
         pending_key: Option<Key>,
@@ -238,39 +234,25 @@ enum Frame {
 
 #[derive(Default)]
 struct TreeBuilder {
-    line_offset: u32,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: Vec<(usize, Node)>,
+    anchors: Vec<(String, Node)>,
     nodes: usize,
-    error: Option<SyntaxError>,
 }
 
 impl TreeBuilder {
-    fn line(&self, mark: &Marker) -> u32 {
-        mark.line() as u32 + self.line_offset
-    }
-
-    fn fail(&mut self, line: u32, message: String) {
-        if self.error.is_none() {
-            self.error = Some(SyntaxError { line, col: 1, message });
-        }
-    }
-
-    fn count(&mut self, n: usize, line: u32) -> bool {
+    fn count(&mut self, n: usize) -> Result<(), String> {
         self.nodes += n;
         if self.nodes > MAX_NODES_PER_DOCUMENT {
-            self.fail(
-                line,
-                format!("document has more than {MAX_NODES_PER_DOCUMENT} nodes (alias expansion?); refusing it"),
-            );
-            return false;
+            return Err(format!(
+                "document has more than {MAX_NODES_PER_DOCUMENT} nodes (alias expansion?); refusing it"
+            ));
         }
-        true
+        Ok(())
     }
 
-    fn push_node(&mut self, node: Node, anchor: usize) {
-        if anchor > 0 {
+    fn push_node(&mut self, node: Node, anchor: Option<String>) {
+        if let Some(anchor) = anchor {
             self.anchors.push((anchor, node.clone()));
         }
         match self.stack.last_mut() {
@@ -292,51 +274,47 @@ impl TreeBuilder {
             },
         }
     }
-}
 
-impl MarkedEventReceiver for TreeBuilder {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        if self.error.is_some() {
-            return;
-        }
-        let line = self.line(&mark);
-        match ev {
-            Event::DocumentStart => {
+    fn on_event(&mut self, data: EventData, line: u32) -> Result<(), String> {
+        match data {
+            EventData::DocumentStart { .. } => {
                 self.anchors.clear();
                 self.nodes = 0;
             }
-            Event::Scalar(text, style, anchor, tag) => {
-                if !self.count(1, line) {
-                    return;
-                }
-                let plain = style == TScalarStyle::Plain && tag.is_none();
-                let value = if plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                style,
+                ..
+            } => {
+                self.count(1)?;
+                let plain = style == ScalarStyle::Plain && tag.is_none();
+                let value = if plain && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL") {
                     Value::Null
                 } else {
-                    Value::Scalar { text, plain }
+                    Value::Scalar { text: value, plain }
                 };
                 self.push_node(Node { value, line }, anchor);
             }
-            Event::SequenceStart(anchor, _) => {
-                if self.count(1, line) {
-                    self.stack.push(Frame::Seq {
-                        anchor,
-                        line,
-                        items: Vec::new(),
-                    });
-                }
+            EventData::SequenceStart { anchor, .. } => {
+                self.count(1)?;
+                self.stack.push(Frame::Seq {
+                    anchor,
+                    line,
+                    items: Vec::new(),
+                });
             }
-            Event::MappingStart(anchor, _) => {
-                if self.count(1, line) {
-                    self.stack.push(Frame::Map {
-                        anchor,
-                        line,
-                        entries: Vec::new(),
-                        pending_key: None,
-                    });
-                }
+            EventData::MappingStart { anchor, .. } => {
+                self.count(1)?;
+                self.stack.push(Frame::Map {
+                    anchor,
+                    line,
+                    entries: Vec::new(),
+                    pending_key: None,
+                });
             }
-            Event::SequenceEnd | Event::MappingEnd => {
+            EventData::SequenceEnd | EventData::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq { anchor, line, items }) => (
                         Node {
@@ -354,27 +332,24 @@ impl MarkedEventReceiver for TreeBuilder {
                         },
                         anchor,
                     ),
-                    None => return,
+                    None => return Ok(()),
                 };
                 self.push_node(node, anchor);
             }
-            Event::Alias(id) => {
-                let Some(found) = self
+            EventData::Alias { anchor } => {
+                let found = self
                     .anchors
                     .iter()
                     .rev()
-                    .find(|(a, _)| *a == id)
+                    .find(|(a, _)| *a == anchor)
                     .map(|(_, n)| n.clone())
-                else {
-                    self.fail(line, format!("unknown alias {id}"));
-                    return;
-                };
-                if self.count(found.weight(), line) {
-                    self.push_node(found, 0);
-                }
+                    .ok_or_else(|| format!("unknown alias *{anchor}"))?;
+                self.count(found.weight())?;
+                self.push_node(found, None);
             }
-            Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            EventData::StreamStart { .. } | EventData::StreamEnd | EventData::DocumentEnd { .. } => {}
         }
+        Ok(())
     }
 }
 
