@@ -120,6 +120,8 @@ pub struct Object {
     /// First and last line of this object's document: the lines a report may
     /// show (from the line after `# Source:`).
     pub doc_lines: (u32, u32),
+    /// 0-based index of the object's YAML document in the input.
+    pub document: usize,
 }
 
 impl Object {
@@ -211,7 +213,8 @@ pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) ->
         message: format!("invalid YAML (column {}): {}", e.col, e.message),
     };
     let mut documents = 0;
-    for chunk in split_documents(&input.text) {
+    for (document, chunk) in split_documents(&input.text).into_iter().enumerate() {
+        let chunk = Chunk { document, ..chunk };
         let top_kind = chunk.top_level_kind();
         let relevant = match top_kind {
             Some(kind) if IGNORED_KINDS.contains(&kind) => false,
@@ -291,6 +294,7 @@ fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>)
         template: chunk.template.map(str::to_string),
         source_line: chunk.source_line,
         template_base: chunk.template_base,
+        document: chunk.document,
         doc_lines: (
             if chunk.source_line > 0 {
                 chunk.source_line + 1
@@ -310,6 +314,7 @@ struct Chunk<'a> {
     template: Option<&'a str>,
     source_line: u32,
     template_base: u32,
+    document: usize,
 }
 
 impl<'a> Chunk<'a> {
@@ -359,6 +364,7 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
                 template,
                 source_line,
                 template_base: 0,
+                document: 0,
             });
             start = offset;
             start_line = line_no;
@@ -380,6 +386,7 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
             template,
             source_line,
             template_base: 0,
+            document: 0,
         });
     }
     // Helm renders a template file to one text and writes each of its

@@ -60,6 +60,8 @@ pub struct JsonObject {
     pub release: String,
     /// Helm's `# Source:` template path, when known.
     pub template: Option<String>,
+    /// 0-based index of the object's YAML document in its input.
+    pub document: usize,
     /// Line inside the template's rendered document (or in the input file
     /// when there is no template).
     pub line: u32,
@@ -99,6 +101,7 @@ fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFin
                 name: s.object.name.clone(),
                 release: audit.index.release_of(s.object).to_string(),
                 template: s.location.template.clone(),
+                document: s.object.document,
                 line: display_line(s),
                 input_line: s.location.line,
                 template_file_line: lines.line_in_template_file(&audit.index.inputs[s.object.input], s),
