@@ -26,8 +26,10 @@ use netaudit::config::Config;
 use netaudit::model::Input;
 use netaudit::report::summary::Summary;
 use netaudit::values::network_policy_toggles;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -83,6 +85,16 @@ fn default_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
 
+thread_local! {
+    /// The message of the last panic, caught per chart so one bad file does not stop the run.
+    static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Run `f`, turning a panic into an error that names where it happened.
+fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|_| LAST_PANIC.with(|l| format!("PANIC: {}", l.borrow())))
+}
+
 /// One chart's result.
 struct ChartResult {
     dataset: String,
@@ -95,6 +107,8 @@ struct ChartResult {
     counts: Option<BTreeMap<&'static str, usize>>,
     affected: bool,
     error: Option<String>,
+    /// The values file could not be read for the M6 hint.
+    values_error: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -105,6 +119,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string().replace('\n', " ");
+        LAST_PANIC.with(|l| *l.borrow_mut() = text);
+    }));
     let corpus = args.corpus.clone().unwrap_or_else(default_corpus);
     let rendered = corpus.join("rendered");
     if !rendered.is_dir() {
@@ -176,6 +194,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 counts: None,
                 affected: false,
                 error: None,
+                values_error: None,
             };
             let text = match String::from_utf8(bytes) {
                 Ok(t) => t,
@@ -188,18 +207,33 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             let mut input = Input::new(name.clone(), chart.clone(), chart.clone(), text);
             let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
             if let Ok(values) = std::fs::read_to_string(&values_path) {
-                input.netpol_toggles = network_policy_toggles(&values, &format!("{chart}/values.yaml"));
+                match no_panic(|| network_policy_toggles(&values, &format!("{chart}/values.yaml"))) {
+                    Ok(toggles) => input.netpol_toggles = toggles,
+                    Err(e) => result.values_error = Some(e),
+                }
             }
             let inputs = [input];
-            let objects = match audit::load(&inputs) {
-                Ok(o) => o,
-                Err(e) => {
+            let objects = match no_panic(|| audit::load(&inputs)) {
+                Ok(Ok(o)) => o,
+                Ok(Err(e)) => {
                     result.error = Some(e.to_string());
                     results.push(result);
                     continue;
                 }
+                Err(panic) => {
+                    result.error = Some(panic);
+                    results.push(result);
+                    continue;
+                }
             };
-            let audit = audit::run(&inputs, &objects, &config);
+            let audit = match no_panic(|| audit::run(&inputs, &objects, &config)) {
+                Ok(a) => a,
+                Err(panic) => {
+                    result.error = Some(panic);
+                    results.push(result);
+                    continue;
+                }
+            };
             let summary = Summary::of(&audit);
             let row = &summary.rows[0];
             result.objects = objects.len();
@@ -256,6 +290,14 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             r.dataset,
             r.chart,
             r.error.as_deref().unwrap_or("")
+        );
+    }
+    for r in results.iter().filter(|r| r.values_error.is_some()) {
+        println!(
+            "  values file not used for the M6 hint: {}/{}: {}",
+            r.dataset,
+            r.chart,
+            r.values_error.as_deref().unwrap_or("")
         );
     }
     if let Some(path) = &args.findings {
@@ -431,6 +473,23 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
                 r.dataset,
                 r.chart,
                 r.error.as_deref().unwrap_or("").replace('\n', " ")
+            );
+        }
+        out.push('\n');
+    }
+    let values_failed: Vec<&ChartResult> = results.iter().filter(|r| r.values_error.is_some()).collect();
+    if !values_failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "Values files that could not be read for the M6 hint (the chart itself was audited):\n"
+        );
+        for r in &values_failed {
+            let _ = writeln!(
+                out,
+                "- `values/{}/{}.yaml`: {}",
+                r.dataset,
+                r.chart,
+                r.values_error.as_deref().unwrap_or("")
             );
         }
         out.push('\n');

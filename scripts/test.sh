@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs via .ci/run):
-#   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), then fmt, clippy, tests.
+#   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), then fmt, clippy, build
+#   benches/examples, tests.
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
 # NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here.
 set -euo pipefail
@@ -19,5 +20,13 @@ cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
 
-echo "==> cargo test --all-targets"
-cargo test --all-targets
+echo "==> cargo build --benches --examples (compile check; benchmarks run with cargo bench)"
+cargo build --benches --examples
+
+echo "==> cargo test --lib --bins --tests"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --lib --bins --tests 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
