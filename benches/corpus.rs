@@ -14,8 +14,8 @@
 //! minimum, median and maximum over the iterations, split into load (YAML ->
 //! objects) and run (index + checks). The largest chart is then timed alone.
 //!
-//! Under `cargo test --all-targets` (no `--bench` argument) it runs one
-//! iteration as a smoke test. Without the corpus it prints a message and exits 0.
+//! Under `cargo test --all-targets` (no `--bench` argument) it audits the
+//! corpus once, untimed, as a smoke test. Without the corpus it prints a message and exits 0.
 
 use netaudit::audit;
 use netaudit::config::Config;
@@ -124,15 +124,11 @@ fn main() {
         );
         return;
     }
-    let iterations: usize = if bench_mode {
-        std::env::var("NETAUDIT_BENCH_ITERS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|n| *n > 0)
-            .unwrap_or(10)
-    } else {
-        1
-    };
+    let iterations: usize = std::env::var("NETAUDIT_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(10);
     let inputs = match read_corpus(&corpus) {
         Ok(i) => i,
         Err(e) => {
@@ -149,23 +145,51 @@ fn main() {
         corpus.display()
     );
     if !bench_mode {
-        println!("(smoke run: 1 iteration; `cargo bench --bench corpus` measures)");
+        // `cargo test --all-targets`: a debug build, whose times mean nothing; just check it runs.
+        let (_, _, findings, failed) = pass(&inputs, &config);
+        println!(
+            "smoke run (no --bench): {} charts audited, {findings} findings, {failed} failed to load; \
+             `cargo bench --bench corpus` measures",
+            inputs.len()
+        );
+        return;
     }
 
-    // Warm-up (page cache is irrelevant, everything is in memory; this warms allocator and caches).
-    let (_, _, findings, failed) = pass(&inputs, &config);
+    // As `--manifests` input (every document's syntax checked), then as
+    // `lint CHART` sees helm's output (helm already parsed every document, so
+    // the kinds no check reads are skipped, and empty renders are fine).
+    measure("as --manifests input", &inputs, &config, iterations, bytes);
+    let mut rendered = inputs.clone();
+    for input in &mut rendered {
+        input.rendered_by_helm = true;
+    }
+    measure(
+        "as helm template output (lint CHART)",
+        &rendered,
+        &config,
+        iterations,
+        bytes,
+    );
+
+    measure_largest("as --manifests input", &inputs, &config, iterations);
+    measure_largest("as helm template output (lint CHART)", &rendered, &config, iterations);
+}
+
+fn measure(label: &str, inputs: &[Input], config: &Config, iterations: usize, bytes: usize) {
+    // Warm-up (everything is in memory already; this warms the allocator and caches).
+    let (_, _, findings, failed) = pass(inputs, config);
     let mut totals = Vec::new();
     let mut loads = Vec::new();
     let mut runs = Vec::new();
     for _ in 0..iterations {
-        let (load, run, _, _) = pass(&inputs, &config);
+        let (load, run, _, _) = pass(inputs, config);
         loads.push(load);
         runs.push(run);
         totals.push(load + run);
     }
     let (t, l, r) = (stats(totals), stats(loads), stats(runs));
     println!(
-        "whole corpus, load + run, one thread, {iterations} iterations ({findings} findings, {failed} charts failed to load):"
+        "whole corpus {label}, load + run, one thread, {iterations} iterations ({findings} findings, {failed} charts failed to load):"
     );
     println!("                min         median      max");
     println!("  total   {} {} {}", ms(t.min), ms(t.median), ms(t.max));
@@ -180,20 +204,22 @@ fn main() {
             "NOT met"
         }
     );
+}
 
+fn measure_largest(label: &str, inputs: &[Input], config: &Config, iterations: usize) {
     let largest = inputs.iter().max_by_key(|i| i.text.len()).expect("a non-empty corpus");
-    let reps = if bench_mode { iterations * 5 } else { 1 };
+    let reps = iterations * 5;
     let one = std::slice::from_ref(largest);
     let mut totals = Vec::new();
     let mut loads = Vec::new();
     for _ in 0..reps {
-        let (load, run, _, _) = pass(one, &config);
+        let (load, run, _, _) = pass(one, config);
         loads.push(load);
         totals.push(load + run);
     }
     let (t, l) = (stats(totals), stats(loads));
     println!(
-        "largest chart {} ({:.2} MB), {reps} iterations: min {} median {} max {} (load median {})",
+        "largest chart {} ({:.2} MB) {label}, {reps} iterations: min {} median {} max {} (load median {})",
         largest.name,
         largest.text.len() as f64 / 1e6,
         ms(t.min).trim(),

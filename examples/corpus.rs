@@ -120,8 +120,22 @@ fn main() -> ExitCode {
         }
     };
     std::panic::set_hook(Box::new(|info| {
-        let text = info.to_string().replace('\n', " ");
-        LAST_PANIC.with(|l| *l.borrow_mut() = text);
+        // `<crate>-<version>/src/x.rs:1:2`, without the local cargo registry path.
+        let place = info.location().map_or(String::new(), |l| {
+            let file = l.file();
+            let file = file
+                .split_once("/registry/src/")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map_or(file, |(_, rest)| rest);
+            format!(" at {file}:{}", l.line())
+        });
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        LAST_PANIC.with(|l| *l.borrow_mut() = format!("panicked{place}: {}", payload.replace('\n', " ")));
     }));
     let corpus = args.corpus.clone().unwrap_or_else(default_corpus);
     let rendered = corpus.join("rendered");
@@ -205,6 +219,8 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 }
             };
             let mut input = Input::new(name.clone(), chart.clone(), chart.clone(), text);
+            // These files are `helm template` output: audit them as `lint CHART` would.
+            input.rendered_by_helm = true;
             let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
             if let Ok(values) = std::fs::read_to_string(&values_path) {
                 match no_panic(|| network_policy_toggles(&values, &format!("{chart}/values.yaml"))) {
@@ -216,7 +232,15 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             let objects = match no_panic(|| audit::load(&inputs)) {
                 Ok(Ok(o)) => o,
                 Ok(Err(e)) => {
-                    result.error = Some(e.to_string());
+                    let empty = inputs[0].text.trim().is_empty();
+                    result.error = Some(if empty {
+                        format!(
+                            "{e} — the rendered file is empty: the chart renders no \
+                             object with its default values"
+                        )
+                    } else {
+                        e.to_string()
+                    });
                     results.push(result);
                     continue;
                 }

@@ -149,6 +149,7 @@ fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
     }
     input.netpol_toggles.retain(|t| !turned_on.contains(&t.path));
     input.chart_dir = chart_dir;
+    input.rendered_by_helm = true;
     Ok(input)
 }
 

@@ -4,7 +4,7 @@
 use crate::checks::{self, Finding, Severity};
 use crate::config::Config;
 use crate::model::{load_objects, Index, Input, LoadError, Object};
-use crate::suppress::{self, Waiver, WaiverWarning};
+use crate::suppress::{self, Waiver, Warning};
 
 pub struct Audit<'a> {
     pub index: Index<'a>,
@@ -12,14 +12,14 @@ pub struct Audit<'a> {
     pub findings: Vec<Finding<'a>>,
     /// Findings waived by an annotation or a config rule, with the waiver.
     pub suppressed: Vec<(Finding<'a>, Waiver<'a>)>,
-    pub warnings: Vec<WaiverWarning>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Parse every input into objects.
 pub fn load(inputs: &[Input]) -> Result<Vec<Object>, LoadError> {
     let mut objects = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
-        if load_objects(i, input, &mut objects)? == 0 {
+        if load_objects(i, input, &mut objects)? == 0 && !input.rendered_by_helm {
             return Err(LoadError {
                 input: input.name.clone(),
                 line: 1,
@@ -37,6 +37,15 @@ pub fn run<'a>(inputs: &'a [Input], objects: &'a [Object], config: &Config) -> A
         finding.severity = config.severity_of(finding.check);
     }
     let (waivers, mut warnings) = suppress::collect_waivers(&index, config);
+    for input in inputs.iter().filter(|i| i.rendered_by_helm && i.is_blank()) {
+        warnings.push(Warning {
+            message: format!(
+                "{} rendered no Kubernetes objects with these values: nothing to audit",
+                input.name
+            ),
+            location: None,
+        });
+    }
     let (findings, suppressed) = suppress::apply(findings, &waivers, &mut warnings);
     Audit {
         index,

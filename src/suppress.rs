@@ -52,7 +52,7 @@ impl Waiver<'_> {
 
 /// A problem with a waiver itself (unknown check, no reason, never matched).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaiverWarning {
+pub struct Warning {
     pub message: String,
     pub location: Option<Location>,
 }
@@ -79,7 +79,7 @@ pub fn parse_annotation(value: &str) -> Vec<Result<(Vec<&'static CheckInfo>, Str
         .collect()
 }
 
-pub fn collect_waivers<'a>(index: &Index<'a>, config: &Config) -> (Vec<Waiver<'a>>, Vec<WaiverWarning>) {
+pub fn collect_waivers<'a>(index: &Index<'a>, config: &Config) -> (Vec<Waiver<'a>>, Vec<Warning>) {
     let mut waivers = Vec::new();
     let mut warnings = Vec::new();
     for object in index.objects {
@@ -93,7 +93,7 @@ pub fn collect_waivers<'a>(index: &Index<'a>, config: &Config) -> (Vec<Waiver<'a
                     reason,
                     origin: WaiverOrigin::Annotation { object },
                 }),
-                Err(problem) => warnings.push(WaiverWarning {
+                Err(problem) => warnings.push(Warning {
                     message: format!("ignored {ANNOTATION} on {}: {problem}", object.id()),
                     location: Some(object.location(object.root.line)),
                 }),
@@ -124,7 +124,7 @@ pub fn collect_waivers<'a>(index: &Index<'a>, config: &Config) -> (Vec<Waiver<'a
 pub fn apply<'a>(
     findings: Vec<Finding<'a>>,
     waivers: &[Waiver<'a>],
-    warnings: &mut Vec<WaiverWarning>,
+    warnings: &mut Vec<Warning>,
 ) -> (Vec<Finding<'a>>, Vec<(Finding<'a>, Waiver<'a>)>) {
     let mut used = vec![false; waivers.len()];
     let mut kept = Vec::new();
@@ -140,7 +140,7 @@ pub fn apply<'a>(
     }
     for (waiver, used) in waivers.iter().zip(used) {
         if !used {
-            warnings.push(WaiverWarning {
+            warnings.push(Warning {
                 message: format!("{} matched no finding: remove it", waiver.describe()),
                 location: match &waiver.origin {
                     WaiverOrigin::Annotation { object } => Some(object.location(object.root.line)),

@@ -108,3 +108,12 @@ fn m6_hint_names_the_values_key_and_user_values_silence_it() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+#[test]
+fn a_chart_that_renders_nothing_is_a_warning_not_an_error() {
+    let out = netaudit(&["lint", "testdata/charts/empty-render-pass", "-o", "json"], &helm(4));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let warning = json["warnings"][0]["message"].as_str().unwrap();
+    assert!(warning.contains("rendered no Kubernetes objects"), "{warning}");
+}

@@ -1,13 +1,15 @@
-use super::support::{describe, pod_labels_subject, service_selector_subject, services_selecting};
+use super::support::{
+    describe, is_governing_service, pod_labels_subject, service_selector_subject, services_selecting,
+};
 use super::{declare_check, Finding};
-use crate::model::yaml::Node;
 use crate::model::Index;
 
 declare_check! {
     /// ## What it does
     /// Finds workloads selected by two or more Services. The governing
-    /// headless Service of a StatefulSet (the one named by `spec.serviceName`)
-    /// does not count towards the two: it exists to give pods stable DNS names.
+    /// headless Service of a StatefulSet (the headless Service named by
+    /// `spec.serviceName`) does not count towards the two: it exists to give
+    /// pods stable DNS names. A non-headless Service named there does count.
     /// ExternalName Services and Services without a selector select nothing and
     /// are skipped. Only Services of the workload's own release count: a
     /// Service of another release that selects it is a global collision (M4G).
@@ -47,17 +49,8 @@ declare_check! {
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     for workload in &index.workloads {
-        let governing = (workload.obj.kind == "StatefulSet")
-            .then(|| {
-                workload
-                    .obj
-                    .root
-                    .path(&["spec", "serviceName"])
-                    .and_then(Node::scalar_text)
-            })
-            .flatten();
         let services: Vec<_> = services_selecting(index, workload)
-            .filter(|s| s.obj.input == workload.obj.input && Some(s.obj.name.as_str()) != governing)
+            .filter(|s| s.obj.input == workload.obj.input && !is_governing_service(workload, s))
             .collect();
         if services.len() < 2 {
             continue;

@@ -1,4 +1,6 @@
-use super::support::{describe, pod_labels_subject, selected_workloads, service_selector_subject};
+use super::support::{
+    describe, is_governing_service, pod_labels_subject, selected_workloads, service_selector_subject,
+};
 use super::{declare_check, Finding};
 use crate::model::Index;
 
@@ -8,6 +10,14 @@ declare_check! {
     /// the Service's own release: the workloads share a subset of labels and the
     /// Service selects on just that subset. One finding per Service.
     /// (Workloads of another release selected by the Service are reported as M4G.)
+    ///
+    /// Not reported for a headless Service that is the governing Service
+    /// (`spec.serviceName`) of every StatefulSet it selects: charts such as
+    /// Bitnami's Redis and Valkey run primary and replica StatefulSets under
+    /// one governing Service on purpose, so that all their pods get DNS names
+    /// in one domain. The spec counts this as M4C; on real charts it is the
+    /// documented pattern rather than a collision, so it is exempt here as it
+    /// is in M4B.
     ///
     /// ## Why is this bad?
     /// Traffic sent to the Service is load-balanced over pods of unrelated
@@ -43,7 +53,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             .into_iter()
             .filter(|w| w.obj.input == service.obj.input)
             .collect();
-        if own.len() < 2 {
+        if own.len() < 2 || own.iter().all(|w| is_governing_service(w, service)) {
             continue;
         }
         let names: Vec<String> = own.iter().map(|w| describe(w.obj)).collect();

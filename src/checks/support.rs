@@ -65,7 +65,7 @@ pub fn workload_collisions<'s, 'a>(index: &'s Index<'a>) -> Vec<(&'s Workload<'a
                 let selects = |x: &Workload<'_>, y: &Workload<'_>| {
                     x.selector
                         .as_ref()
-                        .is_some_and(|s| !s.is_empty() && s.matches(&y.pod_labels))
+                        .is_some_and(|s| !s.is_empty() && y.pods_selected_by(s))
                 };
                 if selects(a, b) {
                     pairs.push((*a, *b, Collision::SelectorSelectsOther));
@@ -212,4 +212,18 @@ pub fn undeclared_target_finding<'a>(
         subjects,
     )
     .with_port(port.port)
+}
+
+/// Is `service` the governing Service of `workload`: the headless Service a
+/// StatefulSet names in `spec.serviceName`, which gives its pods DNS names?
+pub fn is_governing_service(workload: &Workload<'_>, service: &Service<'_>) -> bool {
+    workload.obj.kind == "StatefulSet"
+        && service.headless
+        && workload.obj.namespace == service.obj.namespace
+        && workload
+            .obj
+            .root
+            .path(&["spec", "serviceName"])
+            .and_then(crate::model::yaml::Node::scalar_text)
+            == Some(service.obj.name.as_str())
 }

@@ -37,6 +37,10 @@ pub struct Input {
     line_starts: Vec<usize>,
     /// Values keys (from the chart's values.yaml) that ship a NetworkPolicy switched off.
     pub netpol_toggles: Vec<ValuesToggle>,
+    /// Output of `helm template`: helm has already parsed every document
+    /// (it fails on invalid YAML), and an empty render is legitimate (a chart
+    /// whose values switch everything off).
+    pub rendered_by_helm: bool,
 }
 
 /// A values key such as `networkPolicy.enabled` set to false.
@@ -65,7 +69,16 @@ impl Input {
             text,
             line_starts,
             netpol_toggles: Vec::new(),
+            rendered_by_helm: false,
         }
+    }
+
+    /// No document at all: only blank lines, comments and separators.
+    pub fn is_blank(&self) -> bool {
+        self.text.lines().all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+        })
     }
 
     /// Byte range of a 1-based line, without its newline.
@@ -223,7 +236,11 @@ pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) ->
             None => !chunk.is_blank(),
         };
         if !relevant {
-            yaml::validate_syntax(chunk.text, chunk.first_line).map_err(err)?;
+            // Kinds no check reads are most of a chart's bytes (CRDs above
+            // all): check their syntax only when helm has not already done so.
+            if !input.rendered_by_helm {
+                yaml::validate_syntax(chunk.text, chunk.first_line).map_err(err)?;
+            }
             documents += usize::from(top_kind.is_some());
             continue;
         }
@@ -489,6 +506,25 @@ mod tests {
         let objs = load("---\n---\n# just a comment\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: a, namespace: x}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n").unwrap();
         let ids: Vec<String> = objs.iter().map(Object::id).collect();
         assert_eq!(ids, ["Service/x/a", "Pod/default/b"]);
+    }
+
+    #[test]
+    fn selectors_see_labels_controllers_add_to_pods() {
+        let objs = load(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate}\nspec:\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: c, image: x}]}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: kafka}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: kafka}}\n  template:\n    metadata: {labels: {app: kafka}}\n    spec: {containers: [{name: c, image: x}]}\n",
+        )
+        .unwrap();
+        let job = Workload::from_object(&objs[0]).unwrap();
+        let sts = Workload::from_object(&objs[1]).unwrap();
+        let sel = |pairs: &[(&str, &str)]| Selector {
+            match_labels: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            expressions: Vec::new(),
+        };
+        assert!(job.pods_selected_by(&sel(&[("job-name", "migrate"), ("app", "db")])));
+        assert!(!job.pods_selected_by(&sel(&[("job-name", "other")])));
+        assert!(sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-2")])));
+        assert!(!sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-3")])));
+        assert!(sts.pods_selected_by(&sel(&[("apps.kubernetes.io/pod-index", "1"), ("app", "kafka")])));
     }
 
     #[test]

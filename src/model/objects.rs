@@ -21,7 +21,16 @@ pub struct Workload<'a> {
     pub containers_line: u32,
     /// Line of `hostNetwork: true`, when set.
     pub host_network_line: Option<u32>,
+    /// `spec.replicas` (1 when absent or templated away).
+    pub replicas: i64,
 }
+
+/// Labels a controller adds to the pods it creates, on top of the template's.
+const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+const STATEFULSET_POD_INDEX: &str = "apps.kubernetes.io/pod-index";
+const JOB_NAME_LABELS: [&str; 2] = ["job-name", "batch.kubernetes.io/job-name"];
+/// Replicas beyond this are not enumerated for pod-name selectors.
+const MAX_ENUMERATED_REPLICAS: i64 = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -106,7 +115,35 @@ impl<'a> Workload<'a> {
             containers,
             containers_line: pod_spec.key_line("containers").unwrap_or(pod_spec.line),
             host_network_line,
+            replicas: spec.get("replicas").and_then(Node::as_i64).unwrap_or(1),
         })
+    }
+
+    /// Does `selector` select at least one pod of this workload? A pod
+    /// carries its template's labels plus those its controller adds:
+    /// StatefulSet pods `statefulset.kubernetes.io/pod-name: <name>-<i>` and
+    /// `apps.kubernetes.io/pod-index: <i>` (a per-pod Service selects one of
+    /// them), Job pods `job-name`/`batch.kubernetes.io/job-name: <name>`.
+    pub fn pods_selected_by(&self, selector: &Selector) -> bool {
+        let mentions = |key: &str| selector.mentions(key);
+        match self.obj.kind.as_str() {
+            "StatefulSet" if mentions(STATEFULSET_POD_NAME) || mentions(STATEFULSET_POD_INDEX) => {
+                let mut labels = self.pod_labels.clone();
+                (0..self.replicas.clamp(0, MAX_ENUMERATED_REPLICAS)).any(|i| {
+                    labels.insert(STATEFULSET_POD_NAME.into(), format!("{}-{i}", self.obj.name));
+                    labels.insert(STATEFULSET_POD_INDEX.into(), i.to_string());
+                    selector.matches(&labels)
+                })
+            }
+            "Job" if JOB_NAME_LABELS.iter().any(|k| mentions(k)) => {
+                let mut labels = self.pod_labels.clone();
+                for key in JOB_NAME_LABELS {
+                    labels.insert(key.into(), self.obj.name.clone());
+                }
+                selector.matches(&labels)
+            }
+            _ => selector.matches(&self.pod_labels),
+        }
     }
 
     pub fn ports(&self) -> impl Iterator<Item = &ContainerPort> {
@@ -243,7 +280,7 @@ impl<'a> Service<'a> {
 
     pub fn selects(&self, workload: &Workload<'_>) -> bool {
         workload.obj.namespace == self.obj.namespace
-            && self.selector.as_ref().is_some_and(|s| s.matches(&workload.pod_labels))
+            && self.selector.as_ref().is_some_and(|s| workload.pods_selected_by(s))
     }
 }
 
@@ -279,6 +316,6 @@ impl<'a> NetworkPolicy<'a> {
     pub fn covers(&self, workload: &Workload<'_>) -> bool {
         self.restricts_ingress
             && workload.obj.namespace == self.obj.namespace
-            && self.pod_selector.matches(&workload.pod_labels)
+            && workload.pods_selected_by(&self.pod_selector)
     }
 }

@@ -82,6 +82,11 @@ impl Selector {
         }
     }
 
+    /// Does the selector constrain this label key?
+    pub fn mentions(&self, key: &str) -> bool {
+        self.match_labels.contains_key(key) || self.expressions.iter().any(|r| r.key == key)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.match_labels.is_empty() && self.expressions.is_empty()
     }

@@ -182,6 +182,34 @@ fn drive(
     line_offset: u32,
     on_event: &mut dyn FnMut(EventData, u32) -> Result<(), String>,
 ) -> Result<(), SyntaxError> {
+    // libyaml-safer 0.3 panics when the input ends inside a block scalar
+    // without a final newline (`a: |\n  x`): give it the newline YAML allows.
+    let owned;
+    let text = if text.is_empty() || text.ends_with('\n') {
+        text
+    } else {
+        owned = format!("{text}\n");
+        owned.as_str()
+    };
+    // And should it panic on some other input, that is an error about the
+    // input, not a crash of the tool.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pull_events(text, line_offset, on_event)
+    }))
+    .unwrap_or_else(|_| {
+        Err(SyntaxError {
+            line: line_offset + 1,
+            col: 1,
+            message: "the YAML parser failed on this document".into(),
+        })
+    })
+}
+
+fn pull_events(
+    text: &str,
+    line_offset: u32,
+    on_event: &mut dyn FnMut(EventData, u32) -> Result<(), String>,
+) -> Result<(), SyntaxError> {
     let at = |mark: Mark, message: String| SyntaxError {
         line: mark.line as u32 + 1 + line_offset,
         col: mark.column as u32 + 1,
@@ -399,6 +427,19 @@ mod tests {
             .unwrap_err()
             .message
             .contains("nesting deeper"));
+    }
+
+    #[test]
+    fn any_truncation_is_an_error_or_a_tree_never_a_panic() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a # c\n  labels: {app: \"x\", 'y': [1, 2]}\ndata:\n  script: |\n    echo hi\n  folded: >-\n    a\n    b\n  anchors: &a {k: v}\n  alias: *a\n  quoted: 'it''s'\n  dq: \"a\\tb\"\n";
+        for end in 0..=text.len() {
+            if text.is_char_boundary(end) {
+                let _ = parse_documents(&text[..end], 1);
+                let _ = validate_syntax(&text[..end], 1);
+            }
+        }
+        assert!(parse_documents("a: |\n  x", 1).is_ok());
+        assert!(parse_documents("a: >\n  x", 1).is_ok());
     }
 
     #[test]
