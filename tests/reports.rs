@@ -99,6 +99,12 @@ fn sarif_is_valid_sarif_2_1_0_and_points_at_chart_templates() {
     let m4b = rules.iter().find(|r| r["id"] == "M4B").unwrap();
     assert!(m4b["help"]["markdown"].as_str().unwrap().contains("## How to fix"));
     insta::assert_json_snapshot!("insecure_shop_sarif", sarif);
+
+    // An absolute chart path still gives repository-relative URIs.
+    let absolute = repo().join("examples/insecure-shop");
+    let sarif: serde_json::Value = serde_json::from_str(&lint(&[absolute.to_str().unwrap()], "sarif")).unwrap();
+    let uri = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str();
+    assert_eq!(uri, Some("examples/insecure-shop/templates/worker.yaml"));
 }
 
 #[test]

@@ -73,10 +73,20 @@ fn location(
     loc
 }
 
-/// A relative URI with forward slashes (what code scanning expects for repo files).
+/// A relative URI with forward slashes (what code scanning expects for repo
+/// files): an absolute path under the current directory is made relative.
 fn uri(path: &str) -> String {
-    let path = path.replace('\\', "/");
-    path.strip_prefix("./").unwrap_or(&path).to_string()
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            std::path::Path::new(path)
+                .strip_prefix(cwd)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| path.to_string());
+    let relative = relative.replace('\\', "/");
+    relative.strip_prefix("./").unwrap_or(&relative).to_string()
 }
 
 fn result(
