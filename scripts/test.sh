@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs via .ci/run):
-#   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), then fmt, clippy, build
+#   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), set up podman
+#   (scripts/setup-podman.sh, needs root), then fmt, clippy, build
 #   benches/examples, tests.
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
 # NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here.
@@ -13,6 +14,12 @@ echo "==> scripts/fetch-helm.sh"
 bash scripts/fetch-helm.sh >/dev/null
 export NETAUDIT_HELM_V4="$ROOT/.tools/helm-v4/helm"
 export NETAUDIT_HELM_V3="$ROOT/.tools/helm-v3/helm"
+
+echo "==> scripts/setup-podman.sh (podman, runc and the local test image for the probe tests)"
+bash scripts/setup-podman.sh
+export CONTAINERS_CONF="$ROOT/testdata/podman/containers.conf"
+# tests/probe_podman.rs fails, instead of skipping, when podman is missing.
+export NETAUDIT_REQUIRE_PODMAN=1
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

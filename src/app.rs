@@ -1,10 +1,11 @@
 //! Running a command: from parsed arguments to output and an exit code.
 
 use crate::audit;
-use crate::cli::{ColorChoice, LintArgs};
+use crate::cli::{ColorChoice, InstallArgs, LintArgs, RenderArgs, ReportArgs, Runtime};
 use crate::config::Config;
 use crate::helm::{Helm, RenderRequest};
 use crate::model::{Input, MAX_INPUT_BYTES};
+use crate::probe::{session, ProbeReport};
 use crate::report::{self, Format};
 use crate::values;
 use anyhow::{bail, Context, Result};
@@ -16,17 +17,9 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 pub fn lint(args: &LintArgs) -> Result<u8> {
-    let namespace = args
-        .namespace
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "default".into());
-    let (release, chart) = match args.positional.as_slice() {
-        [] => (None, None),
-        [chart] => (None, Some(chart.clone())),
-        [release, chart] => (Some(release.clone()), Some(chart.clone())),
-        _ => bail!("too many arguments: expected [RELEASE] CHART"),
-    };
+    let render = &args.render;
+    let namespace = namespace_of(render);
+    let (release, chart) = release_and_chart(render)?;
     if chart.is_none() && args.manifests.is_empty() && args.extra_charts.is_empty() {
         bail!("nothing to lint: give a CHART, --chart CHART or --manifests FILE (see --help)");
     }
@@ -35,25 +28,10 @@ pub fn lint(args: &LintArgs) -> Result<u8> {
     }
 
     let mut inputs = Vec::new();
-    let mut config_dirs = Vec::new();
     if chart.is_some() || !args.extra_charts.is_empty() {
         let helm = Helm::locate()?;
         if let Some(chart) = chart {
-            let request = RenderRequest {
-                release,
-                chart,
-                namespace: namespace.clone(),
-                values: args.values.clone(),
-                set: args.set.clone(),
-                set_string: args.set_string.clone(),
-                set_file: args.set_file.clone(),
-                set_json: args.set_json.clone(),
-                version: args.version.clone(),
-                repo: args.repo.clone(),
-                kube_version: args.kube_version.clone(),
-                api_versions: args.api_versions.clone(),
-            };
-            inputs.push(render_chart(&helm, &request)?);
+            inputs.push(render_chart(&helm, &render_request(render, release, chart))?);
         }
         for extra in &args.extra_charts {
             let (release, chart) = match extra.split_once('=') {
@@ -64,25 +42,119 @@ pub fn lint(args: &LintArgs) -> Result<u8> {
                 release,
                 chart,
                 namespace: namespace.clone(),
-                kube_version: args.kube_version.clone(),
-                api_versions: args.api_versions.clone(),
+                kube_version: render.kube_version.clone(),
+                api_versions: render.api_versions.clone(),
                 ..RenderRequest::default()
             };
             inputs.push(render_chart(&helm, &request)?);
         }
-        config_dirs.extend(inputs.iter().filter_map(|i| i.chart_dir.clone()));
     }
     for path in &args.manifests {
         inputs.push(read_manifests(path, &namespace)?);
     }
-    config_dirs.push(PathBuf::from("."));
-
-    let config = Config::discover(args.config.as_deref(), &config_dirs)?;
+    let config = load_config(&args.report, &inputs)?;
     let objects = audit::load(&inputs)?;
     let audit = audit::run(&inputs, &objects, &config);
+    emit(&audit, &args.report)
+}
 
+/// `install --probe`: static checks, then a sandboxed install whose pods are
+/// probed for the sockets they open; one report with both.
+pub fn install(args: &InstallArgs) -> Result<u8> {
+    if !args.probe {
+        bail!("`netaudit install` only installs into a throwaway sandbox: add --probe (see --help)");
+    }
+    let (release, chart) = release_and_chart(&args.render)?;
+    let Some(chart) = chart else {
+        bail!("nothing to install: give [RELEASE] CHART (see --help)")
+    };
+    let quiet = args.quiet || args.report.output != Format::Human;
+    let progress = |message: &str| {
+        if !quiet {
+            eprintln!("netaudit: {message}");
+        }
+    };
+    progress(&format!("rendering {chart}"));
+    let helm = Helm::locate()?;
+    let inputs = vec![render_chart(&helm, &render_request(&args.render, release, chart))?];
+    let config = load_config(&args.report, &inputs)?;
+    let objects = audit::load(&inputs)?;
+    let index = crate::model::Index::new(&inputs, &objects);
+    session::install_signal_handler()?;
+    let options = session::ProbeOptions {
+        runs: usize::from(args.runs),
+        timeout: args.timeout,
+        settle: args.settle,
+        keep: args.keep,
+    };
+    let (observations, mut probe) = match args.runtime {
+        Runtime::Podman => {
+            let mut sandbox = crate::probe::podman::PodmanSandbox::new(&index, &inputs[0].release)?;
+            let report = ProbeReport {
+                runtime: "podman".into(),
+                sandbox: sandbox.name.clone(),
+                runs: options.runs,
+                incomplete: Vec::new(),
+                not_probed: sandbox.skipped.clone(),
+            };
+            (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
+        }
+    };
+    drop(index);
+    probe.incomplete = observations.statuses.iter().filter(|s| !s.ready).cloned().collect();
+    let mut audit = audit::run_observed(&inputs, &objects, &config, Some(&observations));
+    audit.probe = Some(probe);
+    emit(&audit, &args.report)
+}
+
+/// The namespace of objects that set none: `-n`, else `HELM_NAMESPACE` (clap
+/// reads it), else `default`.
+pub fn namespace_of(render: &RenderArgs) -> String {
+    render
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// `[RELEASE] CHART` as helm reads it.
+pub fn release_and_chart(render: &RenderArgs) -> Result<(Option<String>, Option<String>)> {
+    Ok(match render.positional.as_slice() {
+        [] => (None, None),
+        [chart] => (None, Some(chart.clone())),
+        [release, chart] => (Some(release.clone()), Some(chart.clone())),
+        _ => bail!("too many arguments: expected [RELEASE] CHART"),
+    })
+}
+
+pub fn render_request(render: &RenderArgs, release: Option<String>, chart: String) -> RenderRequest {
+    RenderRequest {
+        release,
+        chart,
+        namespace: namespace_of(render),
+        values: render.values.clone(),
+        set: render.set.clone(),
+        set_string: render.set_string.clone(),
+        set_file: render.set_file.clone(),
+        set_json: render.set_json.clone(),
+        version: render.version.clone(),
+        repo: render.repo.clone(),
+        kube_version: render.kube_version.clone(),
+        api_versions: render.api_versions.clone(),
+    }
+}
+
+/// `--config`, else `.netaudit.yaml` in a local chart's directory, else in the current directory.
+pub fn load_config(report: &ReportArgs, inputs: &[Input]) -> Result<Config> {
+    let mut dirs: Vec<PathBuf> = inputs.iter().filter_map(|i| i.chart_dir.clone()).collect();
+    dirs.push(PathBuf::from("."));
+    Ok(Config::discover(report.config.as_deref(), &dirs)?)
+}
+
+/// Write the report as asked and return the exit code.
+pub fn emit(audit: &audit::Audit<'_>, args: &ReportArgs) -> Result<u8> {
     let text = match (args.output, args.summary) {
-        (Format::Human, true) => report::summary::Summary::of(&audit).to_markdown(),
+        (Format::Human, true) => report::summary::Summary::of(audit).to_markdown(),
         (Format::Human, false) => {
             let color = match args.color {
                 ColorChoice::Always => true,
@@ -93,10 +165,10 @@ pub fn lint(args: &LintArgs) -> Result<u8> {
                         && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            report::human::render(&audit, &report::human::Options { color, width: 100 })
+            report::human::render(audit, &report::human::Options { color, width: 100 })
         }
-        (Format::Json, _) => report::json::render(&audit),
-        (Format::Sarif, _) => report::sarif::render(&audit),
+        (Format::Json, _) => report::json::render(audit),
+        (Format::Sarif, _) => report::sarif::render(audit),
     };
     match &args.output_file {
         Some(path) => write_atomically(path, text.as_bytes())?,

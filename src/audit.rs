@@ -4,6 +4,7 @@
 use crate::checks::{self, Finding, Severity};
 use crate::config::Config;
 use crate::model::{load_objects, Index, Input, LoadError, Object};
+use crate::probe::Observations;
 use crate::suppress::{self, Waiver, Warning};
 
 pub struct Audit<'a> {
@@ -13,6 +14,8 @@ pub struct Audit<'a> {
     /// Findings waived by an annotation or a config rule, with the waiver.
     pub suppressed: Vec<(Finding<'a>, Waiver<'a>)>,
     pub warnings: Vec<Warning>,
+    /// Set by `install --probe`: how the probe went.
+    pub probe: Option<crate::probe::ProbeReport>,
 }
 
 /// Parse every input into objects.
@@ -30,8 +33,21 @@ pub fn load(inputs: &[Input]) -> Result<Vec<Object>, LoadError> {
     Ok(objects)
 }
 
+/// The static audit (`lint`).
 pub fn run<'a>(inputs: &'a [Input], objects: &'a [Object], config: &Config) -> Audit<'a> {
-    let index = Index::new(inputs, objects);
+    run_observed(inputs, objects, config, None)
+}
+
+/// The audit with what a probe observed (`install --probe`): the runtime
+/// checks (M1, M2, M3, M5A, M5C's runtime half) see `observations`.
+pub fn run_observed<'a>(
+    inputs: &'a [Input],
+    objects: &'a [Object],
+    config: &Config,
+    observations: Option<&'a Observations>,
+) -> Audit<'a> {
+    let mut index = Index::new(inputs, objects);
+    index.runtime = observations;
     let mut findings = checks::run_checks(&index, &config.enabled_checks());
     for finding in &mut findings {
         finding.severity = config.severity_of(finding.check);
@@ -52,6 +68,7 @@ pub fn run<'a>(inputs: &'a [Input], objects: &'a [Object], config: &Config) -> A
         findings,
         suppressed,
         warnings,
+        probe: None,
     }
 }
 

@@ -26,6 +26,12 @@ pub enum Command {
         after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests other.yaml   # audit two releases together (M4G)\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
     )]
     Lint(Box<LintArgs>),
+    /// Install the chart into a throwaway sandbox (--probe), probe the sockets its pods open, and
+    /// report static and runtime findings together; the sandbox is always removed
+    #[command(
+        after_help = "Examples:\n  helm netaudit install ./mychart --probe\n  helm netaudit install shop ./mychart --probe -f values.yaml --runs 2 --timeout 3m -o json\n  helm netaudit install ./mychart --probe --keep      # leave the sandbox for inspection"
+    )]
+    Install(Box<InstallArgs>),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)
     Explain {
         /// Check ID or name, e.g. M4B or service-label-collision
@@ -71,6 +77,24 @@ pub enum ColorChoice {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Another chart to audit together with the first (repeatable; rendered with its defaults,
+    /// the same namespace and --kube-version/--api-versions)
+    #[arg(long = "chart", value_name = "[RELEASE=]CHART", help_heading = "Inputs")]
+    pub extra_charts: Vec<String>,
+    /// Already rendered manifests to audit (repeatable; `-` reads stdin): helm template or
+    /// helm get manifest output, kustomize build output, plain files
+    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
+    pub manifests: Vec<String>,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// The chart and the `helm template` flags passed through.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
     /// `[RELEASE] CHART` as for `helm template`: a chart directory, packaged chart, repo/chart or OCI reference
     #[arg(value_name = "[RELEASE] CHART", num_args = 0..=2)]
     pub positional: Vec<String>,
@@ -131,16 +155,11 @@ pub struct LintArgs {
         help_heading = "Rendering (passed to helm template)"
     )]
     pub api_versions: Vec<String>,
+}
 
-    /// Another chart to audit together with the first (repeatable; rendered with its defaults,
-    /// the same namespace and --kube-version/--api-versions)
-    #[arg(long = "chart", value_name = "[RELEASE=]CHART", help_heading = "Inputs")]
-    pub extra_charts: Vec<String>,
-    /// Already rendered manifests to audit (repeatable; `-` reads stdin): helm template or
-    /// helm get manifest output, kustomize build output, plain files
-    #[arg(long, value_name = "FILE", help_heading = "Inputs")]
-    pub manifests: Vec<String>,
-
+/// Output and exit-code flags shared by `lint` and `install --probe`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
     pub output: Format,
@@ -159,4 +178,90 @@ pub struct LintArgs {
     /// Config file (default: .netaudit.yaml in the chart directory, else in the current directory)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Runtime {
+    /// Local pods with `podman kube play` (no cluster needed)
+    Podman,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Install into a throwaway sandbox and probe the sockets the pods open (required: netaudit
+    /// never installs anywhere else)
+    #[arg(long, help_heading = "Probe")]
+    pub probe: bool,
+    /// Where the sandbox runs
+    #[arg(long, value_enum, default_value = "podman", help_heading = "Probe")]
+    pub runtime: Runtime,
+    /// Probe runs; the pods are restarted between runs to find dynamic ports (M2)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Probe")]
+    pub runs: u8,
+    /// How long to wait for the pods to become ready, per run (e.g. 90s, 5m)
+    #[arg(long, default_value = "5m", value_parser = parse_duration, help_heading = "Probe")]
+    pub timeout: std::time::Duration,
+    /// Pause after readiness before reading sockets, for servers that bind late
+    #[arg(long, default_value = "2s", value_parser = parse_duration, help_heading = "Probe")]
+    pub settle: std::time::Duration,
+    /// Leave the sandbox in place for inspection (prints how to remove it)
+    #[arg(long, help_heading = "Probe")]
+    pub keep: bool,
+    /// No progress lines on stderr
+    #[arg(short = 'q', long, help_heading = "Probe")]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// `90s`, `5m`, `1m30s`, `500ms`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("invalid duration {text:?}: use e.g. 90s, 5m, 1m30s, 500ms");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(seconds));
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut number = String::new();
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let value: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        let unit = match (c, chars.peek()) {
+            ('m', Some('s')) => {
+                chars.next();
+                std::time::Duration::from_millis(value)
+            }
+            ('h', _) => std::time::Duration::from_secs(value * 3600),
+            ('m', _) => std::time::Duration::from_secs(value * 60),
+            ('s', _) => std::time::Duration::from_secs(value),
+            _ => return Err(bad()),
+        };
+        total += unit;
+        any = true;
+    }
+    if !number.is_empty() || !any {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(super::parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(super::parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(super::parse_duration("5x").is_err());
+        assert!(super::parse_duration("m").is_err());
+    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod docs;
 pub mod helm;
 pub mod model;
+pub mod probe;
 pub mod report;
 pub mod suppress;
 pub mod values;

@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Lint(args) => app::lint(args),
+        Command::Install(args) => app::install(args),
         Command::Explain { check } => match checks::find(check) {
             Some(info) => {
                 print!("{}", docs::explain(info));

@@ -1,4 +1,4 @@
-use super::support::{undeclared_target_finding, undeclared_targets};
+use super::support::{closed_target_finding, closed_targets, undeclared_target_finding, undeclared_targets};
 use super::{declare_check, Finding};
 use crate::model::Index;
 
@@ -6,8 +6,8 @@ declare_check! {
     /// ## What it does
     /// The M5B check for headless Services (`clusterIP: None`): every port of
     /// a headless Service with a selector must be declared by every workload it
-    /// selects. This is the static half of M5C; `install --probe` adds the
-    /// runtime half (the port is declared but nothing listens on it).
+    /// selects (static), and with `install --probe` its target must be open in
+    /// the selected pods (runtime: declared, but nothing listens on it).
     /// One finding per Service port.
     ///
     /// ## Why is this bad?
@@ -32,7 +32,7 @@ declare_check! {
         id: "M5C",
         name: "headless-service-port-unavailable",
         severity: Medium,
-        analysis: "static (runtime half with install --probe)",
+        analysis: "static + runtime (install --probe)",
         summary: "a headless Service port's target is not declared by a selected workload",
         run: run,
     };
@@ -40,8 +40,16 @@ declare_check! {
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     for service in index.services.iter().filter(|s| s.headless) {
-        for (port, lacking) in undeclared_targets(index, service) {
-            findings.push(undeclared_target_finding(&M5C, service, port, &lacking));
+        let undeclared = undeclared_targets(index, service);
+        for (port, lacking) in &undeclared {
+            findings.push(undeclared_target_finding(&M5C, service, port, lacking));
+        }
+        // One finding per Service port: the runtime half only adds ports the
+        // static half did not already report.
+        for (port, closed) in closed_targets(index, service) {
+            if !undeclared.iter().any(|(p, _)| std::ptr::eq(*p, port)) {
+                findings.push(closed_target_finding(&M5C, service, port, &closed));
+            }
         }
     }
 }

@@ -8,10 +8,14 @@
 use crate::model::{Index, Location, Object};
 use serde::Serialize;
 
+mod m1_undeclared_open_port;
+mod m2_dynamic_port;
+mod m3_declared_port_not_open;
 mod m4a_workload_label_collision;
 mod m4b_service_label_collision;
 mod m4c_workload_subset_collision;
 mod m4g_global_label_collision;
+mod m5a_service_targets_closed_port;
 mod m5b_service_targets_undeclared_port;
 mod m5c_headless_service_port_unavailable;
 mod m5d_service_without_target;
@@ -74,6 +78,11 @@ impl std::fmt::Debug for CheckInfo {
 }
 
 impl CheckInfo {
+    /// Does the check need `install --probe` (no static half)?
+    pub fn runtime_only(&self) -> bool {
+        !self.analysis.contains("static")
+    }
+
     /// The doc comment without the one-space indent rustdoc leaves.
     pub fn documentation(&self) -> String {
         self.doc
@@ -127,10 +136,14 @@ pub(crate) use declare_check;
 
 /// Every check, in report order.
 pub static REGISTRY: &[&CheckInfo] = &[
+    &m1_undeclared_open_port::M1,
+    &m2_dynamic_port::M2,
+    &m3_declared_port_not_open::M3,
     &m4a_workload_label_collision::M4A,
     &m4b_service_label_collision::M4B,
     &m4c_workload_subset_collision::M4C,
     &m4g_global_label_collision::M4G,
+    &m5a_service_targets_closed_port::M5A,
     &m5b_service_targets_undeclared_port::M5B,
     &m5c_headless_service_port_unavailable::M5C,
     &m5d_service_without_target::M5D,

@@ -227,3 +227,173 @@ pub fn is_governing_service(workload: &Workload<'_>, service: &Service<'_>) -> b
             .and_then(crate::model::yaml::Node::scalar_text)
             == Some(service.obj.name.as_str())
 }
+
+/// The probe runs in which this workload's pods were probed (empty for a
+/// static audit, or when none of its pods became ready).
+pub fn probed_runs(index: &Index<'_>, workload: &Workload<'_>) -> Vec<crate::probe::RunPorts> {
+    let Some(observations) = index.runtime else {
+        return Vec::new();
+    };
+    let obj = workload.obj;
+    observations
+        .ports_per_run(&obj.kind, &obj.namespace, &obj.name)
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Why an open, undeclared port is dynamic (M2) rather than merely undeclared (M1).
+pub enum Dynamic {
+    /// Open in some probe runs and not in others.
+    MovedBetweenRuns,
+    /// In the pod's ephemeral port range.
+    EphemeralRange(u16, u16),
+}
+
+/// An open port no container of the workload declares.
+pub struct UndeclaredPort {
+    pub protocol: crate::probe::Protocol,
+    pub port: u16,
+    /// Containers seen holding the socket.
+    pub holders: Vec<String>,
+    pub dynamic: Option<Dynamic>,
+}
+
+/// The open ports of a probed workload that it does not declare (M1, M2).
+pub fn undeclared_open_ports(index: &Index<'_>, workload: &Workload<'_>) -> Vec<UndeclaredPort> {
+    let runs = probed_runs(index, workload);
+    let mut all: std::collections::BTreeMap<crate::probe::PortKey, std::collections::BTreeSet<String>> =
+        Default::default();
+    for run in &runs {
+        for (key, holders) in &run.ports {
+            all.entry(*key).or_default().extend(holders.iter().cloned());
+        }
+    }
+    all.into_iter()
+        .filter(|((protocol, port), _)| !workload.declares_number(i64::from(*port), protocol.as_str()))
+        .map(|((protocol, port), holders)| {
+            let in_every_run = runs.iter().all(|r| r.ports.contains_key(&(protocol, port)));
+            let ephemeral = runs
+                .iter()
+                .filter_map(|r| r.ephemeral_range)
+                .find(|(low, high)| (*low..=*high).contains(&port));
+            let dynamic = if !in_every_run {
+                Some(Dynamic::MovedBetweenRuns)
+            } else {
+                ephemeral.map(|(low, high)| Dynamic::EphemeralRange(low, high))
+            };
+            UndeclaredPort {
+                protocol,
+                port,
+                holders: holders.into_iter().collect(),
+                dynamic,
+            }
+        })
+        .collect()
+}
+
+/// "container `web`" / "containers `a`, `b`" / "" when unknown.
+pub fn holders_text(holders: &[String]) -> String {
+    match holders {
+        [] => String::new(),
+        [one] => format!(" (container `{one}`)"),
+        many => format!(
+            " (containers {})",
+            many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The port a Service port's target resolves to in a workload: the number,
+/// or the number of the container port carrying that name.
+pub fn resolve_target(workload: &Workload<'_>, port: &crate::model::ServicePort) -> Option<u16> {
+    let number = match &port.target {
+        crate::model::TargetPort::Number(n) => *n,
+        crate::model::TargetPort::Name(name) => {
+            workload
+                .ports()
+                .find(|p| p.name.as_deref() == Some(name) && p.protocol == port.protocol)?
+                .number
+        }
+    };
+    u16::try_from(number).ok()
+}
+
+/// Selected workloads (own release, probed) in which a Service port's target is
+/// not open in any probe run: M5A, and the runtime half of M5C.
+pub fn closed_targets<'s, 'a>(
+    index: &'s Index<'a>,
+    service: &'s Service<'a>,
+) -> Vec<(&'s crate::model::ServicePort, Vec<(&'s Workload<'a>, u16)>)> {
+    if index.runtime.is_none() {
+        return Vec::new();
+    }
+    let selected: Vec<_> = selected_workloads(index, service)
+        .into_iter()
+        .filter(|w| w.obj.input == service.obj.input)
+        .collect();
+    service
+        .ports
+        .iter()
+        .filter_map(|port| {
+            let protocol = if port.protocol == "UDP" {
+                crate::probe::Protocol::Udp
+            } else {
+                crate::probe::Protocol::Tcp
+            };
+            let closed: Vec<_> = selected
+                .iter()
+                .filter_map(|w| {
+                    let target = resolve_target(w, port)?;
+                    let runs = probed_runs(index, w);
+                    (!runs.is_empty() && !runs.iter().any(|r| r.ports.contains_key(&(protocol, target))))
+                        .then_some((*w, target))
+                })
+                .collect();
+            (!closed.is_empty()).then_some((port, closed))
+        })
+        .collect()
+}
+
+/// The finding for a Service port whose target is closed at runtime.
+pub fn closed_target_finding<'a>(
+    check: &'static super::CheckInfo,
+    service: &Service<'a>,
+    port: &crate::model::ServicePort,
+    closed: &[(&Workload<'a>, u16)],
+) -> super::Finding<'a> {
+    let mut subjects = vec![Subject::block(
+        service.obj,
+        port.line,
+        port.end_line,
+        format!("{} port {} targets {}", describe(service.obj), port.port, port.target),
+    )];
+    subjects.extend(closed.iter().map(|(w, target)| {
+        Subject::new(
+            w.obj,
+            w.containers_line,
+            format!(
+                "no process of {} listens on {target}/{}",
+                describe(w.obj),
+                port.protocol
+            ),
+        )
+    }));
+    let names: Vec<String> = closed
+        .iter()
+        .map(|(w, t)| format!("{} ({t}/{})", describe(w.obj), port.protocol))
+        .collect();
+    super::Finding::new(
+        check,
+        format!(
+            "{} port {} targets a port nothing listens on at runtime: {}",
+            describe(service.obj),
+            port.port,
+            names.join(", ")
+        ),
+        "point targetPort at the port the application really opens, or configure the application to listen on it"
+            .into(),
+        subjects,
+    )
+    .with_port(port.port)
+}

@@ -272,6 +272,27 @@ pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) ->
     Ok(documents)
 }
 
+/// Objects of the given kinds only, including kinds [`load_objects`] skips
+/// (the podman backend needs the ConfigMaps and Secrets no check reads).
+pub fn load_objects_of_kinds(input_index: usize, input: &Input, kinds: &[&str]) -> Result<Vec<Object>, LoadError> {
+    let mut out = Vec::new();
+    for (document, chunk) in split_documents(&input.text).into_iter().enumerate() {
+        if !chunk.top_level_kind().is_some_and(|k| kinds.contains(&k)) {
+            continue;
+        }
+        let chunk = Chunk { document, ..chunk };
+        let docs = yaml::parse_documents(chunk.text, chunk.first_line).map_err(|e| LoadError {
+            input: input.name.clone(),
+            line: e.line,
+            message: format!("invalid YAML (column {}): {}", e.col, e.message),
+        })?;
+        for doc in docs.into_iter().filter(|d| !d.is_null()) {
+            out.push(make_object(input_index, input, doc, &chunk)?);
+        }
+    }
+    Ok(out)
+}
+
 fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>) -> Result<Object, LoadError> {
     let not_k8s = |what: &str| LoadError {
         input: input.name.clone(),
@@ -428,6 +449,9 @@ pub struct Index<'a> {
     pub workloads: Vec<Workload<'a>>,
     pub services: Vec<Service<'a>>,
     pub policies: Vec<NetworkPolicy<'a>>,
+    /// What `install --probe` observed; `None` for a static audit, and then
+    /// the runtime checks find nothing.
+    pub runtime: Option<&'a crate::probe::Observations>,
 }
 
 impl<'a> Index<'a> {
@@ -439,6 +463,7 @@ impl<'a> Index<'a> {
             workloads: analysed().filter_map(Workload::from_object).collect(),
             services: analysed().filter_map(Service::from_object).collect(),
             policies: analysed().filter_map(NetworkPolicy::from_object).collect(),
+            runtime: None,
         }
     }
 

@@ -8,6 +8,8 @@ use super::Object;
 #[derive(Debug)]
 pub struct Workload<'a> {
     pub obj: &'a Object,
+    /// The pod template's `spec`.
+    pub pod_spec: &'a Node,
     pub pod_labels: Labels,
     /// Line of the pod template's `labels:` (or of the template itself when it has none).
     pub pod_labels_line: u32,
@@ -106,6 +108,7 @@ impl<'a> Workload<'a> {
             .map(|v| v.line);
         Some(Workload {
             obj,
+            pod_spec,
             pod_labels: labels_node.map(labels_of).unwrap_or_default(),
             pod_labels_line,
             pod_labels_end_line: labels_node.map_or(pod_labels_line, Node::last_line),

@@ -123,6 +123,33 @@ impl Node {
         matches!(self.value, Value::Seq(_))
     }
 
+    /// The node as JSON (which every YAML reader accepts), typing plain
+    /// scalars the way YAML 1.2's core schema does.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Scalar { text, plain: false } => J::String(text.clone()),
+            Value::Scalar { text, plain: true } => {
+                if let Some(b) = self.as_bool() {
+                    J::Bool(b)
+                } else if let Some(i) = self.as_i64() {
+                    J::from(i)
+                } else if let Some(f) = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite() && text.chars().any(|c| c.is_ascii_digit()))
+                {
+                    J::from(f)
+                } else {
+                    J::String(text.clone())
+                }
+            }
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.text.clone(), v.to_json())).collect()),
+        }
+    }
+
     /// The last line this node's content reaches (for multi-line highlights).
     pub fn last_line(&self) -> u32 {
         match &self.value {
@@ -440,6 +467,15 @@ mod tests {
         }
         assert!(parse_documents("a: |\n  x", 1).is_ok());
         assert!(parse_documents("a: >\n  x", 1).is_ok());
+    }
+
+    #[test]
+    fn converts_to_json_with_yaml_types() {
+        let docs = parse_documents("a: 1\nb: \"1\"\nc: true\nd: [x, 1.5, null]\ne: {f: 'no'}\n", 1).unwrap();
+        assert_eq!(
+            docs[0].to_json(),
+            serde_json::json!({"a": 1, "b": "1", "c": true, "d": ["x", 1.5, null], "e": {"f": "no"}})
+        );
     }
 
     #[test]

@@ -203,6 +203,24 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
             waiver.reason
         ));
     }
+    if let Some(probe) = &audit.probe {
+        out.push_str(&format!(
+            "probe: {} runtime, sandbox {}, {} run(s)\n",
+            probe.runtime, probe.sandbox, probe.runs
+        ));
+        for status in &probe.incomplete {
+            out.push_str(&format!(
+                "probe incomplete: {} `{}` (pod {}) never became ready, so its ports were not judged: {}\n",
+                status.owner.kind, status.owner.name, status.pod, status.detail
+            ));
+        }
+        for workload in &probe.not_probed {
+            out.push_str(&format!(
+                "not probed: {} `{}` runs to completion\n",
+                workload.kind, workload.name
+            ));
+        }
+    }
     for warning in &audit.warnings {
         out.push_str(&format!("warning: {}\n", warning.message));
     }

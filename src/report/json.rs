@@ -16,6 +16,34 @@ pub struct JsonReport<'r> {
     pub suppressed: Vec<JsonFinding>,
     pub warnings: Vec<JsonWarning>,
     pub summary: Summary,
+    /// `install --probe` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<JsonProbe>,
+}
+
+#[derive(Serialize)]
+pub struct JsonProbe {
+    pub runtime: String,
+    pub sandbox: String,
+    pub runs: usize,
+    pub incomplete: Vec<JsonIncomplete>,
+    pub not_probed: Vec<JsonWorkload>,
+}
+
+#[derive(Serialize)]
+pub struct JsonIncomplete {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub pod: String,
+    pub detail: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonWorkload {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
 }
 
 #[derive(Serialize)]
@@ -147,6 +175,31 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
             })
             .collect(),
         summary: Summary::of(audit),
+        probe: audit.probe.as_ref().map(|p| JsonProbe {
+            runtime: p.runtime.clone(),
+            sandbox: p.sandbox.clone(),
+            runs: p.runs,
+            incomplete: p
+                .incomplete
+                .iter()
+                .map(|s| JsonIncomplete {
+                    kind: s.owner.kind.clone(),
+                    namespace: s.owner.namespace.clone(),
+                    name: s.owner.name.clone(),
+                    pod: s.pod.clone(),
+                    detail: s.detail.clone(),
+                })
+                .collect(),
+            not_probed: p
+                .not_probed
+                .iter()
+                .map(|w| JsonWorkload {
+                    kind: w.kind.clone(),
+                    namespace: w.namespace.clone(),
+                    name: w.name.clone(),
+                })
+                .collect(),
+        }),
     }
 }
 

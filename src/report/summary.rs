@@ -31,7 +31,13 @@ pub const ONCE_PER_CHART: &[&str] = &["M6"];
 
 impl Summary {
     pub fn of(audit: &Audit<'_>) -> Summary {
-        let checks: Vec<&'static str> = REGISTRY.iter().map(|c| c.id).collect();
+        // A static audit has no runtime columns.
+        let probed = audit.index.runtime.is_some();
+        let checks: Vec<&'static str> = REGISTRY
+            .iter()
+            .filter(|c| probed || !c.runtime_only())
+            .map(|c| c.id)
+            .collect();
         let mut rows: Vec<Row> = audit
             .index
             .inputs

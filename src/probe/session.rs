@@ -1,0 +1,287 @@
+//! One probe, start to finish, on any [`Sandbox`]: baseline, install, wait,
+//! probe, restart, probe again, and cleanup on every path (success, error,
+//! timeout, panic, Ctrl-C/SIGTERM).
+
+use super::{Observations, PodStatus, Sandbox};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Set by the SIGINT/SIGTERM handler; backends poll it in their waits.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Route SIGINT and SIGTERM to [`INTERRUPTED`] (once per process).
+pub fn install_signal_handler() -> anyhow::Result<()> {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        result = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
+            .map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"));
+    });
+    result
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: the sandbox was cleaned up")]
+pub struct Interrupted;
+
+fn check_interrupt() -> anyhow::Result<()> {
+    if interrupted() {
+        return Err(Interrupted.into());
+    }
+    Ok(())
+}
+
+/// Sleep in small steps so an interrupt is seen quickly.
+pub fn sleep_interruptibly(total: Duration) -> anyhow::Result<()> {
+    let step = Duration::from_millis(50);
+    let mut slept = Duration::ZERO;
+    while slept < total {
+        check_interrupt()?;
+        let now = step.min(total - slept);
+        std::thread::sleep(now);
+        slept += now;
+    }
+    check_interrupt()
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Probe runs (2: the pods are restarted between them, for M2).
+    pub runs: usize,
+    /// How long to wait for readiness, per run.
+    pub timeout: Duration,
+    /// Pause after readiness before reading sockets (servers that bind late).
+    pub settle: Duration,
+    /// Leave the sandbox in place.
+    pub keep: bool,
+}
+
+/// Run a whole probe. `progress` receives one line per phase.
+pub fn run_probe(
+    sandbox: &mut dyn Sandbox,
+    manifests: &str,
+    options: &ProbeOptions,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Observations> {
+    let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        probe_steps(sandbox, manifests, options, progress)
+    }));
+    if options.keep {
+        progress(&format!(
+            "keeping the sandbox {}; remove it with: {}",
+            sandbox.describe(),
+            sandbox.removal_hint()
+        ));
+    } else {
+        progress(&format!("cleaning up {}", sandbox.describe()));
+        if let Err(cleanup_error) = sandbox.cleanup() {
+            // The probe's own error (if any) is the one to report, but a
+            // failed cleanup must never go unnoticed.
+            let hint = sandbox.removal_hint();
+            return Err(match body {
+                Ok(Err(probe_error)) => probe_error.context(format!(
+                    "and cleaning up failed too ({cleanup_error:#}); remove the sandbox with: {hint}"
+                )),
+                _ => cleanup_error.context(format!("cleaning up failed; remove the sandbox with: {hint}")),
+            });
+        }
+    }
+    match body {
+        Ok(result) => result,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+fn probe_steps(
+    sandbox: &mut dyn Sandbox,
+    manifests: &str,
+    options: &ProbeOptions,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<Observations> {
+    let mut observations = Observations::default();
+    check_interrupt()?;
+    observations.baseline = sandbox.host_baseline()?;
+    progress(&format!("installing into {}", sandbox.describe()));
+    check_interrupt()?;
+    sandbox.install(manifests)?;
+    for run in 1..=options.runs.max(1) {
+        check_interrupt()?;
+        if run > 1 {
+            progress(&format!("restarting pods for run {run}/{}", options.runs));
+            sandbox.restart()?;
+        }
+        progress("waiting for pods to become ready");
+        let statuses = sandbox.wait_ready(options.timeout)?;
+        let ready = statuses.iter().filter(|s| s.ready).count();
+        progress(&format!(
+            "{ready}/{} pods ready; probing run {run}/{}",
+            statuses.len(),
+            options.runs
+        ));
+        merge_statuses(&mut observations.statuses, statuses);
+        sleep_interruptibly(options.settle)?;
+        let sockets = sandbox.probe()?;
+        observations.runs.push(sockets);
+    }
+    Ok(observations)
+}
+
+/// A pod that was not ready in any run stays not ready; details accumulate.
+fn merge_statuses(all: &mut Vec<PodStatus>, new: Vec<PodStatus>) {
+    for status in new {
+        match all.iter_mut().find(|s| s.pod == status.pod) {
+            Some(existing) if !status.ready => {
+                existing.ready = false;
+                existing.detail = status.detail;
+            }
+            Some(_) => {}
+            None => all.push(status),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{OpenSocket, PodSockets, WorkloadRef};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// A sandbox that records calls and fails where told.
+    struct Scripted {
+        log: Rc<RefCell<Vec<String>>>,
+        fail_at: Option<&'static str>,
+        panic_at: Option<&'static str>,
+    }
+
+    impl Scripted {
+        fn step(&self, name: &'static str) -> anyhow::Result<()> {
+            self.log.borrow_mut().push(name.to_string());
+            if self.panic_at == Some(name) {
+                panic!("backend bug in {name}");
+            }
+            if self.fail_at == Some(name) {
+                anyhow::bail!("{name} failed");
+            }
+            Ok(())
+        }
+    }
+
+    impl Sandbox for Scripted {
+        fn describe(&self) -> String {
+            "scripted sandbox".into()
+        }
+        fn removal_hint(&self) -> String {
+            "rm -rf scripted".into()
+        }
+        fn host_baseline(&mut self) -> anyhow::Result<Vec<OpenSocket>> {
+            self.step("baseline").map(|_| Vec::new())
+        }
+        fn install(&mut self, _: &str) -> anyhow::Result<()> {
+            self.step("install")
+        }
+        fn wait_ready(&mut self, _: Duration) -> anyhow::Result<Vec<PodStatus>> {
+            self.step("wait").map(|_| {
+                vec![PodStatus {
+                    pod: "p".into(),
+                    owner: WorkloadRef {
+                        kind: "Pod".into(),
+                        namespace: "default".into(),
+                        name: "p".into(),
+                    },
+                    ready: true,
+                    detail: String::new(),
+                }]
+            })
+        }
+        fn probe(&mut self) -> anyhow::Result<Vec<PodSockets>> {
+            self.step("probe").map(|_| Vec::new())
+        }
+        fn restart(&mut self) -> anyhow::Result<()> {
+            self.step("restart")
+        }
+        fn cleanup(&mut self) -> anyhow::Result<()> {
+            self.step("cleanup")
+        }
+    }
+
+    fn run(
+        fail_at: Option<&'static str>,
+        panic_at: Option<&'static str>,
+        keep: bool,
+    ) -> (Vec<String>, Result<usize, String>) {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted {
+            log: log.clone(),
+            fail_at,
+            panic_at,
+        };
+        let options = ProbeOptions {
+            runs: 2,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep,
+        };
+        let result = run_probe(&mut sandbox, "", &options, &|_| {})
+            .map(|o| o.runs.len())
+            .map_err(|e| format!("{e:#}"));
+        let calls = log.borrow().clone();
+        (calls, result)
+    }
+
+    #[test]
+    fn happy_path_probes_twice_with_a_restart_and_cleans_up() {
+        let (calls, result) = run(None, None, false);
+        assert_eq!(result, Ok(2));
+        assert_eq!(
+            calls,
+            ["baseline", "install", "wait", "probe", "restart", "wait", "probe", "cleanup"]
+        );
+    }
+
+    #[test]
+    fn every_failure_still_cleans_up() {
+        for step in ["baseline", "install", "wait", "probe", "restart"] {
+            let (calls, result) = run(Some(step), None, false);
+            assert_eq!(result, Err(format!("{step} failed")), "{step}");
+            assert_eq!(calls.last().map(String::as_str), Some("cleanup"), "{step}: {calls:?}");
+        }
+    }
+
+    #[test]
+    fn a_backend_panic_still_cleans_up() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted {
+            log: log.clone(),
+            fail_at: None,
+            panic_at: Some("probe"),
+        };
+        let options = ProbeOptions {
+            runs: 1,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep: false,
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_probe(&mut sandbox, "", &options, &|_| {})
+        }));
+        assert!(outcome.is_err(), "the panic propagates after cleanup");
+        assert_eq!(log.borrow().last().map(String::as_str), Some("cleanup"));
+    }
+
+    #[test]
+    fn keep_skips_cleanup_and_failed_cleanup_is_reported() {
+        let (calls, _) = run(None, None, true);
+        assert!(!calls.contains(&"cleanup".to_string()));
+        let (_, result) = run(Some("cleanup"), None, false);
+        let message = result.unwrap_err();
+        assert!(
+            message.contains("cleaning up failed") && message.contains("rm -rf scripted"),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! `install --probe` end to end with the real podman backend: real pods, real
+//! sockets, exact findings, and cleanup on every path (success, error,
+//! SIGINT/SIGTERM in each phase).
+//!
+//! Needs root, podman and the local test image: `bash scripts/setup-podman.sh`
+//! (scripts/test.sh runs it and sets NETAUDIT_REQUIRE_PODMAN=1, so there a
+//! missing podman fails the tests instead of skipping them).
+
+mod common;
+
+use common::{helm, repo, stderr, stdout};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn containers_conf() -> String {
+    repo().join("testdata/podman/containers.conf").display().to_string()
+}
+
+/// Whether podman tests can run; panics when they must.
+fn podman_ready() -> bool {
+    let image = Command::new("podman")
+        .args(["image", "exists", "localhost/netaudit-test:latest"])
+        .env("CONTAINERS_CONF", containers_conf())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !image && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
+        panic!("podman or the test image is missing: run `bash scripts/setup-podman.sh`");
+    }
+    if !image {
+        eprintln!("skipping: podman or localhost/netaudit-test:latest missing (bash scripts/setup-podman.sh)");
+    }
+    image
+}
+
+fn install(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .arg("install")
+        .args(args)
+        .current_dir(repo())
+        .env("HELM_BIN", helm(4))
+        .env("CONTAINERS_CONF", containers_conf())
+        .env_remove("HELM_NAMESPACE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run netaudit")
+}
+
+fn podman_list(args: &[&str]) -> Vec<String> {
+    let out = Command::new("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", containers_conf())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Nothing of this sandbox is left: pods, containers, volumes.
+fn assert_sandbox_gone(sandbox: &str) {
+    assert!(sandbox.starts_with("netaudit-"), "{sandbox}");
+    let label = format!("label=netaudit.io/sandbox={sandbox}");
+    assert_eq!(
+        podman_list(&["pod", "ps", "-a", "-q", "--filter", &label]),
+        Vec::<String>::new(),
+        "pods left"
+    );
+    let name = format!("name=^{sandbox}");
+    assert_eq!(
+        podman_list(&["ps", "-a", "-q", "--filter", &name]),
+        Vec::<String>::new(),
+        "containers left"
+    );
+    assert_eq!(
+        podman_list(&["volume", "ls", "-q", "--filter", &name]),
+        Vec::<String>::new(),
+        "volumes left"
+    );
+}
+
+fn sandbox_of(json: &serde_json::Value) -> String {
+    json["probe"]["sandbox"].as_str().expect("probe.sandbox").to_string()
+}
+
+/// `CHECK workload` for runtime findings; M2 without its (random) port.
+fn runtime_keys(json: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let object = &f["objects"][0];
+            let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
+                ("M2", _) | (_, None) => String::new(),
+                (_, Some(p)) => format!(" :{p}"),
+            };
+            format!(
+                "{} {}/{}{port}",
+                f["check"].as_str().unwrap(),
+                object["kind"].as_str().unwrap(),
+                object["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+#[test]
+fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
+    if !podman_ready() {
+        return;
+    }
+    let out = install(&[
+        "probe",
+        "testdata/charts/probe-misconfigured",
+        "--probe",
+        "--timeout",
+        "8s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        runtime_keys(&json),
+        [
+            "M1 DaemonSet/probe-agent :17081", // hostNetwork pod, undeclared; host sockets are not its own
+            "M1 Deployment/probe-web :9090",   // telnetd, undeclared
+            "M2 Deployment/probe-web",         // nc -l -p 0: a new random port each start
+            "M3 Deployment/probe-web :8443",   // declared https, nothing listens
+            "M3 StatefulSet/probe-dhcp :6767", // declared peer port, nothing listens
+            "M4B Deployment/probe-web",        // static: two Services
+            "M5A Service/probe-web-tls :443",  // targets https (8443): closed
+            "M5C Service/probe-dhcp :6767",    // headless, declared but closed
+            "M7 DaemonSet/probe-agent",        // static: hostNetwork
+        ]
+    );
+    // The M2 port is attributed to the sidecar that opened it.
+    let m2 = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "M2")
+        .unwrap();
+    assert!(m2["message"].as_str().unwrap().contains("(container `random`)"), "{m2}");
+    // UDP 67 (declared) and 127.0.0.1:8081 (loopback) are not findings; the
+    // never-ready pod is a note, not an M3 for its port 5000.
+    let incomplete = &json["probe"]["incomplete"];
+    assert_eq!(incomplete.as_array().unwrap().len(), 1, "{incomplete}");
+    assert_eq!(incomplete[0]["name"], "probe-broken");
+    let detail = incomplete[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("exit code 3") && detail.contains("config file missing"),
+        "{detail}"
+    );
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
+#[test]
+fn clean_chart_has_no_findings() {
+    if !podman_ready() {
+        return;
+    }
+    let out = install(&[
+        "clean",
+        "testdata/charts/probe-clean",
+        "--probe",
+        "--timeout",
+        "60s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json:#}");
+    assert_eq!(json["probe"]["runs"], 2);
+    assert_eq!(json["probe"]["incomplete"].as_array().unwrap().len(), 0);
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
+#[test]
+fn missing_image_is_a_clear_error_and_leaves_nothing() {
+    if !podman_ready() {
+        return;
+    }
+    let out = install(&["x", "testdata/charts/probe-missing-image", "--probe"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: image not available locally: localhost/netaudit-no-such-image:1.0"),
+        "{err}"
+    );
+    let sandbox = err
+        .lines()
+        .find_map(|l| l.split("podman sandbox ").nth(1))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_sandbox_gone(sandbox);
+}
+
+#[test]
+fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
+    if !podman_ready() {
+        return;
+    }
+    let out = install(&[
+        "keep",
+        "testdata/charts/probe-clean",
+        "--probe",
+        "--runs",
+        "1",
+        "--keep",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let hint = err
+        .lines()
+        .find(|l| l.contains("remove it with:"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let sandbox = hint
+        .split("podman sandbox ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        podman_list(&[
+            "pod",
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=netaudit.io/sandbox={sandbox}")
+        ])
+        .len(),
+        1
+    );
+    // The printed command removes it.
+    let command = hint.split("remove it with: ").nth(1).unwrap();
+    let status = Command::new("sh")
+        .args(["-c", command])
+        .env("CONTAINERS_CONF", containers_conf())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_sandbox_gone(&sandbox);
+}
+
+/// Start a probe, send `signal` once stderr shows `phase`, and check that the
+/// sandbox is removed and the exit code is 2.
+fn interrupt_during(phase: &str, signal: &str, chart: &str, extra: &[&str]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["install", "sig", chart, "--probe"])
+        .args(extra)
+        .current_dir(repo())
+        .env("HELM_BIN", helm(4))
+        .env("CONTAINERS_CONF", containers_conf())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut sandbox = None;
+    let mut log = Vec::new();
+    let start = Instant::now();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("podman sandbox ").nth(1) {
+            sandbox.get_or_insert_with(|| rest.split(' ').next().unwrap().to_string());
+        }
+        let hit = line.contains(phase);
+        log.push(line);
+        if hit {
+            let pid = child.id().to_string();
+            assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "phase {phase:?} never reached: {log:?}"
+        );
+    }
+    log.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("interrupted")), "{log:?}");
+    assert_sandbox_gone(&sandbox.unwrap_or_else(|| panic!("no sandbox name in {log:?}")));
+}
+
+#[test]
+fn sigint_while_installing_cleans_up() {
+    if podman_ready() {
+        interrupt_during("installing into", "-INT", "testdata/charts/probe-misconfigured", &[]);
+    }
+}
+
+#[test]
+fn sigint_while_waiting_for_readiness_cleans_up() {
+    if podman_ready() {
+        // probe-broken never becomes ready: the wait would last 5 minutes.
+        interrupt_during(
+            "waiting for pods",
+            "-INT",
+            "testdata/charts/probe-misconfigured",
+            &["--timeout", "5m"],
+        );
+    }
+}
+
+#[test]
+fn sigterm_while_probing_cleans_up() {
+    if podman_ready() {
+        // The settle pause belongs to the probing phase.
+        interrupt_during(
+            "probing run 1/2",
+            "-TERM",
+            "testdata/charts/probe-clean",
+            &["--settle", "30s"],
+        );
+    }
+}
