@@ -96,12 +96,14 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
                 runs: options.runs,
                 incomplete: Vec::new(),
                 not_probed: sandbox.skipped.clone(),
+                timings: Default::default(),
             };
             (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
         }
     };
     drop(index);
     probe.incomplete = observations.statuses.iter().filter(|s| !s.ready).cloned().collect();
+    probe.timings = observations.timings.clone();
     let mut audit = audit::run_observed(&inputs, &objects, &config, Some(&observations));
     audit.probe = Some(probe);
     emit(&audit, &args.report)

@@ -158,6 +158,7 @@ fn observations() -> Observations {
             port: 22,
             inode: 1,
         }],
+        timings: Default::default(),
     }
 }
 
@@ -235,6 +236,7 @@ fn runtime_findings_snapshots_human_and_json() {
         runs: 2,
         incomplete: obs.statuses.iter().filter(|s| !s.ready).cloned().collect(),
         not_probed: Vec::new(),
+        timings: Default::default(),
     });
     let human = netaudit::report::human::render(
         &audit,

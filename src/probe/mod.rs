@@ -121,6 +121,20 @@ pub struct Observations {
     pub runs: Vec<Vec<PodSockets>>,
     /// Sockets the node had open before the install (for hostNetwork pods).
     pub baseline: Vec<OpenSocket>,
+    pub timings: ProbeTimings,
+}
+
+/// How long each phase took (reported, and what the probe benchmark reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeTimings {
+    pub install: Duration,
+    /// Per run: waiting for readiness.
+    pub wait: Vec<Duration>,
+    /// Per run: reading the sockets of every ready pod (after the settle pause).
+    pub probe: Vec<Duration>,
+    /// Per restart (before runs 2..).
+    pub restart: Vec<Duration>,
+    pub cleanup: Duration,
 }
 
 /// A port as the checks compare it: number and protocol.
@@ -202,4 +216,5 @@ pub struct ProbeReport {
     pub incomplete: Vec<PodStatus>,
     /// Workloads not run in the sandbox (Jobs and CronJobs run to completion).
     pub not_probed: Vec<WorkloadRef>,
+    pub timings: ProbeTimings,
 }

@@ -54,6 +54,11 @@ pub struct PlannedPod {
 /// The label every pod of a sandbox carries.
 pub const SANDBOX_LABEL: &str = "netaudit.io/sandbox";
 
+/// Pod name -> PID of its infra process (whose network namespace is the pod's).
+type InfraPids = BTreeMap<String, u32>;
+/// Container id -> (main PID, cgroup path).
+type ProcessInfo = BTreeMap<String, (u32, String)>;
+
 #[derive(Debug, Clone)]
 struct ContainerState {
     id: String,
@@ -383,6 +388,50 @@ impl PodmanSandbox {
             .collect())
     }
 
+    /// Infra process of every pod, and PID + cgroup of the given containers,
+    /// in two podman calls whatever the number of pods (one `inspect` per
+    /// container made a 10-pod probe take ~2 s).
+    fn process_info(&self, container_ids: &[&str]) -> Result<(InfraPids, ProcessInfo)> {
+        let pods = run(podman()
+            .args(["pod", "ps", "--format", "json", "--filter"])
+            .arg(format!("label={SANDBOX_LABEL}={}", self.name)))?;
+        let pods: Vec<Value> = serde_json::from_str(&pods).context("cannot read `podman pod ps` output")?;
+        let infra_of: BTreeMap<String, String> = pods
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.get("Name")?.as_str()?.to_string(),
+                    p.get("InfraId")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        let mut ids: Vec<&str> = infra_of.values().map(String::as_str).collect();
+        ids.extend_from_slice(container_ids);
+        let mut by_id: BTreeMap<String, (u32, String)> = BTreeMap::new();
+        if !ids.is_empty() {
+            let out = run(podman()
+                .args(["inspect", "--format", "{{.Id}} {{.State.Pid}} {{.State.CgroupPath}}"])
+                .args(&ids))?;
+            for line in out.lines() {
+                let mut fields = line.split_whitespace();
+                let (Some(id), Some(pid)) = (fields.next(), fields.next().and_then(|p| p.parse().ok())) else {
+                    continue;
+                };
+                by_id.insert(id.to_string(), (pid, fields.next().unwrap_or("").to_string()));
+            }
+        }
+        let infra_pids = infra_of
+            .into_iter()
+            .filter_map(|(pod, infra)| {
+                by_id
+                    .get(&infra)
+                    .filter(|(pid, _)| *pid > 0)
+                    .map(|(pid, _)| (pod, *pid))
+            })
+            .collect();
+        Ok((infra_pids, by_id))
+    }
+
     fn containers_running(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> bool {
         pod.containers.iter().all(|c| {
             states
@@ -391,14 +440,18 @@ impl PodmanSandbox {
         })
     }
 
-    fn pod_ready(&self, pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> bool {
+    fn pod_ready(
+        pod: &PlannedPod,
+        states: &BTreeMap<String, ContainerState>,
+        infra_pids: &BTreeMap<String, u32>,
+    ) -> bool {
         if !Self::containers_running(pod, states) {
             return false;
         }
         if pod.readiness_ports.is_empty() {
             return true;
         }
-        let Ok(infra) = self.infra_pid(&pod.name) else {
+        let Some(infra) = infra_pids.get(&pod.name) else {
             return false;
         };
         let Ok(sockets) = procnet::read_namespace(Path::new(&format!("/proc/{infra}"))) else {
@@ -407,14 +460,6 @@ impl PodmanSandbox {
         pod.readiness_ports
             .iter()
             .all(|port| sockets.iter().any(|s| s.port == *port))
-    }
-
-    fn infra_pid(&self, pod: &str) -> Result<u32> {
-        let infra = run(podman().args(["pod", "inspect", "--format", "{{.InfraContainerID}}", pod]))?;
-        let pid = run(podman().args(["inspect", "--format", "{{.State.Pid}}", infra.trim()]))?;
-        pid.trim()
-            .parse()
-            .with_context(|| format!("no process for the infra container of pod {pod}"))
     }
 
     fn not_ready_detail(&self, pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> String {
@@ -614,7 +659,16 @@ impl Sandbox for PodmanSandbox {
                 return Err(Interrupted.into());
             }
             let states = self.container_states()?;
-            let ready: Vec<bool> = self.pods.iter().map(|p| self.pod_ready(p, &states)).collect();
+            let infra_pids = if self.pods.iter().any(|p| !p.readiness_ports.is_empty()) {
+                self.process_info(&[])?.0
+            } else {
+                BTreeMap::new()
+            };
+            let ready: Vec<bool> = self
+                .pods
+                .iter()
+                .map(|p| Self::pod_ready(p, &states, &infra_pids))
+                .collect();
             consecutive = if ready.iter().all(|r| *r) { consecutive + 1 } else { 0 };
             if consecutive >= 2 || start.elapsed() >= timeout {
                 return Ok(self
@@ -639,13 +693,17 @@ impl Sandbox for PodmanSandbox {
 
     fn probe(&mut self) -> Result<Vec<PodSockets>> {
         let states = self.container_states()?;
+        let ids: Vec<&str> = states.values().map(|s| s.id.as_str()).collect();
+        let (infra_pids, processes) = self.process_info(&ids)?;
         let by_namespace = processes_by_pid_namespace();
         let mut result = Vec::new();
         for pod in &self.pods {
             if !Self::containers_running(pod, &states) {
                 continue;
             }
-            let infra = self.infra_pid(&pod.name)?;
+            let infra = *infra_pids
+                .get(&pod.name)
+                .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
             let sockets = procnet::read_namespace(&PathBuf::from(format!("/proc/{infra}")))
                 .with_context(|| format!("cannot read the sockets of pod {}", pod.name))?;
             // Which container holds which socket: the socket inodes in the
@@ -655,7 +713,11 @@ impl Sandbox for PodmanSandbox {
                 let Some(state) = states.get(&Self::container_name(&pod.name, container)) else {
                     continue;
                 };
-                for process in container_processes(state, &by_namespace) {
+                let cgroup = processes
+                    .get(&state.id)
+                    .map(|(_, cgroup)| cgroup.as_str())
+                    .unwrap_or("");
+                for process in container_processes(state.pid, cgroup, &by_namespace) {
                     let dir = PathBuf::from(format!("/proc/{process}"));
                     for inode in procnet::socket_inodes_of_process(&dir).unwrap_or_default() {
                         owners.insert(inode, container.clone());
@@ -722,18 +784,11 @@ impl Sandbox for PodmanSandbox {
 }
 
 /// The processes of a container: those in its cgroup (v1 `pids` controller,
-/// or v2), else those in its PID namespace.
-fn container_processes(state: &ContainerState, by_namespace: &BTreeMap<String, Vec<u32>>) -> Vec<u32> {
-    let cgroup = Command::new("podman")
-        .args(["inspect", "--format", "{{.State.CgroupPath}}", &state.id])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|p| !p.is_empty());
-    if let Some(path) = cgroup {
+/// or v2), else those in the PID namespace of its main process.
+fn container_processes(pid: u32, cgroup: &str, by_namespace: &BTreeMap<String, Vec<u32>>) -> Vec<u32> {
+    if !cgroup.is_empty() {
         for root in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
-            if let Ok(text) = std::fs::read_to_string(format!("{root}{path}/cgroup.procs")) {
+            if let Ok(text) = std::fs::read_to_string(format!("{root}{cgroup}/cgroup.procs")) {
                 let pids: Vec<u32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
                 if !pids.is_empty() {
                     return pids;
@@ -741,10 +796,10 @@ fn container_processes(state: &ContainerState, by_namespace: &BTreeMap<String, V
             }
         }
     }
-    std::fs::read_link(format!("/proc/{}/ns/pid", state.pid))
+    std::fs::read_link(format!("/proc/{pid}/ns/pid"))
         .ok()
         .and_then(|ns| by_namespace.get(&ns.display().to_string()).cloned())
-        .unwrap_or_else(|| vec![state.pid])
+        .unwrap_or_else(|| vec![pid])
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use super::{Observations, PodStatus, Sandbox};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 
 /// Set by the SIGINT/SIGTERM handler; backends poll it in their waits.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -67,7 +68,7 @@ pub fn run_probe(
     options: &ProbeOptions,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Observations> {
-    let body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         probe_steps(sandbox, manifests, options, progress)
     }));
     if options.keep {
@@ -78,7 +79,12 @@ pub fn run_probe(
         ));
     } else {
         progress(&format!("cleaning up {}", sandbox.describe()));
-        if let Err(cleanup_error) = sandbox.cleanup() {
+        let started = Instant::now();
+        let cleaned = sandbox.cleanup();
+        if let Ok(Ok(observations)) = &mut body {
+            observations.timings.cleanup = started.elapsed();
+        }
+        if let Err(cleanup_error) = cleaned {
             // The probe's own error (if any) is the one to report, but a
             // failed cleanup must never go unnoticed.
             let hint = sandbox.removal_hint();
@@ -107,15 +113,21 @@ fn probe_steps(
     observations.baseline = sandbox.host_baseline()?;
     progress(&format!("installing into {}", sandbox.describe()));
     check_interrupt()?;
+    let started = Instant::now();
     sandbox.install(manifests)?;
+    observations.timings.install = started.elapsed();
     for run in 1..=options.runs.max(1) {
         check_interrupt()?;
         if run > 1 {
             progress(&format!("restarting pods for run {run}/{}", options.runs));
+            let started = Instant::now();
             sandbox.restart()?;
+            observations.timings.restart.push(started.elapsed());
         }
         progress("waiting for pods to become ready");
+        let started = Instant::now();
         let statuses = sandbox.wait_ready(options.timeout)?;
+        observations.timings.wait.push(started.elapsed());
         let ready = statuses.iter().filter(|s| s.ready).count();
         progress(&format!(
             "{ready}/{} pods ready; probing run {run}/{}",
@@ -124,7 +136,9 @@ fn probe_steps(
         ));
         merge_statuses(&mut observations.statuses, statuses);
         sleep_interruptibly(options.settle)?;
+        let started = Instant::now();
         let sockets = sandbox.probe()?;
+        observations.timings.probe.push(started.elapsed());
         observations.runs.push(sockets);
     }
     Ok(observations)

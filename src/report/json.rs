@@ -28,6 +28,17 @@ pub struct JsonProbe {
     pub runs: usize,
     pub incomplete: Vec<JsonIncomplete>,
     pub not_probed: Vec<JsonWorkload>,
+    /// Milliseconds per phase.
+    pub timings_ms: JsonTimings,
+}
+
+#[derive(Serialize)]
+pub struct JsonTimings {
+    pub install: u128,
+    pub wait: Vec<u128>,
+    pub probe: Vec<u128>,
+    pub restart: Vec<u128>,
+    pub cleanup: u128,
 }
 
 #[derive(Serialize)]
@@ -199,6 +210,16 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
                     name: w.name.clone(),
                 })
                 .collect(),
+            timings_ms: {
+                let ms = |d: &std::time::Duration| d.as_millis();
+                JsonTimings {
+                    install: ms(&p.timings.install),
+                    wait: p.timings.wait.iter().map(ms).collect(),
+                    probe: p.timings.probe.iter().map(ms).collect(),
+                    restart: p.timings.restart.iter().map(ms).collect(),
+                    cleanup: ms(&p.timings.cleanup),
+                }
+            },
         }),
     }
 }
