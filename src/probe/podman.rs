@@ -482,7 +482,9 @@ impl PodmanSandbox {
                             )
                         })
                         .unwrap_or_default();
-                    let logs: Vec<&str> = logs.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    let mut logs: Vec<&str> = logs.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    // podman may hand the same line over on both streams.
+                    logs.dedup();
                     parts.push(format!(
                         "container `{container}` is {state} (exit code {exit}){}",
                         if logs.is_empty() {
