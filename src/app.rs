@@ -5,7 +5,7 @@ use crate::cli::{ColorChoice, InstallArgs, LintArgs, RenderArgs, ReportArgs, Run
 use crate::config::Config;
 use crate::helm::{Helm, RenderRequest};
 use crate::model::{Input, MAX_INPUT_BYTES};
-use crate::probe::{session, ProbeReport};
+use crate::probe::{session, ProbeReport, WorkloadRef};
 use crate::report::{self, Format};
 use crate::values;
 use anyhow::{bail, Context, Result};
@@ -76,7 +76,8 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
     };
     progress(&format!("rendering {chart}"));
     let helm = Helm::locate()?;
-    let inputs = vec![render_chart(&helm, &render_request(&args.render, release, chart))?];
+    let request = render_request(&args.render, release, chart);
+    let inputs = vec![render_chart(&helm, &request)?];
     let config = load_config(&args.report, &inputs)?;
     let objects = audit::load(&inputs)?;
     let index = crate::model::Index::new(&inputs, &objects);
@@ -87,17 +88,45 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
         settle: args.settle,
         keep: args.keep,
     };
-    let (observations, mut probe) = match args.runtime {
-        Runtime::Podman => {
+    let runtime = match args.runtime {
+        Runtime::Auto if crate::probe::kube::cluster_reachable(std::time::Duration::from_secs(5)) => {
+            progress("the current Kubernetes context answers: using the kube runtime (--runtime podman to stay local)");
+            Runtime::Kube
+        }
+        Runtime::Auto => Runtime::Podman,
+        chosen => chosen,
+    };
+    let run_to_completion: Vec<WorkloadRef> = index
+        .workloads
+        .iter()
+        .filter(|w| matches!(w.obj.kind.as_str(), "Job" | "CronJob"))
+        .map(|w| WorkloadRef {
+            kind: w.obj.kind.clone(),
+            namespace: w.obj.namespace.clone(),
+            name: w.obj.name.clone(),
+        })
+        .collect();
+    let report = |runtime: &str, sandbox: &str| ProbeReport {
+        runtime: runtime.into(),
+        sandbox: sandbox.into(),
+        runs: options.runs,
+        incomplete: Vec::new(),
+        not_probed: run_to_completion.clone(),
+        timings: Default::default(),
+    };
+    let (observations, mut probe) = match runtime {
+        Runtime::Kube => {
+            let installer = crate::probe::kube::HelmInstaller::from_request(&helm, &request);
+            let mut kube_options =
+                crate::probe::kube::KubeOptions::new(&inputs[0].release, &inputs[0].default_namespace, args.timeout);
+            kube_options.probe_image = args.probe_image.clone();
+            let mut sandbox = crate::probe::kube::KubeSandbox::connect(installer, kube_options)?;
+            let report = report("kube", &sandbox.name);
+            (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
+        }
+        Runtime::Podman | Runtime::Auto => {
             let mut sandbox = crate::probe::podman::PodmanSandbox::new(&index, &inputs[0].release)?;
-            let report = ProbeReport {
-                runtime: "podman".into(),
-                sandbox: sandbox.name.clone(),
-                runs: options.runs,
-                incomplete: Vec::new(),
-                not_probed: sandbox.skipped.clone(),
-                timings: Default::default(),
-            };
+            let report = report("podman", &sandbox.name);
             (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
         }
     };

@@ -182,7 +182,11 @@ pub struct ReportArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Runtime {
-    /// Local pods with `podman kube play` (no cluster needed)
+    /// kube when the current Kubernetes context answers, else podman
+    Auto,
+    /// Pods in a throwaway namespace of the current Kubernetes context (HELM_KUBECONTEXT, KUBECONFIG)
+    Kube,
+    /// Local pods with `podman kube play` (no cluster needed; root)
     Podman,
 }
 
@@ -195,8 +199,12 @@ pub struct InstallArgs {
     #[arg(long, help_heading = "Probe")]
     pub probe: bool,
     /// Where the sandbox runs
-    #[arg(long, value_enum, default_value = "podman", help_heading = "Probe")]
+    #[arg(long, value_enum, default_value = "auto", help_heading = "Probe")]
     pub runtime: Runtime,
+    /// kube runtime: image of the ephemeral debug container used to read sockets in containers
+    /// that have no shell
+    #[arg(long = "probe-image", default_value = crate::probe::kube::DEFAULT_PROBE_IMAGE, help_heading = "Probe")]
+    pub probe_image: String,
     /// Probe runs; the pods are restarted between runs to find dynamic ports (M2)
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Probe")]
     pub runs: u8,

@@ -189,3 +189,32 @@ fn binary_garbage_is_rejected() {
     let out = netaudit(&["lint", "--manifests", path.to_str().unwrap()], &helm(4));
     assert_error(&out, &["garbage.yaml", "not UTF-8"]);
 }
+
+#[test]
+fn kube_runtime_without_a_cluster_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args([
+            "install",
+            "testdata/charts/probe-clean",
+            "--probe",
+            "--runtime",
+            "kube",
+            "-q",
+        ])
+        .current_dir(common::repo())
+        .env("HELM_BIN", helm(4))
+        .env("HOME", home.path())
+        .env("KUBECONFIG", home.path().join("no-such-kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_error(&out, &["kubeconfig"]);
+    assert_eq!(stderr(&out).lines().filter(|l| l.starts_with("error:")).count(), 1);
+}
+
+#[test]
+fn install_without_probe_is_refused() {
+    let out = netaudit(&["install", "testdata/charts/probe-clean"], &helm(4));
+    assert_error(&out, &["only installs into a throwaway sandbox: add --probe"]);
+}

@@ -3,6 +3,7 @@
 //!
 //! A backend implements [`Sandbox`]; `procnet` parses `/proc/net/{tcp,udp}*`.
 
+pub mod kube;
 pub mod podman;
 pub mod procnet;
 pub mod session;
