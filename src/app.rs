@@ -1,7 +1,7 @@
 //! Running a command: from parsed arguments to output and an exit code.
 
 use crate::audit;
-use crate::cli::{ColorChoice, InstallArgs, LintArgs, RenderArgs, ReportArgs, Runtime};
+use crate::cli::{AuditArgs, ColorChoice, InstallArgs, LintArgs, RenderArgs, ReportArgs, Runtime};
 use crate::config::Config;
 use crate::helm::{Helm, RenderRequest};
 use crate::model::{Input, MAX_INPUT_BYTES};
@@ -112,6 +112,7 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
         runs: options.runs,
         incomplete: Vec::new(),
         not_probed: run_to_completion.clone(),
+        waited_for_readiness: true,
         timings: Default::default(),
     };
     let (observations, mut probe) = match runtime {
@@ -134,6 +135,78 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
     probe.incomplete = observations.statuses.iter().filter(|s| !s.ready).cloned().collect();
     probe.timings = observations.timings.clone();
     let mut audit = audit::run_observed(&inputs, &objects, &config, Some(&observations));
+    audit.probe = Some(probe);
+    emit(&audit, &args.report)
+}
+
+/// `audit RELEASE`: the static checks on an installed release's manifests
+/// (`helm get manifest`), and the runtime checks on its pods as they run,
+/// read-only (see `probe::in_place`).
+pub fn audit_release(args: &AuditArgs) -> Result<u8> {
+    let namespace = args
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let release = &args.release;
+    let quiet = args.quiet || args.report.output != Format::Human;
+    let progress = |message: &str| {
+        if !quiet {
+            eprintln!("netaudit: {message}");
+        }
+    };
+    progress(&format!(
+        "reading the manifests of release {release} (namespace {namespace})"
+    ));
+    let helm = Helm::locate()?;
+    let context = std::env::var("HELM_KUBECONTEXT").ok().filter(|c| !c.is_empty());
+    let manifest = helm.get_manifest(release, &namespace, context.as_deref())?;
+    let mut input = Input::new(release.clone(), release.clone(), namespace.clone(), manifest);
+    input.rendered_by_helm = true;
+    let inputs = vec![input];
+    let config = load_config(&args.report, &inputs)?;
+    let objects = audit::load(&inputs)?;
+    let index = crate::model::Index::new(&inputs, &objects);
+    let (run_to_completion, long_running): (Vec<WorkloadRef>, Vec<WorkloadRef>) = index
+        .workloads
+        .iter()
+        .map(|w| WorkloadRef {
+            kind: w.obj.kind.clone(),
+            namespace: w.obj.namespace.clone(),
+            name: w.obj.name.clone(),
+        })
+        .partition(|w| matches!(w.kind.as_str(), "Job" | "CronJob"));
+    drop(index);
+    let options = crate::probe::in_place::InPlaceOptions {
+        allow_debug_containers: args.allow_debug_containers,
+        probe_image: args.probe_image.clone(),
+        ..Default::default()
+    };
+    progress("connecting to the current Kubernetes context (nothing in it is changed)");
+    let prober = crate::probe::in_place::InPlaceProbe::connect(options)?;
+    let outcome = prober.probe(&long_running, &progress)?;
+    let probe = ProbeReport {
+        runtime: "kube (in place)".into(),
+        sandbox: format!("{namespace} (release {release}, read-only)"),
+        runs: 1,
+        incomplete: outcome
+            .observations
+            .statuses
+            .iter()
+            .filter(|s| !s.ready)
+            .cloned()
+            .collect(),
+        not_probed: run_to_completion,
+        waited_for_readiness: false,
+        timings: outcome.observations.timings.clone(),
+    };
+    let mut audit = audit::run_observed(&inputs, &objects, &config, Some(&outcome.observations));
+    audit
+        .warnings
+        .extend(outcome.notes.iter().map(|note| crate::suppress::Warning {
+            message: note.clone(),
+            location: None,
+        }));
     audit.probe = Some(probe);
     emit(&audit, &args.report)
 }

@@ -32,6 +32,20 @@ pub enum Command {
         after_help = "Examples:\n  helm netaudit install ./mychart --probe\n  helm netaudit install shop ./mychart --probe -f values.yaml --runs 2 --timeout 3m -o json\n  helm netaudit install ./mychart --probe --keep      # leave the sandbox for inspection"
     )]
     Install(Box<InstallArgs>),
+    /// Probe an installed release in place, read-only: read the sockets its running pods open and
+    /// report static and runtime findings together (nothing is installed, restarted or deleted)
+    #[command(
+        long_about = "Probe a release that is already installed, in place and read-only: its rendered manifests \
+come from `helm get manifest`, its pods (found through their ownerReferences) are taken as they are, and \
+the sockets of the ready ones are read by exec in each container. Nothing is installed, restarted, created, \
+changed or deleted; pods that are not Ready are reported as probe incomplete, not waited for. One probe run: \
+dynamic ports (M2) are only those in the pod's ephemeral port range.\n\nThe only exception is \
+--allow-debug-containers: a container without a shell can then be read from an ephemeral debug container \
+added to its pod, and Kubernetes can never remove an ephemeral container from a pod (it stays in the pod's \
+spec until the pod is replaced). Without the flag such containers are reported as not probed.",
+        after_help = "Examples:\n  helm netaudit audit shop -n prod\n  helm netaudit audit shop -n prod -o json --output-file netaudit.json\n  HELM_KUBECONTEXT=staging netaudit audit shop -n prod --fail-on medium"
+    )]
+    Audit(Box<AuditArgs>),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)
     Explain {
         /// Check ID or name, e.g. M4B or service-label-collision
@@ -217,6 +231,29 @@ pub struct InstallArgs {
     /// Leave the sandbox in place for inspection (prints how to remove it)
     #[arg(long, help_heading = "Probe")]
     pub keep: bool,
+    /// No progress lines on stderr
+    #[arg(short = 'q', long, help_heading = "Probe")]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The installed release to probe
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    /// Namespace of the release (helm passes its -n as HELM_NAMESPACE; default: `default`)
+    #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Read containers without a shell from an ephemeral debug container added to their pod (the
+    /// one write audit can make; Kubernetes cannot remove an ephemeral container afterwards).
+    /// Without it such containers are reported as not probed
+    #[arg(long = "allow-debug-containers", help_heading = "Probe")]
+    pub allow_debug_containers: bool,
+    /// With --allow-debug-containers: the debug container's image
+    #[arg(long = "probe-image", default_value = crate::probe::kube::DEFAULT_PROBE_IMAGE, help_heading = "Probe")]
+    pub probe_image: String,
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Probe")]
     pub quiet: bool,

@@ -15,6 +15,18 @@ pub enum HelmError {
     Render { chart: String, stderr: String },
     #[error("helm show values {chart} failed: {stderr}")]
     ShowValues { chart: String, stderr: String },
+    #[error("release {release} not found in namespace {namespace} (helm get manifest: {stderr}); `helm list --namespace {namespace}` lists the releases there")]
+    ReleaseNotFound {
+        release: String,
+        namespace: String,
+        stderr: String,
+    },
+    #[error("helm get manifest {release} --namespace {namespace} failed: {stderr}")]
+    GetManifest {
+        release: String,
+        namespace: String,
+        stderr: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +114,52 @@ impl Helm {
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
+
+    /// The rendered manifests of an installed release: `helm get manifest
+    /// RELEASE --namespace NS [--kube-context CONTEXT]`.
+    pub fn get_manifest(
+        &self,
+        release: &str,
+        namespace: &str,
+        kube_context: Option<&str>,
+    ) -> Result<String, HelmError> {
+        let output = self.run(&get_manifest_args(release, namespace, kube_context))?;
+        if !output.status.success() {
+            let stderr = one_line(&output.stderr);
+            let (release, namespace) = (release.to_string(), namespace.to_string());
+            // helm 3 and 4: "Error: release: not found".
+            return Err(if stderr.contains("release: not found") {
+                HelmError::ReleaseNotFound {
+                    release,
+                    namespace,
+                    stderr,
+                }
+            } else {
+                HelmError::GetManifest {
+                    release,
+                    namespace,
+                    stderr,
+                }
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// The exact `helm get manifest` command line.
+pub fn get_manifest_args(release: &str, namespace: &str, kube_context: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "get".into(),
+        "manifest".into(),
+        release.into(),
+        "--namespace".into(),
+        namespace.into(),
+    ];
+    if let Some(context) = kube_context {
+        args.push("--kube-context".into());
+        args.push(context.into());
+    }
+    args
 }
 
 /// helm's error output on one line (`Error: ` prefixes dropped).
@@ -157,6 +215,29 @@ pub fn template_args(request: &RenderRequest) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn get_manifest_command_line() {
+        let args = |context| -> Vec<String> {
+            get_manifest_args("shop", "prod", context)
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(args(None), ["get", "manifest", "shop", "--namespace", "prod"]);
+        assert_eq!(
+            args(Some("kind")),
+            [
+                "get",
+                "manifest",
+                "shop",
+                "--namespace",
+                "prod",
+                "--kube-context",
+                "kind"
+            ]
+        );
+    }
 
     #[test]
     fn passes_user_flags_through() {

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Lint(args) => app::lint(args),
         Command::Install(args) => app::install(args),
+        Command::Audit(args) => app::audit_release(args),
         Command::Explain { check } => match checks::find(check) {
             Some(info) => {
                 print!("{}", docs::explain(info));

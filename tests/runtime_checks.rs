@@ -236,6 +236,7 @@ fn runtime_findings_snapshots_human_and_json() {
         runs: 2,
         incomplete: obs.statuses.iter().filter(|s| !s.ready).cloned().collect(),
         not_probed: Vec::new(),
+        waited_for_readiness: true,
         timings: Default::default(),
     });
     let human = netaudit::report::human::render(

@@ -28,6 +28,10 @@
 //! - Pods are mapped to the workload that owns them (Pod -> ReplicaSet ->
 //!   Deployment, StatefulSet, DaemonSet), reported in the *model's*
 //!   namespace (the `-n` the chart was rendered with), not the sandbox's.
+//! - Listing pods, mapping them to workloads, explaining the ones that are
+//!   not ready and reading sockets live in [`PodAccess`], which
+//!   `netaudit audit` ([`super::in_place`]) shares to read an installed
+//!   release in place (there with debug containers only when allowed).
 
 use super::procnet;
 use super::session::{interrupted, sleep_interruptibly, Interrupted};
@@ -335,20 +339,6 @@ impl KubeOptions {
 }
 
 /// A pod the last `wait_ready` saw.
-#[derive(Debug, Clone)]
-struct TrackedPod {
-    name: String,
-    uid: String,
-    owner: WorkloadRef,
-    ready: bool,
-    host_network: bool,
-    /// Other containers' processes are visible: no attribution.
-    shared_pids: bool,
-    containers: Vec<String>,
-    /// Ephemeral containers already running, by their target container.
-    debug_containers: BTreeMap<String, String>,
-}
-
 pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     /// The sandbox namespace (also the value of [`SANDBOX_LABEL`]).
     pub name: String,
@@ -374,7 +364,7 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn new_runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn new_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -398,7 +388,7 @@ pub fn cluster_reachable(timeout: Duration) -> bool {
 
 /// A client for the current context: `KUBECONFIG` (or ~/.kube/config),
 /// `HELM_KUBECONTEXT` when set, else the in-cluster config.
-async fn client_from_environment() -> Result<Client> {
+pub(crate) async fn client_from_environment() -> Result<Client> {
     let config = match env_nonempty("HELM_KUBECONTEXT") {
         Some(context) => {
             let options = kube::config::KubeConfigOptions {
@@ -491,11 +481,18 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
         Api::namespaced(self.client.clone(), &self.name)
     }
 
-    fn model_ref(&self, kind: &str, name: &str) -> WorkloadRef {
-        WorkloadRef {
-            kind: kind.to_string(),
-            namespace: self.options.model_namespace.clone(),
-            name: name.to_string(),
+    /// Reading the sandbox's pods (debug containers allowed: the sandbox is ours).
+    fn access(&self) -> PodAccess<'_, E> {
+        PodAccess {
+            client: &self.client,
+            exec: &self.exec,
+            namespace: &self.name,
+            model_namespace: &self.options.model_namespace,
+            probe_image: &self.options.probe_image,
+            debug_containers: DebugContainers::Allowed,
+            debug_lifetime: Duration::from_secs(3600),
+            debug_timeout: self.options.install_timeout.min(Duration::from_secs(120)),
+            poll_interval: self.options.poll_interval,
         }
     }
 
@@ -522,268 +519,6 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             }
             Err(e) => Err(e).with_context(|| format!("cannot create the sandbox namespace {}", self.name)),
         }
-    }
-
-    /// The workload owning `pod`, in the model's namespace.
-    async fn owner_of(&self, pod: &Pod, cache: &mut BTreeMap<String, WorkloadRef>) -> WorkloadRef {
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        let Some(owner) = controller_of(pod.metadata.owner_references.as_deref()) else {
-            return self.model_ref("Pod", &pod_name);
-        };
-        if owner.kind != "ReplicaSet" {
-            return self.model_ref(&owner.kind, &owner.name);
-        }
-        if let Some(found) = cache.get(&owner.name) {
-            return found.clone();
-        }
-        let replica_sets: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &self.name);
-        let resolved = match replica_sets.get(&owner.name).await {
-            Ok(rs) => match controller_of(rs.metadata.owner_references.as_deref()) {
-                Some(parent) => self.model_ref(&parent.kind, &parent.name),
-                None => self.model_ref("ReplicaSet", &owner.name),
-            },
-            // Not readable: a Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`.
-            Err(_) => {
-                let hash = pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get("pod-template-hash"))
-                    .map(|h| format!("-{h}"));
-                match hash.and_then(|h| owner.name.strip_suffix(&h).map(str::to_string)) {
-                    Some(deployment) => self.model_ref("Deployment", &deployment),
-                    None => self.model_ref("ReplicaSet", &owner.name),
-                }
-            }
-        };
-        cache.insert(owner.name.clone(), resolved.clone());
-        resolved
-    }
-
-    /// The pods to wait for and probe: not terminating, not deleted by a
-    /// restart, not run-to-completion.
-    async fn current_pods(&self) -> Result<Vec<(Pod, WorkloadRef)>> {
-        let list = self
-            .pods_api()
-            .list(&ListParams::default())
-            .await
-            .with_context(|| format!("cannot list the pods of namespace {}", self.name))?;
-        let mut cache = BTreeMap::new();
-        let mut pods = Vec::new();
-        for pod in list.items {
-            let uid = pod.metadata.uid.clone().unwrap_or_default();
-            if pod.metadata.deletion_timestamp.is_some() || self.deleted.contains(&uid) {
-                continue;
-            }
-            let owner = self.owner_of(&pod, &mut cache).await;
-            if RUN_TO_COMPLETION.contains(&owner.kind.as_str()) {
-                continue;
-            }
-            // An evicted or finished pod of a controller: its replacement counts.
-            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-            if owner.kind != "Pod" && matches!(phase, Some("Succeeded" | "Failed")) {
-                continue;
-            }
-            pods.push((pod, owner));
-        }
-        pods.sort_by(|a, b| a.0.metadata.name.cmp(&b.0.metadata.name));
-        Ok(pods)
-    }
-
-    /// Why a pod is not ready: phase, conditions, container states, the
-    /// last events and the last log lines.
-    async fn not_ready_detail(&self, pod: &Pod) -> String {
-        let name = pod.metadata.name.clone().unwrap_or_default();
-        let mut parts = pod_status_summary(pod);
-        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.name);
-        let selector = format!("involvedObject.kind=Pod,involvedObject.name={name}");
-        if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
-            let mut items = list.items;
-            items.sort_by_key(event_time);
-            let last: Vec<String> = items
-                .iter()
-                .rev()
-                .take(5)
-                .rev()
-                .map(|e| {
-                    format!(
-                        "{}: {}",
-                        e.reason.as_deref().unwrap_or("?"),
-                        e.message.as_deref().unwrap_or("").trim()
-                    )
-                })
-                .collect();
-            if !last.is_empty() {
-                parts.push(format!("last events: {}", last.join("; ")));
-            }
-        }
-        for container in container_names(pod) {
-            let params = LogParams {
-                container: Some(container.clone()),
-                tail_lines: Some(5),
-                ..Default::default()
-            };
-            if let Ok(text) = self.pods_api().logs(&name, &params).await {
-                let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
-                if !lines.is_empty() {
-                    parts.push(format!("last log lines of {container}: {}", lines.join(" | ")));
-                }
-            }
-        }
-        if let Some(note) = &self.install_note {
-            parts.push(format!("helm: {note}"));
-        }
-        parts.join("; ")
-    }
-
-    /// Run the reader in `container`, in an ephemeral debug container when
-    /// the container has no shell.
-    async fn read_container(&self, pod: &mut TrackedPod, container: &str) -> Result<ContainerReading> {
-        let command: Vec<String> = vec!["sh".into(), "-c".into(), READER_SCRIPT.into()];
-        let direct = self
-            .exec
-            .exec(&self.client, &self.name, &pod.name, container, &command)
-            .await?;
-        if let Some(reading) = parse_reading(&direct.stdout)? {
-            return Ok(reading);
-        }
-        let debug = self.debug_container(pod, container).await.with_context(|| {
-            format!(
-                "cannot read the sockets of {}/{container} (exec: {}), nor start a debug container with {}",
-                pod.name,
-                if direct.message.is_empty() {
-                    "no output"
-                } else {
-                    &direct.message
-                },
-                self.options.probe_image
-            )
-        })?;
-        let output = self
-            .exec
-            .exec(&self.client, &self.name, &pod.name, &debug, &command)
-            .await?;
-        parse_reading(&output.stdout)?.ok_or_else(|| {
-            anyhow!(
-                "the debug container {debug} of pod {} printed no socket tables ({})",
-                pod.name,
-                output.message
-            )
-        })
-    }
-
-    /// An ephemeral container running `probe_image` that targets `container`
-    /// (same PID namespace), started once per pod and container.
-    async fn debug_container(&self, pod: &mut TrackedPod, container: &str) -> Result<String> {
-        if let Some(name) = pod.debug_containers.get(container) {
-            return Ok(name.clone());
-        }
-        let name = dns_label(&format!("netaudit-probe-{container}"), 63);
-        let spec = |ptrace: bool| {
-            let mut c = serde_json::json!({
-                "name": name,
-                "image": self.options.probe_image,
-                "command": ["sleep", "3600"],
-                "targetContainerName": container,
-                "imagePullPolicy": "IfNotPresent",
-            });
-            if ptrace {
-                // Reading another user's /proc/<pid>/fd needs CAP_SYS_PTRACE.
-                c["securityContext"] = serde_json::json!({"capabilities": {"add": ["SYS_PTRACE"]}});
-            }
-            serde_json::json!({"spec": {"ephemeralContainers": [c]}})
-        };
-        let api = self.pods_api();
-        let params = PatchParams::default();
-        if let Err(first) = api
-            .patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(true)))
-            .await
-        {
-            // A Pod Security level that forbids the capability: without it,
-            // sockets are still read (attribution may be lost).
-            api.patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(false)))
-                .await
-                .with_context(|| format!("adding an ephemeral container failed ({first})"))?;
-        }
-        let deadline = Instant::now() + self.options.install_timeout.min(Duration::from_secs(120));
-        loop {
-            if interrupted() {
-                return Err(Interrupted.into());
-            }
-            let current = api.get(&pod.name).await?;
-            let state = current
-                .status
-                .as_ref()
-                .and_then(|s| s.ephemeral_container_statuses.as_ref())
-                .and_then(|list| list.iter().find(|s| s.name == name))
-                .and_then(|s| s.state.clone());
-            if state.as_ref().is_some_and(|s| s.running.is_some()) {
-                break;
-            }
-            if let Some(terminated) = state.as_ref().and_then(|s| s.terminated.as_ref()) {
-                bail!(
-                    "the debug container {name} ended ({})",
-                    terminated.reason.as_deref().unwrap_or("terminated")
-                );
-            }
-            if Instant::now() >= deadline {
-                let waiting = state
-                    .and_then(|s| s.waiting)
-                    .map(|w| format!("{}: {}", w.reason.unwrap_or_default(), w.message.unwrap_or_default()))
-                    .unwrap_or_else(|| "not started".into());
-                bail!("the debug container {name} did not start ({waiting})");
-            }
-            tokio::time::sleep(self.options.poll_interval).await;
-        }
-        pod.debug_containers.insert(container.to_string(), name.clone());
-        Ok(name)
-    }
-
-    async fn probe_pod(&self, pod: &mut TrackedPod) -> Result<PodSockets> {
-        let mut sockets: Vec<OpenSocket> = Vec::new();
-        let mut range = None;
-        let mut holders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
-        let mut failures = Vec::new();
-        let containers = pod.containers.clone();
-        for container in &containers {
-            match self.read_container(pod, container).await {
-                Ok(reading) => {
-                    sockets.extend(reading.sockets);
-                    range = range.or(reading.ephemeral_range);
-                    for inode in reading.socket_inodes {
-                        holders.entry(inode).or_default().insert(container.clone());
-                    }
-                }
-                Err(e) => failures.push(format!("{e:#}")),
-            }
-        }
-        // All containers share the pod's network namespace: one reading is
-        // enough for the sockets; only attribution needs every container.
-        if failures.len() == containers.len() && !containers.is_empty() {
-            bail!("cannot read the sockets of pod {}: {}", pod.name, failures.join("; "));
-        }
-        sockets.sort();
-        sockets.dedup();
-        let sockets = sockets
-            .into_iter()
-            .map(|socket| {
-                let container = match holders.get(&socket.inode) {
-                    Some(set) if set.len() == 1 && !pod.shared_pids => set.iter().next().cloned(),
-                    _ => None,
-                };
-                AttributedSocket { socket, container }
-            })
-            // A host-network pod sees every socket of the node: keep the
-            // ones its own containers hold.
-            .filter(|s| !pod.host_network || s.container.is_some())
-            .collect();
-        Ok(PodSockets {
-            pod: pod.name.clone(),
-            owner: pod.owner.clone(),
-            host_network: pod.host_network,
-            ephemeral_range: range.unwrap_or((32768, 60999)),
-            sockets,
-        })
     }
 
     /// Delete the pods of the last run; re-create bare pods; wait until the
@@ -875,6 +610,359 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             Err(e) if is_status(&e, 404) => Ok(true),
             Err(e) => Err(e).with_context(|| format!("cannot delete namespace {}", self.name)),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// reading pods: shared by the sandbox and the in-place audit
+
+/// Whether a container without a shell may be read from an ephemeral debug
+/// container (which Kubernetes never removes from the pod's spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugContainers {
+    Allowed,
+    /// The container is left unread (reported, not probed).
+    Forbidden,
+}
+
+/// A pod to probe, as listed.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackedPod {
+    pub(crate) name: String,
+    pub(crate) uid: String,
+    pub(crate) owner: WorkloadRef,
+    pub(crate) ready: bool,
+    pub(crate) host_network: bool,
+    /// Other containers' processes are visible: no attribution.
+    pub(crate) shared_pids: bool,
+    pub(crate) containers: Vec<String>,
+    /// Ephemeral containers already running, by their target container.
+    pub(crate) debug_containers: BTreeMap<String, String>,
+}
+
+impl TrackedPod {
+    pub(crate) fn new(pod: &Pod, owner: WorkloadRef) -> TrackedPod {
+        let spec = pod.spec.as_ref();
+        TrackedPod {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            owner,
+            ready: pod_is_ready(pod),
+            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+            shared_pids: spec.is_some_and(|s| s.share_process_namespace == Some(true) || s.host_pid == Some(true)),
+            containers: container_names(pod),
+            debug_containers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Read access to the pods of one namespace: list them and map them to
+/// their workloads, explain the ones that are not ready, and read their
+/// sockets by exec. The only write it can make is adding an ephemeral debug
+/// container, and only with [`DebugContainers::Allowed`].
+pub(crate) struct PodAccess<'a, E: PodExec> {
+    pub(crate) client: &'a Client,
+    pub(crate) exec: &'a E,
+    /// Where the pods are.
+    pub(crate) namespace: &'a str,
+    /// The namespace of every [`WorkloadRef`] reported.
+    pub(crate) model_namespace: &'a str,
+    pub(crate) probe_image: &'a str,
+    pub(crate) debug_containers: DebugContainers,
+    /// The debug container runs `sleep` this long, then ends.
+    pub(crate) debug_lifetime: Duration,
+    /// How long to wait for a debug container to run.
+    pub(crate) debug_timeout: Duration,
+    pub(crate) poll_interval: Duration,
+}
+
+impl<E: PodExec> PodAccess<'_, E> {
+    fn pods_api(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), self.namespace)
+    }
+
+    fn model_ref(&self, kind: &str, name: &str) -> WorkloadRef {
+        WorkloadRef {
+            kind: kind.to_string(),
+            namespace: self.model_namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The workload owning `pod`, in the model's namespace.
+    async fn owner_of(&self, pod: &Pod, cache: &mut BTreeMap<String, WorkloadRef>) -> WorkloadRef {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let Some(owner) = controller_of(pod.metadata.owner_references.as_deref()) else {
+            return self.model_ref("Pod", &pod_name);
+        };
+        if owner.kind != "ReplicaSet" {
+            return self.model_ref(&owner.kind, &owner.name);
+        }
+        if let Some(found) = cache.get(&owner.name) {
+            return found.clone();
+        }
+        let replica_sets: Api<ReplicaSet> = Api::namespaced(self.client.clone(), self.namespace);
+        let resolved = match replica_sets.get(&owner.name).await {
+            Ok(rs) => match controller_of(rs.metadata.owner_references.as_deref()) {
+                Some(parent) => self.model_ref(&parent.kind, &parent.name),
+                None => self.model_ref("ReplicaSet", &owner.name),
+            },
+            // Not readable: a Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`.
+            Err(_) => {
+                let hash = pod
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("pod-template-hash"))
+                    .map(|h| format!("-{h}"));
+                match hash.and_then(|h| owner.name.strip_suffix(&h).map(str::to_string)) {
+                    Some(deployment) => self.model_ref("Deployment", &deployment),
+                    None => self.model_ref("ReplicaSet", &owner.name),
+                }
+            }
+        };
+        cache.insert(owner.name.clone(), resolved.clone());
+        resolved
+    }
+
+    /// The pods to wait for and probe, with their workloads: not
+    /// terminating, not in `skip` (uids), not run-to-completion.
+    pub(crate) async fn current_pods(&self, skip: &BTreeSet<String>) -> Result<Vec<(Pod, WorkloadRef)>> {
+        let list = self
+            .pods_api()
+            .list(&ListParams::default())
+            .await
+            .with_context(|| format!("cannot list the pods of namespace {}", self.namespace))?;
+        let mut cache = BTreeMap::new();
+        let mut pods = Vec::new();
+        for pod in list.items {
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            if pod.metadata.deletion_timestamp.is_some() || skip.contains(&uid) {
+                continue;
+            }
+            let owner = self.owner_of(&pod, &mut cache).await;
+            if RUN_TO_COMPLETION.contains(&owner.kind.as_str()) {
+                continue;
+            }
+            // An evicted or finished pod of a controller: its replacement counts.
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if owner.kind != "Pod" && matches!(phase, Some("Succeeded" | "Failed")) {
+                continue;
+            }
+            pods.push((pod, owner));
+        }
+        pods.sort_by(|a, b| a.0.metadata.name.cmp(&b.0.metadata.name));
+        Ok(pods)
+    }
+
+    /// Why a pod is not ready: phase, conditions, container states, the
+    /// last events and the last log lines (and `note`, when given).
+    pub(crate) async fn not_ready_detail(&self, pod: &Pod, note: Option<&str>) -> String {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let mut parts = pod_status_summary(pod);
+        let events: Api<Event> = Api::namespaced(self.client.clone(), self.namespace);
+        let selector = format!("involvedObject.kind=Pod,involvedObject.name={name}");
+        if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
+            let mut items = list.items;
+            items.sort_by_key(event_time);
+            let last: Vec<String> = items
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.reason.as_deref().unwrap_or("?"),
+                        e.message.as_deref().unwrap_or("").trim()
+                    )
+                })
+                .collect();
+            if !last.is_empty() {
+                parts.push(format!("last events: {}", last.join("; ")));
+            }
+        }
+        for container in container_names(pod) {
+            let params = LogParams {
+                container: Some(container.clone()),
+                tail_lines: Some(5),
+                ..Default::default()
+            };
+            if let Ok(text) = self.pods_api().logs(&name, &params).await {
+                let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+                if !lines.is_empty() {
+                    parts.push(format!("last log lines of {container}: {}", lines.join(" | ")));
+                }
+            }
+        }
+        if let Some(note) = note {
+            parts.push(format!("helm: {note}"));
+        }
+        parts.join("; ")
+    }
+
+    /// Run the reader in `container`, in an ephemeral debug container when
+    /// the container has no shell (and debug containers are allowed).
+    async fn read_container(&self, pod: &mut TrackedPod, container: &str) -> Result<ContainerReading> {
+        let command: Vec<String> = vec!["sh".into(), "-c".into(), READER_SCRIPT.into()];
+        let direct = self
+            .exec
+            .exec(self.client, self.namespace, &pod.name, container, &command)
+            .await?;
+        if let Some(reading) = parse_reading(&direct.stdout)? {
+            return Ok(reading);
+        }
+        let why = if direct.message.is_empty() {
+            "no output"
+        } else {
+            &direct.message
+        };
+        if self.debug_containers == DebugContainers::Forbidden {
+            bail!(
+                "container {container} of pod {} has no shell to read its sockets with (exec: {why}); not probed \
+(--allow-debug-containers reads it from an ephemeral debug container)",
+                pod.name
+            );
+        }
+        let debug = self.debug_container(pod, container).await.with_context(|| {
+            format!(
+                "cannot read the sockets of {}/{container} (exec: {why}), nor start a debug container with {}",
+                pod.name, self.probe_image
+            )
+        })?;
+        let output = self
+            .exec
+            .exec(self.client, self.namespace, &pod.name, &debug, &command)
+            .await?;
+        parse_reading(&output.stdout)?.ok_or_else(|| {
+            anyhow!(
+                "the debug container {debug} of pod {} printed no socket tables ({})",
+                pod.name,
+                output.message
+            )
+        })
+    }
+
+    /// An ephemeral container running `probe_image` that targets `container`
+    /// (same PID namespace), started once per pod and container.
+    async fn debug_container(&self, pod: &mut TrackedPod, container: &str) -> Result<String> {
+        if let Some(name) = pod.debug_containers.get(container) {
+            return Ok(name.clone());
+        }
+        let name = dns_label(&format!("netaudit-probe-{container}"), 63);
+        let sleep = self.debug_lifetime.as_secs().max(1).to_string();
+        let spec = |ptrace: bool| {
+            let mut c = serde_json::json!({
+                "name": name,
+                "image": self.probe_image,
+                "command": ["sleep", sleep],
+                "targetContainerName": container,
+                "imagePullPolicy": "IfNotPresent",
+            });
+            if ptrace {
+                // Reading another user's /proc/<pid>/fd needs CAP_SYS_PTRACE.
+                c["securityContext"] = serde_json::json!({"capabilities": {"add": ["SYS_PTRACE"]}});
+            }
+            serde_json::json!({"spec": {"ephemeralContainers": [c]}})
+        };
+        let api = self.pods_api();
+        let params = PatchParams::default();
+        if let Err(first) = api
+            .patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(true)))
+            .await
+        {
+            // A Pod Security level that forbids the capability: without it,
+            // sockets are still read (attribution may be lost).
+            api.patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(false)))
+                .await
+                .with_context(|| format!("adding an ephemeral container failed ({first})"))?;
+        }
+        let deadline = Instant::now() + self.debug_timeout;
+        loop {
+            if interrupted() {
+                return Err(Interrupted.into());
+            }
+            let current = api.get(&pod.name).await?;
+            let state = current
+                .status
+                .as_ref()
+                .and_then(|s| s.ephemeral_container_statuses.as_ref())
+                .and_then(|list| list.iter().find(|s| s.name == name))
+                .and_then(|s| s.state.clone());
+            if state.as_ref().is_some_and(|s| s.running.is_some()) {
+                break;
+            }
+            if let Some(terminated) = state.as_ref().and_then(|s| s.terminated.as_ref()) {
+                bail!(
+                    "the debug container {name} ended ({})",
+                    terminated.reason.as_deref().unwrap_or("terminated")
+                );
+            }
+            if Instant::now() >= deadline {
+                let waiting = state
+                    .and_then(|s| s.waiting)
+                    .map(|w| format!("{}: {}", w.reason.unwrap_or_default(), w.message.unwrap_or_default()))
+                    .unwrap_or_else(|| "not started".into());
+                bail!("the debug container {name} did not start ({waiting})");
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+        pod.debug_containers.insert(container.to_string(), name.clone());
+        Ok(name)
+    }
+
+    /// Read the sockets of a pod. Fails when no container could be read;
+    /// otherwise also returns why the others could not (their sockets are
+    /// still seen, the network namespace is shared, but not attributed).
+    pub(crate) async fn probe_pod(&self, pod: &mut TrackedPod) -> Result<(PodSockets, Vec<String>)> {
+        let mut sockets: Vec<OpenSocket> = Vec::new();
+        let mut range = None;
+        let mut holders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+        let mut failures = Vec::new();
+        let containers = pod.containers.clone();
+        for container in &containers {
+            if interrupted() {
+                return Err(Interrupted.into());
+            }
+            match self.read_container(pod, container).await {
+                Ok(reading) => {
+                    sockets.extend(reading.sockets);
+                    range = range.or(reading.ephemeral_range);
+                    for inode in reading.socket_inodes {
+                        holders.entry(inode).or_default().insert(container.clone());
+                    }
+                }
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        // All containers share the pod's network namespace: one reading is
+        // enough for the sockets; only attribution needs every container.
+        if failures.len() == containers.len() && !containers.is_empty() {
+            bail!("cannot read the sockets of pod {}: {}", pod.name, failures.join("; "));
+        }
+        sockets.sort();
+        sockets.dedup();
+        let sockets = sockets
+            .into_iter()
+            .map(|socket| {
+                let container = match holders.get(&socket.inode) {
+                    Some(set) if set.len() == 1 && !pod.shared_pids => set.iter().next().cloned(),
+                    _ => None,
+                };
+                AttributedSocket { socket, container }
+            })
+            // A host-network pod sees every socket of the node: keep the
+            // ones its own containers hold.
+            .filter(|s| !pod.host_network || s.container.is_some())
+            .collect();
+        let reading = PodSockets {
+            pod: pod.name.clone(),
+            owner: pod.owner.clone(),
+            host_network: pod.host_network,
+            ephemeral_range: range.unwrap_or((32768, 60999)),
+            sockets,
+        };
+        Ok((reading, failures))
     }
 }
 
@@ -1086,7 +1174,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
             if interrupted() {
                 return Err(Interrupted.into());
             }
-            let pods = self.runtime.block_on(self.current_pods())?;
+            let pods = self.runtime.block_on(self.access().current_pods(&self.deleted))?;
             let mut counts: BTreeMap<WorkloadRef, usize> = BTreeMap::new();
             for (_, owner) in &pods {
                 *counts.entry(owner.clone()).or_default() += 1;
@@ -1107,27 +1195,17 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                     let detail = if ready {
                         String::new()
                     } else {
-                        self.runtime.block_on(self.not_ready_detail(&pod))
+                        let note = self.install_note.as_deref();
+                        self.runtime.block_on(self.access().not_ready_detail(&pod, note))
                     };
-                    let name = pod.metadata.name.clone().unwrap_or_default();
-                    let spec = pod.spec.as_ref();
-                    tracked.push(TrackedPod {
-                        name: name.clone(),
-                        uid: pod.metadata.uid.clone().unwrap_or_default(),
-                        owner: owner.clone(),
-                        ready,
-                        host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
-                        shared_pids: spec
-                            .is_some_and(|s| s.share_process_namespace == Some(true) || s.host_pid == Some(true)),
-                        containers: container_names(&pod),
-                        debug_containers: BTreeMap::new(),
-                    });
+                    let pod = TrackedPod::new(&pod, owner.clone());
                     statuses.push(PodStatus {
-                        pod: name,
+                        pod: pod.name.clone(),
                         owner,
                         ready,
                         detail,
                     });
+                    tracked.push(pod);
                 }
                 self.pods = tracked;
                 return Ok(statuses);
@@ -1138,13 +1216,17 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
 
     fn probe(&mut self) -> Result<Vec<PodSockets>> {
         let mut pods = std::mem::take(&mut self.pods);
+        let access = self.access();
         let result = self.runtime.block_on(async {
             let mut result = Vec::new();
             for pod in pods.iter_mut().filter(|p| p.ready) {
                 if interrupted() {
                     return Err(Interrupted.into());
                 }
-                result.push(self.probe_pod(pod).await?);
+                // Containers that could not be read while another could:
+                // their sockets are seen, only not attributed to them.
+                let (sockets, _unread) = access.probe_pod(pod).await?;
+                result.push(sockets);
             }
             Ok(result)
         });
@@ -1181,7 +1263,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The backend against an in-memory fake API server (a `tower_test`
     //! mock service), a fake installer and a fake exec: no cluster needed.
 
@@ -1195,18 +1277,18 @@ mod tests {
 
     /// The cluster's state as the fake API server keeps it.
     #[derive(Default)]
-    struct Cluster {
-        namespaces: BTreeMap<String, Value>,
-        pods: Vec<Value>,
-        replica_sets: Vec<Value>,
-        events: Vec<Value>,
+    pub(crate) struct Cluster {
+        pub(crate) namespaces: BTreeMap<String, Value>,
+        pub(crate) pods: Vec<Value>,
+        pub(crate) replica_sets: Vec<Value>,
+        pub(crate) events: Vec<Value>,
         /// "METHOD path" of every request.
-        log: Vec<String>,
+        pub(crate) log: Vec<String>,
         /// Replacement pods made so far (for unique names).
         generation: usize,
     }
 
-    type Shared = Arc<Mutex<Cluster>>;
+    pub(crate) type Shared = Arc<Mutex<Cluster>>;
 
     fn status(code: u16, reason: &str) -> (u16, Value) {
         (
@@ -1226,7 +1308,7 @@ mod tests {
         object["metadata"]["name"].as_str().unwrap_or("")
     }
 
-    fn pod(name: &str, owner: Option<(&str, &str)>, ready: bool, containers: &[&str]) -> Value {
+    pub(crate) fn pod(name: &str, owner: Option<(&str, &str)>, ready: bool, containers: &[&str]) -> Value {
         let mut pod = json!({
             "apiVersion": "v1",
             "kind": "Pod",
@@ -1348,7 +1430,7 @@ mod tests {
     }
 
     /// The fake API server: answers every request from `cluster`.
-    async fn serve(mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>, cluster: Shared) {
+    pub(crate) async fn serve(mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>, cluster: Shared) {
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().to_string();
             let path = request.uri().path().to_string();
@@ -1392,9 +1474,11 @@ mod tests {
 
     /// A fake exec: the captured /proc/net files, and per container the
     /// socket inodes its processes hold. Containers in `no_shell` fail.
-    struct FakeExec {
-        fds: BTreeMap<&'static str, Vec<u64>>,
-        calls: Arc<Mutex<Vec<String>>>,
+    pub(crate) struct FakeExec {
+        /// The only namespace exec may be asked for.
+        pub(crate) namespace: &'static str,
+        pub(crate) fds: BTreeMap<&'static str, Vec<u64>>,
+        pub(crate) calls: Arc<Mutex<Vec<String>>>,
     }
 
     fn captured(name: &str) -> String {
@@ -1428,7 +1512,7 @@ mod tests {
             container: &str,
             command: &[String],
         ) -> Result<ExecOutput> {
-            assert_eq!(ns, SANDBOX_NS);
+            assert_eq!(ns, self.namespace);
             assert_eq!(command.first().map(String::as_str), Some("sh"));
             self.calls.lock().unwrap().push(format!("{pod}/{container}"));
             Ok(match self.fds.get(container) {
@@ -1472,6 +1556,7 @@ mod tests {
             calls: helm_calls.clone(),
         };
         let exec = FakeExec {
+            namespace: SANDBOX_NS,
             fds: BTreeMap::from([
                 ("app", vec![105876, 105877, 105882]),
                 ("sidecar", vec![105890]),

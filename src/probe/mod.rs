@@ -3,6 +3,7 @@
 //!
 //! A backend implements [`Sandbox`]; `procnet` parses `/proc/net/{tcp,udp}*`.
 
+pub mod in_place;
 pub mod kube;
 pub mod podman;
 pub mod procnet;
@@ -213,8 +214,12 @@ pub struct ProbeReport {
     pub runtime: String,
     pub sandbox: String,
     pub runs: usize,
-    /// Pods that never became ready: no M3 for them, only this note.
+    /// Pods that were not ready (after waiting, for a sandbox; as found, in
+    /// place): no M3 for them, only this note.
     pub incomplete: Vec<PodStatus>,
+    /// Whether the probe waited for readiness (a sandbox) or took the pods as
+    /// it found them (`audit`, in place): what the note says.
+    pub waited_for_readiness: bool,
     /// Workloads not run in the sandbox (Jobs and CronJobs run to completion).
     pub not_probed: Vec<WorkloadRef>,
     pub timings: ProbeTimings,

@@ -208,9 +208,14 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
             "probe: {} runtime, sandbox {}, {} run(s)\n",
             probe.runtime, probe.sandbox, probe.runs
         ));
+        let state = if probe.waited_for_readiness {
+            "never became ready"
+        } else {
+            "is not ready"
+        };
         for status in &probe.incomplete {
             out.push_str(&format!(
-                "probe incomplete: {} `{}` (pod {}) never became ready, so its ports were not judged: {}\n",
+                "probe incomplete: {} `{}` (pod {}) {state}, so its ports were not judged: {}\n",
                 status.owner.kind, status.owner.name, status.pod, status.detail
             ));
         }

@@ -26,6 +26,8 @@ pub struct JsonProbe {
     pub runtime: String,
     pub sandbox: String,
     pub runs: usize,
+    /// false for `audit` (pods taken as found, in place).
+    pub waited_for_readiness: bool,
     pub incomplete: Vec<JsonIncomplete>,
     pub not_probed: Vec<JsonWorkload>,
     /// Milliseconds per phase.
@@ -190,6 +192,7 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
             runtime: p.runtime.clone(),
             sandbox: p.sandbox.clone(),
             runs: p.runs,
+            waited_for_readiness: p.waited_for_readiness,
             incomplete: p
                 .incomplete
                 .iter()

@@ -148,7 +148,7 @@ pub fn build(audit: &Audit<'_>) -> Value {
                 "executionSuccessful": true,
                 "toolExecutionNotifications": audit.probe.iter().flat_map(|p| p.incomplete.iter()).map(|s| json!({
                     "level": "warning",
-                    "message": {"text": format!("probe incomplete: {} `{}` (pod {}) never became ready: {}", s.owner.kind, s.owner.name, s.pod, s.detail)}
+                    "message": {"text": format!("probe incomplete: {} `{}` (pod {}) was not ready: {}", s.owner.kind, s.owner.name, s.pod, s.detail)}
                 })).collect::<Vec<_>>()
             }],
             "columnKind": "unicodeCodePoints"
