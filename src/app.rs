@@ -123,12 +123,12 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
             kube_options.probe_image = args.probe_image.clone();
             let mut sandbox = crate::probe::kube::KubeSandbox::connect(installer, kube_options)?;
             let report = report("kube", &sandbox.name);
-            (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
+            (session::run_probe(&mut sandbox, &options, &progress)?, report)
         }
         Runtime::Podman | Runtime::Auto => {
             let mut sandbox = crate::probe::podman::PodmanSandbox::new(&index, &inputs[0].release)?;
             let report = report("podman", &sandbox.name);
-            (session::run_probe(&mut sandbox, "", &options, &progress)?, report)
+            (session::run_probe(&mut sandbox, &options, &progress)?, report)
         }
     };
     drop(index);

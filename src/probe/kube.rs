@@ -1157,7 +1157,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         Ok(Vec::new())
     }
 
-    fn install(&mut self, _manifests: &str) -> Result<()> {
+    fn install(&mut self) -> Result<()> {
         self.runtime.block_on(self.create_namespace())?;
         self.created = true;
         self.install_attempted = true;
@@ -1610,7 +1610,7 @@ pub(crate) mod tests {
     #[test]
     fn happy_path_installs_probes_restarts_and_cleans_up() {
         let mut h = harness(deployment_objects, false);
-        h.sandbox.install("").unwrap();
+        h.sandbox.install().unwrap();
         let namespace = h.cluster.lock().unwrap().namespaces[SANDBOX_NS].clone();
         assert_eq!(namespace["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY);
         assert_eq!(namespace["metadata"]["labels"][SANDBOX_LABEL], SANDBOX_NS);
@@ -1726,7 +1726,7 @@ pub(crate) mod tests {
     #[test]
     fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
         let mut h = harness(crashing_objects, false);
-        h.sandbox.install("").unwrap();
+        h.sandbox.install().unwrap();
         let statuses = h.sandbox.wait_ready(Duration::from_millis(100)).unwrap();
         let broken = statuses.iter().find(|s| s.pod == "api-7c-xyz").unwrap();
         assert!(!broken.ready);
@@ -1759,7 +1759,7 @@ pub(crate) mod tests {
     #[test]
     fn a_failing_install_is_an_error_and_cleanup_still_deletes_the_namespace() {
         let mut h = harness(deployment_objects, true);
-        let error = h.sandbox.install("").unwrap_err();
+        let error = h.sandbox.install().unwrap_err();
         assert!(format!("{error:#}").contains("chart is broken"), "{error:#}");
         assert!(h.cluster.lock().unwrap().namespaces.contains_key(SANDBOX_NS));
         h.sandbox.cleanup().unwrap();
@@ -1775,7 +1775,7 @@ pub(crate) mod tests {
     #[test]
     fn cleanup_refuses_a_namespace_without_our_label() {
         let mut h = harness(deployment_objects, true);
-        assert!(h.sandbox.install("").is_err());
+        assert!(h.sandbox.install().is_err());
         // Someone relabelled it (or it is not ours after all).
         h.cluster.lock().unwrap().namespaces.get_mut(SANDBOX_NS).unwrap()["metadata"]["labels"]
             .as_object_mut()
@@ -1802,7 +1802,7 @@ pub(crate) mod tests {
             .unwrap()
             .namespaces
             .insert(SANDBOX_NS.into(), json!({"metadata": {"name": SANDBOX_NS}}));
-        let error = h.sandbox.install("").unwrap_err();
+        let error = h.sandbox.install().unwrap_err();
         assert!(format!("{error:#}").contains("exists already"), "{error:#}");
         assert!(h.helm_calls.lock().unwrap().is_empty(), "helm never ran");
         h.sandbox.cleanup().unwrap();
@@ -1818,7 +1818,7 @@ pub(crate) mod tests {
     #[test]
     fn a_container_without_a_shell_is_read_from_an_ephemeral_debug_container() {
         let mut h = harness(distroless_objects, false);
-        h.sandbox.install("").unwrap();
+        h.sandbox.install().unwrap();
         let statuses = h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
         // A bare pod is its own workload.
         assert_eq!(
@@ -1852,7 +1852,7 @@ pub(crate) mod tests {
     #[test]
     fn restart_recreates_a_bare_pod_from_its_spec() {
         let mut h = harness(distroless_objects, false);
-        h.sandbox.install("").unwrap();
+        h.sandbox.install().unwrap();
         h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
         h.sandbox.probe().unwrap();
         h.sandbox.restart().unwrap();
@@ -1940,7 +1940,7 @@ pub(crate) mod tests {
             keep: false,
         };
         let observations =
-            crate::probe::session::run_probe(&mut sandbox, "", &probe_options, &|m| eprintln!("{m}")).unwrap();
+            crate::probe::session::run_probe(&mut sandbox, &probe_options, &|m| eprintln!("{m}")).unwrap();
         assert_eq!(observations.runs.len(), 2);
     }
 }

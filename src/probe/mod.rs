@@ -101,8 +101,8 @@ pub trait Sandbox {
     /// Sockets open on the node before anything is installed: subtracted
     /// from what `hostNetwork` pods show.
     fn host_baseline(&mut self) -> anyhow::Result<Vec<OpenSocket>>;
-    /// Install the rendered manifests.
-    fn install(&mut self, manifests: &str) -> anyhow::Result<()>;
+    /// Install the chart (each backend was built with what it needs).
+    fn install(&mut self) -> anyhow::Result<()>;
     /// Wait until every pod is ready or `timeout` passes.
     fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<Vec<PodStatus>>;
     /// Read the open sockets of every ready pod.

@@ -610,7 +610,7 @@ impl Sandbox for PodmanSandbox {
         Ok(procnet::read_namespace(Path::new("/proc/self"))?)
     }
 
-    fn install(&mut self, _manifests: &str) -> Result<()> {
+    fn install(&mut self) -> Result<()> {
         if self.pods.is_empty() {
             return Ok(());
         }

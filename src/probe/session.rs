@@ -64,13 +64,10 @@ pub struct ProbeOptions {
 /// Run a whole probe. `progress` receives one line per phase.
 pub fn run_probe(
     sandbox: &mut dyn Sandbox,
-    manifests: &str,
     options: &ProbeOptions,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Observations> {
-    let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        probe_steps(sandbox, manifests, options, progress)
-    }));
+    let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe_steps(sandbox, options, progress)));
     if options.keep {
         progress(&format!(
             "keeping the sandbox {}; remove it with: {}",
@@ -104,7 +101,6 @@ pub fn run_probe(
 
 fn probe_steps(
     sandbox: &mut dyn Sandbox,
-    manifests: &str,
     options: &ProbeOptions,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Observations> {
@@ -114,7 +110,7 @@ fn probe_steps(
     progress(&format!("installing into {}", sandbox.describe()));
     check_interrupt()?;
     let started = Instant::now();
-    sandbox.install(manifests)?;
+    sandbox.install()?;
     observations.timings.install = started.elapsed();
     for run in 1..=options.runs.max(1) {
         check_interrupt()?;
@@ -195,7 +191,7 @@ mod tests {
         fn host_baseline(&mut self) -> anyhow::Result<Vec<OpenSocket>> {
             self.step("baseline").map(|_| Vec::new())
         }
-        fn install(&mut self, _: &str) -> anyhow::Result<()> {
+        fn install(&mut self) -> anyhow::Result<()> {
             self.step("install")
         }
         fn wait_ready(&mut self, _: Duration) -> anyhow::Result<Vec<PodStatus>> {
@@ -240,7 +236,7 @@ mod tests {
             settle: Duration::ZERO,
             keep,
         };
-        let result = run_probe(&mut sandbox, "", &options, &|_| {})
+        let result = run_probe(&mut sandbox, &options, &|_| {})
             .map(|o| o.runs.len())
             .map_err(|e| format!("{e:#}"));
         let calls = log.borrow().clone();
@@ -281,7 +277,7 @@ mod tests {
             keep: false,
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_probe(&mut sandbox, "", &options, &|_| {})
+            run_probe(&mut sandbox, &options, &|_| {})
         }));
         assert!(outcome.is_err(), "the panic propagates after cleanup");
         assert_eq!(log.borrow().last().map(String::as_str), Some("cleanup"));
