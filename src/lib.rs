@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod fix;
 pub mod helm;
 pub mod model;
 pub mod probe;

@@ -1,0 +1,886 @@
+//! Which (source, destination, port) flows NetworkPolicies allow.
+//!
+//! An evaluator of `networking.k8s.io/v1` NetworkPolicy semantics over the
+//! audited objects, used to check generated policies (and later by
+//! `netaudit explain-policy`). It answers for every destination workload,
+//! every port it declares (plus ports a probe saw open), and every source
+//! (each audited workload, and [`Peer::Outside`]) whether the traffic passes.
+//!
+//! Semantics, as Kubernetes defines them:
+//!
+//! - A flow is allowed when the destination's ingress side allows it AND the
+//!   source's egress side allows it (for [`Peer::Outside`], only the
+//!   destination's ingress side is evaluated).
+//! - A pod is restricted in a direction when at least one policy of its
+//!   namespace selects it (`podSelector`) for that direction. `policyTypes`
+//!   says which directions; when it is absent (or empty) the API server's
+//!   defaulting applies: Ingress always, Egress only when `egress` is a
+//!   non-empty list. An unrestricted pod allows everything in that direction.
+//! - A restricted pod allows the union of the rules of all policies that
+//!   select it for that direction. An empty (or absent) rule list denies all.
+//!   A rule whose `from`/`to` is absent or empty matches every peer (Outside
+//!   included); a rule whose `ports` is absent or empty matches every port.
+//! - Peers: `podSelector` alone selects pods of the policy's namespace;
+//!   `namespaceSelector` (optionally with `podSelector`) selects pods of the
+//!   matching namespaces; `ipBlock` matches [`Peer::Outside`] only (pod IPs
+//!   are not known statically, and `except` is ignored: see below). A peer
+//!   mixing `ipBlock` with selectors, or with none of the three, is invalid
+//!   (the API server rejects it) and matches nothing.
+//! - Ports: `port` is a number or a named port, `endPort` makes a numeric
+//!   port a range, `protocol` defaults to TCP. Named ports resolve against
+//!   the destination's declared container ports (name, number and protocol),
+//!   for egress rules too. Observed-only ports have no name.
+//!
+//! Modelling choices (what a static view cannot know):
+//!
+//! - **Outside** is everything that is not a pod of an audited namespace:
+//!   pods of other namespaces, nodes, the internet. Audited namespaces (those
+//!   holding audited workloads) are assumed to contain only the audited
+//!   workloads. Outside counts as allowed when any part of it may be: an
+//!   `ipBlock` (whatever its `except`), a rule without peers, or a
+//!   `namespaceSelector` that can match a namespace other than the audited
+//!   ones (with any `podSelector`, since those pods are unknown).
+//! - **Namespaces are known by name only.** An audited namespace is taken to
+//!   carry exactly one label, `kubernetes.io/metadata.name: <name>` (which
+//!   Kubernetes sets on every namespace); any other label is taken as absent
+//!   on it, so `namespaceSelector: {matchLabels: {team: ops}}` selects no
+//!   audited workload (but may select Outside). A namespace outside the audit
+//!   has unknown labels: only requirements on `kubernetes.io/metadata.name`
+//!   are decided for it, other requirements are assumed satisfiable.
+//!   `namespaceSelector: {}` selects every namespace: every (non-hostNetwork)
+//!   workload and Outside.
+//! - **hostNetwork pods**: NetworkPolicies do not apply to them, so they are
+//!   unrestricted in both directions. As peers of another pod's policy their
+//!   traffic is node traffic (the node's IP): Kubernetes documents that
+//!   `podSelector`/`namespaceSelector` do not match them, so only an `ipBlock`
+//!   or a rule without peers matches them.
+
+use crate::model::objects::Workload;
+use crate::model::selector::{Labels, Operator, Selector};
+use crate::model::yaml::Node;
+use crate::model::Index;
+use crate::probe::{Protocol, WorkloadRef};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// The label Kubernetes sets on every namespace: its name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// The source of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    Workload(WorkloadRef),
+    /// Anything outside the audited objects: other namespaces' pods, nodes,
+    /// the internet.
+    Outside,
+}
+
+/// Traffic from a peer to a workload's port.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Flow {
+    pub from: Peer,
+    pub to: WorkloadRef,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Peer::Outside => f.write_str("(outside)"),
+        }
+    }
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} -> {}/{}/{} {}/{}",
+            self.from,
+            self.to.kind,
+            self.to.namespace,
+            self.to.name,
+            self.port,
+            self.protocol.as_str()
+        )
+    }
+}
+
+/// The reference the probe uses for a workload.
+pub fn workload_ref(workload: &Workload<'_>) -> WorkloadRef {
+    WorkloadRef {
+        kind: workload.obj.kind.clone(),
+        namespace: workload.obj.namespace.clone(),
+        name: workload.obj.name.clone(),
+    }
+}
+
+/// Every flow the index's NetworkPolicies allow. Destinations are the
+/// index's workloads, on their declared container ports plus `extra_ports`
+/// (ports a probe saw open); sources are every workload plus
+/// [`Peer::Outside`]. See the module documentation for the semantics.
+pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
+    let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
+    let policies: Vec<Policy<'_>> = index.policies.iter().filter_map(|p| Policy::parse(p.obj)).collect();
+    let eval = Evaluator {
+        policies: &policies,
+        audited: &audited,
+    };
+    let mut flows = BTreeSet::new();
+    for dest in &index.workloads {
+        let to = workload_ref(dest);
+        let mut ports: BTreeSet<(Protocol, u16)> = dest
+            .ports()
+            .filter_map(|p| {
+                Some((
+                    protocol_of(&p.protocol)?,
+                    u16::try_from(p.number).ok().filter(|n| *n > 0)?,
+                ))
+            })
+            .collect();
+        ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
+        let dest_as_peer = as_target(dest);
+        for &(protocol, port) in &ports {
+            let flow = Traffic { dest, port, protocol };
+            if eval.ingress_allows(&flow, Target::Outside) {
+                flows.insert(Flow {
+                    from: Peer::Outside,
+                    to: to.clone(),
+                    port,
+                    protocol,
+                });
+            }
+            for src in &index.workloads {
+                if eval.ingress_allows(&flow, as_target(src)) && eval.egress_allows(src, &flow, dest_as_peer) {
+                    flows.insert(Flow {
+                        from: Peer::Workload(workload_ref(src)),
+                        to: to.clone(),
+                        port,
+                        protocol,
+                    });
+                }
+            }
+        }
+    }
+    flows
+}
+
+/// A readable table of flows, one `from -> to port/proto` line each, sorted
+/// by source, destination, port and protocol.
+pub fn describe<'f>(flows: impl IntoIterator<Item = &'f Flow>) -> String {
+    let mut rows: Vec<(String, String, u16, Protocol)> = flows
+        .into_iter()
+        .map(|f| {
+            let to = Peer::Workload(f.to.clone()).to_string();
+            (f.from.to_string(), to, f.port, f.protocol)
+        })
+        .collect();
+    if rows.is_empty() {
+        return "(no flow allowed)\n".to_string();
+    }
+    rows.sort();
+    rows.dedup();
+    let from_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let to_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (from, to, port, protocol) in rows {
+        let line = format!("{from:from_width$} -> {to:to_width$} {port}/{}", protocol.as_str());
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn protocol_of(text: &str) -> Option<Protocol> {
+    match text.to_ascii_uppercase().as_str() {
+        "TCP" => Some(Protocol::Tcp),
+        "UDP" => Some(Protocol::Udp),
+        _ => None,
+    }
+}
+
+/// How a source or destination looks to a policy peer.
+#[derive(Clone, Copy)]
+enum Target<'w, 'a> {
+    /// A pod of an audited workload.
+    Pod(&'w Workload<'a>),
+    /// A hostNetwork pod: its traffic is the node's.
+    Node,
+    Outside,
+}
+
+fn as_target<'w, 'a>(workload: &'w Workload<'a>) -> Target<'w, 'a> {
+    if workload.host_network_line.is_some() {
+        Target::Node
+    } else {
+        Target::Pod(workload)
+    }
+}
+
+/// The destination side of a flow being evaluated.
+struct Traffic<'w, 'a> {
+    dest: &'w Workload<'a>,
+    port: u16,
+    protocol: Protocol,
+}
+
+/// A NetworkPolicy read from its YAML tree.
+struct Policy<'p> {
+    namespace: &'p str,
+    pod_selector: Selector,
+    /// `None` when the policy does not restrict ingress.
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+}
+
+struct Rule {
+    /// `None`: every peer.
+    peers: Option<Vec<PeerSpec>>,
+    /// `None`: every port.
+    ports: Option<Vec<PortSpec>>,
+}
+
+enum PeerSpec {
+    Pods {
+        namespaces: Option<Selector>,
+        pods: Option<Selector>,
+    },
+    IpBlock,
+    Invalid,
+}
+
+struct PortSpec {
+    protocol: String,
+    port: PortMatch,
+}
+
+enum PortMatch {
+    Any,
+    Range(i64, i64),
+    Named(String),
+}
+
+/// A field that is present and not null (`podSelector:` with no value is
+/// absent for the API server).
+fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    node.get(key).filter(|n| !n.is_null())
+}
+
+/// A non-empty list field; absent, null and `[]` all give `None`.
+fn non_empty_list<'n>(node: &'n Node, key: &str) -> Option<&'n [Node]> {
+    node.get(key).map(Node::as_seq).filter(|s| !s.is_empty())
+}
+
+impl<'p> Policy<'p> {
+    fn parse(obj: &'p crate::model::Object) -> Option<Policy<'p>> {
+        let spec = obj.root.get("spec")?;
+        let pod_selector = field(spec, "podSelector")
+            .map(Selector::from_label_selector)
+            .unwrap_or_default();
+        let types: Vec<&str> = spec
+            .get("policyTypes")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::scalar_text)
+            .collect();
+        let (ingress, egress) = if types.is_empty() {
+            (true, non_empty_list(spec, "egress").is_some())
+        } else {
+            (types.contains(&"Ingress"), types.contains(&"Egress"))
+        };
+        let rules = |key: &str, peers_key: &str| {
+            spec.get(key)
+                .map(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| Rule::parse(r, peers_key))
+                .collect::<Vec<_>>()
+        };
+        Some(Policy {
+            namespace: &obj.namespace,
+            pod_selector,
+            ingress: ingress.then(|| rules("ingress", "from")),
+            egress: egress.then(|| rules("egress", "to")),
+        })
+    }
+
+    fn selects(&self, workload: &Workload<'_>) -> bool {
+        workload.host_network_line.is_none()
+            && workload.obj.namespace == self.namespace
+            && workload.pods_selected_by(&self.pod_selector)
+    }
+}
+
+impl Rule {
+    fn parse(rule: &Node, peers_key: &str) -> Rule {
+        Rule {
+            peers: non_empty_list(rule, peers_key).map(|peers| peers.iter().map(PeerSpec::parse).collect()),
+            ports: non_empty_list(rule, "ports").map(|ports| ports.iter().map(PortSpec::parse).collect()),
+        }
+    }
+}
+
+impl PeerSpec {
+    fn parse(peer: &Node) -> PeerSpec {
+        let ip_block = field(peer, "ipBlock");
+        let namespaces = field(peer, "namespaceSelector").map(Selector::from_label_selector);
+        let pods = field(peer, "podSelector").map(Selector::from_label_selector);
+        match (ip_block, namespaces.is_some() || pods.is_some()) {
+            (Some(_), false) => PeerSpec::IpBlock,
+            (None, true) => PeerSpec::Pods { namespaces, pods },
+            _ => PeerSpec::Invalid,
+        }
+    }
+}
+
+impl PortSpec {
+    fn parse(port: &Node) -> PortSpec {
+        let protocol = port
+            .get("protocol")
+            .and_then(Node::scalar_text)
+            .unwrap_or("TCP")
+            .to_ascii_uppercase();
+        let number = |n: &Node| n.as_i64().or_else(|| n.scalar_text()?.trim().parse().ok());
+        let port = match field(port, "port") {
+            None => PortMatch::Any,
+            Some(p) => match number(p) {
+                Some(start) => {
+                    let end = field(port, "endPort").and_then(number).unwrap_or(start);
+                    PortMatch::Range(start, end)
+                }
+                None => PortMatch::Named(p.scalar_text().unwrap_or("").to_string()),
+            },
+        };
+        PortSpec { protocol, port }
+    }
+
+    fn matches(&self, traffic: &Traffic<'_, '_>) -> bool {
+        if self.protocol != traffic.protocol.as_str() {
+            return false;
+        }
+        let port = i64::from(traffic.port);
+        match &self.port {
+            PortMatch::Any => true,
+            PortMatch::Range(start, end) => (*start..=*end).contains(&port),
+            PortMatch::Named(name) => traffic.dest.ports().any(|p| {
+                p.name.as_deref() == Some(name.as_str())
+                    && p.number == port
+                    && p.protocol.eq_ignore_ascii_case(traffic.protocol.as_str())
+            }),
+        }
+    }
+}
+
+struct Evaluator<'e, 'p> {
+    policies: &'e [Policy<'p>],
+    audited: &'e BTreeSet<&'e str>,
+}
+
+impl Evaluator<'_, '_> {
+    /// Does the destination's ingress side let `source` in?
+    fn ingress_allows(&self, traffic: &Traffic<'_, '_>, source: Target<'_, '_>) -> bool {
+        let mut selecting = self
+            .policies
+            .iter()
+            .filter_map(|p| Some((p, p.ingress.as_ref()?)))
+            .filter(|(p, _)| p.selects(traffic.dest))
+            .peekable();
+        if selecting.peek().is_none() {
+            return true;
+        }
+        selecting.any(|(policy, rules)| rules.iter().any(|r| self.rule_matches(policy, r, source, traffic)))
+    }
+
+    /// Does the source's egress side let traffic out to `dest` (the
+    /// destination as a peer)?
+    fn egress_allows(&self, source: &Workload<'_>, traffic: &Traffic<'_, '_>, dest: Target<'_, '_>) -> bool {
+        let mut selecting = self
+            .policies
+            .iter()
+            .filter_map(|p| Some((p, p.egress.as_ref()?)))
+            .filter(|(p, _)| p.selects(source))
+            .peekable();
+        if selecting.peek().is_none() {
+            return true;
+        }
+        selecting.any(|(policy, rules)| rules.iter().any(|r| self.rule_matches(policy, r, dest, traffic)))
+    }
+
+    fn rule_matches(&self, policy: &Policy<'_>, rule: &Rule, peer: Target<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
+        rule.peers
+            .as_ref()
+            .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
+            && rule
+                .ports
+                .as_ref()
+                .is_none_or(|ports| ports.iter().any(|p| p.matches(traffic)))
+    }
+
+    fn peer_matches(&self, policy: &Policy<'_>, spec: &PeerSpec, peer: Target<'_, '_>) -> bool {
+        match (spec, peer) {
+            (PeerSpec::Invalid, _) => false,
+            (PeerSpec::IpBlock, Target::Pod(_)) => false,
+            (PeerSpec::IpBlock, Target::Node | Target::Outside) => true,
+            (PeerSpec::Pods { .. }, Target::Node) => false,
+            (PeerSpec::Pods { namespaces, pods }, Target::Pod(workload)) => {
+                let namespace = workload.obj.namespace.as_str();
+                let namespace_ok = match namespaces {
+                    None => namespace == policy.namespace,
+                    Some(selector) => selector.matches(&namespace_labels(namespace)),
+                };
+                namespace_ok && pods.as_ref().is_none_or(|s| workload.pods_selected_by(s))
+            }
+            (PeerSpec::Pods { namespaces, .. }, Target::Outside) => namespaces
+                .as_ref()
+                .is_some_and(|s| may_select_unaudited_namespace(s, self.audited)),
+        }
+    }
+}
+
+/// Narrow the set of possible names (`None`: any name) to `values`.
+fn restrict<'s>(allowed: &mut Option<BTreeSet<&'s str>>, values: BTreeSet<&'s str>) {
+    *allowed = Some(match allowed.take() {
+        None => values,
+        Some(current) => current.intersection(&values).copied().collect(),
+    });
+}
+
+/// What is known of an audited namespace's labels.
+fn namespace_labels(namespace: &str) -> Labels {
+    Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string())])
+}
+
+/// Can `selector` match some namespace that is not audited? Only the name
+/// label is known of such namespaces; other requirements are assumed
+/// satisfiable (except an `In` with no value, which matches nothing).
+fn may_select_unaudited_namespace(selector: &Selector, audited: &BTreeSet<&str>) -> bool {
+    let mut allowed: Option<BTreeSet<&str>> = None;
+    let mut excluded: BTreeSet<&str> = BTreeSet::new();
+    if let Some(name) = selector.match_labels.get(NAMESPACE_NAME_LABEL) {
+        restrict(&mut allowed, BTreeSet::from([name.as_str()]));
+    }
+    for req in &selector.expressions {
+        let values: BTreeSet<&str> = req.values.iter().map(String::as_str).collect();
+        if req.key != NAMESPACE_NAME_LABEL {
+            if req.operator == Operator::In && values.is_empty() {
+                return false;
+            }
+            continue;
+        }
+        match req.operator {
+            Operator::In => restrict(&mut allowed, values),
+            Operator::NotIn => excluded.extend(values),
+            Operator::Exists => {}
+            Operator::DoesNotExist => return false,
+        }
+    }
+    match allowed {
+        None => true,
+        Some(names) => names.iter().any(|n| !excluded.contains(n) && !audited.contains(n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit;
+    use crate::model::Input;
+
+    const SHOP: &str = "shop";
+
+    /// A Pod manifest: `ports` is a flow sequence of container ports.
+    fn pod(namespace: &str, name: &str, labels: &str, ports: &str) -> String {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {namespace}, labels: {{{labels}}}}}\nspec:\n  containers:\n  - name: main\n    image: x\n    ports: {ports}\n"
+        )
+    }
+
+    fn host_pod(namespace: &str, name: &str, ports: &str) -> String {
+        pod(namespace, name, "", ports).replace("spec:\n", "spec:\n  hostNetwork: true\n")
+    }
+
+    fn policy(namespace: &str, name: &str, spec: &str) -> String {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}"
+        )
+    }
+
+    fn flows_with(manifests: &[String], extra: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
+        let inputs = vec![Input::new("t.yaml", "t", "default", manifests.concat())];
+        let objects = audit::load(&inputs).unwrap();
+        let index = Index::new(&inputs, &objects);
+        allowed_flows(&index, extra)
+    }
+
+    fn flows(manifests: &[String]) -> BTreeSet<Flow> {
+        flows_with(manifests, &BTreeMap::new())
+    }
+
+    #[track_caller]
+    fn assert_flows(actual: &BTreeSet<Flow>, expected: &[&str]) {
+        let actual: BTreeSet<String> = actual.iter().map(Flow::to_string).collect();
+        let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            actual,
+            expected,
+            "\nunexpected: {:#?}\nmissing: {:#?}",
+            actual.difference(&expected).collect::<Vec<_>>(),
+            expected.difference(&actual).collect::<Vec<_>>()
+        );
+    }
+
+    fn pod_ref(namespace: &str, name: &str) -> WorkloadRef {
+        WorkloadRef {
+            kind: "Pod".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn without_policies_everything_is_allowed() {
+        let manifests = [
+            pod(SHOP, "web", "app: web", "[{containerPort: 8080}]"),
+            pod(SHOP, "db", "app: db", "[{containerPort: 5432, name: pg}]"),
+        ];
+        let extra = BTreeMap::from([(pod_ref(SHOP, "web"), vec![(Protocol::Udp, 9999)])]);
+        let result = flows_with(&manifests, &extra);
+        assert_flows(
+            &result,
+            &[
+                "Pod/shop/web -> Pod/shop/web 8080/TCP",
+                "Pod/shop/db -> Pod/shop/web 8080/TCP",
+                "(outside) -> Pod/shop/web 8080/TCP",
+                "Pod/shop/web -> Pod/shop/web 9999/UDP",
+                "Pod/shop/db -> Pod/shop/web 9999/UDP",
+                "(outside) -> Pod/shop/web 9999/UDP",
+                "Pod/shop/web -> Pod/shop/db 5432/TCP",
+                "Pod/shop/db -> Pod/shop/db 5432/TCP",
+                "(outside) -> Pod/shop/db 5432/TCP",
+            ],
+        );
+        assert_eq!(
+            describe(&result),
+            "(outside)    -> Pod/shop/db  5432/TCP\n\
+             (outside)    -> Pod/shop/web 8080/TCP\n\
+             (outside)    -> Pod/shop/web 9999/UDP\n\
+             Pod/shop/db  -> Pod/shop/db  5432/TCP\n\
+             Pod/shop/db  -> Pod/shop/web 8080/TCP\n\
+             Pod/shop/db  -> Pod/shop/web 9999/UDP\n\
+             Pod/shop/web -> Pod/shop/db  5432/TCP\n\
+             Pod/shop/web -> Pod/shop/web 8080/TCP\n\
+             Pod/shop/web -> Pod/shop/web 9999/UDP\n"
+        );
+        assert_eq!(describe(&BTreeSet::new()), "(no flow allowed)\n");
+    }
+
+    #[test]
+    fn default_deny_ingress_denies_everything() {
+        let pods = [
+            pod(SHOP, "web", "app: web", "[{containerPort: 8080}]"),
+            pod(SHOP, "db", "app: db", "[{containerPort: 5432}]"),
+        ];
+        let deny_all = policy(SHOP, "deny", "  podSelector: {}\n");
+        assert_flows(&flows(&[pods[0].clone(), pods[1].clone(), deny_all]), &[]);
+        // An explicit empty rule list, and policyTypes naming Ingress, deny as well.
+        let deny_db = policy(
+            SHOP,
+            "deny-db",
+            "  podSelector: {matchLabels: {app: db}}\n  policyTypes: [Ingress]\n  ingress: []\n",
+        );
+        assert_flows(
+            &flows(&[pods[0].clone(), pods[1].clone(), deny_db]),
+            &[
+                "Pod/shop/web -> Pod/shop/web 8080/TCP",
+                "Pod/shop/db -> Pod/shop/web 8080/TCP",
+                "(outside) -> Pod/shop/web 8080/TCP",
+            ],
+        );
+        // A rule without `from` and `ports` allows everything again.
+        let allow_all = policy(SHOP, "allow", "  podSelector: {}\n  ingress: [{}]\n");
+        assert_eq!(
+            flows(&[
+                pods[0].clone(),
+                pods[1].clone(),
+                policy(SHOP, "deny", "  podSelector: {}\n"),
+                allow_all
+            ])
+            .len(),
+            6
+        );
+    }
+
+    #[test]
+    fn allows_pods_of_the_same_release_by_label() {
+        let manifests = [
+            pod(SHOP, "web", "app: web, app.kubernetes.io/instance: shop", "[{containerPort: 80}]"),
+            pod(SHOP, "api", "app: api, app.kubernetes.io/instance: shop", "[{containerPort: 8080}]"),
+            pod(SHOP, "other", "app: other, app.kubernetes.io/instance: blog", "[]"),
+            policy(
+                SHOP,
+                "api",
+                "  podSelector: {matchLabels: {app: api}}\n  policyTypes: [Ingress]\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {app.kubernetes.io/instance: shop}\n    ports:\n    - {port: 8080, protocol: TCP}\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&manifests),
+            &[
+                "Pod/shop/web -> Pod/shop/web 80/TCP",
+                "Pod/shop/api -> Pod/shop/web 80/TCP",
+                "Pod/shop/other -> Pod/shop/web 80/TCP",
+                "(outside) -> Pod/shop/web 80/TCP",
+                "Pod/shop/web -> Pod/shop/api 8080/TCP",
+                "Pod/shop/api -> Pod/shop/api 8080/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn namespace_selectors_match_namespace_names() {
+        let manifests = [
+            pod(SHOP, "db", "app: db", "[{containerPort: 5432}]"),
+            pod(SHOP, "web", "app: web", "[{containerPort: 80}]"),
+            pod("tools", "backup", "app: backup", "[{containerPort: 9000}]"),
+            // db: from the audited namespace `tools` only (not Outside: tools is audited).
+            policy(
+                SHOP,
+                "db",
+                "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels: {kubernetes.io/metadata.name: tools}\n",
+            ),
+            // web: from an ingress controller's namespace (not audited: Outside),
+            // and from namespaces labelled team=ops (unknown: no audited one, Outside maybe).
+            policy(
+                SHOP,
+                "web",
+                "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from:\n    - namespaceSelector:\n        matchLabels: {kubernetes.io/metadata.name: ingress-nginx}\n      podSelector:\n        matchLabels: {app.kubernetes.io/name: ingress-nginx}\n    - namespaceSelector:\n        matchLabels: {team: ops}\n",
+            ),
+            // backup: from every namespace: every workload and Outside.
+            policy(
+                "tools",
+                "backup",
+                "  podSelector: {}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&manifests),
+            &[
+                "Pod/tools/backup -> Pod/shop/db 5432/TCP",
+                "(outside) -> Pod/shop/web 80/TCP",
+                "Pod/shop/db -> Pod/tools/backup 9000/TCP",
+                "Pod/shop/web -> Pod/tools/backup 9000/TCP",
+                "Pod/tools/backup -> Pod/tools/backup 9000/TCP",
+                "(outside) -> Pod/tools/backup 9000/TCP",
+            ],
+        );
+        // Expressions on the name: NotIn of every audited namespace leaves Outside only.
+        let audited = BTreeSet::from(["shop", "tools"]);
+        let selector =
+            |yaml: &str| Selector::from_label_selector(&crate::model::yaml::parse_documents(yaml, 1).unwrap()[0]);
+        let not_audited =
+            selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [shop, tools]}]");
+        assert!(may_select_unaudited_namespace(&not_audited, &audited));
+        assert!(!not_audited.matches(&namespace_labels("shop")));
+        let only_audited =
+            selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [shop]}]");
+        assert!(!may_select_unaudited_namespace(&only_audited, &audited));
+        let none = selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: DoesNotExist}]");
+        assert!(!may_select_unaudited_namespace(&none, &audited));
+    }
+
+    #[test]
+    fn ip_blocks_allow_outside_only() {
+        let manifests = [
+            pod(SHOP, "web", "app: web", "[{containerPort: 80}]"),
+            pod(SHOP, "client", "app: client", "[]"),
+            policy(
+                SHOP,
+                "web",
+                "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 0.0.0.0/0\n        except: [10.0.0.0/8]\n",
+            ),
+        ];
+        assert_flows(&flows(&manifests), &["(outside) -> Pod/shop/web 80/TCP"]);
+    }
+
+    #[test]
+    fn named_ports_resolve_against_the_destination() {
+        let manifests = [
+            pod(
+                SHOP,
+                "web",
+                "app: web",
+                "[{containerPort: 8080, name: http}, {containerPort: 9090, name: metrics}, {containerPort: 8125, name: statsd, protocol: UDP}]",
+            ),
+            policy(
+                SHOP,
+                "web",
+                "  podSelector: {}\n  ingress:\n  - ports:\n    - port: http\n    - {port: statsd, protocol: TCP}\n",
+            ),
+        ];
+        // 8081 was seen open but has no name: `http` does not cover it.
+        let extra = BTreeMap::from([(pod_ref(SHOP, "web"), vec![(Protocol::Tcp, 8081)])]);
+        assert_flows(
+            &flows_with(&manifests, &extra),
+            &[
+                "Pod/shop/web -> Pod/shop/web 8080/TCP",
+                "(outside) -> Pod/shop/web 8080/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn end_port_makes_a_range() {
+        let manifests = [
+            pod(
+                SHOP,
+                "web",
+                "app: web",
+                "[{containerPort: 7999}, {containerPort: 8000}, {containerPort: 8080}, {containerPort: 9000}]",
+            ),
+            policy(
+                SHOP,
+                "web",
+                "  podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 192.0.2.0/24}}]\n    ports:\n    - {port: 8000, endPort: 8500}\n",
+            ),
+        ];
+        let extra = BTreeMap::from([(pod_ref(SHOP, "web"), vec![(Protocol::Tcp, 8500), (Protocol::Udp, 8100)])]);
+        assert_flows(
+            &flows_with(&manifests, &extra),
+            &[
+                "(outside) -> Pod/shop/web 8000/TCP",
+                "(outside) -> Pod/shop/web 8080/TCP",
+                "(outside) -> Pod/shop/web 8500/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn egress_only_policy_restricts_its_sources() {
+        let manifests = [
+            pod(SHOP, "client", "app: client", "[{containerPort: 8080}]"),
+            pod(SHOP, "db", "app: db", "[{containerPort: 5432, name: postgres}]"),
+            pod(SHOP, "web", "app: web", "[{containerPort: 80}]"),
+            policy(
+                SHOP,
+                "client",
+                "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n  egress:\n  - to:\n    - podSelector: {matchLabels: {app: db}}\n    ports:\n    - port: postgres\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&manifests),
+            &[
+                // client's egress: db's postgres port only; its ingress is unrestricted.
+                "Pod/shop/client -> Pod/shop/db 5432/TCP",
+                "Pod/shop/db -> Pod/shop/client 8080/TCP",
+                "Pod/shop/web -> Pod/shop/client 8080/TCP",
+                "(outside) -> Pod/shop/client 8080/TCP",
+                "Pod/shop/db -> Pod/shop/db 5432/TCP",
+                "Pod/shop/web -> Pod/shop/db 5432/TCP",
+                "(outside) -> Pod/shop/db 5432/TCP",
+                "Pod/shop/db -> Pod/shop/web 80/TCP",
+                "Pod/shop/web -> Pod/shop/web 80/TCP",
+                "(outside) -> Pod/shop/web 80/TCP",
+            ],
+        );
+        // Without policyTypes, a non-empty `egress` makes the policy restrict
+        // both directions (the API server's defaulting): no ingress rule means
+        // client receives nothing.
+        let defaulted = [
+            manifests[0].clone(),
+            manifests[1].clone(),
+            policy(
+                SHOP,
+                "client",
+                "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{podSelector: {matchLabels: {app: db}}}]\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&defaulted),
+            &[
+                "Pod/shop/client -> Pod/shop/db 5432/TCP",
+                "Pod/shop/db -> Pod/shop/db 5432/TCP",
+                "(outside) -> Pod/shop/db 5432/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn protocols_are_distinguished() {
+        let manifests = [
+            pod(
+                SHOP,
+                "dns",
+                "app: dns",
+                "[{containerPort: 53, protocol: UDP}, {containerPort: 53, protocol: TCP}]",
+            ),
+            policy(
+                SHOP,
+                "dns",
+                "  podSelector: {}\n  ingress:\n  - ports: [{port: 53, protocol: UDP}]\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&manifests),
+            &[
+                "Pod/shop/dns -> Pod/shop/dns 53/UDP",
+                "(outside) -> Pod/shop/dns 53/UDP",
+            ],
+        );
+        // The protocol defaults to TCP.
+        let tcp = [
+            manifests[0].clone(),
+            policy(SHOP, "dns", "  podSelector: {}\n  ingress:\n  - ports: [{port: 53}]\n"),
+        ];
+        assert_flows(
+            &flows(&tcp),
+            &[
+                "Pod/shop/dns -> Pod/shop/dns 53/TCP",
+                "(outside) -> Pod/shop/dns 53/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn host_network_pods_are_unaffected() {
+        let manifests = [
+            pod(SHOP, "web", "app: web", "[{containerPort: 80}]"),
+            host_pod(SHOP, "exporter", "[{containerPort: 9100}]"),
+            // Every pod of the namespace, from pods of the namespace only.
+            policy(
+                SHOP,
+                "same-namespace",
+                "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from: [{podSelector: {}}]\n  egress:\n  - to: [{podSelector: {}}]\n",
+            ),
+        ];
+        assert_flows(
+            &flows(&manifests),
+            &[
+                // The hostNetwork pod is not selected: it receives from everyone
+                // (except web, whose egress only reaches pods, not node IPs).
+                "Pod/shop/exporter -> Pod/shop/exporter 9100/TCP",
+                "(outside) -> Pod/shop/exporter 9100/TCP",
+                // As a peer it is node traffic: `podSelector: {}` does not match it.
+                "Pod/shop/web -> Pod/shop/web 80/TCP",
+            ],
+        );
+    }
+
+    #[test]
+    fn policies_apply_in_their_own_namespace_only() {
+        let manifests = [
+            pod(SHOP, "web", "app: web", "[{containerPort: 80}]"),
+            pod(SHOP, "client", "app: client", "[]"),
+            pod("tools", "web", "app: web", "[{containerPort: 80}]"),
+            pod("tools", "client", "app: client", "[]"),
+            policy("tools", "deny", "  podSelector: {matchLabels: {app: web}}\n"),
+            policy(
+                SHOP,
+                "web",
+                "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: client}}}]\n",
+            ),
+        ];
+        assert_flows(&flows(&manifests), &["Pod/shop/client -> Pod/shop/web 80/TCP"]);
+    }
+}
