@@ -55,7 +55,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                     format!("declare {what} in containers[].ports of the container that opens it, or make it listen on loopback only"),
                     vec![Subject::new(workload.obj, workload.containers_line, format!("{} opens {what}", describe(workload.obj)))],
                 )
-                .with_port(i64::from(open.port)),
+                .with_port(i64::from(open.port))
+                .with_socket(open.protocol.as_str(), open.holders.clone()),
             );
         }
     }

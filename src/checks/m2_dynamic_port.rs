@@ -60,7 +60,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                         format!("{} opens {what}", describe(workload.obj)),
                     )],
                 )
-                .with_port(i64::from(open.port)),
+                .with_port(i64::from(open.port))
+                .with_socket(open.protocol.as_str(), open.holders.clone()),
             );
         }
     }

@@ -84,7 +84,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                             format!("{what} is declared but not open"),
                         )],
                     )
-                    .with_port(declared.number),
+                    .with_port(declared.number)
+                    .with_socket(protocol.as_str(), vec![container.name.clone()]),
                 );
             }
         }

@@ -199,6 +199,10 @@ pub struct Finding<'a> {
     pub subjects: Vec<Subject<'a>>,
     /// The port involved (a Service port for M5B/M5C).
     pub port: Option<i64>,
+    /// Runtime findings: the protocol of `port` and the containers seen
+    /// holding the socket (what `fix` needs to patch the right container).
+    pub protocol: Option<&'static str>,
+    pub containers: Vec<String>,
 }
 
 impl<'a> Finding<'a> {
@@ -210,11 +214,19 @@ impl<'a> Finding<'a> {
             help,
             subjects,
             port: None,
+            protocol: None,
+            containers: Vec::new(),
         }
     }
 
     pub fn with_port(mut self, port: i64) -> Finding<'a> {
         self.port = Some(port);
+        self
+    }
+
+    pub fn with_socket(mut self, protocol: &'static str, containers: Vec<String>) -> Finding<'a> {
+        self.protocol = Some(protocol);
+        self.containers = containers;
         self
     }
 

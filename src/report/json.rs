@@ -88,6 +88,13 @@ pub struct JsonFinding {
     pub help: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<i64>,
+    /// Runtime findings (M1, M2, M3): the port's protocol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<&'static str>,
+    /// Runtime findings: the containers holding the socket (M1, M2) or
+    /// declaring the port (M3), when known.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<String>,
     pub objects: Vec<JsonObject>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver>,
@@ -133,6 +140,8 @@ fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFin
         message: f.message.clone(),
         help: f.help.clone(),
         port: f.port,
+        protocol: f.protocol,
+        containers: f.containers.clone(),
         objects: f
             .subjects
             .iter()
