@@ -109,6 +109,47 @@ struct ChartResult {
     error: Option<String>,
     /// The values file could not be read for the M6 hint.
     values_error: Option<String>,
+    /// What `fix` would generate: policies, and skipped workloads by reason.
+    policies: PolicyStats,
+}
+
+#[derive(Default, Clone)]
+struct PolicyStats {
+    generated: usize,
+    host_network: usize,
+    collision: usize,
+    no_labels: usize,
+    /// Policies whose comments say who may connect had to fall back to the
+    /// whole release for some port (nothing in the chart names the Service).
+    with_fallback: usize,
+}
+
+impl PolicyStats {
+    fn skipped(&self) -> usize {
+        self.host_network + self.collision + self.no_labels
+    }
+}
+
+fn policy_stats(index: &netaudit::model::Index<'_>) -> PolicyStats {
+    use netaudit::fix::policy::{generate, Generated, PolicyOptions};
+    let mut stats = PolicyStats::default();
+    for generated in generate(index, &PolicyOptions::default()) {
+        match generated {
+            Generated::Policy { explanations, .. } => {
+                stats.generated += 1;
+                if explanations
+                    .iter()
+                    .any(|e| e.contains("allowed from the whole release"))
+                {
+                    stats.with_fallback += 1;
+                }
+            }
+            Generated::Skipped { reason, .. } if reason.contains("hostNetwork") => stats.host_network += 1,
+            Generated::Skipped { reason, .. } if reason.contains("have no labels") => stats.no_labels += 1,
+            Generated::Skipped { .. } => stats.collision += 1,
+        }
+    }
+    stats
 }
 
 fn main() -> ExitCode {
@@ -209,6 +250,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 affected: false,
                 error: None,
                 values_error: None,
+                policies: PolicyStats::default(),
             };
             let text = match String::from_utf8(bytes) {
                 Ok(t) => t,
@@ -265,6 +307,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             result.services = audit.index.services.len();
             result.counts = Some(checks.iter().map(|c| (*c, row.count(c))).collect());
             result.affected = row.affected;
+            result.policies = no_panic(|| policy_stats(&audit.index)).unwrap_or_default();
             if args.findings.is_some() {
                 for f in &audit.findings {
                     let subjects: Vec<serde_json::Value> = f
@@ -302,7 +345,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
     print!("{table}");
     let failed: Vec<&ChartResult> = results.iter().filter(|r| r.error.is_some()).collect();
     println!(
-        "\n{} charts, {} failed to load; read + load + audit took {:.2?} (single thread, {} build)",
+        "\n{} charts, {} failed to load; read + load + audit + policy generation took {:.2?} (single thread, {} build)",
         results.len(),
         failed.len(),
         elapsed,
@@ -529,6 +572,7 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
     );
     out.push_str(&comparison_table(results));
     out.push('\n');
+    let _ = writeln!(out, "{}", policies_section(results));
     let _ = writeln!(out, "## Findings per chart\n");
     let _ = writeln!(
         out,
@@ -565,5 +609,58 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
         );
     }
     let _ = writeln!(out, "\n</details>");
+    out
+}
+
+/// What `fix` would generate per dataset: complete policies vs human input.
+fn policies_section(results: &[ChartResult]) -> String {
+    let mut out = String::from(
+        "## Generated NetworkPolicies (remediation)\n\n\
+         For every chart, the NetworkPolicy generator of `helm netaudit fix` (`src/fix/policy.rs`, default \
+         options: egress to DNS and to the Services a workload refers to) was run on the rendered chart. \
+         A chart gets *complete* policies when every workload got one; it *needs human input* when some \
+         workload could not get a policy that selects only its own pods (hostNetwork: policies do not apply; \
+         label collision (M4A): no selector separates it; pods without labels). *Fallback* counts policies \
+         where, for some port, nothing in the chart names the Service in front of it, so the whole release \
+         may connect (the policy's comments say so).\n\n\
+         | dataset | charts | workloads | policies | charts complete | charts needing input | skipped: hostNetwork | skipped: label collision | skipped: no labels | policies with fallback |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut datasets: Vec<&str> = results.iter().map(|r| r.dataset.as_str()).collect();
+    datasets.dedup();
+    let mut rows: Vec<(String, Vec<&ChartResult>)> = datasets
+        .iter()
+        .map(|d| {
+            (
+                d.to_string(),
+                results
+                    .iter()
+                    .filter(|r| r.dataset == *d && r.error.is_none())
+                    .collect(),
+            )
+        })
+        .collect();
+    rows.push((
+        "**total**".into(),
+        results.iter().filter(|r| r.error.is_none()).collect(),
+    ));
+    for (name, charts) in rows {
+        let sum = |f: fn(&PolicyStats) -> usize| charts.iter().map(|r| f(&r.policies)).sum::<usize>();
+        let workloads: usize = charts.iter().map(|r| r.workloads).sum();
+        let needing = charts.iter().filter(|r| r.policies.skipped() > 0).count();
+        let complete = charts
+            .iter()
+            .filter(|r| r.workloads > 0 && r.policies.skipped() == 0)
+            .count();
+        out.push_str(&format!(
+            "| {name} | {} | {workloads} | {} | {complete} | {needing} | {} | {} | {} | {} |\n",
+            charts.len(),
+            sum(|p| p.generated),
+            sum(|p| p.host_network),
+            sum(|p| p.collision),
+            sum(|p| p.no_labels),
+            sum(|p| p.with_fallback),
+        ));
+    }
     out
 }
