@@ -1,7 +1,9 @@
 //! Running a command: from parsed arguments to output and an exit code.
 
 use crate::audit;
-use crate::cli::{AuditArgs, ColorChoice, InstallArgs, LintArgs, RenderArgs, ReportArgs, Runtime};
+use crate::cli::{
+    AuditArgs, ColorChoice, FixArgs, InstallArgs, LintArgs, PostRenderArgs, RenderArgs, ReportArgs, Runtime,
+};
 use crate::config::Config;
 use crate::helm::{Helm, RenderRequest};
 use crate::model::{Input, MAX_INPUT_BYTES};
@@ -209,6 +211,111 @@ pub fn audit_release(args: &AuditArgs) -> Result<u8> {
         }));
     audit.probe = Some(probe);
     emit(&audit, &args.report)
+}
+
+/// The files `fix` writes.
+pub const FIX_FILES: [&str; 5] = [
+    "rendered.yaml",
+    "networkpolicies.yaml",
+    "ports.patch.yaml",
+    "kustomization.yaml",
+    "README.md",
+];
+
+fn read_report(path: &Path) -> Result<Vec<crate::fix::ports::RuntimeFinding>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    crate::fix::ports::read_report(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// `fix`: render (or read) the manifests and write the generated fixes into a directory.
+pub fn fix(args: &FixArgs) -> Result<u8> {
+    let (release, chart) = release_and_chart(&args.render)?;
+    let namespace = namespace_of(&args.render);
+    let (input, source) = match (chart, &args.manifests) {
+        (Some(chart), None) => {
+            let helm = Helm::locate()?;
+            let input = render_chart(&helm, &render_request(&args.render, release, chart.clone()))?;
+            (input, format!("the chart `{chart}`"))
+        }
+        (None, Some(path)) => (read_manifests(path, &namespace)?, format!("the manifests `{path}`")),
+        (None, None) => bail!("nothing to fix: give [RELEASE] CHART or --manifests FILE (see --help)"),
+        (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
+    };
+    let findings = match &args.from_report {
+        Some(path) => read_report(path)?,
+        None => Vec::new(),
+    };
+    let dir = &args.output_dir;
+    if dir.exists() && !dir.is_dir() {
+        bail!("{} exists and is not a directory", dir.display());
+    }
+    if !args.force {
+        let existing: Vec<String> = FIX_FILES
+            .iter()
+            .map(|f| dir.join(f))
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !existing.is_empty() {
+            bail!(
+                "{} already exist{}: use --force to overwrite, or another -o DIR",
+                existing.join(", "),
+                if existing.len() == 1 { "s" } else { "" }
+            );
+        }
+    }
+    let egress = args.egress.mode();
+    let outcome = crate::fix::run::plan(std::slice::from_ref(&input), &findings, egress)?;
+    let report = args.from_report.as_ref().map(|p| p.display().to_string());
+    let files: [(&str, String); 5] = [
+        ("rendered.yaml", input.text.clone()),
+        ("networkpolicies.yaml", crate::fix::policy::to_yaml(&outcome.generated)),
+        ("ports.patch.yaml", crate::fix::ports::to_yaml(&outcome.ports)),
+        ("kustomization.yaml", crate::fix::run::kustomization(&outcome)),
+        (
+            "README.md",
+            crate::fix::run::readme(&outcome, &source, report.as_deref(), egress),
+        ),
+    ];
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in &files {
+        write_atomically(&dir.join(name), text.as_bytes())?;
+    }
+    let skipped = outcome.generated.len() - outcome.policy_count();
+    eprintln!(
+        "netaudit: wrote {} NetworkPolicies ({} workload(s) skipped, see README.md) and {} port declaration(s) into {}",
+        outcome.policy_count(),
+        skipped,
+        outcome.ports.patches.len(),
+        dir.display()
+    );
+    Ok(0)
+}
+
+/// `post-render`: manifests on stdin, patched manifests plus policies on stdout.
+pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
+    let namespace = args
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into());
+    let mut input = read_manifests("-", &namespace)?;
+    input.rendered_by_helm = true;
+    let findings = match &args.from_report {
+        Some(path) => read_report(path)?,
+        None => Vec::new(),
+    };
+    let outcome = crate::fix::run::plan(std::slice::from_ref(&input), &findings, args.egress.mode())?;
+    let (text, missed) = crate::fix::run::post_render(&input.text, &outcome)?;
+    for m in missed {
+        eprintln!("netaudit: warning: {m}");
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("cannot write to stdout")?;
+    Ok(0)
 }
 
 /// The namespace of objects that set none: `-n`, else `HELM_NAMESPACE` (clap

@@ -46,6 +46,19 @@ spec until the pod is replaced). Without the flag such containers are reported a
         after_help = "Examples:\n  helm netaudit audit shop -n prod\n  helm netaudit audit shop -n prod -o json --output-file netaudit.json\n  HELM_KUBECONTEXT=staging netaudit audit shop -n prod --fail-on medium"
     )]
     Audit(Box<AuditArgs>),
+    /// Generate fixes for a chart without touching it: NetworkPolicies (M6), port declarations
+    /// from a probe report (M1), a kustomization and a README, written into a directory
+    #[command(
+        after_help = "Examples:\n  helm netaudit fix ./mychart -o netaudit-fix\n  helm netaudit install shop ./mychart --probe -o json --output-file report.json\n  helm netaudit fix shop ./mychart --from-report report.json --egress strict -o netaudit-fix\n  kubectl kustomize netaudit-fix | kubectl apply -f -"
+    )]
+    Fix(Box<FixArgs>),
+    /// Helm post-renderer: read manifests on stdin, write them on stdout with the port
+    /// declarations of a probe report patched in and a NetworkPolicy per workload appended
+    #[command(
+        name = "post-render",
+        after_help = "Examples:\n  helm template shop ./mychart | netaudit post-render --from-report report.json\n  helm install shop ./mychart --post-renderer ./scripts/netaudit-post-renderer           # helm 3\n  helm install shop ./mychart --post-renderer netaudit-post-renderer                     # helm 4 (plugin)\n  helm install shop ./mychart --post-renderer netaudit-post-renderer --post-renderer-args=--from-report=report.json"
+    )]
+    PostRender(Box<PostRenderArgs>),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)
     Explain {
         /// Check ID or name, e.g. M4B or service-label-collision
@@ -192,6 +205,63 @@ pub struct ReportArgs {
     /// Config file (default: .netaudit.yaml in the chart directory, else in the current directory)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// What the generated NetworkPolicies allow out of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Egress {
+    /// DNS, the Services the workload refers to, else the whole release
+    Dns,
+    /// DNS and the Services the workload refers to, nothing more
+    Strict,
+    /// No egress rules (ingress-only policies)
+    None,
+}
+
+impl Egress {
+    pub fn mode(self) -> crate::fix::policy::EgressMode {
+        use crate::fix::policy::EgressMode;
+        match self {
+            Egress::Dns => EgressMode::Dns,
+            Egress::Strict => EgressMode::Strict,
+            Egress::None => EgressMode::None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Already rendered manifests to fix instead of a chart (`-` reads stdin)
+    #[arg(long, value_name = "FILE", help_heading = "Inputs", conflicts_with = "positional")]
+    pub manifests: Option<String>,
+    /// A JSON report of `install --probe -o json` (or `audit -o json`): its M1 ports are declared,
+    /// its M1/M2 ports allowed by the policies, its M2/M3 explained
+    #[arg(long = "from-report", value_name = "FILE", help_heading = "Inputs")]
+    pub from_report: Option<PathBuf>,
+    /// What the policies allow out of each workload
+    #[arg(long, value_enum, default_value = "dns", help_heading = "Output")]
+    pub egress: Egress,
+    /// Directory to write into (created if missing)
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR", help_heading = "Output")]
+    pub output_dir: PathBuf,
+    /// Overwrite files that already exist in the directory
+    #[arg(long, help_heading = "Output")]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PostRenderArgs {
+    /// A JSON report of `install --probe -o json`: its M1 ports are declared on the containers
+    #[arg(long = "from-report", value_name = "FILE")]
+    pub from_report: Option<PathBuf>,
+    /// What the policies allow out of each workload
+    #[arg(long, value_enum, default_value = "dns")]
+    pub egress: Egress,
+    /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
+    #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

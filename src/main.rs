@@ -10,6 +10,8 @@ fn main() -> ExitCode {
         Command::Lint(args) => app::lint(args),
         Command::Install(args) => app::install(args),
         Command::Audit(args) => app::audit_release(args),
+        Command::Fix(args) => app::fix(args),
+        Command::PostRender(args) => app::post_render(args),
         Command::Explain { check } => match checks::find(check) {
             Some(info) => {
                 print!("{}", docs::explain(info));

@@ -1,6 +1,8 @@
 //! Remediation (issue: `helm netaudit fix`): NetworkPolicy generation and
-//! the evaluator that says which flows a set of policies allows. Library
-//! code only so far; the `fix` command is not wired yet.
+//! the evaluator that says which flows a set of policies allows. `run` wires
+//! them into `netaudit fix` and `netaudit post-render`.
 
 pub mod evaluate;
 pub mod policy;
+pub mod ports;
+pub mod run;

@@ -996,6 +996,14 @@ pub fn to_yaml(generated: &[Generated]) -> String {
     out
 }
 
+/// One value as block YAML (the writer [`to_yaml`] uses), e.g. for patches
+/// and patched objects.
+pub fn value_to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    emit(value, 0, &mut out);
+    out
+}
+
 /// A YAML scalar: plain when it cannot be read as anything but this string,
 /// else double-quoted (JSON strings are valid YAML double-quoted scalars).
 fn scalar(value: &Value) -> String {

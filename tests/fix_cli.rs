@@ -1,0 +1,377 @@
+//! `netaudit fix` and `netaudit post-render` through the real binary, with
+//! the real helm v4 (fix) and helm v3 and v4 (post-renderer).
+
+mod common;
+
+use common::{finding_keys, helm, netaudit, repo, stderr, stdout};
+use netaudit::model::{Index, Input};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const REPORT: &str = "testdata/fix/insecure-shop-report.json";
+
+fn fix(args: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out dir");
+    let mut all: Vec<&str> = vec!["fix"];
+    all.extend_from_slice(args);
+    let dir_s = dir.to_str().unwrap().to_string();
+    all.extend_from_slice(&["-o", &dir_s]);
+    let out = netaudit(&all, &helm(4));
+    (tmp, dir, out)
+}
+
+fn lint_json(files: &[&Path]) -> Value {
+    let mut args = vec!["lint".to_string(), "-o".into(), "json".into()];
+    for f in files {
+        args.push("--manifests".into());
+        args.push(f.to_str().unwrap().into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = netaudit(&args, &helm(4));
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
+fn m6_keys(json: &Value) -> Vec<String> {
+    finding_keys(json)
+        .into_iter()
+        .filter(|k| k.starts_with("M6 "))
+        .collect()
+}
+
+/// fix, then lint the rendered manifests with the policies: M6 is left only
+/// for the workloads the README says were skipped.
+fn fix_removes_m6(chart: &str, expect_skipped: &[&str]) -> String {
+    let (_tmp, dir, out) = fix(&[chart]);
+    assert!(out.status.success(), "fix {chart}: {}", stderr(&out));
+    for f in netaudit::app::FIX_FILES {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let rendered = dir.join("rendered.yaml");
+    let before = m6_keys(&lint_json(&[&rendered]));
+    assert!(
+        !before.is_empty() || chart.contains("m5b"),
+        "{chart} should have M6 findings to fix"
+    );
+    let after = m6_keys(&lint_json(&[&rendered, &dir.join("networkpolicies.yaml")]));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let policies = std::fs::read_to_string(dir.join("networkpolicies.yaml")).unwrap();
+    let mut left: Vec<String> = after.iter().map(|k| k.trim_start_matches("M6 ").to_string()).collect();
+    left.sort();
+    let mut want: Vec<String> = expect_skipped.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(left, want, "M6 left after fix of {chart}\n{policies}");
+    for skipped in expect_skipped {
+        assert!(
+            readme.contains(&format!("**{skipped}**: **skipped, needs a person**")),
+            "README does not name skipped {skipped}:\n{readme}"
+        );
+        assert!(policies.contains("# No NetworkPolicy for"), "{policies}");
+    }
+    let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    assert!(kustomization.contains("  - rendered.yaml\n  - networkpolicies.yaml\n"));
+    assert!(!kustomization.contains("patches:"), "no report, no patches");
+    policies
+}
+
+#[test]
+fn fix_m6_fixture() {
+    let policies = fix_removes_m6("testdata/charts/m6-no-policy-fail", &[]);
+    assert!(policies.contains("kind: NetworkPolicy"));
+}
+
+#[test]
+fn fix_m5b_fixture() {
+    // The fixture ships its own policy; the generated one says the Service's
+    // undeclared target port (M5B) is not allowed until it is declared.
+    let policies = fix_removes_m6("testdata/charts/m5b-numeric-target-undeclared-fail", &[]);
+    assert!(policies.contains("kind: NetworkPolicy"));
+    assert!(policies.contains("(M5B): declare it to have it allowed"), "{policies}");
+}
+
+#[test]
+fn fix_insecure_shop_skips_collisions_and_host_network() {
+    let _ = fix_removes_m6(
+        "examples/insecure-shop",
+        &[
+            "DaemonSet/default/release-name-log-agent",
+            "Deployment/default/release-name-worker",
+            "CronJob/default/release-name-nightly-report",
+        ],
+    );
+}
+
+#[test]
+fn fix_refuses_to_overwrite_without_force() {
+    let (_tmp, dir, out) = fix(&["testdata/charts/m6-no-policy-fail"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(dir.join("README.md"), "mine").unwrap();
+    let d = dir.to_str().unwrap();
+    let again = netaudit(&["fix", "testdata/charts/m6-no-policy-fail", "-o", d], &helm(4));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "mine");
+    let forced = netaudit(
+        &["fix", "testdata/charts/m6-no-policy-fail", "-o", d, "--force"],
+        &helm(4),
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_ne!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "mine");
+}
+
+#[test]
+fn fix_manifests_instead_of_a_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = netaudit(
+        &[
+            "fix",
+            "--manifests",
+            "testdata/fix/does-not-exist.yaml",
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+        &helm(4),
+    );
+    // A file that does not exist is an error, and nothing is written.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!dir.exists());
+    let rendered = std::process::Command::new(helm(4))
+        .args(["template", "shop", "testdata/charts/m6-no-policy-fail"])
+        .current_dir(repo())
+        .env("KUBECONFIG", tmp.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    let file = tmp.path().join("rendered.yaml");
+    std::fs::write(&file, &rendered.stdout).unwrap();
+    let out = netaudit(
+        &[
+            "fix",
+            "--manifests",
+            file.to_str().unwrap(),
+            "-o",
+            dir.to_str().unwrap(),
+        ],
+        &helm(4),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = m6_keys(&lint_json(&[&file, &dir.join("networkpolicies.yaml")]));
+    assert!(after.is_empty(), "{after:?}");
+}
+
+/// The workloads of a manifest stream: (kind/name, container, port name, port, protocol).
+fn declared_ports(text: &str) -> Vec<(String, String, String, i64, String)> {
+    let inputs = vec![Input::new("out.yaml", "out", "default", text.to_string())];
+    let objects = netaudit::audit::load(&inputs).expect("post-render output is valid YAML");
+    let index = Index::new(&inputs, &objects);
+    let mut out = Vec::new();
+    for w in &index.workloads {
+        for c in &w.containers {
+            for p in &c.ports {
+                out.push((
+                    format!("{}/{}", w.obj.kind, w.obj.name),
+                    c.name.clone(),
+                    p.name.clone().unwrap_or_default(),
+                    p.number,
+                    p.protocol.clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn check_patched(text: &str) {
+    let ports = declared_ports(text);
+    let has = |w: &str, c: &str, n: &str, p: i64, proto: &str| {
+        ports
+            .iter()
+            .any(|x| x.0 == w && x.1 == c && x.2 == n && x.3 == p && x.4 == proto)
+    };
+    assert!(
+        has("Deployment/release-name-api", "api", "p-9102", 9102, "TCP"),
+        "{ports:?}"
+    );
+    assert!(
+        has("Deployment/release-name-api", "api", "http", 8080, "TCP"),
+        "existing ports kept"
+    );
+    assert!(
+        has("StatefulSet/release-name-redis", "redis", "p-26379", 26379, "TCP"),
+        "{ports:?}"
+    );
+    assert!(
+        has("Deployment/release-name-frontend", "frontend", "udp-5353", 5353, "UDP"),
+        "{ports:?}"
+    );
+    assert!(
+        has("CronJob/release-name-nightly-report", "report", "p-7000", 7000, "TCP"),
+        "{ports:?}"
+    );
+    // M2/M3 are not patched.
+    assert!(!ports.iter().any(|x| x.3 == 41234), "{ports:?}");
+    assert_eq!(text.matches("kind: NetworkPolicy").count(), 4, "4 policies appended");
+}
+
+fn helm_template(helm_bin: &Path) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(helm_bin)
+        .args(["template", "release-name", "examples/insecure-shop"])
+        .current_dir(repo())
+        .env("KUBECONFIG", tmp.path().join("none"))
+        .env_remove("HELM_NAMESPACE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn post_render_applies_port_patches_and_appends_policies() {
+    let rendered = helm_template(&helm(4));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["post-render", "--from-report", REPORT])
+        .current_dir(repo())
+        .env_remove("HELM_NAMESPACE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(rendered.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    check_patched(&text);
+    // Declaring 9102 and 26379 settles the Services' M5B/M5C; the policies settle M6.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("post.yaml");
+    std::fs::write(&file, &text).unwrap();
+    let keys = finding_keys(&lint_json(&[&file]));
+    assert!(!keys.iter().any(|k| k.starts_with("M5B")), "{keys:?}");
+    assert!(
+        keys.iter().filter(|k| k.starts_with("M6 ")).count() == 3,
+        "only the skipped workloads keep M6: {keys:?}"
+    );
+}
+
+#[test]
+fn fix_with_report_writes_port_patches_and_kustomization() {
+    let (_tmp, dir, out) = fix(&["examples/insecure-shop", "--from-report", REPORT, "--egress", "strict"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let patch = std::fs::read_to_string(dir.join("ports.patch.yaml")).unwrap();
+    assert_eq!(
+        patch.matches("\n---\n").count(),
+        4,
+        "one document per workload:\n{patch}"
+    );
+    assert!(patch.contains("# - M2 Deployment/default/release-name-worker: port 41234/TCP"));
+    assert!(patch.contains("application's own settings"));
+    assert!(patch.contains("# - M3 Deployment/default/release-name-admin: port 8080/TCP"));
+    assert!(
+        patch.contains("could not tell which container owns the socket"),
+        "{patch}"
+    );
+    // Applying the patch documents to the rendered objects gives the ports.
+    let rendered = std::fs::read_to_string(dir.join("rendered.yaml")).unwrap();
+    let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    assert!(
+        kustomization.contains("patches:\n  - path: ports.patch.yaml\n"),
+        "{kustomization}"
+    );
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("declared as `p-9102` on container `api`"), "{readme}");
+    assert!(readme.contains("Needs a person"), "{readme}");
+    // kubectl's embedded kustomize, when there is one, builds the directory.
+    if let Ok(k) = Command::new("kubectl").arg("kustomize").arg(&dir).output() {
+        assert!(
+            k.status.success(),
+            "kubectl kustomize: {}",
+            String::from_utf8_lossy(&k.stderr)
+        );
+        check_patched(&String::from_utf8(k.stdout).unwrap());
+    } else {
+        eprintln!("kubectl not found: kustomization.yaml not built");
+    }
+    assert!(rendered.contains("kind: Deployment"));
+}
+
+/// An isolated helm home (as tests/e2e_plugin.rs does).
+fn helm_cmd(bin: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("HELM_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let data = home.join("data");
+    cmd.current_dir(repo())
+        .env("HELM_DATA_HOME", &data)
+        .env("HELM_PLUGINS", data.join("plugins"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("KUBECONFIG", home.join("no-kubeconfig"))
+        .env("NETAUDIT_BIN", env!("CARGO_BIN_EXE_netaudit"));
+    cmd
+}
+
+#[test]
+fn helm3_post_renderer_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = helm_cmd(&helm(3), tmp.path())
+        .args([
+            "template",
+            "release-name",
+            "examples/insecure-shop",
+            "--post-renderer",
+            "./scripts/netaudit-post-renderer",
+            "--post-renderer-args",
+            &format!("--from-report={REPORT}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    check_patched(&stdout(&out));
+}
+
+#[test]
+fn helm4_post_renderer_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    std::fs::create_dir_all(home.join("data/plugins")).unwrap();
+    let install = helm_cmd(&helm(4), home)
+        .args(["plugin", "install", "plugins/netaudit-post-renderer"])
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", stderr(&install));
+    let out = helm_cmd(&helm(4), home)
+        .args([
+            "template",
+            "release-name",
+            "examples/insecure-shop",
+            "--post-renderer",
+            "netaudit-post-renderer",
+            "--post-renderer-args",
+            &format!("--from-report={REPORT}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    check_patched(&stdout(&out));
+    // Without a report: policies only.
+    let plain = helm_cmd(&helm(4), home)
+        .args([
+            "template",
+            "release-name",
+            "examples/insecure-shop",
+            "--post-renderer",
+            "netaudit-post-renderer",
+        ])
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    assert_eq!(stdout(&plain).matches("kind: NetworkPolicy").count(), 4);
+}
