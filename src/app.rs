@@ -14,6 +14,13 @@ use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// A progress or warning line on stderr. A closed stderr (`2>&1 | head`)
+/// must not abort a probe between install and cleanup, so errors are
+/// ignored (`eprintln!` would panic).
+fn note(message: &str) {
+    let _ = writeln!(std::io::stderr(), "netaudit: {message}");
+}
+
 /// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 error.
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
@@ -73,7 +80,7 @@ pub fn install(args: &InstallArgs) -> Result<u8> {
     let quiet = args.quiet || args.report.output != Format::Human;
     let progress = |message: &str| {
         if !quiet {
-            eprintln!("netaudit: {message}");
+            note(message);
         }
     };
     progress(&format!("rendering {chart}"));
@@ -154,7 +161,7 @@ pub fn audit_release(args: &AuditArgs) -> Result<u8> {
     let quiet = args.quiet || args.report.output != Format::Human;
     let progress = |message: &str| {
         if !quiet {
-            eprintln!("netaudit: {message}");
+            note(message);
         }
     };
     progress(&format!(
@@ -282,13 +289,13 @@ pub fn fix(args: &FixArgs) -> Result<u8> {
         write_atomically(&dir.join(name), text.as_bytes())?;
     }
     let skipped = outcome.generated.len() - outcome.policy_count();
-    eprintln!(
-        "netaudit: wrote {} NetworkPolicies ({} workload(s) skipped, see README.md) and {} port declaration(s) into {}",
+    note(&format!(
+        "wrote {} NetworkPolicies ({} workload(s) skipped, see README.md) and {} port declaration(s) into {}",
         outcome.policy_count(),
         skipped,
         outcome.ports.patches.len(),
         dir.display()
-    );
+    ));
     Ok(0)
 }
 
@@ -308,7 +315,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     let outcome = crate::fix::run::plan(std::slice::from_ref(&input), &findings, args.egress.mode())?;
     let (text, missed) = crate::fix::run::post_render(&input.text, &outcome)?;
     for m in missed {
-        eprintln!("netaudit: warning: {m}");
+        note(&format!("warning: {m}"));
     }
     let mut stdout = std::io::stdout().lock();
     stdout

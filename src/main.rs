@@ -2,6 +2,7 @@ use clap::Parser;
 use netaudit::app::{self, EXIT_ERROR};
 use netaudit::cli::{Cli, Command};
 use netaudit::{checks, docs};
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {}", format!("{err:#}").replace('\n', "\n  "));
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "error: {}", format!("{err:#}").replace('\n', "\n  "));
             ExitCode::from(EXIT_ERROR)
         }
     }

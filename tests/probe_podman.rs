@@ -356,3 +356,39 @@ fn nothing_outside_the_sandbox_is_touched() {
     assert_eq!(survived_pod.len(), 1, "the bystander pod was removed");
     assert_eq!(survived_volume, [volume]);
 }
+
+#[test]
+fn a_closed_stderr_does_not_stop_the_cleanup() {
+    if !podman_ready() {
+        return;
+    }
+    // `netaudit install … 2>&1 | head -2`: the reader goes away early.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args([
+            "install",
+            "closed",
+            "testdata/charts/probe-clean",
+            "--probe",
+            "--runs",
+            "1",
+        ])
+        .current_dir(repo())
+        .env("HELM_BIN", helm(4))
+        .env("CONTAINERS_CONF", containers_conf())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut sandbox = None;
+    for line in lines.by_ref() {
+        if let Some(rest) = line.unwrap().split("podman sandbox ").nth(1) {
+            sandbox = Some(rest.split(' ').next().unwrap().to_string());
+            break;
+        }
+    }
+    drop(lines);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_sandbox_gone(&sandbox.expect("sandbox name"));
+}
