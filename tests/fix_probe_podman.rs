@@ -6,26 +6,9 @@
 
 mod common;
 
-use common::{helm, repo, stderr, stdout};
+use common::{containers_conf, helm, podman_ready, repo, stderr, stdout};
 use std::io::Write;
 use std::process::{Command, Stdio};
-
-fn containers_conf() -> String {
-    repo().join("testdata/podman/containers.conf").display().to_string()
-}
-
-fn podman_ready() -> bool {
-    let ok = Command::new("podman")
-        .args(["image", "exists", "localhost/netaudit-test:latest"])
-        .env("CONTAINERS_CONF", containers_conf())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
-        panic!("podman or the test image is missing: run `bash scripts/setup-podman.sh`");
-    }
-    ok
-}
 
 fn netaudit(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))

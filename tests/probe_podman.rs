@@ -8,31 +8,10 @@
 
 mod common;
 
-use common::{helm, repo, stderr, stdout};
+use common::{containers_conf, helm, podman_ready, repo, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn containers_conf() -> String {
-    repo().join("testdata/podman/containers.conf").display().to_string()
-}
-
-/// Whether podman tests can run; panics when they must.
-fn podman_ready() -> bool {
-    let image = Command::new("podman")
-        .args(["image", "exists", "localhost/netaudit-test:latest"])
-        .env("CONTAINERS_CONF", containers_conf())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !image && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
-        panic!("podman or the test image is missing: run `bash scripts/setup-podman.sh`");
-    }
-    if !image {
-        eprintln!("skipping: podman or localhost/netaudit-test:latest missing (bash scripts/setup-podman.sh)");
-    }
-    image
-}
 
 fn install(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netaudit"))

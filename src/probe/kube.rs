@@ -33,6 +33,7 @@
 //!   `netaudit audit` ([`super::in_place`]) shares to read an installed
 //!   release in place (there with debug containers only when allowed).
 
+use super::podman::{dns_label, random_suffix};
 use super::procnet;
 use super::session::{interrupted, sleep_interruptibly, Interrupted};
 use super::{AttributedSocket, OpenSocket, PodSockets, PodStatus, Protocol, Sandbox, WorkloadRef};
@@ -404,36 +405,6 @@ pub(crate) async fn client_from_environment() -> Result<Client> {
             .context("no Kubernetes configuration found (KUBECONFIG, ~/.kube/config, in-cluster)")?,
     };
     Client::try_from(config).context("cannot create the Kubernetes client")
-}
-
-/// DNS-1123 label: lowercase alphanumerics and `-`, at most `max` characters.
-fn dns_label(text: &str, max: usize) -> String {
-    let mut label: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    label.truncate(max);
-    label.trim_matches('-').to_string()
-}
-
-/// A short random suffix (time and pid through SipHash's random keys).
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    hasher.write_u32(std::process::id());
-    format!("{:06x}", hasher.finish() & 0xff_ffff)
 }
 
 fn is_status(error: &kube::Error, code: u16) -> bool {

@@ -101,7 +101,7 @@ fn run(command: &mut Command) -> Result<String> {
 }
 
 /// DNS-1123 label: lowercase alphanumerics and `-`, at most `max` characters.
-fn dns_label(text: &str, max: usize) -> String {
+pub(crate) fn dns_label(text: &str, max: usize) -> String {
     let mut label: String = text
         .chars()
         .map(|c| {
@@ -117,7 +117,7 @@ fn dns_label(text: &str, max: usize) -> String {
 }
 
 /// A short random suffix (no rand dependency: time and pid through SipHash).
-fn random_suffix() -> String {
+pub(crate) fn random_suffix() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(

@@ -77,3 +77,27 @@ pub fn finding_keys(json: &serde_json::Value) -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// The project's podman configuration (runc, explicit ulimits).
+pub fn containers_conf() -> String {
+    repo().join("testdata/podman/containers.conf").display().to_string()
+}
+
+/// Whether podman tests can run: podman and the local test image exist.
+/// With `NETAUDIT_REQUIRE_PODMAN` set (scripts/test.sh) a missing podman
+/// fails the test instead of skipping it.
+pub fn podman_ready() -> bool {
+    let image = Command::new("podman")
+        .args(["image", "exists", "localhost/netaudit-test:latest"])
+        .env("CONTAINERS_CONF", containers_conf())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !image && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
+        panic!("podman or the test image is missing: run `bash scripts/setup-podman.sh`");
+    }
+    if !image {
+        eprintln!("skipping: podman or localhost/netaudit-test:latest missing (bash scripts/setup-podman.sh)");
+    }
+    image
+}
