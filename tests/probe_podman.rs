@@ -29,17 +29,27 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn install(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netaudit"))
+/// `netaudit install ARGS` with the test helm and podman configuration.
+fn install_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+    command
         .arg("install")
         .args(args)
         .current_dir(repo())
         .env("HELM_BIN", helm(4))
         .env("CONTAINERS_CONF", containers_conf())
         .env_remove("HELM_NAMESPACE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run netaudit")
+        .env("NO_COLOR", "1");
+    command
+}
+
+fn install(args: &[&str]) -> Output {
+    install_command(args).output().expect("run netaudit")
+}
+
+/// The sandbox a progress line names (`… podman sandbox NAME (N pods)`).
+fn sandbox_in(line: &str) -> Option<String> {
+    Some(line.split("podman sandbox ").nth(1)?.split(' ').next()?.to_string())
 }
 
 fn podman_list(args: &[&str]) -> Vec<String> {
@@ -184,14 +194,8 @@ fn missing_image_is_a_clear_error_and_leaves_nothing() {
         err.contains("error: image not available locally: localhost/netaudit-no-such-image:1.0"),
         "{err}"
     );
-    let sandbox = err
-        .lines()
-        .find_map(|l| l.split("podman sandbox ").nth(1))
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap();
-    assert_sandbox_gone(sandbox);
+    let sandbox = err.lines().find_map(sandbox_in).unwrap_or_else(|| panic!("{err}"));
+    assert_sandbox_gone(&sandbox);
 }
 
 #[test]
@@ -211,14 +215,7 @@ fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
         .lines()
         .find(|l| l.contains("remove it with:"))
         .unwrap_or_else(|| panic!("{err}"));
-    let sandbox = hint
-        .split("podman sandbox ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let sandbox = sandbox_in(hint).unwrap();
     assert_eq!(
         podman_list(&[
             "pod",
@@ -244,12 +241,8 @@ fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
 /// Start a probe, send `signal` once stderr shows `phase`, and check that the
 /// sandbox is removed and the exit code is 2.
 fn interrupt_during(phase: &str, signal: &str, chart: &str, extra: &[&str]) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-        .args(["install", "sig", chart, "--probe"])
+    let mut child = install_command(&["sig", chart, "--probe"])
         .args(extra)
-        .current_dir(repo())
-        .env("HELM_BIN", helm(4))
-        .env("CONTAINERS_CONF", containers_conf())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -260,8 +253,8 @@ fn interrupt_during(phase: &str, signal: &str, chart: &str, extra: &[&str]) {
     let start = Instant::now();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("podman sandbox ").nth(1) {
-            sandbox.get_or_insert_with(|| rest.split(' ').next().unwrap().to_string());
+        if sandbox.is_none() {
+            sandbox = sandbox_in(&line);
         }
         let hit = line.contains(phase);
         log.push(line);
@@ -346,18 +339,7 @@ fn nothing_outside_the_sandbox_is_touched() {
 fn a_closed_stderr_does_not_stop_the_cleanup() {
     let Some(_serial) = podman_ready() else { return };
     // `netaudit install … 2>&1 | head -2`: the reader goes away early.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-        .args([
-            "install",
-            "closed",
-            "testdata/charts/probe-clean",
-            "--probe",
-            "--runs",
-            "1",
-        ])
-        .current_dir(repo())
-        .env("HELM_BIN", helm(4))
-        .env("CONTAINERS_CONF", containers_conf())
+    let mut child = install_command(&["closed", "testdata/charts/probe-clean", "--probe", "--runs", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -365,8 +347,8 @@ fn a_closed_stderr_does_not_stop_the_cleanup() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut sandbox = None;
     for line in lines.by_ref() {
-        if let Some(rest) = line.unwrap().split("podman sandbox ").nth(1) {
-            sandbox = Some(rest.split(' ').next().unwrap().to_string());
+        sandbox = sandbox_in(&line.unwrap());
+        if sandbox.is_some() {
             break;
         }
     }
