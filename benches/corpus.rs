@@ -9,7 +9,7 @@
 //!
 //! Every rendered chart (and its values file, for the M6 hint) is read into
 //! memory first, untimed. Then, on one thread, each iteration runs
-//! `audit::load` + `audit::run` for every chart, each chart as its own release
+//! `Manifests::load` + `engine::run` for every chart, each chart as its own release
 //! (as `examples/corpus.rs` and `netaudit lint` do), and the bench reports the
 //! minimum, median and maximum over the iterations, split into load (YAML ->
 //! objects) and run (index + checks). The largest chart is then timed alone.
@@ -17,10 +17,9 @@
 //! Under `cargo test --all-targets` (no `--bench` argument) it audits the
 //! corpus once, untimed, as a smoke test. Without the corpus it prints a message and exits 0.
 
-use netaudit::audit;
-use netaudit::config::Config;
-use netaudit::model::Input;
-use netaudit::values::network_policy_toggles;
+use netaudit::engine::{self, config::Config};
+use netaudit::model::{Detail, Input, Manifests};
+use netaudit::source::{self, InputSpec};
 use std::hint::black_box;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -33,9 +32,10 @@ fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
 
-/// Every `rendered/<dataset>/<chart>.yaml`, as an input ready to audit.
+/// Every `rendered/<dataset>/<chart>.yaml`, as an input ready to audit
+/// (obtained as `lint CHART` obtains helm's output).
 fn read_corpus(corpus: &Path) -> std::io::Result<Vec<Input>> {
-    let mut inputs = Vec::new();
+    let mut specs = Vec::new();
     let mut datasets: Vec<PathBuf> = std::fs::read_dir(corpus.join("rendered"))?
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -52,44 +52,47 @@ fn read_corpus(corpus: &Path) -> std::io::Result<Vec<Input>> {
         files.sort();
         for path in files {
             let chart = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
-            let mut input = Input::new(format!("{dataset}/{chart}"), chart.clone(), chart.clone(), text);
-            let values = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
-            if let Ok(values) = std::fs::read_to_string(values) {
-                // A parser panic on a values file only loses the M6 hint (examples/corpus.rs reports it).
-                input.netpol_toggles =
-                    catch_unwind(|| network_policy_toggles(&values, "values.yaml")).unwrap_or_default();
-            }
-            inputs.push(input);
+            specs.push(InputSpec::RenderedChart {
+                default_values: Some(corpus.join("values").join(&dataset).join(format!("{chart}.yaml"))),
+                name: format!("{dataset}/{chart}"),
+                release: chart.clone(),
+                namespace: chart,
+                path,
+            });
+        }
+    }
+    let mut inputs = Vec::new();
+    for spec in &specs {
+        // A chart that cannot be read is left out (examples/corpus.rs reports it).
+        if let Ok(mut read) = source::acquire(std::slice::from_ref(spec)) {
+            inputs.append(&mut read);
         }
     }
     Ok(inputs)
 }
 
 /// Time of one pass: (load, run, findings, failed charts).
-fn pass(inputs: &[Input], config: &Config) -> (Duration, Duration, usize, usize) {
+fn pass(inputs: &[Input], detail: Detail, config: &Config) -> (Duration, Duration, usize, usize) {
     let mut load = Duration::ZERO;
     let mut run = Duration::ZERO;
     let mut findings = 0;
     let mut failed = 0;
     for input in inputs {
-        let one = std::slice::from_ref(input);
+        let one = vec![input.clone()];
         let t0 = Instant::now();
         // A panic counts as a failed chart (examples/corpus.rs reports it).
-        let objects = catch_unwind(AssertUnwindSafe(|| audit::load(one)));
+        let manifests = catch_unwind(AssertUnwindSafe(|| Manifests::load(one, detail)));
         let t1 = Instant::now();
         load += t1 - t0;
-        let Ok(Ok(objects)) = objects else {
+        let Ok(Ok(manifests)) = manifests else {
             failed += 1;
             continue;
         };
-        let result = audit::run(one, &objects, config);
+        let result = engine::run(&manifests, config, None);
         findings += black_box(result.findings.len());
         drop(result);
         run += t1.elapsed();
-        drop(objects);
+        drop(manifests);
     }
     (load, run, findings, failed)
 }
@@ -146,7 +149,7 @@ fn main() {
     );
     if !bench_mode {
         // `cargo test --all-targets`: a debug build, whose times mean nothing; just check it runs.
-        let (_, _, findings, failed) = pass(&inputs, &config);
+        let (_, _, findings, failed) = pass(&inputs, Detail::Checks, &config);
         println!(
             "smoke run (no --bench): {} charts audited, {findings} findings, {failed} failed to load; \
              `cargo bench --bench corpus` measures",
@@ -158,31 +161,57 @@ fn main() {
     // As `--manifests` input (every document's syntax checked), then as
     // `lint CHART` sees helm's output (helm already parsed every document, so
     // the kinds no check reads are skipped, and empty renders are fine).
-    measure("as --manifests input", &inputs, &config, iterations, bytes);
-    let mut rendered = inputs.clone();
-    for input in &mut rendered {
-        input.rendered_by_helm = true;
+    let rendered = inputs;
+    let mut manifests_input = rendered.clone();
+    for input in &mut manifests_input {
+        input.rendered_by_helm = false;
     }
+    let checks = Detail::Checks;
+    measure(
+        "as --manifests input",
+        &manifests_input,
+        checks,
+        &config,
+        iterations,
+        bytes,
+    );
     measure(
         "as helm template output (lint CHART)",
         &rendered,
+        checks,
+        &config,
+        iterations,
+        bytes,
+    );
+    // What `fix` and `install --probe` load: ConfigMaps, Secrets and Ingresses too.
+    let full = Detail::WithConfiguration;
+    measure(
+        "with configuration objects (fix)",
+        &rendered,
+        full,
         &config,
         iterations,
         bytes,
     );
 
-    measure_largest("as --manifests input", &inputs, &config, iterations);
-    measure_largest("as helm template output (lint CHART)", &rendered, &config, iterations);
+    measure_largest("as --manifests input", &manifests_input, checks, &config, iterations);
+    measure_largest(
+        "as helm template output (lint CHART)",
+        &rendered,
+        checks,
+        &config,
+        iterations,
+    );
 }
 
-fn measure(label: &str, inputs: &[Input], config: &Config, iterations: usize, bytes: usize) {
+fn measure(label: &str, inputs: &[Input], detail: Detail, config: &Config, iterations: usize, bytes: usize) {
     // Warm-up (everything is in memory already; this warms the allocator and caches).
-    let (_, _, findings, failed) = pass(inputs, config);
+    let (_, _, findings, failed) = pass(inputs, detail, config);
     let mut totals = Vec::new();
     let mut loads = Vec::new();
     let mut runs = Vec::new();
     for _ in 0..iterations {
-        let (load, run, _, _) = pass(inputs, config);
+        let (load, run, _, _) = pass(inputs, detail, config);
         loads.push(load);
         runs.push(run);
         totals.push(load + run);
@@ -206,14 +235,14 @@ fn measure(label: &str, inputs: &[Input], config: &Config, iterations: usize, by
     );
 }
 
-fn measure_largest(label: &str, inputs: &[Input], config: &Config, iterations: usize) {
+fn measure_largest(label: &str, inputs: &[Input], detail: Detail, config: &Config, iterations: usize) {
     let largest = inputs.iter().max_by_key(|i| i.text.len()).expect("a non-empty corpus");
     let reps = iterations * 5;
     let one = std::slice::from_ref(largest);
     let mut totals = Vec::new();
     let mut loads = Vec::new();
     for _ in 0..reps {
-        let (load, run, _, _) = pass(one, config);
+        let (load, run, _, _) = pass(one, detail, config);
         loads.push(load);
         totals.push(load + run);
     }

@@ -21,11 +21,10 @@
 //! kept. `--findings FILE` writes every finding as one JSON object per line
 //! (for manual review). Without a corpus it prints a message and exits 0.
 
-use netaudit::audit;
-use netaudit::config::Config;
-use netaudit::model::Input;
+use netaudit::engine::{self, config::Config};
+use netaudit::model::{Detail, Manifests};
 use netaudit::report::summary::Summary;
-use netaudit::values::network_policy_toggles;
+use netaudit::source::{self, InputSpec};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -236,9 +235,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
         let dir = rendered.join(&dataset);
         for path in charts(&dir).map_err(io(&dir))? {
             let chart = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).map_err(io(&path))?;
-            let size = bytes.len();
-            let name = format!("{dataset}/{chart}");
+            let size = std::fs::metadata(&path).map_err(io(&path))?.len() as usize;
             let mut result = ChartResult {
                 dataset: dataset.clone(),
                 chart: chart.clone(),
@@ -252,37 +249,32 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 values_error: None,
                 policies: PolicyStats::default(),
             };
-            let text = match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    result.error = Some(format!("not UTF-8 (offset {})", e.utf8_error().valid_up_to()));
+            // These files are `helm template` output: audit them as `lint CHART` would.
+            let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
+            let spec = InputSpec::RenderedChart {
+                path: path.clone(),
+                name: format!("{dataset}/{chart}"),
+                release: chart.clone(),
+                namespace: chart.clone(),
+                default_values: Some(values_path),
+            };
+            let inputs = match no_panic(|| source::acquire(std::slice::from_ref(&spec))) {
+                Ok(Ok(inputs)) => inputs,
+                Ok(Err(e)) => {
+                    result.error = Some(format!("{e:#}"));
+                    results.push(result);
+                    continue;
+                }
+                Err(panic) => {
+                    result.values_error = Some(panic);
                     results.push(result);
                     continue;
                 }
             };
-            let mut input = Input::new(name.clone(), chart.clone(), chart.clone(), text);
-            // These files are `helm template` output: audit them as `lint CHART` would.
-            input.rendered_by_helm = true;
-            let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
-            if let Ok(values) = std::fs::read_to_string(&values_path) {
-                match no_panic(|| network_policy_toggles(&values, &format!("{chart}/values.yaml"))) {
-                    Ok(toggles) => input.netpol_toggles = toggles,
-                    Err(e) => result.values_error = Some(e),
-                }
-            }
-            let inputs = [input];
-            let objects = match no_panic(|| audit::load(&inputs)) {
-                Ok(Ok(o)) => o,
+            let manifests = match no_panic(|| Manifests::load(inputs.clone(), Detail::Checks)) {
+                Ok(Ok(m)) => m,
                 Ok(Err(e)) => {
-                    let empty = inputs[0].text.trim().is_empty();
-                    result.error = Some(if empty {
-                        format!(
-                            "{e} — the rendered file is empty: the chart renders no \
-                             object with its default values"
-                        )
-                    } else {
-                        e.to_string()
-                    });
+                    result.error = Some(e.to_string());
                     results.push(result);
                     continue;
                 }
@@ -292,7 +284,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                     continue;
                 }
             };
-            let audit = match no_panic(|| audit::run(&inputs, &objects, &config)) {
+            let audit = match no_panic(|| engine::run(&manifests, &config, None)) {
                 Ok(a) => a,
                 Err(panic) => {
                     result.error = Some(panic);
@@ -302,12 +294,18 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             };
             let summary = Summary::of(&audit);
             let row = &summary.rows[0];
-            result.objects = objects.len();
+            result.objects = manifests.objects.len();
             result.workloads = audit.index.workloads.len();
             result.services = audit.index.services.len();
             result.counts = Some(checks.iter().map(|c| (*c, row.count(c))).collect());
             result.affected = row.affected;
-            result.policies = no_panic(|| policy_stats(&audit.index)).unwrap_or_default();
+            // The generator reads ConfigMaps and Ingresses too, as `fix` does.
+            result.policies = no_panic(|| {
+                Manifests::load(inputs, Detail::WithConfiguration)
+                    .map(|full| policy_stats(&full.index()))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
             if args.findings.is_some() {
                 for f in &audit.findings {
                     let subjects: Vec<serde_json::Value> = f

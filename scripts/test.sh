@@ -14,6 +14,8 @@ echo "==> scripts/fetch-helm.sh"
 bash scripts/fetch-helm.sh >/dev/null
 export NETAUDIT_HELM_V4="$ROOT/.tools/helm-v4/helm"
 export NETAUDIT_HELM_V3="$ROOT/.tools/helm-v3/helm"
+# Tests that need helm fail, instead of skipping, when it is missing.
+export NETAUDIT_REQUIRE_HELM=1
 
 echo "==> scripts/setup-podman.sh (podman, runc and the local test image for the probe tests)"
 bash scripts/setup-podman.sh

@@ -1,9 +1,13 @@
-//! Command-line interface (helm-style flags).
+//! Command-line interface (helm-style flags). clap only: the domain types
+//! derive nothing from clap; the value enums here mirror them.
 
 use crate::checks::Severity;
+use crate::fix::policy::EgressMode;
+use crate::probe::RuntimeChoice;
 use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -91,6 +95,24 @@ impl FailOn {
             FailOn::Medium => Some(Severity::Medium),
             FailOn::High => Some(Severity::High),
             FailOn::Never => None,
+        }
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+impl OutputFormat {
+    pub fn format(self) -> Format {
+        match self {
+            OutputFormat::Human => Format::Human,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Sarif => Format::Sarif,
         }
     }
 }
@@ -189,7 +211,7 @@ pub struct RenderArgs {
 pub struct ReportArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
-    pub output: Format,
+    pub output: OutputFormat,
     /// Print a table (one row per chart, one column per check) instead of the findings
     #[arg(long, help_heading = "Output")]
     pub summary: bool,
@@ -219,8 +241,7 @@ pub enum Egress {
 }
 
 impl Egress {
-    pub fn mode(self) -> crate::fix::policy::EgressMode {
-        use crate::fix::policy::EgressMode;
+    pub fn mode(self) -> EgressMode {
         match self {
             Egress::Dns => EgressMode::Dns,
             Egress::Strict => EgressMode::Strict,
@@ -249,6 +270,10 @@ pub struct FixArgs {
     /// Overwrite files that already exist in the directory
     #[arg(long, help_heading = "Output")]
     pub force: bool,
+    /// Config file (default: .netaudit.yaml in the chart directory, else in the current
+    /// directory): its disabled checks and waivers apply to the findings the README lists
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +287,9 @@ pub struct PostRenderArgs {
     /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Config file (default: .netaudit.yaml in the current directory)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -272,6 +300,16 @@ pub enum Runtime {
     Kube,
     /// Local pods with `podman kube play` (no cluster needed; root)
     Podman,
+}
+
+impl Runtime {
+    pub fn choice(self) -> RuntimeChoice {
+        match self {
+            Runtime::Auto => RuntimeChoice::Auto,
+            Runtime::Kube => RuntimeChoice::Kube,
+            Runtime::Podman => RuntimeChoice::Podman,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -294,10 +332,10 @@ pub struct InstallArgs {
     pub runs: u8,
     /// How long to wait for the pods to become ready, per run (e.g. 90s, 5m)
     #[arg(long, default_value = "5m", value_parser = parse_duration, help_heading = "Probe")]
-    pub timeout: std::time::Duration,
+    pub timeout: Duration,
     /// Pause after readiness before reading sockets, for servers that bind late
     #[arg(long, default_value = "2s", value_parser = parse_duration, help_heading = "Probe")]
-    pub settle: std::time::Duration,
+    pub settle: Duration,
     /// Leave the sandbox in place for inspection (prints how to remove it)
     #[arg(long, help_heading = "Probe")]
     pub keep: bool,
@@ -331,38 +369,52 @@ pub struct AuditArgs {
     pub report: ReportArgs,
 }
 
-/// `90s`, `5m`, `1m30s`, `500ms`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+/// The longest duration accepted: far beyond any sensible wait, and far
+/// from overflowing a deadline computed from it.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `90s`, `5m`, `1m30s`, `500ms`, `2h`, or plain seconds; at most a week.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {text:?}: use e.g. 90s, 5m, 1m30s, 500ms");
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(seconds));
-    }
-    let mut total = std::time::Duration::ZERO;
-    let mut number = String::new();
-    let mut chars = text.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let value: u64 = number.parse().map_err(|_| bad())?;
-        number.clear();
-        let unit = match (c, chars.peek()) {
-            ('m', Some('s')) => {
-                chars.next();
-                std::time::Duration::from_millis(value)
+    let too_long = || format!("duration {text:?} is too long: at most 168h (a week)");
+    let total = if let Ok(seconds) = text.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let mut total = Duration::ZERO;
+        let mut number = String::new();
+        let mut chars = text.chars().peekable();
+        let mut any = false;
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
             }
-            ('h', _) => std::time::Duration::from_secs(value * 3600),
-            ('m', _) => std::time::Duration::from_secs(value * 60),
-            ('s', _) => std::time::Duration::from_secs(value),
-            _ => return Err(bad()),
-        };
-        total += unit;
-        any = true;
-    }
-    if !number.is_empty() || !any {
-        return Err(bad());
+            let value: u64 = match number.parse() {
+                Ok(value) => value,
+                Err(_) if !number.is_empty() => return Err(too_long()),
+                Err(_) => return Err(bad()),
+            };
+            number.clear();
+            let unit = match (c, chars.peek()) {
+                ('m', Some('s')) => {
+                    chars.next();
+                    Some(Duration::from_millis(value))
+                }
+                ('h', _) => value.checked_mul(3600).map(Duration::from_secs),
+                ('m', _) => value.checked_mul(60).map(Duration::from_secs),
+                ('s', _) => Some(Duration::from_secs(value)),
+                _ => return Err(bad()),
+            };
+            total = unit.and_then(|u| total.checked_add(u)).ok_or_else(too_long)?;
+            any = true;
+        }
+        if !number.is_empty() || !any {
+            return Err(bad());
+        }
+        total
+    };
+    if total > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(total)
 }
@@ -378,5 +430,16 @@ mod tests {
         assert_eq!(super::parse_duration("5"), Ok(Duration::from_secs(5)));
         assert!(super::parse_duration("5x").is_err());
         assert!(super::parse_duration("m").is_err());
+        // Overflow is an error, never a panic or a wrap-around.
+        for huge in [
+            "18446744073709551615s1s",
+            "5124095576030432h",
+            "99999999999999999999999s",
+            "18446744073709551615",
+            "169h",
+        ] {
+            assert!(super::parse_duration(huge).unwrap_err().contains("too long"), "{huge}");
+        }
+        assert_eq!(super::parse_duration("168h"), Ok(Duration::from_secs(168 * 3600)));
     }
 }

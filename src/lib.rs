@@ -1,18 +1,21 @@
 //! helm-netaudit: finds network misconfigurations in Kubernetes applications.
 //!
-//! `model` turns rendered YAML into objects with source positions, `checks`
-//! holds one file per check plus the registry, `audit` runs them, `report`
-//! writes human/JSON/SARIF output; `app` and `cli` are the command line.
-pub mod app;
-pub mod audit;
+//! The layers, bottom up (a layer imports only those below it):
+//! `model` (manifests as objects, the runtime vocabulary) <- `source`
+//! (helm, manifests files) and `checks` (one file per check) <- `engine`
+//! (runs checks, applies config and waivers) <- `report` (human, JSON,
+//! SARIF) <- `probe` (sandboxes) and `fix` (policies, patches) <-
+//! `commands` (one per subcommand) <- `cli`. docs/design.md draws it.
+//!
+//! The public modules are what the binary, the tests, the benchmarks and
+//! the examples use; everything else is crate-private.
+
 pub mod checks;
 pub mod cli;
-pub mod config;
-pub mod docs;
+pub mod commands;
+pub mod engine;
 pub mod fix;
-pub mod helm;
 pub mod model;
 pub mod probe;
 pub mod report;
-pub mod suppress;
-pub mod values;
+pub mod source;

@@ -31,6 +31,9 @@ fn audit_without_cluster(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn a_release_that_cannot_be_read_is_a_one_line_error_with_exit_2() {
+    if common::skip_without_helm() {
+        return;
+    }
     let (code, stdout, stderr) = audit_without_cluster(&["nosuch", "-n", "prod", "-q"]);
     assert_eq!(code, Some(2), "stdout: {stdout}\nstderr: {stderr}");
     assert!(stdout.is_empty(), "{stdout}");
@@ -43,6 +46,9 @@ fn a_release_that_cannot_be_read_is_a_one_line_error_with_exit_2() {
 
 #[test]
 fn progress_goes_to_stderr_before_the_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let (code, stdout, stderr) = audit_without_cluster(&["nosuch"]);
     assert_eq!(code, Some(2));
     assert!(stdout.is_empty(), "{stdout}");
@@ -125,4 +131,77 @@ fn the_manifest_comes_from_helm_get_manifest_then_the_cluster_is_needed() {
     let args = std::fs::read_to_string(dir.path().join("helm-args")).unwrap();
     assert_eq!(args, "get manifest shop --namespace prod --kube-context nowhere\n");
     assert!(common::stdout(&output).is_empty(), "no report on an error");
+}
+
+/// Ctrl-C while the API server does not answer: the probe stops at once,
+/// says "interrupted" on one line and exits 130, as shells expect.
+#[test]
+fn an_interrupt_while_the_cluster_hangs_exits_130() {
+    use std::io::Read;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let helm = fake_helm(
+        dir.path(),
+        "printf 'apiVersion: apps/v1\\nkind: Deployment\\nmetadata: {name: web}\\nspec:\\n  selector: {matchLabels: {app: web}}\\n  template:\\n    metadata: {labels: {app: web}}\\n    spec: {containers: [{name: web, image: web}]}\\n'",
+    );
+    // An "API server" on loopback that accepts connections and never answers.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: hang\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\n\
+             users:\n- name: nobody\n  user: {{}}\ncontexts:\n- name: hang\n  context: {{cluster: hang, user: nobody}}\n\
+             current-context: hang\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["audit", "shop", "-n", "prod", "-q"])
+        .current_dir(dir.path())
+        .env("HELM_BIN", &helm)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("HELM_KUBECONTEXT")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until netaudit is waiting for the API server's answer.
+    server.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let _connection = loop {
+        match server.accept() {
+            Ok((connection, _)) => break connection,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("netaudit never reached the API server: {e}");
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the interrupt took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(130), "stderr: {stderr}");
+    assert_eq!(stderr.trim_end(), "error: interrupted", "{stderr}");
+    assert!(stdout.is_empty(), "no report after an interrupt: {stdout}");
 }

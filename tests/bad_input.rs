@@ -19,12 +19,18 @@ fn assert_error(out: &std::process::Output, needles: &[&str]) {
 
 #[test]
 fn malformed_yaml_names_file_and_line() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "--manifests", "testdata/bad/malformed.yaml"], &helm(4));
     assert_error(&out, &["testdata/bad/malformed.yaml:7:", "invalid YAML"]);
 }
 
 #[test]
 fn non_kubernetes_yaml_is_rejected() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "--manifests", "testdata/bad/not-kubernetes.yaml"], &helm(4));
     assert_error(
         &out,
@@ -37,18 +43,27 @@ fn non_kubernetes_yaml_is_rejected() {
 
 #[test]
 fn empty_file_is_rejected() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "--manifests", "testdata/bad/empty.yaml"], &helm(4));
     assert_error(&out, &["testdata/bad/empty.yaml:1:", "no Kubernetes objects"]);
 }
 
 #[test]
 fn missing_file_is_rejected() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "--manifests", "testdata/bad/does-not-exist.yaml"], &helm(4));
     assert_error(&out, &["cannot read testdata/bad/does-not-exist.yaml"]);
 }
 
 #[test]
 fn chart_that_fails_to_render_shows_helms_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "testdata/broken-charts/render-error"], &helm(4));
     assert_error(
         &out,
@@ -79,6 +94,9 @@ fn missing_helm_is_a_clear_error() {
 
 #[test]
 fn unknown_flag_is_a_usage_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "examples/insecure-shop", "--no-such-flag"], &helm(4));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--no-such-flag"));
@@ -86,12 +104,18 @@ fn unknown_flag_is_a_usage_error() {
 
 #[test]
 fn nothing_to_lint_is_an_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint"], &helm(4));
     assert_error(&out, &["nothing to lint"]);
 }
 
 #[test]
 fn bad_config_names_file_and_line() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(
         &[
             "lint",
@@ -112,6 +136,9 @@ fn bad_config_names_file_and_line() {
 
 #[test]
 fn huge_file_is_refused_quickly_and_no_output_file_is_left() {
+    if common::skip_without_helm() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.yaml");
     let mut file = std::fs::File::create(&big).unwrap();
@@ -157,6 +184,9 @@ fn huge_file_is_refused_quickly_and_no_output_file_is_left() {
 
 #[test]
 fn hostile_yaml_is_refused_without_crashing() {
+    if common::skip_without_helm() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Deep nesting (a recursive parser would overflow its stack) ...
     let mut deep = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n");
@@ -183,6 +213,9 @@ fn hostile_yaml_is_refused_without_crashing() {
 
 #[test]
 fn binary_garbage_is_rejected() {
+    if common::skip_without_helm() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("garbage.yaml");
     std::fs::write(&path, [0xff, 0xfe, 0x00, 0x41]).unwrap();
@@ -192,6 +225,9 @@ fn binary_garbage_is_rejected() {
 
 #[test]
 fn kube_runtime_without_a_cluster_is_a_clear_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args([
@@ -215,6 +251,9 @@ fn kube_runtime_without_a_cluster_is_a_clear_error() {
 
 #[test]
 fn install_without_probe_is_refused() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["install", "testdata/charts/probe-clean"], &helm(4));
     assert_error(&out, &["only installs into a throwaway sandbox: add --probe"]);
 }

@@ -56,7 +56,7 @@ fn checks_lists_every_check() {
 fn docs_checks_md_is_generated_from_the_registry() {
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md")).unwrap_or_default();
     assert!(
-        committed == netaudit::docs::checks_markdown(),
+        committed == netaudit::checks::docs::checks_markdown(),
         "docs/checks.md is stale: run `cargo run -- gen-docs` and commit it"
     );
 }

@@ -25,6 +25,9 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 
 #[test]
 fn config_in_chart_dir_disables_reweights_and_waives() {
+    if common::skip_without_helm() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("shop");
     copy_dir(&common::repo().join("examples/insecure-shop"), &chart);
@@ -66,6 +69,9 @@ fn config_in_chart_dir_disables_reweights_and_waives() {
 
 #[test]
 fn fail_on_threshold_decides_the_exit_code() {
+    if common::skip_without_helm() {
+        return;
+    }
     // m7-host-network-fail has one high finding (M7) and nothing else.
     let chart = "testdata/charts/m7-host-network-fail";
     for (fail_on, code) in [("low", 1), ("medium", 1), ("high", 1), ("never", 0)] {
@@ -82,6 +88,9 @@ fn fail_on_threshold_decides_the_exit_code() {
 
 #[test]
 fn annotation_waiver_that_matches_nothing_is_reported() {
+    if common::skip_without_helm() {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.yaml");
     std::fs::write(
@@ -113,6 +122,9 @@ fn annotation_waiver_that_matches_nothing_is_reported() {
 
 #[test]
 fn namespace_flag_and_helm_namespace_env_set_the_default_namespace() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(
         &[
             "lint",

@@ -6,6 +6,9 @@ use common::{finding_keys, helm, netaudit, stdout};
 
 #[test]
 fn two_releases_with_generic_labels_collide_globally() {
+    if common::skip_without_helm() {
+        return;
+    }
     let chart = "testdata/charts/m4g-generic-labels";
     let out = netaudit(
         &[
@@ -45,6 +48,9 @@ fn two_releases_with_generic_labels_collide_globally() {
 
 #[test]
 fn releases_in_different_namespaces_do_not_collide() {
+    if common::skip_without_helm() {
+        return;
+    }
     let chart = "testdata/charts/m4g-generic-labels";
     let dir = tempfile::tempdir().unwrap();
     let render = |release: &str, ns: &str| {
@@ -70,6 +76,9 @@ fn releases_in_different_namespaces_do_not_collide() {
 
 #[test]
 fn release_with_instance_labels_next_to_another_is_clean() {
+    if common::skip_without_helm() {
+        return;
+    }
     let chart = "testdata/charts/m4a-distinct-labels-pass";
     let out = netaudit(
         &[

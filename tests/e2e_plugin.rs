@@ -50,16 +50,22 @@ struct Helm {
 }
 
 impl Helm {
-    fn new(env_var: &str, major: &'static str) -> Helm {
+    /// The helm of `env_var`, else the one under .tools/; `None` (the test
+    /// skips) when there is none and `NETAUDIT_REQUIRE_HELM` is not set.
+    fn new(env_var: &str, major: &'static str) -> Option<Helm> {
         let local = Path::new(REPO).join(format!(".tools/helm-{major}/helm"));
         let bin = match std::env::var_os(env_var) {
             Some(p) if !p.is_empty() => PathBuf::from(p),
             _ if local.is_file() => local,
-            _ => panic!(
+            _ if std::env::var_os("NETAUDIT_REQUIRE_HELM").is_some() => panic!(
                 "{env_var} is not set and {} does not exist: run the suite with `bash scripts/test.sh`, \
                  or fetch the pinned helms with `bash scripts/fetch-helm.sh`",
                 local.display()
             ),
+            _ => {
+                eprintln!("skipping: helm {major} not found (bash scripts/fetch-helm.sh fetches it)");
+                return None;
+            }
         };
         assert!(
             bin.is_file(),
@@ -93,7 +99,7 @@ impl Helm {
             helm.bin.display(),
             describe(&out)
         );
-        helm
+        Some(helm)
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -292,10 +298,14 @@ fn exercise(helm: &Helm) {
 
 #[test]
 fn helm_v3_plugin_end_to_end() {
-    exercise(&Helm::new("NETAUDIT_HELM_V3", "v3"));
+    if let Some(helm) = Helm::new("NETAUDIT_HELM_V3", "v3") {
+        exercise(&helm);
+    }
 }
 
 #[test]
 fn helm_v4_plugin_end_to_end() {
-    exercise(&Helm::new("NETAUDIT_HELM_V4", "v4"));
+    if let Some(helm) = Helm::new("NETAUDIT_HELM_V4", "v4") {
+        exercise(&helm);
+    }
 }

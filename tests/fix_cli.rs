@@ -4,7 +4,7 @@
 mod common;
 
 use common::{finding_keys, helm, netaudit, repo, stderr, stdout};
-use netaudit::model::{Index, Input};
+use netaudit::model::{Detail, Input, Manifests};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -45,7 +45,7 @@ fn m6_keys(json: &Value) -> Vec<String> {
 fn fix_removes_m6(chart: &str, expect_skipped: &[&str]) -> String {
     let (_tmp, dir, out) = fix(&[chart]);
     assert!(out.status.success(), "fix {chart}: {}", stderr(&out));
-    for f in netaudit::app::FIX_FILES {
+    for f in netaudit::commands::fix::FIX_FILES {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
     let rendered = dir.join("rendered.yaml");
@@ -77,12 +77,18 @@ fn fix_removes_m6(chart: &str, expect_skipped: &[&str]) -> String {
 
 #[test]
 fn fix_m6_fixture() {
+    if common::skip_without_helm() {
+        return;
+    }
     let policies = fix_removes_m6("testdata/charts/m6-no-policy-fail", &[]);
     assert!(policies.contains("kind: NetworkPolicy"));
 }
 
 #[test]
 fn fix_m5b_fixture() {
+    if common::skip_without_helm() {
+        return;
+    }
     // The fixture ships its own policy; the generated one says the Service's
     // undeclared target port (M5B) is not allowed until it is declared.
     let policies = fix_removes_m6("testdata/charts/m5b-numeric-target-undeclared-fail", &[]);
@@ -92,6 +98,9 @@ fn fix_m5b_fixture() {
 
 #[test]
 fn fix_insecure_shop_skips_collisions_and_host_network() {
+    if common::skip_without_helm() {
+        return;
+    }
     let _ = fix_removes_m6(
         "examples/insecure-shop",
         &[
@@ -104,6 +113,9 @@ fn fix_insecure_shop_skips_collisions_and_host_network() {
 
 #[test]
 fn fix_refuses_to_overwrite_without_force() {
+    if common::skip_without_helm() {
+        return;
+    }
     let (_tmp, dir, out) = fix(&["testdata/charts/m6-no-policy-fail"]);
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::write(dir.join("README.md"), "mine").unwrap();
@@ -122,6 +134,9 @@ fn fix_refuses_to_overwrite_without_force() {
 
 #[test]
 fn fix_manifests_instead_of_a_chart() {
+    if common::skip_without_helm() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("out");
     let out = netaudit(
@@ -162,10 +177,10 @@ fn fix_manifests_instead_of_a_chart() {
 }
 
 /// The workloads of a manifest stream: (kind/name, container, port name, port, protocol).
-fn declared_ports(text: &str) -> Vec<(String, String, String, i64, String)> {
+fn declared_ports(text: &str) -> Vec<(String, String, String, u16, String)> {
     let inputs = vec![Input::new("out.yaml", "out", "default", text.to_string())];
-    let objects = netaudit::audit::load(&inputs).expect("post-render output is valid YAML");
-    let index = Index::new(&inputs, &objects);
+    let manifests = Manifests::load(inputs, Detail::Checks).expect("post-render output is valid YAML");
+    let index = manifests.index();
     let mut out = Vec::new();
     for w in &index.workloads {
         for c in &w.containers {
@@ -175,7 +190,7 @@ fn declared_ports(text: &str) -> Vec<(String, String, String, i64, String)> {
                     c.name.clone(),
                     p.name.clone().unwrap_or_default(),
                     p.number,
-                    p.protocol.clone(),
+                    p.protocol.to_string(),
                 ));
             }
         }
@@ -185,7 +200,7 @@ fn declared_ports(text: &str) -> Vec<(String, String, String, i64, String)> {
 
 fn check_patched(text: &str) {
     let ports = declared_ports(text);
-    let has = |w: &str, c: &str, n: &str, p: i64, proto: &str| {
+    let has = |w: &str, c: &str, n: &str, p: u16, proto: &str| {
         ports
             .iter()
             .any(|x| x.0 == w && x.1 == c && x.2 == n && x.3 == p && x.4 == proto)
@@ -230,6 +245,9 @@ fn helm_template(helm_bin: &Path) -> String {
 
 #[test]
 fn post_render_applies_port_patches_and_appends_policies() {
+    if common::skip_without_helm() {
+        return;
+    }
     let rendered = helm_template(&helm(4));
     let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
         .args(["post-render", "--from-report", REPORT])
@@ -260,6 +278,9 @@ fn post_render_applies_port_patches_and_appends_policies() {
 
 #[test]
 fn fix_with_report_writes_port_patches_and_kustomization() {
+    if common::skip_without_helm() {
+        return;
+    }
     let (_tmp, dir, out) = fix(&["examples/insecure-shop", "--from-report", REPORT, "--egress", "strict"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let patch = std::fs::read_to_string(dir.join("ports.patch.yaml")).unwrap();
@@ -320,6 +341,9 @@ fn helm_cmd(bin: &Path, home: &Path) -> Command {
 
 #[test]
 fn helm3_post_renderer_script() {
+    if common::skip_without_helm() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let out = helm_cmd(&helm(3), tmp.path())
         .args([
@@ -339,6 +363,9 @@ fn helm3_post_renderer_script() {
 
 #[test]
 fn helm4_post_renderer_plugin() {
+    if common::skip_without_helm() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
     std::fs::create_dir_all(home.join("data/plugins")).unwrap();
@@ -374,4 +401,42 @@ fn helm4_post_renderer_plugin() {
         .unwrap();
     assert!(plain.status.success(), "{}", stderr(&plain));
     assert_eq!(stdout(&plain).matches("kind: NetworkPolicy").count(), 4);
+}
+
+/// The README lists the findings `fix` cannot fix as `lint` would report
+/// them: a check the user's .netaudit.yaml disables, or a finding it waives,
+/// is not listed.
+#[test]
+fn fix_honours_the_config_file() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let chart = "testdata/charts/m7-host-network-fail";
+    let (_tmp, dir, out) = fix(&[chart]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let listed = |readme: &str| {
+        readme
+            .lines()
+            .filter(|l| l.starts_with("- M7 "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(!listed(&readme).is_empty(), "M7 is listed without a config:\n{readme}");
+
+    let config_dir = tempfile::tempdir().unwrap();
+    for (name, config) in [
+        ("disable.yaml", "disable: [M7]\n"),
+        (
+            "waive.yaml",
+            "ignore:\n  - check: M7\n    object: \"*\"\n    reason: the node agent needs the host network\n",
+        ),
+    ] {
+        let path = config_dir.path().join(name);
+        std::fs::write(&path, config).unwrap();
+        let (_tmp, dir, out) = fix(&[chart, "--config", path.to_str().unwrap()]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(listed(&readme).is_empty(), "{name}: M7 still listed:\n{readme}");
+    }
 }

@@ -33,6 +33,9 @@ fn checks(report: &serde_json::Value, check: &str) -> Vec<String> {
 
 #[test]
 fn declared_ports_from_fix_are_confirmed_by_a_second_probe() {
+    if common::skip_without_helm() {
+        return;
+    }
     if !podman_ready() {
         return;
     }

@@ -59,11 +59,17 @@ fn check_all_fixtures(helm_major: u8) {
 
 #[test]
 fn fixtures_match_expectations_helm_v4() {
+    if common::skip_without_helm() {
+        return;
+    }
     check_all_fixtures(4);
 }
 
 #[test]
 fn fixtures_match_expectations_helm_v3() {
+    if common::skip_without_helm() {
+        return;
+    }
     check_all_fixtures(3);
 }
 
@@ -81,6 +87,9 @@ fn every_fixture_chart_has_expectations() {
 
 #[test]
 fn suppressed_finding_is_reported_as_suppressed_with_its_reason() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "testdata/charts/suppress-annotation", "-o", "json"], &helm(4));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let suppressed = json["suppressed"].as_array().unwrap();
@@ -95,6 +104,9 @@ fn suppressed_finding_is_reported_as_suppressed_with_its_reason() {
 
 #[test]
 fn m6_hint_names_the_values_key_and_user_values_silence_it() {
+    if common::skip_without_helm() {
+        return;
+    }
     let chart = "testdata/charts/m6-policy-switched-off-fail";
     let out = netaudit(&["lint", chart, "-o", "json"], &helm(4));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -111,6 +123,9 @@ fn m6_hint_names_the_values_key_and_user_values_silence_it() {
 
 #[test]
 fn a_chart_that_renders_nothing_is_a_warning_not_an_error() {
+    if common::skip_without_helm() {
+        return;
+    }
     let out = netaudit(&["lint", "testdata/charts/empty-render-pass", "-o", "json"], &helm(4));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -117,6 +117,9 @@ fn runtime_keys(json: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     let out = install(&[
         "probe",
@@ -166,6 +169,9 @@ fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
 
 #[test]
 fn clean_chart_has_no_findings() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     let out = install(&[
         "clean",
@@ -186,6 +192,9 @@ fn clean_chart_has_no_findings() {
 
 #[test]
 fn missing_image_is_a_clear_error_and_leaves_nothing() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     let out = install(&["x", "testdata/charts/probe-missing-image", "--probe"]);
     assert_eq!(out.status.code(), Some(2));
@@ -200,6 +209,9 @@ fn missing_image_is_a_clear_error_and_leaves_nothing() {
 
 #[test]
 fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     let out = install(&[
         "keep",
@@ -239,7 +251,7 @@ fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
 }
 
 /// Start a probe, send `signal` once stderr shows `phase`, and check that the
-/// sandbox is removed and the exit code is 2.
+/// sandbox is removed and the exit code is 130 (interrupted), with "error: interrupted" as the last line.
 fn interrupt_during(phase: &str, signal: &str, chart: &str, extra: &[&str]) {
     let mut child = install_command(&["sig", chart, "--probe"])
         .args(extra)
@@ -270,13 +282,17 @@ fn interrupt_during(phase: &str, signal: &str, chart: &str, extra: &[&str]) {
     }
     log.extend(lines.map_while(Result::ok));
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(2), "{log:?}");
-    assert!(log.iter().any(|l| l.contains("interrupted")), "{log:?}");
+    assert_eq!(status.code(), Some(130), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("error: interrupted"), "{log:?}");
+    assert!(log.iter().any(|l| l.starts_with("netaudit: cleaning up")), "{log:?}");
     assert_sandbox_gone(&sandbox.unwrap_or_else(|| panic!("no sandbox name in {log:?}")));
 }
 
 #[test]
 fn sigint_while_installing_cleans_up() {
+    if common::skip_without_helm() {
+        return;
+    }
     if let Some(_serial) = podman_ready() {
         interrupt_during("installing into", "-INT", "testdata/charts/probe-clean", &[]);
     }
@@ -284,6 +300,9 @@ fn sigint_while_installing_cleans_up() {
 
 #[test]
 fn sigint_while_waiting_for_readiness_cleans_up() {
+    if common::skip_without_helm() {
+        return;
+    }
     if let Some(_serial) = podman_ready() {
         // Its pod never becomes ready: the wait would last 5 minutes.
         interrupt_during(
@@ -297,6 +316,9 @@ fn sigint_while_waiting_for_readiness_cleans_up() {
 
 #[test]
 fn sigterm_while_probing_cleans_up() {
+    if common::skip_without_helm() {
+        return;
+    }
     if let Some(_serial) = podman_ready() {
         // The settle pause belongs to the probing phase.
         interrupt_during(
@@ -310,6 +332,9 @@ fn sigterm_while_probing_cleans_up() {
 
 #[test]
 fn nothing_outside_the_sandbox_is_touched() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     // A pod and a volume that merely look like ours must survive a probe.
     let pod = format!("netaudit-bystander-{}", std::process::id());
@@ -337,6 +362,9 @@ fn nothing_outside_the_sandbox_is_touched() {
 
 #[test]
 fn a_closed_stderr_does_not_stop_the_cleanup() {
+    if common::skip_without_helm() {
+        return;
+    }
     let Some(_serial) = podman_ready() else { return };
     // `netaudit install … 2>&1 | head -2`: the reader goes away early.
     let mut child = install_command(&["closed", "testdata/charts/probe-clean", "--probe", "--runs", "1"])

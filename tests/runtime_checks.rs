@@ -1,77 +1,36 @@
 //! The runtime checks (M1, M2, M3, M5A, M5C's runtime half) on synthetic
 //! observations: the rules, independent of any backend.
 
-use netaudit::config::Config;
-use netaudit::model::Input;
-use netaudit::probe::{AttributedSocket, Observations, OpenSocket, PodSockets, PodStatus, Protocol, WorkloadRef};
+use netaudit::checks::{self, Analysis};
+use netaudit::engine::config::Config;
+use netaudit::model::{
+    AttributedSocket, Detail, Evidence, Input, Manifests, Observations, OpenSocket, PodSockets, PodStatus, ProbeReport,
+    Protocol, WorkloadRef,
+};
 
-const MANIFESTS: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-        - name: web
-          image: x
-          ports:
-            - {name: http, containerPort: 8080}
-            - {name: cluster, containerPort: 9999}
-        - name: sidecar
-          image: x
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: admin}
-spec:
-  selector: {app: web}
-  ports: [{port: 7000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web-hl}
-spec:
-  clusterIP: None
-  selector: {app: web}
-  ports: [{name: http, port: 8080}, {name: cluster, port: 9999}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: node-agent}
-spec:
-  selector: {matchLabels: {app: node-agent}}
-  template:
-    metadata: {labels: {app: node-agent}}
-    spec:
-      hostNetwork: true
-      containers:
-        - name: agent
-          image: x
-          ports: [{containerPort: 9100}, {containerPort: 22}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: stuck}
-spec:
-  selector: {matchLabels: {app: stuck}}
-  template:
-    metadata: {labels: {app: stuck}}
-    spec:
-      containers:
-        - name: stuck
-          image: x
-          ports: [{containerPort: 5000}]
-"#;
+/// A web Deployment behind three Services and a hostNetwork agent.
+fn manifests() -> Manifests {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/runtime/web-and-agent.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    Manifests::load(vec![Input::new("m.yaml", "m", "default", text)], Detail::Checks).unwrap()
+}
+
+fn evidence(observations: Observations) -> Evidence {
+    let probe = ProbeReport {
+        runtime: "podman".into(),
+        sandbox: "netaudit-m-000000".into(),
+        runs: 2,
+        incomplete: observations.not_ready().cloned().collect(),
+        not_probed: Vec::new(),
+        waited_for_readiness: true,
+        timings: Default::default(),
+    };
+    Evidence {
+        observations,
+        probe,
+        notes: Vec::new(),
+    }
+}
 
 fn owner(kind: &str, name: &str) -> WorkloadRef {
     WorkloadRef {
@@ -162,14 +121,14 @@ fn observations() -> Observations {
     }
 }
 
-fn keys(observations: Option<&Observations>) -> Vec<String> {
-    let inputs = vec![Input::new("m.yaml", "m", "default", MANIFESTS.to_string())];
-    let objects = netaudit::audit::load(&inputs).unwrap();
-    let audit = netaudit::audit::run_observed(&inputs, &objects, &Config::default(), observations);
+fn keys(observations: Option<Observations>) -> Vec<String> {
+    let manifests = manifests();
+    let evidence = observations.map(evidence);
+    let audit = netaudit::engine::run(&manifests, &Config::default(), evidence.as_ref());
     let mut keys: Vec<String> = audit
         .findings
         .iter()
-        .filter(|f| ["M1", "M2", "M3", "M5A", "M5C"].contains(&f.check.id))
+        .filter(|f| f.check.analysis != Analysis::Static)
         .map(|f| format!("{} {} {}", f.check.id, f.primary().object.name, f.port.unwrap_or(0)))
         .collect();
     keys.sort();
@@ -179,7 +138,7 @@ fn keys(observations: Option<&Observations>) -> Vec<String> {
 #[test]
 fn runtime_rules() {
     assert_eq!(
-        keys(Some(&observations())),
+        keys(Some(observations())),
         [
             "M1 node-agent 9200", // undeclared; 22 is the node's own (baseline) and declared anyway
             "M1 web 5353",        // UDP, bound, undeclared, no owner known
@@ -203,42 +162,33 @@ fn never_ready_pods_get_no_m3() {
     // `stuck` declares 5000 and never became ready: no M3 for it (above), and
     // the observations say why.
     let obs = observations();
+    let stuck: Vec<&PodStatus> = obs.not_ready().collect();
+    assert_eq!(stuck.len(), 1);
     assert_eq!(
-        obs.not_ready("Deployment", "default", "stuck")[0].detail,
-        "CrashLoopBackOff"
+        (stuck[0].owner.name.as_str(), stuck[0].detail.as_str()),
+        ("stuck", "CrashLoopBackOff")
     );
-    assert!(!keys(Some(&obs)).iter().any(|k| k.contains("stuck")));
+    assert!(!keys(Some(obs)).iter().any(|k| k.contains("stuck")));
 }
 
 #[test]
 fn m1_message_names_the_container_holding_the_socket() {
-    let inputs = vec![Input::new("m.yaml", "m", "default", MANIFESTS.to_string())];
-    let objects = netaudit::audit::load(&inputs).unwrap();
-    let obs = observations();
-    let audit = netaudit::audit::run_observed(&inputs, &objects, &Config::default(), Some(&obs));
+    let manifests = manifests();
+    let evidence = evidence(observations());
+    let audit = netaudit::engine::run(&manifests, &Config::default(), Some(&evidence));
     let m1 = audit
         .findings
         .iter()
-        .find(|f| f.check.id == "M1" && f.port == Some(9090))
+        .find(|f| f.check == &checks::M1 && f.port == Some(9090))
         .unwrap();
     assert!(m1.message.contains("9090/TCP (container `sidecar`)"), "{}", m1.message);
 }
 
 #[test]
 fn runtime_findings_snapshots_human_and_json() {
-    let inputs = vec![Input::new("m.yaml", "m", "default", MANIFESTS.to_string())];
-    let objects = netaudit::audit::load(&inputs).unwrap();
-    let obs = observations();
-    let mut audit = netaudit::audit::run_observed(&inputs, &objects, &Config::default(), Some(&obs));
-    audit.probe = Some(netaudit::probe::ProbeReport {
-        runtime: "podman".into(),
-        sandbox: "netaudit-m-000000".into(),
-        runs: 2,
-        incomplete: obs.statuses.iter().filter(|s| !s.ready).cloned().collect(),
-        not_probed: Vec::new(),
-        waited_for_readiness: true,
-        timings: Default::default(),
-    });
+    let manifests = manifests();
+    let evidence = evidence(observations());
+    let audit = netaudit::engine::run(&manifests, &Config::default(), Some(&evidence));
     let human = netaudit::report::human::render(
         &audit,
         &netaudit::report::human::Options {
@@ -246,9 +196,9 @@ fn runtime_findings_snapshots_human_and_json() {
             width: 100,
         },
     );
-    let json = netaudit::report::json::render(&audit);
+    let json = netaudit::report::json::render(&audit).unwrap();
     // Every runtime-only check of the registry shows in these snapshots.
-    for check in netaudit::checks::REGISTRY.iter().filter(|c| c.runtime_only()) {
+    for check in checks::REGISTRY.iter().filter(|c| c.runtime_only()) {
         assert!(
             human.contains(&format!("{} {}", check.id, check.name)),
             "{} missing",

@@ -35,7 +35,9 @@ declare_check! {
         id: "M1",
         name: "undeclared-open-port",
         severity: High,
-        analysis: "runtime (install --probe)",
+        analysis: Runtime,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a port is open in a pod but no container of the pod declares it",
         run: run,
     };
@@ -55,8 +57,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                     format!("declare {what} in containers[].ports of the container that opens it, or make it listen on loopback only"),
                     vec![Subject::new(workload.obj, workload.containers_line, format!("{} opens {what}", describe(workload.obj)))],
                 )
-                .with_port(i64::from(open.port))
-                .with_socket(open.protocol.as_str(), open.holders.clone()),
+                .with_port(open.port)
+                .with_socket(open.protocol, open.holders.clone()),
             );
         }
     }

@@ -30,7 +30,9 @@ declare_check! {
         id: "M2",
         name: "dynamic-port",
         severity: High,
-        analysis: "runtime (install --probe)",
+        analysis: Runtime,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "an undeclared port changes between probe runs or lies in the ephemeral range",
         run: run,
     };
@@ -60,8 +62,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                         format!("{} opens {what}", describe(workload.obj)),
                     )],
                 )
-                .with_port(i64::from(open.port))
-                .with_socket(open.protocol.as_str(), open.holders.clone()),
+                .with_port(open.port)
+                .with_socket(open.protocol, open.holders.clone()),
             );
         }
     }

@@ -1,7 +1,7 @@
 use super::support::{describe, probed_runs};
 use super::{declare_check, Finding, Subject};
 use crate::model::Index;
-use crate::probe::Protocol;
+use crate::model::Protocol;
 
 declare_check! {
     /// ## What it does
@@ -10,7 +10,8 @@ declare_check! {
     /// the workload's pods in any probe run after the pods became Ready (and
     /// a settle delay). Pods that never became Ready get a `probe-incomplete`
     /// note instead. For `hostNetwork` pods a port the node already had open
-    /// before the install cannot be told apart and is not reported. One
+    /// before the install cannot be told apart and is not reported. SCTP
+    /// ports are not judged (the probe reads TCP and UDP sockets only). One
     /// finding per workload and declared port.
     ///
     /// ## Why is this bad?
@@ -34,7 +35,9 @@ declare_check! {
         id: "M3",
         name: "declared-port-not-open",
         severity: Low,
-        analysis: "runtime (install --probe)",
+        analysis: Runtime,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a declared container port is not open in the pod after it became Ready",
         run: run,
     };
@@ -52,14 +55,12 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         }
         for container in &workload.containers {
             for declared in &container.ports {
-                let protocol = if declared.protocol == "UDP" {
-                    Protocol::Udp
-                } else {
-                    Protocol::Tcp
-                };
-                let Ok(number) = u16::try_from(declared.number) else {
+                let (protocol, number) = (declared.protocol, declared.number);
+                if protocol == Protocol::Sctp {
+                    // The probe reads TCP and UDP sockets only: an SCTP port
+                    // can be neither seen open nor found closed.
                     continue;
-                };
+                }
                 let key = (protocol, number);
                 if runs.iter().any(|r| r.ports.contains_key(&key))
                     || (workload.host_network_line.is_some() && baseline.contains(&key))
@@ -84,8 +85,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                             format!("{what} is declared but not open"),
                         )],
                     )
-                    .with_port(declared.number)
-                    .with_socket(protocol.as_str(), vec![container.name.clone()]),
+                    .with_port(number)
+                    .with_socket(protocol, vec![container.name.clone()]),
                 );
             }
         }

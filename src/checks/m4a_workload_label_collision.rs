@@ -45,7 +45,9 @@ declare_check! {
         id: "M4A",
         name: "workload-label-collision",
         severity: High,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "two workloads of one release in one namespace have colliding labels: one's selector selects the other's pods, or their pod labels are identical",
         run: run,
     };

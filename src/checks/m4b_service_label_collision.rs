@@ -41,7 +41,9 @@ declare_check! {
         id: "M4B",
         name: "service-label-collision",
         severity: High,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "two or more Services select the same workload (a StatefulSet's governing headless Service does not count)",
         run: run,
     };

@@ -41,7 +41,9 @@ declare_check! {
         id: "M4C",
         name: "workload-subset-collision",
         severity: High,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "one Service selects two or more different workloads of its release",
         run: run,
     };

@@ -33,7 +33,9 @@ declare_check! {
         id: "M4G",
         name: "global-label-collision",
         severity: High,
-        analysis: "static (across releases)",
+        analysis: Static,
+        scope: SeveralReleases,
+        counting: PerFinding,
         summary: "an M4A or M4C collision whose two sides belong to different releases",
         run: run,
     };

@@ -27,7 +27,9 @@ declare_check! {
         id: "M5A",
         name: "service-targets-closed-port",
         severity: Medium,
-        analysis: "runtime (install --probe)",
+        analysis: Runtime,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a Service port's target is not open in a selected pod at runtime",
         run: run,
     };

@@ -43,7 +43,9 @@ declare_check! {
         id: "M5B",
         name: "service-targets-undeclared-port",
         severity: Medium,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a non-headless Service port's target (number or name) is not declared by a selected workload",
         run: run,
     };

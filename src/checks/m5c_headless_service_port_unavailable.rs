@@ -32,7 +32,9 @@ declare_check! {
         id: "M5C",
         name: "headless-service-port-unavailable",
         severity: Medium,
-        analysis: "static + runtime (install --probe)",
+        analysis: StaticAndRuntime,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a headless Service port's target is not declared by a selected workload",
         run: run,
     };

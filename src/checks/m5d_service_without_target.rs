@@ -31,7 +31,9 @@ declare_check! {
         id: "M5D",
         name: "service-without-target",
         severity: Medium,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "a Service with a non-empty selector selects no workload in its namespace",
         run: run,
     };

@@ -35,7 +35,9 @@ declare_check! {
         id: "M6",
         name: "missing-network-policy",
         severity: Medium,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: OncePerInput,
         summary: "a workload is not selected by any NetworkPolicy of its namespace that restricts ingress",
         run: run,
     };

@@ -30,7 +30,9 @@ declare_check! {
         id: "M7",
         name: "host-network",
         severity: High,
-        analysis: "static",
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
         summary: "the pod template sets hostNetwork: true",
         run: run,
     };

@@ -5,8 +5,10 @@
 //! example, remediation). The same text feeds `docs/checks.md`,
 //! `netaudit explain ID` and the SARIF rule help, so it is written once.
 
-use crate::model::{Index, Location, Object};
+use crate::model::{Index, Location, Object, Protocol};
 use serde::Serialize;
+
+pub mod docs;
 
 mod m1_undeclared_open_port;
 mod m2_dynamic_port;
@@ -23,7 +25,21 @@ mod m6_missing_network_policy;
 mod m7_host_network;
 mod support;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+pub use m1_undeclared_open_port::M1;
+pub use m2_dynamic_port::M2;
+pub use m3_declared_port_not_open::M3;
+pub use m4a_workload_label_collision::M4A;
+pub use m4b_service_label_collision::M4B;
+pub use m4c_workload_subset_collision::M4C;
+pub use m4g_global_label_collision::M4G;
+pub use m5a_service_targets_closed_port::M5A;
+pub use m5b_service_targets_undeclared_port::M5B;
+pub use m5c_headless_service_port_unavailable::M5C;
+pub use m5d_service_without_target::M5D;
+pub use m6_missing_network_policy::M6;
+pub use m7_host_network::M7;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Low,
@@ -56,14 +72,44 @@ impl std::fmt::Display for Severity {
     }
 }
 
+/// What a check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Analysis {
+    /// The rendered manifests only.
+    Static,
+    /// What `install --probe` (or `audit`) observed: nothing without it.
+    Runtime,
+    /// A static half, and a runtime half that comes with probing.
+    StaticAndRuntime,
+}
+
+/// Which inputs a check compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The objects of one release.
+    OneRelease,
+    /// Objects of different releases audited together (M4G).
+    SeveralReleases,
+}
+
+/// How summaries count a check's findings (the spec's "Counting for summaries").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Every finding counts.
+    PerFinding,
+    /// At most one per input (chart), however many findings.
+    OncePerInput,
+}
+
 /// A registered check: identity, default severity, documentation, and the
 /// function that finds its violations in an [`Index`].
 pub struct CheckInfo {
     pub id: &'static str,
     pub name: &'static str,
     pub default_severity: Severity,
-    /// `static`, or `static + runtime` for checks whose runtime half comes with probing.
-    pub analysis: &'static str,
+    pub analysis: Analysis,
+    pub scope: Scope,
+    pub counting: Counting,
     /// One line: when a finding is reported.
     pub summary: &'static str,
     /// The check's doc comment, Markdown.
@@ -77,10 +123,29 @@ impl std::fmt::Debug for CheckInfo {
     }
 }
 
+impl PartialEq for CheckInfo {
+    /// A check is its ID (the registry has one entry per ID).
+    fn eq(&self, other: &CheckInfo) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for CheckInfo {}
+
 impl CheckInfo {
     /// Does the check need `install --probe` (no static half)?
     pub fn runtime_only(&self) -> bool {
-        !self.analysis.contains("static")
+        self.analysis == Analysis::Runtime
+    }
+
+    /// How the documentation names what the check reads.
+    pub fn analysis_text(&self) -> &'static str {
+        match (self.analysis, self.scope) {
+            (Analysis::Static, Scope::SeveralReleases) => "static (across releases)",
+            (Analysis::Static, Scope::OneRelease) => "static",
+            (Analysis::Runtime, _) => "runtime (install --probe)",
+            (Analysis::StaticAndRuntime, _) => "static + runtime (install --probe)",
+        }
     }
 
     /// The doc comment without the one-space indent rustdoc leaves.
@@ -115,7 +180,9 @@ macro_rules! declare_check {
             id: $id:literal,
             name: $slug:literal,
             severity: $severity:ident,
-            analysis: $analysis:literal,
+            analysis: $analysis:ident,
+            scope: $scope:ident,
+            counting: $counting:ident,
             summary: $summary:literal,
             run: $run:path $(,)?
         };
@@ -125,7 +192,9 @@ macro_rules! declare_check {
             id: $id,
             name: $slug,
             default_severity: $crate::checks::Severity::$severity,
-            analysis: $analysis,
+            analysis: $crate::checks::Analysis::$analysis,
+            scope: $crate::checks::Scope::$scope,
+            counting: $crate::checks::Counting::$counting,
             summary: $summary,
             doc: concat!($($doc, "\n"),*),
             run: $run,
@@ -198,10 +267,10 @@ pub struct Finding<'a> {
     /// The objects involved; the first is the one the finding is about.
     pub subjects: Vec<Subject<'a>>,
     /// The port involved (a Service port for M5B/M5C).
-    pub port: Option<i64>,
+    pub port: Option<u16>,
     /// Runtime findings: the protocol of `port` and the containers seen
     /// holding the socket (what `fix` needs to patch the right container).
-    pub protocol: Option<&'static str>,
+    pub protocol: Option<Protocol>,
     pub containers: Vec<String>,
 }
 
@@ -219,12 +288,12 @@ impl<'a> Finding<'a> {
         }
     }
 
-    pub fn with_port(mut self, port: i64) -> Finding<'a> {
+    pub fn with_port(mut self, port: u16) -> Finding<'a> {
         self.port = Some(port);
         self
     }
 
-    pub fn with_socket(mut self, protocol: &'static str, containers: Vec<String>) -> Finding<'a> {
+    pub fn with_socket(mut self, protocol: Protocol, containers: Vec<String>) -> Finding<'a> {
         self.protocol = Some(protocol);
         self.containers = containers;
         self
@@ -256,4 +325,41 @@ pub fn run_checks<'a>(index: &Index<'a>, checks: &[&'static CheckInfo]) -> Vec<F
         });
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique_and_findable() {
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.id).collect();
+        let mut names: Vec<&str> = REGISTRY.iter().map(|c| c.name).collect();
+        ids.sort();
+        ids.dedup();
+        names.sort();
+        names.dedup();
+        assert_eq!(ids.len(), REGISTRY.len(), "duplicate check ID");
+        assert_eq!(names.len(), REGISTRY.len(), "duplicate check name");
+        for check in REGISTRY {
+            assert_eq!(find(check.id), Some(*check));
+            assert_eq!(find(check.name), Some(*check));
+            assert!(!check.section("What it does").is_empty(), "{}", check.id);
+            assert!(!check.section("How to fix").is_empty(), "{}", check.id);
+        }
+    }
+
+    #[test]
+    fn typed_metadata_says_what_each_check_needs() {
+        let runtime_only: Vec<&str> = REGISTRY.iter().filter(|c| c.runtime_only()).map(|c| c.id).collect();
+        assert_eq!(runtime_only, ["M1", "M2", "M3", "M5A"]);
+        assert_eq!(M5C.analysis, Analysis::StaticAndRuntime);
+        assert_eq!(M4G.scope, Scope::SeveralReleases);
+        let once: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|c| c.counting == Counting::OncePerInput)
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(once, ["M6"]);
+    }
 }

@@ -2,8 +2,8 @@
 
 use super::Subject;
 use crate::model::selector::display_labels;
-use crate::model::{Index, Object, Service, Workload};
-use std::collections::BTreeMap;
+use crate::model::{Index, Object, PortKey, Protocol, RunPorts, Service, ServicePort, TargetPort, Workload};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// "Deployment `web`": how messages name an object.
 pub fn describe(object: &Object) -> String {
@@ -138,7 +138,7 @@ pub fn selected_workloads<'s, 'a>(index: &'s Index<'a>, service: &'s Service<'a>
 pub fn undeclared_targets<'s, 'a>(
     index: &'s Index<'a>,
     service: &'s Service<'a>,
-) -> Vec<(&'s crate::model::ServicePort, Vec<&'s Workload<'a>>)> {
+) -> Vec<(&'s ServicePort, Vec<&'s Workload<'a>>)> {
     let mut selected = selected_workloads(index, service);
     selected.retain(|w| w.obj.input == service.obj.input);
     if selected.is_empty() {
@@ -152,8 +152,8 @@ pub fn undeclared_targets<'s, 'a>(
                 .iter()
                 .copied()
                 .filter(|w| match &port.target {
-                    crate::model::TargetPort::Number(n) => !w.declares_number(*n, &port.protocol),
-                    crate::model::TargetPort::Name(name) => !w.declares_name(name, &port.protocol),
+                    TargetPort::Number(n) => !w.declares_number(*n, port.protocol),
+                    TargetPort::Name(name) => !w.declares_name(name, port.protocol),
                 })
                 .collect();
             (!lacking.is_empty()).then_some((port, lacking))
@@ -165,12 +165,12 @@ pub fn undeclared_targets<'s, 'a>(
 pub fn undeclared_target_finding<'a>(
     check: &'static super::CheckInfo,
     service: &Service<'a>,
-    port: &crate::model::ServicePort,
+    port: &ServicePort,
     lacking: &[&Workload<'a>],
 ) -> super::Finding<'a> {
     let what = match &port.target {
-        crate::model::TargetPort::Number(n) => format!("port {n}/{}", port.protocol),
-        crate::model::TargetPort::Name(name) => format!("the port named {name:?} ({})", port.protocol),
+        TargetPort::Number(n) => format!("port {n}/{}", port.protocol),
+        TargetPort::Name(name) => format!("the port named {name:?} ({})", port.protocol),
     };
     let names: Vec<String> = lacking.iter().map(|w| describe(w.obj)).collect();
     let mut subjects = vec![Subject::block(
@@ -230,13 +230,12 @@ pub fn is_governing_service(workload: &Workload<'_>, service: &Service<'_>) -> b
 
 /// The probe runs in which this workload's pods were probed (empty for a
 /// static audit, or when none of its pods became ready).
-pub fn probed_runs(index: &Index<'_>, workload: &Workload<'_>) -> Vec<crate::probe::RunPorts> {
+pub fn probed_runs(index: &Index<'_>, workload: &Workload<'_>) -> Vec<RunPorts> {
     let Some(observations) = index.runtime else {
         return Vec::new();
     };
-    let obj = workload.obj;
     observations
-        .ports_per_run(&obj.kind, &obj.namespace, &obj.name)
+        .ports_per_run(&workload.reference())
         .into_iter()
         .flatten()
         .collect()
@@ -252,7 +251,7 @@ pub enum Dynamic {
 
 /// An open port no container of the workload declares.
 pub struct UndeclaredPort {
-    pub protocol: crate::probe::Protocol,
+    pub protocol: Protocol,
     pub port: u16,
     /// Containers seen holding the socket.
     pub holders: Vec<String>,
@@ -262,15 +261,14 @@ pub struct UndeclaredPort {
 /// The open ports of a probed workload that it does not declare (M1, M2).
 pub fn undeclared_open_ports(index: &Index<'_>, workload: &Workload<'_>) -> Vec<UndeclaredPort> {
     let runs = probed_runs(index, workload);
-    let mut all: std::collections::BTreeMap<crate::probe::PortKey, std::collections::BTreeSet<String>> =
-        Default::default();
+    let mut all: BTreeMap<PortKey, BTreeSet<String>> = BTreeMap::new();
     for run in &runs {
         for (key, holders) in &run.ports {
             all.entry(*key).or_default().extend(holders.iter().cloned());
         }
     }
     all.into_iter()
-        .filter(|((protocol, port), _)| !workload.declares_number(i64::from(*port), protocol.as_str()))
+        .filter(|((protocol, port), _)| !workload.declares_number(*port, *protocol))
         .map(|((protocol, port), holders)| {
             let in_every_run = runs.iter().all(|r| r.ports.contains_key(&(protocol, port)));
             let ephemeral = runs
@@ -306,17 +304,11 @@ pub fn holders_text(holders: &[String]) -> String {
 
 /// The port a Service port's target resolves to in a workload: the number,
 /// or the number of the container port carrying that name.
-pub fn resolve_target(workload: &Workload<'_>, port: &crate::model::ServicePort) -> Option<u16> {
-    let number = match &port.target {
-        crate::model::TargetPort::Number(n) => *n,
-        crate::model::TargetPort::Name(name) => {
-            workload
-                .ports()
-                .find(|p| p.name.as_deref() == Some(name) && p.protocol == port.protocol)?
-                .number
-        }
-    };
-    u16::try_from(number).ok()
+pub fn resolve_target(workload: &Workload<'_>, port: &ServicePort) -> Option<u16> {
+    match &port.target {
+        TargetPort::Number(n) => Some(*n),
+        TargetPort::Name(name) => workload.port_named(name, port.protocol),
+    }
 }
 
 /// Selected workloads (own release, probed) in which a Service port's target is
@@ -324,7 +316,7 @@ pub fn resolve_target(workload: &Workload<'_>, port: &crate::model::ServicePort)
 pub fn closed_targets<'s, 'a>(
     index: &'s Index<'a>,
     service: &'s Service<'a>,
-) -> Vec<(&'s crate::model::ServicePort, Vec<(&'s Workload<'a>, u16)>)> {
+) -> Vec<(&'s ServicePort, Vec<(&'s Workload<'a>, u16)>)> {
     if index.runtime.is_none() {
         return Vec::new();
     }
@@ -335,12 +327,10 @@ pub fn closed_targets<'s, 'a>(
     service
         .ports
         .iter()
+        // The probe reads TCP and UDP sockets only: an SCTP target is never judged closed.
+        .filter(|port| port.protocol != Protocol::Sctp)
         .filter_map(|port| {
-            let protocol = if port.protocol == "UDP" {
-                crate::probe::Protocol::Udp
-            } else {
-                crate::probe::Protocol::Tcp
-            };
+            let protocol = port.protocol;
             let closed: Vec<_> = selected
                 .iter()
                 .filter_map(|w| {
@@ -359,7 +349,7 @@ pub fn closed_targets<'s, 'a>(
 pub fn closed_target_finding<'a>(
     check: &'static super::CheckInfo,
     service: &Service<'a>,
-    port: &crate::model::ServicePort,
+    port: &ServicePort,
     closed: &[(&Workload<'a>, u16)],
 ) -> super::Finding<'a> {
     let mut subjects = vec![Subject::block(

@@ -55,11 +55,8 @@
 //!   `podSelector`/`namespaceSelector` do not match them, so only an `ipBlock`
 //!   or a rule without peers matches them.
 
-use crate::model::objects::Workload;
 use crate::model::selector::{Labels, Operator, Selector};
-use crate::model::yaml::Node;
-use crate::model::Index;
-use crate::probe::{Protocol, WorkloadRef};
+use crate::model::{Index, NetworkPolicy, PolicyPeer, PolicyRule, Protocol, Workload, WorkloadRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -108,38 +105,20 @@ impl fmt::Display for Flow {
     }
 }
 
-/// The reference the probe uses for a workload.
-pub fn workload_ref(workload: &Workload<'_>) -> WorkloadRef {
-    WorkloadRef {
-        kind: workload.obj.kind.clone(),
-        namespace: workload.obj.namespace.clone(),
-        name: workload.obj.name.clone(),
-    }
-}
-
 /// Every flow the index's NetworkPolicies allow. Destinations are the
 /// index's workloads, on their declared container ports plus `extra_ports`
 /// (ports a probe saw open); sources are every workload plus
 /// [`Peer::Outside`]. See the module documentation for the semantics.
 pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
     let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
-    let policies: Vec<Policy<'_>> = index.policies.iter().filter_map(|p| Policy::parse(p.obj)).collect();
     let eval = Evaluator {
-        policies: &policies,
+        policies: &index.policies,
         audited: &audited,
     };
     let mut flows = BTreeSet::new();
     for dest in &index.workloads {
-        let to = workload_ref(dest);
-        let mut ports: BTreeSet<(Protocol, u16)> = dest
-            .ports()
-            .filter_map(|p| {
-                Some((
-                    protocol_of(&p.protocol)?,
-                    u16::try_from(p.number).ok().filter(|n| *n > 0)?,
-                ))
-            })
-            .collect();
+        let to = dest.reference();
+        let mut ports: BTreeSet<(Protocol, u16)> = dest.ports().map(|p| (p.protocol, p.number)).collect();
         ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
         let dest_as_peer = as_target(dest);
         for &(protocol, port) in &ports {
@@ -155,7 +134,7 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
             for src in &index.workloads {
                 if eval.ingress_allows(&flow, as_target(src)) && eval.egress_allows(src, &flow, dest_as_peer) {
                     flows.insert(Flow {
-                        from: Peer::Workload(workload_ref(src)),
+                        from: Peer::Workload(src.reference()),
                         to: to.clone(),
                         port,
                         protocol,
@@ -193,14 +172,6 @@ pub fn describe<'f>(flows: impl IntoIterator<Item = &'f Flow>) -> String {
     out
 }
 
-fn protocol_of(text: &str) -> Option<Protocol> {
-    match text.to_ascii_uppercase().as_str() {
-        "TCP" => Some(Protocol::Tcp),
-        "UDP" => Some(Protocol::Udp),
-        _ => None,
-    }
-}
-
 /// How a source or destination looks to a policy peer.
 #[derive(Clone, Copy)]
 enum Target<'w, 'a> {
@@ -226,156 +197,8 @@ struct Traffic<'w, 'a> {
     protocol: Protocol,
 }
 
-/// A NetworkPolicy read from its YAML tree.
-struct Policy<'p> {
-    namespace: &'p str,
-    pod_selector: Selector,
-    /// `None` when the policy does not restrict ingress.
-    ingress: Option<Vec<Rule>>,
-    egress: Option<Vec<Rule>>,
-}
-
-struct Rule {
-    /// `None`: every peer.
-    peers: Option<Vec<PeerSpec>>,
-    /// `None`: every port.
-    ports: Option<Vec<PortSpec>>,
-}
-
-enum PeerSpec {
-    Pods {
-        namespaces: Option<Selector>,
-        pods: Option<Selector>,
-    },
-    IpBlock,
-    Invalid,
-}
-
-struct PortSpec {
-    protocol: String,
-    port: PortMatch,
-}
-
-enum PortMatch {
-    Any,
-    Range(i64, i64),
-    Named(String),
-}
-
-/// A field that is present and not null (`podSelector:` with no value is
-/// absent for the API server).
-fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
-    node.get(key).filter(|n| !n.is_null())
-}
-
-/// A non-empty list field; absent, null and `[]` all give `None`.
-fn non_empty_list<'n>(node: &'n Node, key: &str) -> Option<&'n [Node]> {
-    node.get(key).map(Node::as_seq).filter(|s| !s.is_empty())
-}
-
-impl<'p> Policy<'p> {
-    fn parse(obj: &'p crate::model::Object) -> Option<Policy<'p>> {
-        let spec = obj.root.get("spec")?;
-        let pod_selector = field(spec, "podSelector")
-            .map(Selector::from_label_selector)
-            .unwrap_or_default();
-        let types: Vec<&str> = spec
-            .get("policyTypes")
-            .map(Node::as_seq)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(Node::scalar_text)
-            .collect();
-        let (ingress, egress) = if types.is_empty() {
-            (true, non_empty_list(spec, "egress").is_some())
-        } else {
-            (types.contains(&"Ingress"), types.contains(&"Egress"))
-        };
-        let rules = |key: &str, peers_key: &str| {
-            spec.get(key)
-                .map(Node::as_seq)
-                .unwrap_or_default()
-                .iter()
-                .map(|r| Rule::parse(r, peers_key))
-                .collect::<Vec<_>>()
-        };
-        Some(Policy {
-            namespace: &obj.namespace,
-            pod_selector,
-            ingress: ingress.then(|| rules("ingress", "from")),
-            egress: egress.then(|| rules("egress", "to")),
-        })
-    }
-
-    fn selects(&self, workload: &Workload<'_>) -> bool {
-        workload.host_network_line.is_none()
-            && workload.obj.namespace == self.namespace
-            && workload.pods_selected_by(&self.pod_selector)
-    }
-}
-
-impl Rule {
-    fn parse(rule: &Node, peers_key: &str) -> Rule {
-        Rule {
-            peers: non_empty_list(rule, peers_key).map(|peers| peers.iter().map(PeerSpec::parse).collect()),
-            ports: non_empty_list(rule, "ports").map(|ports| ports.iter().map(PortSpec::parse).collect()),
-        }
-    }
-}
-
-impl PeerSpec {
-    fn parse(peer: &Node) -> PeerSpec {
-        let ip_block = field(peer, "ipBlock");
-        let namespaces = field(peer, "namespaceSelector").map(Selector::from_label_selector);
-        let pods = field(peer, "podSelector").map(Selector::from_label_selector);
-        match (ip_block, namespaces.is_some() || pods.is_some()) {
-            (Some(_), false) => PeerSpec::IpBlock,
-            (None, true) => PeerSpec::Pods { namespaces, pods },
-            _ => PeerSpec::Invalid,
-        }
-    }
-}
-
-impl PortSpec {
-    fn parse(port: &Node) -> PortSpec {
-        let protocol = port
-            .get("protocol")
-            .and_then(Node::scalar_text)
-            .unwrap_or("TCP")
-            .to_ascii_uppercase();
-        let number = |n: &Node| n.as_i64().or_else(|| n.scalar_text()?.trim().parse().ok());
-        let port = match field(port, "port") {
-            None => PortMatch::Any,
-            Some(p) => match number(p) {
-                Some(start) => {
-                    let end = field(port, "endPort").and_then(number).unwrap_or(start);
-                    PortMatch::Range(start, end)
-                }
-                None => PortMatch::Named(p.scalar_text().unwrap_or("").to_string()),
-            },
-        };
-        PortSpec { protocol, port }
-    }
-
-    fn matches(&self, traffic: &Traffic<'_, '_>) -> bool {
-        if self.protocol != traffic.protocol.as_str() {
-            return false;
-        }
-        let port = i64::from(traffic.port);
-        match &self.port {
-            PortMatch::Any => true,
-            PortMatch::Range(start, end) => (*start..=*end).contains(&port),
-            PortMatch::Named(name) => traffic.dest.ports().any(|p| {
-                p.name.as_deref() == Some(name.as_str())
-                    && p.number == port
-                    && p.protocol.eq_ignore_ascii_case(traffic.protocol.as_str())
-            }),
-        }
-    }
-}
-
 struct Evaluator<'e, 'p> {
-    policies: &'e [Policy<'p>],
+    policies: &'e [NetworkPolicy<'p>],
     audited: &'e BTreeSet<&'e str>,
 }
 
@@ -409,31 +232,38 @@ impl Evaluator<'_, '_> {
         selecting.any(|(policy, rules)| rules.iter().any(|r| self.rule_matches(policy, r, dest, traffic)))
     }
 
-    fn rule_matches(&self, policy: &Policy<'_>, rule: &Rule, peer: Target<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
+    fn rule_matches(
+        &self,
+        policy: &NetworkPolicy<'_>,
+        rule: &PolicyRule,
+        peer: Target<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+    ) -> bool {
         rule.peers
             .as_ref()
             .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
-            && rule
-                .ports
-                .as_ref()
-                .is_none_or(|ports| ports.iter().any(|p| p.matches(traffic)))
+            && rule.ports.as_ref().is_none_or(|ports| {
+                ports
+                    .iter()
+                    .any(|p| p.allows(traffic.dest, traffic.port, traffic.protocol))
+            })
     }
 
-    fn peer_matches(&self, policy: &Policy<'_>, spec: &PeerSpec, peer: Target<'_, '_>) -> bool {
+    fn peer_matches(&self, policy: &NetworkPolicy<'_>, spec: &PolicyPeer, peer: Target<'_, '_>) -> bool {
         match (spec, peer) {
-            (PeerSpec::Invalid, _) => false,
-            (PeerSpec::IpBlock, Target::Pod(_)) => false,
-            (PeerSpec::IpBlock, Target::Node | Target::Outside) => true,
-            (PeerSpec::Pods { .. }, Target::Node) => false,
-            (PeerSpec::Pods { namespaces, pods }, Target::Pod(workload)) => {
+            (PolicyPeer::Invalid, _) => false,
+            (PolicyPeer::IpBlock, Target::Pod(_)) => false,
+            (PolicyPeer::IpBlock, Target::Node | Target::Outside) => true,
+            (PolicyPeer::Pods { .. }, Target::Node) => false,
+            (PolicyPeer::Pods { namespaces, pods }, Target::Pod(workload)) => {
                 let namespace = workload.obj.namespace.as_str();
                 let namespace_ok = match namespaces {
-                    None => namespace == policy.namespace,
+                    None => namespace == policy.obj.namespace,
                     Some(selector) => selector.matches(&namespace_labels(namespace)),
                 };
                 namespace_ok && pods.as_ref().is_none_or(|s| workload.pods_selected_by(s))
             }
-            (PeerSpec::Pods { namespaces, .. }, Target::Outside) => namespaces
+            (PolicyPeer::Pods { namespaces, .. }, Target::Outside) => namespaces
                 .as_ref()
                 .is_some_and(|s| may_select_unaudited_namespace(s, self.audited)),
         }
@@ -486,8 +316,7 @@ fn may_select_unaudited_namespace(selector: &Selector, audited: &BTreeSet<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit;
-    use crate::model::Input;
+    use crate::model::{Detail, Input, Manifests};
 
     const SHOP: &str = "shop";
 
@@ -510,9 +339,8 @@ mod tests {
 
     fn flows_with(manifests: &[String], extra: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
         let inputs = vec![Input::new("t.yaml", "t", "default", manifests.concat())];
-        let objects = audit::load(&inputs).unwrap();
-        let index = Index::new(&inputs, &objects);
-        allowed_flows(&index, extra)
+        let manifests = Manifests::load(inputs, Detail::Checks).unwrap();
+        allowed_flows(&manifests.index(), extra)
     }
 
     fn flows(manifests: &[String]) -> BTreeSet<Flow> {

@@ -1,8 +1,19 @@
-//! Remediation (issue: `helm netaudit fix`): NetworkPolicy generation and
-//! the evaluator that says which flows a set of policies allows. `run` wires
-//! them into `netaudit fix` and `netaudit post-render`.
+//! Remediation (`netaudit fix`, `netaudit post-render`): NetworkPolicies for
+//! every workload, port declarations from a probe report, and the files a
+//! platform engineer reviews.
+//!
+//! `plan` computes everything from the manifests; `policy` generates the
+//! policies, `ports` the patches; `post_render` and `output` write them;
+//! `evaluate` computes the flows a set of policies allows (used by the
+//! tests, and by the product from the remediation issue on).
 
-pub mod evaluate;
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod evaluate;
+pub(crate) mod output;
+pub(crate) mod plan;
 pub mod policy;
-pub mod ports;
-pub mod run;
+pub(crate) mod ports;
+pub(crate) mod post_render;
+
+#[cfg(test)]
+mod tests;

@@ -12,15 +12,16 @@
 //! (kustomize accepts several in one `patches:` file); [`PortPatch::apply`]
 //! applies them to a rendered object for the post-renderer.
 
-use crate::model::Index;
-use crate::probe::{Protocol, WorkloadRef};
+use crate::checks::{self, CheckInfo};
+use crate::model::{Index, Protocol, WorkloadRef};
+use crate::report::json::JsonReport;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A runtime finding (M1, M2, M3) read back from a JSON report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeFinding {
-    pub check: String,
+    pub check: &'static CheckInfo,
     pub workload: WorkloadRef,
     pub port: u16,
     pub protocol: Protocol,
@@ -29,57 +30,34 @@ pub struct RuntimeFinding {
 }
 
 /// The runtime findings of a netaudit JSON report (waived ones excluded).
-pub fn read_report(text: &str) -> Result<Vec<RuntimeFinding>, String> {
-    let json: Value = serde_json::from_str(text).map_err(|e| format!("not a netaudit JSON report: {e}"))?;
-    let findings = json.get("findings").and_then(Value::as_array).ok_or(
-        "not a netaudit JSON report (no `findings` array): produce it with `netaudit install --probe -o json`",
-    )?;
+pub fn runtime_findings(report: &JsonReport) -> Result<Vec<RuntimeFinding>, String> {
     let mut out = Vec::new();
-    for f in findings {
-        let check = f.get("check").and_then(Value::as_str).unwrap_or_default();
-        if !matches!(check, "M1" | "M2" | "M3") {
+    for f in &report.findings {
+        let Some(check) = checks::find(&f.check).filter(|c| [&checks::M1, &checks::M2, &checks::M3].contains(c)) else {
             continue;
-        }
-        let object = f.get("objects").and_then(|o| o.get(0));
-        let text = |v: Option<&Value>, key: &str| {
-            v.and_then(|v| v.get(key))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
         };
-        let Some(port) = f
-            .get("port")
-            .and_then(Value::as_i64)
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p > 0)
-        else {
-            return Err(format!("{check} finding without a valid `port`"));
+        let Some(port) = f.port.filter(|p| *p > 0) else {
+            return Err(format!("{} finding without a valid `port`", check.id));
         };
-        let protocol = match f.get("protocol").and_then(Value::as_str).unwrap_or("TCP") {
-            p if p.eq_ignore_ascii_case("udp") => Protocol::Udp,
-            _ => Protocol::Tcp,
-        };
-        let workload = WorkloadRef {
-            kind: text(object, "kind"),
-            namespace: text(object, "namespace"),
-            name: text(object, "name"),
+        let Some(workload) = f.objects.first().map(|o| o.reference()) else {
+            return Err(format!(
+                "{} finding on port {port} without its workload (`objects[0]`)",
+                check.id
+            ));
         };
         if workload.kind.is_empty() || workload.name.is_empty() {
             return Err(format!(
-                "{check} finding on port {port} without its workload (`objects[0]`)"
+                "{} finding on port {port} without its workload (`objects[0]`)",
+                check.id
             ));
         }
         out.push(RuntimeFinding {
-            check: check.to_string(),
+            check,
             workload,
             port,
-            protocol,
-            containers: f
-                .get("containers")
-                .and_then(Value::as_array)
-                .map(|c| c.iter().filter_map(Value::as_str).map(str::to_string).collect())
-                .unwrap_or_default(),
-            message: text(Some(f), "message"),
+            protocol: f.protocol.unwrap_or(Protocol::Tcp),
+            containers: f.containers.clone(),
+            message: f.message.clone(),
         });
     }
     Ok(out)
@@ -89,7 +67,10 @@ pub fn read_report(text: &str) -> Result<Vec<RuntimeFinding>, String> {
 /// [`super::policy::PolicyOptions::observed_ports`] takes.
 pub fn observed_ports(findings: &[RuntimeFinding]) -> BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> {
     let mut out: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> = BTreeMap::new();
-    for f in findings.iter().filter(|f| f.check == "M1" || f.check == "M2") {
+    for f in findings
+        .iter()
+        .filter(|f| f.check == &checks::M1 || f.check == &checks::M2)
+    {
         let ports = out.entry(f.workload.clone()).or_default();
         if !ports.contains(&(f.protocol, f.port)) {
             ports.push((f.protocol, f.port));
@@ -119,7 +100,7 @@ pub struct PortPatch {
 /// Something a patch cannot settle, for a person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
-    pub check: String,
+    pub check: &'static CheckInfo,
     pub workload: WorkloadRef,
     pub text: String,
 }
@@ -145,6 +126,7 @@ fn port_name(port: u16, protocol: Protocol, taken: &BTreeSet<String>) -> String 
     let base = match protocol {
         Protocol::Tcp => format!("p-{port}"),
         Protocol::Udp => format!("udp-{port}"),
+        Protocol::Sctp => format!("sctp-{port}"),
     };
     if !taken.contains(&base) {
         return base;
@@ -164,14 +146,15 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
     let mut added: BTreeSet<(WorkloadRef, Protocol, u16)> = BTreeSet::new();
     for f in findings {
         let w = &f.workload;
-        let describe = format!("{}/{}/{}", w.kind, w.namespace, w.name);
+        let describe = w.to_string();
+        let id = f.check.id;
         let proto = f.protocol.as_str();
-        match f.check.as_str() {
-            "M2" => plan.notes.push(Note {
-                check: f.check.clone(),
+        match f.check {
+            c if c == &checks::M2 => plan.notes.push(Note {
+                check: f.check,
                 workload: w.clone(),
                 text: format!(
-                    "M2 {describe}: port {}/{proto} is dynamic (it changed between probe runs, or lies in the \
+                    "{id} {describe}: port {}/{proto} is dynamic (it changed between probe runs, or lies in the \
                      ephemeral range). Declaring it would not help: it moves at the next restart. Pin the port \
                      through the application's own settings (a listen/port option or environment variable), \
                      then declare the pinned port in the chart; until then the generated NetworkPolicy allows \
@@ -179,11 +162,11 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                     f.port
                 ),
             }),
-            "M3" => plan.notes.push(Note {
-                check: f.check.clone(),
+            c if c == &checks::M3 => plan.notes.push(Note {
+                check: f.check,
                 workload: w.clone(),
                 text: format!(
-                    "M3 {describe}: port {}/{proto} is declared{} but nothing listens on it. Either the \
+                    "{id} {describe}: port {}/{proto} is declared{} but nothing listens on it. Either the \
                      declaration is stale (remove it from the chart, and from any Service targeting it) or \
                      the application is misconfigured or did not start its listener (fix the application). \
                      Not changed automatically: only a person can tell which.",
@@ -205,10 +188,10 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                 });
                 let Some(workload) = workload else {
                     plan.notes.push(Note {
-                        check: f.check.clone(),
+                        check: f.check,
                         workload: w.clone(),
                         text: format!(
-                            "M1 {describe}: port {}/{proto} is open but undeclared, and the workload is not in \
+                            "{id} {describe}: port {}/{proto} is open but undeclared, and the workload is not in \
                              these manifests: not patched (was the report made from another chart or values?).",
                             f.port
                         ),
@@ -233,10 +216,10 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                     owner => {
                         let Some(first) = containers.first() else {
                             plan.notes.push(Note {
-                                check: f.check.clone(),
+                                check: f.check,
                                 workload: w.clone(),
                                 text: format!(
-                                    "M1 {describe}: port {}/{proto} is open but undeclared, and the workload \
+                                    "{id} {describe}: port {}/{proto} is open but undeclared, and the workload \
                                      has no named container to declare it on: not patched.",
                                     f.port
                                 ),
@@ -274,13 +257,9 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                 let name = port_name(f.port, f.protocol, used);
                 used.insert(name.clone());
                 plan.patches.push(PortPatch {
-                    workload: WorkloadRef {
-                        kind: workload.obj.kind.clone(),
-                        namespace: workload.obj.namespace.clone(),
-                        name: workload.obj.name.clone(),
-                    },
+                    workload: workload.reference(),
                     api_version: workload.obj.api_version.clone(),
-                    explicit_namespace: workload.obj.root.path(&["metadata", "namespace"]).is_some(),
+                    explicit_namespace: workload.obj.sets_namespace(),
                     list,
                     container,
                     container_note: note,
@@ -375,7 +354,8 @@ pub fn patch_documents(patches: &[PortPatch]) -> Vec<(WorkloadRef, Vec<String>, 
             let mut comments = Vec::new();
             for p in items {
                 comments.push(format!(
-                    "M1: port {}/{} is open but was not declared: declared as {} on {} {}",
+                    "{}: port {}/{} is open but was not declared: declared as {} on {} {}",
+                    checks::M1.id,
                     p.port,
                     p.protocol.as_str(),
                     p.name,
@@ -431,7 +411,10 @@ pub fn to_yaml(plan: &PortPlan) -> String {
          # Strategic-merge patches, one per workload (kustomize: `patches: [{path: ports.patch.yaml}]`).\n",
     );
     if plan.patches.is_empty() {
-        out.push_str("# No open-but-undeclared port (M1) to declare.\n");
+        out.push_str(&format!(
+            "# No open-but-undeclared port ({}) to declare.\n",
+            checks::M1.id
+        ));
     }
     if !plan.notes.is_empty() {
         out.push_str("#\n# To settle by hand (not patched):\n");
@@ -450,7 +433,7 @@ pub fn to_yaml(plan: &PortPlan) -> String {
             out.push_str(&c);
             out.push('\n');
         }
-        out.push_str(&super::policy::value_to_yaml(&doc));
+        out.push_str(&crate::model::yaml_writer::to_yaml(&doc));
     }
     out
 }

@@ -5,12 +5,25 @@
 //! `# Source:` comment, and the objects the checks care about are parsed into
 //! a line-aware tree. [`Index`] holds the typed views checks work on.
 
+pub mod config_objects;
+pub(crate) mod documents;
+pub mod network_policy;
 pub mod objects;
+pub mod runtime;
 pub mod selector;
 pub mod yaml;
+pub mod yaml_writer;
 
-pub use objects::{Container, ContainerPort, NetworkPolicy, Service, ServicePort, TargetPort, Workload};
+pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
+pub use network_policy::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortMatch};
+pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
+pub use runtime::{
+    AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
+    Protocol, RunPorts, WorkloadRef,
+};
 pub use selector::{Labels, Selector};
+
+use documents::{split_documents, Chunk};
 
 use std::path::PathBuf;
 use yaml::{Node, SyntaxError};
@@ -75,10 +88,7 @@ impl Input {
 
     /// No document at all: only blank lines, comments and separators.
     pub fn is_blank(&self) -> bool {
-        self.text.lines().all(|l| {
-            let t = l.trim();
-            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
-        })
+        self.text.lines().all(documents::is_blank_line)
     }
 
     /// Byte range of a 1-based line, without its newline.
@@ -143,6 +153,21 @@ impl Object {
         format!("{}/{}/{}", self.kind, self.namespace, self.name)
     }
 
+    /// The object as a [`WorkloadRef`] (kind, namespace, name).
+    pub fn reference(&self) -> WorkloadRef {
+        WorkloadRef {
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    /// Whether the rendered object sets `metadata.namespace` itself (else it
+    /// goes wherever it is installed).
+    pub fn sets_namespace(&self) -> bool {
+        self.root.path(&["metadata", "namespace"]).is_some()
+    }
+
     pub fn location(&self, line: u32) -> Location {
         Location {
             input: self.input,
@@ -175,11 +200,24 @@ pub struct LoadError {
     pub message: String,
 }
 
-/// Kinds whose content no check reads: only their syntax is verified.
+/// Kinds whose content is read only when [`Detail::WithConfiguration`] asks
+/// for it (the podman sandbox and `fix` need them, the checks do not):
+/// ConfigMaps are a large part of a real chart's bytes.
+const CONFIGURATION_KINDS: &[&str] = &["ConfigMap", "Secret", "Ingress"];
+
+/// How much of the input to parse into objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// What the checks read (workloads, Services, NetworkPolicies, …); other
+    /// kinds are only syntax-checked.
+    Checks,
+    /// Also ConfigMaps, Secrets and Ingresses.
+    WithConfiguration,
+}
+
+/// Kinds whose content nothing reads: only their syntax is verified.
 const IGNORED_KINDS: &[&str] = &[
     "CustomResourceDefinition",
-    "ConfigMap",
-    "Secret",
     "ClusterRole",
     "ClusterRoleBinding",
     "Role",
@@ -195,13 +233,12 @@ const IGNORED_KINDS: &[&str] = &[
     "StorageClass",
     "PriorityClass",
     "Namespace",
-    "Ingress",
     "IngressClass",
 ];
 
 /// Split `input.text` into documents and append the objects to `out`.
 /// Returns how many non-empty documents the input had.
-pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) -> Result<usize, LoadError> {
+fn load_objects(input_index: usize, input: &Input, detail: Detail, out: &mut Vec<Object>) -> Result<usize, LoadError> {
     if input.text.len() > MAX_INPUT_BYTES {
         return Err(LoadError {
             input: input.name.clone(),
@@ -226,11 +263,11 @@ pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) ->
         message: format!("invalid YAML (column {}): {}", e.col, e.message),
     };
     let mut documents = 0;
-    for (document, chunk) in split_documents(&input.text).into_iter().enumerate() {
-        let chunk = Chunk { document, ..chunk };
+    for chunk in split_documents(&input.text) {
         let top_kind = chunk.top_level_kind();
         let relevant = match top_kind {
             Some(kind) if IGNORED_KINDS.contains(&kind) => false,
+            Some(kind) if CONFIGURATION_KINDS.contains(&kind) => detail == Detail::WithConfiguration,
             Some(_) => true,
             // No top-level `kind:` line: parse it, to say precisely what is wrong.
             None => !chunk.is_blank(),
@@ -270,27 +307,6 @@ pub fn load_objects(input_index: usize, input: &Input, out: &mut Vec<Object>) ->
         }
     }
     Ok(documents)
-}
-
-/// Objects of the given kinds only, including kinds [`load_objects`] skips
-/// (the podman backend needs the ConfigMaps and Secrets no check reads).
-pub fn load_objects_of_kinds(input_index: usize, input: &Input, kinds: &[&str]) -> Result<Vec<Object>, LoadError> {
-    let mut out = Vec::new();
-    for (document, chunk) in split_documents(&input.text).into_iter().enumerate() {
-        if !chunk.top_level_kind().is_some_and(|k| kinds.contains(&k)) {
-            continue;
-        }
-        let chunk = Chunk { document, ..chunk };
-        let docs = yaml::parse_documents(chunk.text, chunk.first_line).map_err(|e| LoadError {
-            input: input.name.clone(),
-            line: e.line,
-            message: format!("invalid YAML (column {}): {}", e.col, e.message),
-        })?;
-        for doc in docs.into_iter().filter(|d| !d.is_null()) {
-            out.push(make_object(input_index, input, doc, &chunk)?);
-        }
-    }
-    Ok(out)
 }
 
 fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>) -> Result<Object, LoadError> {
@@ -345,101 +361,34 @@ fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>)
     })
 }
 
-/// One YAML document of a multi-document text.
-struct Chunk<'a> {
-    text: &'a str,
-    first_line: u32,
-    template: Option<&'a str>,
-    source_line: u32,
-    template_base: u32,
-    document: usize,
+/// Every input of one run and the objects parsed from them.
+#[derive(Debug)]
+pub struct Manifests {
+    pub inputs: Vec<Input>,
+    pub objects: Vec<Object>,
 }
 
-impl<'a> Chunk<'a> {
-    fn lines(&self) -> impl Iterator<Item = &'a str> {
-        self.text.lines()
-    }
-
-    /// The value of a `kind:` line at column 0, without parsing.
-    fn top_level_kind(&self) -> Option<&'a str> {
-        self.lines().find_map(|l| {
-            let rest = l.strip_prefix("kind:")?;
-            let value = rest
-                .split(" #")
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(|c| c == '"' || c == '\'');
-            Some(value)
-        })
-    }
-
-    fn is_blank(&self) -> bool {
-        self.lines().all(|l| {
-            let t = l.trim();
-            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
-        })
-    }
-}
-
-/// Split at `---` lines. A `---` at column 0 always ends a document in YAML
-/// (block scalars of a document's content are indented), so this is exact
-/// and lets each document be parsed, or skipped, on its own.
-fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks: Vec<Chunk<'_>> = Vec::new();
-    let mut start = 0usize;
-    let mut start_line = 1u32;
-    let mut offset = 0usize;
-    let mut template: Option<&str> = None;
-    let mut source_line = 0u32;
-    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        let is_separator = bare == "---" || bare.starts_with("--- ") || bare == "...";
-        if is_separator && offset > start {
-            chunks.push(Chunk {
-                text: &text[start..offset],
-                first_line: start_line,
-                template,
-                source_line,
-                template_base: 0,
-                document: 0,
-            });
-            start = offset;
-            start_line = line_no;
-            template = None;
-            source_line = 0;
-        }
-        if let Some(path) = bare.strip_prefix("# Source: ") {
-            if template.is_none() {
-                template = Some(path.trim());
-                source_line = line_no;
+impl Manifests {
+    /// Parse every input. An input that is not rendered by helm and has no
+    /// Kubernetes object at all is an error (an empty render is not).
+    pub fn load(inputs: Vec<Input>, detail: Detail) -> Result<Manifests, LoadError> {
+        let mut objects = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            if load_objects(i, input, detail, &mut objects)? == 0 && !input.rendered_by_helm {
+                return Err(LoadError {
+                    input: input.name.clone(),
+                    line: 1,
+                    message: "no Kubernetes objects in it (empty, or only comments)".into(),
+                });
             }
         }
-        offset += line.len();
+        Ok(Manifests { inputs, objects })
     }
-    if offset > start {
-        chunks.push(Chunk {
-            text: &text[start..offset],
-            first_line: start_line,
-            template,
-            source_line,
-            template_base: 0,
-            document: 0,
-        });
+
+    /// The typed views, without runtime evidence.
+    pub fn index(&self) -> Index<'_> {
+        Index::new(&self.inputs, &self.objects)
     }
-    // Helm renders a template file to one text and writes each of its
-    // documents with its own `# Source:`; count a template's lines across them
-    // (plus one per `---` between them), so template lines match the file's.
-    let mut seen: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-    for chunk in &mut chunks {
-        let Some(template) = chunk.template else { continue };
-        let base = seen.entry(template).or_insert(0);
-        chunk.template_base = *base;
-        let content_lines =
-            (chunk.first_line + chunk.text.lines().count() as u32).saturating_sub(chunk.source_line + 1);
-        *base += content_lines + 1;
-    }
-    chunks
 }
 
 /// All objects of all inputs, and the typed views the checks use.
@@ -449,9 +398,13 @@ pub struct Index<'a> {
     pub workloads: Vec<Workload<'a>>,
     pub services: Vec<Service<'a>>,
     pub policies: Vec<NetworkPolicy<'a>>,
-    /// What `install --probe` observed; `None` for a static audit, and then
-    /// the runtime checks find nothing.
-    pub runtime: Option<&'a crate::probe::Observations>,
+    /// Parsed only with [`Detail::WithConfiguration`].
+    pub config_maps: Vec<ConfigMap<'a>>,
+    pub secrets: Vec<Secret<'a>>,
+    pub ingresses: Vec<Ingress<'a>>,
+    /// What a probe observed; `None` for a static audit, and then the
+    /// runtime checks find nothing.
+    pub runtime: Option<&'a Observations>,
 }
 
 impl<'a> Index<'a> {
@@ -463,6 +416,9 @@ impl<'a> Index<'a> {
             workloads: analysed().filter_map(Workload::from_object).collect(),
             services: analysed().filter_map(Service::from_object).collect(),
             policies: analysed().filter_map(NetworkPolicy::from_object).collect(),
+            config_maps: analysed().filter_map(ConfigMap::from_object).collect(),
+            secrets: analysed().filter_map(Secret::from_object).collect(),
+            ingresses: analysed().filter_map(Ingress::from_object).collect(),
             runtime: None,
         }
     }
@@ -476,6 +432,17 @@ impl<'a> Index<'a> {
     pub fn workloads_in<'s>(&'s self, namespace: &'s str) -> impl Iterator<Item = &'s Workload<'a>> + 's {
         self.workloads.iter().filter(move |w| w.obj.namespace == namespace)
     }
+
+    /// The ConfigMap a workload of `from` refers to by `name`: its own
+    /// release's first, else any in the namespace.
+    pub fn config_map(&self, name: &str, from: &Object) -> Option<&ConfigMap<'a>> {
+        let in_namespace = |c: &&ConfigMap<'a>| c.obj.name == name && c.obj.namespace == from.namespace;
+        self.config_maps
+            .iter()
+            .filter(in_namespace)
+            .find(|c| c.obj.input == from.input)
+            .or_else(|| self.config_maps.iter().find(in_namespace))
+    }
 }
 
 #[cfg(test)]
@@ -485,7 +452,7 @@ mod tests {
     fn load(text: &str) -> Result<Vec<Object>, LoadError> {
         let input = Input::new("t.yaml", "t", "default", text.to_string());
         let mut out = Vec::new();
-        load_objects(0, &input, &mut out).map(|_| out)
+        load_objects(0, &input, Detail::Checks, &mut out).map(|_| out)
     }
 
     #[test]
@@ -496,9 +463,9 @@ mod tests {
             "default",
             "---\n# c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n".into(),
         );
-        assert_eq!(load_objects(0, &input, &mut Vec::new()), Ok(1));
+        assert_eq!(load_objects(0, &input, Detail::Checks, &mut Vec::new()), Ok(1));
         let empty = Input::new("t", "t", "default", "\n---\n".into());
-        assert_eq!(load_objects(0, &empty, &mut Vec::new()), Ok(0));
+        assert_eq!(load_objects(0, &empty, Detail::Checks, &mut Vec::new()), Ok(0));
     }
 
     #[test]
@@ -550,6 +517,19 @@ mod tests {
         assert!(sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-2")])));
         assert!(!sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-3")])));
         assert!(sts.pods_selected_by(&sel(&[("apps.kubernetes.io/pod-index", "1"), ("app", "kafka")])));
+    }
+
+    #[test]
+    fn configuration_kinds_are_parsed_only_when_asked() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n";
+        let input = Input::new("t", "t", "default", text.into());
+        let mut checks_only = Vec::new();
+        load_objects(0, &input, Detail::Checks, &mut checks_only).unwrap();
+        assert!(checks_only.is_empty());
+        let full = Manifests::load(vec![input], Detail::WithConfiguration).unwrap();
+        let index = full.index();
+        assert_eq!(index.config_maps.len(), 1);
+        assert_eq!(index.config_maps[0].data, [("k".to_string(), "v".to_string())]);
     }
 
     #[test]

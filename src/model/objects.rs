@@ -1,5 +1,6 @@
 //! Typed views of the objects the checks reason about.
 
+use super::runtime::{Protocol, WorkloadRef};
 use super::selector::{labels_of, Labels, Selector};
 use super::yaml::Node;
 use super::Object;
@@ -34,21 +35,26 @@ const JOB_NAME_LABELS: [&str; 2] = ["job-name", "batch.kubernetes.io/job-name"];
 /// Replicas beyond this are not enumerated for pod-name selectors.
 const MAX_ENUMERATED_REPLICAS: i64 = 1000;
 
+/// A long-running container: the pod's containers and its native sidecars
+/// (init containers with `restartPolicy: Always`).
 #[derive(Debug, Clone)]
 pub struct Container {
     pub name: String,
-    /// A native sidecar: an init container with `restartPolicy: Always`.
-    pub sidecar: bool,
     pub ports: Vec<ContainerPort>,
 }
 
+/// A declared container port. Ports whose number is not 1-65535 or whose
+/// protocol is not TCP, UDP or SCTP are left out: the API server rejects them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerPort {
-    pub number: i64,
+    pub number: u16,
     pub name: Option<String>,
-    pub protocol: String,
+    pub protocol: Protocol,
     pub line: u32,
 }
+
+/// Kinds whose pods run to completion (nothing listens for long).
+const RUN_TO_COMPLETION: [&str; 2] = ["Job", "CronJob"];
 
 impl<'a> Workload<'a> {
     pub fn from_object(obj: &'a Object) -> Option<Workload<'a>> {
@@ -91,16 +97,15 @@ impl<'a> Workload<'a> {
             .map(Node::as_seq)
             .unwrap_or_default()
             .iter()
-            .map(|c| container(c, false))
             .chain(
                 pod_spec
                     .get("initContainers")
                     .map(Node::as_seq)
                     .unwrap_or_default()
                     .iter()
-                    .filter(|c| c.get("restartPolicy").and_then(Node::scalar_text) == Some("Always"))
-                    .map(|c| container(c, true)),
+                    .filter(|c| c.get("restartPolicy").and_then(Node::scalar_text) == Some("Always")),
             )
+            .map(container)
             .collect();
         let host_network_line = pod_spec
             .get("hostNetwork")
@@ -149,25 +154,41 @@ impl<'a> Workload<'a> {
         }
     }
 
+    /// The workload as a [`WorkloadRef`].
+    pub fn reference(&self) -> WorkloadRef {
+        self.obj.reference()
+    }
+
+    /// Jobs and CronJobs: their pods run to completion, nothing to probe.
+    pub fn runs_to_completion(&self) -> bool {
+        RUN_TO_COMPLETION.contains(&self.obj.kind.as_str())
+    }
+
     pub fn ports(&self) -> impl Iterator<Item = &ContainerPort> {
         self.containers.iter().flat_map(|c| c.ports.iter())
     }
 
     /// Does a container declare this port number with this protocol?
-    pub fn declares_number(&self, number: i64, protocol: &str) -> bool {
+    pub fn declares_number(&self, number: u16, protocol: Protocol) -> bool {
         self.ports().any(|p| p.number == number && p.protocol == protocol)
     }
 
-    pub fn declares_name(&self, name: &str, protocol: &str) -> bool {
+    pub fn declares_name(&self, name: &str, protocol: Protocol) -> bool {
         self.ports()
             .any(|p| p.name.as_deref() == Some(name) && p.protocol == protocol)
     }
+
+    /// The number of the container port named `name` with this protocol.
+    pub fn port_named(&self, name: &str, protocol: Protocol) -> Option<u16> {
+        self.ports()
+            .find(|p| p.name.as_deref() == Some(name) && p.protocol == protocol)
+            .map(|p| p.number)
+    }
 }
 
-fn container(node: &Node, sidecar: bool) -> Container {
+fn container(node: &Node) -> Container {
     Container {
         name: node.get("name").and_then(Node::scalar_text).unwrap_or("").to_string(),
-        sidecar,
         ports: node
             .get("ports")
             .map(Node::as_seq)
@@ -177,7 +198,7 @@ fn container(node: &Node, sidecar: bool) -> Container {
                 Some(ContainerPort {
                     number: port_number(p.get("containerPort")?)?,
                     name: p.get("name").and_then(Node::scalar_text).map(str::to_string),
-                    protocol: protocol(p),
+                    protocol: protocol(p)?,
                     line: p.line,
                 })
             })
@@ -185,22 +206,24 @@ fn container(node: &Node, sidecar: bool) -> Container {
     }
 }
 
-fn protocol(port: &Node) -> String {
-    port.get("protocol")
-        .and_then(Node::scalar_text)
-        .unwrap_or("TCP")
-        .to_uppercase()
+/// `protocol` (TCP when absent); `None` for one Kubernetes does not know.
+fn protocol(port: &Node) -> Option<Protocol> {
+    match port.get("protocol").and_then(Node::scalar_text) {
+        None => Some(Protocol::Tcp),
+        Some(text) => Protocol::parse(text),
+    }
 }
 
-/// A port number, also when a template quoted it (`"8080"`).
-fn port_number(node: &Node) -> Option<i64> {
-    node.as_i64().or_else(|| node.scalar_text()?.trim().parse().ok())
+/// A port number 1-65535, also when a template quoted it (`"8080"`).
+fn port_number(node: &Node) -> Option<u16> {
+    let number = node.as_i64().or_else(|| node.scalar_text()?.trim().parse().ok())?;
+    u16::try_from(number).ok().filter(|n| *n > 0)
 }
 
 /// A Service port's target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetPort {
-    Number(i64),
+    Number(u16),
     Name(String),
 }
 
@@ -216,9 +239,9 @@ impl std::fmt::Display for TargetPort {
 #[derive(Debug, Clone)]
 pub struct ServicePort {
     pub name: Option<String>,
-    pub port: i64,
+    pub port: u16,
     pub target: TargetPort,
-    pub protocol: String,
+    pub protocol: Protocol,
     pub line: u32,
     pub end_line: u32,
 }
@@ -258,6 +281,7 @@ impl<'a> Service<'a> {
                     Some(t) if t.is_null() => TargetPort::Number(port),
                     Some(t) => match port_number(t) {
                         Some(n) => TargetPort::Number(n),
+                        None if t.as_i64().is_some() => return None,
                         None => TargetPort::Name(t.scalar_text()?.to_string()),
                     },
                 };
@@ -265,7 +289,7 @@ impl<'a> Service<'a> {
                     name: p.get("name").and_then(Node::scalar_text).map(str::to_string),
                     port,
                     target,
-                    protocol: protocol(p),
+                    protocol: protocol(p)?,
                     line: p.line,
                     end_line: p.last_line(),
                 })
@@ -281,44 +305,48 @@ impl<'a> Service<'a> {
         })
     }
 
+    /// `spec.type` (ClusterIP when absent).
+    pub fn service_type(&self) -> &'a str {
+        self.obj
+            .root
+            .path(&["spec", "type"])
+            .and_then(Node::scalar_text)
+            .unwrap_or("ClusterIP")
+    }
+
+    /// The port numbers a Service port reaches in `workload`: its target
+    /// number, or the container ports carrying the target name.
+    pub fn target_numbers(&self, port: &ServicePort, workload: &Workload<'_>) -> Vec<u16> {
+        match &port.target {
+            TargetPort::Number(n) => vec![*n],
+            TargetPort::Name(name) => workload
+                .ports()
+                .filter(|p| p.name.as_deref() == Some(name.as_str()) && p.protocol == port.protocol)
+                .map(|p| p.number)
+                .collect(),
+        }
+    }
+
     pub fn selects(&self, workload: &Workload<'_>) -> bool {
         workload.obj.namespace == self.obj.namespace
             && self.selector.as_ref().is_some_and(|s| workload.pods_selected_by(s))
     }
 }
 
-#[derive(Debug)]
-pub struct NetworkPolicy<'a> {
-    pub obj: &'a Object,
-    pub pod_selector: Selector,
-    /// `policyTypes` contains `Ingress`, or is absent (then Ingress is implied).
-    pub restricts_ingress: bool,
-}
+#[cfg(test)]
+mod tests {
+    use crate::model::{Detail, Input, Manifests, Protocol};
 
-impl<'a> NetworkPolicy<'a> {
-    pub fn from_object(obj: &'a Object) -> Option<NetworkPolicy<'a>> {
-        if obj.kind != "NetworkPolicy" || !obj.api_version.starts_with("networking.k8s.io/") {
-            return None;
-        }
-        let spec = obj.root.get("spec")?;
-        let pod_selector = spec
-            .get("podSelector")
-            .map(Selector::from_label_selector)
-            .unwrap_or_default();
-        let restricts_ingress = match spec.get("policyTypes") {
-            Some(types) if types.is_seq() => types.as_seq().iter().any(|t| t.scalar_text() == Some("Ingress")),
-            _ => true,
-        };
-        Some(NetworkPolicy {
-            obj,
-            pod_selector,
-            restricts_ingress,
-        })
-    }
-
-    pub fn covers(&self, workload: &Workload<'_>) -> bool {
-        self.restricts_ingress
-            && workload.obj.namespace == self.obj.namespace
-            && workload.pods_selected_by(&self.pod_selector)
+    #[test]
+    fn ports_are_validated_at_load_and_keep_their_protocol() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    ports:\n    - {containerPort: 5060, protocol: SCTP}\n    - {containerPort: 70000}\n    - {containerPort: 0}\n    - {containerPort: 53, protocol: udp}\n    - {containerPort: 80, protocol: HTTP}\n    - {containerPort: \"8080\"}\n";
+        let manifests = Manifests::load(vec![Input::new("t", "t", "default", text.into())], Detail::Checks).unwrap();
+        let index = manifests.index();
+        let ports: Vec<(u16, Protocol)> = index.workloads[0].ports().map(|p| (p.number, p.protocol)).collect();
+        assert_eq!(
+            ports,
+            [(5060, Protocol::Sctp), (53, Protocol::Udp), (8080, Protocol::Tcp)]
+        );
+        assert!(!index.workloads[0].declares_number(5060, Protocol::Tcp));
     }
 }

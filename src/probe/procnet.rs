@@ -27,7 +27,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use super::{OpenSocket, Protocol};
+use crate::model::{OpenSocket, Protocol};
 
 /// `TCP_ESTABLISHED`: a connected UDP socket shows this state too.
 #[cfg(test)]
@@ -96,6 +96,8 @@ impl Row {
             Protocol::Udp => {
                 self.state == STATE_CLOSE && self.local.1 != 0 && self.remote.1 == 0 && self.remote.0.is_unspecified()
             }
+            // No /proc/net file holds SCTP endpoints in this format.
+            Protocol::Sctp => false,
         }
     }
 }

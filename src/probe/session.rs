@@ -2,52 +2,11 @@
 //! probe, restart, probe again, and cleanup on every path (success, error,
 //! timeout, panic, Ctrl-C/SIGTERM).
 
-use super::{Observations, PodStatus, Sandbox};
-use std::sync::atomic::{AtomicBool, Ordering};
+use super::interrupt::{self, check as check_interrupt};
+use super::Sandbox;
+use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
 use std::time::Duration;
 use std::time::Instant;
-
-/// Set by the SIGINT/SIGTERM handler; backends poll it in their waits.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// Route SIGINT and SIGTERM to [`INTERRUPTED`] (once per process).
-pub fn install_signal_handler() -> anyhow::Result<()> {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    let mut result = Ok(());
-    INSTALLED.call_once(|| {
-        result = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
-            .map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"));
-    });
-    result
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted: the sandbox was cleaned up")]
-pub struct Interrupted;
-
-fn check_interrupt() -> anyhow::Result<()> {
-    if interrupted() {
-        return Err(Interrupted.into());
-    }
-    Ok(())
-}
-
-/// Sleep in small steps so an interrupt is seen quickly.
-pub fn sleep_interruptibly(total: Duration) -> anyhow::Result<()> {
-    let step = Duration::from_millis(50);
-    let mut slept = Duration::ZERO;
-    while slept < total {
-        check_interrupt()?;
-        let now = step.min(total - slept);
-        std::thread::sleep(now);
-        slept += now;
-    }
-    check_interrupt()
-}
 
 #[derive(Debug, Clone)]
 pub struct ProbeOptions {
@@ -61,12 +20,34 @@ pub struct ProbeOptions {
     pub keep: bool,
 }
 
-/// Run a whole probe. `progress` receives one line per phase.
+/// Run a whole probe and say how it went. `not_probed` are the workloads
+/// the sandbox does not run (Jobs, CronJobs). `progress` receives one line
+/// per phase.
 pub fn run_probe(
     sandbox: &mut dyn Sandbox,
     options: &ProbeOptions,
+    not_probed: Vec<WorkloadRef>,
     progress: &dyn Fn(&str),
-) -> anyhow::Result<Observations> {
+) -> anyhow::Result<Evidence> {
+    let observations = observe(sandbox, options, progress)?;
+    let probe = ProbeReport {
+        runtime: sandbox.runtime().into(),
+        sandbox: sandbox.name().into(),
+        runs: options.runs,
+        incomplete: observations.not_ready().cloned().collect(),
+        waited_for_readiness: true,
+        not_probed,
+        timings: observations.timings.clone(),
+    };
+    Ok(Evidence {
+        observations,
+        probe,
+        notes: Vec::new(),
+    })
+}
+
+/// The probe itself, with cleanup on every path.
+fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Observations> {
     let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe_steps(sandbox, options, progress)));
     if options.keep {
         progress(&format!(
@@ -131,7 +112,7 @@ fn probe_steps(
             options.runs
         ));
         merge_statuses(&mut observations.statuses, statuses);
-        sleep_interruptibly(options.settle)?;
+        interrupt::sleep(options.settle)?;
         let started = Instant::now();
         let sockets = sandbox.probe()?;
         observations.timings.probe.push(started.elapsed());
@@ -157,7 +138,7 @@ fn merge_statuses(all: &mut Vec<PodStatus>, new: Vec<PodStatus>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{OpenSocket, PodSockets, WorkloadRef};
+    use crate::model::{OpenSocket, PodSockets};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -182,6 +163,12 @@ mod tests {
     }
 
     impl Sandbox for Scripted {
+        fn runtime(&self) -> &'static str {
+            "scripted"
+        }
+        fn name(&self) -> &str {
+            "scripted"
+        }
         fn describe(&self) -> String {
             "scripted sandbox".into()
         }
@@ -236,8 +223,8 @@ mod tests {
             settle: Duration::ZERO,
             keep,
         };
-        let result = run_probe(&mut sandbox, &options, &|_| {})
-            .map(|o| o.runs.len())
+        let result = run_probe(&mut sandbox, &options, Vec::new(), &|_| {})
+            .map(|o| o.observations.runs.len())
             .map_err(|e| format!("{e:#}"));
         let calls = log.borrow().clone();
         (calls, result)
@@ -251,6 +238,32 @@ mod tests {
             calls,
             ["baseline", "install", "wait", "probe", "restart", "wait", "probe", "cleanup"]
         );
+    }
+
+    #[test]
+    fn the_evidence_says_how_the_probe_went() {
+        let mut sandbox = Scripted {
+            log: Rc::default(),
+            fail_at: None,
+            panic_at: None,
+        };
+        let options = ProbeOptions {
+            runs: 2,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep: false,
+        };
+        let job = WorkloadRef {
+            kind: "Job".into(),
+            namespace: "default".into(),
+            name: "migrate".into(),
+        };
+        let evidence = run_probe(&mut sandbox, &options, vec![job.clone()], &|_| {}).unwrap();
+        assert_eq!(evidence.probe.runtime, "scripted");
+        assert_eq!(evidence.probe.runs, 2);
+        assert_eq!(evidence.probe.not_probed, [job]);
+        assert!(evidence.probe.incomplete.is_empty());
+        assert_eq!(evidence.probe.timings.wait.len(), 2);
     }
 
     #[test]
@@ -277,7 +290,7 @@ mod tests {
             keep: false,
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_probe(&mut sandbox, &options, &|_| {})
+            run_probe(&mut sandbox, &options, Vec::new(), &|_| {})
         }));
         assert!(outcome.is_err(), "the panic propagates after cleanup");
         assert_eq!(log.borrow().last().map(String::as_str), Some("cleanup"));

@@ -2,8 +2,8 @@
 //! YAML of each object involved, named after its chart template and with
 //! line numbers inside that template's rendered document.
 
-use crate::audit::Audit;
 use crate::checks::{Finding, Severity, Subject};
+use crate::engine::Audit;
 use crate::model::Input;
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,

@@ -1,27 +1,36 @@
-//! JSON report, schema version 1 (documented in docs/json-schema.md).
+//! JSON report, schema version 1 (documented in docs/json-schema.md). The
+//! same types are written here and read back by `fix --from-report`.
 
 use super::{display_line, summary::Summary, TemplateLines};
-use crate::audit::Audit;
-use crate::checks::Finding;
-use serde::Serialize;
+use crate::checks::{Finding, Severity};
+use crate::engine::Audit;
+use crate::model::{Protocol, WorkloadRef};
+use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Serialize)]
-pub struct JsonReport<'r> {
+/// The report. Reading back needs `schema_version` and `findings`; the rest
+/// defaults when absent (hand-made or trimmed reports read as well).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonReport {
     pub schema_version: u32,
+    #[serde(default)]
     pub tool: Tool,
-    pub inputs: Vec<JsonInput<'r>>,
+    #[serde(default)]
+    pub inputs: Vec<JsonInput>,
     pub findings: Vec<JsonFinding>,
+    #[serde(default)]
     pub suppressed: Vec<JsonFinding>,
+    #[serde(default)]
     pub warnings: Vec<JsonWarning>,
+    #[serde(default)]
     pub summary: Summary,
-    /// `install --probe` only.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `install --probe` and `audit` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<JsonProbe>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonProbe {
     pub runtime: String,
     pub sandbox: String,
@@ -29,12 +38,12 @@ pub struct JsonProbe {
     /// false for `audit` (pods taken as found, in place).
     pub waited_for_readiness: bool,
     pub incomplete: Vec<JsonIncomplete>,
-    pub not_probed: Vec<JsonWorkload>,
+    pub not_probed: Vec<WorkloadRef>,
     /// Milliseconds per phase.
     pub timings_ms: JsonTimings,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonTimings {
     pub install: u128,
     pub wait: Vec<u128>,
@@ -43,7 +52,7 @@ pub struct JsonTimings {
     pub cleanup: u128,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonIncomplete {
     pub kind: String,
     pub namespace: String,
@@ -52,55 +61,48 @@ pub struct JsonIncomplete {
     pub detail: String,
 }
 
-#[derive(Serialize)]
-pub struct JsonWorkload {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-#[derive(Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
 pub fn tool() -> Tool {
     Tool {
-        name: "helm-netaudit",
-        version: env!("CARGO_PKG_VERSION"),
+        name: "helm-netaudit".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
     }
 }
 
-#[derive(Serialize)]
-pub struct JsonInput<'r> {
-    pub name: &'r str,
-    pub release: &'r str,
-    pub namespace: &'r str,
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonInput {
+    pub name: String,
+    pub release: String,
+    pub namespace: String,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonFinding {
-    pub check: &'static str,
-    pub name: &'static str,
-    pub severity: &'static str,
+    pub check: String,
+    pub name: String,
+    pub severity: Severity,
     pub message: String,
     pub help: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub port: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
     /// Runtime findings (M1, M2, M3): the port's protocol.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     /// Runtime findings: the containers holding the socket (M1, M2) or
     /// declaring the port (M3), when known.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<String>,
     pub objects: Vec<JsonObject>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonObject {
     pub kind: String,
     pub namespace: String,
@@ -116,27 +118,37 @@ pub struct JsonObject {
     /// Line in the whole rendered input.
     pub input_line: u32,
     /// Best-effort line in the template file on disk (local charts only).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_file_line: Option<u32>,
     pub label: String,
 }
 
-#[derive(Serialize)]
+impl JsonObject {
+    pub fn reference(&self) -> WorkloadRef {
+        WorkloadRef {
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonWaiver {
     pub reason: String,
     pub source: String,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct JsonWarning {
     pub message: String,
 }
 
 fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFinding {
     JsonFinding {
-        check: f.check.id,
-        name: f.check.name,
-        severity: f.severity.as_str(),
+        check: f.check.id.into(),
+        name: f.check.name.into(),
+        severity: f.severity,
         message: f.message.clone(),
         help: f.help.clone(),
         port: f.port,
@@ -162,7 +174,7 @@ fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFin
     }
 }
 
-pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
+pub fn build(audit: &Audit<'_>) -> JsonReport {
     let lines = TemplateLines::default();
     JsonReport {
         schema_version: SCHEMA_VERSION,
@@ -172,9 +184,9 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
             .inputs
             .iter()
             .map(|i| JsonInput {
-                name: &i.name,
-                release: &i.release,
-                namespace: &i.default_namespace,
+                name: i.name.clone(),
+                release: i.release.clone(),
+                namespace: i.default_namespace.clone(),
             })
             .collect(),
         findings: audit.findings.iter().map(|f| finding(audit, &lines, f)).collect(),
@@ -197,7 +209,7 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
             })
             .collect(),
         summary: Summary::of(audit),
-        probe: audit.probe.as_ref().map(|p| JsonProbe {
+        probe: audit.probe.map(|p| JsonProbe {
             runtime: p.runtime.clone(),
             sandbox: p.sandbox.clone(),
             runs: p.runs,
@@ -213,15 +225,7 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
                     detail: s.detail.clone(),
                 })
                 .collect(),
-            not_probed: p
-                .not_probed
-                .iter()
-                .map(|w| JsonWorkload {
-                    kind: w.kind.clone(),
-                    namespace: w.namespace.clone(),
-                    name: w.name.clone(),
-                })
-                .collect(),
+            not_probed: p.not_probed.clone(),
             timings_ms: {
                 let ms = |d: &std::time::Duration| d.as_millis();
                 JsonTimings {
@@ -236,8 +240,47 @@ pub fn build<'r>(audit: &'r Audit<'_>) -> JsonReport<'r> {
     }
 }
 
-pub fn render(audit: &Audit<'_>) -> String {
-    let mut text = serde_json::to_string_pretty(&build(audit)).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+/// The report as text. Serializing these types cannot fail (string keys,
+/// no floats); should it ever, the error is returned.
+pub fn render(audit: &Audit<'_>) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&build(audit))?;
     text.push('\n');
-    text
+    Ok(text)
+}
+
+/// Read a report back (`fix --from-report`): its schema version first, so a
+/// report of another version is refused by name rather than misread.
+pub fn read(text: &str) -> Result<JsonReport, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a netaudit JSON report: {e}"))?;
+    let version = match &value {
+        serde_json::Value::Object(fields) => fields.get("schema_version").and_then(serde_json::Value::as_u64),
+        _ => return Err("not a netaudit JSON report (not a JSON object)".into()),
+    };
+    match version {
+        None => Err(
+            "not a netaudit JSON report (no `schema_version`): produce it with `netaudit install --probe -o json`"
+                .into(),
+        ),
+        Some(v) if v == u64::from(SCHEMA_VERSION) => serde_json::from_value(value)
+            .map_err(|e| format!("not a valid netaudit JSON report (schema version {SCHEMA_VERSION}): {e}")),
+        Some(other) => Err(format!(
+            "a report of schema version {other}; this netaudit reads schema version {SCHEMA_VERSION}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_of_another_version_or_shape_are_refused() {
+        assert!(read("[1]").unwrap_err().starts_with("not a netaudit JSON report"));
+        assert!(read("{}").unwrap_err().contains("no `schema_version`"));
+        assert!(read(r#"{"schema_version": 2}"#)
+            .unwrap_err()
+            .contains("schema version 2"));
+        assert!(read(r#"{"schema_version": 1}"#).unwrap_err().starts_with("not a valid"));
+    }
 }

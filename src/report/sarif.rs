@@ -3,9 +3,145 @@
 //! template that produced it.
 
 use super::{display_line, source_file, TemplateLines};
-use crate::audit::Audit;
-use crate::checks::{Finding, Severity, REGISTRY};
-use serde_json::{json, Value};
+use crate::checks::{Finding, Severity, Subject, REGISTRY};
+use crate::engine::waivers::Waiver;
+use crate::engine::Audit;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub struct Log {
+    #[serde(rename = "$schema")]
+    pub schema: &'static str,
+    pub version: &'static str,
+    pub runs: Vec<Run>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub tool: Tool,
+    pub results: Vec<SarifResult>,
+    pub invocations: Vec<Invocation>,
+    pub column_kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Tool {
+    pub driver: Driver,
+}
+
+#[derive(Serialize)]
+pub struct Driver {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+pub struct Text {
+    pub text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub short_description: Text,
+    pub full_description: Text,
+    pub help: Help,
+    pub default_configuration: Configuration,
+    pub properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+pub struct Help {
+    pub text: String,
+    pub markdown: String,
+}
+
+#[derive(Serialize)]
+pub struct Configuration {
+    pub level: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct RuleProperties {
+    #[serde(rename = "security-severity")]
+    pub security_severity: &'static str,
+    pub tags: [&'static str; 3],
+    pub analysis: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SarifResult {
+    pub rule_id: &'static str,
+    pub rule_index: usize,
+    pub level: &'static str,
+    pub message: Text,
+    pub locations: Vec<Location>,
+    pub partial_fingerprints: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_locations: Vec<Location>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<Suppression>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<usize>,
+    pub physical_location: PhysicalLocation,
+    pub logical_locations: Vec<LogicalLocation>,
+    pub message: Text,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhysicalLocation {
+    pub artifact_location: ArtifactLocation,
+    pub region: Region,
+}
+
+#[derive(Serialize)]
+pub struct ArtifactLocation {
+    pub uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Region {
+    pub start_line: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogicalLocation {
+    pub fully_qualified_name: String,
+    pub kind: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct Suppression {
+    pub kind: &'static str,
+    pub justification: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invocation {
+    pub execution_successful: bool,
+    pub tool_execution_notifications: Vec<Notification>,
+}
+
+#[derive(Serialize)]
+pub struct Notification {
+    pub level: &'static str,
+    pub message: Text,
+}
 
 fn level(severity: Severity) -> &'static str {
     match severity {
@@ -24,53 +160,60 @@ fn security_severity(severity: Severity) -> &'static str {
     }
 }
 
-fn rules() -> Vec<Value> {
+fn rules() -> Vec<Rule> {
     REGISTRY
         .iter()
         .map(|check| {
             let doc = check.documentation();
-            json!({
-                "id": check.id,
-                "name": check.name,
-                "shortDescription": {"text": check.summary},
-                "fullDescription": {"text": check.section("What it does")},
-                "help": {"text": doc, "markdown": doc},
-                "defaultConfiguration": {"level": level(check.default_severity)},
-                "properties": {
-                    "security-severity": security_severity(check.default_severity),
-                    "tags": ["security", "kubernetes", "network"],
-                    "analysis": check.analysis
-                }
-            })
+            Rule {
+                id: check.id,
+                name: check.name,
+                short_description: Text {
+                    text: check.summary.to_string(),
+                },
+                full_description: Text {
+                    text: check.section("What it does"),
+                },
+                help: Help {
+                    text: doc.clone(),
+                    markdown: doc,
+                },
+                default_configuration: Configuration {
+                    level: level(check.default_severity),
+                },
+                properties: RuleProperties {
+                    security_severity: security_severity(check.default_severity),
+                    tags: ["security", "kubernetes", "network"],
+                    analysis: check.analysis_text(),
+                },
+            }
         })
         .collect()
 }
 
-fn location(
-    audit: &Audit<'_>,
-    lines: &TemplateLines,
-    subject: &crate::checks::Subject<'_>,
-    id: Option<usize>,
-) -> Value {
+fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id: Option<usize>) -> Location {
     let input = &audit.index.inputs[subject.object.input];
     let line = lines
         .line_in_template_file(input, subject)
         .unwrap_or_else(|| display_line(subject));
-    let mut loc = json!({
-        "physicalLocation": {
-            "artifactLocation": {"uri": uri(&source_file(input, subject))},
-            "region": {"startLine": line.max(1)}
+    Location {
+        id,
+        physical_location: PhysicalLocation {
+            artifact_location: ArtifactLocation {
+                uri: uri(&source_file(input, subject)),
+            },
+            region: Region {
+                start_line: line.max(1),
+            },
         },
-        "logicalLocations": [{
-            "fullyQualifiedName": subject.object.id(),
-            "kind": "resource"
+        logical_locations: vec![LogicalLocation {
+            fully_qualified_name: subject.object.id(),
+            kind: "resource",
         }],
-        "message": {"text": subject.label}
-    });
-    if let Some(id) = id {
-        loc["id"] = json!(id);
+        message: Text {
+            text: subject.label.clone(),
+        },
     }
-    loc
 }
 
 /// A relative URI with forward slashes (what code scanning expects for repo
@@ -89,75 +232,87 @@ fn uri(path: &str) -> String {
     relative.strip_prefix("./").unwrap_or(&relative).to_string()
 }
 
-fn result(
-    audit: &Audit<'_>,
-    lines: &TemplateLines,
-    finding: &Finding<'_>,
-    suppression: Option<&crate::suppress::Waiver<'_>>,
-) -> Value {
+fn result(audit: &Audit<'_>, lines: &TemplateLines, finding: &Finding<'_>, waiver: Option<&Waiver<'_>>) -> SarifResult {
     let rule_index = REGISTRY.iter().position(|c| c.id == finding.check.id).unwrap_or(0);
-    let primary = finding.primary();
-    let mut result = json!({
-        "ruleId": finding.check.id,
-        "ruleIndex": rule_index,
-        "level": level(finding.severity),
-        "message": {"text": format!("{} ({})", finding.message, finding.help)},
-        "locations": [location(audit, lines, primary, None)],
-        "partialFingerprints": {
-            "netauditFinding/v1": format!(
-                "{}|{}|{}",
-                finding.check.id,
-                finding.subjects.iter().map(|s| s.object.id()).collect::<Vec<_>>().join("|"),
-                finding.port.map(|p| p.to_string()).unwrap_or_default()
-            )
-        }
-    });
-    if finding.subjects.len() > 1 {
-        result["relatedLocations"] = Value::Array(
-            finding.subjects[1..]
-                .iter()
-                .enumerate()
-                .map(|(i, s)| location(audit, lines, s, Some(i + 1)))
-                .collect(),
-        );
+    let fingerprint = format!(
+        "{}|{}|{}",
+        finding.check.id,
+        finding
+            .subjects
+            .iter()
+            .map(|s| s.object.id())
+            .collect::<Vec<_>>()
+            .join("|"),
+        finding.port.map(|p| p.to_string()).unwrap_or_default()
+    );
+    SarifResult {
+        rule_id: finding.check.id,
+        rule_index,
+        level: level(finding.severity),
+        message: Text {
+            text: format!("{} ({})", finding.message, finding.help),
+        },
+        locations: vec![location(audit, lines, finding.primary(), None)],
+        partial_fingerprints: BTreeMap::from([("netauditFinding/v1", fingerprint)]),
+        related_locations: finding.subjects[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| location(audit, lines, s, Some(i + 1)))
+            .collect(),
+        suppressions: waiver
+            .map(|w| Suppression {
+                kind: "inSource",
+                justification: format!("{} ({})", w.reason, w.describe()),
+            })
+            .into_iter()
+            .collect(),
     }
-    if let Some(waiver) = suppression {
-        result["suppressions"] = json!([{
-            "kind": "inSource",
-            "justification": format!("{} ({})", waiver.reason, waiver.describe())
-        }]);
-    }
-    result
 }
 
-pub fn build(audit: &Audit<'_>) -> Value {
+pub fn build(audit: &Audit<'_>) -> Log {
     let lines = TemplateLines::default();
-    let mut results: Vec<Value> = audit.findings.iter().map(|f| result(audit, &lines, f, None)).collect();
+    let mut results: Vec<SarifResult> = audit.findings.iter().map(|f| result(audit, &lines, f, None)).collect();
     results.extend(audit.suppressed.iter().map(|(f, w)| result(audit, &lines, f, Some(w))));
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "helm-netaudit",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules()
-            }},
-            "results": results,
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": audit.probe.iter().flat_map(|p| p.incomplete.iter()).map(|s| json!({
-                    "level": "warning",
-                    "message": {"text": format!("probe incomplete: {} `{}` (pod {}) was not ready: {}", s.owner.kind, s.owner.name, s.pod, s.detail)}
-                })).collect::<Vec<_>>()
+    let notifications = audit
+        .probe
+        .iter()
+        .flat_map(|p| p.incomplete.iter())
+        .map(|s| Notification {
+            level: "warning",
+            message: Text {
+                text: format!(
+                    "probe incomplete: {} `{}` (pod {}) was not ready: {}",
+                    s.owner.kind, s.owner.name, s.pod, s.detail
+                ),
+            },
+        })
+        .collect();
+    Log {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: vec![Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "helm-netaudit",
+                    version: env!("CARGO_PKG_VERSION"),
+                    rules: rules(),
+                },
+            },
+            results,
+            invocations: vec![Invocation {
+                execution_successful: true,
+                tool_execution_notifications: notifications,
             }],
-            "columnKind": "unicodeCodePoints"
-        }]
-    })
+            column_kind: "unicodeCodePoints",
+        }],
+    }
 }
 
-pub fn render(audit: &Audit<'_>) -> String {
-    let mut text = serde_json::to_string_pretty(&build(audit)).unwrap_or_default();
+/// The SARIF log as text. Serializing these types cannot fail (string keys,
+/// no non-finite floats); should it ever, the error is returned, never an
+/// empty document.
+pub fn render(audit: &Audit<'_>) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&build(audit))?;
     text.push('\n');
-    text
+    Ok(text)
 }

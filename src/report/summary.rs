@@ -2,21 +2,22 @@
 //! check, counted as the spec's "Counting for summaries" says: findings as
 //! reported, except M6, counted once per chart.
 
-use crate::audit::Audit;
-use crate::checks::REGISTRY;
-use serde::Serialize;
+use crate::checks::{Counting, REGISTRY};
+use crate::engine::Audit;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Summary {
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<String>,
     pub rows: Vec<Row>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Row {
     pub name: String,
-    pub counts: BTreeMap<&'static str, usize>,
+    pub counts: BTreeMap<String, usize>,
     pub affected: bool,
 }
 
@@ -26,17 +27,14 @@ impl Row {
     }
 }
 
-/// Checks counted once per chart in summaries.
-pub const ONCE_PER_CHART: &[&str] = &["M6"];
-
 impl Summary {
     pub fn of(audit: &Audit<'_>) -> Summary {
         // A static audit has no runtime columns.
         let probed = audit.index.runtime.is_some();
-        let checks: Vec<&'static str> = REGISTRY
+        let checks: Vec<String> = REGISTRY
             .iter()
             .filter(|c| probed || !c.runtime_only())
-            .map(|c| c.id)
+            .map(|c| c.id.to_string())
             .collect();
         let mut rows: Vec<Row> = audit
             .index
@@ -44,7 +42,7 @@ impl Summary {
             .iter()
             .map(|i| Row {
                 name: i.name.clone(),
-                counts: checks.iter().map(|c| (*c, 0)).collect(),
+                counts: checks.iter().map(|c| (c.clone(), 0)).collect(),
                 affected: false,
             })
             .collect();
@@ -52,7 +50,7 @@ impl Summary {
             let row = &mut rows[finding.input()];
             row.affected = true;
             if let Some(n) = row.counts.get_mut(finding.check.id) {
-                *n = if ONCE_PER_CHART.contains(&finding.check.id) {
+                *n = if finding.check.counting == Counting::OncePerInput {
                     1
                 } else {
                     *n + 1

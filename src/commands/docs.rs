@@ -1,0 +1,22 @@
+//! `explain`, `checks` and the hidden `gen-docs`: the checks' own documentation.
+
+use super::write_atomically;
+use crate::checks::{self, docs};
+use anyhow::{anyhow, Result};
+use std::path::Path;
+
+pub fn explain(check: &str) -> Result<u8> {
+    let info = checks::find(check).ok_or_else(|| anyhow!("unknown check {check:?}; `netaudit checks` lists them"))?;
+    print!("{}", docs::explain(info));
+    Ok(0)
+}
+
+pub fn list() -> Result<u8> {
+    print!("{}", docs::checks_list());
+    Ok(0)
+}
+
+pub fn generate(path: &Path) -> Result<u8> {
+    write_atomically(path, docs::checks_markdown().as_bytes())?;
+    Ok(0)
+}

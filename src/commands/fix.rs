@@ -1,0 +1,131 @@
+//! `fix` (write the generated fixes into a directory) and `post-render`
+//! (the same applied to a manifest stream, for helm's `--post-renderer`).
+
+use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
+use crate::cli::{FixArgs, PostRenderArgs};
+use crate::fix::{output, plan, policy, ports, post_render};
+use crate::model::{Detail, Manifests};
+use crate::report::json;
+use crate::source::{self, InputSpec};
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// The files `fix` writes.
+pub const FIX_FILES: [&str; 5] = [
+    "rendered.yaml",
+    "networkpolicies.yaml",
+    "ports.patch.yaml",
+    "kustomization.yaml",
+    "README.md",
+];
+
+/// The runtime findings of a `--from-report` file.
+fn read_report(path: &Path) -> Result<Vec<ports::RuntimeFinding>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    json::read(&text)
+        .and_then(|report| ports::runtime_findings(&report))
+        .map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+pub fn run(args: &FixArgs) -> Result<u8> {
+    let (release, chart) = release_and_chart(&args.render)?;
+    let namespace = namespace_or_default(&args.render.namespace);
+    let (spec, source) = match (chart, &args.manifests) {
+        (Some(chart), None) => (
+            InputSpec::Chart(render_request(&args.render, release, chart.clone())),
+            format!("the chart `{chart}`"),
+        ),
+        (None, Some(path)) => (
+            InputSpec::Manifests {
+                path: path.clone(),
+                namespace,
+            },
+            format!("the manifests `{path}`"),
+        ),
+        (None, None) => bail!("nothing to fix: give [RELEASE] CHART or --manifests FILE (see --help)"),
+        (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
+    };
+    let findings = match &args.from_report {
+        Some(path) => read_report(path)?,
+        None => Vec::new(),
+    };
+    let dir = &args.output_dir;
+    refuse_to_overwrite(dir, args.force)?;
+    let inputs = source::acquire(std::slice::from_ref(&spec))?;
+    // The user's .netaudit.yaml decides what the README reports, as for lint.
+    let config = load_config(args.config.as_deref(), &inputs)?;
+    let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
+    let egress = args.egress.mode();
+    let outcome = plan::plan(&manifests, &config, &findings, egress);
+    let report = args.from_report.as_ref().map(|p| p.display().to_string());
+    let files: [(&str, String); 5] = [
+        ("rendered.yaml", manifests.inputs[0].text.clone()),
+        ("networkpolicies.yaml", policy::to_yaml(&outcome.generated)),
+        ("ports.patch.yaml", ports::to_yaml(&outcome.ports)),
+        ("kustomization.yaml", output::kustomization(&outcome)),
+        (
+            "README.md",
+            output::readme(&outcome, &source, report.as_deref(), egress),
+        ),
+    ];
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in &files {
+        write_atomically(&dir.join(name), text.as_bytes())?;
+    }
+    let skipped = outcome.generated.len() - outcome.policy_count();
+    note(&format!(
+        "wrote {} NetworkPolicies ({} workload(s) skipped, see README.md) and {} port declaration(s) into {}",
+        outcome.policy_count(),
+        skipped,
+        outcome.ports.patches.len(),
+        dir.display()
+    ));
+    Ok(0)
+}
+
+fn refuse_to_overwrite(dir: &Path, force: bool) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!("{} exists and is not a directory", dir.display());
+    }
+    if force {
+        return Ok(());
+    }
+    let existing: Vec<String> = FIX_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        bail!(
+            "{} already exist{}: use --force to overwrite, or another -o DIR",
+            existing.join(", "),
+            if existing.len() == 1 { "s" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// `post-render`: manifests on stdin, patched manifests plus policies on stdout.
+pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
+    let mut input = source::manifests::read("-", &namespace_or_default(&args.namespace))?;
+    input.rendered_by_helm = true;
+    let findings = match &args.from_report {
+        Some(path) => read_report(path)?,
+        None => Vec::new(),
+    };
+    let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
+    let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
+    let outcome = plan::plan(&manifests, &config, &findings, args.egress.mode());
+    let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
+    for m in missed {
+        note(&format!("warning: {m}"));
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("cannot write to stdout")?;
+    Ok(0)
+}

@@ -1,0 +1,140 @@
+//! One thin file per subcommand: from parsed arguments to output and an exit
+//! code. What they share is here: progress lines, the report writer, exit
+//! codes, atomic writes, and the mapping from CLI flags to inputs.
+
+pub mod audit;
+pub mod docs;
+pub mod fix;
+pub mod install;
+pub mod lint;
+
+use crate::cli::{ColorChoice, RenderArgs, ReportArgs};
+use crate::engine::config::Config;
+use crate::engine::Audit;
+use crate::model::Input;
+use crate::report::{self, Format};
+use crate::source::helm::RenderRequest;
+use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 error, 130
+/// interrupted (as shells report SIGINT).
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// A progress or warning line on stderr. A closed stderr (`2>&1 | head`)
+/// must not abort a probe between install and cleanup, so errors are
+/// ignored (`eprintln!` would panic).
+pub fn note(message: &str) {
+    let _ = writeln!(std::io::stderr(), "netaudit: {message}");
+}
+
+/// Progress lines, unless quiet (or the report goes to stdout as data).
+pub fn progress(quiet: bool) -> impl Fn(&str) {
+    move |message: &str| {
+        if !quiet {
+            note(message);
+        }
+    }
+}
+
+/// The namespace of objects that set none: `-n`, else `HELM_NAMESPACE` (clap
+/// reads it), else `default`.
+pub fn namespace_or_default(namespace: &Option<String>) -> String {
+    namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// `[RELEASE] CHART` as helm reads it.
+pub fn release_and_chart(render: &RenderArgs) -> Result<(Option<String>, Option<String>)> {
+    Ok(match render.positional.as_slice() {
+        [] => (None, None),
+        [chart] => (None, Some(chart.clone())),
+        [release, chart] => (Some(release.clone()), Some(chart.clone())),
+        _ => bail!("too many arguments: expected [RELEASE] CHART"),
+    })
+}
+
+/// The one mapping of the render flags to a helm request (template and install).
+pub fn render_request(render: &RenderArgs, release: Option<String>, chart: String) -> RenderRequest {
+    RenderRequest {
+        release,
+        chart,
+        namespace: namespace_or_default(&render.namespace),
+        values: render.values.clone(),
+        set: render.set.clone(),
+        set_string: render.set_string.clone(),
+        set_file: render.set_file.clone(),
+        set_json: render.set_json.clone(),
+        version: render.version.clone(),
+        repo: render.repo.clone(),
+        kube_version: render.kube_version.clone(),
+        api_versions: render.api_versions.clone(),
+    }
+}
+
+/// `--config`, else `.netaudit.yaml` in a local chart's directory, else in the current directory.
+pub fn load_config(explicit: Option<&Path>, inputs: &[Input]) -> Result<Config> {
+    let mut dirs: Vec<PathBuf> = inputs.iter().filter_map(|i| i.chart_dir.clone()).collect();
+    dirs.push(PathBuf::from("."));
+    Ok(Config::discover(explicit, &dirs)?)
+}
+
+/// Whether the report is data on stdout (progress lines would only be noise).
+pub fn quiet_for(report: &ReportArgs, quiet: bool) -> bool {
+    quiet || report.output.format() != Format::Human
+}
+
+/// Write the report as asked and return the exit code.
+pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
+    let text = match (args.output.format(), args.summary) {
+        (Format::Human, true) => report::summary::Summary::of(audit).to_markdown(),
+        (Format::Human, false) => {
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    args.output_file.is_none()
+                        && std::io::stdout().is_terminal()
+                        && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            report::human::render(audit, &report::human::Options { color, width: 100 })
+        }
+        (Format::Json, _) => report::json::render(audit).context("cannot serialize the JSON report")?,
+        (Format::Sarif, _) => report::sarif::render(audit).context("cannot serialize the SARIF report")?,
+    };
+    match &args.output_file {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        }
+    }
+    Ok(if audit.fails(args.fail_on.threshold()) {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+/// Write to a temporary file next to `path`, then rename: a reader never sees
+/// a half-written file, and an error leaves no file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The analysis, independent of how inputs were obtained: index the
+//! manifests, run the enabled checks (with the probe's evidence when there
+//! is some), apply severities and waivers, and collect every warning. What
+//! [`run`] returns is complete: reports only read it.
+
+pub mod config;
+pub mod waivers;
+
+use crate::checks::{self, Finding, Severity};
+use crate::model::{Evidence, Index, Manifests, ProbeReport};
+use config::Config;
+use waivers::{Waiver, Warning};
+
+/// Everything a report shows.
+pub struct Audit<'a> {
+    pub index: Index<'a>,
+    /// Findings that count, in check order.
+    pub findings: Vec<Finding<'a>>,
+    /// Findings waived by an annotation or a config rule, with the waiver.
+    pub suppressed: Vec<(Finding<'a>, Waiver<'a>)>,
+    pub warnings: Vec<Warning>,
+    /// How the probe went (`install --probe`, `audit`).
+    pub probe: Option<&'a ProbeReport>,
+}
+
+/// The analysis of `manifests`: the static checks, and the runtime checks
+/// (M1, M2, M3, M5A, M5C's runtime half) when `evidence` is given.
+pub fn run<'a>(manifests: &'a Manifests, config: &Config, evidence: Option<&'a Evidence>) -> Audit<'a> {
+    let mut index = manifests.index();
+    index.runtime = evidence.map(|e| &e.observations);
+    let mut findings = checks::run_checks(&index, &config.enabled_checks());
+    for finding in &mut findings {
+        finding.severity = config.severity_of(finding.check);
+    }
+    let (waivers, mut warnings) = waivers::collect_waivers(&index, config);
+    for input in manifests.inputs.iter().filter(|i| i.rendered_by_helm && i.is_blank()) {
+        warnings.push(Warning::new(format!(
+            "{} rendered no Kubernetes objects with these values: nothing to audit",
+            input.name
+        )));
+    }
+    let (findings, suppressed) = waivers::apply(findings, &waivers, &mut warnings);
+    if let Some(evidence) = evidence {
+        warnings.extend(evidence.notes.iter().map(|note| Warning::new(note.clone())));
+    }
+    Audit {
+        index,
+        findings,
+        suppressed,
+        warnings,
+        probe: evidence.map(|e| &e.probe),
+    }
+}
+
+impl Audit<'_> {
+    /// Is any reported finding at or above `threshold`? (`None`: never fail.)
+    pub fn fails(&self, threshold: Option<Severity>) -> bool {
+        threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
+    }
+}

@@ -1,0 +1,272 @@
+//! NetworkPolicy generation for `helm netaudit fix` (spec: "Remediation").
+//!
+//! One `networking.k8s.io/v1` NetworkPolicy per workload, named
+//! `<workload>-netaudit`, whose `podSelector` selects exactly that workload's
+//! pods ([`selectors`]). Ingress is default-deny plus ([`rules`]):
+//!
+//! - ports targeted by NodePort/LoadBalancer Services or by Ingress backends
+//!   ([`exposure`]): from anywhere (those are reached from outside the cluster);
+//! - ports behind a Service some workload refers to ([`references`]: its name
+//!   or cluster DNS name appears in an env value, an argument, a command or
+//!   a ConfigMap the workload reads): only from the referring workloads;
+//! - every other declared (or observed) port: from the pods of the release.
+//!
+//! Egress ([`EgressMode`]): DNS to the cluster DNS, plus the pods of the
+//! Services the workload refers to; in [`EgressMode::Dns`] the whole release
+//! when nothing can be inferred, in [`EgressMode::Strict`] nothing more.
+//! Egress outside the cluster is never allowed: an application that needs it
+//! must have its policy extended by hand (the explanation says so).
+//!
+//! Workloads whose pods cannot be selected alone (M4A: identical labels, or
+//! labels that are a superset of another workload's) and hostNetwork
+//! workloads are [`Generated::Skipped`] with the reason.
+
+mod exposure;
+mod references;
+mod rules;
+mod selectors;
+
+use crate::checks;
+use crate::model::selector::display_labels;
+use crate::model::{Index, Labels, Object, Protocol, Workload, WorkloadRef};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the egress section allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EgressMode {
+    /// DNS (UDP/TCP 53 to the cluster DNS), the pods behind the Services the
+    /// workload refers to, and the whole release's pods for a workload whose
+    /// references cannot be inferred.
+    #[default]
+    Dns,
+    /// DNS plus the inferred Service references only: no fallback to the
+    /// whole release (a workload that refers to nothing gets DNS only).
+    Strict,
+    /// No egress section: `policyTypes: [Ingress]`, egress unrestricted.
+    None,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicyOptions {
+    pub egress: EgressMode,
+    /// Ports a probe saw open, per workload (allowed like declared ones).
+    pub observed_ports: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Generated {
+    Policy {
+        workload: WorkloadRef,
+        /// A complete `networking.k8s.io/v1` NetworkPolicy.
+        policy: Value,
+        /// Why each rule is there, one sentence each (the YAML comment).
+        explanations: Vec<String>,
+    },
+    Skipped {
+        workload: WorkloadRef,
+        reason: String,
+    },
+}
+
+impl Generated {
+    pub fn workload(&self) -> &WorkloadRef {
+        match self {
+            Generated::Policy { workload, .. } | Generated::Skipped { workload, .. } => workload,
+        }
+    }
+}
+
+/// "Deployment `web`".
+fn describe(object: &Object) -> String {
+    format!("{} `{}`", object.kind, object.name)
+}
+
+/// A port as a policy names it: protocol and number.
+type Port = (Protocol, u16);
+
+fn display_port(port: &Port) -> String {
+    format!("{}/{}", port.1, port.0)
+}
+
+/// Everything computed once for all policies.
+struct Context<'s, 'a> {
+    index: &'s Index<'a>,
+    /// Per workload: its unique pod selector, or the workloads it collides with.
+    selectors: Vec<Result<Labels, Vec<usize>>>,
+    references: references::References,
+    exposed: exposure::Exposed,
+}
+
+fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
+    index
+        .workloads
+        .iter()
+        .position(|w| std::ptr::eq(w, workload))
+        .unwrap_or(usize::MAX)
+}
+
+impl<'s, 'a> Context<'s, 'a> {
+    fn new(index: &'s Index<'a>) -> Context<'s, 'a> {
+        let selectors = index
+            .workloads
+            .iter()
+            .map(|w| {
+                let others: Vec<&Workload<'a>> = index
+                    .workloads_in(&w.obj.namespace)
+                    .filter(|o| !std::ptr::eq(*o, w))
+                    .collect();
+                selectors::unique_labels(w, &others)
+                    .map_err(|colliding| colliding.iter().map(|c| workload_position(index, c)).collect())
+            })
+            .collect();
+        Context {
+            index,
+            selectors,
+            references: references::find(index),
+            exposed: exposure::find(index),
+        }
+    }
+
+    /// Why no policy can be generated for workload `wi`, if so; else its pod selector.
+    fn selector_for(&self, wi: usize) -> Result<Labels, String> {
+        let index = self.index;
+        let workload = &index.workloads[wi];
+        if workload.host_network_line.is_some() {
+            return Err(format!(
+                "{} uses hostNetwork: its pods share the node's network namespace and NetworkPolicies do not apply to them ({})",
+                describe(workload.obj),
+                checks::M7.id
+            ));
+        }
+        if workload.pod_labels.is_empty() {
+            return Err(format!(
+                "the pods of {} have no labels: a policy cannot select them without selecting every pod of namespace {}",
+                describe(workload.obj),
+                workload.obj.namespace
+            ));
+        }
+        match &self.selectors[wi] {
+            Ok(labels) => Ok(labels.clone()),
+            Err(colliding) => {
+                let names: Vec<String> = colliding.iter().map(|&c| describe(index.workloads[c].obj)).collect();
+                Err(format!(
+                    "no pod selector selects {} without also selecting the pods of {} ({}: their pod labels are identical or a superset of {}): make the labels unique first",
+                    describe(workload.obj),
+                    names.join(", "),
+                    checks::M4A.id,
+                    display_labels(&workload.pod_labels)
+                ))
+            }
+        }
+    }
+
+    fn generate(&self, wi: usize, options: &PolicyOptions, names: &BTreeMap<String, usize>) -> Generated {
+        let index = self.index;
+        let workload = &index.workloads[wi];
+        let reference = workload.reference();
+        let pod_labels = match self.selector_for(wi) {
+            Ok(labels) => labels,
+            Err(reason) => {
+                return Generated::Skipped {
+                    workload: reference,
+                    reason,
+                }
+            }
+        };
+        let namespace = workload.obj.namespace.as_str();
+        let mut explanations = vec![format!(
+            "NetworkPolicy for {} (namespace {namespace}, release `{}`): selects its pods by {}, which no other workload's pods carry",
+            describe(workload.obj),
+            index.release_of(workload.obj),
+            display_labels(&pod_labels)
+        )];
+        let ingress = self.ingress(wi, options.observed_ports.get(&reference), &mut explanations);
+        let mut policy_types = vec![json!("Ingress")];
+        let mut spec = Map::new();
+        spec.insert("podSelector".into(), json!({ "matchLabels": pod_labels }));
+        spec.insert("ingress".into(), Value::Array(ingress));
+        if options.egress != EgressMode::None {
+            policy_types.push(json!("Egress"));
+            let egress = self.egress(wi, options.egress, &mut explanations);
+            spec.insert("egress".into(), Value::Array(egress));
+        } else {
+            explanations.push("egress: not restricted (egress mode none)".into());
+        }
+        spec.insert("policyTypes".into(), Value::Array(policy_types));
+        let name = if names.get(&workload.obj.name).copied().unwrap_or(0) > 1 {
+            format!("{}-{}-netaudit", workload.obj.name, workload.obj.kind.to_lowercase())
+        } else {
+            format!("{}-netaudit", workload.obj.name)
+        };
+        let policy = json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": { "name": name, "namespace": namespace },
+            "spec": Value::Object(spec),
+        });
+        Generated::Policy {
+            workload: reference,
+            policy,
+            explanations,
+        }
+    }
+}
+
+/// One result per workload of the index, in the index's order.
+pub fn generate(index: &Index<'_>, options: &PolicyOptions) -> Vec<Generated> {
+    let ctx = Context::new(index);
+    // Names used by more than one workload of a namespace get the kind in
+    // the policy's name.
+    let mut names: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for w in &index.workloads {
+        names
+            .entry((w.obj.namespace.clone(), w.obj.name.clone()))
+            .or_default()
+            .insert(w.obj.kind.clone());
+    }
+    (0..index.workloads.len())
+        .map(|wi| {
+            let w = &index.workloads[wi];
+            let clashes: BTreeMap<String, usize> = names
+                .iter()
+                .filter(|((ns, _), _)| *ns == w.obj.namespace)
+                .map(|((_, name), kinds)| (name.clone(), kinds.len()))
+                .collect();
+            ctx.generate(wi, options, &clashes)
+        })
+        .collect()
+}
+
+/// Multi-document YAML: each policy preceded by a `#` comment block with
+/// its explanations; skipped workloads as comments.
+pub fn to_yaml(generated: &[Generated]) -> String {
+    let mut out = String::new();
+    for item in generated {
+        match item {
+            Generated::Policy {
+                policy, explanations, ..
+            } => {
+                out.push_str("---\n");
+                for line in explanations.iter().flat_map(|e| e.lines()) {
+                    out.push_str("# ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                out.push_str(&crate::model::yaml_writer::to_yaml(policy));
+            }
+            Generated::Skipped { workload, reason } => {
+                out.push_str(&format!("# No NetworkPolicy for {workload}:\n"));
+                for line in reason.lines() {
+                    out.push_str("#   ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

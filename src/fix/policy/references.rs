@@ -1,0 +1,121 @@
+//! Who talks to whom: a workload refers to a Service when the Service's name
+//! or cluster DNS name appears in its env values, arguments, commands or the
+//! ConfigMaps it reads.
+
+use crate::model::yaml::Node;
+use crate::model::{Index, Service, Workload};
+use std::collections::BTreeMap;
+
+/// Per Service (index in `index.services`): the workloads (index in
+/// `index.workloads`) that refer to it, with where.
+pub(super) type References = BTreeMap<usize, Vec<(usize, String)>>;
+
+pub(super) fn find(index: &Index<'_>) -> References {
+    let mut references = References::new();
+    for (wi, workload) in index.workloads.iter().enumerate() {
+        let texts = referring_texts(index, workload);
+        for (si, service) in index.services.iter().enumerate() {
+            let found = texts
+                .iter()
+                .find(|(_, text)| hostnames(text).any(|h| refers_to(h, service, &workload.obj.namespace)));
+            if let Some((place, _)) = found {
+                references.entry(si).or_default().push((wi, place.clone()));
+            }
+        }
+    }
+    references
+}
+
+/// Texts where a workload may name the Services it talks to, with where
+/// each comes from: env values, args and commands of every container, and
+/// the ConfigMaps it reads.
+fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec<(String, String)> {
+    let mut texts = Vec::new();
+    let spec = workload.pod_spec;
+    let add_config_map = |texts: &mut Vec<(String, String)>, name: &str, key: Option<&str>| {
+        let Some(cm) = index.config_map(name, workload.obj) else {
+            return;
+        };
+        for (k, v) in &cm.data {
+            if key.is_none_or(|key| key == k) {
+                texts.push((format!("ConfigMap `{name}` key {k}"), v.clone()));
+            }
+        }
+    };
+    let containers = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| spec.get(k).map(Node::as_seq).unwrap_or_default());
+    for c in containers {
+        let cname = c.get("name").and_then(Node::scalar_text).unwrap_or("");
+        for field in ["command", "args"] {
+            for arg in c.get(field).map(Node::as_seq).unwrap_or_default() {
+                if let Some(text) = arg.scalar_text() {
+                    texts.push((format!("the {field} of container `{cname}`"), text.to_string()));
+                }
+            }
+        }
+        for env in c.get("env").map(Node::as_seq).unwrap_or_default() {
+            let name = env.get("name").and_then(Node::scalar_text).unwrap_or("");
+            if let Some(value) = env.get("value").and_then(Node::scalar_text) {
+                texts.push((format!("env {name} of container `{cname}`"), value.to_string()));
+            }
+            if let Some(r) = env.path(&["valueFrom", "configMapKeyRef"]) {
+                if let Some(cm) = r.get("name").and_then(Node::scalar_text) {
+                    add_config_map(&mut texts, cm, r.get("key").and_then(Node::scalar_text));
+                }
+            }
+        }
+        for from in c.get("envFrom").map(Node::as_seq).unwrap_or_default() {
+            if let Some(cm) = from.path(&["configMapRef", "name"]).and_then(Node::scalar_text) {
+                add_config_map(&mut texts, cm, None);
+            }
+        }
+    }
+    for volume in spec.get("volumes").map(Node::as_seq).unwrap_or_default() {
+        if let Some(cm) = volume.path(&["configMap", "name"]).and_then(Node::scalar_text) {
+            add_config_map(&mut texts, cm, None);
+        }
+        for source in volume
+            .path(&["projected", "sources"])
+            .map(Node::as_seq)
+            .unwrap_or_default()
+        {
+            if let Some(cm) = source.path(&["configMap", "name"]).and_then(Node::scalar_text) {
+                add_config_map(&mut texts, cm, None);
+            }
+        }
+    }
+    texts
+}
+
+/// Host-name-like tokens of a text: runs of letters, digits, `-`, `.` (and
+/// `_`, which no host name has, so `db_host` is not read as `db`): so
+/// `http://db.shop:5432/x` gives `http`, `db.shop`, `5432`, `x`.
+pub(super) fn hostnames(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        .map(|t| t.trim_matches('.'))
+        .filter(|t| !t.is_empty())
+}
+
+/// Does a host name name this Service, as seen from a pod in
+/// `from_namespace`? `svc` (same namespace), `svc.ns`, `svc.ns.svc`,
+/// `svc.ns.svc.<cluster domain>`, and for headless Services the same with
+/// a pod's host name in front (`kafka-0.kafka-headless`).
+pub(super) fn refers_to(host: &str, service: &Service<'_>, from_namespace: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let name = service.obj.name.as_str();
+    let ns = service.obj.namespace.as_str();
+    let max_start = if service.headless { 1 } else { 0 };
+    (0..=max_start.min(labels.len().saturating_sub(1))).any(|start| {
+        if labels[start] != name {
+            return false;
+        }
+        match &labels[start + 1..] {
+            [] => ns == from_namespace,
+            [n] => *n == ns,
+            [n, "svc", ..] => *n == ns,
+            _ => false,
+        }
+    })
+}

@@ -1,0 +1,387 @@
+//! The ingress and egress rules of one workload's policy, and the peers and
+//! ports they name.
+
+use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
+use super::{describe, display_port, Context, EgressMode, Port};
+use crate::checks;
+use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a rule's traffic may come from (ingress) or go to (egress).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Peers {
+    Anywhere,
+    Release,
+    Workloads(BTreeSet<usize>),
+}
+
+impl<'a> Context<'_, 'a> {
+    /// The ingress rules: every declared, observed or exposed port, from
+    /// whoever may connect to it.
+    pub(super) fn ingress(
+        &self,
+        wi: usize,
+        observed: Option<&Vec<(Protocol, u16)>>,
+        explanations: &mut Vec<String>,
+    ) -> Vec<Value> {
+        let index = self.index;
+        let workload = &index.workloads[wi];
+        let namespace = workload.obj.namespace.as_str();
+        let mut ports: BTreeMap<Port, Vec<String>> = BTreeMap::new();
+        for p in workload.ports() {
+            ports.entry((p.protocol, p.number)).or_default().push("declared".into());
+        }
+        for port in observed.into_iter().flatten() {
+            ports
+                .entry(*port)
+                .or_default()
+                .push("observed open by the probe".into());
+        }
+        for (w, port) in self.exposed.keys() {
+            if *w == wi {
+                ports.entry(*port).or_default();
+            }
+        }
+        let mut rules: BTreeMap<Peers, (BTreeSet<Port>, Vec<String>)> = BTreeMap::new();
+        let mut add_rule = |peers: Peers, port: &Port, why: String| {
+            let rule = rules.entry(peers).or_default();
+            rule.0.insert(*port);
+            rule.1.push(why);
+        };
+        let serving: Vec<(usize, &Service<'a>)> = index
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.selects(workload))
+            .collect();
+        let targets = |service: &Service<'a>| -> Vec<Port> {
+            service
+                .ports
+                .iter()
+                .flat_map(|sp| {
+                    service
+                        .target_numbers(sp, workload)
+                        .into_iter()
+                        .map(move |n| (sp.protocol, n))
+                })
+                .collect()
+        };
+        for (port, sources) in &ports {
+            let shown = if sources.is_empty() {
+                display_port(port)
+            } else {
+                format!("{} ({})", display_port(port), sources.join(", "))
+            };
+            if let Some(whys) = self.exposed.get(&(wi, *port)) {
+                for why in whys {
+                    add_rule(Peers::Anywhere, port, format!("ingress: {why}"));
+                }
+                continue;
+            }
+            let behind: Vec<usize> = serving
+                .iter()
+                .filter(|(_, s)| targets(s).contains(port))
+                .map(|(si, _)| *si)
+                .collect();
+            if behind.is_empty() {
+                add_rule(
+                    Peers::Release,
+                    port,
+                    format!("ingress: port {shown} is not behind any Service: allowed from the whole release"),
+                );
+                continue;
+            }
+            let unreferenced: Vec<String> = behind
+                .iter()
+                .filter(|si| !self.references.contains_key(si))
+                .map(|&si| describe(index.services[si].obj))
+                .collect();
+            if !unreferenced.is_empty() {
+                add_rule(
+                    Peers::Release,
+                    port,
+                    format!(
+                        "ingress: port {shown} is the target of {}, which no workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release",
+                        unreferenced.join(", ")
+                    ),
+                );
+                continue;
+            }
+            let mut from = BTreeSet::new();
+            let mut evidence = Vec::new();
+            for si in &behind {
+                for (referrer, place) in &self.references[si] {
+                    from.insert(*referrer);
+                    evidence.push(format!(
+                        "{} refers to {} in {place}",
+                        describe(index.workloads[*referrer].obj),
+                        describe(index.services[*si].obj)
+                    ));
+                }
+            }
+            add_rule(
+                Peers::Workloads(from),
+                port,
+                format!(
+                    "ingress: port {shown} only from the workloads that refer to its Service ({})",
+                    evidence.join("; ")
+                ),
+            );
+        }
+        for (_, service) in &serving {
+            for sp in &service.ports {
+                let targets = service.target_numbers(sp, workload);
+                if targets.is_empty() || targets.iter().any(|t| !ports.contains_key(&(sp.protocol, *t))) {
+                    explanations.push(format!(
+                        "not allowed: {} port {} targets {} ({}), which {} does not declare ({}): declare it to have it allowed",
+                        describe(service.obj),
+                        sp.port,
+                        sp.target,
+                        sp.protocol,
+                        describe(workload.obj),
+                        checks::M5B.id
+                    ));
+                }
+            }
+        }
+        if ports.is_empty() {
+            explanations.push("ingress: no declared or observed port: all ingress is denied".into());
+        }
+        let mut ingress = Vec::new();
+        for (peers, (rule_ports, whys)) in rules {
+            let from = match peers {
+                Peers::Anywhere => None,
+                Peers::Release => {
+                    let (peers, how) = self.release_peers(workload.obj.input, namespace);
+                    explanations.push(format!("ingress: the whole release is {how}"));
+                    Some(peers)
+                }
+                Peers::Workloads(set) => {
+                    for &w in &set {
+                        if index.workloads[w].host_network_line.is_some() {
+                            explanations.push(format!(
+                                "note: {} uses hostNetwork: its traffic comes from the node's address, which a podSelector does not match",
+                                describe(index.workloads[w].obj)
+                            ));
+                        }
+                    }
+                    Some(set.iter().filter_map(|&w| self.workload_peer(w, namespace)).collect())
+                }
+            };
+            explanations.extend(whys);
+            let mut rule = Map::new();
+            if let Some(from) = from {
+                if from.is_empty() {
+                    explanations.push(format!(
+                        "ingress on {} dropped: no peer could be selected",
+                        rule_ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
+                    ));
+                    continue;
+                }
+                rule.insert("from".into(), Value::Array(from));
+            }
+            rule.insert("ports".into(), Value::Array(port_values(&rule_ports)));
+            ingress.push(Value::Object(rule));
+        }
+        ingress
+    }
+
+    /// The egress rules: DNS, the Services the workload refers to, and (in
+    /// [`EgressMode::Dns`]) the whole release when it refers to none.
+    pub(super) fn egress(&self, wi: usize, mode: EgressMode, explanations: &mut Vec<String>) -> Vec<Value> {
+        let index = self.index;
+        let workload = &index.workloads[wi];
+        let namespace = workload.obj.namespace.as_str();
+        let mut egress = vec![json!({
+            "to": [{ "namespaceSelector": {}, "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } } }],
+            "ports": [{ "protocol": "UDP", "port": 53 }, { "protocol": "TCP", "port": 53 }],
+        })];
+        explanations.push(
+            "egress: DNS (53/UDP, 53/TCP) to the cluster DNS (pods labelled k8s-app=kube-dns in any namespace); nothing outside the cluster is allowed: add rules by hand if the application needs it"
+                .into(),
+        );
+        let mut referenced = false;
+        for (si, referrers) in &self.references {
+            let Some((_, place)) = referrers.iter().find(|(w, _)| *w == wi) else {
+                continue;
+            };
+            referenced = true;
+            let service = &index.services[*si];
+            let Some(selector) = service.selector.as_ref().filter(|s| s.expressions.is_empty()) else {
+                explanations.push(format!(
+                    "egress: {} (referred to in {place}) has no selector (ExternalName or manual endpoints): its destination cannot be selected, not allowed",
+                    describe(service.obj)
+                ));
+                continue;
+            };
+            let backends: Vec<&Workload<'a>> = index.workloads.iter().filter(|w| service.selects(w)).collect();
+            let mut numbers = BTreeSet::new();
+            let mut names = BTreeSet::new();
+            for sp in &service.ports {
+                let mut resolved = false;
+                for backend in &backends {
+                    for number in service.target_numbers(sp, backend) {
+                        numbers.insert((sp.protocol, number));
+                        resolved = true;
+                    }
+                }
+                if !resolved {
+                    match &sp.target {
+                        TargetPort::Number(n) => {
+                            numbers.insert((sp.protocol, *n));
+                        }
+                        TargetPort::Name(n) => {
+                            names.insert((sp.protocol, n.clone()));
+                        }
+                    }
+                }
+            }
+            let mut ports = port_values(&numbers);
+            ports.extend(
+                names
+                    .iter()
+                    .map(|(protocol, name)| json!({ "protocol": protocol, "port": name })),
+            );
+            let mut rule = Map::new();
+            rule.insert(
+                "to".into(),
+                json!([peer(&selector.match_labels, &service.obj.namespace, namespace)]),
+            );
+            if !ports.is_empty() {
+                rule.insert("ports".into(), Value::Array(ports));
+            }
+            egress.push(Value::Object(rule));
+            explanations.push(format!(
+                "egress: to the pods of {} on its target ports, because {} refers to it in {place}",
+                describe(service.obj),
+                describe(workload.obj)
+            ));
+        }
+        if !referenced {
+            match mode {
+                EgressMode::Dns => {
+                    let (peers, how) = self.release_peers(workload.obj.input, namespace);
+                    if !peers.is_empty() {
+                        egress.push(json!({ "to": peers }));
+                    }
+                    explanations.push(format!(
+                        "egress: {} refers to no Service (no env value, argument, command or ConfigMap names one): allowed to any port of the whole {how}",
+                        describe(workload.obj)
+                    ));
+                }
+                _ => explanations.push(format!(
+                    "egress: {} refers to no Service: DNS only (strict egress mode)",
+                    describe(workload.obj)
+                )),
+            }
+        }
+        egress
+    }
+
+    /// A peer selecting one workload's pods, seen from a policy in `namespace`.
+    fn workload_peer(&self, wi: usize, namespace: &str) -> Option<Value> {
+        let workload = &self.index.workloads[wi];
+        let labels = match &self.selectors[wi] {
+            Ok(labels) => labels,
+            Err(_) => &workload.pod_labels,
+        };
+        if labels.is_empty() {
+            return None;
+        }
+        Some(peer(labels, &workload.obj.namespace, namespace))
+    }
+
+    /// Peers selecting the pods of a release (the input `input`), and how.
+    fn release_peers(&self, input: usize, namespace: &str) -> (Vec<Value>, String) {
+        let index = self.index;
+        let release = &index.inputs[input].release;
+        let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (wi, w) in index.workloads.iter().enumerate() {
+            if w.obj.input == input {
+                by_namespace.entry(w.obj.namespace.as_str()).or_default().push(wi);
+            }
+        }
+        let mut peers = Vec::new();
+        let mut how = Vec::new();
+        for (ns, members) in by_namespace {
+            let outsiders: Vec<&Workload<'a>> = index.workloads_in(ns).filter(|w| w.obj.input != input).collect();
+            let mut common: Vec<(&String, &String)> = index.workloads[members[0]]
+                .pod_labels
+                .iter()
+                .filter(|(k, v)| {
+                    members
+                        .iter()
+                        .all(|&m| index.workloads[m].pod_labels.get(*k) == Some(*v))
+                })
+                .filter(|(k, v)| {
+                    let selector = selector_of(&Labels::from([((*k).clone(), (*v).clone())]));
+                    !outsiders.iter().any(|o| o.pods_selected_by(&selector))
+                })
+                .collect();
+            common.sort_by_key(|(k, _)| {
+                let pos = INSTANCE_KEYS.iter().position(|i| i == k).unwrap_or(INSTANCE_KEYS.len());
+                (pos, key_rank(k))
+            });
+            if let Some((k, v)) = common.first() {
+                let labels = Labels::from([((*k).clone(), (*v).clone())]);
+                peers.push(peer(&labels, ns, namespace));
+                how.push(format!("pods labelled {k}={v} in namespace {ns}"));
+            } else {
+                let named: Vec<String> = members
+                    .iter()
+                    .filter_map(|&m| {
+                        let p = self.workload_peer(m, namespace)?;
+                        peers.push(p);
+                        Some(describe(index.workloads[m].obj))
+                    })
+                    .collect();
+                how.push(format!(
+                    "no label is common to all of its pods in namespace {ns}: one peer per workload ({})",
+                    named.join(", ")
+                ));
+            }
+        }
+        (peers, format!("release `{release}` ({})", how.join("; ")))
+    }
+}
+
+/// `{podSelector}` plus a `namespaceSelector` when the pods live in another
+/// namespace than the policy.
+fn peer(labels: &Labels, pods_namespace: &str, policy_namespace: &str) -> Value {
+    let mut peer = Map::new();
+    if pods_namespace != policy_namespace {
+        peer.insert(
+            "namespaceSelector".into(),
+            json!({ "matchLabels": { "kubernetes.io/metadata.name": pods_namespace } }),
+        );
+    }
+    peer.insert("podSelector".into(), json!({ "matchLabels": labels }));
+    Value::Object(peer)
+}
+
+/// `ports[]` entries; runs of three or more consecutive numbers of one
+/// protocol become a `port`/`endPort` range.
+pub(super) fn port_values(ports: &BTreeSet<Port>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut iter = ports.iter().peekable();
+    while let Some((protocol, start)) = iter.next() {
+        let mut end = *start;
+        while let Some((p, n)) = iter.peek() {
+            if p == protocol && u32::from(*n) == u32::from(end) + 1 {
+                end = *n;
+                iter.next();
+            } else {
+                break;
+            }
+        }
+        if end - start >= 2 {
+            out.push(json!({ "protocol": protocol, "port": start, "endPort": end }));
+        } else {
+            for n in *start..=end {
+                out.push(json!({ "protocol": protocol, "port": n }));
+            }
+        }
+    }
+    out
+}

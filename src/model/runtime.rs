@@ -1,0 +1,218 @@
+//! The runtime vocabulary: what a probe observes, in terms of the model.
+//!
+//! Backends (`probe/`) produce these, the runtime checks and `fix` read
+//! them; nothing here knows how a sandbox works.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// A transport protocol as Kubernetes names it (`ports[].protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    /// As Kubernetes writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// `TCP`, `UDP`, `SCTP` in any case; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Protocol> {
+        match text.to_ascii_uppercase().as_str() {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An open socket as the spec defines it: TCP in LISTEN, or UDP bound and
+/// not connected.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpenSocket {
+    pub protocol: Protocol,
+    pub address: IpAddr,
+    pub port: u16,
+    /// The socket's inode: `/proc/<pid>/fd/*` links to `socket:[inode]`, which
+    /// is how a socket is attributed to the container (process) owning it.
+    pub inode: u64,
+}
+
+impl OpenSocket {
+    /// Bound only to loopback (127.0.0.0/8, ::1, or v4-mapped loopback):
+    /// unreachable from the network, never a finding.
+    pub fn is_loopback_only(&self) -> bool {
+        match self.address {
+            IpAddr::V4(a) => a.is_loopback(),
+            IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        }
+    }
+}
+
+/// A workload by kind, namespace and name: how findings, waivers, probe
+/// results and reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WorkloadRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for WorkloadRef {
+    /// `Kind/namespace/name`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// A pod after waiting for readiness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodStatus {
+    pub pod: String,
+    pub owner: WorkloadRef,
+    pub ready: bool,
+    /// For pods that are not ready: their phase/conditions and the last
+    /// events and log lines, for the `probe-incomplete` note.
+    pub detail: String,
+}
+
+/// The sockets of one pod in one probe run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodSockets {
+    pub pod: String,
+    pub owner: WorkloadRef,
+    pub host_network: bool,
+    /// `/proc/sys/net/ipv4/ip_local_port_range` in the pod's network namespace.
+    pub ephemeral_range: (u16, u16),
+    pub sockets: Vec<AttributedSocket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributedSocket {
+    pub socket: OpenSocket,
+    /// The container whose process holds the socket, when the runtime lets us tell.
+    pub container: Option<String>,
+}
+
+/// Everything a probe observed, keyed by the workloads of the rendered model
+/// (backends map their pods back to the workload that owns them, in the
+/// model's namespace, whatever namespace the sandbox really used).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Observations {
+    pub statuses: Vec<PodStatus>,
+    /// One entry per probe run (run 1, then run 2 after a restart).
+    pub runs: Vec<Vec<PodSockets>>,
+    /// Sockets the node had open before the install (for hostNetwork pods).
+    #[serde(default)]
+    pub baseline: Vec<OpenSocket>,
+    #[serde(skip)]
+    pub timings: ProbeTimings,
+}
+
+/// How long each phase took (reported, and what the probe benchmark reads).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeTimings {
+    pub install: Duration,
+    /// Per run: waiting for readiness.
+    pub wait: Vec<Duration>,
+    /// Per run: reading the sockets of every ready pod (after the settle pause).
+    pub probe: Vec<Duration>,
+    /// Per restart (before runs 2..).
+    pub restart: Vec<Duration>,
+    pub cleanup: Duration,
+}
+
+/// A port as the checks compare it: protocol and number.
+pub type PortKey = (Protocol, u16);
+
+/// What one workload's pods had open in one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunPorts {
+    /// Open, non-loopback ports (baseline subtracted for hostNetwork pods),
+    /// with the containers seen holding them.
+    pub ports: BTreeMap<PortKey, BTreeSet<String>>,
+    pub ephemeral_range: Option<(u16, u16)>,
+}
+
+impl Observations {
+    /// Per run, the union over the workload's pods (replicas count once);
+    /// `None` for a run in which no pod of the workload was probed.
+    pub fn ports_per_run(&self, workload: &WorkloadRef) -> Vec<Option<RunPorts>> {
+        let baseline: BTreeSet<PortKey> = self.baseline.iter().map(|s| (s.protocol, s.port)).collect();
+        self.runs
+            .iter()
+            .map(|run| {
+                let pods: Vec<&PodSockets> = run.iter().filter(|p| &p.owner == workload).collect();
+                if pods.is_empty() {
+                    return None;
+                }
+                let mut result = RunPorts::default();
+                for pod in pods {
+                    result.ephemeral_range.get_or_insert(pod.ephemeral_range);
+                    for attributed in &pod.sockets {
+                        let socket = &attributed.socket;
+                        let key = (socket.protocol, socket.port);
+                        if socket.is_loopback_only() || (pod.host_network && baseline.contains(&key)) {
+                            continue;
+                        }
+                        let holders = result.ports.entry(key).or_default();
+                        if let Some(container) = &attributed.container {
+                            holders.insert(container.clone());
+                        }
+                    }
+                }
+                Some(result)
+            })
+            .collect()
+    }
+
+    /// Pods that were not ready (in some run).
+    pub fn not_ready(&self) -> impl Iterator<Item = &PodStatus> {
+        self.statuses.iter().filter(|s| !s.ready)
+    }
+}
+
+/// What a report says about the probe itself.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeReport {
+    pub runtime: String,
+    pub sandbox: String,
+    pub runs: usize,
+    /// Pods that were not ready (after waiting, for a sandbox; as found, in
+    /// place): no M3 for them, only this note.
+    pub incomplete: Vec<PodStatus>,
+    /// Whether the probe waited for readiness (a sandbox) or took the pods as
+    /// it found them (`audit`, in place): what the note says.
+    pub waited_for_readiness: bool,
+    /// Workloads not run in the sandbox (Jobs and CronJobs run to completion).
+    pub not_probed: Vec<WorkloadRef>,
+    pub timings: ProbeTimings,
+}
+
+/// Runtime evidence for the engine: what the probe saw, how the probe went,
+/// and notes for the report (containers that could not be read, …).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub observations: Observations,
+    pub probe: ProbeReport,
+    pub notes: Vec<String>,
+}

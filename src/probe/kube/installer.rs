@@ -1,0 +1,139 @@
+//! helm, behind a trait: installs and uninstalls the chart into the sandbox namespace.
+
+use super::env_nonempty;
+use crate::source::helm::{Helm, RenderRequest};
+use anyhow::{bail, Context, Result};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// How `helm install --wait` ended when it did not fail outright.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallOutcome {
+    /// Installed, and helm saw every workload ready.
+    Ready,
+    /// Installed, but helm's `--wait` timed out: the release exists, and
+    /// [`Sandbox::wait_ready`] reports the pods that are not ready. The
+    /// text is helm's message.
+    WaitTimedOut(String),
+}
+
+/// Installs and uninstalls the chart into a namespace (helm, or a fake).
+pub trait Installer {
+    fn install(&mut self, namespace: &str, timeout: Duration) -> Result<InstallOutcome>;
+    /// Remove the release; a release that does not exist is not an error.
+    fn uninstall(&mut self, namespace: &str) -> Result<()>;
+    /// The command a user runs to uninstall by hand.
+    fn uninstall_hint(&self, namespace: &str) -> String;
+}
+
+/// The real installer: `$HELM_BIN install RELEASE CHART --namespace NS
+/// --wait --timeout Ns [user flags]`.
+#[derive(Debug, Clone)]
+pub struct HelmInstaller {
+    pub bin: PathBuf,
+    /// The release name (helm template's default `release-name` when the
+    /// user gave none, so objects are named as in the rendered model).
+    pub release: String,
+    /// The chart and the user's flags (values, --set*, --version, --repo).
+    pub chart_args: Vec<OsString>,
+    /// `--kube-context` for helm (kube-rs uses the same context).
+    pub kube_context: Option<String>,
+}
+
+impl HelmInstaller {
+    /// From the request the chart was rendered with (its `namespace` is the
+    /// model's; the install goes to the sandbox namespace instead).
+    pub fn from_request(helm: &Helm, request: &RenderRequest) -> HelmInstaller {
+        HelmInstaller {
+            bin: helm.bin.clone(),
+            release: request.release_name(),
+            chart_args: request.chart_args(),
+            kube_context: env_nonempty("HELM_KUBECONTEXT"),
+        }
+    }
+
+    /// The full `helm install` command line (without the binary).
+    pub fn install_args(&self, namespace: &str, timeout: Duration) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["install".into(), self.release.clone().into()];
+        args.extend(self.chart_args.iter().cloned());
+        args.extend([
+            "--namespace".into(),
+            namespace.into(),
+            "--wait".into(),
+            "--timeout".into(),
+        ]);
+        args.push(format!("{}s", timeout.as_secs().max(1)).into());
+        args.extend(self.context_args());
+        args
+    }
+
+    fn context_args(&self) -> Vec<OsString> {
+        match &self.kube_context {
+            Some(context) => vec!["--kube-context".into(), context.into()],
+            None => Vec::new(),
+        }
+    }
+
+    fn run(&self, args: &[OsString]) -> Result<std::process::Output> {
+        Command::new(&self.bin)
+            .args(args)
+            // The sandbox namespace is always given with --namespace.
+            .env_remove("HELM_NAMESPACE")
+            .output()
+            .with_context(|| format!("cannot run {}", self.bin.display()))
+    }
+}
+
+fn stderr_line(output: &std::process::Output) -> String {
+    crate::source::stderr_summary(&output.stderr, "helm")
+}
+
+impl Installer for HelmInstaller {
+    fn install(&mut self, namespace: &str, timeout: Duration) -> Result<InstallOutcome> {
+        let output = self.run(&self.install_args(namespace, timeout))?;
+        if output.status.success() {
+            return Ok(InstallOutcome::Ready);
+        }
+        let message = stderr_line(&output);
+        // `--wait` gave up: the objects exist, readiness is ours to report.
+        if message.contains("context deadline exceeded") || message.contains("timed out waiting for the condition") {
+            return Ok(InstallOutcome::WaitTimedOut(message));
+        }
+        bail!(
+            "helm install {} into namespace {namespace} failed: {message}",
+            self.release
+        )
+    }
+
+    fn uninstall(&mut self, namespace: &str) -> Result<()> {
+        let mut args: Vec<OsString> = vec![
+            "uninstall".into(),
+            self.release.clone().into(),
+            "--namespace".into(),
+            namespace.into(),
+        ];
+        args.extend(self.context_args());
+        let output = self.run(&args)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let message = stderr_line(&output);
+        if message.contains("not found") {
+            return Ok(());
+        }
+        bail!(
+            "helm uninstall {} --namespace {namespace} failed: {message}",
+            self.release
+        )
+    }
+
+    fn uninstall_hint(&self, namespace: &str) -> String {
+        let context = match &self.kube_context {
+            Some(c) => format!(" --kube-context {c}"),
+            None => String::new(),
+        };
+        format!("helm uninstall {} --namespace {namespace}{context}", self.release)
+    }
+}

@@ -1,0 +1,391 @@
+//! Reading pods, shared by the sandbox and the in-place audit: list them,
+//! map them to their workloads, explain the ones that are not ready, and
+//! read their sockets by exec (in an ephemeral debug container when a
+//! container has no shell and that is allowed).
+
+use super::exec::PodExec;
+use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
+use super::status::{event_time, pod_status_summary};
+use crate::model::{AttributedSocket, OpenSocket, PodSockets, WorkloadRef};
+use crate::probe::interrupt;
+use crate::probe::naming::dns_label;
+use anyhow::{anyhow, bail, Context, Result};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, ListParams, LogParams, Patch, PatchParams};
+use kube::Client;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// Whether a container without a shell may be read from an ephemeral debug
+/// container (which Kubernetes never removes from the pod's spec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebugContainers {
+    Allowed,
+    /// The container is left unread (reported, not probed).
+    Forbidden,
+}
+
+/// Kinds whose pods run to completion, as the API names a pod's owner:
+/// nothing to probe.
+const RUN_TO_COMPLETION: &[&str] = &["Job", "CronJob"];
+
+/// A pod to probe, as listed.
+#[derive(Debug, Clone)]
+pub(crate) struct TrackedPod {
+    pub(crate) name: String,
+    pub(crate) uid: String,
+    pub(crate) owner: WorkloadRef,
+    pub(crate) ready: bool,
+    pub(crate) host_network: bool,
+    /// Other containers' processes are visible: no attribution.
+    pub(crate) shared_pids: bool,
+    pub(crate) containers: Vec<String>,
+    /// Ephemeral containers already running, by their target container.
+    pub(crate) debug_containers: BTreeMap<String, String>,
+}
+
+impl TrackedPod {
+    pub(crate) fn new(pod: &Pod, owner: WorkloadRef) -> TrackedPod {
+        let spec = pod.spec.as_ref();
+        TrackedPod {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            owner,
+            ready: pod_is_ready(pod),
+            host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+            shared_pids: spec.is_some_and(|s| s.share_process_namespace == Some(true) || s.host_pid == Some(true)),
+            containers: container_names(pod),
+            debug_containers: BTreeMap::new(),
+        }
+    }
+}
+
+/// Read access to the pods of one namespace: list them and map them to
+/// their workloads, explain the ones that are not ready, and read their
+/// sockets by exec. The only write it can make is adding an ephemeral debug
+/// container, and only with [`DebugContainers::Allowed`].
+pub(crate) struct PodAccess<'a, E: PodExec> {
+    pub(crate) client: &'a Client,
+    pub(crate) exec: &'a E,
+    /// Where the pods are.
+    pub(crate) namespace: &'a str,
+    /// The namespace of every [`WorkloadRef`] reported.
+    pub(crate) model_namespace: &'a str,
+    pub(crate) probe_image: &'a str,
+    pub(crate) debug_containers: DebugContainers,
+    /// The debug container runs `sleep` this long, then ends.
+    pub(crate) debug_lifetime: Duration,
+    /// How long to wait for a debug container to run.
+    pub(crate) debug_timeout: Duration,
+    pub(crate) poll_interval: Duration,
+}
+
+impl<E: PodExec> PodAccess<'_, E> {
+    fn pods_api(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), self.namespace)
+    }
+
+    fn model_ref(&self, kind: &str, name: &str) -> WorkloadRef {
+        WorkloadRef {
+            kind: kind.to_string(),
+            namespace: self.model_namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The workload owning `pod`, in the model's namespace.
+    async fn owner_of(&self, pod: &Pod, cache: &mut BTreeMap<String, WorkloadRef>) -> WorkloadRef {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        let Some(owner) = controller_of(pod.metadata.owner_references.as_deref()) else {
+            return self.model_ref("Pod", &pod_name);
+        };
+        if owner.kind != "ReplicaSet" {
+            return self.model_ref(&owner.kind, &owner.name);
+        }
+        if let Some(found) = cache.get(&owner.name) {
+            return found.clone();
+        }
+        let replica_sets: Api<ReplicaSet> = Api::namespaced(self.client.clone(), self.namespace);
+        let resolved = match replica_sets.get(&owner.name).await {
+            Ok(rs) => match controller_of(rs.metadata.owner_references.as_deref()) {
+                Some(parent) => self.model_ref(&parent.kind, &parent.name),
+                None => self.model_ref("ReplicaSet", &owner.name),
+            },
+            // Not readable: a Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`.
+            Err(_) => {
+                let hash = pod
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("pod-template-hash"))
+                    .map(|h| format!("-{h}"));
+                match hash.and_then(|h| owner.name.strip_suffix(&h).map(str::to_string)) {
+                    Some(deployment) => self.model_ref("Deployment", &deployment),
+                    None => self.model_ref("ReplicaSet", &owner.name),
+                }
+            }
+        };
+        cache.insert(owner.name.clone(), resolved.clone());
+        resolved
+    }
+
+    /// The pods to wait for and probe, with their workloads: not
+    /// terminating, not in `skip` (uids), not run-to-completion.
+    pub(crate) async fn current_pods(&self, skip: &BTreeSet<String>) -> Result<Vec<(Pod, WorkloadRef)>> {
+        let list = self
+            .pods_api()
+            .list(&ListParams::default())
+            .await
+            .with_context(|| format!("cannot list the pods of namespace {}", self.namespace))?;
+        let mut cache = BTreeMap::new();
+        let mut pods = Vec::new();
+        for pod in list.items {
+            let uid = pod.metadata.uid.clone().unwrap_or_default();
+            if pod.metadata.deletion_timestamp.is_some() || skip.contains(&uid) {
+                continue;
+            }
+            let owner = self.owner_of(&pod, &mut cache).await;
+            if RUN_TO_COMPLETION.contains(&owner.kind.as_str()) {
+                continue;
+            }
+            // An evicted or finished pod of a controller: its replacement counts.
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if owner.kind != "Pod" && matches!(phase, Some("Succeeded" | "Failed")) {
+                continue;
+            }
+            pods.push((pod, owner));
+        }
+        pods.sort_by(|a, b| a.0.metadata.name.cmp(&b.0.metadata.name));
+        Ok(pods)
+    }
+
+    /// Why a pod is not ready: phase, conditions, container states, the
+    /// last events and the last log lines (and `note`, when given).
+    pub(crate) async fn not_ready_detail(&self, pod: &Pod, note: Option<&str>) -> String {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let mut parts = pod_status_summary(pod);
+        let events: Api<Event> = Api::namespaced(self.client.clone(), self.namespace);
+        let selector = format!("involvedObject.kind=Pod,involvedObject.name={name}");
+        if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
+            let mut items = list.items;
+            items.sort_by_key(event_time);
+            let last: Vec<String> = items
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e.reason.as_deref().unwrap_or("?"),
+                        e.message.as_deref().unwrap_or("").trim()
+                    )
+                })
+                .collect();
+            if !last.is_empty() {
+                parts.push(format!("last events: {}", last.join("; ")));
+            }
+        }
+        for container in container_names(pod) {
+            let params = LogParams {
+                container: Some(container.clone()),
+                tail_lines: Some(5),
+                ..Default::default()
+            };
+            if let Ok(text) = self.pods_api().logs(&name, &params).await {
+                let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+                if !lines.is_empty() {
+                    parts.push(format!("last log lines of {container}: {}", lines.join(" | ")));
+                }
+            }
+        }
+        if let Some(note) = note {
+            parts.push(format!("helm: {note}"));
+        }
+        parts.join("; ")
+    }
+
+    /// Run the reader in `container`, in an ephemeral debug container when
+    /// the container has no shell (and debug containers are allowed).
+    async fn read_container(&self, pod: &mut TrackedPod, container: &str) -> Result<ContainerReading> {
+        let command: Vec<String> = vec!["sh".into(), "-c".into(), READER_SCRIPT.into()];
+        let direct = self
+            .exec
+            .exec(self.client, self.namespace, &pod.name, container, &command)
+            .await?;
+        if let Some(reading) = parse_reading(&direct.stdout)? {
+            return Ok(reading);
+        }
+        let why = if direct.message.is_empty() {
+            "no output"
+        } else {
+            &direct.message
+        };
+        if self.debug_containers == DebugContainers::Forbidden {
+            bail!(
+                "container {container} of pod {} has no shell to read its sockets with (exec: {why}); not probed \
+(--allow-debug-containers reads it from an ephemeral debug container)",
+                pod.name
+            );
+        }
+        let debug = self.debug_container(pod, container).await.with_context(|| {
+            format!(
+                "cannot read the sockets of {}/{container} (exec: {why}), nor start a debug container with {}",
+                pod.name, self.probe_image
+            )
+        })?;
+        let output = self
+            .exec
+            .exec(self.client, self.namespace, &pod.name, &debug, &command)
+            .await?;
+        parse_reading(&output.stdout)?.ok_or_else(|| {
+            anyhow!(
+                "the debug container {debug} of pod {} printed no socket tables ({})",
+                pod.name,
+                output.message
+            )
+        })
+    }
+
+    /// An ephemeral container running `probe_image` that targets `container`
+    /// (same PID namespace), started once per pod and container.
+    async fn debug_container(&self, pod: &mut TrackedPod, container: &str) -> Result<String> {
+        if let Some(name) = pod.debug_containers.get(container) {
+            return Ok(name.clone());
+        }
+        let name = dns_label(&format!("netaudit-probe-{container}"), 63);
+        let sleep = self.debug_lifetime.as_secs().max(1).to_string();
+        let spec = |ptrace: bool| {
+            let mut c = serde_json::json!({
+                "name": name,
+                "image": self.probe_image,
+                "command": ["sleep", sleep],
+                "targetContainerName": container,
+                "imagePullPolicy": "IfNotPresent",
+            });
+            if ptrace {
+                // Reading another user's /proc/<pid>/fd needs CAP_SYS_PTRACE.
+                c["securityContext"] = serde_json::json!({"capabilities": {"add": ["SYS_PTRACE"]}});
+            }
+            serde_json::json!({"spec": {"ephemeralContainers": [c]}})
+        };
+        let api = self.pods_api();
+        let params = PatchParams::default();
+        if let Err(first) = api
+            .patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(true)))
+            .await
+        {
+            // A Pod Security level that forbids the capability: without it,
+            // sockets are still read (attribution may be lost).
+            api.patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(false)))
+                .await
+                .with_context(|| format!("adding an ephemeral container failed ({first})"))?;
+        }
+        let deadline = Instant::now() + self.debug_timeout;
+        loop {
+            interrupt::check()?;
+            let current = api.get(&pod.name).await?;
+            let state = current
+                .status
+                .as_ref()
+                .and_then(|s| s.ephemeral_container_statuses.as_ref())
+                .and_then(|list| list.iter().find(|s| s.name == name))
+                .and_then(|s| s.state.clone());
+            if state.as_ref().is_some_and(|s| s.running.is_some()) {
+                break;
+            }
+            if let Some(terminated) = state.as_ref().and_then(|s| s.terminated.as_ref()) {
+                bail!(
+                    "the debug container {name} ended ({})",
+                    terminated.reason.as_deref().unwrap_or("terminated")
+                );
+            }
+            if Instant::now() >= deadline {
+                let waiting = state
+                    .and_then(|s| s.waiting)
+                    .map(|w| format!("{}: {}", w.reason.unwrap_or_default(), w.message.unwrap_or_default()))
+                    .unwrap_or_else(|| "not started".into());
+                bail!("the debug container {name} did not start ({waiting})");
+            }
+            tokio::time::sleep(self.poll_interval).await;
+        }
+        pod.debug_containers.insert(container.to_string(), name.clone());
+        Ok(name)
+    }
+
+    /// Read the sockets of a pod. Fails when no container could be read;
+    /// otherwise also returns why the others could not (their sockets are
+    /// still seen, the network namespace is shared, but not attributed).
+    pub(crate) async fn probe_pod(&self, pod: &mut TrackedPod) -> Result<(PodSockets, Vec<String>)> {
+        let mut sockets: Vec<OpenSocket> = Vec::new();
+        let mut range = None;
+        let mut holders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+        let mut failures = Vec::new();
+        let containers = pod.containers.clone();
+        for container in &containers {
+            interrupt::check()?;
+            match self.read_container(pod, container).await {
+                Ok(reading) => {
+                    sockets.extend(reading.sockets);
+                    range = range.or(reading.ephemeral_range);
+                    for inode in reading.socket_inodes {
+                        holders.entry(inode).or_default().insert(container.clone());
+                    }
+                }
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+        // All containers share the pod's network namespace: one reading is
+        // enough for the sockets; only attribution needs every container.
+        if failures.len() == containers.len() && !containers.is_empty() {
+            bail!("cannot read the sockets of pod {}: {}", pod.name, failures.join("; "));
+        }
+        sockets.sort();
+        sockets.dedup();
+        let sockets = sockets
+            .into_iter()
+            .map(|socket| {
+                let container = match holders.get(&socket.inode) {
+                    Some(set) if set.len() == 1 && !pod.shared_pids => set.iter().next().cloned(),
+                    _ => None,
+                };
+                AttributedSocket { socket, container }
+            })
+            // A host-network pod sees every socket of the node: keep the
+            // ones its own containers hold.
+            .filter(|s| !pod.host_network || s.container.is_some())
+            .collect();
+        let reading = PodSockets {
+            pod: pod.name.clone(),
+            owner: pod.owner.clone(),
+            host_network: pod.host_network,
+            ephemeral_range: range.unwrap_or((32768, 60999)),
+            sockets,
+        };
+        Ok((reading, failures))
+    }
+}
+
+fn controller_of(owners: Option<&[OwnerReference]>) -> Option<&OwnerReference> {
+    let owners = owners?;
+    owners
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .or_else(|| owners.first())
+}
+
+fn container_names(pod: &Pod) -> Vec<String> {
+    pod.spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+pub(super) fn pod_is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}

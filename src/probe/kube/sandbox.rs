@@ -1,0 +1,383 @@
+//! The kube sandbox: a throwaway namespace, `helm install --wait` into it,
+//! pods restarted by deleting them, and cleanup that deletes only a
+//! namespace carrying this sandbox's labels.
+
+use super::exec::{KubeExec, PodExec};
+use super::installer::{HelmInstaller, InstallOutcome, Installer};
+use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
+use super::{block, client_from_environment, env_nonempty, is_status, new_runtime, DEFAULT_PROBE_IMAGE};
+use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
+use crate::probe::interrupt;
+use crate::probe::naming::{sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_LABEL};
+use crate::probe::Sandbox;
+use anyhow::{bail, Context, Result};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::Client;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct KubeOptions {
+    /// The release (for the namespace's name).
+    pub release: String,
+    /// The namespace the chart was rendered with (`-n`): the namespace of
+    /// every [`WorkloadRef`] this backend reports.
+    pub model_namespace: String,
+    /// The ephemeral debug container's image, for images without a shell.
+    pub probe_image: String,
+    /// `helm install --timeout`.
+    pub install_timeout: Duration,
+    /// How often readiness is polled.
+    pub poll_interval: Duration,
+}
+
+impl KubeOptions {
+    pub fn new(release: &str, model_namespace: &str, install_timeout: Duration) -> KubeOptions {
+        KubeOptions {
+            release: release.to_string(),
+            model_namespace: model_namespace.to_string(),
+            probe_image: DEFAULT_PROBE_IMAGE.to_string(),
+            install_timeout,
+            poll_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A pod the last `wait_ready` saw.
+pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
+    /// The sandbox namespace (also the value of [`SANDBOX_LABEL`]).
+    pub name: String,
+    options: KubeOptions,
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    installer: I,
+    exec: E,
+    /// We created the namespace (so cleanup may delete it).
+    created: bool,
+    /// helm install ran (so cleanup runs helm uninstall).
+    install_attempted: bool,
+    /// helm's message when its `--wait` timed out.
+    install_note: Option<String>,
+    pods: Vec<TrackedPod>,
+    /// Pods per workload in the first run: later runs wait for as many.
+    expected: BTreeMap<WorkloadRef, usize>,
+    /// Pods deleted by `restart`: never taken for their replacements.
+    deleted: BTreeSet<String>,
+}
+
+impl KubeSandbox<HelmInstaller, KubeExec> {
+    /// Connect to the current context's cluster. Nothing is created until
+    /// [`Sandbox::install`].
+    pub fn connect(installer: HelmInstaller, options: KubeOptions) -> Result<Self> {
+        let runtime = new_runtime()?;
+        let client = runtime.block_on(client_from_environment())?;
+        Ok(KubeSandbox::with_parts(runtime, client, installer, KubeExec, options))
+    }
+}
+
+impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
+    /// From its parts (tests: a client on a mock service, fakes). `client`
+    /// must have been created inside `runtime` (its buffer task runs there).
+    pub fn with_parts(
+        runtime: tokio::runtime::Runtime,
+        client: Client,
+        installer: I,
+        exec: E,
+        options: KubeOptions,
+    ) -> Self {
+        let name = sandbox_name(&options.release, 40);
+        KubeSandbox {
+            name,
+            options,
+            runtime,
+            client,
+            installer,
+            exec,
+            created: false,
+            install_attempted: false,
+            install_note: None,
+            pods: Vec::new(),
+            expected: BTreeMap::new(),
+            deleted: BTreeSet::new(),
+        }
+    }
+
+    fn pods_api(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.name)
+    }
+
+    /// Reading the sandbox's pods (debug containers allowed: the sandbox is ours).
+    fn access(&self) -> PodAccess<'_, E> {
+        PodAccess {
+            client: &self.client,
+            exec: &self.exec,
+            namespace: &self.name,
+            model_namespace: &self.options.model_namespace,
+            probe_image: &self.options.probe_image,
+            debug_containers: DebugContainers::Allowed,
+            debug_lifetime: Duration::from_secs(3600),
+            debug_timeout: self.options.install_timeout.min(Duration::from_secs(120)),
+            poll_interval: self.options.poll_interval,
+        }
+    }
+
+    async fn create_namespace(&self) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                labels: Some(BTreeMap::from([
+                    (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+                    (SANDBOX_LABEL.to_string(), self.name.clone()),
+                ])),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match namespaces.create(&PostParams::default(), &namespace).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 409) => {
+                bail!(
+                    "namespace {} exists already and is not this sandbox's: not touching it",
+                    self.name
+                )
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot create the sandbox namespace {}", self.name)),
+        }
+    }
+
+    /// Delete the pods of the last run; re-create bare pods; wait until the
+    /// deleted ones are gone (or replaced: a StatefulSet's keep their names).
+    async fn restart_pods(&self, deleted: &mut BTreeSet<String>) -> Result<()> {
+        let api = self.pods_api();
+        let params = DeleteParams {
+            grace_period_seconds: Some(1),
+            ..Default::default()
+        };
+        let mut bare = Vec::new();
+        for pod in &self.pods {
+            if pod.owner.kind == "Pod" {
+                match api.get(&pod.name).await {
+                    Ok(spec) => bare.push(spec),
+                    Err(e) if is_status(&e, 404) => {}
+                    Err(e) => return Err(e).with_context(|| format!("cannot read pod {}", pod.name)),
+                }
+            }
+            match api.delete(&pod.name, &params).await {
+                Ok(_) => {}
+                Err(e) if is_status(&e, 404) => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot delete pod {}", pod.name)),
+            }
+            deleted.insert(pod.uid.clone());
+        }
+        let deadline = Instant::now() + self.options.install_timeout;
+        for pod in &self.pods {
+            loop {
+                interrupt::check()?;
+                let gone = match api.get(&pod.name).await {
+                    Ok(current) => current.metadata.uid.as_deref() != Some(pod.uid.as_str()),
+                    Err(e) if is_status(&e, 404) => true,
+                    Err(e) => return Err(e).with_context(|| format!("cannot read pod {}", pod.name)),
+                };
+                if gone {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    bail!("pod {} was not deleted in time", pod.name);
+                }
+                tokio::time::sleep(self.options.poll_interval).await;
+            }
+        }
+        for pod in bare {
+            let fresh = Pod {
+                metadata: ObjectMeta {
+                    name: pod.metadata.name.clone(),
+                    labels: pod.metadata.labels.clone(),
+                    annotations: pod.metadata.annotations.clone(),
+                    ..Default::default()
+                },
+                spec: pod.spec.map(|mut spec| {
+                    spec.node_name = None;
+                    spec.ephemeral_containers = None;
+                    spec
+                }),
+                status: None,
+            };
+            api.create(&PostParams::default(), &fresh)
+                .await
+                .with_context(|| format!("cannot re-create pod {}", fresh.metadata.name.as_deref().unwrap_or("?")))?;
+        }
+        Ok(())
+    }
+
+    /// `helm uninstall`, then delete the namespace if it carries our labels.
+    async fn delete_namespace(&self) -> Result<bool> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let namespace = match namespaces.get(&self.name).await {
+            Ok(ns) => ns,
+            Err(e) if is_status(&e, 404) => return Ok(true),
+            Err(e) => return Err(e).with_context(|| format!("cannot read namespace {}", self.name)),
+        };
+        if !is_ours(&namespace, &self.name) {
+            bail!(
+                "refusing to delete namespace {}: it does not carry the labels {MANAGED_BY_LABEL}={MANAGED_BY} and {SANDBOX_LABEL}={}",
+                self.name,
+                self.name
+            );
+        }
+        if namespace.metadata.deletion_timestamp.is_some() {
+            return Ok(true);
+        }
+        match namespaces.delete(&self.name, &DeleteParams::background()).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_status(&e, 404) => Ok(true),
+            Err(e) => Err(e).with_context(|| format!("cannot delete namespace {}", self.name)),
+        }
+    }
+}
+
+/// Does `namespace` carry the labels of sandbox `name`?
+pub fn is_ours(namespace: &Namespace, name: &str) -> bool {
+    let labels = namespace.metadata.labels.as_ref();
+    let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+    label(MANAGED_BY_LABEL) == Some(MANAGED_BY) && label(SANDBOX_LABEL) == Some(name)
+}
+
+impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
+    fn runtime(&self) -> &'static str {
+        "kube"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn describe(&self) -> String {
+        match env_nonempty("HELM_KUBECONTEXT") {
+            Some(context) => format!("kube namespace {} (context {context})", self.name),
+            None => format!("kube namespace {}", self.name),
+        }
+    }
+
+    fn removal_hint(&self) -> String {
+        let context = env_nonempty("HELM_KUBECONTEXT")
+            .map(|c| format!(" --context {c}"))
+            .unwrap_or_default();
+        format!(
+            "{}; kubectl delete namespace {}{context}",
+            self.installer.uninstall_hint(&self.name),
+            self.name
+        )
+    }
+
+    fn host_baseline(&mut self) -> Result<Vec<OpenSocket>> {
+        // The node's own sockets cannot be read without a privileged pod;
+        // hostNetwork pods keep only the sockets their containers hold.
+        Ok(Vec::new())
+    }
+
+    fn install(&mut self) -> Result<()> {
+        block(&self.runtime, self.create_namespace())?;
+        self.created = true;
+        self.install_attempted = true;
+        match self.installer.install(&self.name, self.options.install_timeout)? {
+            InstallOutcome::Ready => {}
+            InstallOutcome::WaitTimedOut(message) => self.install_note = Some(message),
+        }
+        Ok(())
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<Vec<PodStatus>> {
+        let start = Instant::now();
+        loop {
+            interrupt::check()?;
+            let pods = block(&self.runtime, self.access().current_pods(&self.deleted))?;
+            let mut counts: BTreeMap<WorkloadRef, usize> = BTreeMap::new();
+            for (_, owner) in &pods {
+                *counts.entry(owner.clone()).or_default() += 1;
+            }
+            let all_there = self
+                .expected
+                .iter()
+                .all(|(owner, n)| counts.get(owner).copied().unwrap_or(0) >= *n);
+            let all_ready = pods.iter().all(|(p, _)| pod_is_ready(p));
+            if (all_there && all_ready) || start.elapsed() >= timeout {
+                if self.expected.is_empty() {
+                    self.expected = counts;
+                }
+                let mut statuses = Vec::new();
+                let mut tracked = Vec::new();
+                for (pod, owner) in pods {
+                    let ready = pod_is_ready(&pod);
+                    let detail = if ready {
+                        String::new()
+                    } else {
+                        let note = self.install_note.as_deref();
+                        block(&self.runtime, async {
+                            Ok(self.access().not_ready_detail(&pod, note).await)
+                        })?
+                    };
+                    let pod = TrackedPod::new(&pod, owner.clone());
+                    statuses.push(PodStatus {
+                        pod: pod.name.clone(),
+                        owner,
+                        ready,
+                        detail,
+                    });
+                    tracked.push(pod);
+                }
+                self.pods = tracked;
+                return Ok(statuses);
+            }
+            interrupt::sleep(self.options.poll_interval)?;
+        }
+    }
+
+    fn probe(&mut self) -> Result<Vec<PodSockets>> {
+        let mut pods = std::mem::take(&mut self.pods);
+        let access = self.access();
+        let result = block(&self.runtime, async {
+            let mut result = Vec::new();
+            for pod in pods.iter_mut().filter(|p| p.ready) {
+                interrupt::check()?;
+                // Containers that could not be read while another could:
+                // their sockets are seen, only not attributed to them.
+                let (sockets, _unread) = access.probe_pod(pod).await?;
+                result.push(sockets);
+            }
+            Ok(result)
+        });
+        self.pods = pods;
+        result
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        let mut deleted = BTreeSet::new();
+        let outcome = block(&self.runtime, self.restart_pods(&mut deleted));
+        self.deleted.extend(deleted);
+        outcome
+    }
+
+    fn cleanup(&mut self) -> Result<()> {
+        if !self.created {
+            return Ok(());
+        }
+        let uninstalled = if self.install_attempted {
+            self.installer.uninstall(&self.name)
+        } else {
+            Ok(())
+        };
+        self.install_attempted = uninstalled.is_err();
+        // Not interruptible: cleanup runs after Ctrl-C too.
+        self.runtime.block_on(self.delete_namespace())?;
+        self.created = false;
+        uninstalled.with_context(|| {
+            format!(
+                "namespace {} was deleted, but helm uninstall failed (cluster-scoped objects of the chart may remain)",
+                self.name
+            )
+        })
+    }
+}

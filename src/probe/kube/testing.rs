@@ -1,0 +1,260 @@
+//! An in-memory fake API server (a `tower_test` mock service), a fake
+//! installer and a fake exec: the kube backend's tests need no cluster.
+
+use super::exec::{ExecOutput, PodExec};
+use super::installer::{InstallOutcome, Installer};
+use anyhow::{bail, Result};
+use http::{Request, Response};
+use kube::client::Body;
+use kube::Client;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub(crate) const SANDBOX_NS: &str = "netaudit-shop-test";
+
+/// The cluster's state as the fake API server keeps it.
+#[derive(Default)]
+pub(crate) struct Cluster {
+    pub(crate) namespaces: BTreeMap<String, Value>,
+    pub(crate) pods: Vec<Value>,
+    pub(crate) replica_sets: Vec<Value>,
+    pub(crate) events: Vec<Value>,
+    /// "METHOD path" of every request.
+    pub(crate) log: Vec<String>,
+    /// Replacement pods made so far (for unique names).
+    generation: usize,
+}
+
+pub(crate) type Shared = Arc<Mutex<Cluster>>;
+
+fn status(code: u16, reason: &str) -> (u16, Value) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": reason, "reason": reason, "code": code}),
+    )
+}
+
+fn list(kind: &str, items: Vec<Value>) -> (u16, Value) {
+    (
+        200,
+        json!({"apiVersion": "v1", "kind": kind, "metadata": {}, "items": items}),
+    )
+}
+
+fn name_of(object: &Value) -> &str {
+    object["metadata"]["name"].as_str().unwrap_or("")
+}
+
+pub(crate) fn pod(name: &str, owner: Option<(&str, &str)>, ready: bool, containers: &[&str]) -> Value {
+    let mut pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": SANDBOX_NS, "uid": format!("uid-{name}"), "labels": {"pod-template-hash": "5d9f"}},
+        "spec": {"containers": containers.iter().map(|c| json!({"name": c, "image": "img"})).collect::<Vec<_>>()},
+        "status": {
+            "phase": if ready { "Running" } else { "Pending" },
+            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+        },
+    });
+    if let Some((kind, owner_name)) = owner {
+        pod["metadata"]["ownerReferences"] = json!([{
+            "apiVersion": "apps/v1", "kind": kind, "name": owner_name, "uid": "u", "controller": true
+        }]);
+    }
+    pod
+}
+
+impl Cluster {
+    fn handle(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
+        self.log.push(format!("{method} {path}"));
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (method, segments.as_slice()) {
+            ("POST", ["api", "v1", "namespaces"]) => {
+                let namespace: Value = serde_json::from_slice(body).unwrap();
+                let name = name_of(&namespace).to_string();
+                if self.namespaces.contains_key(&name) {
+                    return status(409, "AlreadyExists");
+                }
+                self.namespaces.insert(name, namespace.clone());
+                (201, namespace)
+            }
+            ("GET", ["api", "v1", "namespaces", ns]) => match self.namespaces.get(*ns) {
+                Some(namespace) => (200, namespace.clone()),
+                None => status(404, "NotFound"),
+            },
+            ("DELETE", ["api", "v1", "namespaces", ns]) => match self.namespaces.remove(*ns) {
+                Some(namespace) => (200, namespace),
+                None => status(404, "NotFound"),
+            },
+            ("GET", ["api", "v1", "namespaces", _, "pods"]) => list("PodList", self.pods.clone()),
+            ("GET", ["api", "v1", "namespaces", _, "pods", name]) => {
+                match self.pods.iter().find(|p| name_of(p) == *name) {
+                    Some(pod) => (200, pod.clone()),
+                    None => status(404, "NotFound"),
+                }
+            }
+            ("DELETE", ["api", "v1", "namespaces", _, "pods", name]) => {
+                let Some(index) = self.pods.iter().position(|p| name_of(p) == *name) else {
+                    return status(404, "NotFound");
+                };
+                let old = self.pods.remove(index);
+                // The ReplicaSet controller makes a replacement, ready.
+                if old["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet" {
+                    self.generation += 1;
+                    let rs = old["metadata"]["ownerReferences"][0]["name"].as_str().unwrap();
+                    let containers: Vec<&str> = old["spec"]["containers"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|c| c["name"].as_str().unwrap())
+                        .collect();
+                    let fresh = format!("{rs}-new{}", self.generation);
+                    self.pods.push(pod(&fresh, Some(("ReplicaSet", rs)), true, &containers));
+                }
+                (200, old)
+            }
+            ("POST", ["api", "v1", "namespaces", _, "pods"]) => {
+                let mut created: Value = serde_json::from_slice(body).unwrap();
+                self.generation += 1;
+                created["metadata"]["uid"] = json!(format!("uid-created-{}", self.generation));
+                created["status"] = json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
+                self.pods.push(created.clone());
+                (201, created)
+            }
+            ("PATCH", ["api", "v1", "namespaces", _, "pods", name, "ephemeralcontainers"]) => {
+                let patch: Value = serde_json::from_slice(body).unwrap();
+                let Some(pod) = self.pods.iter_mut().find(|p| name_of(p) == *name) else {
+                    return status(404, "NotFound");
+                };
+                let added = patch["spec"]["ephemeralContainers"].clone();
+                let statuses: Vec<Value> = added
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}))
+                    .collect();
+                pod["spec"]["ephemeralContainers"] = added;
+                pod["status"]["ephemeralContainerStatuses"] = json!(statuses);
+                (200, pod.clone())
+            }
+            ("GET", ["api", "v1", "namespaces", _, "pods", _, "log"]) => (200, json!("starting\nboom: port in use\n")),
+            ("GET", ["api", "v1", "namespaces", _, "events"]) => {
+                let items = self
+                    .events
+                    .iter()
+                    .filter(|e| {
+                        query.contains(&format!(
+                            "involvedObject.name%3D{}",
+                            e["involvedObject"]["name"].as_str().unwrap()
+                        ))
+                    })
+                    .cloned()
+                    .collect();
+                list("EventList", items)
+            }
+            ("GET", ["apis", "apps", "v1", "namespaces", _, "replicasets", name]) => {
+                match self.replica_sets.iter().find(|r| name_of(r) == *name) {
+                    Some(rs) => (200, rs.clone()),
+                    None => status(404, "NotFound"),
+                }
+            }
+            _ => status(405, "MethodNotAllowed"),
+        }
+    }
+}
+
+/// The fake API server: answers every request from `cluster`.
+pub(crate) async fn serve(mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>, cluster: Shared) {
+    while let Some((request, send)) = handle.next_request().await {
+        let method = request.method().to_string();
+        let path = request.uri().path().to_string();
+        let query = request.uri().query().unwrap_or("").to_string();
+        let body = request.into_body().collect_bytes().await.unwrap_or_default();
+        let (code, value) = cluster.lock().unwrap().handle(&method, &path, &query, &body);
+        // Logs are plain text.
+        let bytes = match value {
+            Value::String(text) => text.into_bytes(),
+            other => serde_json::to_vec(&other).unwrap(),
+        };
+        send.send_response(Response::builder().status(code).body(Body::from(bytes)).unwrap());
+    }
+}
+
+/// A fake helm: "installs" by adding objects to the cluster.
+pub(crate) struct FakeHelm {
+    pub(crate) cluster: Shared,
+    pub(crate) objects: fn(&mut Cluster),
+    pub(crate) fail: bool,
+    pub(crate) calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Installer for FakeHelm {
+    fn install(&mut self, namespace: &str, _: Duration) -> Result<InstallOutcome> {
+        self.calls.lock().unwrap().push(format!("install {namespace}"));
+        if self.fail {
+            bail!("helm install failed: chart is broken");
+        }
+        (self.objects)(&mut self.cluster.lock().unwrap());
+        Ok(InstallOutcome::Ready)
+    }
+    fn uninstall(&mut self, namespace: &str) -> Result<()> {
+        self.calls.lock().unwrap().push(format!("uninstall {namespace}"));
+        Ok(())
+    }
+    fn uninstall_hint(&self, namespace: &str) -> String {
+        format!("helm uninstall shop -n {namespace}")
+    }
+}
+
+/// A fake exec: the captured /proc/net files, and per container the
+/// socket inodes its processes hold. Containers in `no_shell` fail.
+pub(crate) struct FakeExec {
+    /// The only namespace exec may be asked for.
+    pub(crate) namespace: &'static str,
+    pub(crate) fds: BTreeMap<&'static str, Vec<u64>>,
+    pub(crate) calls: Arc<Mutex<Vec<String>>>,
+}
+
+pub(crate) fn captured(name: &str) -> String {
+    let path = format!("{}/testdata/procnet/ns/net/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap()
+}
+
+pub(crate) fn reader_output(inodes: &[u64]) -> String {
+    let mut out = String::new();
+    for f in ["tcp", "tcp6", "udp", "udp6"] {
+        out.push_str(&format!("@@netaudit {f}\n{}", captured(f)));
+    }
+    out.push_str("@@netaudit range\n50000\t50999\n@@netaudit fds\n/proc/1/fd/:\ntotal 0\n");
+    out.push_str("lrwx------ 1 root root 64 Jan  1 00:00 0 -> /dev/null\n");
+    for (i, inode) in inodes.iter().enumerate() {
+        out.push_str(&format!(
+            "lrwx------ 1 root root 64 Jan  1 00:00 {} -> socket:[{inode}]\n",
+            i + 3
+        ));
+    }
+    out.push_str("@@netaudit end\n");
+    out
+}
+
+impl PodExec for FakeExec {
+    async fn exec(&self, _: &Client, ns: &str, pod: &str, container: &str, command: &[String]) -> Result<ExecOutput> {
+        assert_eq!(ns, self.namespace);
+        assert_eq!(command.first().map(String::as_str), Some("sh"));
+        self.calls.lock().unwrap().push(format!("{pod}/{container}"));
+        Ok(match self.fds.get(container) {
+            Some(inodes) => ExecOutput {
+                stdout: reader_output(inodes),
+                success: true,
+                message: String::new(),
+            },
+            None => ExecOutput {
+                stdout: String::new(),
+                success: false,
+                message: "executable file not found in $PATH".into(),
+            },
+        })
+    }
+}

@@ -1,0 +1,379 @@
+//! The podman backend: every workload of the rendered chart runs as one
+//! local pod (`podman kube play`), and the pods' sockets are read from the
+//! host through `/proc`.
+//!
+//! podman 4.3 cannot play a chart as it is (docs/podman-notes.md has the
+//! evidence), so each workload becomes one Pod, played from its own file:
+//! - StatefulSets, DaemonSets and ReplicaSets are silently ignored by
+//!   `kube play`; M1-M3 are judged per workload with replicas counting once,
+//!   so one pod per workload is what the checks need. Jobs and CronJobs run
+//!   to completion and are not probed.
+//! - `containerPort`s are stripped: podman would publish each one on the
+//!   host's 0.0.0.0 (and refuses them on hostNetwork pods). The model keeps
+//!   the declarations.
+//! - `imagePullPolicy: Never`: nothing is ever pulled; missing images are an
+//!   error naming them.
+//! - `restartPolicy: Never` (podman restarts crashing containers without
+//!   backoff) and no probes (podman ignores readiness probes and turns
+//!   liveness probes into systemd healthchecks); readiness is judged here.
+//! - Secrets become ConfigMaps (podman 4.3 cannot mount or reference them).
+//! - Every name podman makes global (pods, ConfigMap, claim and emptyDir
+//!   volumes) gets the sandbox's unique prefix, and every pod carries the
+//!   label `netaudit.io/sandbox=<name>`: cleanup removes exactly that, and
+//!   nothing that exists outside the sandbox is ever touched.
+
+mod host;
+mod plan;
+
+use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus};
+use crate::probe::interrupt;
+use crate::probe::naming::SANDBOX_LABEL;
+use crate::probe::procnet;
+use crate::probe::Sandbox;
+use anyhow::{bail, Context, Result};
+use host::{podman, run, ContainerState};
+use plan::{Plan, PlannedPod};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct PodmanSandbox {
+    plan: Plan,
+    installed: bool,
+}
+
+impl PodmanSandbox {
+    /// Plan the sandbox for the workloads of `index` (one rendered release,
+    /// loaded with its configuration objects).
+    pub fn new(index: &Index<'_>, release: &str) -> Result<PodmanSandbox> {
+        Ok(PodmanSandbox {
+            plan: Plan::new(index, release)?,
+            installed: false,
+        })
+    }
+}
+
+fn container_name(pod: &str, container: &str) -> String {
+    format!("{pod}-{container}")
+}
+
+fn containers_running(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> bool {
+    pod.containers.iter().all(|c| {
+        states
+            .get(&container_name(&pod.name, c))
+            .is_some_and(|s| s.state == "running")
+    })
+}
+
+fn pod_ready(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>, infra_pids: &BTreeMap<String, u32>) -> bool {
+    if !containers_running(pod, states) {
+        return false;
+    }
+    if pod.readiness_ports.is_empty() {
+        return true;
+    }
+    let Some(infra) = infra_pids.get(&pod.name) else {
+        return false;
+    };
+    let Ok(sockets) = procnet::read_namespace(Path::new(&format!("/proc/{infra}"))) else {
+        return false;
+    };
+    pod.readiness_ports
+        .iter()
+        .all(|port| sockets.iter().any(|s| s.port == *port))
+}
+
+/// Why a pod is not ready, for the probe-incomplete note.
+fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> String {
+    let mut parts = Vec::new();
+    for container in &pod.containers {
+        let name = container_name(&pod.name, container);
+        match states.get(&name) {
+            Some(ContainerState {
+                state, exit_code: exit, ..
+            }) if state != "running" => {
+                // Container output comes on podman's stdout and stderr alike.
+                let logs = podman()
+                    .args(["logs", "--tail", "5", &name])
+                    .output()
+                    .map(|o| {
+                        format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&o.stdout),
+                            String::from_utf8_lossy(&o.stderr)
+                        )
+                    })
+                    .unwrap_or_default();
+                let mut logs: Vec<&str> = logs.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                // podman may hand the same line over on both streams.
+                logs.dedup();
+                parts.push(format!(
+                    "container `{container}` is {state} (exit code {exit}){}",
+                    if logs.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; last log lines: {}", logs.join(" | "))
+                    }
+                ));
+            }
+            None => parts.push(format!("container `{container}` was not created")),
+            _ => {}
+        }
+    }
+    if parts.is_empty() && !pod.readiness_ports.is_empty() {
+        let ports: Vec<String> = pod.readiness_ports.iter().map(u16::to_string).collect();
+        format!("its readiness probe port(s) {} never listened", ports.join(", "))
+    } else if parts.is_empty() {
+        "not all containers were running".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+impl Sandbox for PodmanSandbox {
+    fn runtime(&self) -> &'static str {
+        "podman"
+    }
+
+    fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    fn describe(&self) -> String {
+        format!("podman sandbox {} ({} pods)", self.plan.name, self.plan.pods.len())
+    }
+
+    fn removal_hint(&self) -> String {
+        format!(
+            "podman pod ps -q --filter label={SANDBOX_LABEL}={0} | xargs -r podman pod rm -f; podman volume ls -q --filter name=^{0}- | xargs -r podman volume rm -f",
+            self.plan.name
+        )
+    }
+
+    fn host_baseline(&mut self) -> Result<Vec<OpenSocket>> {
+        // Rootful podman: this process is in the host's network namespace.
+        Ok(procnet::read_namespace(Path::new("/proc/self"))?)
+    }
+
+    fn install(&mut self) -> Result<()> {
+        if self.plan.pods.is_empty() {
+            return Ok(());
+        }
+        let mut missing = BTreeSet::new();
+        for image in self.plan.pods.iter().flat_map(|p| p.images.iter()) {
+            let exists = podman().args(["image", "exists", image]).output().map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    anyhow::anyhow!("podman not found: install it (Debian: apt-get install podman runc)")
+                } else {
+                    anyhow::anyhow!("cannot run podman: {e}")
+                }
+            })?;
+            if !exists.status.success() {
+                missing.insert(image.clone());
+            }
+        }
+        if !missing.is_empty() {
+            let list: Vec<String> = missing.into_iter().collect();
+            bail!(
+                "image{} not available locally: {} (the podman runtime never pulls; build or load {} first, e.g. `podman load`)",
+                if list.len() == 1 { "" } else { "s" },
+                list.join(", "),
+                if list.len() == 1 { "it" } else { "them" }
+            );
+        }
+        self.installed = true;
+        for pod in &self.plan.pods {
+            // `--network` explicitly: without it podman creates (and keeps) a
+            // network of its own; with it, it overrides `hostNetwork`, so
+            // host-network pods are played with `--network host`.
+            let network = if pod.host_network { "host" } else { "podman" };
+            run(podman()
+                .args(["kube", "play", "--start", "--network", network])
+                .arg(&pod.file))
+            .with_context(|| format!("cannot start the pod for {} `{}`", pod.owner.kind, pod.owner.name))?;
+        }
+        Ok(())
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<Vec<PodStatus>> {
+        let start = Instant::now();
+        // Ready: every container running, and the ports of the original
+        // readiness probes listening; twice in a row, so a container that
+        // dies right after starting is not taken for ready.
+        let mut consecutive = 0;
+        loop {
+            interrupt::check()?;
+            let states = host::container_states(&self.plan.name)?;
+            let infra_pids = if self.plan.pods.iter().any(|p| !p.readiness_ports.is_empty()) {
+                host::process_info(&self.plan.name, &[])?.0
+            } else {
+                BTreeMap::new()
+            };
+            let ready: Vec<bool> = self
+                .plan
+                .pods
+                .iter()
+                .map(|p| pod_ready(p, &states, &infra_pids))
+                .collect();
+            consecutive = if ready.iter().all(|r| *r) { consecutive + 1 } else { 0 };
+            if consecutive >= 2 || start.elapsed() >= timeout {
+                return Ok(self
+                    .plan
+                    .pods
+                    .iter()
+                    .zip(ready)
+                    .map(|(p, ready)| PodStatus {
+                        pod: p.name.clone(),
+                        owner: p.owner.clone(),
+                        ready,
+                        detail: if ready {
+                            String::new()
+                        } else {
+                            not_ready_detail(p, &states)
+                        },
+                    })
+                    .collect());
+            }
+            interrupt::sleep(Duration::from_millis(250))?;
+        }
+    }
+
+    fn probe(&mut self) -> Result<Vec<PodSockets>> {
+        let states = host::container_states(&self.plan.name)?;
+        let ids: Vec<&str> = states.values().map(|s| s.id.as_str()).collect();
+        let (infra_pids, processes) = host::process_info(&self.plan.name, &ids)?;
+        let by_namespace = host::processes_by_pid_namespace();
+        let mut result = Vec::new();
+        for pod in &self.plan.pods {
+            if !containers_running(pod, &states) {
+                continue;
+            }
+            let infra = *infra_pids
+                .get(&pod.name)
+                .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
+            let sockets = procnet::read_namespace(&PathBuf::from(format!("/proc/{infra}")))
+                .with_context(|| format!("cannot read the sockets of pod {}", pod.name))?;
+            // Which container holds which socket: the socket inodes in the
+            // fds of every process of the container.
+            let mut owners: BTreeMap<u64, String> = BTreeMap::new();
+            for container in &pod.containers {
+                let Some(state) = states.get(&container_name(&pod.name, container)) else {
+                    continue;
+                };
+                let cgroup = processes
+                    .get(&state.id)
+                    .map(|(_, cgroup)| cgroup.as_str())
+                    .unwrap_or("");
+                for process in host::container_processes(state.pid, cgroup, &by_namespace) {
+                    let dir = PathBuf::from(format!("/proc/{process}"));
+                    for inode in procnet::socket_inodes_of_process(&dir).unwrap_or_default() {
+                        owners.insert(inode, container.clone());
+                    }
+                }
+            }
+            let sockets = sockets
+                .into_iter()
+                .map(|socket| AttributedSocket {
+                    container: owners.get(&socket.inode).cloned(),
+                    socket,
+                })
+                // A host-network pod sees every socket of the host: keep the
+                // ones its own containers hold.
+                .filter(|s| !pod.host_network || s.container.is_some())
+                .collect();
+            result.push(PodSockets {
+                pod: pod.name.clone(),
+                owner: pod.owner.clone(),
+                host_network: pod.host_network,
+                ephemeral_range: host::ephemeral_range(infra),
+                sockets,
+            });
+        }
+        Ok(result)
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        if self.plan.pods.is_empty() {
+            return Ok(());
+        }
+        // `pod restart` has no timeout and waits 10 s for any PID 1 that
+        // ignores SIGTERM; stop with a 1 s grace period, then start.
+        let names: Vec<&str> = self.plan.pods.iter().map(|p| p.name.as_str()).collect();
+        run(podman().args(["pod", "stop", "-i", "-t", "1"]).args(&names))?;
+        run(podman().args(["pod", "start"]).args(&names))?;
+        Ok(())
+    }
+
+    fn cleanup(&mut self) -> Result<()> {
+        if !self.installed {
+            return Ok(());
+        }
+        // Exactly this sandbox's pods (by label), then the volumes named
+        // after it. Never `--all` or prune: podman state is shared.
+        let pods = run(podman()
+            .args(["pod", "ps", "-q", "--filter"])
+            .arg(format!("label={SANDBOX_LABEL}={}", self.plan.name)))?;
+        let pods: Vec<&str> = pods.split_whitespace().collect();
+        if !pods.is_empty() {
+            run(podman().args(["pod", "stop", "-i", "-t", "1"]).args(&pods))?;
+            run(podman().args(["pod", "rm", "-f", "-i"]).args(&pods))?;
+        }
+        let volumes = run(podman()
+            .args(["volume", "ls", "-q", "--filter"])
+            .arg(format!("name=^{}-", self.plan.name)))?;
+        let volumes: Vec<&str> = volumes.split_whitespace().collect();
+        if !volumes.is_empty() {
+            run(podman().args(["volume", "rm", "-f"]).args(&volumes))?;
+        }
+        self.installed = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Detail, Input, Manifests};
+    use serde_json::Value;
+
+    #[test]
+    fn plays_each_workload_as_a_prefixed_self_contained_pod() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/podman/plan.yaml")).unwrap();
+        let manifests =
+            Manifests::load(vec![Input::new("c", "rel", "default", text)], Detail::WithConfiguration).unwrap();
+        let index = manifests.index();
+        let sandbox = PodmanSandbox::new(&index, "rel").unwrap();
+        assert_eq!(sandbox.plan.pods.len(), 1, "the Job is not played");
+        let pod = &sandbox.plan.pods[0];
+        assert!(pod.host_network);
+        assert_eq!(pod.readiness_ports, [5432]);
+        let text = std::fs::read_to_string(&pod.file).unwrap();
+        let docs: Vec<Value> = text
+            .split("\n---\n")
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        let p = &sandbox.plan.name;
+        // ConfigMaps first (the Secret converted and decoded), then the pod.
+        assert_eq!(docs[0]["metadata"]["name"], format!("{p}-conf"));
+        assert_eq!(docs[1]["metadata"]["name"], format!("{p}-creds"));
+        assert_eq!(docs[1]["data"]["password"], "hunter2");
+        let spec = &docs[2]["spec"];
+        assert_eq!(docs[2]["metadata"]["labels"][SANDBOX_LABEL], p.as_str());
+        assert_eq!(spec["restartPolicy"], "Never");
+        let container = &spec["containers"][0];
+        assert!(container.get("ports").is_none() && container.get("readinessProbe").is_none());
+        assert_eq!(container["imagePullPolicy"], "Never");
+        assert_eq!(
+            container["env"][0]["valueFrom"]["configMapKeyRef"]["name"],
+            format!("{p}-creds")
+        );
+        let volume_name = container["volumeMounts"][0]["name"].as_str().unwrap();
+        assert_eq!(spec["volumes"][0]["name"], volume_name);
+        assert!(volume_name.starts_with(p.as_str()));
+        assert_eq!(spec["volumes"][0]["configMap"]["name"], format!("{p}-conf"));
+        assert_eq!(
+            spec["volumes"][1]["persistentVolumeClaim"]["claimName"],
+            format!("{p}-data")
+        );
+    }
+}

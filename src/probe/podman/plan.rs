@@ -1,0 +1,271 @@
+//! The plan of a podman sandbox: one Pod per long-running workload,
+//! rewritten so that podman 4.3 plays it (see the module documentation of
+//! `podman` and docs/podman-notes.md), each in its own file with the
+//! ConfigMaps (and Secrets, as ConfigMaps) it references.
+
+use crate::model::{Index, Workload, WorkloadRef};
+use crate::probe::naming::{dns_label, sandbox_name, SANDBOX_LABEL};
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A pod the sandbox will run for one workload.
+#[derive(Debug, Clone)]
+pub struct PlannedPod {
+    pub name: String,
+    pub owner: WorkloadRef,
+    pub host_network: bool,
+    pub containers: Vec<String>,
+    pub images: Vec<String>,
+    /// Ports of the original `tcpSocket`/`httpGet` readiness probes: the pod
+    /// is ready once they listen.
+    pub readiness_ports: Vec<u16>,
+    /// The file this pod is played from.
+    pub file: PathBuf,
+}
+
+/// Every pod of one sandbox, written into a temporary directory.
+pub struct Plan {
+    /// Unique name: prefix of every pod and volume of this sandbox.
+    pub name: String,
+    /// One per long-running workload (Jobs and CronJobs run to completion:
+    /// nothing to probe).
+    pub pods: Vec<PlannedPod>,
+    /// Holds the pod files (removed when the plan is dropped).
+    _dir: tempfile::TempDir,
+}
+
+impl Plan {
+    /// Plan the sandbox for the workloads of `index` (one rendered release,
+    /// loaded with its configuration objects).
+    pub fn new(index: &Index<'_>, release: &str) -> Result<Plan> {
+        let name = sandbox_name(release, 20);
+        let dir = tempfile::Builder::new()
+            .prefix("netaudit-podman-")
+            .tempdir()
+            .context("cannot create a temporary directory")?;
+        let namer = Namer { name: name.clone() };
+        let config_maps = namer.config_maps(index);
+        let mut pods = Vec::new();
+        for (i, workload) in index.workloads.iter().enumerate() {
+            if workload.runs_to_completion() {
+                continue;
+            }
+            let owner = workload.reference();
+            let pod_name = dns_label(&format!("{name}-{i}-{}", workload.obj.name), 60);
+            let file = dir.path().join(format!("{pod_name}.yaml"));
+            let (pod, planned) = namer.pod_for(workload, pod_name, owner, file);
+            // The pod and the ConfigMaps it references, in one file.
+            let pod_text = serde_json::to_string(&pod).context("cannot serialize a pod")?;
+            // (ConfigMaps first: podman resolves them while reading the file.)
+            let mut documents: Vec<String> = Vec::new();
+            for (cm_name, cm) in &config_maps {
+                if pod_text.contains(&format!("\"{cm_name}\"")) {
+                    documents.push(serde_json::to_string(cm).context("cannot serialize a ConfigMap")?);
+                }
+            }
+            documents.push(pod_text);
+            std::fs::write(&planned.file, documents.join("\n---\n"))
+                .with_context(|| format!("cannot write {}", planned.file.display()))?;
+            pods.push(planned);
+        }
+        Ok(Plan { name, pods, _dir: dir })
+    }
+}
+
+/// Renames what podman makes global with the sandbox's prefix.
+struct Namer {
+    name: String,
+}
+
+impl Namer {
+    fn prefixed(&self, name: &str) -> String {
+        format!("{}-{name}", self.name)
+    }
+
+    /// The chart's ConfigMaps and Secrets (as ConfigMaps), renamed with the
+    /// sandbox prefix: prefixed name -> object.
+    fn config_maps(&self, index: &Index<'_>) -> BTreeMap<String, Value> {
+        let data = |entries: &[(String, String)]| -> serde_json::Map<String, Value> {
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect()
+        };
+        let named = index
+            .config_maps
+            .iter()
+            .map(|c| (c.obj, data(&c.data)))
+            .chain(index.secrets.iter().map(|s| (s.obj, data(&s.data))));
+        named
+            .map(|(object, data)| {
+                let name = self.prefixed(&object.name);
+                let config_map =
+                    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});
+                (name, config_map)
+            })
+            .collect()
+    }
+
+    fn pod_for(
+        &self,
+        workload: &Workload<'_>,
+        pod_name: String,
+        owner: WorkloadRef,
+        file: PathBuf,
+    ) -> (Value, PlannedPod) {
+        let mut spec = workload.pod_spec.to_json();
+        let host_network = workload.host_network_line.is_some();
+        let mut containers = Vec::new();
+        let mut images = Vec::new();
+        let mut readiness_ports = Vec::new();
+        let volume_prefix = format!("{pod_name}-");
+        for list in ["containers", "initContainers"] {
+            let Some(Value::Array(items)) = spec.get_mut(list) else {
+                continue;
+            };
+            for container in items.iter_mut() {
+                let long_running =
+                    list == "containers" || container.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+                if long_running {
+                    if let Some(name) = container.get("name").and_then(Value::as_str) {
+                        containers.push(name.to_string());
+                    }
+                    if let Some(port) = readiness_port(container) {
+                        readiness_ports.push(port);
+                    }
+                }
+                if let Some(image) = container.get("image").and_then(Value::as_str) {
+                    images.push(image.to_string());
+                }
+                let Some(fields) = container.as_object_mut() else {
+                    continue;
+                };
+                for field in ["ports", "readinessProbe", "livenessProbe", "startupProbe"] {
+                    fields.remove(field);
+                }
+                fields.insert("imagePullPolicy".into(), json!("Never"));
+                if let Some(Value::Array(mounts)) = fields.get_mut("volumeMounts") {
+                    for mount in mounts.iter_mut() {
+                        prefix_string(mount.get_mut("name"), &volume_prefix);
+                    }
+                }
+                if let Some(Value::Array(env)) = fields.get_mut("env") {
+                    for var in env.iter_mut() {
+                        let Some(from) = var.get_mut("valueFrom").and_then(Value::as_object_mut) else {
+                            continue;
+                        };
+                        if let Some(secret) = from.remove("secretKeyRef") {
+                            from.insert("configMapKeyRef".into(), secret);
+                        }
+                        if let Some(reference) = from.get_mut("configMapKeyRef") {
+                            self.prefix_reference(reference.get_mut("name"));
+                        }
+                    }
+                }
+                if let Some(Value::Array(sources)) = fields.get_mut("envFrom") {
+                    for source in sources.iter_mut().filter_map(Value::as_object_mut) {
+                        if let Some(secret) = source.remove("secretRef") {
+                            source.insert("configMapRef".into(), secret);
+                        }
+                        if let Some(reference) = source.get_mut("configMapRef") {
+                            self.prefix_reference(reference.get_mut("name"));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Value::Array(volumes)) = spec.get_mut("volumes") {
+            for volume in volumes.iter_mut().filter_map(Value::as_object_mut) {
+                prefix_string(volume.get_mut("name"), &volume_prefix);
+                self.rename_volume_sources(volume);
+                if let Some(Value::Array(sources)) = volume.get_mut("projected").and_then(|p| p.get_mut("sources")) {
+                    for source in sources.iter_mut().filter_map(Value::as_object_mut) {
+                        self.rename_volume_sources(source);
+                    }
+                }
+            }
+        }
+        if let Some(fields) = spec.as_object_mut() {
+            fields.insert("restartPolicy".into(), json!("Never"));
+        }
+        let mut labels: BTreeMap<String, String> = workload
+            .pod_labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        labels.insert(SANDBOX_LABEL.into(), self.name.clone());
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": pod_name,
+                "labels": labels,
+                "annotations": {"netaudit.io/workload": format!("{}/{}/{}", owner.kind, owner.namespace, owner.name)},
+            },
+            "spec": spec,
+        });
+        images.sort();
+        images.dedup();
+        (
+            pod,
+            PlannedPod {
+                name: pod_name,
+                owner,
+                host_network,
+                containers,
+                images,
+                readiness_ports,
+                file,
+            },
+        )
+    }
+
+    fn prefix_reference(&self, name: Option<&mut Value>) {
+        if let Some(Value::String(text)) = name {
+            *text = self.prefixed(text);
+        }
+    }
+
+    /// Secret volumes become ConfigMap volumes; ConfigMap and claim names get the prefix.
+    fn rename_volume_sources(&self, volume: &mut serde_json::Map<String, Value>) {
+        if let Some(mut secret) = volume.remove("secret") {
+            if let Some(fields) = secret.as_object_mut() {
+                if let Some(name) = fields.remove("secretName") {
+                    fields.insert("name".into(), name);
+                }
+            }
+            volume.insert("configMap".into(), secret);
+        }
+        if let Some(config_map) = volume.get_mut("configMap") {
+            self.prefix_reference(config_map.get_mut("name"));
+        }
+        if let Some(claim) = volume.get_mut("persistentVolumeClaim") {
+            self.prefix_reference(claim.get_mut("claimName"));
+        }
+    }
+}
+
+fn prefix_string(value: Option<&mut Value>, prefix: &str) {
+    if let Some(Value::String(text)) = value {
+        *text = format!("{prefix}{text}");
+    }
+}
+
+/// The port of a `tcpSocket`/`httpGet` readiness probe (a number, or the
+/// name of one of the container's ports).
+fn readiness_port(container: &Value) -> Option<u16> {
+    let probe = container.get("readinessProbe")?;
+    let port = probe
+        .pointer("/tcpSocket/port")
+        .or_else(|| probe.pointer("/httpGet/port"))?;
+    match port {
+        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+        Value::String(name) => container.get("ports")?.as_array()?.iter().find_map(|p| {
+            (p.get("name")?.as_str()? == name)
+                .then(|| p.get("containerPort")?.as_u64().and_then(|n| u16::try_from(n).ok()))?
+        }),
+        _ => None,
+    }
+}

@@ -1,0 +1,277 @@
+//! Finding and running helm: `$HELM_BIN` (set by helm for its plugins), else
+//! `helm` on PATH.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HelmError {
+    #[error("helm not found: {0}. Install helm, put it on PATH or set HELM_BIN (scripts/fetch-helm.sh fetches a pinned helm into .tools/)")]
+    NotFound(String),
+    #[error("cannot run {bin}: {source}")]
+    Spawn { bin: String, source: std::io::Error },
+    #[error("helm template {chart} failed: {stderr}")]
+    Render { chart: String, stderr: String },
+    #[error("helm show values {chart} failed: {stderr}")]
+    ShowValues { chart: String, stderr: String },
+    #[error("release {release} not found in namespace {namespace} (helm get manifest: {stderr}); `helm list --namespace {namespace}` lists the releases there")]
+    ReleaseNotFound {
+        release: String,
+        namespace: String,
+        stderr: String,
+    },
+    #[error("helm get manifest {release} --namespace {namespace} failed: {stderr}")]
+    GetManifest {
+        release: String,
+        namespace: String,
+        stderr: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub bin: PathBuf,
+}
+
+/// What `helm template` needs for one chart.
+#[derive(Debug, Clone, Default)]
+pub struct RenderRequest {
+    pub release: Option<String>,
+    pub chart: String,
+    pub namespace: String,
+    pub values: Vec<PathBuf>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+    pub version: Option<String>,
+    pub repo: Option<String>,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+}
+
+impl Helm {
+    /// `HELM_BIN` when set (a path, or a name looked up on PATH), else `helm` on PATH.
+    pub fn locate() -> Result<Helm, HelmError> {
+        match std::env::var_os("HELM_BIN").filter(|v| !v.is_empty()) {
+            Some(bin) => Helm::resolve(&bin, "HELM_BIN"),
+            None => Helm::resolve(&OsString::from("helm"), "PATH"),
+        }
+    }
+
+    fn resolve(bin: &OsString, from: &str) -> Result<Helm, HelmError> {
+        let path = Path::new(bin);
+        if path.components().count() > 1 {
+            return if path.is_file() {
+                Ok(Helm {
+                    bin: path.to_path_buf(),
+                })
+            } else {
+                Err(HelmError::NotFound(format!(
+                    "{from} points at {}, which does not exist",
+                    path.display()
+                )))
+            };
+        }
+        which::which(bin)
+            .map(|bin| Helm { bin })
+            .map_err(|_| HelmError::NotFound(format!("no `{}` on {from}", path.display())))
+    }
+
+    fn run(&self, args: &[OsString]) -> Result<std::process::Output, HelmError> {
+        Command::new(&self.bin)
+            .args(args)
+            .output()
+            .map_err(|source| HelmError::Spawn {
+                bin: self.bin.display().to_string(),
+                source,
+            })
+    }
+
+    pub fn template(&self, request: &RenderRequest) -> Result<String, HelmError> {
+        let output = self.run(&template_args(request))?;
+        if !output.status.success() {
+            return Err(HelmError::Render {
+                chart: request.chart.clone(),
+                stderr: one_line(&output.stderr),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// A chart's default values (for charts that are not a local directory).
+    pub fn show_values(&self, request: &RenderRequest) -> Result<String, HelmError> {
+        let mut args: Vec<OsString> = vec!["show".into(), "values".into(), request.chart.clone().into()];
+        push_opt(&mut args, "--version", &request.version);
+        push_opt(&mut args, "--repo", &request.repo);
+        let output = self.run(&args)?;
+        if !output.status.success() {
+            return Err(HelmError::ShowValues {
+                chart: request.chart.clone(),
+                stderr: one_line(&output.stderr),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// The rendered manifests of an installed release: `helm get manifest
+    /// RELEASE --namespace NS [--kube-context CONTEXT]`.
+    pub fn get_manifest(
+        &self,
+        release: &str,
+        namespace: &str,
+        kube_context: Option<&str>,
+    ) -> Result<String, HelmError> {
+        let output = self.run(&get_manifest_args(release, namespace, kube_context))?;
+        if !output.status.success() {
+            let stderr = one_line(&output.stderr);
+            let (release, namespace) = (release.to_string(), namespace.to_string());
+            // helm 3 and 4: "Error: release: not found".
+            return Err(if stderr.contains("release: not found") {
+                HelmError::ReleaseNotFound {
+                    release,
+                    namespace,
+                    stderr,
+                }
+            } else {
+                HelmError::GetManifest {
+                    release,
+                    namespace,
+                    stderr,
+                }
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// The exact `helm get manifest` command line.
+pub fn get_manifest_args(release: &str, namespace: &str, kube_context: Option<&str>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "get".into(),
+        "manifest".into(),
+        release.into(),
+        "--namespace".into(),
+        namespace.into(),
+    ];
+    if let Some(context) = kube_context {
+        args.push("--kube-context".into());
+        args.push(context.into());
+    }
+    args
+}
+
+/// helm's error output on one line (`Error: ` prefixes dropped).
+fn one_line(stderr: &[u8]) -> String {
+    super::stderr_summary(stderr, "helm")
+}
+
+fn push_opt(args: &mut Vec<OsString>, flag: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        args.push(flag.into());
+        args.push(v.into());
+    }
+}
+
+fn push_all<T: Into<OsString> + Clone>(args: &mut Vec<OsString>, flag: &str, values: &[T]) {
+    for v in values {
+        args.push(flag.into());
+        args.push(v.clone().into());
+    }
+}
+
+impl RenderRequest {
+    /// The chart and the user's flags that `helm template` and `helm install`
+    /// share: values, `--set*`, `--version`, `--repo`.
+    pub fn chart_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![self.chart.clone().into()];
+        push_all(&mut args, "--values", &self.values);
+        push_all(&mut args, "--set", &self.set);
+        push_all(&mut args, "--set-string", &self.set_string);
+        push_all(&mut args, "--set-file", &self.set_file);
+        push_all(&mut args, "--set-json", &self.set_json);
+        push_opt(&mut args, "--version", &self.version);
+        push_opt(&mut args, "--repo", &self.repo);
+        args
+    }
+
+    /// The release name helm uses: the given one, else `helm template`'s default.
+    pub fn release_name(&self) -> String {
+        self.release.clone().unwrap_or_else(|| "release-name".into())
+    }
+}
+
+/// The exact `helm template` command line for a request.
+pub fn template_args(request: &RenderRequest) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["template".into()];
+    if let Some(release) = &request.release {
+        args.push(release.into());
+    }
+    let mut chart_args = request.chart_args().into_iter();
+    args.extend(chart_args.next());
+    args.push("--namespace".into());
+    args.push(request.namespace.clone().into());
+    args.extend(chart_args);
+    push_opt(&mut args, "--kube-version", &request.kube_version);
+    push_all(&mut args, "--api-versions", &request.api_versions);
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_manifest_command_line() {
+        let args = |context| -> Vec<String> {
+            get_manifest_args("shop", "prod", context)
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(args(None), ["get", "manifest", "shop", "--namespace", "prod"]);
+        assert_eq!(
+            args(Some("kind")),
+            [
+                "get",
+                "manifest",
+                "shop",
+                "--namespace",
+                "prod",
+                "--kube-context",
+                "kind"
+            ]
+        );
+    }
+
+    #[test]
+    fn passes_user_flags_through() {
+        let args = template_args(&RenderRequest {
+            release: Some("shop".into()),
+            chart: "./chart".into(),
+            namespace: "prod".into(),
+            values: vec!["v.yaml".into()],
+            set: vec!["a=b".into()],
+            api_versions: vec!["x/v1".into()],
+            ..Default::default()
+        });
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            [
+                "template",
+                "shop",
+                "./chart",
+                "--namespace",
+                "prod",
+                "--values",
+                "v.yaml",
+                "--set",
+                "a=b",
+                "--api-versions",
+                "x/v1"
+            ]
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! How inputs are obtained: charts rendered by helm (with what the M6 hint
+//! needs from their values), manifests files or stdin, and saved `helm
+//! template` output (the corpus). One [`acquire`] serves the commands, the
+//! examples, the benchmarks and the tests.
+
+pub mod helm;
+pub mod manifests;
+pub mod values;
+
+use crate::model::Input;
+use anyhow::Result;
+use helm::{Helm, RenderRequest};
+use std::path::{Path, PathBuf};
+
+/// One input to obtain.
+#[derive(Debug, Clone)]
+pub enum InputSpec {
+    /// A chart rendered with `helm template`.
+    Chart(RenderRequest),
+    /// A file of rendered manifests, or `-` for stdin; objects without a
+    /// namespace get `namespace`.
+    Manifests { path: String, namespace: String },
+    /// `helm template` output saved in a file, with the chart's default
+    /// values file when there is one (the shared corpus).
+    RenderedChart {
+        path: PathBuf,
+        name: String,
+        release: String,
+        namespace: String,
+        default_values: Option<PathBuf>,
+    },
+}
+
+/// Obtain every input, in order. helm is located only when a chart needs it.
+pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
+    let mut helm: Option<Helm> = None;
+    let mut inputs = Vec::with_capacity(specs.len());
+    for spec in specs {
+        inputs.push(match spec {
+            InputSpec::Chart(request) => {
+                let helm = match &mut helm {
+                    Some(helm) => helm,
+                    None => helm.insert(Helm::locate()?),
+                };
+                render_chart(helm, request)?
+            }
+            InputSpec::Manifests { path, namespace } => manifests::read(path, namespace)?,
+            InputSpec::RenderedChart {
+                path,
+                name,
+                release,
+                namespace,
+                default_values,
+            } => rendered_chart(path, name, release, namespace, default_values.as_deref())?,
+        });
+    }
+    Ok(inputs)
+}
+
+/// Render a chart with helm and remember what the M6 hint needs.
+pub fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
+    let text = helm.template(request)?;
+    let local_dir = Path::new(&request.chart);
+    let chart_dir = local_dir.is_dir().then(|| local_dir.to_path_buf());
+    let mut input = Input::new(
+        request.chart.clone(),
+        request.release_name(),
+        request.namespace.clone(),
+        text,
+    );
+    // The chart's own defaults say which NetworkPolicy is switched off...
+    let defaults = match &chart_dir {
+        Some(dir) => std::fs::read_to_string(dir.join("values.yaml"))
+            .ok()
+            .map(|t| (t, dir.join("values.yaml").display().to_string())),
+        None => helm
+            .show_values(request)
+            .ok()
+            .map(|t| (t, format!("{} values.yaml", request.chart))),
+    };
+    if let Some((text, file)) = defaults {
+        input.netpol_toggles = values::network_policy_toggles(&text, &file);
+    }
+    // ...unless the user's own values or --set turn it on.
+    let mut turned_on: Vec<String> = Vec::new();
+    for file in &request.values {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            turned_on.extend(values::enabled_toggle_paths(&text));
+        }
+    }
+    for set in &request.set {
+        turned_on.extend(values::enabled_toggle_paths_from_set(set));
+    }
+    input.netpol_toggles.retain(|t| !turned_on.contains(&t.path));
+    input.chart_dir = chart_dir;
+    input.rendered_by_helm = true;
+    Ok(input)
+}
+
+/// Saved `helm template` output, audited as `lint CHART` would audit it.
+fn rendered_chart(
+    path: &Path,
+    name: &str,
+    release: &str,
+    namespace: &str,
+    default_values: Option<&Path>,
+) -> Result<Input> {
+    let text = manifests::read_text(&path.display().to_string())?;
+    let mut input = Input::new(name, release, namespace, text);
+    input.rendered_by_helm = true;
+    if let Some(values_path) = default_values {
+        if let Ok(values) = std::fs::read_to_string(values_path) {
+            input.netpol_toggles = values::network_policy_toggles(&values, &values_path.display().to_string());
+        }
+    }
+    Ok(input)
+}
+
+/// A failed command's stderr in one line: its non-empty lines joined, without
+/// Go's `Error: ` prefix.
+pub fn stderr_summary(stderr: &[u8], program: &str) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim().strip_prefix("Error: ").unwrap_or(l.trim()))
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        format!("{program} exited with an error and printed nothing")
+    } else {
+        lines.join("; ")
+    }
+}
