@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         Err(err) => {
             // Not eprintln!: it panics when stderr is closed.
             let _ = writeln!(std::io::stderr(), "error: {}", format!("{err:#}").replace('\n', "\n  "));
-            ExitCode::from(if interrupt::is_interrupt(&err) {
+            // A child (helm) killed by the same Ctrl-C fails with its own
+            // error: the interrupt is still what ended the command.
+            ExitCode::from(if interrupt::is_interrupt(&err) || interrupt::interrupted() {
                 EXIT_INTERRUPTED
             } else {
                 EXIT_ERROR

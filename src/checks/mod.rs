@@ -1,6 +1,6 @@
 //! The check registry.
 //!
-//! Each check lives in its own file and is declared with [`declare_check!`]:
+//! Each check lives in its own file and is declared with `declare_check!`:
 //! its doc comment is its documentation (what it does, why it is bad, an
 //! example, remediation). The same text feeds `docs/checks.md`,
 //! `netaudit explain ID` and the SARIF rule help, so it is written once.

@@ -53,9 +53,6 @@ pub struct ContainerPort {
     pub line: u32,
 }
 
-/// Kinds whose pods run to completion (nothing listens for long).
-const RUN_TO_COMPLETION: [&str; 2] = ["Job", "CronJob"];
-
 impl<'a> Workload<'a> {
     pub fn from_object(obj: &'a Object) -> Option<Workload<'a>> {
         let spec = obj.root.get("spec")?;
@@ -161,7 +158,7 @@ impl<'a> Workload<'a> {
 
     /// Jobs and CronJobs: their pods run to completion, nothing to probe.
     pub fn runs_to_completion(&self) -> bool {
-        RUN_TO_COMPLETION.contains(&self.obj.kind.as_str())
+        self.reference().runs_to_completion()
     }
 
     pub fn ports(&self) -> impl Iterator<Item = &ContainerPort> {

@@ -77,6 +77,16 @@ pub struct WorkloadRef {
     pub name: String,
 }
 
+/// Kinds whose pods run to completion: nothing listens for long, nothing to probe.
+const RUN_TO_COMPLETION: [&str; 2] = ["Job", "CronJob"];
+
+impl WorkloadRef {
+    /// Jobs and CronJobs.
+    pub fn runs_to_completion(&self) -> bool {
+        RUN_TO_COMPLETION.contains(&self.kind.as_str())
+    }
+}
+
 impl fmt::Display for WorkloadRef {
     /// `Kind/namespace/name`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,9 +1,9 @@
 //! Runtime probing: install a chart into a throwaway sandbox, wait until its
 //! pods run, and read the sockets they really open.
 //!
-//! A backend implements [`Sandbox`] ([`podman`], [`kube`]); [`open_sandbox`]
-//! chooses one; [`session`] drives any of them and always cleans up;
-//! [`procnet`] parses `/proc/net/{tcp,udp}*`. What a probe observes is the
+//! A backend implements [`Sandbox`] (`podman`, `kube`); [`open_sandbox`]
+//! chooses one; `session` drives any of them and always cleans up;
+//! `procnet` parses `/proc/net/{tcp,udp}*`. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
 pub mod interrupt;

@@ -2,11 +2,11 @@
 //!
 //! One `networking.k8s.io/v1` NetworkPolicy per workload, named
 //! `<workload>-netaudit`, whose `podSelector` selects exactly that workload's
-//! pods ([`selectors`]). Ingress is default-deny plus ([`rules`]):
+//! pods (`selectors`). Ingress is default-deny plus (`rules`):
 //!
 //! - ports targeted by NodePort/LoadBalancer Services or by Ingress backends
-//!   ([`exposure`]): from anywhere (those are reached from outside the cluster);
-//! - ports behind a Service some workload refers to ([`references`]: its name
+//!   (`exposure`): from anywhere (those are reached from outside the cluster);
+//! - ports behind a Service some workload refers to (`references`: its name
 //!   or cluster DNS name appears in an env value, an argument, a command or
 //!   a ConfigMap the workload reads): only from the referring workloads;
 //! - every other declared (or observed) port: from the pods of the release.

@@ -8,7 +8,7 @@
 //! workloads live in, map them to their workloads through ownerReferences
 //! (Pod -> ReplicaSet -> Deployment, StatefulSet, DaemonSet), keep those of
 //! the release's workloads, and read the sockets of the ready ones by exec
-//! (`sh -c` running [`READER_SCRIPT`](super::kube::READER_SCRIPT)).
+//! (`sh -c` running [`READER_SCRIPT`](super::reader::READER_SCRIPT)).
 //!
 //! The API requests are reads (list pods, get ReplicaSets, list events, get
 //! logs) and exec. The one exception is a container without a shell when

@@ -27,10 +27,6 @@ pub enum DebugContainers {
     Forbidden,
 }
 
-/// Kinds whose pods run to completion, as the API names a pod's owner:
-/// nothing to probe.
-const RUN_TO_COMPLETION: &[&str] = &["Job", "CronJob"];
-
 /// A pod to probe, as listed.
 #[derive(Debug, Clone)]
 pub(crate) struct TrackedPod {
@@ -147,7 +143,7 @@ impl<E: PodExec> PodAccess<'_, E> {
                 continue;
             }
             let owner = self.owner_of(&pod, &mut cache).await;
-            if RUN_TO_COMPLETION.contains(&owner.kind.as_str()) {
+            if owner.runs_to_completion() {
                 continue;
             }
             // An evicted or finished pod of a controller: its replacement counts.
