@@ -2,7 +2,7 @@
 //! derive nothing from clap; the value enums here mirror them.
 
 use crate::checks::Severity;
-use crate::fix::policy::EgressMode;
+use crate::fix::policy::{ApiServer, EgressMode};
 use crate::probe::RuntimeChoice;
 use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -264,6 +264,10 @@ pub struct FixArgs {
     /// What the policies allow out of each workload
     #[arg(long, value_enum, default_value = "dns", help_heading = "Output")]
     pub egress: Egress,
+    /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
+    /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
+    #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Output")]
+    pub api_server: Vec<ApiServer>,
     /// Directory to write into (created if missing)
     #[arg(short = 'o', long = "output-dir", value_name = "DIR", help_heading = "Output")]
     pub output_dir: PathBuf,
@@ -284,6 +288,10 @@ pub struct PostRenderArgs {
     /// What the policies allow out of each workload
     #[arg(long, value_enum, default_value = "dns")]
     pub egress: Egress,
+    /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
+    /// address on TCP 443 and 6443)
+    #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
+    pub api_server: Vec<ApiServer>,
     /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,
@@ -367,6 +375,10 @@ pub struct AuditArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+fn parse_api_server(text: &str) -> Result<ApiServer, String> {
+    ApiServer::parse(text)
 }
 
 /// The longest duration accepted: far beyond any sensible wait, and far

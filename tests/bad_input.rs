@@ -257,3 +257,23 @@ fn install_without_probe_is_refused() {
     let out = netaudit(&["install", "testdata/charts/probe-clean"], &helm(4));
     assert_error(&out, &["only installs into a throwaway sandbox: add --probe"]);
 }
+
+/// Durations that overflow are a usage error naming the value (exit 2), never
+/// a panic in release builds or a silent wrap-around.
+#[test]
+fn overflowing_durations_are_refused() {
+    for value in ["18446744073709551615s1s", "5124095576030432h", "99999999999999999999h"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args(["install", "examples/insecure-shop", "--probe", "--timeout", value])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with("error: invalid value") && first.contains(value) && first.contains("too long"),
+            "{value}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

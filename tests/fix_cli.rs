@@ -41,8 +41,10 @@ fn m6_keys(json: &Value) -> Vec<String> {
 }
 
 /// fix, then lint the rendered manifests with the policies: M6 is left only
-/// for the workloads the README says were skipped.
-fn fix_removes_m6(chart: &str, expect_skipped: &[&str]) -> String {
+/// for the workloads the README says were skipped. `expect_patches`: the
+/// chart has Service targets no container declares (M5B), which the port
+/// patches declare even without a probe report.
+fn fix_removes_m6(chart: &str, expect_skipped: &[&str], expect_patches: bool) -> String {
     let (_tmp, dir, out) = fix(&[chart]);
     assert!(out.status.success(), "fix {chart}: {}", stderr(&out));
     for f in netaudit::commands::fix::FIX_FILES {
@@ -71,7 +73,11 @@ fn fix_removes_m6(chart: &str, expect_skipped: &[&str]) -> String {
     }
     let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
     assert!(kustomization.contains("  - rendered.yaml\n  - networkpolicies.yaml\n"));
-    assert!(!kustomization.contains("patches:"), "no report, no patches");
+    assert_eq!(
+        kustomization.contains("patches:\n  - path: ports.patch.yaml"),
+        expect_patches,
+        "{kustomization}"
+    );
     policies
 }
 
@@ -80,7 +86,7 @@ fn fix_m6_fixture() {
     if common::skip_without_helm() {
         return;
     }
-    let policies = fix_removes_m6("testdata/charts/m6-no-policy-fail", &[]);
+    let policies = fix_removes_m6("testdata/charts/m6-no-policy-fail", &[], false);
     assert!(policies.contains("kind: NetworkPolicy"));
 }
 
@@ -89,11 +95,16 @@ fn fix_m5b_fixture() {
     if common::skip_without_helm() {
         return;
     }
-    // The fixture ships its own policy; the generated one says the Service's
-    // undeclared target port (M5B) is not allowed until it is declared.
-    let policies = fix_removes_m6("testdata/charts/m5b-numeric-target-undeclared-fail", &[]);
+    // The Service targets 9090, which no container declares (M5B): the
+    // policy still allows it (the Service's clients use it) and the port
+    // patch declares it.
+    let policies = fix_removes_m6("testdata/charts/m5b-numeric-target-undeclared-fail", &[], true);
     assert!(policies.contains("kind: NetworkPolicy"));
-    assert!(policies.contains("(M5B): declare it to have it allowed"), "{policies}");
+    assert!(
+        policies.contains("9090/TCP (target of Service `release-name-web`, declared by no container (M5B"),
+        "{policies}"
+    );
+    assert!(policies.contains("port: 9090"), "{policies}");
 }
 
 #[test]
@@ -108,6 +119,7 @@ fn fix_insecure_shop_skips_collisions_and_host_network() {
             "Deployment/default/release-name-worker",
             "CronJob/default/release-name-nightly-report",
         ],
+        true,
     );
 }
 
@@ -438,5 +450,29 @@ fn fix_honours_the_config_file() {
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
         assert!(listed(&readme).is_empty(), "{name}: M7 still listed:\n{readme}");
+    }
+}
+
+/// A malformed `--api-server` is a usage error naming the value, and
+/// nothing is written.
+#[test]
+fn a_bad_api_server_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    for bad in ["not-a-cidr", "10.0.0.1/33", "10.0.0.1/32:70000"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args(["fix", "examples/insecure-shop", "--api-server", bad, "-o"])
+            .arg(&dir)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        let first = err.lines().next().unwrap_or("");
+        assert!(
+            first.contains("invalid API server") && first.contains(bad),
+            "{bad}: {err}"
+        );
+        assert!(!dir.exists(), "{bad}: nothing may be written");
     }
 }

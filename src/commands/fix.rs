@@ -21,7 +21,7 @@ pub const FIX_FILES: [&str; 5] = [
 ];
 
 /// The runtime findings of a `--from-report` file.
-fn read_report(path: &Path) -> Result<Vec<ports::RuntimeFinding>> {
+fn read_report(path: &Path) -> Result<Vec<ports::PortFinding>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     json::read(&text)
         .and_then(|report| ports::runtime_findings(&report))
@@ -57,7 +57,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
     let egress = args.egress.mode();
-    let outcome = plan::plan(&manifests, &config, &findings, egress);
+    let outcome = plan::plan(&manifests, &config, &findings, egress, &args.api_server);
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
         ("rendered.yaml", manifests.inputs[0].text.clone()),
@@ -117,7 +117,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     };
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let outcome = plan::plan(&manifests, &config, &findings, args.egress.mode());
+    let outcome = plan::plan(&manifests, &config, &findings, args.egress.mode(), &args.api_server);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {
         note(&format!("warning: {m}"));

@@ -122,7 +122,11 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
         ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
         let dest_as_peer = as_target(dest);
         for &(protocol, port) in &ports {
-            let flow = Traffic { dest, port, protocol };
+            let flow = Traffic {
+                dest: Some(dest),
+                port,
+                protocol,
+            };
             if eval.ingress_allows(&flow, Target::Outside) {
                 flows.insert(Flow {
                     from: Peer::Outside,
@@ -144,6 +148,26 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
         }
     }
     flows
+}
+
+/// Whether `source`'s egress side lets it reach an address outside the
+/// cluster (the API server, the internet) on `port`/`protocol`.
+pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16, protocol: Protocol) -> bool {
+    let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
+    let eval = Evaluator {
+        policies: &index.policies,
+        audited: &audited,
+    };
+    let traffic = Traffic {
+        dest: None,
+        port,
+        protocol,
+    };
+    index
+        .workloads
+        .iter()
+        .find(|w| &w.reference() == source)
+        .is_some_and(|w| eval.egress_allows(w, &traffic, Target::Outside))
 }
 
 /// A readable table of flows, one `from -> to port/proto` line each, sorted
@@ -190,9 +214,10 @@ fn as_target<'w, 'a>(workload: &'w Workload<'a>) -> Target<'w, 'a> {
     }
 }
 
-/// The destination side of a flow being evaluated.
+/// The destination side of a flow being evaluated (`dest`: `None` for an
+/// address outside the cluster).
 struct Traffic<'w, 'a> {
-    dest: &'w Workload<'a>,
+    dest: Option<&'w Workload<'a>>,
     port: u16,
     protocol: Protocol,
 }
@@ -209,7 +234,7 @@ impl Evaluator<'_, '_> {
             .policies
             .iter()
             .filter_map(|p| Some((p, p.ingress.as_ref()?)))
-            .filter(|(p, _)| p.selects(traffic.dest))
+            .filter(|(p, _)| traffic.dest.is_some_and(|dest| p.selects(dest)))
             .peekable();
         if selecting.peek().is_none() {
             return true;

@@ -102,44 +102,42 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: Egr
         }
     }
     out.push_str(&format!(
-        "\n## Port declarations ({}, {}, {})\n\n",
+        "\n## Port declarations ({}, {}, {}, {})\n\n",
         checks::M1.id,
         checks::M2.id,
-        checks::M3.id
+        checks::M3.id,
+        checks::M5B.id
     ));
     if report.is_none() {
         out.push_str(
-            "No probe report was given (`--from-report`): run `helm netaudit install CHART --probe -o json \
-             --output-file report.json` and `fix --from-report report.json` to declare the ports the pods \
-             really open.\n",
+            "No probe report was given (`--from-report`): only the Service targets no container declares are \
+             declared here. Run `helm netaudit install CHART --probe -o json --output-file report.json` and \
+             `fix --from-report report.json` to declare the ports the pods really open.\n\n",
         );
-    } else {
-        if outcome.ports.patches.is_empty() {
-            out.push_str(&format!(
-                "No open-but-undeclared port ({}) to declare.\n",
-                checks::M1.id
-            ));
-        }
-        for p in &outcome.ports.patches {
-            out.push_str(&format!(
-                "- **{}**: {}, port {}/{} open but undeclared: declared as `{}` on container `{}`{}.\n",
-                p.workload,
-                checks::M1.id,
-                p.port,
-                p.protocol.as_str(),
-                p.name,
-                p.container,
-                match &p.container_note {
-                    Some(n) => format!(" ({n})"),
-                    None => String::new(),
-                }
-            ));
-        }
-        if !outcome.ports.notes.is_empty() {
-            out.push_str("\nNeeds a person:\n\n");
-            for n in &outcome.ports.notes {
-                out.push_str(&format!("- {}\n", n.text));
+    }
+    if outcome.ports.patches.is_empty() {
+        out.push_str("No undeclared port to declare.\n");
+    }
+    for p in &outcome.ports.patches {
+        out.push_str(&format!(
+            "- **{}**: {}, port {}/{} {}: declared as `{}` on container `{}`{}.\n",
+            p.workload,
+            p.check.id,
+            p.port,
+            p.protocol.as_str(),
+            p.reason,
+            p.name,
+            p.container,
+            match &p.container_note {
+                Some(n) => format!(" ({n})"),
+                None => String::new(),
             }
+        ));
+    }
+    if !outcome.ports.notes.is_empty() {
+        out.push_str("\nNeeds a person:\n\n");
+        for n in &outcome.ports.notes {
+            out.push_str(&format!("- {}\n", n.text));
         }
     }
     out

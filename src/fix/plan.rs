@@ -2,8 +2,8 @@
 //! manifests (and, optionally, a probe report): the NetworkPolicies and the
 //! port patches, and the findings the README lists. No I/O here.
 
-use super::policy::{self, EgressMode, Generated, PolicyOptions};
-use super::ports::{self, PortPlan, RuntimeFinding};
+use super::policy::{self, ApiServer, EgressMode, Generated, PolicyOptions};
+use super::ports::{self, PortFinding, PortPlan};
 use crate::checks::{self, CheckInfo};
 use crate::engine::config::Config;
 use crate::model::{Manifests, WorkloadRef};
@@ -44,11 +44,18 @@ impl Outcome {
 
 /// Policies, port patches and the findings to list, for `manifests`
 /// (loaded with their configuration objects), under the user's `config`.
-pub fn plan(manifests: &Manifests, config: &Config, findings: &[RuntimeFinding], egress: EgressMode) -> Outcome {
+pub fn plan(
+    manifests: &Manifests,
+    config: &Config,
+    findings: &[PortFinding],
+    egress: EgressMode,
+    api_server: &[ApiServer],
+) -> Outcome {
     let index = manifests.index();
     let options = PolicyOptions {
         egress,
         observed_ports: ports::observed_ports(findings),
+        api_server: api_server.to_vec(),
     };
     let mut generated = policy::generate(&index, &options);
     // A workload without `metadata.namespace` goes wherever it is installed
@@ -66,8 +73,11 @@ pub fn plan(manifests: &Manifests, config: &Config, findings: &[RuntimeFinding],
             }
         }
     }
-    let ports = ports::plan(&index, findings);
     let audit = crate::engine::run(manifests, config, None);
+    // Undeclared Service targets (M5B, M5C) are declared like open ports (M1).
+    let mut to_declare = findings.to_vec();
+    to_declare.extend(ports::service_targets(&audit));
+    let ports = ports::plan(&index, &to_declare);
     let findings = audit
         .findings
         .iter()

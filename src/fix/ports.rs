@@ -13,14 +13,17 @@
 //! applies them to a rendered object for the post-renderer.
 
 use crate::checks::{self, CheckInfo};
-use crate::model::{Index, Protocol, WorkloadRef};
+use crate::engine::Audit;
+use crate::model::{Index, Protocol, TargetPort, WorkloadRef};
 use crate::report::json::JsonReport;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A runtime finding (M1, M2, M3) read back from a JSON report.
+/// A finding about one port of one workload: a runtime finding (M1, M2,
+/// M3) read back from a JSON report, or an undeclared Service target (M5B,
+/// M5C) of the manifests themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuntimeFinding {
+pub struct PortFinding {
     pub check: &'static CheckInfo,
     pub workload: WorkloadRef,
     pub port: u16,
@@ -29,8 +32,51 @@ pub struct RuntimeFinding {
     pub message: String,
 }
 
+/// The undeclared numeric targets of the Services of the manifests (the
+/// static M5B and M5C findings `audit` reports): declaring them is their
+/// remediation. A named target cannot be declared by number and is left
+/// to the README's list of findings.
+pub fn service_targets(audit: &Audit<'_>) -> Vec<PortFinding> {
+    let mut out = Vec::new();
+    for f in audit
+        .findings
+        .iter()
+        .filter(|f| f.check == &checks::M5B || f.check == &checks::M5C)
+    {
+        let Some(service) = audit
+            .index
+            .services
+            .iter()
+            .find(|s| std::ptr::eq(s.obj, f.primary().object))
+        else {
+            continue;
+        };
+        let Some(port) = service.ports.iter().find(|p| Some(p.port) == f.port) else {
+            continue;
+        };
+        let TargetPort::Number(number) = port.target else {
+            continue;
+        };
+        for subject in &f.subjects[1..] {
+            let workload = subject.object.reference();
+            if workload.kind == "Service" {
+                continue;
+            }
+            out.push(PortFinding {
+                check: f.check,
+                workload,
+                port: number,
+                protocol: port.protocol,
+                containers: Vec::new(),
+                message: format!("the target of Service `{}` port {}", service.obj.name, port.port),
+            });
+        }
+    }
+    out
+}
+
 /// The runtime findings of a netaudit JSON report (waived ones excluded).
-pub fn runtime_findings(report: &JsonReport) -> Result<Vec<RuntimeFinding>, String> {
+pub fn runtime_findings(report: &JsonReport) -> Result<Vec<PortFinding>, String> {
     let mut out = Vec::new();
     for f in &report.findings {
         let Some(check) = checks::find(&f.check).filter(|c| [&checks::M1, &checks::M2, &checks::M3].contains(c)) else {
@@ -51,7 +97,7 @@ pub fn runtime_findings(report: &JsonReport) -> Result<Vec<RuntimeFinding>, Stri
                 check.id
             ));
         }
-        out.push(RuntimeFinding {
+        out.push(PortFinding {
             check,
             workload,
             port,
@@ -65,7 +111,7 @@ pub fn runtime_findings(report: &JsonReport) -> Result<Vec<RuntimeFinding>, Stri
 
 /// Ports a probe saw open (M1 and M2), per workload: what
 /// [`super::policy::PolicyOptions::observed_ports`] takes.
-pub fn observed_ports(findings: &[RuntimeFinding]) -> BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> {
+pub fn observed_ports(findings: &[PortFinding]) -> BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> {
     let mut out: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> = BTreeMap::new();
     for f in findings
         .iter()
@@ -92,6 +138,11 @@ pub struct PortPatch {
     pub container: String,
     /// Set when the owning container is not known: why this one was chosen.
     pub container_note: Option<String>,
+    /// What the finding said, for the comment and the README: "is open but
+    /// was not declared" (M1), "is the target of Service `db` port 5432 but
+    /// no container declares it" (M5B, M5C).
+    pub reason: String,
+    pub check: &'static CheckInfo,
     pub name: String,
     pub port: u16,
     pub protocol: Protocol,
@@ -139,7 +190,7 @@ fn port_name(port: u16, protocol: Protocol, taken: &BTreeSet<String>) -> String 
 
 /// The patches and notes for the runtime findings, against the rendered
 /// manifests in `index`.
-pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
+pub fn plan(index: &Index<'_>, findings: &[PortFinding]) -> PortPlan {
     let mut plan = PortPlan::default();
     // Port names already used in each workload's pod, plus the ones added.
     let mut taken: BTreeMap<WorkloadRef, BTreeSet<String>> = BTreeMap::new();
@@ -231,9 +282,12 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                                 "the probe named container {c}, which is not in the rendered workload: \
                                  declared on the first container, {first}; check that it owns the socket"
                             ),
-                            None => format!(
+                            None if f.check == &checks::M1 => format!(
                                 "the probe could not tell which container owns the socket: declared on the \
                                  first container, {first}; move it if another container listens"
+                            ),
+                            None => format!(
+                                "declared on the first container, {first}; move it to the container that serves it"
                             ),
                         };
                         ("containers", first.clone(), Some(why))
@@ -263,6 +317,12 @@ pub fn plan(index: &Index<'_>, findings: &[RuntimeFinding]) -> PortPlan {
                     list,
                     container,
                     container_note: note,
+                    reason: if f.check == &checks::M1 {
+                        "is open but was not declared".into()
+                    } else {
+                        format!("is {} but no container declares it", f.message)
+                    },
+                    check: f.check,
                     name,
                     port: f.port,
                     protocol: f.protocol,
@@ -354,10 +414,11 @@ pub fn patch_documents(patches: &[PortPatch]) -> Vec<(WorkloadRef, Vec<String>, 
             let mut comments = Vec::new();
             for p in items {
                 comments.push(format!(
-                    "{}: port {}/{} is open but was not declared: declared as {} on {} {}",
-                    checks::M1.id,
+                    "{}: port {}/{} {}: declared as {} on {} {}",
+                    p.check.id,
                     p.port,
                     p.protocol.as_str(),
+                    p.reason,
                     p.name,
                     if p.list == "initContainers" {
                         "sidecar (init container)"
@@ -407,14 +468,12 @@ pub fn patch_documents(patches: &[PortPatch]) -> Vec<(WorkloadRef, Vec<String>, 
 /// unpatchable M1), then one strategic-merge patch document per workload.
 pub fn to_yaml(plan: &PortPlan) -> String {
     let mut out = String::from(
-        "# Port declarations generated by `helm netaudit fix` from a probe report.\n\
+        "# Port declarations generated by `helm netaudit fix`: Service targets no container declares, and\n\
+         # the ports a probe report saw open.\n\
          # Strategic-merge patches, one per workload (kustomize: `patches: [{path: ports.patch.yaml}]`).\n",
     );
     if plan.patches.is_empty() {
-        out.push_str(&format!(
-            "# No open-but-undeclared port ({}) to declare.\n",
-            checks::M1.id
-        ));
+        out.push_str("# No undeclared port to declare.\n");
     }
     if !plan.notes.is_empty() {
         out.push_str("#\n# To settle by hand (not patched):\n");

@@ -62,3 +62,133 @@ fn generated_policies_allow_the_inferred_edges_and_nothing_more() {
         "M6 left after applying the policies"
     );
 }
+
+/// The platform scenario (testdata/fix/platform.yaml): post-rendered with
+/// the generated fixes, as helm would install it, every flow the release
+/// needs is allowed and the flows nobody asked for stay denied.
+#[test]
+fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
+    use crate::model::{Protocol, WorkloadRef};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/platform.yaml")).unwrap();
+    let manifests = load(&text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], super::policy::EgressMode::Dns, &[]);
+    // db's Service targets 5432, which the StatefulSet does not declare: the
+    // patch declares it.
+    assert!(
+        outcome
+            .ports
+            .patches
+            .iter()
+            .any(|p| p.workload.name == "db" && p.port == 5432 && p.check == &checks::M5B),
+        "{:#?}",
+        outcome.ports.patches
+    );
+    let (installed, missed) = super::post_render::post_render(&text, &outcome).unwrap();
+    assert!(missed.is_empty(), "{missed:?}");
+    // Installed next to another release's pod, in another namespace.
+    let intruder = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/intruder.yaml")).unwrap();
+    let installed = Manifests::load(
+        vec![
+            Input::new("platform.yaml", "platform", "platform", installed),
+            Input::new("intruder.yaml", "intruder", "other", intruder),
+        ],
+        Detail::WithConfiguration,
+    )
+    .unwrap();
+    let index = installed.index();
+    let flows = describe(&allowed_flows(&index, &BTreeMap::new()));
+    let allowed = |from: &str, to: &str| {
+        flows
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == format!("{from} -> {to}"))
+    };
+    // Needed: the app reaches its database (an undeclared target before);
+    // the API server (outside) reaches the webhook.
+    assert!(
+        allowed("Deployment/platform/app", "StatefulSet/platform/db 5432/TCP"),
+        "{flows}"
+    );
+    assert!(allowed("(outside)", "Deployment/platform/webhook 10250/TCP"), "{flows}");
+    // Not needed, so denied: the batch job and another namespace never name
+    // the database; nothing outside reaches the ClusterIP-only app or db.
+    assert!(
+        !allowed("CronJob/platform/batch", "StatefulSet/platform/db 5432/TCP"),
+        "{flows}"
+    );
+    assert!(
+        !allowed("Pod/other/intruder", "StatefulSet/platform/db 5432/TCP"),
+        "{flows}"
+    );
+    assert!(!allowed("(outside)", "StatefulSet/platform/db 5432/TCP"), "{flows}");
+    assert!(!allowed("(outside)", "Deployment/platform/app 8080/TCP"), "{flows}");
+    assert!(
+        !allowed("Pod/other/intruder", "Deployment/platform/app 8080/TCP"),
+        "{flows}"
+    );
+    // The cache names its own Service (its announce address): that does not
+    // make it its own only client. Its clients are unknown, so the release
+    // reaches it (the batch job's egress falls back to the release too).
+    assert!(
+        allowed("CronJob/platform/batch", "Deployment/platform/cache 6379/TCP"),
+        "{flows}"
+    );
+    assert!(
+        !allowed("Pod/other/intruder", "Deployment/platform/cache 6379/TCP"),
+        "{flows}"
+    );
+    // The operator's ServiceAccount is bound by a ClusterRoleBinding: it
+    // reaches the API server (any address, 443 and 6443); the app does not.
+    let operator = WorkloadRef {
+        kind: "Deployment".into(),
+        namespace: "platform".into(),
+        name: "operator".into(),
+    };
+    let app = WorkloadRef {
+        name: "app".into(),
+        ..operator.clone()
+    };
+    for port in [443, 6443] {
+        assert!(super::evaluate::allows_egress_outside(
+            &index,
+            &operator,
+            port,
+            Protocol::Tcp
+        ));
+        assert!(!super::evaluate::allows_egress_outside(
+            &index,
+            &app,
+            port,
+            Protocol::Tcp
+        ));
+    }
+    // And the README says why, in the words a platform engineer reads.
+    let readme = super::output::readme(&outcome, "platform.yaml", None, super::policy::EgressMode::Dns);
+    assert!(readme.contains("the Kubernetes API server, because its ServiceAccount `operator` is bound by ClusterRoleBinding `operator`"), "{readme}");
+    assert!(readme.contains("tells the API server to call"), "{readme}");
+}
+
+/// `--api-server` narrows the API server egress to its ranges and ports.
+#[test]
+fn api_server_ranges_narrow_the_egress() {
+    use super::policy::{ApiServer, PolicyOptions};
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/platform.yaml")).unwrap();
+    let manifests = load(&text);
+    let options = PolicyOptions {
+        api_server: vec![ApiServer::parse("10.96.0.1/32:6443").unwrap()],
+        ..PolicyOptions::default()
+    };
+    let generated = generate(&manifests.index(), &options);
+    let operator = generated
+        .iter()
+        .find_map(|g| match g {
+            Generated::Policy { workload, policy, .. } if workload.name == "operator" => Some(policy),
+            _ => None,
+        })
+        .unwrap();
+    let egress = operator["spec"]["egress"].as_array().unwrap();
+    assert!(
+        egress.contains(&serde_json::json!({"to": [{"ipBlock": {"cidr": "10.96.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 6443}]})),
+        "{egress:#?}"
+    );
+    assert!(!serde_json::to_string(egress).unwrap().contains("0.0.0.0/0"));
+}

@@ -9,6 +9,7 @@ pub mod config_objects;
 pub(crate) mod documents;
 pub mod network_policy;
 pub mod objects;
+pub mod platform_objects;
 pub mod runtime;
 pub mod selector;
 pub mod yaml;
@@ -17,6 +18,7 @@ pub mod yaml_writer;
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use network_policy::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortMatch};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
+pub use platform_objects::{ServiceAccountBinding, WebhookTarget};
 pub use runtime::{
     AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
     Protocol, RunPorts, WorkloadRef,
@@ -203,7 +205,18 @@ pub struct LoadError {
 /// Kinds whose content is read only when [`Detail::WithConfiguration`] asks
 /// for it (the podman sandbox and `fix` need them, the checks do not):
 /// ConfigMaps are a large part of a real chart's bytes.
-const CONFIGURATION_KINDS: &[&str] = &["ConfigMap", "Secret", "Ingress"];
+/// RoleBindings say which workloads talk to the API server; webhook
+/// configurations and APIServices which ports the API server calls.
+const CONFIGURATION_KINDS: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "Ingress",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+];
 
 /// How much of the input to parse into objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +224,9 @@ pub enum Detail {
     /// What the checks read (workloads, Services, NetworkPolicies, …); other
     /// kinds are only syntax-checked.
     Checks,
-    /// Also ConfigMaps, Secrets and Ingresses.
+    /// Also ConfigMaps, Secrets, Ingresses, (Cluster)RoleBindings, webhook
+    /// configurations, APIServices, and the CustomResourceDefinitions that
+    /// name a conversion webhook.
     WithConfiguration,
 }
 
@@ -219,13 +234,8 @@ pub enum Detail {
 const IGNORED_KINDS: &[&str] = &[
     "CustomResourceDefinition",
     "ClusterRole",
-    "ClusterRoleBinding",
     "Role",
-    "RoleBinding",
     "ServiceAccount",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "APIService",
     "PodDisruptionBudget",
     "HorizontalPodAutoscaler",
     "PersistentVolumeClaim",
@@ -266,6 +276,10 @@ fn load_objects(input_index: usize, input: &Input, detail: Detail, out: &mut Vec
     for chunk in split_documents(&input.text) {
         let top_kind = chunk.top_level_kind();
         let relevant = match top_kind {
+            // A CRD is large; only the rare one with a conversion webhook matters.
+            Some("CustomResourceDefinition") => {
+                detail == Detail::WithConfiguration && chunk.text.contains("clientConfig")
+            }
             Some(kind) if IGNORED_KINDS.contains(&kind) => false,
             Some(kind) if CONFIGURATION_KINDS.contains(&kind) => detail == Detail::WithConfiguration,
             Some(_) => true,
@@ -402,6 +416,10 @@ pub struct Index<'a> {
     pub config_maps: Vec<ConfigMap<'a>>,
     pub secrets: Vec<Secret<'a>>,
     pub ingresses: Vec<Ingress<'a>>,
+    /// ServiceAccounts bound by (Cluster)RoleBindings: they call the API server.
+    pub bindings: Vec<ServiceAccountBinding<'a>>,
+    /// Services the API server calls: webhooks, aggregated APIs, CRD conversion.
+    pub webhooks: Vec<WebhookTarget<'a>>,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -419,6 +437,8 @@ impl<'a> Index<'a> {
             config_maps: analysed().filter_map(ConfigMap::from_object).collect(),
             secrets: analysed().filter_map(Secret::from_object).collect(),
             ingresses: analysed().filter_map(Ingress::from_object).collect(),
+            bindings: analysed().filter_map(ServiceAccountBinding::from_object).collect(),
+            webhooks: analysed().flat_map(WebhookTarget::from_object).collect(),
             runtime: None,
         }
     }

@@ -172,17 +172,18 @@ impl PolicyPort {
     }
 
     /// Does this entry allow `port`/`protocol` on `dest` (whose declared
-    /// ports resolve a named port)?
-    pub fn allows(&self, dest: &Workload<'_>, port: u16, protocol: Protocol) -> bool {
+    /// ports resolve a named port; `None`, outside the cluster, has none)?
+    pub fn allows(&self, dest: Option<&Workload<'_>>, port: u16, protocol: Protocol) -> bool {
         if self.protocol != Some(protocol) {
             return false;
         }
         match &self.port {
             PortMatch::Any => true,
             PortMatch::Range(start, end) => (*start..=*end).contains(&port),
-            PortMatch::Named(name) => dest
-                .ports()
-                .any(|p| p.name.as_deref() == Some(name.as_str()) && p.number == port && p.protocol == protocol),
+            PortMatch::Named(name) => dest.is_some_and(|dest| {
+                dest.ports()
+                    .any(|p| p.name.as_deref() == Some(name.as_str()) && p.number == port && p.protocol == protocol)
+            }),
             PortMatch::Invalid => false,
         }
     }

@@ -156,6 +156,16 @@ impl<'a> Workload<'a> {
         self.obj.reference()
     }
 
+    /// The pods' ServiceAccount (`default` when the pod spec names none).
+    pub fn service_account(&self) -> &str {
+        self.pod_spec
+            .get("serviceAccountName")
+            .or_else(|| self.pod_spec.get("serviceAccount"))
+            .and_then(Node::scalar_text)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+
     /// Jobs and CronJobs: their pods run to completion, nothing to probe.
     pub fn runs_to_completion(&self) -> bool {
         self.reference().runs_to_completion()

@@ -1,6 +1,7 @@
-//! Ports reachable from outside the cluster: targets of NodePort and
-//! LoadBalancer Services and Ingress backends. Their policies allow them
-//! from anywhere.
+//! Ports reached from outside the pod network: targets of NodePort and
+//! LoadBalancer Services, Ingress backends, and Services the API server
+//! calls (webhooks, aggregated APIs, CRD conversion). Their policies allow
+//! them from anywhere.
 
 use super::{describe, display_port, Port};
 use crate::model::{BackendPort, Index, Service};
@@ -32,6 +33,31 @@ pub(super) fn find(index: &Index<'_>) -> Exposed {
                         port.port
                     );
                     exposed.entry((wi, target)).or_default().push(why);
+                }
+            }
+        }
+    }
+    // The API server calls webhooks and aggregated APIs; it is not a pod, so
+    // no podSelector can name it.
+    for hook in &index.webhooks {
+        let services = index
+            .services
+            .iter()
+            .filter(|s| s.obj.namespace == hook.namespace && s.obj.name == hook.service);
+        for service in services {
+            for service_port in service.ports.iter().filter(|p| p.port == hook.port) {
+                for wi in selected(service) {
+                    for number in service.target_numbers(service_port, &index.workloads[wi]) {
+                        let target = (service_port.protocol, number);
+                        let why = format!(
+                            "port {} is the target of {} port {}, which {} tells the API server to call: the API server is not a pod, allowed from anywhere",
+                            display_port(&target),
+                            describe(service.obj),
+                            service_port.port,
+                            describe(hook.obj)
+                        );
+                        exposed.entry((wi, target)).or_default().push(why);
+                    }
                 }
             }
         }

@@ -52,6 +52,50 @@ pub struct PolicyOptions {
     pub egress: EgressMode,
     /// Ports a probe saw open, per workload (allowed like declared ones).
     pub observed_ports: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>,
+    /// Where the API server is (`--api-server`); empty: any address, TCP 443 and 6443.
+    pub api_server: Vec<ApiServer>,
+}
+
+/// An address range of the Kubernetes API server, and its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiServer {
+    /// `10.0.0.1/32`, `fd00::1/128`.
+    pub cidr: String,
+    /// `None`: 443 and 6443, the two ports API servers listen on.
+    pub port: Option<u16>,
+}
+
+impl ApiServer {
+    /// `CIDR[:PORT]`: `10.96.0.1/32`, `192.168.1.10/32:6443`, `fd00::1/128:6443`.
+    pub fn parse(text: &str) -> Result<ApiServer, String> {
+        let bad =
+            |why: &str| format!("invalid API server {text:?}: {why} (expected CIDR[:PORT], e.g. 10.96.0.1/32:6443)");
+        let (address, rest) = text.rsplit_once('/').ok_or_else(|| bad("no /PREFIX"))?;
+        let (prefix, port) = match rest.split_once(':') {
+            Some((prefix, port)) => (prefix, Some(port)),
+            None => (rest, None),
+        };
+        let address: std::net::IpAddr = address.parse().map_err(|_| bad("not an IP address"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| bad(&format!("the prefix length must be 0-{max}")))?;
+        let port = match port {
+            None => None,
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| bad("the port must be 1-65535"))?,
+            ),
+        };
+        Ok(ApiServer {
+            cidr: format!("{address}/{prefix}"),
+            port,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +140,8 @@ struct Context<'s, 'a> {
     selectors: Vec<Result<Labels, Vec<usize>>>,
     references: references::References,
     exposed: exposure::Exposed,
+    /// Per workload: why it calls the Kubernetes API server, if it does.
+    api_callers: Vec<Option<String>>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -125,6 +171,11 @@ impl<'s, 'a> Context<'s, 'a> {
             selectors,
             references: references::find(index),
             exposed: exposure::find(index),
+            api_callers: index
+                .workloads
+                .iter()
+                .map(|w| references::calls_api_server(index, w))
+                .collect(),
         }
     }
 
@@ -188,7 +239,7 @@ impl<'s, 'a> Context<'s, 'a> {
         spec.insert("ingress".into(), Value::Array(ingress));
         if options.egress != EgressMode::None {
             policy_types.push(json!("Egress"));
-            let egress = self.egress(wi, options.egress, &mut explanations);
+            let egress = self.egress(wi, options, &mut explanations);
             spec.insert("egress".into(), Value::Array(egress));
         } else {
             explanations.push("egress: not restricted (egress mode none)".into());
@@ -270,3 +321,29 @@ pub fn to_yaml(generated: &[Generated]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod api_server_tests {
+    use super::ApiServer;
+
+    #[test]
+    fn api_server_addresses() {
+        let parsed = |t: &str| ApiServer::parse(t).map(|a| (a.cidr, a.port));
+        assert_eq!(parsed("10.96.0.1/32"), Ok(("10.96.0.1/32".into(), None)));
+        assert_eq!(parsed("192.168.1.0/24:6443"), Ok(("192.168.1.0/24".into(), Some(6443))));
+        assert_eq!(parsed("fd00::1/128:443"), Ok(("fd00::1/128".into(), Some(443))));
+        for bad in [
+            "not-a-cidr",
+            "10.0.0.1",
+            "10.0.0.1/33",
+            "10.0.0.1/32:0",
+            "10.0.0.1/32:x",
+            "host/32",
+        ] {
+            assert!(
+                ApiServer::parse(bad).unwrap_err().starts_with("invalid API server"),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -7,8 +7,49 @@ use crate::model::{Index, Service, Workload};
 use std::collections::BTreeMap;
 
 /// Per Service (index in `index.services`): the workloads (index in
-/// `index.workloads`) that refer to it, with where.
+/// `index.workloads`) that refer to it, with where. A workload behind the
+/// Service itself (TLS names, `--publish-service`, peers of a cluster) is
+/// listed too: it may call its peers, but it is never taken for the
+/// Service's clients (see [`clients`]).
 pub(super) type References = BTreeMap<usize, Vec<(usize, String)>>;
+
+/// The workloads that refer to Service `si` and are not behind it.
+pub(super) fn clients<'r>(index: &Index<'_>, references: &'r References, si: usize) -> Vec<&'r (usize, String)> {
+    let service = &index.services[si];
+    references
+        .get(&si)
+        .into_iter()
+        .flatten()
+        .filter(|(wi, _)| !service.selects(&index.workloads[*wi]))
+        .collect()
+}
+
+/// Why `workload` calls the Kubernetes API server, if it does: its
+/// ServiceAccount is bound by a (Cluster)RoleBinding of the manifests, or it
+/// takes part in leader election.
+pub(super) fn calls_api_server(index: &Index<'_>, workload: &Workload<'_>) -> Option<String> {
+    let account = workload.service_account();
+    if let Some(binding) = index
+        .bindings
+        .iter()
+        .find(|b| b.binds(&workload.obj.namespace, account))
+    {
+        return Some(format!(
+            "its ServiceAccount `{account}` is bound by {} `{}`",
+            binding.obj.kind, binding.obj.name
+        ));
+    }
+    let spec = workload.pod_spec;
+    let leader_election = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| spec.get(k).map(Node::as_seq).unwrap_or_default())
+        .flat_map(|c| ["command", "args"].map(|f| c.get(f).map(Node::as_seq).unwrap_or_default()))
+        .flatten()
+        .filter_map(Node::scalar_text)
+        .filter(|arg| !arg.ends_with("=false"))
+        .find(|arg| arg.starts_with("--leader-elect") || arg.starts_with("--enable-leader-election"));
+    leader_election.map(|arg| format!("it takes part in leader election (`{arg}`)"))
+}
 
 pub(super) fn find(index: &Index<'_>) -> References {
     let mut references = References::new();

@@ -1,8 +1,9 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
+use super::references::clients;
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
-use super::{describe, display_port, Context, EgressMode, Port};
+use super::{describe, display_port, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
 use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
 use serde_json::{json, Map, Value};
@@ -41,6 +42,26 @@ impl<'a> Context<'_, 'a> {
         for (w, port) in self.exposed.keys() {
             if *w == wi {
                 ports.entry(*port).or_default();
+            }
+        }
+        // What a Service of the release forwards to is reachable for its
+        // clients, declared or not (M5B: ports.patch.yaml declares it).
+        let own_services = index
+            .services
+            .iter()
+            .filter(|s| s.obj.input == workload.obj.input && s.selects(workload));
+        for service in own_services {
+            for sp in &service.ports {
+                for number in service.target_numbers(sp, workload) {
+                    let sources = ports.entry((sp.protocol, number)).or_default();
+                    if !workload.declares_number(number, sp.protocol) {
+                        sources.push(format!(
+                            "target of {}, declared by no container ({}: ports.patch.yaml declares it)",
+                            describe(service.obj),
+                            checks::M5B.id
+                        ));
+                    }
+                }
             }
         }
         let mut rules: BTreeMap<Peers, (BTreeSet<Port>, Vec<String>)> = BTreeMap::new();
@@ -94,7 +115,7 @@ impl<'a> Context<'_, 'a> {
             }
             let unreferenced: Vec<String> = behind
                 .iter()
-                .filter(|si| !self.references.contains_key(si))
+                .filter(|si| clients(index, &self.references, **si).is_empty())
                 .map(|&si| describe(index.services[si].obj))
                 .collect();
             if !unreferenced.is_empty() {
@@ -102,7 +123,7 @@ impl<'a> Context<'_, 'a> {
                     Peers::Release,
                     port,
                     format!(
-                        "ingress: port {shown} is the target of {}, which no workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release",
+                        "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release",
                         unreferenced.join(", ")
                     ),
                 );
@@ -111,7 +132,7 @@ impl<'a> Context<'_, 'a> {
             let mut from = BTreeSet::new();
             let mut evidence = Vec::new();
             for si in &behind {
-                for (referrer, place) in &self.references[si] {
+                for (referrer, place) in clients(index, &self.references, *si) {
                     from.insert(*referrer);
                     evidence.push(format!(
                         "{} refers to {} in {place}",
@@ -131,10 +152,9 @@ impl<'a> Context<'_, 'a> {
         }
         for (_, service) in &serving {
             for sp in &service.ports {
-                let targets = service.target_numbers(sp, workload);
-                if targets.is_empty() || targets.iter().any(|t| !ports.contains_key(&(sp.protocol, *t))) {
+                if service.target_numbers(sp, workload).is_empty() {
                     explanations.push(format!(
-                        "not allowed: {} port {} targets {} ({}), which {} does not declare ({}): declare it to have it allowed",
+                        "not allowed: {} port {} targets the port named {} ({}), which no container of {} declares ({}): a policy can only name a declared port; declare it",
                         describe(service.obj),
                         sp.port,
                         sp.target,
@@ -189,7 +209,8 @@ impl<'a> Context<'_, 'a> {
 
     /// The egress rules: DNS, the Services the workload refers to, and (in
     /// [`EgressMode::Dns`]) the whole release when it refers to none.
-    pub(super) fn egress(&self, wi: usize, mode: EgressMode, explanations: &mut Vec<String>) -> Vec<Value> {
+    pub(super) fn egress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
+        let mode = options.egress;
         let index = self.index;
         let workload = &index.workloads[wi];
         let namespace = workload.obj.namespace.as_str();
@@ -201,6 +222,16 @@ impl<'a> Context<'_, 'a> {
             "egress: DNS (53/UDP, 53/TCP) to the cluster DNS (pods labelled k8s-app=kube-dns in any namespace); nothing outside the cluster is allowed: add rules by hand if the application needs it"
                 .into(),
         );
+        if let Some(why) = &self.api_callers[wi] {
+            egress.extend(api_server_rules(options));
+            explanations.push(if options.api_server.is_empty() {
+                format!(
+                    "egress: the Kubernetes API server, because {why}: TCP 443 and 6443 to any address (the API server is not a pod); narrow it with `--api-server CIDR[:PORT]` (`kubectl get endpoints kubernetes -n default` shows the address)"
+                )
+            } else {
+                format!("egress: the Kubernetes API server (--api-server), because {why}")
+            });
+        }
         let mut referenced = false;
         for (si, referrers) in &self.references {
             let Some((_, place)) = referrers.iter().find(|(w, _)| *w == wi) else {
@@ -344,6 +375,29 @@ impl<'a> Context<'_, 'a> {
         }
         (peers, format!("release `{release}` ({})", how.join("; ")))
     }
+}
+
+/// Egress to the API server: each `--api-server` range on its port (else
+/// TCP 443 and 6443), or, without `--api-server`, any address on those two.
+fn api_server_rules(options: &PolicyOptions) -> Vec<Value> {
+    let ports = |port: Option<u16>| -> Vec<Value> {
+        let numbers: BTreeSet<Port> = match port {
+            Some(p) => BTreeSet::from([(Protocol::Tcp, p)]),
+            None => BTreeSet::from([(Protocol::Tcp, 443), (Protocol::Tcp, 6443)]),
+        };
+        port_values(&numbers)
+    };
+    if options.api_server.is_empty() {
+        return vec![json!({
+            "to": [{ "ipBlock": { "cidr": "0.0.0.0/0" } }, { "ipBlock": { "cidr": "::/0" } }],
+            "ports": ports(None),
+        })];
+    }
+    options
+        .api_server
+        .iter()
+        .map(|a| json!({ "to": [{ "ipBlock": { "cidr": a.cidr } }], "ports": ports(a.port) }))
+        .collect()
 }
 
 /// `{podSelector}` plus a `namespaceSelector` when the pods live in another

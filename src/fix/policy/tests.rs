@@ -410,7 +410,7 @@ fn unreferenced_services_fall_back_to_the_whole_release() {
     assert!(
         explanations
             .iter()
-            .any(|e| e.contains("Service `api`, which no workload refers to") && e.contains("whole release")),
+            .any(|e| e.contains("Service `api`, which no other workload refers to") && e.contains("whole release")),
         "{explanations:?}"
     );
 }
