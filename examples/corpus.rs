@@ -132,7 +132,14 @@ impl PolicyStats {
 fn policy_stats(index: &netaudit::model::Index<'_>) -> PolicyStats {
     use netaudit::fix::policy::{generate, Generated, PolicyOptions};
     let mut stats = PolicyStats::default();
-    for generated in generate(index, &PolicyOptions::default()) {
+    // Every workload's own policy, also where the chart's policies select it
+    // (what `fix --also-covered` writes): the generator's reach, not the
+    // chart's.
+    let options = PolicyOptions {
+        also_covered: true,
+        ..PolicyOptions::default()
+    };
+    for generated in generate(index, &options) {
         match generated {
             Generated::Policy { explanations, .. } => {
                 stats.generated += 1;
@@ -146,6 +153,7 @@ fn policy_stats(index: &netaudit::model::Index<'_>) -> PolicyStats {
             Generated::Skipped { reason, .. } if reason.contains("hostNetwork") => stats.host_network += 1,
             Generated::Skipped { reason, .. } if reason.contains("have no labels") => stats.no_labels += 1,
             Generated::Skipped { .. } => stats.collision += 1,
+            Generated::Covered { .. } => {}
         }
     }
     stats

@@ -53,7 +53,7 @@ spec until the pod is replaced). Without the flag such containers are reported a
     /// Generate fixes for a chart without touching it: NetworkPolicies (M6), port declarations
     /// from a probe report (M1), a kustomization and a README, written into a directory
     #[command(
-        after_help = "Examples:\n  helm netaudit fix ./mychart -o netaudit-fix\n  helm netaudit install shop ./mychart --probe -o json --output-file report.json\n  helm netaudit fix shop ./mychart --from-report report.json --egress strict -o netaudit-fix\n  kubectl kustomize netaudit-fix | kubectl apply -f -"
+        after_help = "Examples:\n  helm netaudit fix ./mychart --output-dir netaudit-fix\n  helm netaudit install shop ./mychart --probe -o json --output-file report.json\n  helm netaudit fix shop ./mychart --from-report report.json --egress strict --output-dir netaudit-fix\n  kubectl kustomize netaudit-fix | kubectl apply -f -"
     )]
     Fix(Box<FixArgs>),
     /// Helm post-renderer: read manifests on stdin, write them on stdout with the port
@@ -268,8 +268,12 @@ pub struct FixArgs {
     /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
     #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Output")]
     pub api_server: Vec<ApiServer>,
+    /// Also write a policy for workloads the chart's own NetworkPolicies already select
+    /// (policies add up: the pods are then allowed the union of both)
+    #[arg(long = "also-covered", help_heading = "Output")]
+    pub also_covered: bool,
     /// Directory to write into (created if missing)
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR", help_heading = "Output")]
+    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
     pub output_dir: PathBuf,
     /// Overwrite files that already exist in the directory
     #[arg(long, help_heading = "Output")]
@@ -292,6 +296,9 @@ pub struct PostRenderArgs {
     /// address on TCP 443 and 6443)
     #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
     pub api_server: Vec<ApiServer>,
+    /// Also write a policy for workloads the chart's own NetworkPolicies already select
+    #[arg(long = "also-covered")]
+    pub also_covered: bool,
     /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,

@@ -17,7 +17,7 @@ fn fix(args: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
     let mut all: Vec<&str> = vec!["fix"];
     all.extend_from_slice(args);
     let dir_s = dir.to_str().unwrap().to_string();
-    all.extend_from_slice(&["-o", &dir_s]);
+    all.extend_from_slice(&["--output-dir", &dir_s]);
     let out = netaudit(&all, &helm(4));
     (tmp, dir, out)
 }
@@ -44,8 +44,9 @@ fn m6_keys(json: &Value) -> Vec<String> {
 /// for the workloads the README says were skipped. `expect_patches`: the
 /// chart has Service targets no container declares (M5B), which the port
 /// patches declare even without a probe report.
-fn fix_removes_m6(chart: &str, expect_skipped: &[&str], expect_patches: bool) -> String {
-    let (_tmp, dir, out) = fix(&[chart]);
+fn fix_removes_m6(args: &[&str], expect_skipped: &[&str], expect_patches: bool) -> String {
+    let chart = args[0];
+    let (_tmp, dir, out) = fix(args);
     assert!(out.status.success(), "fix {chart}: {}", stderr(&out));
     for f in netaudit::commands::fix::FIX_FILES {
         assert!(dir.join(f).is_file(), "{f} missing");
@@ -86,7 +87,7 @@ fn fix_m6_fixture() {
     if common::skip_without_helm() {
         return;
     }
-    let policies = fix_removes_m6("testdata/charts/m6-no-policy-fail", &[], false);
+    let policies = fix_removes_m6(&["testdata/charts/m6-no-policy-fail"], &[], false);
     assert!(policies.contains("kind: NetworkPolicy"));
 }
 
@@ -97,8 +98,10 @@ fn fix_m5b_fixture() {
     }
     // The Service targets 9090, which no container declares (M5B): the
     // policy still allows it (the Service's clients use it) and the port
-    // patch declares it.
-    let policies = fix_removes_m6("testdata/charts/m5b-numeric-target-undeclared-fail", &[], true);
+    // patch declares it. (The chart ships a policy of its own that selects
+    // the workload: --also-covered writes netaudit's anyway.)
+    let chart = "testdata/charts/m5b-numeric-target-undeclared-fail";
+    let policies = fix_removes_m6(&[chart, "--also-covered"], &[], true);
     assert!(policies.contains("kind: NetworkPolicy"));
     assert!(
         policies.contains("9090/TCP (target of Service `release-name-web`, declared by no container (M5B"),
@@ -113,7 +116,7 @@ fn fix_insecure_shop_skips_collisions_and_host_network() {
         return;
     }
     let _ = fix_removes_m6(
-        "examples/insecure-shop",
+        &["examples/insecure-shop"],
         &[
             "DaemonSet/default/release-name-log-agent",
             "Deployment/default/release-name-worker",
@@ -132,12 +135,15 @@ fn fix_refuses_to_overwrite_without_force() {
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::write(dir.join("README.md"), "mine").unwrap();
     let d = dir.to_str().unwrap();
-    let again = netaudit(&["fix", "testdata/charts/m6-no-policy-fail", "-o", d], &helm(4));
+    let again = netaudit(
+        &["fix", "testdata/charts/m6-no-policy-fail", "--output-dir", d],
+        &helm(4),
+    );
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
     assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "mine");
     let forced = netaudit(
-        &["fix", "testdata/charts/m6-no-policy-fail", "-o", d, "--force"],
+        &["fix", "testdata/charts/m6-no-policy-fail", "--output-dir", d, "--force"],
         &helm(4),
     );
     assert!(forced.status.success(), "{}", stderr(&forced));
@@ -156,7 +162,7 @@ fn fix_manifests_instead_of_a_chart() {
             "fix",
             "--manifests",
             "testdata/fix/does-not-exist.yaml",
-            "-o",
+            "--output-dir",
             dir.to_str().unwrap(),
         ],
         &helm(4),
@@ -178,7 +184,7 @@ fn fix_manifests_instead_of_a_chart() {
             "fix",
             "--manifests",
             file.to_str().unwrap(),
-            "-o",
+            "--output-dir",
             dir.to_str().unwrap(),
         ],
         &helm(4),
@@ -461,7 +467,7 @@ fn a_bad_api_server_is_refused_before_anything_is_written() {
     let dir = tmp.path().join("out");
     for bad in ["not-a-cidr", "10.0.0.1/33", "10.0.0.1/32:70000"] {
         let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-            .args(["fix", "examples/insecure-shop", "--api-server", bad, "-o"])
+            .args(["fix", "examples/insecure-shop", "--api-server", bad, "--output-dir"])
             .arg(&dir)
             .current_dir(repo())
             .output()
@@ -475,4 +481,66 @@ fn a_bad_api_server_is_refused_before_anything_is_written() {
         );
         assert!(!dir.exists(), "{bad}: nothing may be written");
     }
+}
+
+/// `-o` means the output format everywhere else: `fix -o json` is an error,
+/// not a directory named `json`.
+#[test]
+fn fix_takes_output_dir_not_dash_o() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["fix", "examples/insecure-shop", "-o", "json"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!tmp.path().join("json").exists());
+}
+
+/// The files honour the umask, like any new file (not the temporary file's 0600).
+#[test]
+fn fix_files_honour_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    if common::skip_without_helm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 027 && exec '{}' fix testdata/charts/m6-no-policy-fail --output-dir '{}'",
+            env!("CARGO_BIN_EXE_netaudit"),
+            dir.display()
+        ))
+        .current_dir(repo())
+        .env("HELM_BIN", helm(4))
+        .env_remove("HELM_NAMESPACE")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    for f in netaudit::commands::fix::FIX_FILES {
+        let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640, "{f}: {mode:o}");
+    }
+}
+
+/// A workload the chart's own policy already selects gets no second policy:
+/// the README says which policy covers it.
+#[test]
+fn fix_leaves_workloads_the_chart_already_covers() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let (_tmp, dir, out) = fix(&["testdata/charts/m5b-numeric-target-undeclared-fail"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("**Deployment/default/release-name-web**: no policy generated: the chart's own NetworkPolicy `release-name-ingress` already selects it"),
+        "{readme}"
+    );
+    let policies = std::fs::read_to_string(dir.join("networkpolicies.yaml")).unwrap();
+    assert!(!policies.contains("kind: NetworkPolicy"), "{policies}");
+    let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+    assert!(!kustomization.contains("networkpolicies.yaml"), "{kustomization}");
 }

@@ -56,8 +56,12 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     // The user's .netaudit.yaml decides what the README reports, as for lint.
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let egress = args.egress.mode();
-    let outcome = plan::plan(&manifests, &config, &findings, egress, &args.api_server);
+    let settings = plan::Settings {
+        egress: args.egress.mode(),
+        api_server: args.api_server.clone(),
+        also_covered: args.also_covered,
+    };
+    let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
         ("rendered.yaml", manifests.inputs[0].text.clone()),
@@ -66,7 +70,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
             "README.md",
-            output::readme(&outcome, &source, report.as_deref(), egress),
+            output::readme(&outcome, &source, report.as_deref(), settings.egress),
         ),
     ];
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -99,7 +103,7 @@ fn refuse_to_overwrite(dir: &Path, force: bool) -> Result<()> {
         .collect();
     if !existing.is_empty() {
         bail!(
-            "{} already exist{}: use --force to overwrite, or another -o DIR",
+            "{} already exist{}: use --force to overwrite, or another --output-dir DIR",
             existing.join(", "),
             if existing.len() == 1 { "s" } else { "" }
         );
@@ -117,7 +121,12 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     };
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let outcome = plan::plan(&manifests, &config, &findings, args.egress.mode(), &args.api_server);
+    let settings = plan::Settings {
+        egress: args.egress.mode(),
+        api_server: args.api_server.clone(),
+        also_covered: args.also_covered,
+    };
+    let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {
         note(&format!("warning: {m}"));

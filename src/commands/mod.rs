@@ -124,14 +124,23 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
 }
 
 /// Write to a temporary file next to `path`, then rename: a reader never sees
-/// a half-written file, and an error leaves no file behind.
+/// a half-written file, and an error leaves no file behind. The file is
+/// created with mode 0666 less the umask, as any new file would be (the
+/// temporary file's own default, 0600, would hide it from the group).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp =
-        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
     tmp.persist(path)

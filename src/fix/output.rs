@@ -77,6 +77,13 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: Egr
                     out.push_str(&format!("  - {}\n", e.replace('\n', " ")));
                 }
             }
+            Generated::Covered { workload, policies } => {
+                out.push_str(&format!(
+                    "- **{workload}**: no policy generated: the chart's own NetworkPolicy {} already selects it \
+                     (policies add up, so a second one could only allow more; `--also-covered` writes one anyway)\n",
+                    policies.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
             Generated::Skipped { workload, reason } => {
                 out.push_str(&format!(
                     "- **{}**: **skipped, needs a person**: {}\n",
@@ -89,10 +96,9 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: Egr
     if outcome.generated.is_empty() {
         out.push_str("- no workload in the manifests.\n");
     }
-    let others: Vec<_> = outcome.findings.iter().filter(|f| f.check != &checks::M6).collect();
-    if !others.is_empty() {
+    if !outcome.findings.is_empty() {
         out.push_str("\n## Static findings not fixed here (need a change in the chart)\n\n");
-        for f in others {
+        for f in &outcome.findings {
             out.push_str(&format!(
                 "- {} {}: {}\n",
                 f.check.id,

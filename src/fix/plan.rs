@@ -9,14 +9,22 @@ use crate::engine::config::Config;
 use crate::model::{Manifests, WorkloadRef};
 use serde_json::Value;
 
+/// What the user chose for the generated policies.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub egress: EgressMode,
+    pub api_server: Vec<ApiServer>,
+    pub also_covered: bool,
+}
+
 /// Everything generated for one set of rendered manifests.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub generated: Vec<Generated>,
     pub ports: PortPlan,
-    /// Static findings on the input that the generated files address, for
-    /// the README, as the user's config reports them (disabled checks and
-    /// waived findings left out).
+    /// The static findings the generated files do not fix, for the README,
+    /// as the user's config reports them (disabled checks and waived
+    /// findings left out).
     pub findings: Vec<StaticFinding>,
 }
 
@@ -29,10 +37,6 @@ pub struct StaticFinding {
     pub message: String,
 }
 
-/// The static checks whose findings `fix` addresses (M6) or lists as needing
-/// a change in the chart.
-const LISTED: [&CheckInfo; 4] = [&checks::M6, &checks::M5B, &checks::M4A, &checks::M7];
-
 impl Outcome {
     pub fn policy_count(&self) -> usize {
         self.generated
@@ -44,18 +48,14 @@ impl Outcome {
 
 /// Policies, port patches and the findings to list, for `manifests`
 /// (loaded with their configuration objects), under the user's `config`.
-pub fn plan(
-    manifests: &Manifests,
-    config: &Config,
-    findings: &[PortFinding],
-    egress: EgressMode,
-    api_server: &[ApiServer],
-) -> Outcome {
+pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], settings: &Settings) -> Outcome {
     let index = manifests.index();
     let options = PolicyOptions {
-        egress,
-        observed_ports: ports::observed_ports(findings),
-        api_server: api_server.to_vec(),
+        egress: settings.egress,
+        observed_ports: ports::ports_of(&checks::M1, findings),
+        dynamic_ports: ports::ports_of(&checks::M2, findings),
+        api_server: settings.api_server.clone(),
+        also_covered: settings.also_covered,
     };
     let mut generated = policy::generate(&index, &options);
     // A workload without `metadata.namespace` goes wherever it is installed
@@ -74,20 +74,25 @@ pub fn plan(
         }
     }
     let audit = crate::engine::run(manifests, config, None);
-    // Undeclared Service targets (M5B, M5C) are declared like open ports (M1).
+    // Undeclared Service targets (M5B, M5C) are declared like open ports
+    // (M1); every other finding is listed for a person. M6 is what the
+    // policies fix (the skipped workloads are listed with their reason).
     let mut to_declare = findings.to_vec();
-    to_declare.extend(ports::service_targets(&audit));
+    let mut unfixed = Vec::new();
+    for f in &audit.findings {
+        let targets = ports::service_targets(&audit, f);
+        if !targets.is_empty() {
+            to_declare.extend(targets);
+        } else if f.check != &checks::M6 {
+            unfixed.push(StaticFinding {
+                check: f.check,
+                subject: f.primary().object.reference(),
+                message: f.message.clone(),
+            });
+        }
+    }
     let ports = ports::plan(&index, &to_declare);
-    let findings = audit
-        .findings
-        .iter()
-        .filter(|f| LISTED.contains(&f.check))
-        .map(|f| StaticFinding {
-            check: f.check,
-            subject: f.primary().object.reference(),
-            message: f.message.clone(),
-        })
-        .collect();
+    let findings = unfixed;
     Outcome {
         generated,
         ports,

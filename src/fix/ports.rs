@@ -12,7 +12,7 @@
 //! (kustomize accepts several in one `patches:` file); [`PortPatch::apply`]
 //! applies them to a rendered object for the post-renderer.
 
-use crate::checks::{self, CheckInfo};
+use crate::checks::{self, CheckInfo, Finding};
 use crate::engine::Audit;
 use crate::model::{Index, Protocol, TargetPort, WorkloadRef};
 use crate::report::json::JsonReport;
@@ -32,47 +32,40 @@ pub struct PortFinding {
     pub message: String,
 }
 
-/// The undeclared numeric targets of the Services of the manifests (the
-/// static M5B and M5C findings `audit` reports): declaring them is their
-/// remediation. A named target cannot be declared by number and is left
-/// to the README's list of findings.
-pub fn service_targets(audit: &Audit<'_>) -> Vec<PortFinding> {
-    let mut out = Vec::new();
-    for f in audit
-        .findings
-        .iter()
-        .filter(|f| f.check == &checks::M5B || f.check == &checks::M5C)
-    {
-        let Some(service) = audit
-            .index
-            .services
-            .iter()
-            .find(|s| std::ptr::eq(s.obj, f.primary().object))
-        else {
-            continue;
-        };
-        let Some(port) = service.ports.iter().find(|p| Some(p.port) == f.port) else {
-            continue;
-        };
-        let TargetPort::Number(number) = port.target else {
-            continue;
-        };
-        for subject in &f.subjects[1..] {
-            let workload = subject.object.reference();
-            if workload.kind == "Service" {
-                continue;
-            }
-            out.push(PortFinding {
-                check: f.check,
-                workload,
-                port: number,
-                protocol: port.protocol,
-                containers: Vec::new(),
-                message: format!("the target of Service `{}` port {}", service.obj.name, port.port),
-            });
-        }
+/// The undeclared numeric targets a static M5B or M5C finding reports, as
+/// ports to declare (declaring them is the remediation). A named target
+/// cannot be declared by number: none.
+pub fn service_targets(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<PortFinding> {
+    if finding.check != &checks::M5B && finding.check != &checks::M5C {
+        return Vec::new();
     }
-    out
+    let Some(service) = audit
+        .index
+        .services
+        .iter()
+        .find(|s| std::ptr::eq(s.obj, finding.primary().object))
+    else {
+        return Vec::new();
+    };
+    let Some(port) = service.ports.iter().find(|p| Some(p.port) == finding.port) else {
+        return Vec::new();
+    };
+    let TargetPort::Number(number) = port.target else {
+        return Vec::new();
+    };
+    finding.subjects[1..]
+        .iter()
+        .map(|subject| subject.object.reference())
+        .filter(|workload| workload.kind != "Service")
+        .map(|workload| PortFinding {
+            check: finding.check,
+            workload,
+            port: number,
+            protocol: port.protocol,
+            containers: Vec::new(),
+            message: format!("the target of Service `{}` port {}", service.obj.name, port.port),
+        })
+        .collect()
 }
 
 /// The runtime findings of a netaudit JSON report (waived ones excluded).
@@ -109,14 +102,11 @@ pub fn runtime_findings(report: &JsonReport) -> Result<Vec<PortFinding>, String>
     Ok(out)
 }
 
-/// Ports a probe saw open (M1 and M2), per workload: what
-/// [`super::policy::PolicyOptions::observed_ports`] takes.
-pub fn observed_ports(findings: &[PortFinding]) -> BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> {
+/// Ports of `check`'s findings (a probe's M1: open and stable; M2:
+/// dynamic), per workload: what [`super::policy::PolicyOptions`] takes.
+pub fn ports_of(check: &CheckInfo, findings: &[PortFinding]) -> BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> {
     let mut out: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>> = BTreeMap::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.check == &checks::M1 || f.check == &checks::M2)
-    {
+    for f in findings.iter().filter(|f| f.check == check) {
         let ports = out.entry(f.workload.clone()).or_default();
         if !ports.contains(&(f.protocol, f.port)) {
             ports.push((f.protocol, f.port));

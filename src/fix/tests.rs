@@ -71,7 +71,7 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
     use crate::model::{Protocol, WorkloadRef};
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/platform.yaml")).unwrap();
     let manifests = load(&text);
-    let outcome = super::plan::plan(&manifests, &Config::default(), &[], super::policy::EgressMode::Dns, &[]);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &super::plan::Settings::default());
     // db's Service targets 5432, which the StatefulSet does not declare: the
     // patch declares it.
     assert!(
@@ -191,4 +191,53 @@ fn api_server_ranges_narrow_the_egress() {
         "{egress:#?}"
     );
     assert!(!serde_json::to_string(egress).unwrap().contains("0.0.0.0/0"));
+}
+
+/// An ingress controller reaches backends in any namespace; the release's
+/// other workloads do not.
+#[test]
+fn ingress_controllers_reach_backends_everywhere() {
+    let release = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/fix/ingress-controller.yaml"
+    ))
+    .unwrap();
+    let generated = generate(&load(&release).index(), &PolicyOptions::default());
+    let backend = "apiVersion: v1\nkind: Pod\nmetadata: {name: shop, namespace: shop, labels: {app: shop}}\nspec:\n  containers: [{name: web, image: web, ports: [{containerPort: 8080}]}]\n";
+    let installed = Manifests::load(
+        vec![
+            Input::new(
+                "ingress.yaml",
+                "ingress",
+                "ingress",
+                format!("{release}\n---\n{}", to_yaml(&generated)),
+            ),
+            Input::new("shop.yaml", "shop", "shop", backend.to_string()),
+        ],
+        Detail::WithConfiguration,
+    )
+    .unwrap();
+    let flows = describe(&allowed_flows(&installed.index(), &BTreeMap::new()));
+    let allowed = |from: &str, to: &str| {
+        flows
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == format!("{from} -> {to}"))
+    };
+    assert!(
+        allowed("Deployment/ingress/controller", "Pod/shop/shop 8080/TCP"),
+        "{flows}"
+    );
+    assert!(
+        !allowed("Deployment/ingress/defaultbackend", "Pod/shop/shop 8080/TCP"),
+        "{flows}"
+    );
+    let explained = generated.iter().any(|g| match g {
+        Generated::Policy {
+            workload, explanations, ..
+        } if workload.name == "controller" => explanations
+            .iter()
+            .any(|e| e.contains("any pod in any namespace") && e.contains("--controller-class=k8s.io/ingress-nginx")),
+        _ => false,
+    });
+    assert!(explained, "{generated:#?}");
 }

@@ -18,7 +18,7 @@ pub mod yaml_writer;
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use network_policy::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortMatch};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
-pub use platform_objects::{ServiceAccountBinding, WebhookTarget};
+pub use platform_objects::{RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use runtime::{
     AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
     Protocol, RunPorts, WorkloadRef,
@@ -216,6 +216,8 @@ const CONFIGURATION_KINDS: &[&str] = &[
     "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration",
     "APIService",
+    "IngressClass",
+    "GatewayClass",
 ];
 
 /// How much of the input to parse into objects.
@@ -243,7 +245,6 @@ const IGNORED_KINDS: &[&str] = &[
     "StorageClass",
     "PriorityClass",
     "Namespace",
-    "IngressClass",
 ];
 
 /// Split `input.text` into documents and append the objects to `out`.
@@ -420,6 +421,8 @@ pub struct Index<'a> {
     pub bindings: Vec<ServiceAccountBinding<'a>>,
     /// Services the API server calls: webhooks, aggregated APIs, CRD conversion.
     pub webhooks: Vec<WebhookTarget<'a>>,
+    /// IngressClasses and GatewayClasses: the release ships a controller.
+    pub routing_classes: Vec<RoutingClass<'a>>,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -439,6 +442,7 @@ impl<'a> Index<'a> {
             ingresses: analysed().filter_map(Ingress::from_object).collect(),
             bindings: analysed().filter_map(ServiceAccountBinding::from_object).collect(),
             webhooks: analysed().flat_map(WebhookTarget::from_object).collect(),
+            routing_classes: analysed().filter_map(RoutingClass::from_object).collect(),
             runtime: None,
         }
     }

@@ -105,6 +105,34 @@ impl<'a> WebhookTarget<'a> {
     }
 }
 
+/// An IngressClass or GatewayClass: the name Ingresses and Gateways use, and
+/// the controller that implements it.
+#[derive(Debug)]
+pub struct RoutingClass<'a> {
+    pub obj: &'a Object,
+    /// `spec.controller` (IngressClass) or `spec.controllerName` (GatewayClass).
+    pub controller: String,
+}
+
+impl<'a> RoutingClass<'a> {
+    pub fn from_object(obj: &'a Object) -> Option<RoutingClass<'a>> {
+        let field = match obj.kind.as_str() {
+            "IngressClass" => "controller",
+            "GatewayClass" => "controllerName",
+            _ => return None,
+        };
+        let controller = obj
+            .root
+            .path(&["spec", field])
+            .and_then(Node::scalar_text)
+            .unwrap_or("");
+        Some(RoutingClass {
+            obj,
+            controller: controller.to_string(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::model::{Detail, Input, Manifests};

@@ -52,6 +52,12 @@ pub struct PolicyOptions {
     pub egress: EgressMode,
     /// Ports a probe saw open, per workload (allowed like declared ones).
     pub observed_ports: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>,
+    /// Dynamic ports a probe saw (M2), per workload: never written as fixed
+    /// numbers (they change at every start), only explained.
+    pub dynamic_ports: BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>,
+    /// Also generate a policy for a workload the chart's own NetworkPolicies
+    /// already select (they add up: the union of both is allowed).
+    pub also_covered: bool,
     /// Where the API server is (`--api-server`); empty: any address, TCP 443 and 6443.
     pub api_server: Vec<ApiServer>,
 }
@@ -111,12 +117,21 @@ pub enum Generated {
         workload: WorkloadRef,
         reason: String,
     },
+    /// The chart's own NetworkPolicies already select the workload: a second
+    /// policy would only add to what they allow (unless `also_covered`).
+    Covered {
+        workload: WorkloadRef,
+        /// The names of the policies that select it.
+        policies: Vec<String>,
+    },
 }
 
 impl Generated {
     pub fn workload(&self) -> &WorkloadRef {
         match self {
-            Generated::Policy { workload, .. } | Generated::Skipped { workload, .. } => workload,
+            Generated::Policy { workload, .. }
+            | Generated::Skipped { workload, .. }
+            | Generated::Covered { workload, .. } => workload,
         }
     }
 }
@@ -142,6 +157,8 @@ struct Context<'s, 'a> {
     exposed: exposure::Exposed,
     /// Per workload: why it calls the Kubernetes API server, if it does.
     api_callers: Vec<Option<String>>,
+    /// Per workload: why it is an ingress controller or gateway, if it is.
+    controllers: Vec<Option<String>>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -175,6 +192,11 @@ impl<'s, 'a> Context<'s, 'a> {
                 .workloads
                 .iter()
                 .map(|w| references::calls_api_server(index, w))
+                .collect(),
+            controllers: index
+                .workloads
+                .iter()
+                .map(|w| references::ingress_controller(index, w))
                 .collect(),
         }
     }
@@ -216,6 +238,18 @@ impl<'s, 'a> Context<'s, 'a> {
         let index = self.index;
         let workload = &index.workloads[wi];
         let reference = workload.reference();
+        let covering: Vec<String> = index
+            .policies
+            .iter()
+            .filter(|p| p.covers(workload))
+            .map(|p| p.obj.name.clone())
+            .collect();
+        if !covering.is_empty() && !options.also_covered && workload.host_network_line.is_none() {
+            return Generated::Covered {
+                workload: reference,
+                policies: covering,
+            };
+        }
         let pod_labels = match self.selector_for(wi) {
             Ok(labels) => labels,
             Err(reason) => {
@@ -233,6 +267,12 @@ impl<'s, 'a> Context<'s, 'a> {
             display_labels(&pod_labels)
         )];
         let ingress = self.ingress(wi, options.observed_ports.get(&reference), &mut explanations);
+        for (protocol, port) in options.dynamic_ports.get(&reference).into_iter().flatten() {
+            explanations.push(format!(
+                "not allowed: port {port}/{protocol} was open in the probe but is dynamic ({}): it changes at every start, so no fixed number is written; pin it in the application's settings and declare it",
+                checks::M2.id
+            ));
+        }
         let mut policy_types = vec![json!("Ingress")];
         let mut spec = Map::new();
         spec.insert("podSelector".into(), json!({ "matchLabels": pod_labels }));
@@ -305,6 +345,13 @@ pub fn to_yaml(generated: &[Generated]) -> String {
                     out.push('\n');
                 }
                 out.push_str(&crate::model::yaml_writer::to_yaml(policy));
+            }
+            Generated::Covered { workload, policies } => {
+                out.push_str(&format!(
+                    "# No NetworkPolicy for {workload}: the chart's own NetworkPolicy {} already selects it \
+                     (policies add up; --also-covered writes one anyway)\n",
+                    policies.join(", ")
+                ));
             }
             Generated::Skipped { workload, reason } => {
                 out.push_str(&format!("# No NetworkPolicy for {workload}:\n"));

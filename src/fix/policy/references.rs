@@ -160,3 +160,56 @@ pub(super) fn refers_to(host: &str, service: &Service<'_>, from_namespace: &str)
         }
     })
 }
+
+/// Why `workload` is an ingress controller or gateway (it proxies to
+/// backends in any namespace), if it is: its arguments name an
+/// IngressClass or GatewayClass of the release (or its controller), or a
+/// class of its own (`--ingress-class`, `--controller-class`, Traefik's
+/// Kubernetes providers); or the release ships such a class and a
+/// NodePort/LoadBalancer Service selects the workload (the data plane, like
+/// Contour's Envoy).
+pub(super) fn ingress_controller(index: &Index<'_>, workload: &Workload<'_>) -> Option<String> {
+    let spec = workload.pod_spec;
+    let args: Vec<&str> = ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| spec.get(k).map(Node::as_seq).unwrap_or_default())
+        .flat_map(|c| ["command", "args"].map(|f| c.get(f).map(Node::as_seq).unwrap_or_default()))
+        .flatten()
+        .filter_map(Node::scalar_text)
+        .collect();
+    const CONTROLLER_FLAGS: [&str; 4] = [
+        "--ingress-class",
+        "--controller-class",
+        "--providers.kubernetesingress",
+        "--providers.kubernetesgateway",
+    ];
+    if let Some(arg) = args.iter().find(|a| CONTROLLER_FLAGS.iter().any(|f| a.starts_with(f))) {
+        return Some(format!("it is an ingress controller (`{arg}`)"));
+    }
+    let classes: Vec<_> = index
+        .routing_classes
+        .iter()
+        .filter(|c| c.obj.input == workload.obj.input)
+        .collect();
+    for class in &classes {
+        let named = args.iter().any(|a| {
+            (!class.controller.is_empty() && a.contains(class.controller.as_str()))
+                || (a.contains("class") && a.ends_with(&format!("={}", class.obj.name)))
+        });
+        if named {
+            return Some(format!("it implements {} `{}`", class.obj.kind, class.obj.name));
+        }
+    }
+    let exposed = index.services.iter().any(|s| {
+        matches!(s.service_type(), "NodePort" | "LoadBalancer")
+            && s.obj.input == workload.obj.input
+            && s.selects(workload)
+    });
+    match classes.first() {
+        Some(class) if exposed => Some(format!(
+            "the release ships {} `{}` and a NodePort/LoadBalancer Service selects it (the proxy)",
+            class.obj.kind, class.obj.name
+        )),
+        _ => None,
+    }
+}

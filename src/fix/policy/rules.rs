@@ -232,6 +232,12 @@ impl<'a> Context<'_, 'a> {
                 format!("egress: the Kubernetes API server (--api-server), because {why}")
             });
         }
+        if let Some(why) = &self.controllers[wi] {
+            egress.push(json!({ "to": [{ "namespaceSelector": {} }] }));
+            explanations.push(format!(
+                "egress: any pod in any namespace, because {why}: it proxies to the backends of Ingresses and routes everywhere in the cluster"
+            ));
+        }
         let mut referenced = false;
         for (si, referrers) in &self.references {
             let Some((_, place)) = referrers.iter().find(|(w, _)| *w == wi) else {

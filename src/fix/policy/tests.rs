@@ -491,7 +491,7 @@ fn yaml_output_reads_back_as_the_policies() {
         .iter()
         .filter_map(|g| match g {
             Generated::Policy { policy, .. } => Some(policy),
-            Generated::Skipped { .. } => None,
+            Generated::Skipped { .. } | Generated::Covered { .. } => None,
         })
         .collect();
     let docs: Vec<Value> = docs
@@ -518,4 +518,52 @@ fn consecutive_ports_become_ranges() {
             json!({"protocol": "TCP", "port": 9001}),
         ]
     );
+}
+
+#[test]
+fn dynamic_ports_are_explained_never_written() {
+    let api = WorkloadRef {
+        kind: "Deployment".into(),
+        namespace: "shop".into(),
+        name: "api".into(),
+    };
+    let generated = run(
+        SHOP,
+        &PolicyOptions {
+            dynamic_ports: BTreeMap::from([(api, vec![(Protocol::Tcp, 41983)])]),
+            ..PolicyOptions::default()
+        },
+    );
+    let (policy, explanations) = policy_of(&generated, "api");
+    assert!(!policy.to_string().contains("41983"), "{policy:#}");
+    assert!(
+        explanations
+            .iter()
+            .any(|e| e.contains("port 41983/TCP") && e.contains("dynamic (M2)")),
+        "{explanations:?}"
+    );
+}
+
+#[test]
+fn workloads_the_charts_own_policies_select_get_none_unless_asked() {
+    let own = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: chart-api, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app.kubernetes.io/name: api}}\n  ingress: [{}]\n";
+    let text = format!("{SHOP}{own}");
+    let generated = run(&text, &PolicyOptions::default());
+    let covered: Vec<(&str, &Vec<String>)> = generated
+        .iter()
+        .filter_map(|g| match g {
+            Generated::Covered { workload, policies } => Some((workload.name.as_str(), policies)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(covered, [("api", &vec!["chart-api".to_string()])]);
+    assert!(to_yaml(&generated).contains("the chart's own NetworkPolicy chart-api already selects it"));
+    let also = run(
+        &text,
+        &PolicyOptions {
+            also_covered: true,
+            ..PolicyOptions::default()
+        },
+    );
+    policy_of(&also, "api");
 }
