@@ -622,9 +622,12 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
 fn policies_section(results: &[ChartResult]) -> String {
     let mut out = String::from(
         "## Generated NetworkPolicies (remediation)\n\n\
-         For every chart, the NetworkPolicy generator of `helm netaudit fix` (`src/fix/policy.rs`, default \
-         options: egress to DNS and to the Services a workload refers to) was run on the rendered chart. \
-         A chart gets *complete* policies when every workload got one; it *needs human input* when some \
+         For every chart, the NetworkPolicy generator of `helm netaudit fix` (`src/fix/policy/`, default \
+         options: egress to DNS, to the Services a workload refers to and, for workloads bound by RBAC, to \
+         the API server; a policy also for workloads the chart's own policies select, as with \
+         `--also-covered`) was run on the rendered chart. A chart gets a policy for every workload when \
+         every workload got one (counted as *complete* below; whether those policies allow every flow the \
+         application needs is not measured here yet); it *needs human input* when some \
          workload could not get a policy that selects only its own pods (hostNetwork: policies do not apply; \
          label collision (M4A): no selector separates it; pods without labels). *Fallback* counts policies \
          where, for some port, nothing in the chart names the Service in front of it, so the whole release \
