@@ -272,6 +272,10 @@ pub struct FixArgs {
     /// (policies add up: the pods are then allowed the union of both)
     #[arg(long = "also-covered", help_heading = "Output")]
     pub also_covered: bool,
+    /// The namespace Prometheus runs in: ports a ServiceMonitor, PodMonitor or prometheus.io
+    /// annotation scrapes are allowed from it (default: from any namespace)
+    #[arg(long = "monitoring-namespace", value_name = "NAME", value_parser = parse_namespace, help_heading = "Output")]
+    pub monitoring_namespace: Option<String>,
     /// Directory to write into (created if missing)
     #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
     pub output_dir: PathBuf,
@@ -299,6 +303,9 @@ pub struct PostRenderArgs {
     /// Also write a policy for workloads the chart's own NetworkPolicies already select
     #[arg(long = "also-covered")]
     pub also_covered: bool,
+    /// The namespace Prometheus runs in (default: scraped ports from any namespace)
+    #[arg(long = "monitoring-namespace", value_name = "NAME", value_parser = parse_namespace)]
+    pub monitoring_namespace: Option<String>,
     /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,
@@ -382,6 +389,25 @@ pub struct AuditArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// A namespace name: a DNS-1123 label (lowercase alphanumerics and `-`, at
+/// most 63 characters, starting and ending alphanumeric).
+fn parse_namespace(text: &str) -> Result<String, String> {
+    let valid = !text.is_empty()
+        && text.len() <= 63
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if valid {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "invalid namespace name {text:?}: lowercase letters, digits and '-', at most 63 characters"
+        ))
+    }
 }
 
 fn parse_api_server(text: &str) -> Result<ApiServer, String> {

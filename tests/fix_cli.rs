@@ -544,3 +544,31 @@ fn fix_leaves_workloads_the_chart_already_covers() {
     let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
     assert!(!kustomization.contains("networkpolicies.yaml"), "{kustomization}");
 }
+
+/// A namespace name that cannot exist is a usage error; nothing is written.
+#[test]
+fn a_bad_monitoring_namespace_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    for bad in ["Monitoring", "-ops", "a_b", ""] {
+        let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args([
+                "fix",
+                "examples/insecure-shop",
+                "--monitoring-namespace",
+                bad,
+                "--output-dir",
+            ])
+            .arg(&dir)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(
+            err.lines().next().unwrap_or("").contains("invalid namespace name"),
+            "{bad:?}: {err}"
+        );
+        assert!(!dir.exists());
+    }
+}

@@ -60,6 +60,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         egress: args.egress.mode(),
         api_server: args.api_server.clone(),
         also_covered: args.also_covered,
+        monitoring_namespace: args.monitoring_namespace.clone(),
     };
     let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
@@ -125,6 +126,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
         egress: args.egress.mode(),
         api_server: args.api_server.clone(),
         also_covered: args.also_covered,
+        monitoring_namespace: args.monitoring_namespace.clone(),
     };
     let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;

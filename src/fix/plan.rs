@@ -15,6 +15,7 @@ pub struct Settings {
     pub egress: EgressMode,
     pub api_server: Vec<ApiServer>,
     pub also_covered: bool,
+    pub monitoring_namespace: Option<String>,
 }
 
 /// Everything generated for one set of rendered manifests.
@@ -56,6 +57,7 @@ pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], se
         dynamic_ports: ports::ports_of(&checks::M2, findings),
         api_server: settings.api_server.clone(),
         also_covered: settings.also_covered,
+        monitoring_namespace: settings.monitoring_namespace.clone(),
     };
     let mut generated = policy::generate(&index, &options);
     // A workload without `metadata.namespace` goes wherever it is installed

@@ -241,3 +241,63 @@ fn ingress_controllers_reach_backends_everywhere() {
     });
     assert!(explained, "{generated:#?}");
 }
+
+/// Scraped ports are allowed from the monitoring namespace (any namespace
+/// without `--monitoring-namespace`), and only those ports.
+#[test]
+fn prometheus_reaches_the_scraped_ports_only() {
+    let release = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/monitored.yaml")).unwrap();
+    let others = "apiVersion: v1\nkind: Pod\nmetadata: {name: prometheus, namespace: monitoring, labels: {app: prometheus}}\nspec: {containers: [{name: p, image: p}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: other, labels: {app: intruder}}\nspec: {containers: [{name: i, image: i}]}\n";
+    let flows_with = |monitoring_namespace: Option<&str>| {
+        let options = PolicyOptions {
+            monitoring_namespace: monitoring_namespace.map(str::to_string),
+            ..PolicyOptions::default()
+        };
+        let generated = generate(&load(&release).index(), &options);
+        let installed = Manifests::load(
+            vec![
+                Input::new(
+                    "shop.yaml",
+                    "shop",
+                    "shop",
+                    format!("{release}\n---\n{}", to_yaml(&generated)),
+                ),
+                Input::new("others.yaml", "others", "default", others.to_string()),
+            ],
+            Detail::WithConfiguration,
+        )
+        .unwrap();
+        describe(&allowed_flows(&installed.index(), &BTreeMap::new()))
+    };
+    let allowed = |flows: &str, from: &str, to: &str| {
+        flows
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == format!("{from} -> {to}"))
+    };
+    let narrow = flows_with(Some("monitoring"));
+    assert!(
+        allowed(&narrow, "Pod/monitoring/prometheus", "Deployment/shop/app 9090/TCP"),
+        "{narrow}"
+    );
+    assert!(
+        allowed(&narrow, "Pod/monitoring/prometheus", "Deployment/shop/worker 9100/TCP"),
+        "{narrow}"
+    );
+    assert!(
+        !allowed(&narrow, "Pod/monitoring/prometheus", "Deployment/shop/app 8080/TCP"),
+        "{narrow}"
+    );
+    assert!(
+        !allowed(&narrow, "Pod/other/intruder", "Deployment/shop/app 9090/TCP"),
+        "{narrow}"
+    );
+    let wide = flows_with(None);
+    assert!(
+        allowed(&wide, "Pod/other/intruder", "Deployment/shop/app 9090/TCP"),
+        "{wide}"
+    );
+    assert!(
+        !allowed(&wide, "Pod/other/intruder", "Deployment/shop/app 8080/TCP"),
+        "{wide}"
+    );
+}

@@ -18,7 +18,7 @@ pub mod yaml_writer;
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use network_policy::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortMatch};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
-pub use platform_objects::{RoutingClass, ServiceAccountBinding, WebhookTarget};
+pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use runtime::{
     AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
     Protocol, RunPorts, WorkloadRef,
@@ -218,6 +218,8 @@ const CONFIGURATION_KINDS: &[&str] = &[
     "APIService",
     "IngressClass",
     "GatewayClass",
+    "ServiceMonitor",
+    "PodMonitor",
 ];
 
 /// How much of the input to parse into objects.
@@ -423,6 +425,8 @@ pub struct Index<'a> {
     pub webhooks: Vec<WebhookTarget<'a>>,
     /// IngressClasses and GatewayClasses: the release ships a controller.
     pub routing_classes: Vec<RoutingClass<'a>>,
+    /// ServiceMonitors and PodMonitors: which ports Prometheus scrapes.
+    pub monitors: Vec<Monitor<'a>>,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -443,6 +447,7 @@ impl<'a> Index<'a> {
             bindings: analysed().filter_map(ServiceAccountBinding::from_object).collect(),
             webhooks: analysed().flat_map(WebhookTarget::from_object).collect(),
             routing_classes: analysed().filter_map(RoutingClass::from_object).collect(),
+            monitors: analysed().filter_map(Monitor::from_object).collect(),
             runtime: None,
         }
     }

@@ -12,6 +12,8 @@ pub struct Workload<'a> {
     /// The pod template's `spec`.
     pub pod_spec: &'a Node,
     pub pod_labels: Labels,
+    /// The pod template's annotations (`prometheus.io/scrape`, …).
+    pub pod_annotations: Labels,
     /// Line of the pod template's `labels:` (or of the template itself when it has none).
     pub pod_labels_line: u32,
     pub pod_labels_end_line: u32,
@@ -112,6 +114,10 @@ impl<'a> Workload<'a> {
             obj,
             pod_spec,
             pod_labels: labels_node.map(labels_of).unwrap_or_default(),
+            pod_annotations: template_meta
+                .and_then(|m| m.get("annotations"))
+                .map(labels_of)
+                .unwrap_or_default(),
             pod_labels_line,
             pod_labels_end_line: labels_node.map_or(pod_labels_line, Node::last_line),
             selector,

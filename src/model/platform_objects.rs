@@ -4,6 +4,7 @@
 //! CRD conversion webhook is called by the API server. Parsed only with
 //! [`Detail::WithConfiguration`](super::Detail).
 
+use super::selector::Selector;
 use super::yaml::Node;
 use super::Object;
 
@@ -130,6 +131,94 @@ impl<'a> RoutingClass<'a> {
             obj,
             controller: controller.to_string(),
         })
+    }
+}
+
+/// What a ServiceMonitor or PodMonitor (Prometheus Operator) selects.
+#[derive(Debug)]
+pub enum MonitorTargets {
+    /// Services whose labels match, and the Service ports' names.
+    Services(Selector),
+    /// Pods whose labels match.
+    Pods(Selector),
+}
+
+/// A scraped port: by name (a Service port's for a ServiceMonitor, a
+/// container port's for a PodMonitor) or by container port number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorPort {
+    Name(String),
+    Number(u16),
+}
+
+/// A ServiceMonitor or PodMonitor: Prometheus, in its own namespace,
+/// connects to these ports.
+#[derive(Debug)]
+pub struct Monitor<'a> {
+    pub obj: &'a Object,
+    pub targets: MonitorTargets,
+    /// `None`: any namespace; else these (the monitor's own when not given).
+    pub namespaces: Option<Vec<String>>,
+    pub ports: Vec<MonitorPort>,
+}
+
+impl<'a> Monitor<'a> {
+    pub fn from_object(obj: &'a Object) -> Option<Monitor<'a>> {
+        if !obj.api_version.starts_with("monitoring.coreos.com/") {
+            return None;
+        }
+        let spec = obj.root.get("spec")?;
+        let selector = spec
+            .get("selector")
+            .map(Selector::from_label_selector)
+            .unwrap_or_default();
+        let (targets, endpoints) = match obj.kind.as_str() {
+            "ServiceMonitor" => (MonitorTargets::Services(selector), "endpoints"),
+            "PodMonitor" => (MonitorTargets::Pods(selector), "podMetricsEndpoints"),
+            _ => return None,
+        };
+        let namespaces = match spec.get("namespaceSelector") {
+            Some(ns) if ns.get("any").and_then(Node::as_bool) == Some(true) => None,
+            Some(ns) if ns.get("matchNames").is_some_and(Node::is_seq) => Some(
+                ns.get("matchNames")
+                    .map(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(Node::scalar_text)
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            _ => Some(vec![obj.namespace.clone()]),
+        };
+        let ports = spec
+            .get(endpoints)
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| {
+                if let Some(name) = e.get("port").and_then(Node::scalar_text) {
+                    return Some(MonitorPort::Name(name.to_string()));
+                }
+                let target = e.get("targetPort")?;
+                match target.as_i64() {
+                    Some(n) => u16::try_from(n).ok().filter(|n| *n > 0).map(MonitorPort::Number),
+                    None => target.scalar_text().map(|n| MonitorPort::Name(n.to_string())),
+                }
+            })
+            .collect();
+        Some(Monitor {
+            obj,
+            targets,
+            namespaces,
+            ports,
+        })
+    }
+
+    /// Does the monitor look into `namespace`?
+    pub fn watches(&self, namespace: &str) -> bool {
+        self.namespaces
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == namespace))
     }
 }
 

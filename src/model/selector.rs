@@ -134,6 +134,15 @@ pub fn labels_of(node: &Node) -> Labels {
         .collect()
 }
 
+/// An object's own `metadata.labels`.
+pub fn labels_of_object(object: &super::Object) -> Labels {
+    object
+        .root
+        .path(&["metadata", "labels"])
+        .map(labels_of)
+        .unwrap_or_default()
+}
+
 pub fn display_labels(labels: &Labels) -> String {
     labels
         .iter()

@@ -4,7 +4,7 @@
 //! them from anywhere.
 
 use super::{describe, display_port, Port};
-use crate::model::{BackendPort, Index, Service};
+use crate::model::{BackendPort, Index, MonitorPort, MonitorTargets, Protocol, Service};
 use std::collections::BTreeMap;
 
 /// (workload index, port) -> why it is exposed.
@@ -93,4 +93,78 @@ pub(super) fn find(index: &Index<'_>) -> Exposed {
         }
     }
     exposed
+}
+
+/// Ports Prometheus scrapes: named by a ServiceMonitor or PodMonitor of the
+/// manifests, or by a pod's `prometheus.io/scrape: "true"` and
+/// `prometheus.io/port` annotations. (workload, port) -> why.
+pub(super) fn scraped(index: &Index<'_>) -> Exposed {
+    let mut scraped = Exposed::new();
+    for (wi, workload) in index.workloads.iter().enumerate() {
+        let annotation = |key: &str| workload.pod_annotations.get(key).map(String::as_str);
+        if annotation("prometheus.io/scrape") == Some("true") {
+            if let Some(port) = annotation("prometheus.io/port").and_then(|p| p.trim().parse::<u16>().ok()) {
+                let why = format!(
+                    "port {port}/TCP is scraped by Prometheus (the pods' prometheus.io/scrape and prometheus.io/port annotations)"
+                );
+                scraped.entry((wi, (Protocol::Tcp, port))).or_default().push(why);
+            }
+        }
+    }
+    for monitor in &index.monitors {
+        let mut add = |wi: usize, number: u16, via: String| {
+            let target = (Protocol::Tcp, number);
+            let why = format!(
+                "port {} is scraped by {}{via}",
+                display_port(&target),
+                describe(monitor.obj)
+            );
+            scraped.entry((wi, target)).or_default().push(why);
+        };
+        match &monitor.targets {
+            MonitorTargets::Services(selector) => {
+                let services = index.services.iter().filter(|s| {
+                    monitor.watches(&s.obj.namespace)
+                        && selector.matches(&crate::model::selector::labels_of_object(s.obj))
+                });
+                for service in services {
+                    for (wi, workload) in index.workloads.iter().enumerate().filter(|(_, w)| service.selects(w)) {
+                        for port in &monitor.ports {
+                            let numbers: Vec<u16> = match port {
+                                MonitorPort::Name(name) => service
+                                    .ports
+                                    .iter()
+                                    .filter(|p| p.name.as_deref() == Some(name.as_str()))
+                                    .flat_map(|p| service.target_numbers(p, workload))
+                                    .collect(),
+                                MonitorPort::Number(n) => vec![*n],
+                            };
+                            for number in numbers {
+                                add(wi, number, format!(" through {}", describe(service.obj)));
+                            }
+                        }
+                    }
+                }
+            }
+            MonitorTargets::Pods(selector) => {
+                let pods = index
+                    .workloads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| monitor.watches(&w.obj.namespace) && w.pods_selected_by(selector));
+                for (wi, workload) in pods {
+                    for port in &monitor.ports {
+                        let number = match port {
+                            MonitorPort::Name(name) => workload.port_named(name, Protocol::Tcp),
+                            MonitorPort::Number(n) => Some(*n),
+                        };
+                        if let Some(number) = number {
+                            add(wi, number, String::new());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    scraped
 }

@@ -58,6 +58,8 @@ pub struct PolicyOptions {
     /// Also generate a policy for a workload the chart's own NetworkPolicies
     /// already select (they add up: the union of both is allowed).
     pub also_covered: bool,
+    /// Where Prometheus runs, for scraped ports; `None`: any namespace.
+    pub monitoring_namespace: Option<String>,
     /// Where the API server is (`--api-server`); empty: any address, TCP 443 and 6443.
     pub api_server: Vec<ApiServer>,
 }
@@ -155,6 +157,8 @@ struct Context<'s, 'a> {
     selectors: Vec<Result<Labels, Vec<usize>>>,
     references: references::References,
     exposed: exposure::Exposed,
+    /// Ports Prometheus scrapes: (workload, port) -> why.
+    scraped: exposure::Exposed,
     /// Per workload: why it calls the Kubernetes API server, if it does.
     api_callers: Vec<Option<String>>,
     /// Per workload: why it is an ingress controller or gateway, if it is.
@@ -188,6 +192,7 @@ impl<'s, 'a> Context<'s, 'a> {
             selectors,
             references: references::find(index),
             exposed: exposure::find(index),
+            scraped: exposure::scraped(index),
             api_callers: index
                 .workloads
                 .iter()
@@ -266,7 +271,7 @@ impl<'s, 'a> Context<'s, 'a> {
             index.release_of(workload.obj),
             display_labels(&pod_labels)
         )];
-        let ingress = self.ingress(wi, options.observed_ports.get(&reference), &mut explanations);
+        let ingress = self.ingress(wi, options, &mut explanations);
         for (protocol, port) in options.dynamic_ports.get(&reference).into_iter().flatten() {
             explanations.push(format!(
                 "not allowed: port {port}/{protocol} was open in the probe but is dynamic ({}): it changes at every start, so no fixed number is written; pin it in the application's settings and declare it",

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Peers {
     Anywhere,
+    /// Pods of the monitoring namespace (`--monitoring-namespace`), else of any namespace.
+    Monitoring,
     Release,
     Workloads(BTreeSet<usize>),
 }
@@ -20,12 +22,7 @@ enum Peers {
 impl<'a> Context<'_, 'a> {
     /// The ingress rules: every declared, observed or exposed port, from
     /// whoever may connect to it.
-    pub(super) fn ingress(
-        &self,
-        wi: usize,
-        observed: Option<&Vec<(Protocol, u16)>>,
-        explanations: &mut Vec<String>,
-    ) -> Vec<Value> {
+    pub(super) fn ingress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
         let index = self.index;
         let workload = &index.workloads[wi];
         let namespace = workload.obj.namespace.as_str();
@@ -33,7 +30,7 @@ impl<'a> Context<'_, 'a> {
         for p in workload.ports() {
             ports.entry((p.protocol, p.number)).or_default().push("declared".into());
         }
-        for port in observed.into_iter().flatten() {
+        for port in options.observed_ports.get(&workload.reference()).into_iter().flatten() {
             ports
                 .entry(*port)
                 .or_default()
@@ -165,6 +162,14 @@ impl<'a> Context<'_, 'a> {
                 }
             }
         }
+        // Prometheus scrapes from its own namespace, whoever else may connect.
+        for ((w, port), whys) in &self.scraped {
+            if *w == wi {
+                for why in whys {
+                    add_rule(Peers::Monitoring, port, format!("ingress: {why}"));
+                }
+            }
+        }
         if ports.is_empty() {
             explanations.push("ingress: no declared or observed port: all ingress is denied".into());
         }
@@ -172,6 +177,18 @@ impl<'a> Context<'_, 'a> {
         for (peers, (rule_ports, whys)) in rules {
             let from = match peers {
                 Peers::Anywhere => None,
+                Peers::Monitoring => Some(vec![match &options.monitoring_namespace {
+                    Some(namespace) => {
+                        explanations.push(format!("ingress: the monitoring namespace is `{namespace}`"));
+                        json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace } } })
+                    }
+                    None => {
+                        explanations.push(
+                            "ingress: scraped ports from any namespace: pass --monitoring-namespace NAME to allow only Prometheus's".into(),
+                        );
+                        json!({ "namespaceSelector": {} })
+                    }
+                }]),
                 Peers::Release => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     explanations.push(format!("ingress: the whole release is {how}"));
