@@ -555,10 +555,9 @@ fn a_bad_monitoring_namespace_is_refused() {
             .args([
                 "fix",
                 "examples/insecure-shop",
-                "--monitoring-namespace",
-                bad,
-                "--output-dir",
+                &format!("--monitoring-namespace={bad}"),
             ])
+            .arg("--output-dir")
             .arg(&dir)
             .current_dir(repo())
             .output()
