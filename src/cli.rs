@@ -250,6 +250,26 @@ impl Egress {
     }
 }
 
+/// How `fix` and `post-render` write policies.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// What the policies allow out of each workload
+    #[arg(long, value_enum, default_value = "dns", help_heading = "Policies")]
+    pub egress: Egress,
+    /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
+    /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
+    #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Policies")]
+    pub api_server: Vec<ApiServer>,
+    /// Also write a policy for workloads the chart's own NetworkPolicies already select
+    /// (policies add up: the pods are then allowed the union of both)
+    #[arg(long = "also-covered", help_heading = "Policies")]
+    pub also_covered: bool,
+    /// The namespace Prometheus runs in: ports a ServiceMonitor, PodMonitor or prometheus.io
+    /// annotation scrapes are allowed from it (default: from any namespace)
+    #[arg(long = "monitoring-namespace", value_name = "NAME", value_parser = parse_namespace, help_heading = "Policies")]
+    pub monitoring_namespace: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct FixArgs {
     #[command(flatten)]
@@ -261,21 +281,8 @@ pub struct FixArgs {
     /// its M1/M2 ports allowed by the policies, its M2/M3 explained
     #[arg(long = "from-report", value_name = "FILE", help_heading = "Inputs")]
     pub from_report: Option<PathBuf>,
-    /// What the policies allow out of each workload
-    #[arg(long, value_enum, default_value = "dns", help_heading = "Output")]
-    pub egress: Egress,
-    /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
-    /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
-    #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Output")]
-    pub api_server: Vec<ApiServer>,
-    /// Also write a policy for workloads the chart's own NetworkPolicies already select
-    /// (policies add up: the pods are then allowed the union of both)
-    #[arg(long = "also-covered", help_heading = "Output")]
-    pub also_covered: bool,
-    /// The namespace Prometheus runs in: ports a ServiceMonitor, PodMonitor or prometheus.io
-    /// annotation scrapes are allowed from it (default: from any namespace)
-    #[arg(long = "monitoring-namespace", value_name = "NAME", value_parser = parse_namespace, help_heading = "Output")]
-    pub monitoring_namespace: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Directory to write into (created if missing)
     #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
     pub output_dir: PathBuf,
@@ -293,19 +300,8 @@ pub struct PostRenderArgs {
     /// A JSON report of `install --probe -o json`: its M1 ports are declared on the containers
     #[arg(long = "from-report", value_name = "FILE")]
     pub from_report: Option<PathBuf>,
-    /// What the policies allow out of each workload
-    #[arg(long, value_enum, default_value = "dns")]
-    pub egress: Egress,
-    /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
-    /// address on TCP 443 and 6443)
-    #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server)]
-    pub api_server: Vec<ApiServer>,
-    /// Also write a policy for workloads the chart's own NetworkPolicies already select
-    #[arg(long = "also-covered")]
-    pub also_covered: bool,
-    /// The namespace Prometheus runs in (default: scraped ports from any namespace)
-    #[arg(long = "monitoring-namespace", value_name = "NAME", value_parser = parse_namespace)]
-    pub monitoring_namespace: Option<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Namespace of objects that set none (helm passes its -n as HELM_NAMESPACE)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,

@@ -2,7 +2,7 @@
 //! (the same applied to a manifest stream, for helm's `--post-renderer`).
 
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
-use crate::cli::{FixArgs, PostRenderArgs};
+use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
 use crate::fix::{output, plan, policy, ports, post_render};
 use crate::model::{Detail, Manifests};
 use crate::report::json;
@@ -19,6 +19,16 @@ pub const FIX_FILES: [&str; 5] = [
     "kustomization.yaml",
     "README.md",
 ];
+
+/// The policy flags of `fix` and `post-render`.
+fn settings(args: &PolicyArgs) -> plan::Settings {
+    plan::Settings {
+        egress: args.egress.mode(),
+        api_server: args.api_server.clone(),
+        also_covered: args.also_covered,
+        monitoring_namespace: args.monitoring_namespace.clone(),
+    }
+}
 
 /// The runtime findings of a `--from-report` file.
 fn read_report(path: &Path) -> Result<Vec<ports::PortFinding>> {
@@ -56,12 +66,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     // The user's .netaudit.yaml decides what the README reports, as for lint.
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let settings = plan::Settings {
-        egress: args.egress.mode(),
-        api_server: args.api_server.clone(),
-        also_covered: args.also_covered,
-        monitoring_namespace: args.monitoring_namespace.clone(),
-    };
+    let settings = settings(&args.policy);
     let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
@@ -122,12 +127,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     };
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let settings = plan::Settings {
-        egress: args.egress.mode(),
-        api_server: args.api_server.clone(),
-        also_covered: args.also_covered,
-        monitoring_namespace: args.monitoring_namespace.clone(),
-    };
+    let settings = settings(&args.policy);
     let outcome = plan::plan(&manifests, &config, &findings, &settings);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {
