@@ -3,7 +3,8 @@
 
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
-use crate::fix::{output, plan, policy, ports, post_render};
+use crate::fix::policy::{self, PolicyOptions};
+use crate::fix::{output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
 use crate::report::json;
 use crate::source::{self, InputSpec};
@@ -21,12 +22,13 @@ pub const FIX_FILES: [&str; 5] = [
 ];
 
 /// The policy flags of `fix` and `post-render`.
-fn settings(args: &PolicyArgs) -> plan::Settings {
-    plan::Settings {
+fn policy_options(args: &PolicyArgs) -> PolicyOptions {
+    PolicyOptions {
         egress: args.egress.mode(),
         api_server: args.api_server.clone(),
         also_covered: args.also_covered,
         monitoring_namespace: args.monitoring_namespace.clone(),
+        ..PolicyOptions::default()
     }
 }
 
@@ -66,8 +68,8 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     // The user's .netaudit.yaml decides what the README reports, as for lint.
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let settings = settings(&args.policy);
-    let outcome = plan::plan(&manifests, &config, &findings, &settings);
+    let options = policy_options(&args.policy);
+    let outcome = plan::plan(&manifests, &config, &findings, &options);
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
         ("rendered.yaml", manifests.inputs[0].text.clone()),
@@ -76,7 +78,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
             "README.md",
-            output::readme(&outcome, &source, report.as_deref(), settings.egress),
+            output::readme(&outcome, &source, report.as_deref(), options.egress),
         ),
     ];
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -127,8 +129,8 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     };
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let settings = settings(&args.policy);
-    let outcome = plan::plan(&manifests, &config, &findings, &settings);
+    let options = policy_options(&args.policy);
+    let outcome = plan::plan(&manifests, &config, &findings, &options);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {
         note(&format!("warning: {m}"));

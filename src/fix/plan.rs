@@ -2,21 +2,12 @@
 //! manifests (and, optionally, a probe report): the NetworkPolicies and the
 //! port patches, and the findings the README lists. No I/O here.
 
-use super::policy::{self, ApiServer, EgressMode, Generated, PolicyOptions};
+use super::policy::{self, Generated, PolicyOptions};
 use super::ports::{self, PortFinding, PortPlan};
 use crate::checks::{self, CheckInfo};
 use crate::engine::config::Config;
 use crate::model::{Manifests, WorkloadRef};
 use serde_json::Value;
-
-/// What the user chose for the generated policies.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    pub egress: EgressMode,
-    pub api_server: Vec<ApiServer>,
-    pub also_covered: bool,
-    pub monitoring_namespace: Option<String>,
-}
 
 /// Everything generated for one set of rendered manifests.
 #[derive(Debug, Clone)]
@@ -48,16 +39,14 @@ impl Outcome {
 }
 
 /// Policies, port patches and the findings to list, for `manifests`
-/// (loaded with their configuration objects), under the user's `config`.
-pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], settings: &Settings) -> Outcome {
+/// (loaded with their configuration objects), under the user's `config` and
+/// policy `options` (the probe's ports come from `findings`).
+pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], options: &PolicyOptions) -> Outcome {
     let index = manifests.index();
     let options = PolicyOptions {
-        egress: settings.egress,
         observed_ports: ports::ports_of(&checks::M1, findings),
         dynamic_ports: ports::ports_of(&checks::M2, findings),
-        api_server: settings.api_server.clone(),
-        also_covered: settings.also_covered,
-        monitoring_namespace: settings.monitoring_namespace.clone(),
+        ..options.clone()
     };
     let mut generated = policy::generate(&index, &options);
     // A workload without `metadata.namespace` goes wherever it is installed

@@ -71,7 +71,7 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
     use crate::model::{Protocol, WorkloadRef};
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/fix/platform.yaml")).unwrap();
     let manifests = load(&text);
-    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &super::plan::Settings::default());
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
     // db's Service targets 5432, which the StatefulSet does not declare: the
     // patch declares it.
     assert!(
