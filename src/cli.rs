@@ -284,8 +284,17 @@ pub struct FixArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Directory to write into (created if missing)
-    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
-    pub output_dir: PathBuf,
+    #[arg(
+        long = "output-dir",
+        value_name = "DIR",
+        help_heading = "Output",
+        required_unless_present = "check"
+    )]
+    pub output_dir: Option<PathBuf>,
+    /// Write nothing: print the flows the NetworkPolicies in the manifests allow, as they are
+    /// (yours, the chart's, or the output of a previous `fix`)
+    #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "from_report", "force"])]
+    pub check: bool,
     /// Overwrite files that already exist in the directory
     #[arg(long, help_heading = "Output")]
     pub force: bool,

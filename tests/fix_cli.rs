@@ -571,3 +571,32 @@ fn a_bad_monitoring_namespace_is_refused() {
         assert!(!dir.exists());
     }
 }
+
+/// `fix --check` prints the flows the manifests' own policies allow and
+/// writes nothing.
+#[test]
+fn fix_check_prints_the_flows_a_policy_set_allows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("m.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: api, image: api}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: job}}\nspec: {containers: [{name: job, image: job}]}\n---\n\
+apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: 5432}]}]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["fix", "--check", "--manifests"])
+        .arg(&file)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(table, ["Pod/shop/api -> Pod/shop/db 5432/TCP"]);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written");
+}

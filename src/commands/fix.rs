@@ -4,7 +4,7 @@
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
 use crate::fix::policy::{self, PolicyOptions};
-use crate::fix::{output, plan, ports, post_render};
+use crate::fix::{flows, output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
 use crate::report::json;
 use crate::source::{self, InputSpec};
@@ -58,11 +58,16 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (None, None) => bail!("nothing to fix: give [RELEASE] CHART or --manifests FILE (see --help)"),
         (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
     };
+    if args.check {
+        return check(&spec);
+    }
+    let Some(dir) = &args.output_dir else {
+        bail!("give --output-dir DIR (or --check)");
+    };
     let findings = match &args.from_report {
         Some(path) => read_report(path)?,
         None => Vec::new(),
     };
-    let dir = &args.output_dir;
     refuse_to_overwrite(dir, args.force)?;
     let inputs = source::acquire(std::slice::from_ref(&spec))?;
     // The user's .netaudit.yaml decides what the README reports, as for lint.
@@ -70,6 +75,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
     let options = policy_options(&args.policy);
     let outcome = plan::plan(&manifests, &config, &findings, &options);
+    let tables = flows::tables(&manifests, &config, &findings, &options, &outcome)?;
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
         ("rendered.yaml", manifests.inputs[0].text.clone()),
@@ -78,7 +84,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
             "README.md",
-            output::readme(&outcome, &source, report.as_deref(), options.egress),
+            output::readme(&outcome, &source, report.as_deref(), options.egress, &tables),
         ),
     ];
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -93,6 +99,17 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         outcome.ports.patches.len(),
         dir.display()
     ));
+    Ok(0)
+}
+
+/// `fix --check`: the flows the manifests' own NetworkPolicies allow, on stdout.
+fn check(spec: &InputSpec) -> Result<u8> {
+    let inputs = source::acquire(std::slice::from_ref(spec))?;
+    let manifests = Manifests::load(inputs, Detail::Checks)?;
+    let table = crate::fix::evaluate::describe(&flows::as_they_are(&manifests));
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = stdout.write_all(table.as_bytes()).and_then(|_| stdout.flush());
     Ok(0)
 }
 

@@ -152,6 +152,7 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
 
 /// Whether `source`'s egress side lets it reach an address outside the
 /// cluster (the API server, the internet) on `port`/`protocol`.
+#[cfg(test)]
 pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16, protocol: Protocol) -> bool {
     let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
     let eval = Evaluator {

@@ -4,11 +4,11 @@
 //!
 //! `plan` computes everything from the manifests; `policy` generates the
 //! policies, `ports` the patches; `post_render` and `output` write them;
-//! `evaluate` computes the flows a set of policies allows (used by the
-//! tests, and by the product from the remediation issue on).
+//! `evaluate` computes the flows a set of policies allows; `flows` turns
+//! that into the tables the README and `fix --check` show.
 
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod evaluate;
+pub(crate) mod flows;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub mod policy;

@@ -1,6 +1,8 @@
 //! The files `netaudit fix` writes besides the manifests and policies:
 //! `kustomization.yaml` and the README a platform engineer reads.
 
+use super::evaluate::describe;
+use super::flows::FlowTables;
 use super::plan::Outcome;
 use super::policy::{EgressMode, Generated};
 use crate::checks;
@@ -27,7 +29,7 @@ pub fn kustomization(outcome: &Outcome) -> String {
 
 /// `README.md` for the `fix` directory: finding by finding, what was
 /// generated and why, and what needs a person.
-pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: EgressMode) -> String {
+pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: EgressMode, flows: &FlowTables) -> String {
     let mut out = String::new();
     out.push_str("# netaudit fix\n\n");
     out.push_str(&format!(
@@ -96,6 +98,23 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: Egr
     if outcome.generated.is_empty() {
         out.push_str("- no workload in the manifests.\n");
     }
+    out.push_str(
+        "\n## Flows the policies allow\n\n\
+         Every (source -> destination port) the manifests allow once these files are applied, as \
+         netaudit's evaluator reads the NetworkPolicies (the chart's own included). `(outside)` is \
+         anything that is not a pod of these manifests: other namespaces, nodes, the API server, the \
+         internet. `netaudit fix --check` prints the same table for any manifests and policies.\n\n```text\n",
+    );
+    out.push_str(&describe(&flows.allowed));
+    out.push_str("```\n");
+    out.push_str(
+        "\n## Flows allowed by a guess\n\n\
+         Of the flows above, those allowed only because nothing in the chart says who connects to a \
+         port (or where a workload connects to), so the whole release may: narrow them if you know the \
+         clients.\n\n```text\n",
+    );
+    out.push_str(&describe(&flows.guessed));
+    out.push_str("```\n");
     if !outcome.findings.is_empty() {
         out.push_str("\n## Static findings not fixed here (need a change in the chart)\n\n");
         for f in &outcome.findings {

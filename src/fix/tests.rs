@@ -162,7 +162,24 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
         ));
     }
     // And the README says why, in the words a platform engineer reads.
-    let readme = super::output::readme(&outcome, "platform.yaml", None, super::policy::EgressMode::Dns);
+    let tables =
+        super::flows::tables(&manifests, &Config::default(), &[], &PolicyOptions::default(), &outcome).unwrap();
+    let line = |flow: &super::evaluate::Flow| flow.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+    let listed =
+        |set: &std::collections::BTreeSet<super::evaluate::Flow>, flow: &str| set.iter().any(|f| line(f) == flow);
+    // The README's tables: the database flow is certain, the cache flow a guess.
+    let db_flow = "Deployment/platform/app -> StatefulSet/platform/db 5432/TCP";
+    let cache_flow = "CronJob/platform/batch -> Deployment/platform/cache 6379/TCP";
+    assert!(
+        listed(&tables.allowed, db_flow) && !listed(&tables.guessed, db_flow),
+        "{tables:#?}"
+    );
+    assert!(
+        listed(&tables.allowed, cache_flow) && listed(&tables.guessed, cache_flow),
+        "{tables:#?}"
+    );
+    let readme = super::output::readme(&outcome, "platform.yaml", None, super::policy::EgressMode::Dns, &tables);
+    assert!(readme.contains("## Flows allowed by a guess"), "{readme}");
     assert!(readme.contains("the Kubernetes API server, because its ServiceAccount `operator` is bound by ClusterRoleBinding `operator`"), "{readme}");
     assert!(readme.contains("tells the API server to call"), "{readme}");
 }

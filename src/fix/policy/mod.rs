@@ -60,6 +60,9 @@ pub struct PolicyOptions {
     pub also_covered: bool,
     /// Where Prometheus runs, for scraped ports; `None`: any namespace.
     pub monitoring_namespace: Option<String>,
+    /// Leave out the rules that are guesses (the whole release, where
+    /// nothing names a port's clients): what is left is what the chart says.
+    pub without_guesses: bool,
     /// Where the API server is (`--api-server`); empty: any address, TCP 443 and 6443.
     pub api_server: Vec<ApiServer>,
 }

@@ -189,6 +189,9 @@ impl<'a> Context<'_, 'a> {
                         json!({ "namespaceSelector": {} })
                     }
                 }]),
+                // Without guesses (to tell which flows only a guess allows):
+                // no rule for the whole release.
+                Peers::Release if options.without_guesses => continue,
                 Peers::Release => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     explanations.push(format!("ingress: the whole release is {how}"));
@@ -314,6 +317,7 @@ impl<'a> Context<'_, 'a> {
         }
         if !referenced {
             match mode {
+                EgressMode::Dns if options.without_guesses => {}
                 EgressMode::Dns => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     if !peers.is_empty() {
