@@ -91,10 +91,16 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     for (name, text) in &files {
         write_atomically(&dir.join(name), text.as_bytes())?;
     }
-    let skipped = outcome.generated.len() - outcome.policy_count();
+    let covered = outcome
+        .generated
+        .iter()
+        .filter(|g| matches!(g, policy::Generated::Covered { .. }))
+        .count();
+    let skipped = outcome.generated.len() - outcome.policy_count() - covered;
     note(&format!(
-        "wrote {} NetworkPolicies ({} workload(s) skipped, see README.md) and {} port declaration(s) into {}",
+        "wrote {} NetworkPolicies ({} workload(s) covered by the chart's own policies, {} skipped: see README.md) and {} port declaration(s) into {}",
         outcome.policy_count(),
+        covered,
         skipped,
         outcome.ports.patches.len(),
         dir.display()
