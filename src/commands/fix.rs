@@ -75,7 +75,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
     let options = policy_options(&args.policy);
     let outcome = plan::plan(&manifests, &config, &findings, &options);
-    let tables = flows::tables(&manifests, &config, &findings, &options, &outcome)?;
+    let tables = flows::tables(&manifests, &outcome)?;
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
         ("rendered.yaml", manifests.inputs[0].text.clone()),
@@ -84,7 +84,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
             "README.md",
-            output::readme(&outcome, &source, report.as_deref(), options.egress, &tables),
+            output::readme(&outcome, &source, report.as_deref(), &tables),
         ),
     ];
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

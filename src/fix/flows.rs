@@ -6,9 +6,7 @@
 use super::evaluate::{allowed_flows, Flow};
 use super::plan::{self, Outcome};
 use super::policy::PolicyOptions;
-use super::ports::PortFinding;
 use super::post_render::post_render;
-use crate::engine::config::Config;
 use crate::model::{Detail, Input, Manifests};
 use anyhow::{anyhow, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,23 +21,16 @@ pub struct FlowTables {
 
 /// The flows of `manifests` (one input) with `outcome` applied, and those
 /// that the same fixes without guesses would not allow.
-pub fn tables(
-    manifests: &Manifests,
-    config: &Config,
-    findings: &[PortFinding],
-    options: &PolicyOptions,
-    outcome: &Outcome,
-) -> Result<FlowTables> {
+pub fn tables(manifests: &Manifests, outcome: &Outcome) -> Result<FlowTables> {
     let allowed = applied_flows(manifests, outcome)?;
-    let strict = plan::plan(
-        manifests,
-        config,
-        findings,
-        &PolicyOptions {
-            without_guesses: true,
-            ..options.clone()
-        },
-    );
+    let without_guesses = PolicyOptions {
+        without_guesses: true,
+        ..outcome.options.clone()
+    };
+    let strict = Outcome {
+        generated: plan::generate(&manifests.index(), &without_guesses),
+        ..outcome.clone()
+    };
     let certain = applied_flows(manifests, &strict)?;
     let guessed = allowed.difference(&certain).cloned().collect();
     Ok(FlowTables { allowed, guessed })

@@ -29,7 +29,8 @@ pub fn kustomization(outcome: &Outcome) -> String {
 
 /// `README.md` for the `fix` directory: finding by finding, what was
 /// generated and why, and what needs a person.
-pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, egress: EgressMode, flows: &FlowTables) -> String {
+pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &FlowTables) -> String {
+    let egress = outcome.options.egress;
     let mut out = String::new();
     out.push_str("# netaudit fix\n\n");
     out.push_str(&format!(

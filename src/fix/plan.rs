@@ -6,7 +6,7 @@ use super::policy::{self, Generated, PolicyOptions};
 use super::ports::{self, PortFinding, PortPlan};
 use crate::checks::{self, CheckInfo};
 use crate::engine::config::Config;
-use crate::model::{Manifests, WorkloadRef};
+use crate::model::{Index, Manifests, WorkloadRef};
 use serde_json::Value;
 
 /// Everything generated for one set of rendered manifests.
@@ -18,6 +18,8 @@ pub struct Outcome {
     /// as the user's config reports them (disabled checks and waived
     /// findings left out).
     pub findings: Vec<StaticFinding>,
+    /// The options the policies were generated with (the probe's ports included).
+    pub options: PolicyOptions,
 }
 
 /// A static finding, for the README.
@@ -48,22 +50,7 @@ pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], op
         dynamic_ports: ports::ports_of(&checks::M2, findings),
         ..options.clone()
     };
-    let mut generated = policy::generate(&index, &options);
-    // A workload without `metadata.namespace` goes wherever it is installed
-    // (helm's -n, kubectl's -n): its policy must follow it there.
-    for g in &mut generated {
-        if let Generated::Policy { workload, policy, .. } = g {
-            let implicit = index
-                .workloads
-                .iter()
-                .any(|w| &w.reference() == workload && !w.obj.sets_namespace());
-            if implicit {
-                if let Some(meta) = policy.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.remove("namespace");
-                }
-            }
-        }
-    }
+    let generated = generate(&index, &options);
     let audit = crate::engine::run(manifests, config, None);
     // Undeclared Service targets (M5B, M5C) are declared like open ports
     // (M1); every other finding is listed for a person. M6 is what the
@@ -88,5 +75,27 @@ pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], op
         generated,
         ports,
         findings,
+        options,
     }
+}
+
+/// The policies for `index`, each following its workload's namespace: a
+/// workload without `metadata.namespace` goes wherever it is installed
+/// (helm's -n, kubectl's -n), so its policy sets none either.
+pub fn generate(index: &Index<'_>, options: &PolicyOptions) -> Vec<Generated> {
+    let mut generated = policy::generate(index, options);
+    for g in &mut generated {
+        if let Generated::Policy { workload, policy, .. } = g {
+            let implicit = index
+                .workloads
+                .iter()
+                .any(|w| &w.reference() == workload && !w.obj.sets_namespace());
+            if implicit {
+                if let Some(meta) = policy.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.remove("namespace");
+                }
+            }
+        }
+    }
+    generated
 }

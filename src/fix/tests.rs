@@ -162,8 +162,7 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
         ));
     }
     // And the README says why, in the words a platform engineer reads.
-    let tables =
-        super::flows::tables(&manifests, &Config::default(), &[], &PolicyOptions::default(), &outcome).unwrap();
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
     let line = |flow: &super::evaluate::Flow| flow.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
     let listed =
         |set: &std::collections::BTreeSet<super::evaluate::Flow>, flow: &str| set.iter().any(|f| line(f) == flow);
@@ -178,7 +177,7 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
         listed(&tables.allowed, cache_flow) && listed(&tables.guessed, cache_flow),
         "{tables:#?}"
     );
-    let readme = super::output::readme(&outcome, "platform.yaml", None, super::policy::EgressMode::Dns, &tables);
+    let readme = super::output::readme(&outcome, "platform.yaml", None, &tables);
     assert!(readme.contains("## Flows allowed by a guess"), "{readme}");
     assert!(readme.contains("the Kubernetes API server, because its ServiceAccount `operator` is bound by ClusterRoleBinding `operator`"), "{readme}");
     assert!(readme.contains("tells the API server to call"), "{readme}");

@@ -54,24 +54,25 @@ pub(crate) fn is_separator(line: &str) -> bool {
 /// Split at `---` lines. A `---` at column 0 always ends a document in YAML
 /// (block scalars of a document's content are indented), so this is exact
 /// and lets each document be parsed, or skipped, on its own.
-pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
-    let mut chunks: Vec<Chunk<'_>> = Vec::new();
+pub(crate) fn split_documents<'a>(text: &'a str) -> Vec<Chunk<'a>> {
+    let mut chunks: Vec<Chunk<'a>> = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
     let mut template: Option<&str> = None;
     let mut source_line = 0u32;
+    let chunk = |end: usize, start: usize, first_line: u32, template: Option<&'a str>, source_line: u32| Chunk {
+        text: &text[start..end],
+        first_line,
+        template,
+        source_line,
+        template_base: 0,
+        document: 0,
+    };
     for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let bare = line.trim_end_matches(['\n', '\r']);
         if is_separator(line) && offset > start {
-            chunks.push(Chunk {
-                text: &text[start..offset],
-                first_line: start_line,
-                template,
-                source_line,
-                template_base: 0,
-                document: 0,
-            });
+            chunks.push(chunk(offset, start, start_line, template, source_line));
             start = offset;
             start_line = line_no;
             template = None;
@@ -86,14 +87,7 @@ pub(crate) fn split_documents(text: &str) -> Vec<Chunk<'_>> {
         offset += line.len();
     }
     if offset > start {
-        chunks.push(Chunk {
-            text: &text[start..offset],
-            first_line: start_line,
-            template,
-            source_line,
-            template_base: 0,
-            document: 0,
-        });
+        chunks.push(chunk(offset, start, start_line, template, source_line));
     }
     // Helm renders a template file to one text and writes each of its
     // documents with its own `# Source:`; count a template's lines across them

@@ -211,9 +211,7 @@ mod tests {
     //! Against the kube backend's fake API server and fake exec: no cluster.
 
     use super::*;
-    use crate::probe::kube::testing::{pod, serve, Cluster, FakeExec, Shared};
-    use http::{Request, Response};
-    use kube::client::Body;
+    use crate::probe::kube::testing::{fake_exec, mock_client, pod, Cluster, FakeExec, Shared};
     use serde_json::{json, Value};
     use std::sync::{Arc, Mutex};
 
@@ -229,22 +227,8 @@ mod tests {
         let runtime = new_runtime().unwrap();
         let cluster: Shared = Arc::default();
         objects(&mut cluster.lock().unwrap());
-        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-        let client = {
-            let _guard = runtime.enter();
-            runtime.spawn(serve(handle, cluster.clone()));
-            Client::new(service, "default")
-        };
-        let exec_calls = Arc::new(Mutex::new(Vec::new()));
-        let exec = FakeExec {
-            namespace: NS,
-            fds: BTreeMap::from([
-                ("app", vec![105876, 105877, 105882]),
-                ("sidecar", vec![105890]),
-                ("netaudit-probe-distroless", vec![105885]),
-            ]),
-            calls: exec_calls.clone(),
-        };
+        let client = mock_client(&runtime, &cluster);
+        let (exec, exec_calls) = fake_exec(NS);
         let options = InPlaceOptions {
             allow_debug_containers,
             poll_interval: Duration::from_millis(10),

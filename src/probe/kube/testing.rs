@@ -258,3 +258,29 @@ impl PodExec for FakeExec {
         })
     }
 }
+
+/// A client on `runtime` whose requests the fake API server answers from
+/// `cluster` (the client's buffer task and the server run on that runtime).
+pub(crate) fn mock_client(runtime: &tokio::runtime::Runtime, cluster: &Shared) -> Client {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let _guard = runtime.enter();
+    runtime.spawn(serve(handle, cluster.clone()));
+    Client::new(service, "default")
+}
+
+/// The fake exec of the tests' pods in `namespace`: containers `app` and
+/// `sidecar` hold sockets of the captured tables, `distroless` has no shell
+/// (its debug container, busybox, does). Returns the exec and its call log.
+pub(crate) fn fake_exec(namespace: &'static str) -> (FakeExec, Arc<Mutex<Vec<String>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let exec = FakeExec {
+        namespace,
+        fds: BTreeMap::from([
+            ("app", vec![105876, 105877, 105882]),
+            ("sidecar", vec![105890]),
+            ("netaudit-probe-distroless", vec![105885]),
+        ]),
+        calls: calls.clone(),
+    };
+    (exec, calls)
+}

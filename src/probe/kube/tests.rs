@@ -8,11 +8,8 @@ use crate::model::{Protocol, WorkloadRef};
 use crate::probe::naming::{MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_LABEL};
 use crate::probe::Sandbox;
 use crate::source::helm::{Helm, RenderRequest};
-use http::{Request, Response};
-use kube::client::Body;
-use kube::Client;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,30 +23,14 @@ struct Harness {
 fn harness(objects: fn(&mut Cluster), fail_install: bool) -> Harness {
     let runtime = new_runtime().unwrap();
     let cluster: Shared = Arc::default();
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    // The client's buffer task and the fake server run on the sandbox's runtime.
-    let client = {
-        let _guard = runtime.enter();
-        runtime.spawn(serve(handle, cluster.clone()));
-        Client::new(service, "default")
-    };
+    let client = mock_client(&runtime, &cluster);
     let helm_calls = Arc::new(Mutex::new(Vec::new()));
-    let exec_calls = Arc::new(Mutex::new(Vec::new()));
+    let (exec, exec_calls) = fake_exec(SANDBOX_NS);
     let installer = FakeHelm {
         cluster: cluster.clone(),
         objects,
         fail: fail_install,
         calls: helm_calls.clone(),
-    };
-    let exec = FakeExec {
-        namespace: SANDBOX_NS,
-        fds: BTreeMap::from([
-            ("app", vec![105876, 105877, 105882]),
-            ("sidecar", vec![105890]),
-            // The debug container for `distroless` (busybox has a shell).
-            ("netaudit-probe-distroless", vec![105885]),
-        ]),
-        calls: exec_calls.clone(),
     };
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(5));
     options.poll_interval = Duration::from_millis(10);
