@@ -110,6 +110,80 @@ struct ChartResult {
     values_error: Option<String>,
     /// What `fix` would generate: policies, and skipped workloads by reason.
     policies: PolicyStats,
+    /// Whether `fix`'s output (default options) lets every needed flow through.
+    needs: NeedStats,
+}
+
+#[derive(Default, Clone)]
+struct NeedStats {
+    needed: usize,
+    allowed: usize,
+    /// Needed flows whose clients nothing names (the whole release may connect).
+    guessed: usize,
+    /// `route: why it is needed (what blocks it)`.
+    blocked: Vec<String>,
+    /// Of `blocked`, those a generated policy blocks (the others: only the chart's own).
+    blocked_by_generated: usize,
+    /// Needed flows still blocked with `--also-covered` (netaudit's policy
+    /// added next to the chart's own).
+    blocked_also_covered: usize,
+    /// The applied manifests could not be evaluated.
+    error: Option<String>,
+}
+
+/// The needed flows of a chart once `fix`'s output (default options, the
+/// chart's own policies kept for the workloads they select) is applied.
+fn need_stats(manifests: &Manifests, config: &Config) -> NeedStats {
+    use netaudit::fix::{flows, plan, policy::PolicyOptions};
+    let outcome = plan::plan(manifests, config, &[], &PolicyOptions::default());
+    let also_covered = PolicyOptions {
+        also_covered: true,
+        ..PolicyOptions::default()
+    };
+    let blocked_also_covered = flows::tables(manifests, &plan::plan(manifests, config, &[], &also_covered))
+        .map(|t| t.blocked().count())
+        .unwrap_or(usize::MAX);
+    let tables = match flows::tables(manifests, &outcome) {
+        Ok(t) => t,
+        Err(e) => {
+            return NeedStats {
+                error: Some(format!("{e:#}")),
+                ..NeedStats::default()
+            }
+        }
+    };
+    let generated: Vec<String> = outcome
+        .generated
+        .iter()
+        .filter_map(|g| match g {
+            netaudit::fix::policy::Generated::Policy { policy, .. } => {
+                policy.pointer("/metadata/name")?.as_str().map(str::to_string)
+            }
+            _ => None,
+        })
+        .collect();
+    NeedStats {
+        blocked_also_covered,
+        blocked_by_generated: tables
+            .blocked()
+            .filter(|(_, verdict)| verdict.blocked_by.iter().any(|p| generated.contains(p)))
+            .count(),
+        needed: tables.needs.len(),
+        allowed: tables.needs.len() - tables.blocked().count(),
+        guessed: tables.needs.iter().filter(|(need, _)| need.guessed).count(),
+        blocked: tables
+            .blocked()
+            .map(|(need, verdict)| {
+                format!(
+                    "{}: {} ({})",
+                    need.route(),
+                    need.why,
+                    verdict.blocked.as_deref().unwrap_or_default()
+                )
+            })
+            .collect(),
+        error: None,
+    }
 }
 
 #[derive(Default, Clone)]
@@ -256,6 +330,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 error: None,
                 values_error: None,
                 policies: PolicyStats::default(),
+                needs: NeedStats::default(),
             };
             // These files are `helm template` output: audit them as `lint CHART` would.
             let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
@@ -308,12 +383,17 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             result.counts = Some(checks.iter().map(|c| (*c, row.count(c))).collect());
             result.affected = row.affected;
             // The generator reads ConfigMaps and Ingresses too, as `fix` does.
-            result.policies = no_panic(|| {
-                Manifests::load(inputs, Detail::WithConfiguration)
-                    .map(|full| policy_stats(&full.index()))
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default();
+            match no_panic(|| Manifests::load(inputs, Detail::WithConfiguration)) {
+                Ok(Ok(full)) => {
+                    result.policies = no_panic(|| policy_stats(&full.index())).unwrap_or_default();
+                    result.needs = no_panic(|| need_stats(&full, &config)).unwrap_or_else(|panic| NeedStats {
+                        error: Some(panic),
+                        ..NeedStats::default()
+                    });
+                }
+                Ok(Err(e)) => result.needs.error = Some(e.to_string()),
+                Err(panic) => result.needs.error = Some(panic),
+            }
             if args.findings.is_some() {
                 for f in &audit.findings {
                     let subjects: Vec<serde_json::Value> = f
@@ -588,10 +668,10 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
     );
     let _ = writeln!(
         out,
-        "| chart | KB | objects | workloads | services | affected | {} |",
+        "| chart | KB | objects | workloads | services | affected | {} | needed flows allowed |",
         checks.join(" | ")
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|{}", "---:|".repeat(checks.len()));
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|{}---:|", "---:|".repeat(checks.len()));
     for r in results {
         let counts: Vec<String> = match &r.counts {
             Some(m) => checks.iter().map(|c| m[c].to_string()).collect(),
@@ -604,36 +684,49 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
         };
         let _ = writeln!(
             out,
-            "| {}/{} | {} | {} | {} | {} | {affected} | {} |",
+            "| {}/{} | {} | {} | {} | {} | {affected} | {} | {}/{} |",
             r.dataset,
             r.chart,
             r.bytes.div_ceil(1024),
             r.objects,
             r.workloads,
             r.services,
-            counts.join(" | ")
+            counts.join(" | "),
+            r.needs.allowed,
+            r.needs.needed
         );
     }
     let _ = writeln!(out, "\n</details>");
     out
 }
 
-/// What `fix` would generate per dataset: complete policies vs human input.
+/// What `fix` would generate per dataset: policies, needed flows, and the
+/// charts that need a person.
 fn policies_section(results: &[ChartResult]) -> String {
     let mut out = String::from(
         "## Generated NetworkPolicies (remediation)\n\n\
-         For every chart, the NetworkPolicy generator of `helm netaudit fix` (`src/fix/policy/`, default \
-         options: egress to DNS, to the Services a workload refers to and, for workloads bound by RBAC, to \
-         the API server; a policy also for workloads the chart's own policies select, as with \
-         `--also-covered`) was run on the rendered chart. A chart gets a policy for every workload when \
-         every workload got one (counted as *complete* below; whether those policies allow every flow the \
-         application needs is not measured here yet); it *needs human input* when some \
-         workload could not get a policy that selects only its own pods (hostNetwork: policies do not apply; \
-         label collision (M4A): no selector separates it; pods without labels). *Fallback* counts policies \
-         where, for some port, nothing in the chart names the Service in front of it, so the whole release \
-         may connect (the policy's comments say so).\n\n\
-         | dataset | charts | workloads | policies | charts complete | charts needing input | skipped: hostNetwork | skipped: label collision | skipped: no labels | policies with fallback |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         For every chart, `helm netaudit fix` was run on the rendered chart with its default options (egress \
+         to DNS, to the Services a workload refers to, else to the whole release; the API server for \
+         workloads bound by RBAC or taking part in leader election; a workload the chart's own policies \
+         already select keeps those and gets none of ours), and netaudit's evaluator checked the result, \
+         applied, against every flow the manifests say the application needs (`fix`'s README and `fix \
+         --check` list them): a workload's Services as named in its env, arguments and ConfigMaps (and its \
+         own Service, for the peers of a cluster), ports behind NodePort/LoadBalancer Services, Ingresses, \
+         webhooks and APIServices (from outside), scraped ports (from any namespace), the API server, the \
+         cluster DNS, and any pod for ingress controllers. A Service port whose clients nothing names is \
+         needed from the workloads of the release that name no Service themselves (*guessed*). The needs \
+         come from the same evidence the generator reads: this measures whether the policies, with their \
+         ingress and egress sides, named ports, patched port declarations and the chart's own policies, let \
+         every such flow through, not whether the evidence is complete.\n\n\
+         A chart is **complete** when every workload got a policy (or is covered by the chart's own) and \
+         every needed flow passes. It *needs human input* when some workload could not get a policy that \
+         selects only its own pods (hostNetwork: policies do not apply; label collision (M4A): no selector \
+         separates it; pods without labels) or a needed flow stays blocked. Policy counts are with \
+         `--also-covered` (a policy for every workload the generator can select: its reach, not the \
+         chart's). *Fallback* counts policies where, for some port, nothing in the chart names the Service \
+         in front of it, so the whole release may connect (the policy's comments say so).\n\n\
+         | dataset | charts | workloads | policies | policies with fallback | skipped: hostNetwork | skipped: label collision | skipped: no labels | needed flows | allowed | guessed | blocked by the chart's own policies | blocked by generated policies | blocked with `--also-covered` | charts complete | charts needing input |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut datasets: Vec<&str> = results.iter().map(|r| r.dataset.as_str()).collect();
     datasets.dedup();
@@ -653,23 +746,45 @@ fn policies_section(results: &[ChartResult]) -> String {
         "**total**".into(),
         results.iter().filter(|r| r.error.is_none()).collect(),
     ));
+    let needs_input = |r: &ChartResult| r.policies.skipped() > 0 || !r.needs.blocked.is_empty() || r.needs.error.is_some();
     for (name, charts) in rows {
         let sum = |f: fn(&PolicyStats) -> usize| charts.iter().map(|r| f(&r.policies)).sum::<usize>();
+        let sum_needs = |f: fn(&NeedStats) -> usize| charts.iter().map(|r| f(&r.needs)).sum::<usize>();
         let workloads: usize = charts.iter().map(|r| r.workloads).sum();
-        let needing = charts.iter().filter(|r| r.policies.skipped() > 0).count();
-        let complete = charts
-            .iter()
-            .filter(|r| r.workloads > 0 && r.policies.skipped() == 0)
-            .count();
+        let needing = charts.iter().filter(|r| needs_input(r)).count();
+        let complete = charts.iter().filter(|r| r.workloads > 0 && !needs_input(r)).count();
         out.push_str(&format!(
-            "| {name} | {} | {workloads} | {} | {complete} | {needing} | {} | {} | {} | {} |\n",
+            "| {name} | {} | {workloads} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {complete} | {needing} |\n",
             charts.len(),
             sum(|p| p.generated),
+            sum(|p| p.with_fallback),
             sum(|p| p.host_network),
             sum(|p| p.collision),
             sum(|p| p.no_labels),
-            sum(|p| p.with_fallback),
+            sum_needs(|n| n.needed),
+            sum_needs(|n| n.allowed),
+            sum_needs(|n| n.guessed),
+            sum_needs(|n| n.blocked.len() - n.blocked_by_generated),
+            sum_needs(|n| n.blocked_by_generated),
+            sum_needs(|n| n.blocked_also_covered),
         ));
+    }
+    let blocked: Vec<&ChartResult> = results
+        .iter()
+        .filter(|r| !r.needs.blocked.is_empty() || r.needs.error.is_some())
+        .collect();
+    out.push_str("\n### Charts where a needed flow stays blocked\n\n");
+    if blocked.is_empty() {
+        out.push_str("None: on every chart, every needed flow passes once `fix`'s output is applied.\n");
+    }
+    for r in blocked {
+        out.push_str(&format!("- **{}/{}**\n", r.dataset, r.chart));
+        if let Some(e) = &r.needs.error {
+            out.push_str(&format!("  - not evaluated: {e}\n"));
+        }
+        for b in &r.needs.blocked {
+            out.push_str(&format!("  - `{}`\n", b.replace('`', "'")));
+        }
     }
     out
 }

@@ -4,6 +4,7 @@
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
 use crate::fix::policy::{self, PolicyOptions};
+use crate::fix::evaluate::describe_allowed;
 use crate::fix::{flows, output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
 use crate::report::json;
@@ -59,7 +60,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
     };
     if args.check {
-        return check(&spec);
+        return check(&spec, &policy_options(&args.policy));
     }
     let Some(dir) = &args.output_dir else {
         bail!("give --output-dir DIR (or --check)");
@@ -108,14 +109,28 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `fix --check`: the flows the manifests' own NetworkPolicies allow, on stdout.
-fn check(spec: &InputSpec) -> Result<u8> {
+/// `fix --check`: whether the manifests' own NetworkPolicies let every
+/// needed flow through, and every flow they allow, on stdout. Exit 1 when a
+/// needed flow is blocked.
+fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
     let inputs = source::acquire(std::slice::from_ref(spec))?;
-    let manifests = Manifests::load(inputs, Detail::Checks)?;
-    let table = crate::fix::evaluate::describe(&flows::as_they_are(&manifests));
+    let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
+    let tables = flows::as_they_are(&manifests, options);
+    let blocked = tables.blocked().count();
+    let text = format!(
+        "# Flows the application needs: {} of {} pass\n{}\n# Flows the NetworkPolicies allow\n{}",
+        tables.needs.len() - blocked,
+        tables.needs.len(),
+        tables.describe_needs(),
+        describe_allowed(&tables.allowed)
+    );
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
-    let _ = stdout.write_all(table.as_bytes()).and_then(|_| stdout.flush());
+    let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+    if blocked > 0 {
+        note(&format!("{blocked} needed flow(s) blocked (BLOCKED above)"));
+        return Ok(1);
+    }
     Ok(0)
 }
 

@@ -55,6 +55,7 @@
 //!   `podSelector`/`namespaceSelector` do not match them, so only an `ipBlock`
 //!   or a rule without peers matches them.
 
+use super::policy::needs::{Destination, Need, Source};
 use crate::model::selector::{Labels, Operator, Selector};
 use crate::model::{Index, NetworkPolicy, PolicyPeer, PolicyRule, Protocol, Workload, WorkloadRef};
 use std::collections::{BTreeMap, BTreeSet};
@@ -105,45 +106,112 @@ impl fmt::Display for Flow {
     }
 }
 
+/// The policies that let a flow through: on the destination's ingress side
+/// and (for a source that is a pod of the manifests) on the source's egress
+/// side. An empty list: no policy restricts that side.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Passage {
+    /// `None`: the destination is not a pod of the manifests.
+    pub ingress: Option<Vec<String>>,
+    /// `None`: the source is not a pod of the manifests.
+    pub egress: Option<Vec<String>>,
+}
+
+impl fmt::Display for Passage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = |names: &[String]| match names {
+            [] => "no policy".to_string(),
+            names => names.join(", "),
+        };
+        let sides: Vec<String> = [("in", &self.ingress), ("out", &self.egress)]
+            .into_iter()
+            .filter_map(|(label, names)| Some(format!("{label}: {}", side(names.as_ref()?))))
+            .collect();
+        f.write_str(&sides.join("; "))
+    }
+}
+
+/// The allowed flows, each with the policies that let it through.
+pub type Allowed = BTreeMap<Flow, Passage>;
+
+/// Whether a policy set lets a needed flow through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The policies that let it through (when it is not blocked).
+    pub passage: Passage,
+    /// Which side blocks it, if one does.
+    pub blocked: Option<String>,
+    /// The policies on the blocking side (each selects it, none lets it through).
+    pub blocked_by: Vec<String>,
+}
+
+impl Verdict {
+    fn blocked(why: String, blocked_by: Vec<String>) -> Verdict {
+        Verdict {
+            passage: Passage::default(),
+            blocked: Some(why),
+            blocked_by,
+        }
+    }
+}
+
 /// Every flow the index's NetworkPolicies allow. Destinations are the
 /// index's workloads, on their declared container ports plus `extra_ports`
 /// (ports a probe saw open); sources are every workload plus
 /// [`Peer::Outside`]. See the module documentation for the semantics.
-pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
-    let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
+pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> Allowed {
+    let audited = audited_namespaces(index);
     let eval = Evaluator {
         policies: &index.policies,
         audited: &audited,
     };
-    let mut flows = BTreeSet::new();
+    let mut flows = BTreeMap::new();
     for dest in &index.workloads {
         let to = dest.reference();
         let mut ports: BTreeSet<(Protocol, u16)> = dest.ports().map(|p| (p.protocol, p.number)).collect();
         ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
         let dest_as_peer = as_target(dest);
         for &(protocol, port) in &ports {
-            let flow = Traffic {
+            let traffic = Traffic {
                 dest: Some(dest),
-                port,
+                port: Some(port),
                 protocol,
             };
-            if eval.ingress_allows(&flow, Target::Outside) {
-                flows.insert(Flow {
+            if let Some(ingress) = eval.ingress_permit(&traffic, Target::Outside) {
+                let flow = Flow {
                     from: Peer::Outside,
                     to: to.clone(),
                     port,
                     protocol,
-                });
+                };
+                flows.insert(
+                    flow,
+                    Passage {
+                        ingress: Some(ingress),
+                        egress: None,
+                    },
+                );
             }
             for src in &index.workloads {
-                if eval.ingress_allows(&flow, as_target(src)) && eval.egress_allows(src, &flow, dest_as_peer) {
-                    flows.insert(Flow {
-                        from: Peer::Workload(src.reference()),
-                        to: to.clone(),
-                        port,
-                        protocol,
-                    });
-                }
+                let Some(ingress) = eval.ingress_permit(&traffic, as_target(src)) else {
+                    continue;
+                };
+                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer) else {
+                    continue;
+                };
+                let flow = Flow {
+                    from: Peer::Workload(src.reference()),
+                    to: to.clone(),
+                    port,
+                    protocol,
+                };
+                flows.insert(
+                    flow,
+                    Passage {
+                        ingress: Some(ingress),
+                        egress: Some(egress),
+                    },
+                );
             }
         }
     }
@@ -154,47 +222,147 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
 /// cluster (the API server, the internet) on `port`/`protocol`.
 #[cfg(test)]
 pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16, protocol: Protocol) -> bool {
-    let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
+    let audited = audited_namespaces(index);
     let eval = Evaluator {
         policies: &index.policies,
         audited: &audited,
     };
     let traffic = Traffic {
         dest: None,
-        port,
+        port: Some(port),
         protocol,
     };
     index
         .workloads
         .iter()
         .find(|w| &w.reference() == source)
-        .is_some_and(|w| eval.egress_allows(w, &traffic, Target::Outside))
+        .is_some_and(|w| eval.egress_permit(w, &traffic, Target::Outside).is_some())
+}
+
+fn audited_namespaces<'i>(index: &'i Index<'_>) -> BTreeSet<&'i str> {
+    index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect()
+}
+
+/// Whether the policies let each needed flow through, in the order of `needs`.
+pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
+    let audited = audited_namespaces(index);
+    let eval = Evaluator {
+        policies: &index.policies,
+        audited: &audited,
+    };
+    let find = |reference: &WorkloadRef| index.workloads.iter().find(|w| &w.reference() == reference);
+    needs
+        .iter()
+        .map(|need| {
+            let dest = match &need.to {
+                Destination::Workload(reference) => match find(reference) {
+                    Some(w) => Some(w),
+                    None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
+                },
+                Destination::Outside(_) => None,
+            };
+            let sources: Vec<&Workload<'_>> = match &need.from {
+                Source::Workload(reference) => match find(reference) {
+                    Some(w) => vec![w],
+                    None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
+                },
+                Source::Release { members, .. } => members.iter().filter_map(find).collect(),
+                Source::Outside => Vec::new(),
+            };
+            let traffic = Traffic {
+                dest,
+                port: need.port,
+                protocol: need.protocol,
+            };
+            let dest_as_peer = dest.map_or(Target::Outside, as_target);
+            let mut passage = Passage::default();
+            // The destination's ingress side, for one source (`None`: not a pod, not evaluated).
+            let ingress_of = |source: Target<'_, '_>| -> Result<Option<Vec<String>>, ()> {
+                match dest {
+                    Some(_) => eval.ingress_permit(&traffic, source).map(Some).ok_or(()),
+                    None => Ok(None),
+                }
+            };
+            let add = |side: &mut Option<Vec<String>>, names: Vec<String>| {
+                let side = side.get_or_insert_with(Vec::new);
+                side.extend(names);
+                side.sort();
+                side.dedup();
+            };
+            let deny_in = |from: &str| {
+                let names = dest.map(|d| eval.selecting(d, Direction::Ingress)).unwrap_or_default();
+                Verdict::blocked(format!("denied{from} by the ingress policies {}", names.join(", ")), names)
+            };
+            if matches!(need.from, Source::Outside) {
+                match ingress_of(Target::Outside) {
+                    Ok(names) => passage.ingress = names,
+                    Err(()) => return deny_in(""),
+                }
+            }
+            for source in sources {
+                let Ok(ingress) = ingress_of(as_target(source)) else {
+                    return deny_in(&format!(" from {}", source.reference()));
+                };
+                let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer) else {
+                    let names = eval.selecting(source, Direction::Egress);
+                    return Verdict::blocked(
+                        format!("denied by the egress policies {} of {}", names.join(", "), source.reference()),
+                        names,
+                    );
+                };
+                if let Some(names) = ingress {
+                    add(&mut passage.ingress, names);
+                }
+                add(&mut passage.egress, egress);
+            }
+            Verdict {
+                passage,
+                blocked: None,
+                blocked_by: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 /// A readable table of flows, one `from -> to port/proto` line each, sorted
 /// by source, destination, port and protocol.
 pub fn describe<'f>(flows: impl IntoIterator<Item = &'f Flow>) -> String {
-    let mut rows: Vec<(String, String, u16, Protocol)> = flows
-        .into_iter()
-        .map(|f| {
+    table(flows.into_iter().map(|f| (f, String::new())))
+}
+
+/// [`describe`] with a last column: the policies that let each flow through.
+pub fn describe_allowed(flows: &Allowed) -> String {
+    table(flows.iter().map(|(f, passage)| (f, passage.to_string())))
+}
+
+fn table<'f>(rows: impl Iterator<Item = (&'f Flow, String)>) -> String {
+    let mut rows: Vec<(String, String, String, String)> = rows
+        .map(|(f, why)| {
             let to = Peer::Workload(f.to.clone()).to_string();
-            (f.from.to_string(), to, f.port, f.protocol)
+            (f.from.to_string(), to, format!("{}/{}", f.port, f.protocol.as_str()), why)
         })
         .collect();
     if rows.is_empty() {
         return "(no flow allowed)\n".to_string();
     }
-    rows.sort();
+    rows.sort_by(|a, b| (&a.0, &a.1, sort_key(&a.2)).cmp(&(&b.0, &b.1, sort_key(&b.2))));
     rows.dedup();
     let from_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let to_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    let port_width = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
     let mut out = String::new();
-    for (from, to, port, protocol) in rows {
-        let line = format!("{from:from_width$} -> {to:to_width$} {port}/{}", protocol.as_str());
+    for (from, to, port, why) in rows {
+        let line = format!("{from:from_width$} -> {to:to_width$} {port:port_width$}  {why}");
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// `8080/TCP` sorts by number, then protocol.
+fn sort_key(port: &str) -> (u32, &str) {
+    let (number, protocol) = port.split_once('/').unwrap_or((port, ""));
+    (number.parse().unwrap_or(0), protocol)
 }
 
 /// How a source or destination looks to a policy peer.
@@ -215,11 +383,18 @@ fn as_target<'w, 'a>(workload: &'w Workload<'a>) -> Target<'w, 'a> {
     }
 }
 
+#[derive(Clone, Copy)]
+enum Direction {
+    Ingress,
+    Egress,
+}
+
 /// The destination side of a flow being evaluated (`dest`: `None` for an
 /// address outside the cluster).
 struct Traffic<'w, 'a> {
     dest: Option<&'w Workload<'a>>,
-    port: u16,
+    /// `None`: every port.
+    port: Option<u16>,
     protocol: Protocol,
 }
 
@@ -229,33 +404,64 @@ struct Evaluator<'e, 'p> {
 }
 
 impl Evaluator<'_, '_> {
-    /// Does the destination's ingress side let `source` in?
-    fn ingress_allows(&self, traffic: &Traffic<'_, '_>, source: Target<'_, '_>) -> bool {
-        let mut selecting = self
+    /// The names of the policies that select `workload` in `direction`.
+    fn selecting(&self, workload: &Workload<'_>, direction: Direction) -> Vec<String> {
+        self.policies
+            .iter()
+            .filter(|p| match direction {
+                Direction::Ingress => p.ingress.is_some(),
+                Direction::Egress => p.egress.is_some(),
+            })
+            .filter(|p| p.selects(workload))
+            .map(|p| p.obj.name.clone())
+            .collect()
+    }
+
+    /// Does the destination's ingress side let `source` in? `Some` with the
+    /// names of the policies that do (empty: no policy restricts it).
+    fn ingress_permit(&self, traffic: &Traffic<'_, '_>, source: Target<'_, '_>) -> Option<Vec<String>> {
+        let selecting = self
             .policies
             .iter()
             .filter_map(|p| Some((p, p.ingress.as_ref()?)))
-            .filter(|(p, _)| traffic.dest.is_some_and(|dest| p.selects(dest)))
-            .peekable();
-        if selecting.peek().is_none() {
-            return true;
-        }
-        selecting.any(|(policy, rules)| rules.iter().any(|r| self.rule_matches(policy, r, source, traffic)))
+            .filter(|(p, _)| traffic.dest.is_some_and(|dest| p.selects(dest)));
+        self.permit(selecting, source, traffic)
     }
 
     /// Does the source's egress side let traffic out to `dest` (the
-    /// destination as a peer)?
-    fn egress_allows(&self, source: &Workload<'_>, traffic: &Traffic<'_, '_>, dest: Target<'_, '_>) -> bool {
-        let mut selecting = self
+    /// destination as a peer)? As [`Evaluator::ingress_permit`].
+    fn egress_permit(
+        &self,
+        source: &Workload<'_>,
+        traffic: &Traffic<'_, '_>,
+        dest: Target<'_, '_>,
+    ) -> Option<Vec<String>> {
+        let selecting = self
             .policies
             .iter()
             .filter_map(|p| Some((p, p.egress.as_ref()?)))
-            .filter(|(p, _)| p.selects(source))
-            .peekable();
-        if selecting.peek().is_none() {
-            return true;
+            .filter(|(p, _)| p.selects(source));
+        self.permit(selecting, dest, traffic)
+    }
+
+    /// The policies (of those selecting one side of the flow, with their
+    /// rules for that side) whose rules let it through; `None` when some
+    /// select it and none lets it through.
+    fn permit<'x, 'y: 'x>(
+        &self,
+        selecting: impl Iterator<Item = (&'x NetworkPolicy<'y>, &'x Vec<PolicyRule>)>,
+        peer: Target<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+    ) -> Option<Vec<String>> {
+        let mut selected = false;
+        let mut permitting = Vec::new();
+        for (policy, rules) in selecting {
+            selected = true;
+            if rules.iter().any(|r| self.rule_matches(policy, r, peer, traffic)) {
+                permitting.push(policy.obj.name.clone());
+            }
         }
-        selecting.any(|(policy, rules)| rules.iter().any(|r| self.rule_matches(policy, r, dest, traffic)))
+        (!selected || !permitting.is_empty()).then_some(permitting)
     }
 
     fn rule_matches(
@@ -268,10 +474,10 @@ impl Evaluator<'_, '_> {
         rule.peers
             .as_ref()
             .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
-            && rule.ports.as_ref().is_none_or(|ports| {
-                ports
-                    .iter()
-                    .any(|p| p.allows(traffic.dest, traffic.port, traffic.protocol))
+            && rule.ports.as_ref().is_none_or(|ports| match traffic.port {
+                Some(port) => ports.iter().any(|p| p.allows(traffic.dest, port, traffic.protocol)),
+                // Every port: only a rule that names no port.
+                None => ports.is_empty(),
             })
     }
 
@@ -366,7 +572,7 @@ mod tests {
     fn flows_with(manifests: &[String], extra: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> BTreeSet<Flow> {
         let inputs = vec![Input::new("t.yaml", "t", "default", manifests.concat())];
         let manifests = Manifests::load(inputs, Detail::Checks).unwrap();
-        allowed_flows(&manifests.index(), extra)
+        allowed_flows(&manifests.index(), extra).into_keys().collect()
     }
 
     fn flows(manifests: &[String]) -> BTreeSet<Flow> {

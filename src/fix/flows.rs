@@ -1,28 +1,65 @@
 //! The flows a set of policies allows, as a reviewer reads them: every
 //! (source, destination, port) the evaluator lets through once the fixes
-//! are applied, and which of them only a guess allows (the whole release,
-//! where nothing in the chart names a port's clients).
+//! are applied, which of them only a guess allows (the whole release, where
+//! nothing in the chart names a port's clients), and whether every flow the
+//! application needs passes.
 
-use super::evaluate::{allowed_flows, Flow};
+use super::evaluate::{allowed_flows, verify, Allowed, Flow, Verdict};
 use super::plan::{self, Outcome};
+use super::policy::needs::{needs, Need};
 use super::policy::PolicyOptions;
 use super::post_render::post_render;
 use crate::model::{Detail, Input, Manifests};
 use anyhow::{anyhow, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// What the generated fixes allow, once applied.
+/// What a set of policies allows.
 #[derive(Debug, Clone, Default)]
 pub struct FlowTables {
-    pub allowed: BTreeSet<Flow>,
-    /// Allowed only because of a whole-release rule.
+    pub allowed: Allowed,
+    /// Allowed only because of a whole-release rule (empty for `fix --check`).
     pub guessed: BTreeSet<Flow>,
+    /// Every flow the manifests say the application needs, and whether it passes.
+    pub needs: Vec<(Need, Verdict)>,
 }
 
-/// The flows of `manifests` (one input) with `outcome` applied, and those
-/// that the same fixes without guesses would not allow.
+impl FlowTables {
+    /// The needed flows the policies block.
+    pub fn blocked(&self) -> impl Iterator<Item = &(Need, Verdict)> {
+        self.needs.iter().filter(|(_, verdict)| verdict.blocked.is_some())
+    }
+
+    /// The needed flows, two lines each: whether it passes (and through
+    /// which policies, or what blocks it), then why it is needed. Blocked
+    /// ones first.
+    pub fn describe_needs(&self) -> String {
+        if self.needs.is_empty() {
+            return "(no flow needed)\n".to_string();
+        }
+        let mut rows: Vec<&(Need, Verdict)> = self.needs.iter().collect();
+        rows.sort_by_key(|(need, verdict)| (verdict.blocked.is_none(), need.guessed));
+        let mut out = String::new();
+        for (need, verdict) in rows {
+            let status = match (&verdict.blocked, need.guessed) {
+                (Some(_), _) => "BLOCKED",
+                (None, false) => "allowed",
+                (None, true) => "allowed, guessed",
+            };
+            let detail = match &verdict.blocked {
+                Some(why) => why.clone(),
+                None => verdict.passage.to_string(),
+            };
+            out.push_str(&format!("{status}: {} ({detail})\n    needed: {}\n", need.route(), need.why));
+        }
+        out
+    }
+}
+
+/// The flows of `manifests` (one input) with `outcome` applied, those that
+/// the same fixes without guesses would not allow, and the needed flows.
 pub fn tables(manifests: &Manifests, outcome: &Outcome) -> Result<FlowTables> {
-    let allowed = applied_flows(manifests, outcome)?;
+    let applied = apply(manifests, outcome)?;
+    let mut tables = evaluate(&applied, needs(&manifests.index(), &outcome.options));
     let without_guesses = PolicyOptions {
         without_guesses: true,
         ..outcome.options.clone()
@@ -31,14 +68,19 @@ pub fn tables(manifests: &Manifests, outcome: &Outcome) -> Result<FlowTables> {
         generated: plan::generate(&manifests.index(), &without_guesses),
         ..outcome.clone()
     };
-    let certain = applied_flows(manifests, &strict)?;
-    let guessed = allowed.difference(&certain).cloned().collect();
-    Ok(FlowTables { allowed, guessed })
+    let certain = allowed_flows(&apply(manifests, &strict)?.index(), &BTreeMap::new());
+    tables.guessed = tables
+        .allowed
+        .keys()
+        .filter(|flow| !certain.contains_key(flow))
+        .cloned()
+        .collect();
+    Ok(tables)
 }
 
-/// The flows of the manifests once post-rendered with `outcome` (ports
-/// declared, policies added): what helm would install.
-fn applied_flows(manifests: &Manifests, outcome: &Outcome) -> Result<BTreeSet<Flow>> {
+/// The manifests once post-rendered with `outcome` (ports declared,
+/// policies added): what helm would install.
+fn apply(manifests: &Manifests, outcome: &Outcome) -> Result<Manifests> {
     let input = manifests
         .inputs
         .first()
@@ -51,11 +93,22 @@ fn applied_flows(manifests: &Manifests, outcome: &Outcome) -> Result<BTreeSet<Fl
         text,
     );
     applied.rendered_by_helm = true;
-    let applied = Manifests::load(vec![applied], Detail::Checks).map_err(|e| anyhow!("{e}"))?;
-    Ok(allowed_flows(&applied.index(), &BTreeMap::new()))
+    Manifests::load(vec![applied], Detail::WithConfiguration).map_err(|e| anyhow!("{e}"))
 }
 
-/// The flows the policies in `manifests` allow as they are (`fix --check`).
-pub fn as_they_are(manifests: &Manifests) -> BTreeSet<Flow> {
-    allowed_flows(&manifests.index(), &BTreeMap::new())
+/// The flows the policies in `manifests` (loaded with their configuration
+/// objects) allow as they are, and the needed flows (`fix --check`).
+pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> FlowTables {
+    evaluate(manifests, needs(&manifests.index(), options))
+}
+
+/// What the policies of `manifests` allow, and whether they let `needed` through.
+fn evaluate(manifests: &Manifests, needed: Vec<Need>) -> FlowTables {
+    let index = manifests.index();
+    let verdicts = verify(&index, &needed);
+    FlowTables {
+        allowed: allowed_flows(&index, &BTreeMap::new()),
+        guessed: BTreeSet::new(),
+        needs: needed.into_iter().zip(verdicts).collect(),
+    }
 }

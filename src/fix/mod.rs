@@ -7,10 +7,10 @@
 //! `evaluate` computes the flows a set of policies allows; `flows` turns
 //! that into the tables the README and `fix --check` show.
 
-pub(crate) mod evaluate;
-pub(crate) mod flows;
+pub mod evaluate;
+pub mod flows;
 pub(crate) mod output;
-pub(crate) mod plan;
+pub mod plan;
 pub mod policy;
 pub(crate) mod ports;
 pub(crate) mod post_render;

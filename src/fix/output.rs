@@ -1,7 +1,7 @@
 //! The files `netaudit fix` writes besides the manifests and policies:
 //! `kustomization.yaml` and the README a platform engineer reads.
 
-use super::evaluate::describe;
+use super::evaluate::{describe, describe_allowed};
 use super::flows::FlowTables;
 use super::plan::Outcome;
 use super::policy::{EgressMode, Generated};
@@ -60,9 +60,12 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
     out.push_str(&format!("## NetworkPolicies ({})\n\n", checks::M6.id));
     out.push_str(&format!(
         "Each policy selects exactly one workload's pods and denies all ingress but its declared (and \
-         observed) ports, from the pods of the release, from the workloads that refer to it, or from \
-         anywhere for ports behind NodePort/LoadBalancer Services and Ingresses. Egress: {egress_text}. \
-         Traffic to outside the cluster is never allowed: extend a policy by hand if the application needs it.\n\n"
+         observed) ports and the ports its Services forward to: from the workloads that name the Service, \
+         else from the pods of the release; from anywhere for ports behind NodePort/LoadBalancer Services, \
+         Ingresses, webhooks and aggregated APIs; from the monitoring namespace for scraped ports. \
+         Egress: {egress_text}; the Kubernetes API server for workloads bound by RBAC or taking part in \
+         leader election; any pod for ingress controllers. Nothing else outside the cluster is allowed: \
+         extend a policy by hand if the application needs it.\n\n"
     ));
     for g in &outcome.generated {
         match g {
@@ -99,14 +102,32 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
     if outcome.generated.is_empty() {
         out.push_str("- no workload in the manifests.\n");
     }
+    let blocked = flows.blocked().count();
+    out.push_str(&format!(
+        "\n## Flows the application needs\n\n\
+         What the manifests say the application needs: each workload's Services as named in its env, \
+         arguments and ConfigMaps, ports exposed outside the cluster or called by the API server, scraped \
+         ports, the API server for workloads bound by RBAC, the cluster DNS. {} of {} pass once these \
+         files are applied{}. `(outside)` is anything that is not a pod of these manifests: other \
+         namespaces, nodes, the API server, the internet. `in:`/`out:` name the policies that let a flow \
+         through on the destination's and the source's side.\n\n```text\n",
+        flows.needs.len() - blocked,
+        flows.needs.len(),
+        if blocked == 0 {
+            String::new()
+        } else {
+            format!(": **{blocked} are blocked**, fix them before applying")
+        }
+    ));
+    out.push_str(&flows.describe_needs());
     out.push_str(
-        "\n## Flows the policies allow\n\n\
+        "```\n\n## Flows the policies allow\n\n\
          Every (source -> destination port) the manifests allow once these files are applied, as \
-         netaudit's evaluator reads the NetworkPolicies (the chart's own included). `(outside)` is \
-         anything that is not a pod of these manifests: other namespaces, nodes, the API server, the \
-         internet. `netaudit fix --check` prints the same table for any manifests and policies.\n\n```text\n",
+         netaudit's evaluator reads the NetworkPolicies (the chart's own included), with the policies \
+         that let it in and out. `netaudit fix --check` prints the same tables for any manifests and \
+         policies.\n\n```text\n",
     );
-    out.push_str(&describe(&flows.allowed));
+    out.push_str(&describe_allowed(&flows.allowed));
     out.push_str("```\n");
     out.push_str(
         "\n## Flows allowed by a guess\n\n\

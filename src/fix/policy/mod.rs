@@ -4,23 +4,32 @@
 //! `<workload>-netaudit`, whose `podSelector` selects exactly that workload's
 //! pods (`selectors`). Ingress is default-deny plus (`rules`):
 //!
-//! - ports targeted by NodePort/LoadBalancer Services or by Ingress backends
-//!   (`exposure`): from anywhere (those are reached from outside the cluster);
+//! - ports targeted by NodePort/LoadBalancer Services, Ingress backends,
+//!   webhooks and aggregated APIs (`exposure`): from anywhere (those are
+//!   reached from outside the pod network);
+//! - scraped ports (ServiceMonitor, PodMonitor, annotations): from the
+//!   monitoring namespace;
 //! - ports behind a Service some workload refers to (`references`: its name
 //!   or cluster DNS name appears in an env value, an argument, a command or
 //!   a ConfigMap the workload reads): only from the referring workloads;
-//! - every other declared (or observed) port: from the pods of the release.
+//! - every other declared (or observed) port, and every port a Service
+//!   forwards to: from the pods of the release.
 //!
 //! Egress ([`EgressMode`]): DNS to the cluster DNS, plus the pods of the
 //! Services the workload refers to; in [`EgressMode::Dns`] the whole release
-//! when nothing can be inferred, in [`EgressMode::Strict`] nothing more.
-//! Egress outside the cluster is never allowed: an application that needs it
-//! must have its policy extended by hand (the explanation says so).
+//! when nothing can be inferred, in [`EgressMode::Strict`] nothing more. The
+//! API server for workloads that call it, any pod for ingress controllers.
+//! Nothing else outside the cluster: an application that needs it must have
+//! its policy extended by hand (the explanation says so).
+//!
+//! [`needs::needs`] lists, from the same evidence, the flows the application
+//! needs, so that the evaluator can check any policy set against them.
 //!
 //! Workloads whose pods cannot be selected alone (M4A: identical labels, or
 //! labels that are a superset of another workload's) and hostNetwork
 //! workloads are [`Generated::Skipped`] with the reason.
 
+pub mod needs;
 mod exposure;
 mod references;
 mod rules;

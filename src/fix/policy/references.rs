@@ -24,6 +24,18 @@ pub(super) fn clients<'r>(index: &Index<'_>, references: &'r References, si: usi
         .collect()
 }
 
+/// The workloads behind Service `si` that name it themselves: peers of a
+/// cluster (or TLS names, `--publish-service`), which may call each other.
+pub(super) fn peers<'r>(index: &Index<'_>, references: &'r References, si: usize) -> Vec<&'r (usize, String)> {
+    let service = &index.services[si];
+    references
+        .get(&si)
+        .into_iter()
+        .flatten()
+        .filter(|(wi, _)| service.selects(&index.workloads[*wi]))
+        .collect()
+}
+
 /// Why `workload` calls the Kubernetes API server, if it does: its
 /// ServiceAccount is bound by a (Cluster)RoleBinding of the manifests, or it
 /// takes part in leader election.
@@ -97,6 +109,9 @@ fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec<(String, S
         }
         for env in c.get("env").map(Node::as_seq).unwrap_or_default() {
             let name = env.get("name").and_then(Node::scalar_text).unwrap_or("");
+            if names_no_host(name) {
+                continue;
+            }
             if let Some(value) = env.get("value").and_then(Node::scalar_text) {
                 texts.push((format!("env {name} of container `{cname}`"), value.to_string()));
             }
@@ -127,6 +142,20 @@ fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec<(String, S
         }
     }
     texts
+}
+
+/// Whether an environment variable's name says its value is not an
+/// address (`POSTGRES_DB`, `MYSQL_DATABASE`, `REPMGR_NODE_NAME`,
+/// `DEFAULT_SHUTDOWN_IMAGE`): a database, user or image named like a
+/// Service is not a reference to it.
+fn names_no_host(variable: &str) -> bool {
+    const NOT_ADDRESSES: [&str; 17] = [
+        "NAME", "USER", "USERNAME", "PASSWORD", "PASSWD", "PASS", "DBPASS", "SECRET", "TOKEN", "KEY", "DATABASE",
+        "DBNAME", "DB", "IMAGE", "PATH", "DIR", "FILE",
+    ];
+    let upper = variable.to_ascii_uppercase();
+    let last = upper.rsplit(['_', '.', '-']).next().unwrap_or(&upper);
+    NOT_ADDRESSES.contains(&last)
 }
 
 /// Host-name-like tokens of a text: runs of letters, digits, `-`, `.` (and

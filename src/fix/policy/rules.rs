@@ -1,7 +1,7 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
-use super::references::clients;
+use super::references::{clients, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
@@ -120,7 +120,7 @@ impl<'a> Context<'_, 'a> {
                     Peers::Release,
                     port,
                     format!(
-                        "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release",
+                        "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release (clients in other releases or namespaces, like the applications of a database chart, are not: add them)",
                         unreferenced.join(", ")
                     ),
                 );
@@ -134,6 +134,15 @@ impl<'a> Context<'_, 'a> {
                     evidence.push(format!(
                         "{} refers to {} in {place}",
                         describe(index.workloads[*referrer].obj),
+                        describe(index.services[*si].obj)
+                    ));
+                }
+                // The peers of a cluster call each other through their own Service.
+                for (peer, place) in peers(index, &self.references, *si) {
+                    from.insert(*peer);
+                    evidence.push(format!(
+                        "{} names its own {} in {place} (peers of a cluster)",
+                        describe(index.workloads[*peer].obj),
                         describe(index.services[*si].obj)
                     ));
                 }
@@ -198,15 +207,22 @@ impl<'a> Context<'_, 'a> {
                     Some(peers)
                 }
                 Peers::Workloads(set) => {
+                    let mut from = Vec::new();
                     for &w in &set {
-                        if index.workloads[w].host_network_line.is_some() {
+                        let peer = &index.workloads[w];
+                        if peer.host_network_line.is_some() {
                             explanations.push(format!(
-                                "note: {} uses hostNetwork: its traffic comes from the node's address, which a podSelector does not match",
-                                describe(index.workloads[w].obj)
+                                "ingress: {} uses hostNetwork: its traffic comes from its node's address, which only an ipBlock matches, so any address may connect to {}: narrow it to your nodes' CIDR",
+                                describe(peer.obj),
+                                rule_ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
                             ));
+                            from.extend(any_address());
+                        } else {
+                            from.push(self.workload_peer(w, namespace, explanations));
                         }
                     }
-                    Some(set.iter().filter_map(|&w| self.workload_peer(w, namespace)).collect())
+                    from.dedup();
+                    Some(from)
                 }
             };
             explanations.extend(whys);
@@ -300,11 +316,17 @@ impl<'a> Context<'_, 'a> {
                     .iter()
                     .map(|(protocol, name)| json!({ "protocol": protocol, "port": name })),
             );
+            let mut to = vec![peer(&selector.match_labels, &service.obj.namespace, namespace)];
+            if let Some(node) = backends.iter().find(|b| b.host_network_line.is_some()) {
+                to.extend(any_address());
+                explanations.push(format!(
+                    "egress: {} behind {} uses hostNetwork: it listens on its node's address, which only an ipBlock matches, so any address is allowed on the Service's target ports: narrow it to your nodes' CIDR",
+                    describe(node.obj),
+                    describe(service.obj)
+                ));
+            }
             let mut rule = Map::new();
-            rule.insert(
-                "to".into(),
-                json!([peer(&selector.match_labels, &service.obj.namespace, namespace)]),
-            );
+            rule.insert("to".into(), Value::Array(to));
             if !ports.is_empty() {
                 rule.insert("ports".into(), Value::Array(ports));
             }
@@ -327,6 +349,7 @@ impl<'a> Context<'_, 'a> {
                         "egress: {} refers to no Service (no env value, argument, command or ConfigMap names one): allowed to any port of the whole {how}",
                         describe(workload.obj)
                     ));
+                    egress.extend(self.release_nodes(workload.obj.input, explanations));
                 }
                 _ => explanations.push(format!(
                     "egress: {} refers to no Service: DNS only (strict egress mode)",
@@ -337,17 +360,48 @@ impl<'a> Context<'_, 'a> {
         egress
     }
 
-    /// A peer selecting one workload's pods, seen from a policy in `namespace`.
-    fn workload_peer(&self, wi: usize, namespace: &str) -> Option<Value> {
+    /// A peer selecting one workload's pods, seen from a policy in
+    /// `namespace`. Pods without labels can only be selected with every pod
+    /// of their namespace (said in `explanations`).
+    fn workload_peer(&self, wi: usize, namespace: &str, explanations: &mut Vec<String>) -> Value {
         let workload = &self.index.workloads[wi];
         let labels = match &self.selectors[wi] {
             Ok(labels) => labels,
             Err(_) => &workload.pod_labels,
         };
         if labels.is_empty() {
-            return None;
+            explanations.push(format!(
+                "note: the pods of {} have no labels: only a selector of every pod of namespace {} includes them; label them to narrow this",
+                describe(workload.obj),
+                workload.obj.namespace
+            ));
         }
-        Some(peer(labels, &workload.obj.namespace, namespace))
+        peer(labels, &workload.obj.namespace, namespace)
+    }
+
+    /// Egress to the hostNetwork workloads of a release (the input
+    /// `input`): they listen on their nodes' addresses, which only an
+    /// ipBlock matches, so any address on their declared ports.
+    fn release_nodes(&self, input: usize, explanations: &mut Vec<String>) -> Vec<Value> {
+        let mut rules = Vec::new();
+        for node in self
+            .index
+            .workloads
+            .iter()
+            .filter(|w| w.obj.input == input && w.host_network_line.is_some())
+        {
+            let ports: BTreeSet<Port> = node.ports().map(|p| (p.protocol, p.number)).collect();
+            if ports.is_empty() {
+                continue;
+            }
+            explanations.push(format!(
+                "egress: {} of the release uses hostNetwork: any address on {}, its declared ports (it listens on its node's address): narrow it to your nodes' CIDR",
+                describe(node.obj),
+                ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
+            ));
+            rules.push(json!({ "to": any_address(), "ports": port_values(&ports) }));
+        }
+        rules
     }
 
     /// Peers selecting the pods of a release (the input `input`), and how.
@@ -386,14 +440,15 @@ impl<'a> Context<'_, 'a> {
                 peers.push(peer(&labels, ns, namespace));
                 how.push(format!("pods labelled {k}={v} in namespace {ns}"));
             } else {
+                let mut notes = Vec::new();
                 let named: Vec<String> = members
                     .iter()
-                    .filter_map(|&m| {
-                        let p = self.workload_peer(m, namespace)?;
-                        peers.push(p);
-                        Some(describe(index.workloads[m].obj))
+                    .map(|&m| {
+                        peers.push(self.workload_peer(m, namespace, &mut notes));
+                        describe(index.workloads[m].obj)
                     })
                     .collect();
+                how.extend(notes);
                 how.push(format!(
                     "no label is common to all of its pods in namespace {ns}: one peer per workload ({})",
                     named.join(", ")
@@ -415,16 +470,22 @@ fn api_server_rules(options: &PolicyOptions) -> Vec<Value> {
         port_values(&numbers)
     };
     if options.api_server.is_empty() {
-        return vec![json!({
-            "to": [{ "ipBlock": { "cidr": "0.0.0.0/0" } }, { "ipBlock": { "cidr": "::/0" } }],
-            "ports": ports(None),
-        })];
+        return vec![json!({ "to": any_address(), "ports": ports(None) })];
     }
     options
         .api_server
         .iter()
         .map(|a| json!({ "to": [{ "ipBlock": { "cidr": a.cidr } }], "ports": ports(a.port) }))
         .collect()
+}
+
+/// Peers matching every address: the API server and the nodes (hostNetwork
+/// pods) are not pods, and their addresses are not known here.
+fn any_address() -> Vec<Value> {
+    vec![
+        json!({ "ipBlock": { "cidr": "0.0.0.0/0" } }),
+        json!({ "ipBlock": { "cidr": "::/0" } }),
+    ]
 }
 
 /// `{podSelector}` plus a `namespaceSelector` when the pods live in another

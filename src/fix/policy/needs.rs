@@ -1,0 +1,212 @@
+//! The flows an application needs, as its manifests say: what a policy set
+//! must allow for the application to keep working. Read from the same
+//! evidence the generator uses (Service references, exposure, webhooks,
+//! RBAC bindings, monitors, ingress classes), so that the evaluator can
+//! check any policy set, generated or hand-written, against it.
+
+use super::exposure;
+use super::references::{clients, peers};
+use super::{describe, display_port, Context, PolicyOptions, Port};
+use crate::model::{Index, Protocol, Service, Workload, WorkloadRef};
+use std::fmt;
+
+/// Where a needed flow starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Source {
+    Workload(WorkloadRef),
+    /// Any pod of the release (the clients of a port are unknown): the
+    /// `members`, the workloads of the release whose own destinations are
+    /// unknown too (they name no Service) and that are not on the host
+    /// network. A workload that names its Services is taken to need those.
+    Release { release: String, members: Vec<WorkloadRef> },
+    /// Outside the manifests: the API server, other namespaces, the internet.
+    Outside,
+}
+
+/// Where a needed flow goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Destination {
+    Workload(WorkloadRef),
+    /// Outside the manifests' pods: the API server, the cluster DNS, other namespaces.
+    Outside(&'static str),
+}
+
+/// A flow the application needs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Need {
+    pub from: Source,
+    pub to: Destination,
+    pub protocol: Protocol,
+    /// `None`: every port (an ingress controller proxies to any backend).
+    pub port: Option<u16>,
+    /// Why the application needs it, as the manifests say.
+    pub why: String,
+    /// Only a guess: nothing in the manifests names the clients.
+    pub guessed: bool,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Source::Release { release, .. } => write!(f, "(release {release})"),
+            Source::Outside => f.write_str("(outside)"),
+        }
+    }
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Destination::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Destination::Outside(what) => write!(f, "({what})"),
+        }
+    }
+}
+
+impl Need {
+    /// `from -> to port/proto`.
+    pub fn route(&self) -> String {
+        let port = match self.port {
+            Some(p) => format!("{p}/{}", self.protocol),
+            None => "any port".to_string(),
+        };
+        format!("{} -> {} {port}", self.from, self.to)
+    }
+}
+
+/// Every flow the manifests say the application needs. `options` gives the
+/// API server's ports (`--api-server`) and the monitoring namespace. Read
+/// before any generated policy is added: the chart's own policies, where
+/// they restrict a side, replace the guesses on that side.
+pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
+    let ctx = Context::new(index);
+    let mut needs = Vec::new();
+    let names_a_service: Vec<bool> = (0..index.workloads.len())
+        .map(|wi| ctx.references.values().flatten().any(|(w, _)| *w == wi))
+        .collect();
+    // Where the chart's own policies restrict a side, they say what is
+    // needed there: no guess is added on that side.
+    let restricts = |w: &Workload<'_>, egress: bool| {
+        index.policies.iter().any(|p| {
+            let rules = if egress { &p.egress } else { &p.ingress };
+            rules.is_some() && p.selects(w)
+        })
+    };
+    let release_of = |backend: &Workload<'_>| Source::Release {
+        release: index.release_of(backend.obj).to_string(),
+        members: index
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(wi, w)| {
+                w.obj.input == backend.obj.input
+                    && !names_a_service[*wi]
+                    && w.host_network_line.is_none()
+                    && !restricts(w, true)
+            })
+            .map(|(_, w)| w.reference())
+            .collect(),
+    };
+    let to_workload = |w: &Workload<'_>, port: Port, from: Source, why: String, guessed: bool| Need {
+        from,
+        to: Destination::Workload(w.reference()),
+        protocol: port.0,
+        port: Some(port.1),
+        why,
+        guessed,
+    };
+    for (si, service) in index.services.iter().enumerate() {
+        let backends = index
+            .workloads
+            .iter()
+            .filter(|w| w.obj.input == service.obj.input && service.selects(w));
+        let service_clients = clients(index, &ctx.references, si);
+        let service_peers = peers(index, &ctx.references, si);
+        for backend in backends {
+            for port in targets(service, backend) {
+                for (client, place) in &service_clients {
+                    let client = &index.workloads[*client];
+                    let why = format!("{} names {} in {place}", describe(client.obj), describe(service.obj));
+                    needs.push(to_workload(backend, port, Source::Workload(client.reference()), why, false));
+                }
+                if service_clients.is_empty() && !restricts(backend, false) {
+                    let why = format!(
+                        "port {} is the target of {}, whose clients nothing names",
+                        display_port(&port),
+                        describe(service.obj)
+                    );
+                    needs.push(to_workload(backend, port, release_of(backend), why, true));
+                }
+                for (peer, place) in &service_peers {
+                    let peer = &index.workloads[*peer];
+                    let why = format!(
+                        "{} names its own {} in {place} (peers of a cluster)",
+                        describe(peer.obj),
+                        describe(service.obj)
+                    );
+                    needs.push(to_workload(backend, port, Source::Workload(peer.reference()), why, false));
+                }
+            }
+        }
+    }
+    let monitoring_is_audited = options
+        .monitoring_namespace
+        .as_ref()
+        .is_some_and(|ns| index.workloads.iter().any(|w| &w.obj.namespace == ns));
+    let scraped = if monitoring_is_audited {
+        exposure::Exposed::new()
+    } else {
+        ctx.scraped.clone()
+    };
+    for ((wi, port), whys) in ctx.exposed.iter().chain(scraped.iter()) {
+        let why = whys.join("; ");
+        needs.push(to_workload(&index.workloads[*wi], *port, Source::Outside, why, false));
+    }
+    let api_ports: Vec<u16> = if options.api_server.is_empty() {
+        vec![443, 6443]
+    } else {
+        options.api_server.iter().map(|a| a.port.unwrap_or(443)).collect()
+    };
+    for (wi, workload) in index.workloads.iter().enumerate() {
+        let from = Source::Workload(workload.reference());
+        let outside = |what: &'static str, protocol: Protocol, port: Option<u16>, why: String| Need {
+            from: from.clone(),
+            to: Destination::Outside(what),
+            protocol,
+            port,
+            why,
+            guessed: false,
+        };
+        if names_a_service[wi] {
+            let why = format!("{} names Services by their DNS names", describe(workload.obj));
+            needs.push(outside("cluster DNS", Protocol::Udp, Some(53), why));
+        }
+        if let Some(why) = ctx.api_callers[wi].clone() {
+            for port in &api_ports {
+                needs.push(outside("API server", Protocol::Tcp, Some(*port), why.clone()));
+            }
+        }
+        if let Some(why) = &ctx.controllers[wi] {
+            let why = format!("{why}: it proxies to backends in any namespace");
+            needs.push(outside("other namespaces", Protocol::Tcp, None, why));
+        }
+    }
+    needs.sort();
+    needs.dedup();
+    needs
+}
+
+/// The ports a Service forwards to on one of its workloads.
+fn targets(service: &Service<'_>, workload: &Workload<'_>) -> Vec<Port> {
+    service
+        .ports
+        .iter()
+        .flat_map(|sp| {
+            service
+                .target_numbers(sp, workload)
+                .into_iter()
+                .map(move |n| (sp.protocol, n))
+        })
+        .collect()
+}
