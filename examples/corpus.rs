@@ -671,7 +671,11 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
         "| chart | KB | objects | workloads | services | affected | {} | needed flows allowed |",
         checks.join(" | ")
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---|{}---:|", "---:|".repeat(checks.len()));
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---|{}---:|",
+        "---:|".repeat(checks.len())
+    );
     for r in results {
         let counts: Vec<String> = match &r.counts {
             Some(m) => checks.iter().map(|c| m[c].to_string()).collect(),
@@ -746,7 +750,8 @@ fn policies_section(results: &[ChartResult]) -> String {
         "**total**".into(),
         results.iter().filter(|r| r.error.is_none()).collect(),
     ));
-    let needs_input = |r: &ChartResult| r.policies.skipped() > 0 || !r.needs.blocked.is_empty() || r.needs.error.is_some();
+    let needs_input =
+        |r: &ChartResult| r.policies.skipped() > 0 || !r.needs.blocked.is_empty() || r.needs.error.is_some();
     for (name, charts) in rows {
         let sum = |f: fn(&PolicyStats) -> usize| charts.iter().map(|r| f(&r.policies)).sum::<usize>();
         let sum_needs = |f: fn(&NeedStats) -> usize| charts.iter().map(|r| f(&r.needs)).sum::<usize>();

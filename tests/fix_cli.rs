@@ -572,31 +572,66 @@ fn a_bad_monitoring_namespace_is_refused() {
     }
 }
 
-/// `fix --check` prints the flows the manifests' own policies allow and
-/// writes nothing.
+/// `fix --check` says whether the manifests' own policies let every needed
+/// flow through (exit 1 when one is blocked), prints the flows they allow
+/// with the policies that allow them, and writes nothing.
 #[test]
 fn fix_check_prints_the_flows_a_policy_set_allows() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("m.yaml");
-    std::fs::write(
-        &file,
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: api, image: api}]}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: job}}\nspec: {containers: [{name: job, image: job}]}\n---\n\
-apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: 5432}]}]\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-        .args(["fix", "--check", "--manifests"])
-        .arg(&file)
-        .current_dir(tmp.path())
-        .output()
+    let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db}, ports: [{port: 5432}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: api, image: api, env: [{name: DB_HOST, value: db}]}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: job}}\nspec: {containers: [{name: job, image: job, env: [{name: DB_HOST, value: db}]}]}\n---\n";
+    let policy = |from: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress: [{{from: [{{podSelector: {{matchExpressions: [{{key: app, operator: In, values: [{from}]}}]}}}}], ports: [{{port: 5432}}]}}]\n"
+        )
+    };
+    let check = |text: String| {
+        std::fs::write(&file, text).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args(["fix", "--check", "--manifests"])
+            .arg(&file)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let squeeze = |out: &std::process::Output| -> Vec<String> {
+        stdout(out)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    // The job names the database too, but the policy lets only the api in.
+    let out = check(format!("{pods}{}", policy("api")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = squeeze(&out);
+    assert_eq!(lines[0], "# Flows the application needs: 3 of 4 pass", "{lines:#?}");
+    assert_eq!(
+        lines[1],
+        "BLOCKED: Pod/shop/job -> Pod/shop/db 5432/TCP (denied from Pod/shop/job by the ingress policies db)"
+    );
+    assert_eq!(
+        lines[2],
+        "needed: Pod `job` names Service `db` in env DB_HOST of container `job`"
+    );
+    assert!(
+        lines.contains(&"allowed: Pod/shop/api -> Pod/shop/db 5432/TCP (in: db; out: no policy)".to_string()),
+        "{lines:#?}"
+    );
+    let allowed_start = lines
+        .iter()
+        .position(|l| l == "# Flows the NetworkPolicies allow")
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let table: Vec<String> = stdout(&out)
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
-    assert_eq!(table, ["Pod/shop/api -> Pod/shop/db 5432/TCP"]);
+    assert_eq!(
+        lines[allowed_start + 1..],
+        ["Pod/shop/api -> Pod/shop/db 5432/TCP in: db; out: no policy"]
+    );
+    assert!(stderr(&out).contains("1 needed flow(s) blocked"), "{}", stderr(&out));
+    // Both in: exit 0.
+    let out = check(format!("{pods}{}", policy("api, job")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(squeeze(&out)[0], "# Flows the application needs: 4 of 4 pass");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written");
 }

@@ -3,8 +3,8 @@
 
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
-use crate::fix::policy::{self, PolicyOptions};
 use crate::fix::evaluate::describe_allowed;
+use crate::fix::policy::{self, PolicyOptions};
 use crate::fix::{flows, output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
 use crate::report::json;

@@ -291,7 +291,10 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
             };
             let deny_in = |from: &str| {
                 let names = dest.map(|d| eval.selecting(d, Direction::Ingress)).unwrap_or_default();
-                Verdict::blocked(format!("denied{from} by the ingress policies {}", names.join(", ")), names)
+                Verdict::blocked(
+                    format!("denied{from} by the ingress policies {}", names.join(", ")),
+                    names,
+                )
             };
             if matches!(need.from, Source::Outside) {
                 match ingress_of(Target::Outside) {
@@ -306,7 +309,11 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
                 let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer) else {
                     let names = eval.selecting(source, Direction::Egress);
                     return Verdict::blocked(
-                        format!("denied by the egress policies {} of {}", names.join(", "), source.reference()),
+                        format!(
+                            "denied by the egress policies {} of {}",
+                            names.join(", "),
+                            source.reference()
+                        ),
                         names,
                     );
                 };
@@ -339,7 +346,12 @@ fn table<'f>(rows: impl Iterator<Item = (&'f Flow, String)>) -> String {
     let mut rows: Vec<(String, String, String, String)> = rows
         .map(|(f, why)| {
             let to = Peer::Workload(f.to.clone()).to_string();
-            (f.from.to_string(), to, format!("{}/{}", f.port, f.protocol.as_str()), why)
+            (
+                f.from.to_string(),
+                to,
+                format!("{}/{}", f.port, f.protocol.as_str()),
+                why,
+            )
         })
         .collect();
     if rows.is_empty() {

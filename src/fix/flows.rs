@@ -49,7 +49,11 @@ impl FlowTables {
                 Some(why) => why.clone(),
                 None => verdict.passage.to_string(),
             };
-            out.push_str(&format!("{status}: {} ({detail})\n    needed: {}\n", need.route(), need.why));
+            out.push_str(&format!(
+                "{status}: {} ({detail})\n    needed: {}\n",
+                need.route(),
+                need.why
+            ));
         }
         out
     }

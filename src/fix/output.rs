@@ -120,8 +120,28 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
         }
     ));
     out.push_str(&flows.describe_needs());
+    out.push_str("```\n");
+    let charts_own: Vec<&String> = outcome
+        .generated
+        .iter()
+        .filter_map(|g| match g {
+            Generated::Covered { policies, .. } => Some(policies),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if flows
+        .blocked()
+        .any(|(_, verdict)| verdict.blocked_by.iter().any(|p| charts_own.contains(&p)))
+    {
+        out.push_str(
+            "\nSome needed flows are blocked by the chart's own NetworkPolicies. Policies add up: \
+             `--also-covered` adds netaudit's policy next to them, which allows these flows; or extend the \
+             chart's policies (often a value of the chart).\n",
+        );
+    }
     out.push_str(
-        "```\n\n## Flows the policies allow\n\n\
+        "\n## Flows the policies allow\n\n\
          Every (source -> destination port) the manifests allow once these files are applied, as \
          netaudit's evaluator reads the NetworkPolicies (the chart's own included), with the policies \
          that let it in and out. `netaudit fix --check` prints the same tables for any manifests and \

@@ -319,3 +319,127 @@ fn prometheus_reaches_the_scraped_ports_only() {
         "{wide}"
     );
 }
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/testdata/fix/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Each needed flow as `route: verdict` (`pass` or what blocks it).
+fn need_lines(tables: &super::flows::FlowTables) -> Vec<String> {
+    tables
+        .needs
+        .iter()
+        .map(|(need, verdict)| match &verdict.blocked {
+            None => format!("{}: pass", need.route()),
+            Some(why) => format!("{}: {why}", need.route()),
+        })
+        .collect()
+}
+
+/// Clients a podSelector cannot name (a hostNetwork DaemonSet, pods
+/// without labels), the peers of a cluster that other workloads name too,
+/// and a hostNetwork backend: once the fixes are applied, every needed flow
+/// passes; a database name that happens to be a Service's is no need.
+#[test]
+fn needed_flows_pass_for_clients_a_pod_selector_cannot_name() {
+    let text = fixture("edges.yaml");
+    let manifests = load(&text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    insta::assert_snapshot!(need_lines(&tables).join("\n"), @r"
+    CronJob/edges/cleanup -> Deployment/edges/cache 6379/TCP: pass
+    CronJob/edges/cleanup -> (cluster DNS) 53/UDP: pass
+    DaemonSet/edges/agent -> Deployment/edges/server 8081/TCP: pass
+    DaemonSet/edges/agent -> (cluster DNS) 53/UDP: pass
+    Deployment/edges/app -> StatefulSet/edges/search 9200/TCP: pass
+    Deployment/edges/app -> StatefulSet/edges/search 9300/TCP: pass
+    Deployment/edges/app -> (cluster DNS) 53/UDP: pass
+    StatefulSet/edges/search -> StatefulSet/edges/search 9200/TCP: pass
+    StatefulSet/edges/search -> StatefulSet/edges/search 9300/TCP: pass
+    StatefulSet/edges/search -> (cluster DNS) 53/UDP: pass
+    (release shop) -> DaemonSet/edges/exporter 9100/TCP: pass
+    ");
+    // How: the agent's node address is only matched by an ipBlock, the
+    // unlabelled job only by every pod of its namespace; each says so.
+    let policy = |name: &str| {
+        outcome
+            .generated
+            .iter()
+            .find_map(|g| match g {
+                Generated::Policy {
+                    workload,
+                    policy,
+                    explanations,
+                } if workload.name == name => Some((policy.clone(), explanations.join("\n"))),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no policy for {name}"))
+    };
+    let (server, why) = policy("server");
+    assert!(
+        server["spec"]["ingress"][0]["from"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"ipBlock": {"cidr": "0.0.0.0/0"}})),
+        "{server:#}"
+    );
+    assert!(why.contains("`agent` uses hostNetwork"), "{why}");
+    let (cache, why) = policy("cache");
+    assert!(
+        cache["spec"]["ingress"][0]["from"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"podSelector": {"matchLabels": {}}})),
+        "{cache:#}"
+    );
+    assert!(why.contains("the pods of CronJob `cleanup` have no labels"), "{why}");
+    // The app's POSTGRES_DB names a database, not the `server` Service.
+    assert!(!need_lines(&tables)
+        .iter()
+        .any(|l| l.starts_with("Deployment/edges/app -> Deployment/edges/server")));
+}
+
+/// The check can fail: a deny-all policy blocks every needed flow, naming
+/// the side and the policy; strict egress blocks exactly the guessed ones.
+#[test]
+fn needed_flows_are_blocked_by_policies_that_deny_them() {
+    let text = fixture("platform.yaml");
+    let deny_all = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: platform}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n";
+    let denied = load(&format!("{text}{deny_all}"));
+    let tables = super::flows::as_they_are(&denied, &PolicyOptions::default());
+    assert!(!tables.needs.is_empty());
+    assert_eq!(
+        tables.blocked().count(),
+        tables.needs.len(),
+        "{:#?}",
+        need_lines(&tables)
+    );
+    assert!(tables.blocked().all(|(_, v)| v.blocked_by == ["deny-all"]));
+    let lines = need_lines(&tables);
+    assert!(
+        lines.contains(&"Deployment/platform/operator -> (API server) 443/TCP: denied by the egress policies deny-all of Deployment/platform/operator".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(
+            &"(outside) -> Deployment/platform/webhook 10250/TCP: denied by the ingress policies deny-all".to_string()
+        ),
+        "{lines:#?}"
+    );
+
+    let manifests = load(&text);
+    let strict = PolicyOptions {
+        egress: super::policy::EgressMode::Strict,
+        ..PolicyOptions::default()
+    };
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &strict);
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    let blocked: Vec<bool> = tables.blocked().map(|(need, _)| need.guessed).collect();
+    assert!(
+        !blocked.is_empty() && blocked.iter().all(|g| *g),
+        "{:#?}",
+        need_lines(&tables)
+    );
+    assert_eq!(blocked.len(), tables.needs.iter().filter(|(n, _)| n.guessed).count());
+}

@@ -29,8 +29,8 @@
 //! labels that are a superset of another workload's) and hostNetwork
 //! workloads are [`Generated::Skipped`] with the reason.
 
-pub mod needs;
 mod exposure;
+pub mod needs;
 mod references;
 mod rules;
 mod selectors;

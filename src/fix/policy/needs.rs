@@ -18,7 +18,10 @@ pub enum Source {
     /// `members`, the workloads of the release whose own destinations are
     /// unknown too (they name no Service) and that are not on the host
     /// network. A workload that names its Services is taken to need those.
-    Release { release: String, members: Vec<WorkloadRef> },
+    Release {
+        release: String,
+        members: Vec<WorkloadRef>,
+    },
     /// Outside the manifests: the API server, other namespaces, the internet.
     Outside,
 }
@@ -128,7 +131,13 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 for (client, place) in &service_clients {
                     let client = &index.workloads[*client];
                     let why = format!("{} names {} in {place}", describe(client.obj), describe(service.obj));
-                    needs.push(to_workload(backend, port, Source::Workload(client.reference()), why, false));
+                    needs.push(to_workload(
+                        backend,
+                        port,
+                        Source::Workload(client.reference()),
+                        why,
+                        false,
+                    ));
                 }
                 if service_clients.is_empty() && !restricts(backend, false) {
                     let why = format!(
@@ -145,7 +154,13 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                         describe(peer.obj),
                         describe(service.obj)
                     );
-                    needs.push(to_workload(backend, port, Source::Workload(peer.reference()), why, false));
+                    needs.push(to_workload(
+                        backend,
+                        port,
+                        Source::Workload(peer.reference()),
+                        why,
+                        false,
+                    ));
                 }
             }
         }
