@@ -249,6 +249,30 @@ fn ingress_controllers_reach_backends_everywhere() {
         !allowed("Deployment/ingress/defaultbackend", "Pod/shop/shop 8080/TCP"),
         "{flows}"
     );
+    // The release's own Ingress, of the release's own class: its backend
+    // is open to the controller, not to the internet.
+    assert!(
+        allowed(
+            "Deployment/ingress/controller",
+            "Deployment/ingress/defaultbackend 8080/TCP"
+        ),
+        "{flows}"
+    );
+    assert!(
+        !allowed("(outside)", "Deployment/ingress/defaultbackend 8080/TCP"),
+        "{flows}"
+    );
+    // Of another class (a controller elsewhere): from anywhere, as before.
+    let elsewhere = release.replace("ingressClassName: nginx", "ingressClassName: traefik");
+    let generated_elsewhere = generate(&load(&elsewhere).index(), &PolicyOptions::default());
+    let flows_elsewhere = flows_with(&format!("{elsewhere}\n---\n{}", to_yaml(&generated_elsewhere)));
+    assert!(
+        flows_elsewhere
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+                == "(outside) -> Deployment/ingress/defaultbackend 8080/TCP"),
+        "{flows_elsewhere}"
+    );
     let explained = generated.iter().any(|g| match g {
         Generated::Policy {
             workload, explanations, ..

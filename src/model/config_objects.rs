@@ -62,6 +62,8 @@ pub struct Ingress<'a> {
     pub obj: &'a Object,
     /// `(service name, port)` of every backend.
     pub backends: Vec<(String, BackendPort)>,
+    /// `spec.ingressClassName`, else the `kubernetes.io/ingress.class` annotation.
+    pub class: Option<String>,
 }
 
 impl<'a> Ingress<'a> {
@@ -69,9 +71,19 @@ impl<'a> Ingress<'a> {
         if obj.kind != "Ingress" {
             return None;
         }
+        let class = obj
+            .root
+            .path(&["spec", "ingressClassName"])
+            .or_else(|| {
+                obj.root
+                    .path(&["metadata", "annotations", "kubernetes.io/ingress.class"])
+            })
+            .and_then(Node::scalar_text)
+            .map(str::to_string);
         Some(Ingress {
             obj,
             backends: ingress_backends(&obj.root),
+            class,
         })
     }
 }

@@ -5,13 +5,20 @@
 
 use super::{describe, display_port, Port};
 use crate::model::{BackendPort, Index, MonitorPort, MonitorTargets, Protocol, Service};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// (workload index, port) -> why it is exposed.
 pub(super) type Exposed = BTreeMap<(usize, Port), Vec<String>>;
 
-pub(super) fn find(index: &Index<'_>) -> Exposed {
+/// Ingress backends whose controller is a workload of the same release:
+/// (backend workload, port) -> (the controllers, why).
+pub(super) type Proxied = BTreeMap<(usize, Port), (BTreeSet<usize>, Vec<String>)>;
+
+/// The exposed ports, and the Ingress backends the release's own
+/// controllers proxy to (`controllers`: per workload, why it is one).
+pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Exposed, Proxied) {
     let mut exposed = Exposed::new();
+    let mut proxied = Proxied::new();
     let selected = |service: &Service<'_>| -> Vec<usize> {
         (0..index.workloads.len())
             .filter(|&i| service.selects(&index.workloads[i]))
@@ -63,6 +70,19 @@ pub(super) fn find(index: &Index<'_>) -> Exposed {
         }
     }
     for ingress in &index.ingresses {
+        // The class is the release's own: its controllers are the clients.
+        let own_class = ingress.class.as_ref().filter(|class| {
+            index
+                .routing_classes
+                .iter()
+                .any(|c| c.obj.input == ingress.obj.input && c.obj.kind == "IngressClass" && &c.obj.name == *class)
+        });
+        let own_controllers: BTreeSet<usize> = match own_class {
+            Some(_) => (0..index.workloads.len())
+                .filter(|&wi| controllers[wi].is_some() && index.workloads[wi].obj.input == ingress.obj.input)
+                .collect(),
+            None => BTreeSet::new(),
+        };
         for (name, port) in &ingress.backends {
             let services = index
                 .services
@@ -78,21 +98,38 @@ pub(super) fn find(index: &Index<'_>) -> Exposed {
                     for wi in selected(service) {
                         for number in service.target_numbers(service_port, &index.workloads[wi]) {
                             let target = (service_port.protocol, number);
-                            let why = format!(
-                                "port {} is the backend of {} (through {} port {}): ingress controllers run outside the release, allowed from anywhere",
+                            let backend = format!(
+                                "port {} is the backend of {} (through {} port {})",
                                 display_port(&target),
                                 describe(ingress.obj),
                                 describe(service.obj),
                                 service_port.port
                             );
-                            exposed.entry((wi, target)).or_default().push(why);
+                            if let Some(class) = own_class.filter(|_| !own_controllers.is_empty()) {
+                                let names: Vec<String> = own_controllers
+                                    .iter()
+                                    .map(|&c| describe(index.workloads[c].obj))
+                                    .collect();
+                                let why = format!(
+                                    "{backend}, of IngressClass `{class}`, which {} of the release implements: allowed from it",
+                                    names.join(", ")
+                                );
+                                let entry = proxied.entry((wi, target)).or_default();
+                                entry.0.extend(&own_controllers);
+                                entry.1.push(why);
+                            } else {
+                                let why = format!(
+                                    "{backend}: its ingress controller runs outside the release, allowed from anywhere"
+                                );
+                                exposed.entry((wi, target)).or_default().push(why);
+                            }
                         }
                     }
                 }
             }
         }
     }
-    exposed
+    (exposed, proxied)
 }
 
 /// Ports Prometheus scrapes: named by a ServiceMonitor or PodMonitor of the

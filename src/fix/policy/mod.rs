@@ -169,6 +169,8 @@ struct Context<'s, 'a> {
     selectors: Vec<Result<Labels, Vec<usize>>>,
     references: references::References,
     exposed: exposure::Exposed,
+    /// Ingress backends the release's own controllers proxy to.
+    proxied: exposure::Proxied,
     /// Ports Prometheus scrapes: (workload, port) -> why.
     scraped: exposure::Exposed,
     /// Per workload: why it calls the Kubernetes API server, if it does.
@@ -199,22 +201,25 @@ impl<'s, 'a> Context<'s, 'a> {
                     .map_err(|colliding| colliding.iter().map(|c| workload_position(index, c)).collect())
             })
             .collect();
+        let controllers: Vec<Option<String>> = index
+            .workloads
+            .iter()
+            .map(|w| references::ingress_controller(index, w))
+            .collect();
+        let (exposed, proxied) = exposure::find(index, &controllers);
         Context {
             index,
             selectors,
             references: references::find(index),
-            exposed: exposure::find(index),
+            exposed,
+            proxied,
             scraped: exposure::scraped(index),
             api_callers: index
                 .workloads
                 .iter()
                 .map(|w| references::calls_api_server(index, w))
                 .collect(),
-            controllers: index
-                .workloads
-                .iter()
-                .map(|w| references::ingress_controller(index, w))
-                .collect(),
+            controllers,
         }
     }
 

@@ -174,6 +174,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
     } else {
         ctx.scraped.clone()
     };
+    for ((wi, port), (controllers, whys)) in &ctx.proxied {
+        for &controller in controllers {
+            let from = Source::Workload(index.workloads[controller].reference());
+            needs.push(to_workload(&index.workloads[*wi], *port, from, whys.join("; "), false));
+        }
+    }
     for ((wi, port), whys) in ctx.exposed.iter().chain(scraped.iter()) {
         let why = whys.join("; ");
         needs.push(to_workload(&index.workloads[*wi], *port, Source::Outside, why, false));

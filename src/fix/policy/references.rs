@@ -149,9 +149,9 @@ fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec<(String, S
 /// `DEFAULT_SHUTDOWN_IMAGE`): a database, user or image named like a
 /// Service is not a reference to it.
 fn names_no_host(variable: &str) -> bool {
-    const NOT_ADDRESSES: [&str; 17] = [
-        "NAME", "USER", "USERNAME", "PASSWORD", "PASSWD", "PASS", "DBPASS", "SECRET", "TOKEN", "KEY", "DATABASE",
-        "DBNAME", "DB", "IMAGE", "PATH", "DIR", "FILE",
+    const NOT_ADDRESSES: [&str; 18] = [
+        "NAME", "USER", "DBUSER", "USERNAME", "PASSWORD", "PASSWD", "PASS", "DBPASS", "SECRET", "TOKEN", "KEY",
+        "DATABASE", "DBNAME", "DB", "IMAGE", "PATH", "DIR", "FILE",
     ];
     let upper = variable.to_ascii_uppercase();
     let last = upper.rsplit(['_', '.', '-']).next().unwrap_or(&upper);

@@ -36,7 +36,7 @@ impl<'a> Context<'_, 'a> {
                 .or_default()
                 .push("observed open by the probe".into());
         }
-        for (w, port) in self.exposed.keys() {
+        for (w, port) in self.exposed.keys().chain(self.proxied.keys()) {
             if *w == wi {
                 ports.entry(*port).or_default();
             }
@@ -96,6 +96,11 @@ impl<'a> Context<'_, 'a> {
                     add_rule(Peers::Anywhere, port, format!("ingress: {why}"));
                 }
                 continue;
+            }
+            if let Some((controllers, whys)) = self.proxied.get(&(wi, *port)) {
+                for why in whys {
+                    add_rule(Peers::Workloads(controllers.clone()), port, format!("ingress: {why}"));
+                }
             }
             let behind: Vec<usize> = serving
                 .iter()
