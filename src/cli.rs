@@ -291,8 +291,9 @@ pub struct FixArgs {
         required_unless_present = "check"
     )]
     pub output_dir: Option<PathBuf>,
-    /// Write nothing: print the flows the NetworkPolicies in the manifests allow, as they are
-    /// (yours, the chart's, or the output of a previous `fix`)
+    /// Write nothing: check the NetworkPolicies in the manifests as they are (yours, the chart's,
+    /// or the output of a previous `fix`): every flow the application needs, allowed or BLOCKED,
+    /// and every flow they allow. Exit 1 when a needed flow is blocked
     #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "from_report", "force"])]
     pub check: bool,
     /// Overwrite files that already exist in the directory

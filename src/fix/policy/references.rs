@@ -159,10 +159,20 @@ fn names_no_host(variable: &str) -> bool {
 }
 
 /// Host-name-like tokens of a text: runs of letters, digits, `-`, `.` (and
-/// `_`, which no host name has, so `db_host` is not read as `db`): so
-/// `http://db.shop:5432/x` gives `http`, `db.shop`, `5432`, `x`.
+/// `_`, which no host name has, so `db_host` is not read as `db`), in the
+/// places a host can be. The text is cut into words (at blanks, quotes,
+/// `=`, `,`, `;` and brackets); a word that starts with `/` is a file path
+/// (`/opt/bitnami/wordpress` names no Service), and of a URL only the
+/// authority counts: `http://db.shop:5432/x` gives `db.shop` and `5432`.
+/// `ns/svc` stays two tokens (`--default-backend-service=ns/svc`).
 pub(super) fn hostnames(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+    text.split(|c: char| c.is_whitespace() || "\"'`=,;()[]{}<>".contains(c))
+        .filter(|word| !word.starts_with('/'))
+        .map(|word| match word.split_once("://") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or_default(),
+            None => word,
+        })
+        .flat_map(|word| word.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))))
         .map(|t| t.trim_matches('.'))
         .filter(|t| !t.is_empty())
 }

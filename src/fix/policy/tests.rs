@@ -477,6 +477,23 @@ fn host_names_match_cluster_dns_forms_only() {
     }
     assert!(matches("db.shop.svc.cluster.local", "other"));
     assert!(!matches("db", "other"));
+    for text in [
+        "shop/db",
+        "--backend=shop/db",
+        "jdbc:postgresql://db:5432/shop",
+        "host='db' port=5432",
+    ] {
+        assert!(matches(text, "shop"), "{text}");
+    }
+    // File paths and URL paths are not hosts.
+    for text in [
+        "/opt/bitnami/db",
+        "cp -r /data/db /tmp",
+        "http://api:8080/db",
+        "root=/srv/db;",
+    ] {
+        assert!(!matches(text, "shop"), "{text}");
+    }
     for text in ["dbx", "db.example.com", "mydb.shop", "db.other", "db_host", "x.db.shop"] {
         assert!(!matches(text, "shop"), "{text}");
     }
