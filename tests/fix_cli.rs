@@ -572,6 +572,67 @@ fn a_bad_monitoring_namespace_is_refused() {
     }
 }
 
+/// A database and two pods that name its Service in `DB_HOST`.
+const DB_CLIENTS: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}\n---\n\
+apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db}, ports: [{port: 5432}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: api, image: api, env: [{name: DB_HOST, value: db}]}]}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: job}}\nspec: {containers: [{name: job, image: job, env: [{name: DB_HOST, value: db}]}]}\n---\n";
+
+/// The database's own policy, letting in the pods named `from` (`api, job`).
+fn db_policy_from(from: &str) -> String {
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress: [{{from: [{{podSelector: {{matchExpressions: [{{key: app, operator: In, values: [{from}]}}]}}}}], ports: [{{port: 5432}}]}}]\n"
+    )
+}
+
+/// A chart policy that blocks a needed flow: `fix` says so (the README and
+/// a note) and points to `--also-covered`, whose policy lets it through.
+#[test]
+fn fix_reports_needed_flows_the_charts_own_policies_block() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("m.yaml");
+    std::fs::write(&file, format!("{DB_CLIENTS}{}", db_policy_from("api"))).unwrap();
+    let dir = tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args(["fix", "--manifests"])
+            .arg(&file)
+            .arg("--output-dir")
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 of 4 needed flow(s) stay blocked once applied"),
+        "{}",
+        stderr(&out)
+    );
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("3 of 4 pass once these files are applied: **1 blocked**"),
+        "{readme}"
+    );
+    assert!(
+        readme.contains(
+            "BLOCKED: Pod/shop/job -> Pod/shop/db 5432/TCP (denied from Pod/shop/job by the ingress policies db)"
+        ),
+        "{readme}"
+    );
+    assert!(readme.contains("`--also-covered` adds netaudit's policy"), "{readme}");
+    let out = run(&["--also-covered", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("stay blocked"), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains("4 of 4 pass once these files are applied."), "{readme}");
+    assert!(
+        readme.contains("allowed: Pod/shop/job -> Pod/shop/db 5432/TCP (in: db-netaudit; out: job-netaudit)"),
+        "{readme}"
+    );
+}
+
 /// `fix --check` says whether the manifests' own policies let every needed
 /// flow through (exit 1 when one is blocked), prints the flows they allow
 /// with the policies that allow them, and writes nothing.
@@ -579,15 +640,6 @@ fn a_bad_monitoring_namespace_is_refused() {
 fn fix_check_prints_the_flows_a_policy_set_allows() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("m.yaml");
-    let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: db, image: db, ports: [{containerPort: 5432}]}]}\n---\n\
-apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: shop}\nspec: {selector: {app: db}, ports: [{port: 5432}]}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\nspec: {containers: [{name: api, image: api, env: [{name: DB_HOST, value: db}]}]}\n---\n\
-apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: job}}\nspec: {containers: [{name: job, image: job, env: [{name: DB_HOST, value: db}]}]}\n---\n";
-    let policy = |from: &str| {
-        format!(
-            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db, namespace: shop}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress: [{{from: [{{podSelector: {{matchExpressions: [{{key: app, operator: In, values: [{from}]}}]}}}}], ports: [{{port: 5432}}]}}]\n"
-        )
-    };
     let check = |text: String| {
         std::fs::write(&file, text).unwrap();
         Command::new(env!("CARGO_BIN_EXE_netaudit"))
@@ -604,7 +656,8 @@ apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: 
             .collect()
     };
     // The job names the database too, but the policy lets only the api in.
-    let out = check(format!("{pods}{}", policy("api")));
+    let pods = DB_CLIENTS;
+    let out = check(format!("{pods}{}", db_policy_from("api")));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let lines = squeeze(&out);
     assert_eq!(lines[0], "# Flows the application needs: 3 of 4 pass", "{lines:#?}");
@@ -630,7 +683,7 @@ apiVersion: v1\nkind: Pod\nmetadata: {name: job, namespace: shop, labels: {app: 
     );
     assert!(stderr(&out).contains("1 needed flow(s) blocked"), "{}", stderr(&out));
     // Both in: exit 0.
-    let out = check(format!("{pods}{}", policy("api, job")));
+    let out = check(format!("{pods}{}", db_policy_from("api, job")));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(squeeze(&out)[0], "# Flows the application needs: 4 of 4 pass");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1, "nothing written");

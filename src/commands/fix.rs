@@ -106,6 +106,13 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         outcome.ports.patches.len(),
         dir.display()
     ));
+    let blocked = tables.blocked().count();
+    if blocked > 0 {
+        note(&format!(
+            "{blocked} of {} needed flow(s) stay blocked once applied: see \"Flows the application needs\" in README.md",
+            tables.needs.len()
+        ));
+    }
     Ok(0)
 }
 

@@ -116,7 +116,7 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
         if blocked == 0 {
             String::new()
         } else {
-            format!(": **{blocked} are blocked**, fix them before applying")
+            format!(": **{blocked} blocked**, fix them before applying")
         }
     ));
     out.push_str(&flows.describe_needs());
