@@ -195,6 +195,9 @@ struct PolicyStats {
     /// Policies whose comments say who may connect had to fall back to the
     /// whole release for some port (nothing in the chart names the Service).
     with_fallback: usize,
+    /// Policies that, for some such port, fall back to any pod of any
+    /// namespace (no other workload of the release can be a client).
+    with_cluster_fallback: usize,
 }
 
 impl PolicyStats {
@@ -222,6 +225,12 @@ fn policy_stats(index: &netaudit::model::Index<'_>) -> PolicyStats {
                     .any(|e| e.contains("allowed from the whole release"))
                 {
                     stats.with_fallback += 1;
+                }
+                if explanations
+                    .iter()
+                    .any(|e| e.contains("allowed from any pod of any namespace"))
+                {
+                    stats.with_cluster_fallback += 1;
                 }
             }
             Generated::Skipped { reason, .. } if reason.contains("hostNetwork") => stats.host_network += 1,
@@ -728,9 +737,10 @@ fn policies_section(results: &[ChartResult]) -> String {
          separates it; pods without labels) or a needed flow stays blocked. Policy counts are with \
          `--also-covered` (a policy for every workload the generator can select: its reach, not the \
          chart's). *Fallback* counts policies where, for some port, nothing in the chart names the Service \
-         in front of it, so the whole release may connect (the policy's comments say so).\n\n\
-         | dataset | charts | workloads | policies | policies with fallback | skipped: hostNetwork | skipped: label collision | skipped: no labels | needed flows | allowed | guessed | blocked by the chart's own policies | blocked by generated policies | blocked with `--also-covered` | charts complete | charts needing input |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         in front of it, so the whole release may connect, or, when no other workload of the release can be \
+         a client (each names the Services it uses), any pod of any namespace (the policy's comments say so).\n\n\
+         | dataset | charts | workloads | policies | fallback: whole release | fallback: any namespace | skipped: hostNetwork | skipped: label collision | skipped: no labels | needed flows | allowed | guessed | blocked by the chart's own policies | blocked by generated policies | blocked with `--also-covered` | charts complete | charts needing input |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut datasets: Vec<&str> = results.iter().map(|r| r.dataset.as_str()).collect();
     datasets.dedup();
@@ -759,10 +769,11 @@ fn policies_section(results: &[ChartResult]) -> String {
         let needing = charts.iter().filter(|r| needs_input(r)).count();
         let complete = charts.iter().filter(|r| r.workloads > 0 && !needs_input(r)).count();
         out.push_str(&format!(
-            "| {name} | {} | {workloads} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {complete} | {needing} |\n",
+            "| {name} | {} | {workloads} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {complete} | {needing} |\n",
             charts.len(),
             sum(|p| p.generated),
             sum(|p| p.with_fallback),
+            sum(|p| p.with_cluster_fallback),
             sum(|p| p.host_network),
             sum(|p| p.collision),
             sum(|p| p.no_labels),

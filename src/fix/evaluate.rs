@@ -56,13 +56,10 @@
 //!   or a rule without peers matches them.
 
 use super::policy::needs::{Destination, Need, Source};
-use crate::model::selector::{Labels, Operator, Selector};
+use crate::model::selector::{Labels, Operator, Selector, NAMESPACE_NAME_LABEL};
 use crate::model::{Index, NetworkPolicy, PolicyPeer, PolicyRule, Protocol, Workload, WorkloadRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-
-/// The label Kubernetes sets on every namespace: its name.
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// The source of a flow.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -464,14 +464,27 @@ impl<'a> Index<'a> {
 
     /// The ConfigMap a workload of `from` refers to by `name`: its own
     /// release's first, else any in the namespace.
-    pub fn config_map(&self, name: &str, from: &Object) -> Option<&ConfigMap<'a>> {
-        let in_namespace = |c: &&ConfigMap<'a>| c.obj.name == name && c.obj.namespace == from.namespace;
-        self.config_maps
-            .iter()
-            .filter(in_namespace)
-            .find(|c| c.obj.input == from.input)
-            .or_else(|| self.config_maps.iter().find(in_namespace))
+    /// The Secret `name` that a pod of `from` can read: of its namespace,
+    /// preferably of its input.
+    pub fn secret(&self, name: &str, from: &Object) -> Option<&Secret<'a>> {
+        readable(&self.secrets, |s| s.obj, name, from)
     }
+
+    /// The ConfigMap `name` that a pod of `from` can read, as [`Index::secret`].
+    pub fn config_map(&self, name: &str, from: &Object) -> Option<&ConfigMap<'a>> {
+        readable(&self.config_maps, |c| c.obj, name, from)
+    }
+}
+
+/// The object named `name` in the namespace of `from`, preferably of its
+/// input (the same release), else of any.
+fn readable<'i, T>(items: &'i [T], object: impl Fn(&T) -> &Object, name: &str, from: &Object) -> Option<&'i T> {
+    let in_namespace = |item: &&T| object(item).name == name && object(item).namespace == from.namespace;
+    items
+        .iter()
+        .filter(in_namespace)
+        .find(|item| object(item).input == from.input)
+        .or_else(|| items.iter().find(in_namespace))
 }
 
 #[cfg(test)]

@@ -318,6 +318,28 @@ impl<'a> Service<'a> {
         })
     }
 
+    /// `spec.externalName` of an ExternalName Service: the DNS name it aliases.
+    pub fn external_name(&self) -> Option<&'a str> {
+        (self.service_type() == "ExternalName")
+            .then(|| {
+                self.obj
+                    .root
+                    .path(&["spec", "externalName"])
+                    .and_then(Node::scalar_text)
+            })
+            .flatten()
+    }
+
+    /// The namespace of the in-cluster Service an ExternalName Service
+    /// aliases (`db.data.svc.cluster.local` -> `data`), if it aliases one.
+    pub fn aliased_namespace(&self) -> Option<&'a str> {
+        let labels: Vec<&str> = self.external_name()?.trim_end_matches('.').split('.').collect();
+        match labels.as_slice() {
+            [_, namespace, "svc", ..] => Some(namespace),
+            _ => None,
+        }
+    }
+
     /// `spec.type` (ClusterIP when absent).
     pub fn service_type(&self) -> &'a str {
         self.obj

@@ -1,5 +1,8 @@
 //! Label selectors with Kubernetes semantics.
 
+/// The label Kubernetes sets on every namespace: its name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
 use super::yaml::Node;
 use std::collections::BTreeMap;
 

@@ -39,7 +39,7 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
                         describe(service.obj),
                         port.port
                     );
-                    exposed.entry((wi, target)).or_default().push(why);
+                    push_once(exposed.entry((wi, target)).or_default(), why);
                 }
             }
         }
@@ -63,7 +63,7 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
                             service_port.port,
                             describe(hook.obj)
                         );
-                        exposed.entry((wi, target)).or_default().push(why);
+                        push_once(exposed.entry((wi, target)).or_default(), why);
                     }
                 }
             }
@@ -116,12 +116,12 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
                                 );
                                 let entry = proxied.entry((wi, target)).or_default();
                                 entry.0.extend(&own_controllers);
-                                entry.1.push(why);
+                                push_once(&mut entry.1, why);
                             } else {
                                 let why = format!(
                                     "{backend}: its ingress controller runs outside the release, allowed from anywhere"
                                 );
-                                exposed.entry((wi, target)).or_default().push(why);
+                                push_once(exposed.entry((wi, target)).or_default(), why);
                             }
                         }
                     }
@@ -130,6 +130,13 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
         }
     }
     (exposed, proxied)
+}
+
+/// An Ingress routes several paths to one backend: one reason each.
+fn push_once(whys: &mut Vec<String>, why: String) {
+    if !whys.contains(&why) {
+        whys.push(why);
+    }
 }
 
 /// Ports Prometheus scrapes: named by a ServiceMonitor or PodMonitor of the

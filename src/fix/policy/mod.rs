@@ -34,6 +34,7 @@ pub mod needs;
 mod references;
 mod rules;
 mod selectors;
+mod texts;
 
 use crate::checks;
 use crate::model::selector::display_labels;
@@ -177,6 +178,8 @@ struct Context<'s, 'a> {
     api_callers: Vec<Option<String>>,
     /// Per workload: why it is an ingress controller or gateway, if it is.
     controllers: Vec<Option<String>>,
+    /// Per workload: whether it names some Service (its destinations are known).
+    names_a_service: Vec<bool>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -207,10 +210,15 @@ impl<'s, 'a> Context<'s, 'a> {
             .map(|w| references::ingress_controller(index, w))
             .collect();
         let (exposed, proxied) = exposure::find(index, &controllers);
+        let references = references::find(index);
+        let names_a_service = (0..index.workloads.len())
+            .map(|wi| references.values().flatten().any(|(w, _)| *w == wi))
+            .collect();
         Context {
             index,
             selectors,
-            references: references::find(index),
+            references,
+            names_a_service,
             exposed,
             proxied,
             scraped: exposure::scraped(index),
@@ -221,6 +229,26 @@ impl<'s, 'a> Context<'s, 'a> {
                 .collect(),
             controllers,
         }
+    }
+
+    /// The workloads that may be the clients of a port of workload `wi`
+    /// whose clients nothing names: the other workloads of its release
+    /// whose own destinations are unknown (they name no Service), that are
+    /// not on the host network, and whose egress no policy of the chart
+    /// restricts (where one does, it says where they go).
+    fn release_clients(&self, wi: usize) -> Vec<usize> {
+        let index = self.index;
+        let input = index.workloads[wi].obj.input;
+        (0..index.workloads.len())
+            .filter(|&other| {
+                let w = &index.workloads[other];
+                other != wi
+                    && w.obj.input == input
+                    && !self.names_a_service[other]
+                    && w.host_network_line.is_none()
+                    && !egress_restricted(index, w)
+            })
+            .collect()
     }
 
     /// Why no policy can be generated for workload `wi`, if so; else its pod selector.
@@ -324,6 +352,20 @@ impl<'s, 'a> Context<'s, 'a> {
             explanations,
         }
     }
+}
+
+/// Do the chart's own policies restrict where `workload` may connect? Some
+/// select it for egress and none of those allows everything (`egress: [{}]`).
+fn egress_restricted(index: &Index<'_>, workload: &Workload<'_>) -> bool {
+    let mut selecting = index
+        .policies
+        .iter()
+        .filter_map(|p| p.egress.as_ref().filter(|_| p.selects(workload)))
+        .peekable();
+    selecting.peek().is_some()
+        && !selecting
+            .flatten()
+            .any(|rule| rule.peers.as_ref().is_none_or(Vec::is_empty) && rule.ports.as_ref().is_none_or(Vec::is_empty))
 }
 
 /// One result per workload of the index, in the index's order.

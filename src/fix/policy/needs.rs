@@ -5,7 +5,7 @@
 //! check any policy set, generated or hand-written, against it.
 
 use super::exposure;
-use super::references::{clients, peers};
+use super::references::{aliased_service, clients, peers};
 use super::{describe, display_port, Context, PolicyOptions, Port};
 use crate::model::{Index, Protocol, Service, Workload, WorkloadRef};
 use std::fmt;
@@ -30,8 +30,9 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Destination {
     Workload(WorkloadRef),
-    /// Outside the manifests' pods: the API server, the cluster DNS, other namespaces.
-    Outside(&'static str),
+    /// Outside the manifests' pods: the API server, the cluster DNS, other
+    /// namespaces, an ExternalName's host.
+    Outside(String),
 }
 
 /// A flow the application needs.
@@ -85,30 +86,15 @@ impl Need {
 pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
     let ctx = Context::new(index);
     let mut needs = Vec::new();
-    let names_a_service: Vec<bool> = (0..index.workloads.len())
-        .map(|wi| ctx.references.values().flatten().any(|(w, _)| *w == wi))
-        .collect();
     // Where the chart's own policies restrict a side, they say what is
     // needed there: no guess is added on that side.
-    let restricts = |w: &Workload<'_>, egress: bool| {
-        index.policies.iter().any(|p| {
-            let rules = if egress { &p.egress } else { &p.ingress };
-            rules.is_some() && p.selects(w)
-        })
-    };
-    let release_of = |backend: &Workload<'_>| Source::Release {
-        release: index.release_of(backend.obj).to_string(),
-        members: index
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(wi, w)| {
-                w.obj.input == backend.obj.input
-                    && !names_a_service[*wi]
-                    && w.host_network_line.is_none()
-                    && !restricts(w, true)
-            })
-            .map(|(_, w)| w.reference())
+    let ingress_restricted = |w: &Workload<'_>| index.policies.iter().any(|p| p.ingress.is_some() && p.selects(w));
+    let release_of = |backend: usize| Source::Release {
+        release: index.release_of(index.workloads[backend].obj).to_string(),
+        members: ctx
+            .release_clients(backend)
+            .into_iter()
+            .map(|w| index.workloads[w].reference())
             .collect(),
     };
     let to_workload = |w: &Workload<'_>, port: Port, from: Source, why: String, guessed: bool| Need {
@@ -120,13 +106,46 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         guessed,
     };
     for (si, service) in index.services.iter().enumerate() {
+        if let Some(host) = service.external_name() {
+            if aliased_service(index, service).is_some() {
+                // Its references count for the Service it aliases.
+                continue;
+            }
+            let target = match service.aliased_namespace() {
+                Some(namespace) => format!("namespace {namespace}"),
+                None => host.to_string(),
+            };
+            let ports: Vec<(Protocol, Option<u16>)> = match service.ports.as_slice() {
+                [] => vec![(Protocol::Tcp, None)],
+                ports => ports.iter().map(|p| (p.protocol, Some(p.port))).collect(),
+            };
+            for (client, place) in ctx.references.get(&si).into_iter().flatten() {
+                let client = &index.workloads[*client];
+                for (protocol, port) in &ports {
+                    needs.push(Need {
+                        from: Source::Workload(client.reference()),
+                        to: Destination::Outside(target.clone()),
+                        protocol: *protocol,
+                        port: *port,
+                        why: format!(
+                            "{} names {} in {place}, an ExternalName for `{host}`",
+                            describe(client.obj),
+                            describe(service.obj)
+                        ),
+                        guessed: false,
+                    });
+                }
+            }
+            continue;
+        }
         let backends = index
             .workloads
             .iter()
-            .filter(|w| w.obj.input == service.obj.input && service.selects(w));
+            .enumerate()
+            .filter(|(_, w)| w.obj.input == service.obj.input && service.selects(w));
         let service_clients = clients(index, &ctx.references, si);
         let service_peers = peers(index, &ctx.references, si);
-        for backend in backends {
+        for (backend_index, backend) in backends {
             for port in targets(service, backend) {
                 for (client, place) in &service_clients {
                     let client = &index.workloads[*client];
@@ -139,13 +158,20 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                         false,
                     ));
                 }
-                if service_clients.is_empty() && !restricts(backend, false) {
+                if service_clients.is_empty() && !ingress_restricted(backend) {
                     let why = format!(
                         "port {} is the target of {}, whose clients nothing names",
                         display_port(&port),
                         describe(service.obj)
                     );
-                    needs.push(to_workload(backend, port, release_of(backend), why, true));
+                    let (from, why) = match release_of(backend_index) {
+                        Source::Release { members, .. } if members.is_empty() => (
+                            Source::Outside,
+                            format!("{why}, and no other workload of the release can be one: they are elsewhere"),
+                        ),
+                        release => (release, why),
+                    };
+                    needs.push(to_workload(backend, port, from, why, true));
                 }
                 for (peer, place) in &service_peers {
                     let peer = &index.workloads[*peer];
@@ -191,15 +217,15 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
     };
     for (wi, workload) in index.workloads.iter().enumerate() {
         let from = Source::Workload(workload.reference());
-        let outside = |what: &'static str, protocol: Protocol, port: Option<u16>, why: String| Need {
+        let outside = |what: &str, protocol: Protocol, port: Option<u16>, why: String| Need {
             from: from.clone(),
-            to: Destination::Outside(what),
+            to: Destination::Outside(what.to_string()),
             protocol,
             port,
             why,
             guessed: false,
         };
-        if names_a_service[wi] {
+        if ctx.names_a_service[wi] {
             let why = format!("{} names Services by their DNS names", describe(workload.obj));
             needs.push(outside("cluster DNS", Protocol::Udp, Some(53), why));
         }

@@ -2,6 +2,7 @@
 //! or cluster DNS name appears in its env values, arguments, commands or the
 //! ConfigMaps it reads.
 
+use super::texts::{hostnames, referring_texts};
 use crate::model::yaml::Node;
 use crate::model::{Index, Service, Workload};
 use std::collections::BTreeMap;
@@ -76,105 +77,30 @@ pub(super) fn find(index: &Index<'_>) -> References {
             }
         }
     }
+    // A reference to an ExternalName alias of a Service of the manifests is
+    // a reference to that Service.
+    for (alias_index, alias) in index.services.iter().enumerate() {
+        let (Some(target), Some(referrers)) = (aliased_service(index, alias), references.get(&alias_index).cloned())
+        else {
+            continue;
+        };
+        for (wi, place) in referrers {
+            let place = format!("{place} (through ExternalName `{}`)", alias.obj.name);
+            references.entry(target).or_default().push((wi, place));
+        }
+    }
     references
 }
 
-/// Texts where a workload may name the Services it talks to, with where
-/// each comes from: env values, args and commands of every container, and
-/// the ConfigMaps it reads.
-fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec<(String, String)> {
-    let mut texts = Vec::new();
-    let spec = workload.pod_spec;
-    let add_config_map = |texts: &mut Vec<(String, String)>, name: &str, key: Option<&str>| {
-        let Some(cm) = index.config_map(name, workload.obj) else {
-            return;
-        };
-        for (k, v) in &cm.data {
-            if key.is_none_or(|key| key == k) {
-                texts.push((format!("ConfigMap `{name}` key {k}"), v.clone()));
-            }
-        }
-    };
-    let containers = ["containers", "initContainers"]
+/// The Service of the manifests that an ExternalName Service aliases
+/// (`externalName: db.shop.svc.cluster.local`), if any.
+pub(super) fn aliased_service(index: &Index<'_>, alias: &Service<'_>) -> Option<usize> {
+    let namespace = alias.aliased_namespace()?;
+    let name = alias.external_name()?.split('.').next()?;
+    index
+        .services
         .iter()
-        .flat_map(|k| spec.get(k).map(Node::as_seq).unwrap_or_default());
-    for c in containers {
-        let cname = c.get("name").and_then(Node::scalar_text).unwrap_or("");
-        for field in ["command", "args"] {
-            for arg in c.get(field).map(Node::as_seq).unwrap_or_default() {
-                if let Some(text) = arg.scalar_text() {
-                    texts.push((format!("the {field} of container `{cname}`"), text.to_string()));
-                }
-            }
-        }
-        for env in c.get("env").map(Node::as_seq).unwrap_or_default() {
-            let name = env.get("name").and_then(Node::scalar_text).unwrap_or("");
-            if names_no_host(name) {
-                continue;
-            }
-            if let Some(value) = env.get("value").and_then(Node::scalar_text) {
-                texts.push((format!("env {name} of container `{cname}`"), value.to_string()));
-            }
-            if let Some(r) = env.path(&["valueFrom", "configMapKeyRef"]) {
-                if let Some(cm) = r.get("name").and_then(Node::scalar_text) {
-                    add_config_map(&mut texts, cm, r.get("key").and_then(Node::scalar_text));
-                }
-            }
-        }
-        for from in c.get("envFrom").map(Node::as_seq).unwrap_or_default() {
-            if let Some(cm) = from.path(&["configMapRef", "name"]).and_then(Node::scalar_text) {
-                add_config_map(&mut texts, cm, None);
-            }
-        }
-    }
-    for volume in spec.get("volumes").map(Node::as_seq).unwrap_or_default() {
-        if let Some(cm) = volume.path(&["configMap", "name"]).and_then(Node::scalar_text) {
-            add_config_map(&mut texts, cm, None);
-        }
-        for source in volume
-            .path(&["projected", "sources"])
-            .map(Node::as_seq)
-            .unwrap_or_default()
-        {
-            if let Some(cm) = source.path(&["configMap", "name"]).and_then(Node::scalar_text) {
-                add_config_map(&mut texts, cm, None);
-            }
-        }
-    }
-    texts
-}
-
-/// Whether an environment variable's name says its value is not an
-/// address (`POSTGRES_DB`, `MYSQL_DATABASE`, `REPMGR_NODE_NAME`,
-/// `DEFAULT_SHUTDOWN_IMAGE`): a database, user or image named like a
-/// Service is not a reference to it.
-fn names_no_host(variable: &str) -> bool {
-    const NOT_ADDRESSES: [&str; 18] = [
-        "NAME", "USER", "DBUSER", "USERNAME", "PASSWORD", "PASSWD", "PASS", "DBPASS", "SECRET", "TOKEN", "KEY",
-        "DATABASE", "DBNAME", "DB", "IMAGE", "PATH", "DIR", "FILE",
-    ];
-    let upper = variable.to_ascii_uppercase();
-    let last = upper.rsplit(['_', '.', '-']).next().unwrap_or(&upper);
-    NOT_ADDRESSES.contains(&last)
-}
-
-/// Host-name-like tokens of a text: runs of letters, digits, `-`, `.` (and
-/// `_`, which no host name has, so `db_host` is not read as `db`), in the
-/// places a host can be. The text is cut into words (at blanks, quotes,
-/// `=`, `,`, `;` and brackets); a word that starts with `/` is a file path
-/// (`/opt/bitnami/wordpress` names no Service), and of a URL only the
-/// authority counts: `http://db.shop:5432/x` gives `db.shop` and `5432`.
-/// `ns/svc` stays two tokens (`--default-backend-service=ns/svc`).
-pub(super) fn hostnames(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c.is_whitespace() || "\"'`=,;()[]{}<>".contains(c))
-        .filter(|word| !word.starts_with('/'))
-        .map(|word| match word.split_once("://") {
-            Some((_, rest)) => rest.split('/').next().unwrap_or_default(),
-            None => word,
-        })
-        .flat_map(|word| word.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))))
-        .map(|t| t.trim_matches('.'))
-        .filter(|t| !t.is_empty())
+        .position(|s| s.obj.name == name && s.obj.namespace == namespace && s.external_name().is_none())
 }
 
 /// Does a host name name this Service, as seen from a pod in

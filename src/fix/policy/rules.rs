@@ -1,10 +1,11 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
-use super::references::{clients, peers};
+use super::references::{aliased_service, clients, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
+use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +17,9 @@ enum Peers {
     /// Pods of the monitoring namespace (`--monitoring-namespace`), else of any namespace.
     Monitoring,
     Release,
+    /// Any pod of any namespace: the clients of a port are unknown and no
+    /// other workload of the release can be one.
+    Cluster,
     Workloads(BTreeSet<usize>),
 }
 
@@ -107,11 +111,24 @@ impl<'a> Context<'_, 'a> {
                 .filter(|(_, s)| targets(s).contains(port))
                 .map(|(si, _)| *si)
                 .collect();
+            // Clients unknown: the release's workloads whose own destinations
+            // are unknown too, or, when there is none, anyone in the cluster.
+            let (unknown, whom) = if self.may_have_release_clients(wi) {
+                (
+                    Peers::Release,
+                    "allowed from the whole release (clients in other releases or namespaces, like the applications of a database chart, are not: add them)",
+                )
+            } else {
+                (
+                    Peers::Cluster,
+                    "no other workload of the release can be a client (each one names the Services it uses), so its clients are elsewhere: allowed from any pod of any namespace (narrow it to the clients' namespaces)",
+                )
+            };
             if behind.is_empty() {
                 add_rule(
-                    Peers::Release,
+                    unknown,
                     port,
-                    format!("ingress: port {shown} is not behind any Service: allowed from the whole release"),
+                    format!("ingress: port {shown} is not behind any Service: {whom}"),
                 );
                 continue;
             }
@@ -122,10 +139,10 @@ impl<'a> Context<'_, 'a> {
                 .collect();
             if !unreferenced.is_empty() {
                 add_rule(
-                    Peers::Release,
+                    unknown,
                     port,
                     format!(
-                        "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): allowed from the whole release (clients in other releases or namespaces, like the applications of a database chart, are not: add them)",
+                        "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): {whom}",
                         unreferenced.join(", ")
                     ),
                 );
@@ -194,7 +211,7 @@ impl<'a> Context<'_, 'a> {
                 Peers::Monitoring => Some(vec![match &options.monitoring_namespace {
                     Some(namespace) => {
                         explanations.push(format!("ingress: the monitoring namespace is `{namespace}`"));
-                        json!({ "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace } } })
+                        json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: namespace } } })
                     }
                     None => {
                         explanations.push(
@@ -204,8 +221,9 @@ impl<'a> Context<'_, 'a> {
                     }
                 }]),
                 // Without guesses (to tell which flows only a guess allows):
-                // no rule for the whole release.
-                Peers::Release if options.without_guesses => continue,
+                // no rule for the whole release or the cluster.
+                Peers::Release | Peers::Cluster if options.without_guesses => continue,
+                Peers::Cluster => Some(vec![json!({ "namespaceSelector": {} })]),
                 Peers::Release => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     explanations.push(format!("ingress: the whole release is {how}"));
@@ -286,11 +304,32 @@ impl<'a> Context<'_, 'a> {
             };
             referenced = true;
             let service = &index.services[*si];
-            let Some(selector) = service.selector.as_ref().filter(|s| s.expressions.is_empty()) else {
+            if aliased_service(index, service).is_some() {
+                // The aliased Service has the reference too (its own rule).
+                continue;
+            }
+            if let Some(aliased) = service.aliased_namespace() {
+                egress.push(
+                    json!({ "to": [{ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: aliased } } }] }),
+                );
                 explanations.push(format!(
-                    "egress: {} (referred to in {place}) has no selector (ExternalName or manual endpoints): its destination cannot be selected, not allowed",
-                    describe(service.obj)
+                    "egress: {} (referred to in {place}) is an ExternalName for `{}`, a Service of namespace {aliased}: any port of any pod of that namespace (its target ports are not known here); narrow it to the pods and ports behind that Service",
+                    describe(service.obj),
+                    service.external_name().unwrap_or_default()
                 ));
+                continue;
+            }
+            let Some(selector) = service.selector.as_ref().filter(|s| s.expressions.is_empty()) else {
+                explanations.push(match service.external_name() {
+                    Some(host) => format!(
+                        "egress: {} (referred to in {place}) is an ExternalName for `{host}`, outside the cluster: not allowed, add an ipBlock rule by hand",
+                        describe(service.obj)
+                    ),
+                    None => format!(
+                        "egress: {} (referred to in {place}) has no selector (manual endpoints): its destination cannot be selected, not allowed",
+                        describe(service.obj)
+                    ),
+                });
                 continue;
             };
             let backends: Vec<&Workload<'a>> = index.workloads.iter().filter(|w| service.selects(w)).collect();
@@ -382,6 +421,12 @@ impl<'a> Context<'_, 'a> {
             ));
         }
         peer(labels, &workload.obj.namespace, namespace)
+    }
+
+    /// Can a port of workload `wi` whose clients nothing names have a client
+    /// in the release? See [`Context::release_clients`].
+    fn may_have_release_clients(&self, wi: usize) -> bool {
+        !self.release_clients(wi).is_empty()
     }
 
     /// Egress to the hostNetwork workloads of a release (the input
@@ -500,7 +545,7 @@ fn peer(labels: &Labels, pods_namespace: &str, policy_namespace: &str) -> Value 
     if pods_namespace != policy_namespace {
         peer.insert(
             "namespaceSelector".into(),
-            json!({ "matchLabels": { "kubernetes.io/metadata.name": pods_namespace } }),
+            json!({ "matchLabels": { NAMESPACE_NAME_LABEL: pods_namespace } }),
         );
     }
     peer.insert("podSelector".into(), json!({ "matchLabels": labels }));

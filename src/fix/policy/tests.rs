@@ -1,7 +1,8 @@
 //! Generated policies on small scenarios, each validated as a v1 NetworkPolicy.
 
-use super::references::{hostnames, refers_to};
+use super::references::refers_to;
 use super::rules::port_values;
+use super::texts::hostnames;
 use super::*;
 use crate::model::{Detail, Input, Manifests, Protocol};
 
@@ -583,4 +584,157 @@ fn workloads_the_charts_own_policies_select_get_none_unless_asked() {
         },
     );
     policy_of(&also, "api");
+}
+
+/// A workload with one client per kind of reference: a Secret key, a
+/// `$(VAR)` in an env value, a ConfigMap volume (only its selected `items`
+/// count), an ExternalName alias of a Service of the manifests, and an
+/// ExternalName for a Service of another namespace.
+const REFERENCES: &str = r#"
+apiVersion: v1
+kind: Secret
+metadata: {name: cache-url, namespace: shop}
+data: {URL: cmVkaXM6Ly9jYWNoZTo2Mzc5}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: shared, namespace: shop}
+data: {enabled: "true", other: "http://search:9200"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cache, namespace: shop}
+spec: {selector: {app: cache}, ports: [{port: 6379}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: collector, namespace: shop}
+spec: {selector: {app: collector}, ports: [{port: 4318}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: search, namespace: shop}
+spec: {selector: {app: search}, ports: [{port: 9200}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec: {type: ExternalName, externalName: cache.shop.svc.cluster.local}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: warehouse, namespace: shop}
+spec: {type: ExternalName, externalName: postgres.data.svc.cluster.local, ports: [{port: 5432}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: shop}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app, app.kubernetes.io/instance: shop}}
+    spec:
+      containers:
+        - name: app
+          image: app
+          env:
+            - {name: CACHE_URL, valueFrom: {secretKeyRef: {name: cache-url, key: URL}}}
+            - {name: COLLECTOR_NAME, value: collector}
+            - {name: OTLP_ENDPOINT, value: "http://$(COLLECTOR_NAME):4318"}
+            - {name: DB_HOST, value: db}
+            - {name: WAREHOUSE_HOST, value: warehouse}
+      volumes:
+        - {name: flags, configMap: {name: shared, items: [{key: enabled, path: enabled}]}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cache, namespace: shop}
+spec:
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache, app.kubernetes.io/instance: shop}}
+    spec: {containers: [{name: redis, image: redis, ports: [{containerPort: 6379}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: collector, namespace: shop}
+spec:
+  selector: {matchLabels: {app: collector}}
+  template:
+    metadata: {labels: {app: collector, app.kubernetes.io/instance: shop}}
+    spec: {containers: [{name: otel, image: otel, ports: [{containerPort: 4318}]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: search, namespace: shop}
+spec:
+  selector: {matchLabels: {app: search}}
+  template:
+    metadata: {labels: {app: search, app.kubernetes.io/instance: shop}}
+    spec:
+      containers:
+        - name: search
+          image: search
+          env: [{name: CACHE, value: "cache:6379"}]
+          ports: [{containerPort: 9200}]
+"#;
+
+#[test]
+fn references_come_from_secrets_variables_selected_items_and_aliases() {
+    let generated = run(REFERENCES, &PolicyOptions::default());
+    let (cache, why) = policy_of(&generated, "cache");
+    let app_and_search = json!([
+        {"podSelector": {"matchLabels": {"app": "app", "app.kubernetes.io/instance": "shop"}}},
+        {"podSelector": {"matchLabels": {"app": "search", "app.kubernetes.io/instance": "shop"}}}
+    ]);
+    // The Secret key and the ExternalName alias `db` both name the cache.
+    assert_eq!(ingress_rule(cache, "TCP", 6379)["from"], app_and_search, "{why:#?}");
+    assert!(why.iter().any(|e| e.contains("Secret `cache-url` key URL")), "{why:#?}");
+    assert!(
+        why.iter().any(|e| e.contains("(through ExternalName `db`)")),
+        "{why:#?}"
+    );
+    // `$(COLLECTOR_NAME)` in OTLP_ENDPOINT expands to the collector.
+    let (collector, why) = policy_of(&generated, "collector");
+    assert_eq!(
+        ingress_rule(collector, "TCP", 4318)["from"],
+        json!([{"podSelector": {"matchLabels": {"app": "app", "app.kubernetes.io/instance": "shop"}}}]),
+        "{why:#?}"
+    );
+    // The volume mounts only the `enabled` key: `other` does not make app a
+    // client of search, whose clients nothing names: the release (cache and
+    // collector name no Service, so they may be its clients).
+    let (search, why) = policy_of(&generated, "search");
+    assert_eq!(
+        ingress_rule(search, "TCP", 9200)["from"],
+        json!([{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "shop"}}}]),
+        "{why:#?}"
+    );
+    // Alone in its release, nothing there can be its client: any pod of any namespace.
+    let alone = REFERENCES
+        .split("---")
+        .filter(|d| d.contains("name: search"))
+        .collect::<Vec<_>>()
+        .join("---");
+    let generated_alone = run(&alone, &PolicyOptions::default());
+    let (search, why) = policy_of(&generated_alone, "search");
+    assert_eq!(
+        ingress_rule(search, "TCP", 9200)["from"],
+        json!([{"namespaceSelector": {}}]),
+        "{why:#?}"
+    );
+    assert!(why.iter().any(|e| e.contains("its clients are elsewhere")), "{why:#?}");
+    // The ExternalName for another namespace's Service: egress to that namespace.
+    let (app, why) = policy_of(&generated, "app");
+    assert!(
+        app["spec"]["egress"].as_array().unwrap().contains(
+            &json!({"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "data"}}}]})
+        ),
+        "{app:#}"
+    );
+    assert!(
+        why.iter()
+            .any(|e| e.contains("is an ExternalName for `postgres.data.svc.cluster.local`")),
+        "{why:#?}"
+    );
 }
