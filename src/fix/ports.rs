@@ -30,11 +30,15 @@ pub struct PortFinding {
     pub protocol: Protocol,
     pub containers: Vec<String>,
     pub message: String,
+    /// The name to declare the port under (a Service's named target);
+    /// `None`: `p-<port>`.
+    pub name: Option<String>,
 }
 
-/// The undeclared numeric targets a static M5B or M5C finding reports, as
-/// ports to declare (declaring them is the remediation). A named target
-/// cannot be declared by number: none.
+/// The undeclared targets a static M5B or M5C finding reports, as ports to
+/// declare (declaring them is the remediation). A named target is declared
+/// under its name with the Service's port number, the usual convention
+/// ([`assumed_target`]), said in the patch's reason.
 pub fn service_targets(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<PortFinding> {
     if finding.check != &checks::M5B && finding.check != &checks::M5C {
         return Vec::new();
@@ -50,8 +54,20 @@ pub fn service_targets(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<PortFind
     let Some(port) = service.ports.iter().find(|p| Some(p.port) == finding.port) else {
         return Vec::new();
     };
-    let TargetPort::Number(number) = port.target else {
-        return Vec::new();
+    let (number, name, message) = match &port.target {
+        TargetPort::Number(number) => (
+            *number,
+            None,
+            format!("the target of Service `{}` port {}", service.obj.name, port.port),
+        ),
+        TargetPort::Name(name) => (
+            port.port,
+            Some(name.clone()),
+            format!(
+                "the target `{name}` of Service `{}` port {}, assumed to be {} like the Service's port (check it against the application's settings),",
+                service.obj.name, port.port, port.port
+            ),
+        ),
     };
     finding.subjects[1..]
         .iter()
@@ -63,7 +79,8 @@ pub fn service_targets(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<PortFind
             port: number,
             protocol: port.protocol,
             containers: Vec::new(),
-            message: format!("the target of Service `{}` port {}", service.obj.name, port.port),
+            message: message.clone(),
+            name: name.clone(),
         })
         .collect()
 }
@@ -97,6 +114,7 @@ pub fn runtime_findings(report: &JsonReport) -> Result<Vec<PortFinding>, String>
             protocol: f.protocol.unwrap_or(Protocol::Tcp),
             containers: f.containers.clone(),
             message: f.message.clone(),
+            name: None,
         });
     }
     Ok(out)
@@ -298,7 +316,10 @@ pub fn plan(index: &Index<'_>, findings: &[PortFinding]) -> PortPlan {
                         )
                         .collect()
                 });
-                let name = port_name(f.port, f.protocol, used);
+                let name = match &f.name {
+                    Some(name) if !used.contains(name) => name.clone(),
+                    _ => port_name(f.port, f.protocol, used),
+                };
                 used.insert(name.clone());
                 plan.patches.push(PortPatch {
                     workload: workload.reference(),

@@ -467,3 +467,24 @@ fn needed_flows_are_blocked_by_policies_that_deny_them() {
     );
     assert_eq!(blocked.len(), tables.needs.iter().filter(|(n, _)| n.guessed).count());
 }
+
+/// A quorum through a headless Service whose named targets no container
+/// declares (bitnami/zookeeper's `follower` and `election`): the ports are
+/// assumed to be the Service's, declared under their names, and the peers
+/// reach each other on them.
+#[test]
+fn named_targets_no_container_declares_are_assumed_and_declared() {
+    let text = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: zk, namespace: shop}\nspec:\n  serviceName: zk-headless\n  selector: {matchLabels: {app: zk}}\n  template:\n    metadata: {labels: {app: zk}}\n    spec:\n      containers:\n        - name: zk\n          image: zk\n          env: [{name: ZOO_SERVERS, value: \"zk-0.zk-headless:2888:3888\"}]\n          ports: [{name: client, containerPort: 2181}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: zk-headless, namespace: shop}\nspec:\n  clusterIP: None\n  selector: {app: zk}\n  ports:\n    - {name: client, port: 2181, targetPort: client}\n    - {name: follower, port: 2888, targetPort: follower}\n    - {name: election, port: 3888, targetPort: election}\n";
+    let manifests = load(text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let declared: Vec<(String, u16)> = outcome.ports.patches.iter().map(|p| (p.name.clone(), p.port)).collect();
+    assert_eq!(
+        declared,
+        [("follower".to_string(), 2888), ("election".to_string(), 3888)]
+    );
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    for port in [2181, 2888, 3888] {
+        let route = format!("StatefulSet/shop/zk -> StatefulSet/shop/zk {port}/TCP: pass");
+        assert!(need_lines(&tables).contains(&route), "{:#?}", need_lines(&tables));
+    }
+}

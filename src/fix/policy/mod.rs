@@ -38,7 +38,7 @@ mod texts;
 
 use crate::checks;
 use crate::model::selector::display_labels;
-use crate::model::{Index, Labels, Object, Protocol, Workload, WorkloadRef};
+use crate::model::{Index, Labels, Object, Protocol, Service, ServicePort, TargetPort, Workload, WorkloadRef};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -351,6 +351,18 @@ impl<'s, 'a> Context<'s, 'a> {
             policy,
             explanations,
         }
+    }
+}
+
+/// The ports a Service port reaches on `workload`: the declared target, or,
+/// for a target name no container declares, the Service's port number (the
+/// usual convention, which `ports.patch.yaml` declares under that name), with
+/// `true` for such a guess.
+fn targets_of(service: &Service<'_>, port: &ServicePort, workload: &Workload<'_>) -> (Vec<u16>, bool) {
+    let numbers = service.target_numbers(port, workload);
+    match (&port.target, numbers.is_empty()) {
+        (TargetPort::Name(_), true) => (vec![port.port], true),
+        _ => (numbers, false),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::exposure;
 use super::references::{aliased_service, clients, peers};
-use super::{describe, display_port, Context, PolicyOptions, Port};
+use super::{describe, display_port, targets_of, Context, PolicyOptions, Port};
 use crate::model::{Index, Protocol, Service, Workload, WorkloadRef};
 use std::fmt;
 
@@ -250,8 +250,8 @@ fn targets(service: &Service<'_>, workload: &Workload<'_>) -> Vec<Port> {
         .ports
         .iter()
         .flat_map(|sp| {
-            service
-                .target_numbers(sp, workload)
+            targets_of(service, sp, workload)
+                .0
                 .into_iter()
                 .map(move |n| (sp.protocol, n))
         })

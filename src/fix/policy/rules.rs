@@ -3,7 +3,7 @@
 
 use super::references::{aliased_service, clients, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
-use super::{describe, display_port, Context, EgressMode, PolicyOptions, Port};
+use super::{describe, display_port, targets_of, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
 use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
@@ -52,14 +52,22 @@ impl<'a> Context<'_, 'a> {
             .iter()
             .filter(|s| s.obj.input == workload.obj.input && s.selects(workload));
         for service in own_services {
+            let check = if service.headless { &checks::M5C } else { &checks::M5B };
             for sp in &service.ports {
-                for number in service.target_numbers(sp, workload) {
+                let (numbers, assumed) = targets_of(service, sp, workload);
+                for number in numbers {
                     let sources = ports.entry((sp.protocol, number)).or_default();
-                    if !workload.declares_number(number, sp.protocol) {
+                    if let (true, TargetPort::Name(name)) = (assumed, &sp.target) {
+                        sources.push(format!(
+                            "target `{name}` of {}, which no container declares: assumed to be {number} like the Service's port ({}: ports.patch.yaml declares it under that name; check it)",
+                            describe(service.obj),
+                            check.id
+                        ));
+                    } else if !workload.declares_number(number, sp.protocol) {
                         sources.push(format!(
                             "target of {}, declared by no container ({}: ports.patch.yaml declares it)",
                             describe(service.obj),
-                            checks::M5B.id
+                            check.id
                         ));
                     }
                 }
@@ -82,8 +90,8 @@ impl<'a> Context<'_, 'a> {
                 .ports
                 .iter()
                 .flat_map(|sp| {
-                    service
-                        .target_numbers(sp, workload)
+                    targets_of(service, sp, workload)
+                        .0
                         .into_iter()
                         .map(move |n| (sp.protocol, n))
                 })
@@ -177,21 +185,6 @@ impl<'a> Context<'_, 'a> {
                     evidence.join("; ")
                 ),
             );
-        }
-        for (_, service) in &serving {
-            for sp in &service.ports {
-                if service.target_numbers(sp, workload).is_empty() {
-                    explanations.push(format!(
-                        "not allowed: {} port {} targets the port named {} ({}), which no container of {} declares ({}): a policy can only name a declared port; declare it",
-                        describe(service.obj),
-                        sp.port,
-                        sp.target,
-                        sp.protocol,
-                        describe(workload.obj),
-                        checks::M5B.id
-                    ));
-                }
-            }
         }
         // Prometheus scrapes from its own namespace, whoever else may connect.
         for ((w, port), whys) in &self.scraped {
@@ -338,7 +331,7 @@ impl<'a> Context<'_, 'a> {
             for sp in &service.ports {
                 let mut resolved = false;
                 for backend in &backends {
-                    for number in service.target_numbers(sp, backend) {
+                    for number in targets_of(service, sp, backend).0 {
                         numbers.insert((sp.protocol, number));
                         resolved = true;
                     }
