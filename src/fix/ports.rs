@@ -60,6 +60,17 @@ pub fn service_targets(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<PortFind
             None,
             format!("the target of Service `{}` port {}", service.obj.name, port.port),
         ),
+        // Declared by another workload the Service selects: that one serves
+        // it (this one is selected by mistake, M4C), nothing to assume.
+        TargetPort::Name(_)
+            if audit
+                .index
+                .workloads
+                .iter()
+                .any(|w| service.selects(w) && !service.target_numbers(port, w).is_empty()) =>
+        {
+            return Vec::new()
+        }
         TargetPort::Name(name) => (
             port.port,
             Some(name.clone()),

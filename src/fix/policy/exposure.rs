@@ -31,7 +31,7 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
         }
         for wi in selected(service) {
             for port in &service.ports {
-                for number in targets_of(service, port, &index.workloads[wi]).0 {
+                for number in targets_of(index, service, port, &index.workloads[wi]).0 {
                     let target = (port.protocol, number);
                     let why = format!(
                         "port {} is the target of {} (type {kind}) port {}: reachable from outside the cluster, allowed from anywhere",
@@ -54,7 +54,7 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
         for service in services {
             for service_port in service.ports.iter().filter(|p| p.port == hook.port) {
                 for wi in selected(service) {
-                    for number in targets_of(service, service_port, &index.workloads[wi]).0 {
+                    for number in targets_of(index, service, service_port, &index.workloads[wi]).0 {
                         let target = (service_port.protocol, number);
                         let why = format!(
                             "port {} is the target of {} port {}, which {} tells the API server to call: the API server is not a pod, allowed from anywhere",
@@ -96,7 +96,7 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
                 });
                 for service_port in ports {
                     for wi in selected(service) {
-                        for number in targets_of(service, service_port, &index.workloads[wi]).0 {
+                        for number in targets_of(index, service, service_port, &index.workloads[wi]).0 {
                             let target = (service_port.protocol, number);
                             let backend = format!(
                                 "port {} is the backend of {} (through {} port {})",
@@ -179,7 +179,7 @@ pub(super) fn scraped(index: &Index<'_>) -> Exposed {
                                     .ports
                                     .iter()
                                     .filter(|p| p.name.as_deref() == Some(name.as_str()))
-                                    .flat_map(|p| targets_of(service, p, workload).0)
+                                    .flat_map(|p| targets_of(index, service, p, workload).0)
                                     .collect(),
                                 MonitorPort::Number(n) => vec![*n],
                             };

@@ -355,15 +355,42 @@ impl<'s, 'a> Context<'s, 'a> {
 }
 
 /// The ports a Service port reaches on `workload`: the declared target, or,
-/// for a target name no container declares, the Service's port number (the
-/// usual convention, which `ports.patch.yaml` declares under that name), with
-/// `true` for such a guess.
-fn targets_of(service: &Service<'_>, port: &ServicePort, workload: &Workload<'_>) -> (Vec<u16>, bool) {
+/// for a target name that no workload the Service selects declares, the
+/// Service's port number (the usual convention, which `ports.patch.yaml`
+/// declares under that name), with `true` for such a guess. A name that
+/// another selected workload declares is that workload's port, not this
+/// one's (a Service that selects more than it serves, M4C).
+fn targets_of(
+    index: &Index<'_>,
+    service: &Service<'_>,
+    port: &ServicePort,
+    workload: &Workload<'_>,
+) -> (Vec<u16>, bool) {
     let numbers = service.target_numbers(port, workload);
+    let declared_elsewhere = || {
+        index
+            .workloads
+            .iter()
+            .any(|w| service.selects(w) && !service.target_numbers(port, w).is_empty())
+    };
     match (&port.target, numbers.is_empty()) {
-        (TargetPort::Name(_), true) => (vec![port.port], true),
+        (TargetPort::Name(_), true) if !declared_elsewhere() => (vec![port.port], true),
         _ => (numbers, false),
     }
+}
+
+/// Every port a Service forwards to on `workload` ([`targets_of`] each of its ports).
+fn service_targets(index: &Index<'_>, service: &Service<'_>, workload: &Workload<'_>) -> Vec<Port> {
+    service
+        .ports
+        .iter()
+        .flat_map(|sp| {
+            targets_of(index, service, sp, workload)
+                .0
+                .into_iter()
+                .map(move |n| (sp.protocol, n))
+        })
+        .collect()
 }
 
 /// Do the chart's own policies restrict where `workload` may connect? Some

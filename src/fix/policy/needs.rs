@@ -7,7 +7,7 @@
 use super::exposure;
 use super::references::{aliased_service, clients, peers};
 use super::{describe, display_port, targets_of, Context, PolicyOptions, Port};
-use crate::model::{Index, Protocol, Service, Workload, WorkloadRef};
+use crate::model::{Index, Protocol, Workload, WorkloadRef};
 use std::fmt;
 
 /// Where a needed flow starts.
@@ -146,7 +146,17 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         let service_clients = clients(index, &ctx.references, si);
         let service_peers = peers(index, &ctx.references, si);
         for (backend_index, backend) in backends {
-            for port in targets(service, backend) {
+            // A port number netaudit assumes (a named target no container
+            // declares) is not held against the chart's own policies.
+            let ports = service.ports.iter().flat_map(|sp| {
+                let (numbers, assumed) = targets_of(index, service, sp, backend);
+                let guessed_against_chart = assumed && ingress_restricted(backend);
+                numbers
+                    .into_iter()
+                    .filter(move |_| !guessed_against_chart)
+                    .map(move |n| (sp.protocol, n))
+            });
+            for port in ports {
                 for (client, place) in &service_clients {
                     let client = &index.workloads[*client];
                     let why = format!("{} names {} in {place}", describe(client.obj), describe(service.obj));
@@ -242,18 +252,4 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
     needs.sort();
     needs.dedup();
     needs
-}
-
-/// The ports a Service forwards to on one of its workloads.
-fn targets(service: &Service<'_>, workload: &Workload<'_>) -> Vec<Port> {
-    service
-        .ports
-        .iter()
-        .flat_map(|sp| {
-            targets_of(service, sp, workload)
-                .0
-                .into_iter()
-                .map(move |n| (sp.protocol, n))
-        })
-        .collect()
 }

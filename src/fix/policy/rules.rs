@@ -3,7 +3,7 @@
 
 use super::references::{aliased_service, clients, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
-use super::{describe, display_port, targets_of, Context, EgressMode, PolicyOptions, Port};
+use super::{describe, display_port, service_targets, targets_of, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
 use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
@@ -54,7 +54,7 @@ impl<'a> Context<'_, 'a> {
         for service in own_services {
             let check = if service.headless { &checks::M5C } else { &checks::M5B };
             for sp in &service.ports {
-                let (numbers, assumed) = targets_of(service, sp, workload);
+                let (numbers, assumed) = targets_of(index, service, sp, workload);
                 for number in numbers {
                     let sources = ports.entry((sp.protocol, number)).or_default();
                     if let (true, TargetPort::Name(name)) = (assumed, &sp.target) {
@@ -85,18 +85,7 @@ impl<'a> Context<'_, 'a> {
             .enumerate()
             .filter(|(_, s)| s.selects(workload))
             .collect();
-        let targets = |service: &Service<'a>| -> Vec<Port> {
-            service
-                .ports
-                .iter()
-                .flat_map(|sp| {
-                    targets_of(service, sp, workload)
-                        .0
-                        .into_iter()
-                        .map(move |n| (sp.protocol, n))
-                })
-                .collect()
-        };
+        let targets = |service: &Service<'a>| service_targets(index, service, workload);
         for (port, sources) in &ports {
             let shown = if sources.is_empty() {
                 display_port(port)
@@ -331,7 +320,7 @@ impl<'a> Context<'_, 'a> {
             for sp in &service.ports {
                 let mut resolved = false;
                 for backend in &backends {
-                    for number in targets_of(service, sp, backend).0 {
+                    for number in targets_of(index, service, sp, backend).0 {
                         numbers.insert((sp.protocol, number));
                         resolved = true;
                     }
