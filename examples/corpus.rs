@@ -155,12 +155,7 @@ fn need_stats(manifests: &Manifests, config: &Config) -> NeedStats {
     let generated: Vec<String> = outcome
         .generated
         .iter()
-        .filter_map(|g| match g {
-            netaudit::fix::policy::Generated::Policy { policy, .. } => {
-                policy.pointer("/metadata/name")?.as_str().map(str::to_string)
-            }
-            _ => None,
-        })
+        .filter_map(|g| g.as_policy()?.0.pointer("/metadata/name")?.as_str().map(str::to_string))
         .collect();
     NeedStats {
         blocked_also_covered,

@@ -174,20 +174,18 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
                 port: Some(port),
                 protocol,
             };
-            if let Some(ingress) = eval.ingress_permit(&traffic, Target::Outside) {
+            let mut allow = |from: Peer, ingress: Vec<String>, egress: Option<Vec<String>>| {
                 let flow = Flow {
-                    from: Peer::Outside,
+                    from,
                     to: to.clone(),
                     port,
                     protocol,
                 };
-                flows.insert(
-                    flow,
-                    Passage {
-                        ingress: Some(ingress),
-                        egress: None,
-                    },
-                );
+                let ingress = Some(ingress);
+                flows.insert(flow, Passage { ingress, egress });
+            };
+            if let Some(ingress) = eval.ingress_permit(&traffic, Target::Outside) {
+                allow(Peer::Outside, ingress, None);
             }
             for src in &index.workloads {
                 let Some(ingress) = eval.ingress_permit(&traffic, as_target(src)) else {
@@ -196,19 +194,7 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
                 let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer) else {
                     continue;
                 };
-                let flow = Flow {
-                    from: Peer::Workload(src.reference()),
-                    to: to.clone(),
-                    port,
-                    protocol,
-                };
-                flows.insert(
-                    flow,
-                    Passage {
-                        ingress: Some(ingress),
-                        egress: Some(egress),
-                    },
-                );
+                allow(Peer::Workload(src.reference()), ingress, Some(egress));
             }
         }
     }

@@ -387,18 +387,13 @@ fn needed_flows_pass_for_clients_a_pod_selector_cannot_name() {
     // How: the agent's node address is only matched by an ipBlock, the
     // unlabelled job only by every pod of its namespace; each says so.
     let policy = |name: &str| {
-        outcome
+        let (policy, explanations) = outcome
             .generated
             .iter()
-            .find_map(|g| match g {
-                Generated::Policy {
-                    workload,
-                    policy,
-                    explanations,
-                } if workload.name == name => Some((policy.clone(), explanations.join("\n"))),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no policy for {name}"))
+            .filter(|g| g.workload().name == name)
+            .find_map(Generated::as_policy)
+            .unwrap_or_else(|| panic!("no policy for {name}"));
+        (policy.clone(), explanations.join("\n"))
     };
     let (server, why) = policy("server");
     assert!(

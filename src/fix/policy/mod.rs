@@ -142,6 +142,16 @@ pub enum Generated {
 }
 
 impl Generated {
+    /// The policy and its explanations, if one was generated.
+    pub fn as_policy(&self) -> Option<(&Value, &[String])> {
+        match self {
+            Generated::Policy {
+                policy, explanations, ..
+            } => Some((policy, explanations)),
+            _ => None,
+        }
+    }
+
     pub fn workload(&self) -> &WorkloadRef {
         match self {
             Generated::Policy { workload, .. }

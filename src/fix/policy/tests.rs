@@ -130,14 +130,8 @@ fn run(text: &str, options: &PolicyOptions) -> Vec<Generated> {
 fn policy_of<'g>(generated: &'g [Generated], name: &str) -> (&'g Value, &'g [String]) {
     generated
         .iter()
-        .find_map(|g| match g {
-            Generated::Policy {
-                workload,
-                policy,
-                explanations,
-            } if workload.name == name => Some((policy, explanations.as_slice())),
-            _ => None,
-        })
+        .filter(|g| g.workload().name == name)
+        .find_map(Generated::as_policy)
         .unwrap_or_else(|| panic!("no policy for {name}: {generated:#?}"))
 }
 
