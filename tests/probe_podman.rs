@@ -190,6 +190,77 @@ fn clean_chart_has_no_findings() {
     assert_sandbox_gone(&sandbox_of(&json));
 }
 
+/// An exec readiness probe gates the probe, as the kubelet gates Ready:
+/// the server's real port opens (and its boot-time port closes) 6 s after
+/// start, when the probe starts to pass. Read at "containers running", the
+/// report had an M1 for the boot-time port and an M3 for the real one.
+#[test]
+fn exec_readiness_probes_are_run_before_the_sockets_are_read() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&[
+        "slow",
+        "testdata/charts/probe-exec-readiness",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "60s",
+        "-o",
+        "json",
+    ]);
+    // Static M6 only (the fixture has no NetworkPolicy): no runtime finding.
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", stderr(&out), stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(runtime_keys(&json), ["M6 Deployment/slow-server"], "{json:#}");
+    assert_eq!(json["probe"]["incomplete"].as_array().unwrap().len(), 0, "{json:#}");
+    let waited = json["probe"]["timings_ms"]["wait"][0].as_u64().unwrap();
+    assert!(waited >= 6000, "ready after {waited} ms, before the probe could pass");
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
+/// A probe that never passes: the pod is reported not ready, with the
+/// probe's last failure, and its sockets are not judged.
+#[test]
+fn a_failing_exec_readiness_probe_is_named_in_the_not_ready_note() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&[
+        "stuck",
+        "testdata/charts/probe-exec-readiness",
+        "--set",
+        "readyFile=/tmp/never",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "4s",
+        "-o",
+        "json",
+    ]);
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let incomplete = json["probe"]["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1, "{json:#}");
+    let detail = incomplete[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("container `server`: its exec readiness probe has not passed after")
+            && detail.contains("(last: `test -f /tmp/never` exited with 1)"),
+        "{detail}"
+    );
+    assert!(
+        !runtime_keys(&json)
+            .iter()
+            .any(|k| k.starts_with("M3") || k.starts_with("M1")),
+        "{json:#}"
+    );
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
 #[test]
 fn missing_image_is_a_clear_error_and_leaves_nothing() {
     if common::skip_without_helm() {

@@ -93,12 +93,14 @@ fn observations() -> Observations {
                 owner: owner("Deployment", "web"),
                 ready: true,
                 detail: String::new(),
+                notes: Vec::new(),
             },
             PodStatus {
                 pod: "stuck-1".into(),
                 owner: owner("Deployment", "stuck"),
                 ready: false,
                 detail: "CrashLoopBackOff".into(),
+                notes: Vec::new(),
             },
         ],
         runs: vec![

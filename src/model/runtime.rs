@@ -103,6 +103,11 @@ pub struct PodStatus {
     /// For pods that are not ready: their phase/conditions and the last
     /// events and log lines, for the `probe-incomplete` note.
     pub detail: String,
+    /// What the sandbox could not check as Kubernetes does (a readiness
+    /// probe judged by its port only): said to the user, and the probe
+    /// waits `--settle` once more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The sockets of one pod in one probe run.

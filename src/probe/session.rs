@@ -5,6 +5,7 @@
 use super::interrupt::{self, check as check_interrupt};
 use super::Sandbox;
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
+use std::collections::BTreeSet;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -111,8 +112,19 @@ fn probe_steps(
             statuses.len(),
             options.runs
         ));
+        // A readiness probe judged by its port only may pass before the
+        // application is up: say so, and settle twice as long.
+        let notes: BTreeSet<&String> = statuses.iter().flat_map(|s| s.notes.iter()).collect();
+        for note in &notes {
+            progress(&format!("note: {note}; waiting --settle twice"));
+        }
+        let settle = if notes.is_empty() {
+            options.settle
+        } else {
+            options.settle * 2
+        };
         merge_statuses(&mut observations.statuses, statuses);
-        interrupt::sleep(options.settle)?;
+        interrupt::sleep(settle)?;
         let started = Instant::now();
         let sockets = sandbox.probe()?;
         observations.timings.probe.push(started.elapsed());
@@ -192,6 +204,7 @@ mod tests {
                     },
                     ready: true,
                     detail: String::new(),
+                    notes: Vec::new(),
                 }]
             })
         }

@@ -167,6 +167,7 @@ impl<E: PodExec> InPlaceProbe<E> {
                     owner,
                     ready: is_ready,
                     detail,
+                    notes: Vec::new(),
                 });
             }
             listing += started.elapsed();

@@ -325,6 +325,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                         owner,
                         ready,
                         detail,
+                        notes: Vec::new(),
                     });
                     tracked.push(pod);
                 }

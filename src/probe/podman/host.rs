@@ -8,7 +8,8 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Pod name -> PID of its infra process (whose network namespace is the pod's).
 pub(super) type InfraPids = BTreeMap<String, u32>;
@@ -42,6 +43,39 @@ pub(super) fn run(command: &mut Command) -> Result<String> {
         bail!("{shown} failed: {}", stderr_summary(&output.stderr, "podman"));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Run an exec readiness probe: `command` in `container`, success when it
+/// exits 0 within `timeout` (it is killed after that, as the kubelet does).
+pub(super) fn exec_probe(container: &str, command: &[String], timeout: Duration) -> Result<(), String> {
+    let shown = command.join(" ");
+    let mut child = podman()
+        .args(["exec", container])
+        .args(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run `podman exec`: {e}"))?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => {
+                return Err(match status.code() {
+                    Some(code) => format!("`{shown}` exited with {code}"),
+                    None => format!("`{shown}` was killed"),
+                })
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("`{shown}` timed out after {} s", timeout.as_secs()));
+            }
+            Err(e) => return Err(format!("cannot wait for `podman exec`: {e}")),
+        }
+    }
 }
 
 /// State of every container of the sandbox, by container name.

@@ -15,7 +15,8 @@
 //!   error naming them.
 //! - `restartPolicy: Never` (podman restarts crashing containers without
 //!   backoff) and no probes (podman ignores readiness probes and turns
-//!   liveness probes into systemd healthchecks); readiness is judged here.
+//!   liveness probes into systemd healthchecks); the readiness probes are
+//!   run here, as the kubelet runs them (`readiness.rs`).
 //! - Secrets become ConfigMaps (podman 4.3 cannot mount or reference them).
 //! - Every name podman makes global (pods, ConfigMap, claim and emptyDir
 //!   volumes) gets the sandbox's unique prefix, and every pod carries the
@@ -24,6 +25,7 @@
 
 mod host;
 mod plan;
+mod readiness;
 
 use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus};
 use crate::probe::interrupt;
@@ -33,6 +35,8 @@ use crate::probe::Sandbox;
 use anyhow::{bail, Context, Result};
 use host::{podman, run, ContainerState};
 use plan::{Plan, PlannedPod};
+use readiness::{Check, Tracker};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -65,26 +69,91 @@ fn containers_running(pod: &PlannedPod, states: &BTreeMap<String, ContainerState
     })
 }
 
-fn pod_ready(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>, infra_pids: &BTreeMap<String, u32>) -> bool {
-    if !containers_running(pod, states) {
-        return false;
-    }
-    if pod.readiness_ports.is_empty() {
-        return true;
-    }
-    let Some(infra) = infra_pids.get(&pod.name) else {
-        return false;
+/// Where one pod stands in a readiness poll.
+struct PodReadiness {
+    ready: bool,
+    /// Why it is not ready yet (the last probe failure), if known.
+    waiting_on: Option<String>,
+    /// Probes that could not be run as the kubelet does.
+    notes: Vec<String>,
+}
+
+/// One readiness poll of `pod`: every container running, and every
+/// readiness probe that is due run (`trackers`, by container name, keep
+/// each probe's timeline across polls).
+fn poll_pod(
+    pod: &PlannedPod,
+    states: &BTreeMap<String, ContainerState>,
+    infra_pids: &BTreeMap<String, u32>,
+    trackers: &mut BTreeMap<String, Tracker>,
+    now: Instant,
+) -> PodReadiness {
+    let mut status = PodReadiness {
+        ready: containers_running(pod, states),
+        waiting_on: None,
+        notes: Vec::new(),
     };
-    let Ok(sockets) = procnet::read_namespace(Path::new(&format!("/proc/{infra}"))) else {
-        return false;
-    };
-    pod.readiness_ports
-        .iter()
-        .all(|port| sockets.iter().any(|s| s.port == *port))
+    if !status.ready {
+        return status;
+    }
+    let sockets = OnceCell::new();
+    for (container, probe) in &pod.probes {
+        let probe = match probe {
+            Ok(probe) => probe,
+            Err(why) => {
+                status
+                    .notes
+                    .push(format!("container `{container}`: {why}; taken as ready once running"));
+                continue;
+            }
+        };
+        if !probe.evaluated_fully() {
+            status.notes.push(format!(
+                "container `{container}`: its {} readiness probe is judged by its port listening only",
+                probe.kind
+            ));
+        }
+        let tracker = trackers
+            .entry(container_name(&pod.name, container))
+            .or_insert_with(|| Tracker::new(probe, now));
+        if tracker.due(now) {
+            let result = match &probe.check {
+                Check::Exec(command) => host::exec_probe(&container_name(&pod.name, container), command, probe.timeout),
+                Check::Port(port) => {
+                    let listening = sockets.get_or_init(|| {
+                        infra_pids
+                            .get(&pod.name)
+                            .and_then(|infra| procnet::read_namespace(Path::new(&format!("/proc/{infra}"))).ok())
+                            .unwrap_or_default()
+                    });
+                    if listening.iter().any(|s| s.port == *port) {
+                        Ok(())
+                    } else {
+                        Err(format!("port {port} does not listen"))
+                    }
+                }
+            };
+            tracker.record(probe, result, now);
+        }
+        if !tracker.ready() {
+            status.ready = false;
+            status.waiting_on = Some(format!(
+                "container `{container}`: its {} readiness probe has not passed after {} s{}",
+                probe.kind,
+                tracker.age(now).as_secs(),
+                tracker
+                    .last_failure
+                    .as_ref()
+                    .map(|f| format!(" (last: {f})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    status
 }
 
 /// Why a pod is not ready, for the probe-incomplete note.
-fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> String {
+fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>, waiting_on: Option<&str>) -> String {
     let mut parts = Vec::new();
     for container in &pod.containers {
         let name = container_name(&pod.name, container);
@@ -120,9 +189,8 @@ fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>)
             _ => {}
         }
     }
-    if parts.is_empty() && !pod.readiness_ports.is_empty() {
-        let ports: Vec<String> = pod.readiness_ports.iter().map(u16::to_string).collect();
-        format!("its readiness probe port(s) {} never listened", ports.join(", "))
+    if let (true, Some(waiting)) = (parts.is_empty(), waiting_on) {
+        waiting.to_string()
     } else if parts.is_empty() {
         "not all containers were running".into()
     } else {
@@ -197,40 +265,53 @@ impl Sandbox for PodmanSandbox {
 
     fn wait_ready(&mut self, timeout: Duration) -> Result<Vec<PodStatus>> {
         let start = Instant::now();
-        // Ready: every container running, and the ports of the original
-        // readiness probes listening; twice in a row, so a container that
-        // dies right after starting is not taken for ready.
+        // Ready: every container running and every readiness probe passed
+        // (run as the kubelet runs them); twice in a row, so a container
+        // that dies right after starting is not taken for ready.
+        let mut trackers = BTreeMap::new();
         let mut consecutive = 0;
+        let needs_sockets = self.plan.pods.iter().any(|p| {
+            p.probes
+                .values()
+                .flatten()
+                .any(|probe| matches!(probe.check, Check::Port(_)))
+        });
         loop {
             interrupt::check()?;
+            let now = Instant::now();
             let states = host::container_states(&self.plan.name)?;
-            let infra_pids = if self.plan.pods.iter().any(|p| !p.readiness_ports.is_empty()) {
+            let infra_pids = if needs_sockets {
                 host::process_info(&self.plan.name, &[])?.0
             } else {
                 BTreeMap::new()
             };
-            let ready: Vec<bool> = self
+            let polls: Vec<PodReadiness> = self
                 .plan
                 .pods
                 .iter()
-                .map(|p| pod_ready(p, &states, &infra_pids))
+                .map(|p| poll_pod(p, &states, &infra_pids, &mut trackers, now))
                 .collect();
-            consecutive = if ready.iter().all(|r| *r) { consecutive + 1 } else { 0 };
+            consecutive = if polls.iter().all(|p| p.ready) {
+                consecutive + 1
+            } else {
+                0
+            };
             if consecutive >= 2 || start.elapsed() >= timeout {
                 return Ok(self
                     .plan
                     .pods
                     .iter()
-                    .zip(ready)
-                    .map(|(p, ready)| PodStatus {
+                    .zip(polls)
+                    .map(|(p, poll)| PodStatus {
                         pod: p.name.clone(),
                         owner: p.owner.clone(),
-                        ready,
-                        detail: if ready {
+                        ready: poll.ready,
+                        detail: if poll.ready {
                             String::new()
                         } else {
-                            not_ready_detail(p, &states)
+                            not_ready_detail(p, &states, poll.waiting_on.as_deref())
                         },
+                        notes: poll.notes,
                     })
                     .collect());
             }
@@ -346,7 +427,14 @@ mod tests {
         assert_eq!(sandbox.plan.pods.len(), 1, "the Job is not played");
         let pod = &sandbox.plan.pods[0];
         assert!(pod.host_network);
-        assert_eq!(pod.readiness_ports, [5432]);
+        let probe = pod
+            .probes
+            .values()
+            .next()
+            .expect("the readiness probe")
+            .as_ref()
+            .unwrap();
+        assert_eq!((probe.kind, &probe.check), ("tcpSocket", &Check::Port(5432)));
         let text = std::fs::read_to_string(&pod.file).unwrap();
         let docs: Vec<Value> = text
             .split("\n---\n")

@@ -3,6 +3,7 @@
 //! `podman` and docs/podman-notes.md), each in its own file with the
 //! ConfigMaps (and Secrets, as ConfigMaps) it references.
 
+use super::readiness::Probe;
 use crate::model::{Index, Workload, WorkloadRef};
 use crate::probe::naming::{dns_label, sandbox_name, SANDBOX_LABEL};
 use anyhow::{Context, Result};
@@ -18,9 +19,10 @@ pub struct PlannedPod {
     pub host_network: bool,
     pub containers: Vec<String>,
     pub images: Vec<String>,
-    /// Ports of the original `tcpSocket`/`httpGet` readiness probes: the pod
-    /// is ready once they listen.
-    pub readiness_ports: Vec<u16>,
+    /// The original readiness probe of each long-running container that has
+    /// one (`Err`: why it cannot be evaluated), by container name: podman
+    /// ignores them, the sandbox runs them (`readiness.rs`).
+    pub probes: BTreeMap<String, Result<Probe, String>>,
     /// The file this pod is played from.
     pub file: PathBuf,
 }
@@ -119,7 +121,7 @@ impl Namer {
         let host_network = workload.host_network_line.is_some();
         let mut containers = Vec::new();
         let mut images = Vec::new();
-        let mut readiness_ports = Vec::new();
+        let mut probes = BTreeMap::new();
         let volume_prefix = format!("{pod_name}-");
         for list in ["containers", "initContainers"] {
             let Some(Value::Array(items)) = spec.get_mut(list) else {
@@ -131,9 +133,9 @@ impl Namer {
                 if long_running {
                     if let Some(name) = container.get("name").and_then(Value::as_str) {
                         containers.push(name.to_string());
-                    }
-                    if let Some(port) = readiness_port(container) {
-                        readiness_ports.push(port);
+                        if let Some(probe) = Probe::of(container) {
+                            probes.insert(name.to_string(), probe);
+                        }
                     }
                 }
                 if let Some(image) = container.get("image").and_then(Value::as_str) {
@@ -216,7 +218,7 @@ impl Namer {
                 host_network,
                 containers,
                 images,
-                readiness_ports,
+                probes,
                 file,
             },
         )
@@ -250,22 +252,5 @@ impl Namer {
 fn prefix_string(value: Option<&mut Value>, prefix: &str) {
     if let Some(Value::String(text)) = value {
         *text = format!("{prefix}{text}");
-    }
-}
-
-/// The port of a `tcpSocket`/`httpGet` readiness probe (a number, or the
-/// name of one of the container's ports).
-fn readiness_port(container: &Value) -> Option<u16> {
-    let probe = container.get("readinessProbe")?;
-    let port = probe
-        .pointer("/tcpSocket/port")
-        .or_else(|| probe.pointer("/httpGet/port"))?;
-    match port {
-        Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
-        Value::String(name) => container.get("ports")?.as_array()?.iter().find_map(|p| {
-            (p.get("name")?.as_str()? == name)
-                .then(|| p.get("containerPort")?.as_u64().and_then(|n| u16::try_from(n).ok()))?
-        }),
-        _ => None,
     }
 }
