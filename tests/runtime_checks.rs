@@ -145,11 +145,10 @@ fn runtime_rules() {
             "M1 node-agent 9200", // undeclared; 22 is the node's own (baseline) and declared anyway
             "M1 web 5353",        // UDP, bound, undeclared, no owner known
             "M1 web 9090",        // undeclared, held by the sidecar, stable across runs
-            "M2 web 20000",       // open in run 1 only
-            "M2 web 45000",       // in the ephemeral range 40000-60000
-            "M3 web 9999",        // declared, never open
-            "M5A admin 7000",     // the admin Service targets 7000: nothing listens there
-            "M5C web-hl 9999",    // the headless Service's cluster port is declared but closed
+            "M2 web 20000", // one listener of container web: 20000 in run 1 only, 45000 (ephemeral range 40000-60000) in both
+            "M3 web 9999",  // declared, never open
+            "M5A admin 7000", // the admin Service targets 7000: nothing listens there
+            "M5C web-hl 9999", // the headless Service's cluster port is declared but closed
         ]
     );
 }

@@ -1,6 +1,8 @@
-use super::support::{describe, holders_text, undeclared_open_ports, Dynamic};
+use super::support::{describe, holders_text, probed_runs, undeclared_open_ports, Dynamic, UndeclaredPort};
 use super::{declare_check, Finding, Subject};
 use crate::model::Index;
+use crate::model::Protocol;
+use std::collections::BTreeMap;
 
 declare_check! {
     /// ## What it does
@@ -8,9 +10,11 @@ declare_check! {
     /// open in one probe run and not in the other (the pods are restarted
     /// between the two runs), or inside the pod's ephemeral port range
     /// (`/proc/sys/net/ipv4/ip_local_port_range`), where the kernel picks
-    /// ports for `bind(0)`. Reported instead of M1 for that port. One finding
-    /// per workload and port. (`audit` probes once without restarting, so
-    /// there only the ephemeral-range rule applies.)
+    /// ports for `bind(0)`. Reported instead of M1 for those ports. One
+    /// finding per workload, container and protocol (one listener that
+    /// picks a new number at every start is one finding), listing the ports
+    /// seen in each run and the rule that fired. (`audit` probes once without
+    /// restarting, so there only the ephemeral-range rule applies.)
     ///
     /// ## Why is this bad?
     /// A port chosen at random on every start cannot be declared, so no
@@ -21,7 +25,8 @@ declare_check! {
     ///
     /// ## Example
     /// A worker that announces `0.0.0.0:0` for its data channel: run 1 sees
-    /// 41873/TCP, run 2 sees 38211/TCP.
+    /// 41873/TCP, run 2 sees 38211/TCP: "opens dynamic TCP ports (container
+    /// `worker`): 41873 -> 38211 in runs 1 -> 2 (they change between runs)".
     ///
     /// ## How to fix
     /// Pin the port in the application's settings (most systems have an
@@ -40,30 +45,82 @@ declare_check! {
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     for workload in &index.workloads {
-        for open in undeclared_open_ports(index, workload) {
-            let Some(dynamic) = &open.dynamic else { continue };
-            let what = format!("{}/{}", open.port, open.protocol.as_str());
-            let why = match dynamic {
-                Dynamic::MovedBetweenRuns => "it was open in one probe run and not in the other".to_string(),
-                Dynamic::EphemeralRange(low, high) => format!("it lies in the ephemeral port range {low}-{high}"),
+        let dynamic: Vec<UndeclaredPort> = undeclared_open_ports(index, workload)
+            .into_iter()
+            .filter(|p| p.dynamic.is_some())
+            .collect();
+        if dynamic.is_empty() {
+            continue;
+        }
+        let runs = probed_runs(index, workload);
+        // One listener: the same holders, the same protocol.
+        let mut listeners: BTreeMap<(Vec<String>, Protocol), Vec<&UndeclaredPort>> = BTreeMap::new();
+        for port in &dynamic {
+            listeners
+                .entry((port.holders.clone(), port.protocol))
+                .or_default()
+                .push(port);
+        }
+        for ((holders, protocol), ports) in listeners {
+            let per_run: Vec<String> = runs
+                .iter()
+                .map(|run| {
+                    let seen: Vec<String> = ports
+                        .iter()
+                        .filter(|p| run.ports.contains_key(&(protocol, p.port)))
+                        .map(|p| p.port.to_string())
+                        .collect();
+                    if seen.is_empty() {
+                        "-".to_string()
+                    } else {
+                        seen.join("+")
+                    }
+                })
+                .collect();
+            let seen = match per_run.as_slice() {
+                [one] => one.clone(),
+                many => format!(
+                    "{} in runs {}",
+                    many.join(" -> "),
+                    (1..=many.len()).map(|r| r.to_string()).collect::<Vec<_>>().join(" -> ")
+                ),
             };
+            let mut rules = Vec::new();
+            if ports
+                .iter()
+                .any(|p| matches!(p.dynamic, Some(Dynamic::MovedBetweenRuns)))
+            {
+                rules.push("they change between probe runs".to_string());
+            }
+            let ephemeral: Vec<String> = ports
+                .iter()
+                .filter_map(|p| match p.dynamic {
+                    Some(Dynamic::EphemeralRange(low, high)) => {
+                        Some(format!("{} in the ephemeral port range {low}-{high}", p.port))
+                    }
+                    _ => None,
+                })
+                .collect();
+            rules.extend(ephemeral);
+            let why = rules.join("; ");
+            let proto = protocol.as_str();
             findings.push(
                 Finding::new(
                     &M2,
                     format!(
-                        "{} opens {what}{} dynamically: {why}",
+                        "{} opens dynamic {proto} ports{}: {seen} ({why})",
                         describe(workload.obj),
-                        holders_text(&open.holders)
+                        holders_text(&holders)
                     ),
                     "pin the port in the application's settings, declare it, and allow it in the NetworkPolicy".into(),
                     vec![Subject::new(
                         workload.obj,
                         workload.containers_line,
-                        format!("{} opens {what}", describe(workload.obj)),
+                        format!("{} opens dynamic {proto} ports", describe(workload.obj)),
                     )],
                 )
-                .with_port(open.port)
-                .with_socket(open.protocol, open.holders.clone()),
+                .with_port(ports[0].port)
+                .with_socket(protocol, holders),
             );
         }
     }
