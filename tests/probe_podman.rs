@@ -153,7 +153,16 @@ fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
         .iter()
         .find(|f| f["check"] == "M2")
         .unwrap();
-    assert!(m2["message"].as_str().unwrap().contains("(container `random`)"), "{m2}");
+    assert!(m2["message"].as_str().unwrap().contains("(container `random`, process `nc`"), "{m2}");
+    // And the process that holds each socket, as `netstat -p` names it.
+    let telnetd = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "M1" && f["port"] == 9090)
+        .unwrap();
+    assert_eq!(telnetd["processes"][0]["name"], "telnetd", "{telnetd}");
+    assert_eq!(telnetd["processes"][0]["command"], "telnetd -F -p 9090", "{telnetd}");
     // UDP 67 (declared) and 127.0.0.1:8081 (loopback) are not findings; the
     // never-ready pod is a note, not an M3 for its port 5000.
     let incomplete = &json["probe"]["incomplete"];

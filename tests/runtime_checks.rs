@@ -5,7 +5,7 @@ use netaudit::checks::{self, Analysis};
 use netaudit::engine::config::Config;
 use netaudit::model::{
     AttributedSocket, Detail, Evidence, Input, Manifests, Observations, OpenSocket, PodSockets, PodStatus, ProbeReport,
-    Protocol, WorkloadRef,
+    ProcessName, Protocol, WorkloadRef,
 };
 
 /// A web Deployment behind three Services and a hostNetwork agent.
@@ -49,17 +49,36 @@ fn socket(protocol: Protocol, address: &str, port: u16, container: Option<&str>)
             inode: u64::from(port),
         },
         container: container.map(str::to_string),
+        process: None,
     }
+}
+
+/// A socket whose holding process is known (`netstat -p`).
+fn held_by(mut socket: AttributedSocket, name: &str, cmdline: &[u8]) -> AttributedSocket {
+    socket.process = ProcessName::from_proc(name, cmdline);
+    socket
 }
 
 fn web_pod(pod: &str, extra: Vec<AttributedSocket>) -> PodSockets {
     let mut sockets = vec![
         socket(Protocol::Tcp, "0.0.0.0", 8080, Some("web")),
-        socket(Protocol::Tcp, "::", 9090, Some("sidecar")),
+        held_by(
+            socket(Protocol::Tcp, "::", 9090, Some("sidecar")),
+            "telnetd\n",
+            b"telnetd\0-F\0-p\x009090\0",
+        ),
         socket(Protocol::Tcp, "127.0.0.1", 6060, Some("web")),
         socket(Protocol::Tcp, "::ffff:127.0.0.1", 6061, Some("web")),
         socket(Protocol::Udp, "0.0.0.0", 5353, None),
-        socket(Protocol::Tcp, "0.0.0.0", 45000, Some("web")),
+        held_by(
+            socket(Protocol::Tcp, "0.0.0.0", 45000, Some("web")),
+            "java",
+            format!(
+                "/usr/bin/java -Dcom.sun.management.jmxremote -cp {} org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                "x".repeat(200)
+            )
+            .as_bytes(),
+        ),
     ];
     sockets.extend(extra);
     PodSockets {
@@ -172,8 +191,10 @@ fn never_ready_pods_get_no_m3() {
     assert!(!keys(Some(obs)).iter().any(|k| k.contains("stuck")));
 }
 
+/// As `netstat -p` does: the container and the process (name and command
+/// line, shortened) that hold the socket, in the message and the JSON.
 #[test]
-fn m1_message_names_the_container_holding_the_socket() {
+fn m1_message_names_the_container_and_process_holding_the_socket() {
     let manifests = manifests();
     let evidence = evidence(observations());
     let audit = netaudit::engine::run(&manifests, &Config::default(), Some(&evidence));
@@ -182,7 +203,23 @@ fn m1_message_names_the_container_holding_the_socket() {
         .iter()
         .find(|f| f.check == &checks::M1 && f.port == Some(9090))
         .unwrap();
-    assert!(m1.message.contains("9090/TCP (container `sidecar`)"), "{}", m1.message);
+    assert!(
+        m1.message
+            .contains("9090/TCP (container `sidecar`, process `telnetd` running `telnetd -F -p 9090`)"),
+        "{}",
+        m1.message
+    );
+    assert_eq!(
+        m1.processes,
+        [ProcessName {
+            name: "telnetd".into(),
+            command: "telnetd -F -p 9090".into()
+        }]
+    );
+    // A long command line is cut, with an ellipsis.
+    let m2 = audit.findings.iter().find(|f| f.check == &checks::M2).unwrap();
+    assert_eq!(m2.processes[0].command.chars().count(), ProcessName::MAX_COMMAND);
+    assert!(m2.processes[0].command.ends_with('…'), "{}", m2.processes[0].command);
 }
 
 #[test]

@@ -53,12 +53,13 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             findings.push(
                 Finding::new(
                     &M1,
-                    format!("{} listens on {what}{}, which no container declares", describe(workload.obj), holders_text(&open.holders)),
+                    format!("{} listens on {what}{}, which no container declares", describe(workload.obj), holders_text(&open.holders, &open.processes)),
                     format!("declare {what} in containers[].ports of the container that opens it, or make it listen on loopback only"),
                     vec![Subject::new(workload.obj, workload.containers_line, format!("{} opens {what}", describe(workload.obj)))],
                 )
                 .with_port(open.port)
-                .with_socket(open.protocol, open.holders.clone()),
+                .with_socket(open.protocol, open.holders.clone())
+                .with_processes(open.processes.clone()),
             );
         }
     }

@@ -1,7 +1,7 @@
 use super::support::{describe, holders_text, probed_runs, undeclared_open_ports, Dynamic, UndeclaredPort};
 use super::{declare_check, Finding, Subject};
 use crate::model::Index;
-use crate::model::Protocol;
+use crate::model::{ProcessName, Protocol};
 use std::collections::BTreeMap;
 
 declare_check! {
@@ -62,6 +62,9 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                 .push(port);
         }
         for ((holders, protocol), ports) in listeners {
+            let mut processes: Vec<ProcessName> = ports.iter().flat_map(|p| p.processes.iter().cloned()).collect();
+            processes.sort();
+            processes.dedup();
             let per_run: Vec<String> = runs
                 .iter()
                 .map(|run| {
@@ -110,7 +113,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                     format!(
                         "{} opens dynamic {proto} ports{}: {seen} ({why})",
                         describe(workload.obj),
-                        holders_text(&holders)
+                        holders_text(&holders, &processes)
                     ),
                     "pin the port in the application's settings, declare it, and allow it in the NetworkPolicy".into(),
                     vec![Subject::new(
@@ -120,7 +123,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                     )],
                 )
                 .with_port(ports[0].port)
-                .with_socket(protocol, holders),
+                .with_socket(protocol, holders)
+                .with_processes(processes),
             );
         }
     }

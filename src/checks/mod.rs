@@ -5,7 +5,7 @@
 //! example, remediation). The same text feeds `docs/checks.md`,
 //! `netaudit explain ID` and the SARIF rule help, so it is written once.
 
-use crate::model::{Index, Location, Object, Protocol};
+use crate::model::{Index, Location, Object, ProcessName, Protocol};
 use serde::Serialize;
 
 pub mod docs;
@@ -272,6 +272,8 @@ pub struct Finding<'a> {
     /// holding the socket (what `fix` needs to patch the right container).
     pub protocol: Option<Protocol>,
     pub containers: Vec<String>,
+    /// Runtime findings (M1, M2): the processes seen holding the socket.
+    pub processes: Vec<ProcessName>,
 }
 
 impl<'a> Finding<'a> {
@@ -285,6 +287,7 @@ impl<'a> Finding<'a> {
             port: None,
             protocol: None,
             containers: Vec::new(),
+            processes: Vec::new(),
         }
     }
 
@@ -296,6 +299,11 @@ impl<'a> Finding<'a> {
     pub fn with_socket(mut self, protocol: Protocol, containers: Vec<String>) -> Finding<'a> {
         self.protocol = Some(protocol);
         self.containers = containers;
+        self
+    }
+
+    pub fn with_processes(mut self, processes: Vec<ProcessName>) -> Finding<'a> {
+        self.processes = processes;
         self
     }
 

@@ -2,7 +2,9 @@
 
 use super::Subject;
 use crate::model::selector::display_labels;
-use crate::model::{Index, Object, PortKey, Protocol, RunPorts, Service, ServicePort, TargetPort, Workload};
+use crate::model::{
+    Index, Object, PortKey, ProcessName, Protocol, RunPorts, Service, ServicePort, TargetPort, Workload,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// "Deployment `web`": how messages name an object.
@@ -255,6 +257,8 @@ pub struct UndeclaredPort {
     pub port: u16,
     /// Containers seen holding the socket.
     pub holders: Vec<String>,
+    /// Processes seen holding it.
+    pub processes: Vec<ProcessName>,
     pub dynamic: Option<Dynamic>,
 }
 
@@ -262,9 +266,13 @@ pub struct UndeclaredPort {
 pub fn undeclared_open_ports(index: &Index<'_>, workload: &Workload<'_>) -> Vec<UndeclaredPort> {
     let runs = probed_runs(index, workload);
     let mut all: BTreeMap<PortKey, BTreeSet<String>> = BTreeMap::new();
+    let mut processes: BTreeMap<PortKey, BTreeSet<ProcessName>> = BTreeMap::new();
     for run in &runs {
         for (key, holders) in &run.ports {
             all.entry(*key).or_default().extend(holders.iter().cloned());
+        }
+        for (key, held_by) in &run.processes {
+            processes.entry(*key).or_default().extend(held_by.iter().cloned());
         }
     }
     all.into_iter()
@@ -284,21 +292,41 @@ pub fn undeclared_open_ports(index: &Index<'_>, workload: &Workload<'_>) -> Vec<
                 protocol,
                 port,
                 holders: holders.into_iter().collect(),
+                processes: processes
+                    .remove(&(protocol, port))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
                 dynamic,
             }
         })
         .collect()
 }
 
-/// "container `web`" / "containers `a`, `b`" / "" when unknown.
-pub fn holders_text(holders: &[String]) -> String {
+/// " (container `web`, process `epmd` (`epmd -daemon`))", with each part
+/// only when known; "" when nothing is.
+pub fn holders_text(holders: &[String], processes: &[ProcessName]) -> String {
+    let mut parts = Vec::new();
     match holders {
-        [] => String::new(),
-        [one] => format!(" (container `{one}`)"),
-        many => format!(
-            " (containers {})",
+        [] => {}
+        [one] => parts.push(format!("container `{one}`")),
+        many => parts.push(format!(
+            "containers {}",
             many.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
-        ),
+        )),
+    }
+    match processes {
+        [] => {}
+        [one] => parts.push(format!("process {one}")),
+        many => parts.push(format!(
+            "processes {}",
+            many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        )),
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
     }
 }
 

@@ -21,7 +21,7 @@ pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Wo
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use runtime::{
     AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
-    Protocol, RunPorts, WorkloadRef,
+    ProcessName, Protocol, RunPorts, WorkloadRef,
 };
 pub use selector::{Labels, Selector};
 

@@ -126,6 +126,51 @@ pub struct AttributedSocket {
     pub socket: OpenSocket,
     /// The container whose process holds the socket, when the runtime lets us tell.
     pub container: Option<String>,
+    /// The process that holds it, when the runtime lets us tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessName>,
+}
+
+/// A process as `netstat -p` names it: `/proc/<pid>/comm`, and its command
+/// line (`/proc/<pid>/cmdline`), shortened.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ProcessName {
+    pub name: String,
+    pub command: String,
+}
+
+impl ProcessName {
+    /// The longest command line kept: enough for the program and its first
+    /// arguments (a JVM's is several kilobytes).
+    pub const MAX_COMMAND: usize = 80;
+
+    /// From the contents of `comm` and `cmdline` (NUL-separated arguments).
+    pub fn from_proc(comm: &str, cmdline: &[u8]) -> Option<ProcessName> {
+        let name = comm.trim().to_string();
+        if name.is_empty() {
+            return None;
+        }
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let mut command = args.join(" ");
+        if command.chars().count() > Self::MAX_COMMAND {
+            command = command.chars().take(Self::MAX_COMMAND - 1).collect::<String>() + "…";
+        }
+        Some(ProcessName { name, command })
+    }
+}
+
+impl fmt::Display for ProcessName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.command.is_empty() || self.command == self.name {
+            write!(f, "`{}`", self.name)
+        } else {
+            write!(f, "`{}` running `{}`", self.name, self.command)
+        }
+    }
 }
 
 /// Everything a probe observed, keyed by the workloads of the rendered model
@@ -165,6 +210,8 @@ pub struct RunPorts {
     /// Open, non-loopback ports (baseline subtracted for hostNetwork pods),
     /// with the containers seen holding them.
     pub ports: BTreeMap<PortKey, BTreeSet<String>>,
+    /// The processes seen holding them, where known.
+    pub processes: BTreeMap<PortKey, BTreeSet<ProcessName>>,
     pub ephemeral_range: Option<(u16, u16)>,
 }
 
@@ -192,6 +239,9 @@ impl Observations {
                         let holders = result.ports.entry(key).or_default();
                         if let Some(container) = &attributed.container {
                             holders.insert(container.clone());
+                        }
+                        if let Some(process) = &attributed.process {
+                            result.processes.entry(key).or_default().insert(process.clone());
                         }
                     }
                 }

@@ -4,7 +4,7 @@
 use super::{display_line, summary::Summary, TemplateLines};
 use crate::checks::{Finding, Severity};
 use crate::engine::Audit;
-use crate::model::{Protocol, WorkloadRef};
+use crate::model::{ProcessName, Protocol, WorkloadRef};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -97,6 +97,9 @@ pub struct JsonFinding {
     /// declaring the port (M3), when known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<String>,
+    /// Runtime findings (M1, M2): the processes holding the socket, when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<ProcessName>,
     pub objects: Vec<JsonObject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver>,
@@ -154,6 +157,7 @@ fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFin
         port: f.port,
         protocol: f.protocol,
         containers: f.containers.clone(),
+        processes: f.processes.clone(),
         objects: f
             .subjects
             .iter()

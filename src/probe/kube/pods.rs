@@ -347,7 +347,11 @@ impl<E: PodExec> PodAccess<'_, E> {
                     Some(set) if set.len() == 1 && !pod.shared_pids => set.iter().next().cloned(),
                     _ => None,
                 };
-                AttributedSocket { socket, container }
+                AttributedSocket {
+                    socket,
+                    container,
+                    process: None,
+                }
             })
             // A host-network pod sees every socket of the node: keep the
             // ones its own containers hold.

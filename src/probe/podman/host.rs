@@ -1,6 +1,7 @@
 //! The host side of the podman sandbox: running podman, and reading the
 //! pods' processes, sockets and port ranges from the host's `/proc`.
 
+use crate::model::ProcessName;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
 use crate::source::stderr_summary;
@@ -182,6 +183,13 @@ pub(super) fn ephemeral_range(pid: u32) -> (u16, u16) {
     inside
         .or_else(|| procnet::ephemeral_port_range(Path::new("/proc")).ok())
         .unwrap_or((32768, 60999))
+}
+
+/// The name and command line of the process at `/proc/<pid>` (`proc_dir`).
+pub(super) fn process_name(proc_dir: &Path) -> Option<ProcessName> {
+    let comm = std::fs::read_to_string(proc_dir.join("comm")).ok()?;
+    let cmdline = std::fs::read(proc_dir.join("cmdline")).unwrap_or_default();
+    ProcessName::from_proc(&comm, &cmdline)
 }
 
 /// The processes of a container: those in its cgroup (v1 `pids` controller,

@@ -27,7 +27,7 @@ mod host;
 mod plan;
 mod readiness;
 
-use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus};
+use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus, ProcessName};
 use crate::probe::interrupt;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
@@ -334,9 +334,11 @@ impl Sandbox for PodmanSandbox {
                 .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
             let sockets = procnet::read_namespace(&PathBuf::from(format!("/proc/{infra}")))
                 .with_context(|| format!("cannot read the sockets of pod {}", pod.name))?;
-            // Which container holds which socket: the socket inodes in the
-            // fds of every process of the container.
-            let mut owners: BTreeMap<u64, String> = BTreeMap::new();
+            // Which container and process hold which socket: the socket
+            // inodes in the fds of every process of the container. Forked
+            // workers share their parent's socket: the lowest PID (the one
+            // that bound it, as a rule) names it.
+            let mut owners: BTreeMap<u64, (String, Option<ProcessName>)> = BTreeMap::new();
             for container in &pod.containers {
                 let Some(state) = states.get(&container_name(&pod.name, container)) else {
                     continue;
@@ -345,18 +347,31 @@ impl Sandbox for PodmanSandbox {
                     .get(&state.id)
                     .map(|(_, cgroup)| cgroup.as_str())
                     .unwrap_or("");
-                for process in host::container_processes(state.pid, cgroup, &by_namespace) {
-                    let dir = PathBuf::from(format!("/proc/{process}"));
-                    for inode in procnet::socket_inodes_of_process(&dir).unwrap_or_default() {
-                        owners.insert(inode, container.clone());
+                let mut pids = host::container_processes(state.pid, cgroup, &by_namespace);
+                pids.sort_unstable();
+                for pid in pids {
+                    let dir = PathBuf::from(format!("/proc/{pid}"));
+                    let inodes = procnet::socket_inodes_of_process(&dir).unwrap_or_default();
+                    if inodes.is_empty() {
+                        continue;
+                    }
+                    let process = host::process_name(&dir);
+                    for inode in inodes {
+                        owners
+                            .entry(inode)
+                            .or_insert_with(|| (container.clone(), process.clone()));
                     }
                 }
             }
             let sockets = sockets
                 .into_iter()
-                .map(|socket| AttributedSocket {
-                    container: owners.get(&socket.inode).cloned(),
-                    socket,
+                .map(|socket| {
+                    let (container, process) = owners.get(&socket.inode).cloned().unzip();
+                    AttributedSocket {
+                        container,
+                        process: process.flatten(),
+                        socket,
+                    }
                 })
                 // A host-network pod sees every socket of the host: keep the
                 // ones its own containers hold.
