@@ -153,7 +153,13 @@ fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
         .iter()
         .find(|f| f["check"] == "M2")
         .unwrap();
-    assert!(m2["message"].as_str().unwrap().contains("(container `random`, process `nc`"), "{m2}");
+    assert!(
+        m2["message"]
+            .as_str()
+            .unwrap()
+            .contains("(container `random`, process `nc`"),
+        "{m2}"
+    );
     // And the process that holds each socket, as `netstat -p` names it.
     let telnetd = json["findings"]
         .as_array()

@@ -6,7 +6,7 @@
 use super::exec::PodExec;
 use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
 use super::status::{event_time, pod_status_summary};
-use crate::model::{AttributedSocket, OpenSocket, PodSockets, WorkloadRef};
+use crate::model::{AttributedSocket, OpenSocket, PodSockets, ProcessName, WorkloadRef};
 use crate::probe::interrupt;
 use crate::probe::naming::dns_label;
 use anyhow::{anyhow, bail, Context, Result};
@@ -318,6 +318,7 @@ impl<E: PodExec> PodAccess<'_, E> {
         let mut sockets: Vec<OpenSocket> = Vec::new();
         let mut range = None;
         let mut holders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+        let mut processes: BTreeMap<u64, ProcessName> = BTreeMap::new();
         let mut failures = Vec::new();
         let containers = pod.containers.clone();
         for container in &containers {
@@ -328,6 +329,9 @@ impl<E: PodExec> PodAccess<'_, E> {
                     range = range.or(reading.ephemeral_range);
                     for inode in reading.socket_inodes {
                         holders.entry(inode).or_default().insert(container.clone());
+                    }
+                    for (inode, process) in reading.socket_processes {
+                        processes.entry(inode).or_insert(process);
                     }
                 }
                 Err(e) => failures.push(format!("{e:#}")),
@@ -348,9 +352,9 @@ impl<E: PodExec> PodAccess<'_, E> {
                     _ => None,
                 };
                 AttributedSocket {
+                    process: processes.get(&socket.inode).cloned(),
                     socket,
                     container,
-                    process: None,
                 }
             })
             // A host-network pod sees every socket of the node: keep the

@@ -235,6 +235,16 @@ pub(crate) fn reader_output(inodes: &[u64]) -> String {
             i + 3
         ));
     }
+    // Two processes hold the sockets (a parent and its forked worker): the
+    // parent, PID 1, names them.
+    out.push_str("/proc/7/fd/:\ntotal 0\n");
+    for inode in inodes {
+        out.push_str(&format!(
+            "lrwx------ 1 root root 64 Jan  1 00:00 3 -> socket:[{inode}]\n"
+        ));
+    }
+    out.push_str("@@netaudit procs\npid 1\nnginx\nnginx: master process /usr/sbin/nginx\0-g\0daemon off;\0\n");
+    out.push_str("pid 7\nnginx\nnginx: worker process\0\n");
     out.push_str("@@netaudit end\n");
     out
 }

@@ -349,6 +349,13 @@ fn reader_output_parsing() {
     let reading = reader::parse_reading(&reader_output(&[105877])).unwrap().unwrap();
     assert_eq!(reading.ephemeral_range, Some((50000, 50999)));
     assert_eq!(reading.socket_inodes, BTreeSet::from([105877]));
+    assert_eq!(
+        reading.socket_processes.get(&105877),
+        Some(&crate::model::ProcessName {
+            name: "nginx".into(),
+            command: "nginx: master process /usr/sbin/nginx -g daemon off;".into()
+        })
+    );
     assert_eq!(reading.sockets.len(), 14);
     // No shell: nothing, or a partial run, is "no reading" (debug container next).
     assert_eq!(reader::parse_reading("").unwrap(), None);
