@@ -23,7 +23,7 @@ cd "$ROOT"
 
 IMAGE="localhost/netaudit-real:latest"
 # Bump when the package list or the image's layout changes.
-IMAGE_LAYOUT="1"
+IMAGE_LAYOUT="2"
 SUITE="bookworm"
 SERVERS=(zookeeper rabbitmq-server redis-server memcached postgresql)
 TOOLS=(iproute2 procps netcat-openbsd)
@@ -113,6 +113,7 @@ say "podman import $IMAGE"
 podman image rm -f "$IMAGE" >/dev/null 2>&1 || true
 tar -C "$STAGE" -c . | podman import \
     --change 'CMD ["/bin/sh"]' \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "LABEL netaudit.layout=$IMAGE_LAYOUT" \
-    - "$IMAGE" >/dev/null
+    - "$IMAGE" >/dev/null 2>&1
 say "built $IMAGE in $(( $(date +%s) - started )) s: $(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')"

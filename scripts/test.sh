@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs via .ci/run):
 #   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), set up podman
-#   (scripts/setup-podman.sh, needs root), then fmt, clippy, build
-#   benches/examples, tests.
+#   (scripts/setup-podman.sh, needs root), build the image of real servers
+#   (scripts/build-real-image.sh, about 2 minutes the first time), then fmt,
+#   clippy, build benches/examples, tests.
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
 # NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here.
 set -euo pipefail
@@ -20,6 +21,9 @@ export NETAUDIT_REQUIRE_HELM=1
 echo "==> scripts/setup-podman.sh (podman, runc and the local test image for the probe tests)"
 bash scripts/setup-podman.sh
 export CONTAINERS_CONF="$ROOT/testdata/podman/containers.conf"
+
+echo "==> scripts/build-real-image.sh (real servers from Debian packages; cached once built)"
+bash scripts/build-real-image.sh
 # tests/probe_podman.rs fails, instead of skipping, when podman is missing.
 export NETAUDIT_REQUIRE_PODMAN=1
 

@@ -25,6 +25,12 @@ fn podman_ready() -> Option<MutexGuard<'static, ()>> {
     let guard = PODMAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     common::podman_ready().then_some(guard)
 }
+
+/// As [`podman_ready`], for the charts of real servers.
+fn real_image_ready() -> Option<MutexGuard<'static, ()>> {
+    let guard = PODMAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    common::real_image_ready().then_some(guard)
+}
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -470,4 +476,107 @@ fn a_closed_stderr_does_not_stop_the_cleanup() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     assert_sandbox_gone(&sandbox.expect("sandbox name"));
+}
+
+/// A chart of real servers probed: its runtime findings as `CHECK object
+/// :port process` (the holding process's name, `-` when none), sorted.
+fn real_findings(release: &str, chart: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![release, chart, "--probe", "--timeout", "120s", "-o", "json"];
+    args.extend_from_slice(extra);
+    let out = install(&args);
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"].as_array().unwrap().len(), 0, "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+    let mut keys: Vec<String> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| ["M1", "M2", "M3", "M5A", "M5C"].contains(&f["check"].as_str().unwrap()))
+        .map(|f| {
+            let object = &f["objects"][0];
+            let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
+                ("M2", _) | (_, None) => String::new(),
+                (_, Some(p)) => format!(" :{p}"),
+            };
+            let process = f["processes"][0]["name"].as_str().unwrap_or("-");
+            format!(
+                "{} {}{port} {process}",
+                f["check"].as_str().unwrap(),
+                object["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Real servers from Debian's packages (scripts/build-real-image.sh), each
+/// verified by hand once with `nsenter -t <infra pid> -n ss -ltnup`
+/// (docs/real-software.md): the findings name the real owners.
+#[test]
+fn real_servers_memcached_sidecar_and_redis() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-cache";
+    // The sidecar's undeclared 11211 is the sidecar's, not Redis's.
+    assert_eq!(real_findings("cache", chart, &[]), ["M1 cache-cache :11211 memcached"]);
+    assert_eq!(
+        real_findings("cache", chart, &["--set", "declareMemcached=true"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn real_servers_zookeeper_jmx() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-zookeeper";
+    // The JMX port is fixed (M1); the RMI connector's two ports move at
+    // every start: one M2 for the listener, whatever the number of runs.
+    assert_eq!(
+        real_findings("zk", chart, &["--runs", "3"]),
+        ["M1 zk-zookeeper :9010 java", "M2 zk-zookeeper java"]
+    );
+    assert_eq!(
+        real_findings("zk", chart, &["--set", "jmx=false"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn real_servers_rabbitmq_readiness_and_management() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-rabbitmq";
+    // Whatever the probe and plugins: epmd and the Erlang distribution port
+    // are undeclared; AMQP (and the UI) are declared and open once ready.
+    let expected = ["M1 rabbit-rabbitmq :25672 beam.smp", "M1 rabbit-rabbitmq :4369 epmd"];
+    for variant in ["readiness=exec", "readiness=tcp,management=true"] {
+        assert_eq!(
+            real_findings("rabbit", chart, &["--set", variant]),
+            expected,
+            "{variant}"
+        );
+    }
+}
+
+#[test]
+fn real_servers_postgresql() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-postgresql";
+    assert_eq!(real_findings("pg", chart, &[]), Vec::<String>::new());
+    assert_eq!(
+        real_findings("pg", chart, &["--set", "declarePort=false"]),
+        ["M1 pg-postgresql :5432 postgres"]
+    );
 }

@@ -104,17 +104,29 @@ pub fn containers_conf() -> String {
 /// With `NETAUDIT_REQUIRE_PODMAN` set (scripts/test.sh) a missing podman
 /// fails the test instead of skipping it.
 pub fn podman_ready() -> bool {
-    let image = Command::new("podman")
-        .args(["image", "exists", "localhost/netaudit-test:latest"])
+    image_ready("localhost/netaudit-test:latest", "bash scripts/setup-podman.sh")
+}
+
+/// podman and the image of real servers (`scripts/build-real-image.sh`).
+#[allow(dead_code)]
+pub fn real_image_ready() -> bool {
+    podman_ready() && image_ready("localhost/netaudit-real:latest", "bash scripts/build-real-image.sh")
+}
+
+/// Whether podman has `image`; a missing one fails under
+/// NETAUDIT_REQUIRE_PODMAN (CI), and skips otherwise, saying how to get it.
+fn image_ready(image: &str, how: &str) -> bool {
+    let exists = Command::new("podman")
+        .args(["image", "exists", image])
         .env("CONTAINERS_CONF", containers_conf())
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
-    if !image && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
-        panic!("podman or the test image is missing: run `bash scripts/setup-podman.sh`");
+    if !exists && std::env::var_os("NETAUDIT_REQUIRE_PODMAN").is_some() {
+        panic!("podman or {image} is missing: run `{how}`");
     }
-    if !image {
-        eprintln!("skipping: podman or localhost/netaudit-test:latest missing (bash scripts/setup-podman.sh)");
+    if !exists {
+        eprintln!("skipping: podman or {image} missing ({how})");
     }
-    image
+    exists
 }
