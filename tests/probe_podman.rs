@@ -96,26 +96,24 @@ fn sandbox_of(json: &serde_json::Value) -> String {
     json["probe"]["sandbox"].as_str().expect("probe.sandbox").to_string()
 }
 
-/// `CHECK workload` for runtime findings; M2 without its (random) port.
+/// `CHECK Kind/name :port` of a finding; M2 without its (random) port.
+fn finding_key(f: &serde_json::Value) -> String {
+    let object = &f["objects"][0];
+    let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
+        ("M2", _) | (_, None) => String::new(),
+        (_, Some(p)) => format!(" :{p}"),
+    };
+    format!(
+        "{} {}/{}{port}",
+        f["check"].as_str().unwrap(),
+        object["kind"].as_str().unwrap(),
+        object["name"].as_str().unwrap()
+    )
+}
+
+/// [`finding_key`] of every finding, sorted and deduplicated.
 fn runtime_keys(json: &serde_json::Value) -> Vec<String> {
-    let mut keys: Vec<String> = json["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            let object = &f["objects"][0];
-            let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
-                ("M2", _) | (_, None) => String::new(),
-                (_, Some(p)) => format!(" :{p}"),
-            };
-            format!(
-                "{} {}/{}{port}",
-                f["check"].as_str().unwrap(),
-                object["kind"].as_str().unwrap(),
-                object["name"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut keys: Vec<String> = json["findings"].as_array().unwrap().iter().map(finding_key).collect();
     keys.sort();
     keys.dedup();
     keys
@@ -478,8 +476,8 @@ fn a_closed_stderr_does_not_stop_the_cleanup() {
     assert_sandbox_gone(&sandbox.expect("sandbox name"));
 }
 
-/// A chart of real servers probed: its runtime findings as `CHECK object
-/// :port process` (the holding process's name, `-` when none), sorted.
+/// A chart of real servers probed: its runtime findings as [`finding_key`]
+/// and the holding process's name (`-` when none), sorted.
 fn real_findings(release: &str, chart: &str, extra: &[&str]) -> Vec<String> {
     let mut args = vec![release, chart, "--probe", "--timeout", "120s", "-o", "json"];
     args.extend_from_slice(extra);
@@ -494,16 +492,10 @@ fn real_findings(release: &str, chart: &str, extra: &[&str]) -> Vec<String> {
         .iter()
         .filter(|f| ["M1", "M2", "M3", "M5A", "M5C"].contains(&f["check"].as_str().unwrap()))
         .map(|f| {
-            let object = &f["objects"][0];
-            let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
-                ("M2", _) | (_, None) => String::new(),
-                (_, Some(p)) => format!(" :{p}"),
-            };
-            let process = f["processes"][0]["name"].as_str().unwrap_or("-");
             format!(
-                "{} {}{port} {process}",
-                f["check"].as_str().unwrap(),
-                object["name"].as_str().unwrap()
+                "{} {}",
+                finding_key(f),
+                f["processes"][0]["name"].as_str().unwrap_or("-")
             )
         })
         .collect();
@@ -522,7 +514,10 @@ fn real_servers_memcached_sidecar_and_redis() {
     let Some(_serial) = real_image_ready() else { return };
     let chart = "testdata/charts/real-cache";
     // The sidecar's undeclared 11211 is the sidecar's, not Redis's.
-    assert_eq!(real_findings("cache", chart, &[]), ["M1 cache-cache :11211 memcached"]);
+    assert_eq!(
+        real_findings("cache", chart, &[]),
+        ["M1 Deployment/cache-cache :11211 memcached"]
+    );
     assert_eq!(
         real_findings("cache", chart, &["--set", "declareMemcached=true"]),
         Vec::<String>::new()
@@ -540,7 +535,10 @@ fn real_servers_zookeeper_jmx() {
     // every start: one M2 for the listener, whatever the number of runs.
     assert_eq!(
         real_findings("zk", chart, &["--runs", "3"]),
-        ["M1 zk-zookeeper :9010 java", "M2 zk-zookeeper java"]
+        [
+            "M1 StatefulSet/zk-zookeeper :9010 java",
+            "M2 StatefulSet/zk-zookeeper java"
+        ]
     );
     assert_eq!(
         real_findings("zk", chart, &["--set", "jmx=false"]),
@@ -557,7 +555,10 @@ fn real_servers_rabbitmq_readiness_and_management() {
     let chart = "testdata/charts/real-rabbitmq";
     // Whatever the probe and plugins: epmd and the Erlang distribution port
     // are undeclared; AMQP (and the UI) are declared and open once ready.
-    let expected = ["M1 rabbit-rabbitmq :25672 beam.smp", "M1 rabbit-rabbitmq :4369 epmd"];
+    let expected = [
+        "M1 StatefulSet/rabbit-rabbitmq :25672 beam.smp",
+        "M1 StatefulSet/rabbit-rabbitmq :4369 epmd",
+    ];
     for variant in ["readiness=exec", "readiness=tcp,management=true"] {
         assert_eq!(
             real_findings("rabbit", chart, &["--set", variant]),
@@ -577,6 +578,6 @@ fn real_servers_postgresql() {
     assert_eq!(real_findings("pg", chart, &[]), Vec::<String>::new());
     assert_eq!(
         real_findings("pg", chart, &["--set", "declarePort=false"]),
-        ["M1 pg-postgresql :5432 postgres"]
+        ["M1 StatefulSet/pg-postgresql :5432 postgres"]
     );
 }
