@@ -25,8 +25,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     // The podman sandbox mounts the chart's ConfigMaps and Secrets.
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
     probe::interrupt::install_handler()?;
+    // One index: the sandbox's plan, then the checks.
+    let index = manifests.index();
     let evidence = {
-        let index = manifests.index();
         let input = &manifests.inputs[0];
         let not_probed = index
             .workloads
@@ -52,5 +53,8 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
         };
         session::run_probe(sandbox.as_mut(), &options, not_probed, &progress)?
     };
-    emit(&crate::engine::run(&manifests, &config, Some(&evidence)), &args.report)
+    emit(
+        &crate::engine::run_on(&manifests, index, &config, Some(&evidence)),
+        &args.report,
+    )
 }

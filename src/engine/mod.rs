@@ -26,7 +26,17 @@ pub struct Audit<'a> {
 /// The analysis of `manifests`: the static checks, and the runtime checks
 /// (M1, M2, M3, M5A, M5C's runtime half) when `evidence` is given.
 pub fn run<'a>(manifests: &'a Manifests, config: &Config, evidence: Option<&'a Evidence>) -> Audit<'a> {
-    let mut index = manifests.index();
+    run_on(manifests, manifests.index(), config, evidence)
+}
+
+/// [`run`] on an index of `manifests` the caller already built (the probe
+/// built one for its sandbox).
+pub fn run_on<'a>(
+    manifests: &'a Manifests,
+    mut index: Index<'a>,
+    config: &Config,
+    evidence: Option<&'a Evidence>,
+) -> Audit<'a> {
     index.runtime = evidence.map(|e| &e.observations);
     let mut findings = checks::run_checks(&index, &config.enabled_checks());
     for finding in &mut findings {
