@@ -4,7 +4,7 @@
 //! them from anywhere.
 
 use super::{describe, display_port, targets_of, Port};
-use crate::model::{BackendPort, Index, MonitorPort, MonitorTargets, Protocol, Service};
+use crate::model::{BackendPort, Index, MonitorPort, MonitorTargets, Protocol, Service, ServicePort};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// (workload index, port) -> why it is exposed.
@@ -19,29 +19,19 @@ pub(super) type Proxied = BTreeMap<(usize, Port), (BTreeSet<usize>, Vec<String>)
 pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Exposed, Proxied) {
     let mut exposed = Exposed::new();
     let mut proxied = Proxied::new();
-    let selected = |service: &Service<'_>| -> Vec<usize> {
-        (0..index.workloads.len())
-            .filter(|&i| service.selects(&index.workloads[i]))
-            .collect()
-    };
     for service in &index.services {
         let kind = service.service_type();
         if kind != "NodePort" && kind != "LoadBalancer" {
             continue;
         }
-        for wi in selected(service) {
-            for port in &service.ports {
-                for number in targets_of(index, service, port, &index.workloads[wi]).0 {
-                    let target = (port.protocol, number);
-                    let why = format!(
-                        "port {} is the target of {} (type {kind}) port {}: reachable from outside the cluster, allowed from anywhere",
-                        display_port(&target),
-                        describe(service.obj),
-                        port.port
-                    );
-                    push_once(exposed.entry((wi, target)).or_default(), why);
-                }
-            }
+        for (wi, port, target) in forwarded(index, service, |_| true) {
+            let why = format!(
+                "port {} is the target of {} (type {kind}) port {}: reachable from outside the cluster, allowed from anywhere",
+                display_port(&target),
+                describe(service.obj),
+                port.port
+            );
+            push_once(exposed.entry((wi, target)).or_default(), why);
         }
     }
     // The API server calls webhooks and aggregated APIs; it is not a pod, so
@@ -52,20 +42,15 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
             .iter()
             .filter(|s| s.obj.namespace == hook.namespace && s.obj.name == hook.service);
         for service in services {
-            for service_port in service.ports.iter().filter(|p| p.port == hook.port) {
-                for wi in selected(service) {
-                    for number in targets_of(index, service, service_port, &index.workloads[wi]).0 {
-                        let target = (service_port.protocol, number);
-                        let why = format!(
-                            "port {} is the target of {} port {}, which {} tells the API server to call: the API server is not a pod, allowed from anywhere",
-                            display_port(&target),
-                            describe(service.obj),
-                            service_port.port,
-                            describe(hook.obj)
-                        );
-                        push_once(exposed.entry((wi, target)).or_default(), why);
-                    }
-                }
+            for (wi, port, target) in forwarded(index, service, |p| p.port == hook.port) {
+                let why = format!(
+                    "port {} is the target of {} port {}, which {} tells the API server to call: the API server is not a pod, allowed from anywhere",
+                    display_port(&target),
+                    describe(service.obj),
+                    port.port,
+                    describe(hook.obj)
+                );
+                push_once(exposed.entry((wi, target)).or_default(), why);
             }
         }
     }
@@ -89,47 +74,60 @@ pub(super) fn find(index: &Index<'_>, controllers: &[Option<String>]) -> (Expose
                 .iter()
                 .filter(|s| s.obj.namespace == ingress.obj.namespace && &s.obj.name == name);
             for service in services {
-                let ports = service.ports.iter().filter(|p| match port {
+                let named = |p: &ServicePort| match port {
                     BackendPort::Number(n) => p.port == *n,
                     BackendPort::Name(n) => p.name.as_deref() == Some(n.as_str()),
                     BackendPort::Any => true,
-                });
-                for service_port in ports {
-                    for wi in selected(service) {
-                        for number in targets_of(index, service, service_port, &index.workloads[wi]).0 {
-                            let target = (service_port.protocol, number);
-                            let backend = format!(
-                                "port {} is the backend of {} (through {} port {})",
-                                display_port(&target),
-                                describe(ingress.obj),
-                                describe(service.obj),
-                                service_port.port
-                            );
-                            if let Some(class) = own_class.filter(|_| !own_controllers.is_empty()) {
-                                let names: Vec<String> = own_controllers
-                                    .iter()
-                                    .map(|&c| describe(index.workloads[c].obj))
-                                    .collect();
-                                let why = format!(
-                                    "{backend}, of IngressClass `{class}`, which {} of the release implements: allowed from it",
-                                    names.join(", ")
-                                );
-                                let entry = proxied.entry((wi, target)).or_default();
-                                entry.0.extend(&own_controllers);
-                                push_once(&mut entry.1, why);
-                            } else {
-                                let why = format!(
-                                    "{backend}: its ingress controller runs outside the release, allowed from anywhere"
-                                );
-                                push_once(exposed.entry((wi, target)).or_default(), why);
-                            }
-                        }
+                };
+                for (wi, service_port, target) in forwarded(index, service, named) {
+                    let backend = format!(
+                        "port {} is the backend of {} (through {} port {})",
+                        display_port(&target),
+                        describe(ingress.obj),
+                        describe(service.obj),
+                        service_port.port
+                    );
+                    if let Some(class) = own_class.filter(|_| !own_controllers.is_empty()) {
+                        let names: Vec<String> = own_controllers
+                            .iter()
+                            .map(|&c| describe(index.workloads[c].obj))
+                            .collect();
+                        let why = format!(
+                            "{backend}, of IngressClass `{class}`, which {} of the release implements: allowed from it",
+                            names.join(", ")
+                        );
+                        let entry = proxied.entry((wi, target)).or_default();
+                        entry.0.extend(&own_controllers);
+                        push_once(&mut entry.1, why);
+                    } else {
+                        let why = format!(
+                            "{backend}: its ingress controller runs outside the release, allowed from anywhere"
+                        );
+                        push_once(exposed.entry((wi, target)).or_default(), why);
                     }
                 }
             }
         }
     }
     (exposed, proxied)
+}
+
+/// What `service` forwards, on its ports that `which` keeps: (selected
+/// workload, Service port, target port on that workload).
+fn forwarded<'s>(
+    index: &Index<'_>,
+    service: &'s Service<'_>,
+    which: impl Fn(&ServicePort) -> bool,
+) -> Vec<(usize, &'s ServicePort, Port)> {
+    let mut out = Vec::new();
+    for port in service.ports.iter().filter(|p| which(p)) {
+        for (wi, workload) in index.workloads.iter().enumerate().filter(|(_, w)| service.selects(w)) {
+            for number in targets_of(index, service, port, workload).0 {
+                out.push((wi, port, (port.protocol, number)));
+            }
+        }
+    }
+    out
 }
 
 /// An Ingress routes several paths to one backend: one reason each.

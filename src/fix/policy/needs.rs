@@ -220,11 +220,18 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         let why = whys.join("; ");
         needs.push(to_workload(&index.workloads[*wi], *port, Source::Outside, why, false));
     }
-    let api_ports: Vec<u16> = if options.api_server.is_empty() {
-        vec![443, 6443]
-    } else {
-        options.api_server.iter().map(|a| a.port.unwrap_or(443)).collect()
-    };
+    // As `--api-server` says; a range without a port, or none given: the
+    // two ports API servers listen on.
+    let mut api_ports: Vec<u16> = options
+        .api_server
+        .iter()
+        .flat_map(|a| a.port.map_or(vec![443, 6443], |p| vec![p]))
+        .collect();
+    if api_ports.is_empty() {
+        api_ports = vec![443, 6443];
+    }
+    api_ports.sort_unstable();
+    api_ports.dedup();
     for (wi, workload) in index.workloads.iter().enumerate() {
         let from = Source::Workload(workload.reference());
         let outside = |what: &str, protocol: Protocol, port: Option<u16>, why: String| Need {

@@ -86,6 +86,19 @@ impl<'a> Context<'_, 'a> {
             .filter(|(_, s)| s.selects(workload))
             .collect();
         let targets = |service: &Service<'a>| service_targets(index, service, workload);
+        // Clients unknown: the release's workloads whose own destinations
+        // are unknown too, or, when there is none, anyone in the cluster.
+        let (unknown, whom) = if self.may_have_release_clients(wi) {
+            (
+                Peers::Release,
+                "allowed from the whole release (clients in other releases or namespaces, like the applications of a database chart, are not: add them)",
+            )
+        } else {
+            (
+                Peers::Cluster,
+                "no other workload of the release can be a client (each one names the Services it uses), so its clients are elsewhere: allowed from any pod of any namespace (narrow it to the clients' namespaces)",
+            )
+        };
         for (port, sources) in &ports {
             let shown = if sources.is_empty() {
                 display_port(port)
@@ -108,22 +121,9 @@ impl<'a> Context<'_, 'a> {
                 .filter(|(_, s)| targets(s).contains(port))
                 .map(|(si, _)| *si)
                 .collect();
-            // Clients unknown: the release's workloads whose own destinations
-            // are unknown too, or, when there is none, anyone in the cluster.
-            let (unknown, whom) = if self.may_have_release_clients(wi) {
-                (
-                    Peers::Release,
-                    "allowed from the whole release (clients in other releases or namespaces, like the applications of a database chart, are not: add them)",
-                )
-            } else {
-                (
-                    Peers::Cluster,
-                    "no other workload of the release can be a client (each one names the Services it uses), so its clients are elsewhere: allowed from any pod of any namespace (narrow it to the clients' namespaces)",
-                )
-            };
             if behind.is_empty() {
                 add_rule(
-                    unknown,
+                    unknown.clone(),
                     port,
                     format!("ingress: port {shown} is not behind any Service: {whom}"),
                 );
@@ -136,7 +136,7 @@ impl<'a> Context<'_, 'a> {
                 .collect();
             if !unreferenced.is_empty() {
                 add_rule(
-                    unknown,
+                    unknown.clone(),
                     port,
                     format!(
                         "ingress: port {shown} is the target of {}, which no other workload refers to (no env value, argument, command or ConfigMap names it): {whom}",
