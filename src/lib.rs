@@ -17,5 +17,6 @@ pub mod engine;
 pub mod fix;
 pub mod model;
 pub mod probe;
+pub mod reach;
 pub mod report;
 pub mod source;

@@ -59,7 +59,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                 )
                 .with_port(open.port)
                 .with_socket(open.protocol, open.holders.clone())
-                .with_processes(open.processes.clone()),
+                .with_processes(open.processes.clone())
+                .exposing(vec![(open.port, open.protocol)]),
             );
         }
     }

@@ -124,7 +124,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                 )
                 .with_port(ports[0].port)
                 .with_socket(protocol, holders)
-                .with_processes(processes),
+                .with_processes(processes)
+                .exposing(ports.iter().map(|p| (p.port, protocol)).collect()),
             );
         }
     }

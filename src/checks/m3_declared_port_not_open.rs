@@ -86,7 +86,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                         )],
                     )
                     .with_port(number)
-                    .with_socket(protocol, vec![container.name.clone()]),
+                    .with_socket(protocol, vec![container.name.clone()])
+                    .exposing(vec![(number, protocol)]),
                 );
             }
         }

@@ -59,11 +59,14 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             continue; // across releases: M4G
         }
         let (message, subjects) = collision_finding_parts(first, second, &why);
-        findings.push(Finding::new(
-            &M4A,
-            message,
-            "give each workload a label only its own pods carry and use it in its selector".into(),
-            subjects,
-        ));
+        findings.push(
+            Finding::new(
+                &M4A,
+                message,
+                "give each workload a label only its own pods carry and use it in its selector".into(),
+                subjects,
+            )
+            .exposing_workloads(),
+        );
     }
 }

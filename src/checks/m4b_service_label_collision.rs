@@ -60,16 +60,19 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         let names: Vec<String> = services.iter().map(|s| format!("`{}`", s.obj.name)).collect();
         let mut subjects = vec![pod_labels_subject(workload)];
         subjects.extend(services.iter().map(|s| service_selector_subject(s, "")));
-        findings.push(Finding::new(
-            &M4B,
-            format!(
-                "{} is selected by {} Services: {}",
-                describe(workload.obj),
-                services.len(),
-                names.join(", ")
-            ),
-            "merge the Services into one with several ports, or make their selectors disjoint".into(),
-            subjects,
-        ));
+        findings.push(
+            Finding::new(
+                &M4B,
+                format!(
+                    "{} is selected by {} Services: {}",
+                    describe(workload.obj),
+                    services.len(),
+                    names.join(", ")
+                ),
+                "merge the Services into one with several ports, or make their selectors disjoint".into(),
+                subjects,
+            )
+            .exposing_workloads(),
+        );
     }
 }

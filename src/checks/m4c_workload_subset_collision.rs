@@ -64,16 +64,19 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             &format!(" selects {} workloads", own.len()),
         )];
         subjects.extend(own.iter().map(|w| pod_labels_subject(w)));
-        findings.push(Finding::new(
-            &M4C,
-            format!(
-                "{} selects {} workloads: {}",
-                describe(service.obj),
-                own.len(),
-                names.join(", ")
-            ),
-            "add a label to the selector that only the intended workload's pods carry".into(),
-            subjects,
-        ));
+        findings.push(
+            Finding::new(
+                &M4C,
+                format!(
+                    "{} selects {} workloads: {}",
+                    describe(service.obj),
+                    own.len(),
+                    names.join(", ")
+                ),
+                "add a label to the selector that only the intended workload's pods carry".into(),
+                subjects,
+            )
+            .exposing_workloads(),
+        );
     }
 }

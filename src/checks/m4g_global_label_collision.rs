@@ -53,7 +53,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             index.release_of(first.obj),
             index.release_of(second.obj)
         );
-        findings.push(Finding::new(&M4G, message, HELP.into(), subjects));
+        findings.push(Finding::new(&M4G, message, HELP.into(), subjects).exposing_workloads());
     }
     for service in &index.services {
         let foreign: Vec<_> = selected_workloads(index, service)
@@ -69,16 +69,19 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
             .collect();
         let mut subjects = vec![service_selector_subject(service, "")];
         subjects.extend(foreign.iter().map(|w| pod_labels_subject(w)));
-        findings.push(Finding::new(
-            &M4G,
-            format!(
-                "{} of release `{}` also selects {}",
-                describe(service.obj),
-                index.release_of(service.obj),
-                names.join(", ")
-            ),
-            HELP.into(),
-            subjects,
-        ));
+        findings.push(
+            Finding::new(
+                &M4G,
+                format!(
+                    "{} of release `{}` also selects {}",
+                    describe(service.obj),
+                    index.release_of(service.obj),
+                    names.join(", ")
+                ),
+                HELP.into(),
+                subjects,
+            )
+            .exposing_workloads(),
+        );
     }
 }

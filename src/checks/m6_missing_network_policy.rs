@@ -4,15 +4,22 @@ use crate::model::Index;
 
 declare_check! {
     /// ## What it does
-    /// Finds workloads that no NetworkPolicy of their namespace restricts
-    /// ingress to: no `networking.k8s.io/v1` NetworkPolicy whose `podSelector`
-    /// selects the pods and whose `policyTypes` contains `Ingress` (or is
-    /// absent, which implies Ingress). An Egress-only policy does not count; a
-    /// policy with `podSelector: {}` covers every pod of its namespace.
-    /// When the chart ships a NetworkPolicy that its values switch off (a
-    /// values key such as `networkPolicy.enabled: false`), the finding says
-    /// which key turns it on. One finding per workload (summaries count the
-    /// chart once).
+    /// Finds workloads that no policy restricts ingress to. Three kinds count:
+    /// a `networking.k8s.io/v1` NetworkPolicy of the workload's namespace
+    /// whose `podSelector` selects the pods and whose `policyTypes` contains
+    /// `Ingress` (or is absent, which implies Ingress); a Cilium
+    /// `CiliumNetworkPolicy` whose `endpointSelector` selects them and that
+    /// has `ingress` rules (even an empty list) or `ingressDeny`; a Calico
+    /// `NetworkPolicy` (`projectcalico.org/v3`, `crd.projectcalico.org/v1`)
+    /// whose `selector` selects them and whose `types` include `Ingress`.
+    /// The cluster-wide kinds (`CiliumClusterwideNetworkPolicy`, Calico
+    /// `GlobalNetworkPolicy`) count for every namespace they select. An
+    /// Egress-only policy does not count; a malformed policy (NP3) protects
+    /// nothing. hostNetwork workloads are left to M7: no policy applies to
+    /// them. When the chart ships a NetworkPolicy that its values switch off
+    /// (a values key such as `networkPolicy.enabled: false`), the finding
+    /// says which key turns it on. One finding per workload (summaries count
+    /// the chart once).
     ///
     /// ## Why is this bad?
     /// Kubernetes allows all traffic between pods by default. Without a
@@ -38,14 +45,14 @@ declare_check! {
         analysis: Static,
         scope: OneRelease,
         counting: OncePerInput,
-        summary: "a workload is not selected by any NetworkPolicy of its namespace that restricts ingress",
+        summary: "a workload (not in the host's network) is not selected by any Kubernetes, Cilium or Calico policy that restricts ingress",
         run: run,
     };
 }
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     for workload in &index.workloads {
-        if index.policies.iter().any(|p| p.covers(workload)) {
+        if workload.host_network_line.is_some() || index.policies.iter().any(|p| p.covers(workload)) {
             continue;
         }
         let toggles = &index.inputs[workload.obj.input].netpol_toggles;
@@ -63,15 +70,18 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                 sets.join(" ")
             )
         };
-        findings.push(Finding::new(
-            &M6,
-            format!(
-                "{} is not selected by any NetworkPolicy restricting ingress in namespace `{}`",
-                describe(workload.obj),
-                workload.obj.namespace
-            ),
-            help,
-            vec![pod_labels_subject(workload)],
-        ));
+        findings.push(
+            Finding::new(
+                &M6,
+                format!(
+                    "{} is not selected by any policy restricting ingress in namespace `{}`",
+                    describe(workload.obj),
+                    workload.obj.namespace
+                ),
+                help,
+                vec![pod_labels_subject(workload)],
+            )
+            .exposing_workloads(),
+        );
     }
 }

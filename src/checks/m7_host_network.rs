@@ -43,14 +43,17 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         let Some(line) = workload.host_network_line else {
             continue;
         };
-        findings.push(Finding::new(
-            &M7,
-            format!(
-                "{} runs its pods in the node's network namespace (hostNetwork: true)",
-                describe(workload.obj)
-            ),
-            "remove hostNetwork: true unless the workload needs the node's network".into(),
-            vec![Subject::new(workload.obj, line, "hostNetwork: true")],
-        ));
+        findings.push(
+            Finding::new(
+                &M7,
+                format!(
+                    "{} runs its pods in the node's network namespace (hostNetwork: true)",
+                    describe(workload.obj)
+                ),
+                "remove hostNetwork: true unless the workload needs the node's network".into(),
+                vec![Subject::new(workload.obj, line, "hostNetwork: true")],
+            )
+            .exposing_workloads(),
+        );
     }
 }

@@ -5,7 +5,7 @@
 //! example, remediation). The same text feeds `docs/checks.md`,
 //! `netaudit explain ID` and the SARIF rule help, so it is written once.
 
-use crate::model::{Index, Location, Object, ProcessName, Protocol};
+use crate::model::{Exposure, Index, Location, Object, ProcessName, Protocol};
 use serde::Serialize;
 
 pub mod docs;
@@ -274,6 +274,22 @@ pub struct Finding<'a> {
     pub containers: Vec<String>,
     /// Runtime findings (M1, M2): the processes seen holding the socket.
     pub processes: Vec<ProcessName>,
+    /// Which ports of the finding's workloads (its subjects that are
+    /// workloads) its exposure is about.
+    pub exposed: Exposed,
+    /// Who can reach them: filled in by the engine from `exposed`.
+    pub exposure: Option<Exposure>,
+}
+
+/// What a finding's exposure is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exposed {
+    /// Not a port or a workload (M5D, policy hygiene): no exposure.
+    Nothing,
+    /// Any port of the workloads (M4, M6, M7).
+    AnyPort,
+    /// These ports of the workloads (M1, M2, M3, M5A-M5C).
+    Ports(Vec<(u16, Protocol)>),
 }
 
 impl<'a> Finding<'a> {
@@ -288,7 +304,26 @@ impl<'a> Finding<'a> {
             protocol: None,
             containers: Vec::new(),
             processes: Vec::new(),
+            exposed: Exposed::Nothing,
+            exposure: None,
         }
+    }
+
+    /// The exposure is about any port of the finding's workloads.
+    pub fn exposing_workloads(mut self) -> Finding<'a> {
+        self.exposed = Exposed::AnyPort;
+        self
+    }
+
+    /// The exposure is about these ports of the finding's workloads (none
+    /// known: any port).
+    pub fn exposing(mut self, ports: Vec<(u16, Protocol)>) -> Finding<'a> {
+        self.exposed = if ports.is_empty() {
+            Exposed::AnyPort
+        } else {
+            Exposed::Ports(ports)
+        };
+        self
     }
 
     pub fn with_port(mut self, port: u16) -> Finding<'a> {

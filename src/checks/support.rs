@@ -214,6 +214,11 @@ pub fn undeclared_target_finding<'a>(
         subjects,
     )
     .with_port(port.port)
+    .exposing(match &port.target {
+        TargetPort::Number(n) => vec![(*n, port.protocol)],
+        // A name no workload declares: no number to ask about.
+        TargetPort::Name(_) => Vec::new(),
+    })
 }
 
 /// Is `service` the governing Service of `workload`: the headless Service a
@@ -414,4 +419,5 @@ pub fn closed_target_finding<'a>(
         subjects,
     )
     .with_port(port.port)
+    .exposing(closed.iter().map(|(_, target)| (*target, port.protocol)).collect())
 }

@@ -6,8 +6,9 @@
 pub mod config;
 pub mod waivers;
 
-use crate::checks::{self, Finding, Severity};
+use crate::checks::{self, Exposed, Finding, Severity};
 use crate::model::{Evidence, Index, Manifests, ProbeReport};
+use crate::reach::Evaluator;
 use config::Config;
 use waivers::{Waiver, Warning};
 
@@ -42,6 +43,7 @@ pub fn run_on<'a>(
     for finding in &mut findings {
         finding.severity = config.severity_of(finding.check);
     }
+    add_exposure(&index, &mut findings);
     let (waivers, mut warnings) = waivers::collect_waivers(&index, config);
     for input in manifests.inputs.iter().filter(|i| i.rendered_by_helm && i.is_blank()) {
         warnings.push(Warning::new(format!(
@@ -59,6 +61,31 @@ pub fn run_on<'a>(
         suppressed,
         warnings,
         probe: evidence.map(|e| &e.probe),
+    }
+}
+
+/// Who can reach each finding's ports or workloads, under the policies of
+/// the input.
+fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    for finding in findings {
+        let mut ports = match &finding.exposed {
+            Exposed::Nothing => continue,
+            Exposed::AnyPort => Vec::new(),
+            Exposed::Ports(ports) => ports.clone(),
+        };
+        ports.sort();
+        ports.dedup();
+        let mut workloads: Vec<usize> = finding
+            .subjects
+            .iter()
+            .filter_map(|s| index.workloads.iter().position(|w| std::ptr::eq(w.obj, s.object)))
+            .collect();
+        workloads.sort();
+        workloads.dedup();
+        if !workloads.is_empty() {
+            finding.exposure = Some(crate::reach::exposure(&eval, index, &workloads, &ports));
+        }
     }
 }
 

@@ -6,58 +6,15 @@
 //! every port it declares (plus ports a probe saw open), and every source
 //! (each audited workload, and [`Peer::Outside`]) whether the traffic passes.
 //!
-//! Semantics, as Kubernetes defines them:
-//!
-//! - A flow is allowed when the destination's ingress side allows it AND the
-//!   source's egress side allows it (for [`Peer::Outside`], only the
-//!   destination's ingress side is evaluated).
-//! - A pod is restricted in a direction when at least one policy of its
-//!   namespace selects it (`podSelector`) for that direction. `policyTypes`
-//!   says which directions; when it is absent (or empty) the API server's
-//!   defaulting applies: Ingress always, Egress only when `egress` is a
-//!   non-empty list. An unrestricted pod allows everything in that direction.
-//! - A restricted pod allows the union of the rules of all policies that
-//!   select it for that direction. An empty (or absent) rule list denies all.
-//!   A rule whose `from`/`to` is absent or empty matches every peer (Outside
-//!   included); a rule whose `ports` is absent or empty matches every port.
-//! - Peers: `podSelector` alone selects pods of the policy's namespace;
-//!   `namespaceSelector` (optionally with `podSelector`) selects pods of the
-//!   matching namespaces; `ipBlock` matches [`Peer::Outside`] only (pod IPs
-//!   are not known statically, and `except` is ignored: see below). A peer
-//!   mixing `ipBlock` with selectors, or with none of the three, is invalid
-//!   (the API server rejects it) and matches nothing.
-//! - Ports: `port` is a number or a named port, `endPort` makes a numeric
-//!   port a range, `protocol` defaults to TCP. Named ports resolve against
-//!   the destination's declared container ports (name, number and protocol),
-//!   for egress rules too. Observed-only ports have no name.
-//!
-//! Modelling choices (what a static view cannot know):
-//!
-//! - **Outside** is everything that is not a pod of an audited namespace:
-//!   pods of other namespaces, nodes, the internet. Audited namespaces (those
-//!   holding audited workloads) are assumed to contain only the audited
-//!   workloads. Outside counts as allowed when any part of it may be: an
-//!   `ipBlock` (whatever its `except`), a rule without peers, or a
-//!   `namespaceSelector` that can match a namespace other than the audited
-//!   ones (with any `podSelector`, since those pods are unknown).
-//! - **Namespaces are known by name only.** An audited namespace is taken to
-//!   carry exactly one label, `kubernetes.io/metadata.name: <name>` (which
-//!   Kubernetes sets on every namespace); any other label is taken as absent
-//!   on it, so `namespaceSelector: {matchLabels: {team: ops}}` selects no
-//!   audited workload (but may select Outside). A namespace outside the audit
-//!   has unknown labels: only requirements on `kubernetes.io/metadata.name`
-//!   are decided for it, other requirements are assumed satisfiable.
-//!   `namespaceSelector: {}` selects every namespace: every (non-hostNetwork)
-//!   workload and Outside.
-//! - **hostNetwork pods**: NetworkPolicies do not apply to them, so they are
-//!   unrestricted in both directions. As peers of another pod's policy their
-//!   traffic is node traffic (the node's IP): Kubernetes documents that
-//!   `podSelector`/`namespaceSelector` do not match them, so only an `ipBlock`
-//!   or a rule without peers matches them.
+//! A flow is allowed when the destination's ingress side allows it AND the
+//! source's egress side allows it (for [`Peer::Outside`], only the
+//! destination's ingress side is evaluated). The semantics of each side,
+//! and what a static view has to assume, are those of
+//! [`crate::reach::evaluate`].
 
 use super::policy::needs::{Destination, Need, Source};
-use crate::model::selector::{Labels, Operator, Selector, NAMESPACE_NAME_LABEL};
-use crate::model::{Index, NetworkPolicy, PolicyPeer, PolicyRule, Protocol, Workload, WorkloadRef};
+use crate::model::{Index, Protocol, Workload, WorkloadRef};
+use crate::reach::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -157,22 +114,18 @@ impl Verdict {
 /// (ports a probe saw open); sources are every workload plus
 /// [`Peer::Outside`]. See the module documentation for the semantics.
 pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> Allowed {
-    let audited = audited_namespaces(index);
-    let eval = Evaluator {
-        policies: &index.policies,
-        audited: &audited,
-    };
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let notes = &mut Notes::default();
     let mut flows = BTreeMap::new();
     for dest in &index.workloads {
         let to = dest.reference();
         let mut ports: BTreeSet<(Protocol, u16)> = dest.ports().map(|p| (p.protocol, p.number)).collect();
         ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
-        let dest_as_peer = as_target(dest);
+        let dest_as_peer = Party::of(dest);
         for &(protocol, port) in &ports {
             let traffic = Traffic {
                 dest: Some(dest),
-                port: Some(port),
-                protocol,
+                ports: Ports::One(port, protocol),
             };
             let mut allow = |from: Peer, ingress: Vec<String>, egress: Option<Vec<String>>| {
                 let flow = Flow {
@@ -184,14 +137,14 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
                 let ingress = Some(ingress);
                 flows.insert(flow, Passage { ingress, egress });
             };
-            if let Some(ingress) = eval.ingress_permit(&traffic, Target::Outside) {
+            if let Some(ingress) = eval.ingress_permit(&traffic, Party::Outside, notes) {
                 allow(Peer::Outside, ingress, None);
             }
             for src in &index.workloads {
-                let Some(ingress) = eval.ingress_permit(&traffic, as_target(src)) else {
+                let Some(ingress) = eval.ingress_permit(&traffic, Party::of(src), notes) else {
                     continue;
                 };
-                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer) else {
+                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer, notes) else {
                     continue;
                 };
                 allow(Peer::Workload(src.reference()), ingress, Some(egress));
@@ -205,34 +158,25 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
 /// cluster (the API server, the internet) on `port`/`protocol`.
 #[cfg(test)]
 pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16, protocol: Protocol) -> bool {
-    let audited = audited_namespaces(index);
-    let eval = Evaluator {
-        policies: &index.policies,
-        audited: &audited,
-    };
+    let eval = Evaluator::new(&index.policies, &index.workloads);
     let traffic = Traffic {
         dest: None,
-        port: Some(port),
-        protocol,
+        ports: Ports::One(port, protocol),
     };
     index
         .workloads
         .iter()
         .find(|w| &w.reference() == source)
-        .is_some_and(|w| eval.egress_permit(w, &traffic, Target::Outside).is_some())
-}
-
-fn audited_namespaces<'i>(index: &'i Index<'_>) -> BTreeSet<&'i str> {
-    index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect()
+        .is_some_and(|w| {
+            eval.egress_permit(w, &traffic, Party::Outside, &mut Notes::default())
+                .is_some()
+        })
 }
 
 /// Whether the policies let each needed flow through, in the order of `needs`.
 pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
-    let audited = audited_namespaces(index);
-    let eval = Evaluator {
-        policies: &index.policies,
-        audited: &audited,
-    };
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let notes = &mut Notes::default();
     let find = |reference: &WorkloadRef| index.workloads.iter().find(|w| &w.reference() == reference);
     needs
         .iter()
@@ -254,15 +198,17 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
             };
             let traffic = Traffic {
                 dest,
-                port: need.port,
-                protocol: need.protocol,
+                ports: match need.port {
+                    Some(port) => Ports::One(port, need.protocol),
+                    None => Ports::Every(need.protocol),
+                },
             };
-            let dest_as_peer = dest.map_or(Target::Outside, as_target);
+            let dest_as_peer = dest.map_or(Party::Outside, Party::of);
             let mut passage = Passage::default();
             // The destination's ingress side, for one source (`None`: not a pod, not evaluated).
-            let ingress_of = |source: Target<'_, '_>| -> Result<Option<Vec<String>>, ()> {
+            let mut ingress_of = |source: Party<'_, '_>| -> Result<Option<Vec<String>>, ()> {
                 match dest {
-                    Some(_) => eval.ingress_permit(&traffic, source).map(Some).ok_or(()),
+                    Some(_) => eval.ingress_permit(&traffic, source, notes).map(Some).ok_or(()),
                     None => Ok(None),
                 }
             };
@@ -273,24 +219,26 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
                 side.dedup();
             };
             let deny_in = |from: &str| {
-                let names = dest.map(|d| eval.selecting(d, Direction::Ingress)).unwrap_or_default();
+                let names = dest
+                    .map(|d| eval.selecting_names(d, Direction::Ingress))
+                    .unwrap_or_default();
                 Verdict::blocked(
                     format!("denied{from} by the ingress policies {}", names.join(", ")),
                     names,
                 )
             };
             if matches!(need.from, Source::Outside) {
-                match ingress_of(Target::Outside) {
+                match ingress_of(Party::Outside) {
                     Ok(names) => passage.ingress = names,
                     Err(()) => return deny_in(""),
                 }
             }
             for source in sources {
-                let Ok(ingress) = ingress_of(as_target(source)) else {
+                let Ok(ingress) = ingress_of(Party::of(source)) else {
                     return deny_in(&format!(" from {}", source.reference()));
                 };
-                let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer) else {
-                    let names = eval.selecting(source, Direction::Egress);
+                let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer, &mut Notes::default()) else {
+                    let names = eval.selecting_names(source, Direction::Egress);
                     return Verdict::blocked(
                         format!(
                             "denied by the egress policies {} of {}",
@@ -358,186 +306,6 @@ fn table<'f>(rows: impl Iterator<Item = (&'f Flow, String)>) -> String {
 fn sort_key(port: &str) -> (u32, &str) {
     let (number, protocol) = port.split_once('/').unwrap_or((port, ""));
     (number.parse().unwrap_or(0), protocol)
-}
-
-/// How a source or destination looks to a policy peer.
-#[derive(Clone, Copy)]
-enum Target<'w, 'a> {
-    /// A pod of an audited workload.
-    Pod(&'w Workload<'a>),
-    /// A hostNetwork pod: its traffic is the node's.
-    Node,
-    Outside,
-}
-
-fn as_target<'w, 'a>(workload: &'w Workload<'a>) -> Target<'w, 'a> {
-    if workload.host_network_line.is_some() {
-        Target::Node
-    } else {
-        Target::Pod(workload)
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Direction {
-    Ingress,
-    Egress,
-}
-
-/// The destination side of a flow being evaluated (`dest`: `None` for an
-/// address outside the cluster).
-struct Traffic<'w, 'a> {
-    dest: Option<&'w Workload<'a>>,
-    /// `None`: every port.
-    port: Option<u16>,
-    protocol: Protocol,
-}
-
-struct Evaluator<'e, 'p> {
-    policies: &'e [NetworkPolicy<'p>],
-    audited: &'e BTreeSet<&'e str>,
-}
-
-impl Evaluator<'_, '_> {
-    /// The names of the policies that select `workload` in `direction`.
-    fn selecting(&self, workload: &Workload<'_>, direction: Direction) -> Vec<String> {
-        self.policies
-            .iter()
-            .filter(|p| match direction {
-                Direction::Ingress => p.ingress.is_some(),
-                Direction::Egress => p.egress.is_some(),
-            })
-            .filter(|p| p.selects(workload))
-            .map(|p| p.obj.name.clone())
-            .collect()
-    }
-
-    /// Does the destination's ingress side let `source` in? `Some` with the
-    /// names of the policies that do (empty: no policy restricts it).
-    fn ingress_permit(&self, traffic: &Traffic<'_, '_>, source: Target<'_, '_>) -> Option<Vec<String>> {
-        let selecting = self
-            .policies
-            .iter()
-            .filter_map(|p| Some((p, p.ingress.as_ref()?)))
-            .filter(|(p, _)| traffic.dest.is_some_and(|dest| p.selects(dest)));
-        self.permit(selecting, source, traffic)
-    }
-
-    /// Does the source's egress side let traffic out to `dest` (the
-    /// destination as a peer)? As [`Evaluator::ingress_permit`].
-    fn egress_permit(
-        &self,
-        source: &Workload<'_>,
-        traffic: &Traffic<'_, '_>,
-        dest: Target<'_, '_>,
-    ) -> Option<Vec<String>> {
-        let selecting = self
-            .policies
-            .iter()
-            .filter_map(|p| Some((p, p.egress.as_ref()?)))
-            .filter(|(p, _)| p.selects(source));
-        self.permit(selecting, dest, traffic)
-    }
-
-    /// The policies (of those selecting one side of the flow, with their
-    /// rules for that side) whose rules let it through; `None` when some
-    /// select it and none lets it through.
-    fn permit<'x, 'y: 'x>(
-        &self,
-        selecting: impl Iterator<Item = (&'x NetworkPolicy<'y>, &'x Vec<PolicyRule>)>,
-        peer: Target<'_, '_>,
-        traffic: &Traffic<'_, '_>,
-    ) -> Option<Vec<String>> {
-        let mut selected = false;
-        let mut permitting = Vec::new();
-        for (policy, rules) in selecting {
-            selected = true;
-            if rules.iter().any(|r| self.rule_matches(policy, r, peer, traffic)) {
-                permitting.push(policy.obj.name.clone());
-            }
-        }
-        (!selected || !permitting.is_empty()).then_some(permitting)
-    }
-
-    fn rule_matches(
-        &self,
-        policy: &NetworkPolicy<'_>,
-        rule: &PolicyRule,
-        peer: Target<'_, '_>,
-        traffic: &Traffic<'_, '_>,
-    ) -> bool {
-        rule.peers
-            .as_ref()
-            .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
-            && rule.ports.as_ref().is_none_or(|ports| match traffic.port {
-                Some(port) => ports.iter().any(|p| p.allows(traffic.dest, port, traffic.protocol)),
-                // Every port: only a rule that names no port.
-                None => ports.is_empty(),
-            })
-    }
-
-    fn peer_matches(&self, policy: &NetworkPolicy<'_>, spec: &PolicyPeer, peer: Target<'_, '_>) -> bool {
-        match (spec, peer) {
-            (PolicyPeer::Invalid, _) => false,
-            (PolicyPeer::IpBlock, Target::Pod(_)) => false,
-            (PolicyPeer::IpBlock, Target::Node | Target::Outside) => true,
-            (PolicyPeer::Pods { .. }, Target::Node) => false,
-            (PolicyPeer::Pods { namespaces, pods }, Target::Pod(workload)) => {
-                let namespace = workload.obj.namespace.as_str();
-                let namespace_ok = match namespaces {
-                    None => namespace == policy.obj.namespace,
-                    Some(selector) => selector.matches(&namespace_labels(namespace)),
-                };
-                namespace_ok && pods.as_ref().is_none_or(|s| workload.pods_selected_by(s))
-            }
-            (PolicyPeer::Pods { namespaces, .. }, Target::Outside) => namespaces
-                .as_ref()
-                .is_some_and(|s| may_select_unaudited_namespace(s, self.audited)),
-        }
-    }
-}
-
-/// Narrow the set of possible names (`None`: any name) to `values`.
-fn restrict<'s>(allowed: &mut Option<BTreeSet<&'s str>>, values: BTreeSet<&'s str>) {
-    *allowed = Some(match allowed.take() {
-        None => values,
-        Some(current) => current.intersection(&values).copied().collect(),
-    });
-}
-
-/// What is known of an audited namespace's labels.
-fn namespace_labels(namespace: &str) -> Labels {
-    Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string())])
-}
-
-/// Can `selector` match some namespace that is not audited? Only the name
-/// label is known of such namespaces; other requirements are assumed
-/// satisfiable (except an `In` with no value, which matches nothing).
-fn may_select_unaudited_namespace(selector: &Selector, audited: &BTreeSet<&str>) -> bool {
-    let mut allowed: Option<BTreeSet<&str>> = None;
-    let mut excluded: BTreeSet<&str> = BTreeSet::new();
-    if let Some(name) = selector.match_labels.get(NAMESPACE_NAME_LABEL) {
-        restrict(&mut allowed, BTreeSet::from([name.as_str()]));
-    }
-    for req in &selector.expressions {
-        let values: BTreeSet<&str> = req.values.iter().map(String::as_str).collect();
-        if req.key != NAMESPACE_NAME_LABEL {
-            if req.operator == Operator::In && values.is_empty() {
-                return false;
-            }
-            continue;
-        }
-        match req.operator {
-            Operator::In => restrict(&mut allowed, values),
-            Operator::NotIn => excluded.extend(values),
-            Operator::Exists => {}
-            Operator::DoesNotExist => return false,
-        }
-    }
-    match allowed {
-        None => true,
-        Some(names) => names.iter().any(|n| !excluded.contains(n) && !audited.contains(n)),
-    }
 }
 
 #[cfg(test)]
@@ -732,17 +500,18 @@ mod tests {
         );
         // Expressions on the name: NotIn of every audited namespace leaves Outside only.
         let audited = BTreeSet::from(["shop", "tools"]);
-        let selector =
-            |yaml: &str| Selector::from_label_selector(&crate::model::yaml::parse_documents(yaml, 1).unwrap()[0]);
+        let selector = |yaml: &str| {
+            crate::model::Selector::from_label_selector(&crate::model::yaml::parse_documents(yaml, 1).unwrap()[0])
+        };
         let not_audited =
             selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [shop, tools]}]");
-        assert!(may_select_unaudited_namespace(&not_audited, &audited));
-        assert!(!not_audited.matches(&namespace_labels("shop")));
+        assert!(not_audited.may_match_other_namespace(&audited));
+        assert!(!not_audited.matches(&crate::model::policy::namespace_labels("shop")));
         let only_audited =
             selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [shop]}]");
-        assert!(!may_select_unaudited_namespace(&only_audited, &audited));
+        assert!(!only_audited.may_match_other_namespace(&audited));
         let none = selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: DoesNotExist}]");
-        assert!(!may_select_unaudited_namespace(&none, &audited));
+        assert!(!none.may_match_other_namespace(&audited));
     }
 
     #[test]

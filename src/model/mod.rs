@@ -7,18 +7,23 @@
 
 pub mod config_objects;
 pub(crate) mod documents;
-pub mod network_policy;
+pub mod exposure;
 pub mod objects;
 pub mod platform_objects;
+pub mod policy;
 pub mod runtime;
 pub mod selector;
 pub mod yaml;
 pub mod yaml_writer;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
-pub use network_policy::{NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule, PortMatch};
+pub use exposure::{Exposure, ExposureSource};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
+pub use policy::{
+    Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch,
+    Problem, Side,
+};
 pub use runtime::{
     AttributedSocket, Evidence, Observations, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings,
     ProcessName, Protocol, RunPorts, WorkloadRef,
@@ -414,7 +419,9 @@ pub struct Index<'a> {
     pub objects: &'a [Object],
     pub workloads: Vec<Workload<'a>>,
     pub services: Vec<Service<'a>>,
-    pub policies: Vec<NetworkPolicy<'a>>,
+    /// Kubernetes, Cilium and Calico policies, malformed ones included
+    /// (they select nothing; NP3 reports them).
+    pub policies: Vec<Policy<'a>>,
     /// Parsed only with [`Detail::WithConfiguration`].
     pub config_maps: Vec<ConfigMap<'a>>,
     pub secrets: Vec<Secret<'a>>,
@@ -440,7 +447,7 @@ impl<'a> Index<'a> {
             objects,
             workloads: analysed().filter_map(Workload::from_object).collect(),
             services: analysed().filter_map(Service::from_object).collect(),
-            policies: analysed().filter_map(NetworkPolicy::from_object).collect(),
+            policies: analysed().flat_map(Policy::from_object).collect(),
             config_maps: analysed().filter_map(ConfigMap::from_object).collect(),
             secrets: analysed().filter_map(Secret::from_object).collect(),
             ingresses: analysed().filter_map(Ingress::from_object).collect(),

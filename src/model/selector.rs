@@ -4,7 +4,7 @@
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 use super::yaml::Node;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub type Labels = BTreeMap<String, String>;
 
@@ -40,48 +40,82 @@ impl Selector {
         }
     }
 
-    /// A `metav1.LabelSelector`. Unknown operators make the requirement match
-    /// nothing, as the API server would reject them anyway.
+    /// A `metav1.LabelSelector`, leniently: a requirement the API server
+    /// would reject (unknown operator) matches nothing.
     pub fn from_label_selector(node: &Node) -> Selector {
-        let match_labels = node.get("matchLabels").map(labels_of).unwrap_or_default();
-        let expressions = node
-            .get("matchExpressions")
-            .map(|exprs| {
-                exprs
-                    .as_seq()
-                    .iter()
-                    .filter_map(|e| {
-                        let key = e.get("key")?.scalar_text()?.to_string();
-                        let operator = match e.get("operator")?.scalar_text()? {
-                            "In" => Operator::In,
-                            "NotIn" => Operator::NotIn,
-                            "Exists" => Operator::Exists,
-                            "DoesNotExist" => Operator::DoesNotExist,
-                            _ => {
-                                return Some(Requirement {
-                                    key,
-                                    operator: Operator::In,
-                                    values: Vec::new(),
-                                })
-                            }
-                        };
-                        let values = e
-                            .get("values")
-                            .map(|v| {
-                                v.as_seq()
-                                    .iter()
-                                    .filter_map(|s| s.scalar_text().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        Some(Requirement { key, operator, values })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Selector {
+        Selector::parse_label_selector(node).unwrap_or_else(|_| Selector {
+            match_labels: node.get("matchLabels").map(labels_of).unwrap_or_default(),
+            expressions: vec![Requirement {
+                key: String::new(),
+                operator: Operator::In,
+                values: Vec::new(),
+            }],
+        })
+    }
+
+    /// A `metav1.LabelSelector` as the API server validates it: a mapping,
+    /// `matchLabels` a string map, each expression with a key, a known
+    /// operator, values for `In`/`NotIn` and none for `Exists`/`DoesNotExist`.
+    pub fn parse_label_selector(node: &Node) -> Result<Selector, String> {
+        if !node.is_map() {
+            return Err("not a label selector (a mapping with matchLabels/matchExpressions)".into());
+        }
+        let match_labels = match node.get("matchLabels").filter(|n| !n.is_null()) {
+            None => Labels::new(),
+            Some(labels) if labels.is_map() && labels.entries().iter().all(|(_, v)| v.scalar_text().is_some()) => {
+                labels_of(labels)
+            }
+            Some(_) => return Err("`matchLabels` is not a map of strings".into()),
+        };
+        let mut expressions = Vec::new();
+        if let Some(exprs) = node.get("matchExpressions").filter(|n| !n.is_null()) {
+            if !exprs.is_seq() {
+                return Err("`matchExpressions` is not a list".into());
+            }
+            for e in exprs.as_seq() {
+                expressions.push(requirement(e)?);
+            }
+        }
+        Ok(Selector {
             match_labels,
             expressions,
+        })
+    }
+
+    /// Can the selector match a namespace other than `audited`? Only the
+    /// name label is known of such namespaces; other requirements are taken
+    /// as satisfiable (an `In` with no value matches nothing).
+    pub fn may_match_other_namespace(&self, audited: &BTreeSet<&str>) -> bool {
+        let mut allowed: Option<BTreeSet<&str>> = None;
+        let mut excluded: BTreeSet<&str> = BTreeSet::new();
+        /// Narrow the possible names (`None`: any name) to `values`.
+        fn restrict<'s>(values: BTreeSet<&'s str>, allowed: &mut Option<BTreeSet<&'s str>>) {
+            *allowed = Some(match allowed.take() {
+                None => values,
+                Some(current) => current.intersection(&values).copied().collect(),
+            });
+        }
+        if let Some(name) = self.match_labels.get(NAMESPACE_NAME_LABEL) {
+            restrict(BTreeSet::from([name.as_str()]), &mut allowed);
+        }
+        for req in &self.expressions {
+            let values: BTreeSet<&str> = req.values.iter().map(String::as_str).collect();
+            if req.key != NAMESPACE_NAME_LABEL {
+                if req.operator == Operator::In && values.is_empty() {
+                    return false;
+                }
+                continue;
+            }
+            match req.operator {
+                Operator::In => restrict(values, &mut allowed),
+                Operator::NotIn => excluded.extend(values),
+                Operator::Exists => {}
+                Operator::DoesNotExist => return false,
+            }
+        }
+        match allowed {
+            None => true,
+            Some(names) => names.iter().any(|n| !excluded.contains(n) && !audited.contains(n)),
         }
     }
 
@@ -123,6 +157,41 @@ impl Selector {
         } else {
             parts.join(",")
         }
+    }
+}
+
+fn requirement(e: &Node) -> Result<Requirement, String> {
+    let key = e
+        .get("key")
+        .and_then(Node::scalar_text)
+        .filter(|k| !k.is_empty())
+        .ok_or("a `matchExpressions` entry without `key`")?
+        .to_string();
+    let operator_text = e.get("operator").and_then(Node::scalar_text).unwrap_or("");
+    let operator = match operator_text {
+        "In" => Operator::In,
+        "NotIn" => Operator::NotIn,
+        "Exists" => Operator::Exists,
+        "DoesNotExist" => Operator::DoesNotExist,
+        other => return Err(format!("unknown operator `{other}` for key `{key}`")),
+    };
+    let values: Vec<String> = match e.get("values").filter(|v| !v.is_null()) {
+        None => Vec::new(),
+        Some(v) if v.is_seq() => v
+            .as_seq()
+            .iter()
+            .map(|s| {
+                s.scalar_text()
+                    .map(str::to_string)
+                    .ok_or("a value that is not a string")
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(format!("`values` of `{key}` is not a list")),
+    };
+    match (&operator, values.is_empty()) {
+        (Operator::In | Operator::NotIn, true) => Err(format!("`{operator_text}` on `{key}` without values")),
+        (Operator::Exists | Operator::DoesNotExist, false) => Err(format!("`{operator_text}` on `{key}` with values")),
+        _ => Ok(Requirement { key, operator, values }),
     }
 }
 

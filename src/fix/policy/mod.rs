@@ -413,8 +413,8 @@ fn egress_restricted(index: &Index<'_>, workload: &Workload<'_>) -> bool {
         .peekable();
     selecting.peek().is_some()
         && !selecting
-            .flatten()
-            .any(|rule| rule.peers.as_ref().is_none_or(Vec::is_empty) && rule.ports.as_ref().is_none_or(Vec::is_empty))
+            .flat_map(|side| &side.rules)
+            .any(|rule| rule.allows_everything())
 }
 
 /// One result per workload of the index, in the index's order.

@@ -1,0 +1,171 @@
+//! Who can open a connection to a finding's port or workload, under the
+//! policies of the audited input (the spec's "Exposure").
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Exposure {
+    /// A pod of another namespace, outside the release, can reach it.
+    pub any_pod: bool,
+    /// Who can, most general first; empty: nobody.
+    pub sources: Vec<ExposureSource>,
+    /// The policies that let them in (empty: no policy restricts ingress).
+    pub policies: Vec<String>,
+    /// What the answer depends on that was not evaluated.
+    pub notes: Vec<String>,
+    /// What was asked about, in words ("port 9000/TCP", "any of its ports").
+    #[serde(skip)]
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ExposureSource {
+    /// The workload runs in the host's network: policies do not apply.
+    HostNetwork,
+    /// Any pod of any namespace.
+    AnyPod,
+    /// Pods of other namespaces that a policy names.
+    Pods { pods: String, namespaces: String },
+    /// Every pod of a release in a namespace.
+    Release { release: String, namespace: String },
+    /// Pods of one audited workload (`Kind/namespace/name`).
+    Workload { workload: String },
+    /// Addresses outside the cluster.
+    Outside,
+    /// Nodes (and hostNetwork pods).
+    Nodes,
+}
+
+impl ExposureSource {
+    fn words(&self) -> String {
+        match self {
+            ExposureSource::HostNetwork => "any pod and any host".to_string(),
+            ExposureSource::AnyPod => "any pod in the cluster".to_string(),
+            ExposureSource::Pods { pods, namespaces } => format!("pods `{pods}` of namespaces `{namespaces}`"),
+            ExposureSource::Release { release, namespace } => {
+                format!("pods of release `{release}` in namespace `{namespace}`")
+            }
+            ExposureSource::Workload { workload } => format!("`{workload}`"),
+            ExposureSource::Outside => "addresses outside the cluster".to_string(),
+            ExposureSource::Nodes => "the nodes".to_string(),
+        }
+    }
+}
+
+impl Exposure {
+    /// A workload in the host's network: reachable whatever the policies.
+    pub fn host_network(target: String) -> Exposure {
+        Exposure {
+            any_pod: true,
+            sources: vec![ExposureSource::HostNetwork],
+            policies: Vec::new(),
+            notes: Vec::new(),
+            target,
+        }
+    }
+
+    /// The answer in words: "reachable from any pod in the cluster: no
+    /// policy restricts ingress to it", "reachable only from pods of release
+    /// `shop` in namespace `shop` (NetworkPolicy db)", "reachable from
+    /// nobody: no policy allows port 9000/TCP".
+    pub fn describe(&self) -> String {
+        let by = |policies: &[String]| match policies {
+            [] => String::new(),
+            [one] => format!(" (allowed by {one})"),
+            many => format!(" (allowed by {})", many.join(", ")),
+        };
+        let mut text = match self.sources.as_slice() {
+            [] => format!("reachable from nobody: no policy allows {}", self.target),
+            [ExposureSource::HostNetwork, ..] => {
+                "reachable from any pod and any host: hostNetwork pods are outside every policy".to_string()
+            }
+            [ExposureSource::AnyPod, ..] if self.policies.is_empty() => {
+                "reachable from any pod in the cluster: no policy restricts ingress to it".to_string()
+            }
+            [ExposureSource::AnyPod, ..] => {
+                format!("reachable from any pod in the cluster{}", by(&self.policies))
+            }
+            sources => {
+                let words: Vec<String> = sources.iter().map(ExposureSource::words).collect();
+                format!("reachable only from {}{}", join_words(&words), by(&self.policies))
+            }
+        };
+        for note in &self.notes {
+            text.push_str("; ");
+            text.push_str(note);
+        }
+        text
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(words: &[String]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposure(sources: Vec<ExposureSource>, policies: &[&str]) -> Exposure {
+        Exposure {
+            any_pod: false,
+            sources,
+            policies: policies.iter().map(|p| p.to_string()).collect(),
+            notes: Vec::new(),
+            target: "port 9000/TCP".into(),
+        }
+    }
+
+    #[test]
+    fn says_who_in_words() {
+        assert_eq!(
+            exposure(vec![], &["deny-all"]).describe(),
+            "reachable from nobody: no policy allows port 9000/TCP"
+        );
+        assert_eq!(
+            exposure(vec![ExposureSource::AnyPod], &[]).describe(),
+            "reachable from any pod in the cluster: no policy restricts ingress to it"
+        );
+        assert_eq!(
+            exposure(
+                vec![ExposureSource::Release {
+                    release: "shop".into(),
+                    namespace: "shop".into()
+                }],
+                &["db"]
+            )
+            .describe(),
+            "reachable only from pods of release `shop` in namespace `shop` (allowed by db)"
+        );
+        let mut several = exposure(
+            vec![
+                ExposureSource::Pods {
+                    pods: "app=prometheus".into(),
+                    namespaces: "kubernetes.io/metadata.name=monitoring".into(),
+                },
+                ExposureSource::Workload {
+                    workload: "Deployment/shop/web".into(),
+                },
+                ExposureSource::Outside,
+            ],
+            &["db", "metrics"],
+        );
+        several
+            .notes
+            .push("CiliumNetworkPolicy shop/l7: L7 rules not evaluated".into());
+        assert_eq!(
+            several.describe(),
+            "reachable only from pods `app=prometheus` of namespaces `kubernetes.io/metadata.name=monitoring`, `Deployment/shop/web` and addresses outside the cluster (allowed by db, metrics); CiliumNetworkPolicy shop/l7: L7 rules not evaluated"
+        );
+        assert_eq!(
+            Exposure::host_network("port 80/TCP".into()).describe(),
+            "reachable from any pod and any host: hostNetwork pods are outside every policy"
+        );
+    }
+}

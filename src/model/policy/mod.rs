@@ -1,0 +1,479 @@
+//! Network policies of the three kinds M6 and exposure read, in one model:
+//! Kubernetes `NetworkPolicy` (`networking.k8s.io/v1`), Cilium
+//! `CiliumNetworkPolicy`/`CiliumClusterwideNetworkPolicy` (`cilium.io/v2`)
+//! and Calico `NetworkPolicy`/`GlobalNetworkPolicy` (`projectcalico.org/v3`,
+//! `crd.projectcalico.org/v1`).
+//!
+//! Each policy says which pods it applies to, and per direction whether it
+//! isolates them and with which ordered rules. What would make the API
+//! server, the CRD's validation or the CNI reject the object is a
+//! [`Problem`]: such a policy protects nothing and selects nothing. What is
+//! valid but not modelled (L7 rules, service-account peers, tiers) is kept
+//! as text, so an answer that depends on it can say so instead of guessing.
+
+pub mod calico_selector;
+
+mod calico;
+mod cilium;
+mod kubernetes;
+
+use super::objects::Workload;
+use super::runtime::Protocol;
+use super::selector::{Labels, Selector, NAMESPACE_NAME_LABEL};
+use super::yaml::Node;
+use super::Object;
+use calico_selector::{Expr, Known};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Kubernetes,
+    Cilium,
+    Calico,
+}
+
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Kubernetes => "Kubernetes",
+            Flavor::Cilium => "Cilium",
+            Flavor::Calico => "Calico",
+        }
+    }
+}
+
+/// Which pods a policy can apply to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyScope {
+    /// A namespaced policy: pods of its own namespace.
+    Namespace,
+    /// A cluster-wide policy: pods of the namespaces the matcher selects
+    /// (`None`: every namespace).
+    Cluster(Option<Matcher>),
+}
+
+/// A label selector in one of the two languages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Matcher {
+    /// A `metav1.LabelSelector` (Kubernetes, Cilium with its prefixes removed).
+    Labels(Selector),
+    /// A Calico selector expression, with its text.
+    Calico(Expr, String),
+}
+
+impl Matcher {
+    pub fn everything() -> Matcher {
+        Matcher::Labels(Selector::default())
+    }
+
+    pub fn matches(&self, labels: &Labels) -> bool {
+        match self {
+            Matcher::Labels(selector) => selector.matches(labels),
+            Matcher::Calico(expr, _) => expr.matches(labels),
+        }
+    }
+
+    /// Selects every object whatever its labels.
+    pub fn matches_all(&self) -> bool {
+        match self {
+            Matcher::Labels(selector) => selector.is_empty(),
+            Matcher::Calico(expr, _) => expr.matches_all(),
+        }
+    }
+
+    /// Does it select the audited namespace `name` (whose only known labels
+    /// are its name)?
+    pub fn matches_namespace(&self, name: &str) -> bool {
+        self.matches(&namespace_labels(name))
+    }
+
+    /// Can it select some namespace other than `audited`? Only the name of
+    /// such a namespace is known to differ from theirs; requirements on
+    /// other labels are taken as satisfiable.
+    pub fn may_match_other_namespace(&self, audited: &BTreeSet<&str>) -> bool {
+        match self {
+            Matcher::Labels(selector) => selector.may_match_other_namespace(audited),
+            Matcher::Calico(expr, _) => {
+                let label = |key: &str| match key {
+                    NAMESPACE_NAME_LABEL | CALICO_NAMESPACE_NAME => Known::Present,
+                    _ => Known::Unknown,
+                };
+                expr.decide(&label) != Some(false)
+            }
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Matcher::Labels(selector) => selector.display(),
+            Matcher::Calico(_, text) if text.trim().is_empty() => "all()".to_string(),
+            Matcher::Calico(_, text) => text.trim().to_string(),
+        }
+    }
+}
+
+/// What is known of an audited namespace's labels: its name, under the
+/// label Kubernetes sets and the one Calico adds.
+pub fn namespace_labels(namespace: &str) -> Labels {
+    Labels::from([
+        (NAMESPACE_NAME_LABEL.to_string(), namespace.to_string()),
+        (CALICO_NAMESPACE_NAME.to_string(), namespace.to_string()),
+    ])
+}
+
+/// The label Calico gives a namespace: its name.
+pub const CALICO_NAMESPACE_NAME: &str = "projectcalico.org/name";
+/// The label Calico gives a pod: its namespace.
+pub const CALICO_POD_NAMESPACE: &str = "projectcalico.org/namespace";
+/// The label Cilium gives a pod: its ServiceAccount.
+pub const CILIUM_SERVICE_ACCOUNT: &str = "io.cilium.k8s.policy.serviceaccount";
+
+/// Which namespaces a peer's pods are in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Namespaces {
+    /// The policy's own namespace.
+    Own,
+    Selected(Matcher),
+}
+
+/// Cilium's entities: sources and destinations named by role, not labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// Everything outside the cluster.
+    World,
+    /// Every pod and node of the cluster.
+    Cluster,
+    All,
+    /// The local node (hostNetwork pods included).
+    Host,
+    RemoteNode,
+    KubeApiserver,
+    /// Cilium's own ingress proxy (traffic that came in through an Ingress).
+    Ingress,
+    Health,
+    Init,
+    Unmanaged,
+}
+
+impl Entity {
+    pub fn parse(text: &str) -> Option<Entity> {
+        Some(match text {
+            "world" | "world-ipv4" | "world-ipv6" => Entity::World,
+            "cluster" => Entity::Cluster,
+            "all" => Entity::All,
+            "host" => Entity::Host,
+            "remote-node" => Entity::RemoteNode,
+            "kube-apiserver" => Entity::KubeApiserver,
+            "ingress" => Entity::Ingress,
+            "health" => Entity::Health,
+            "init" => Entity::Init,
+            "unmanaged" => Entity::Unmanaged,
+            _ => return None,
+        })
+    }
+}
+
+/// Who a rule lets in (ingress) or out to (egress).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyPeer {
+    /// Pods selected by labels (`None`: every pod) in some namespaces.
+    Pods {
+        namespaces: Namespaces,
+        pods: Option<Matcher>,
+    },
+    /// An address range (`ipBlock`, Calico `nets`, Cilium `fromCIDR`).
+    Addresses {
+        cidr: String,
+        except: Vec<String>,
+        /// Can pod addresses fall in it? Kubernetes and Calico match pod
+        /// IPs against CIDRs; Cilium's CIDR rules never match its pods.
+        /// Only a `/0` range without exceptions is known to contain them.
+        includes_pods: bool,
+    },
+    Entity(Entity),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    Deny,
+    /// Calico: skip the rest of the tier (the namespace profile then allows).
+    Pass,
+    /// Calico: log and go on.
+    Log,
+}
+
+/// One rule, with Kubernetes' meaning of absent lists: `peers: None` is
+/// every peer, `ports: None` every port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRule {
+    pub action: Action,
+    pub peers: Option<Vec<PolicyPeer>>,
+    pub ports: Option<Vec<PolicyPort>>,
+    /// A part of the rule that is not evaluated (L7 rules, service-account
+    /// peers, …): the rule is then taken to match when it allows and not to
+    /// match when it denies, so an answer errs towards "reachable".
+    pub unevaluated: Option<String>,
+}
+
+impl PolicyRule {
+    fn allow(peers: Option<Vec<PolicyPeer>>, ports: Option<Vec<PolicyPort>>) -> PolicyRule {
+        PolicyRule {
+            action: Action::Allow,
+            peers,
+            ports,
+            unevaluated: None,
+        }
+    }
+
+    /// Does it let every peer in on every port?
+    pub fn allows_everything(&self) -> bool {
+        self.action == Action::Allow && self.peers.is_none() && self.ports.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyPort {
+    pub protocol: Protocol,
+    pub port: PortMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortMatch {
+    Any,
+    /// `port` to `endPort` (or just `port`).
+    Range(u16, u16),
+    /// A named container port of the destination.
+    Named(String),
+}
+
+/// The rules of one direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Side {
+    pub rules: Vec<PolicyRule>,
+    /// Does the policy make the pods it selects deny what no rule allows?
+    /// (Always, except a Cilium policy with `enableDefaultDeny: false`.)
+    pub isolates: bool,
+}
+
+/// What makes the object invalid: Kubernetes (or the CRD) rejects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u32,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct Policy<'a> {
+    pub obj: &'a Object,
+    pub flavor: Flavor,
+    pub scope: PolicyScope,
+    pub pod_selector: Matcher,
+    pub pod_selector_line: u32,
+    /// `None`: the policy does not restrict that direction.
+    pub ingress: Option<Side>,
+    pub egress: Option<Side>,
+    /// Calico's `order` (lower first, absent last).
+    pub order: Option<f64>,
+    pub problems: Vec<Problem>,
+    /// Policy-wide constructs that are not evaluated.
+    pub unevaluated: Vec<String>,
+}
+
+impl<'a> Policy<'a> {
+    /// The policies an object holds: none for other kinds, one for most,
+    /// one per entry of a Cilium policy's `specs`.
+    pub fn from_object(obj: &'a Object) -> Vec<Policy<'a>> {
+        let group = obj.api_version.split('/').next().unwrap_or("");
+        match (obj.kind.as_str(), group) {
+            ("NetworkPolicy", "networking.k8s.io") => vec![kubernetes::parse(obj)],
+            ("CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy", "cilium.io") => cilium::parse(obj),
+            ("NetworkPolicy" | "GlobalNetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
+                vec![calico::parse(obj)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The name reports use: `NetworkPolicy/shop/web`, and for the other
+    /// kinds their API group too.
+    pub fn label(&self) -> String {
+        match self.flavor {
+            Flavor::Kubernetes => self.obj.name.clone(),
+            _ if self.is_cluster_wide() => format!("{} {}", self.obj.kind, self.obj.name),
+            _ => format!("{} {}/{}", self.obj.kind, self.obj.namespace, self.obj.name),
+        }
+    }
+
+    pub fn is_cluster_wide(&self) -> bool {
+        matches!(self.scope, PolicyScope::Cluster(_))
+    }
+
+    /// Would Kubernetes accept it? A malformed policy protects nothing.
+    pub fn is_valid(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// Can it apply to pods of `namespace`?
+    pub fn applies_in(&self, namespace: &str) -> bool {
+        match &self.scope {
+            PolicyScope::Namespace => self.obj.namespace == namespace,
+            PolicyScope::Cluster(None) => true,
+            PolicyScope::Cluster(Some(matcher)) => matcher.matches_namespace(namespace),
+        }
+    }
+
+    /// Does the policy apply to `workload`'s pods? (hostNetwork pods are
+    /// outside every policy, and a malformed policy selects nothing.)
+    pub fn selects(&self, workload: &Workload<'_>) -> bool {
+        workload.host_network_line.is_none() && self.selects_labels_of(workload)
+    }
+
+    /// Does its pod selector select some pods of `workload`, hostNetwork or
+    /// not (what NP1 asks)?
+    pub fn selects_labels_of(&self, workload: &Workload<'_>) -> bool {
+        self.is_valid() && self.applies_in(&workload.obj.namespace) && workload.pods_match(&self.pod_selector)
+    }
+
+    /// Does the policy restrict ingress to some pods of `workload` (M6)?
+    pub fn covers(&self, workload: &Workload<'_>) -> bool {
+        self.ingress.as_ref().is_some_and(|side| side.isolates) && self.selects(workload)
+    }
+
+    /// The rules of one direction, when the policy restricts it.
+    pub fn side(&self, ingress: bool) -> Option<&Side> {
+        if ingress {
+            self.ingress.as_ref()
+        } else {
+            self.egress.as_ref()
+        }
+    }
+}
+
+impl<'a> Workload<'a> {
+    /// Does `matcher` select some pods of this workload? Besides their own
+    /// labels, pods carry those the CNIs add: Calico's namespace,
+    /// orchestrator and ServiceAccount labels, Cilium's ServiceAccount.
+    pub fn pods_match(&self, matcher: &Matcher) -> bool {
+        match matcher {
+            Matcher::Labels(selector) if selector.mentions(CILIUM_SERVICE_ACCOUNT) => {
+                let mut labels = self.pod_labels.clone();
+                labels.insert(CILIUM_SERVICE_ACCOUNT.into(), self.service_account().to_string());
+                selector.matches(&labels)
+            }
+            Matcher::Labels(selector) => self.pods_selected_by(selector),
+            Matcher::Calico(expr, _) => {
+                let mut labels = self.pod_labels.clone();
+                labels.insert(CALICO_POD_NAMESPACE.into(), self.obj.namespace.clone());
+                labels.insert("projectcalico.org/orchestrator".into(), "k8s".into());
+                labels.insert(
+                    "projectcalico.org/serviceaccount".into(),
+                    self.service_account().to_string(),
+                );
+                expr.matches(&labels)
+            }
+        }
+    }
+}
+
+/// A field that is present and not null (`podSelector:` with no value is
+/// absent for the API server).
+fn field<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    node.get(key).filter(|n| !n.is_null())
+}
+
+/// A list field: `None` when absent or null; a problem when it is not a list.
+fn list<'n>(node: &'n Node, key: &str, problems: &mut Vec<Problem>) -> Option<&'n [Node]> {
+    let value = field(node, key)?;
+    if !value.is_seq() {
+        problems.push(Problem {
+            line: value.line,
+            message: format!("`{key}` is not a list"),
+        });
+        return None;
+    }
+    Some(value.as_seq())
+}
+
+/// A non-empty list field; absent, null and `[]` all give `None`.
+fn non_empty_list<'n>(node: &'n Node, key: &str, problems: &mut Vec<Problem>) -> Option<&'n [Node]> {
+    list(node, key, problems).filter(|s| !s.is_empty())
+}
+
+/// A `metav1.LabelSelector`, with what the API server would reject.
+fn label_selector(node: &Node, what: &str, problems: &mut Vec<Problem>) -> Selector {
+    match Selector::parse_label_selector(node) {
+        Ok(selector) => selector,
+        Err(message) => {
+            problems.push(Problem {
+                line: node.line,
+                message: format!("{what}: {message}"),
+            });
+            Selector::default()
+        }
+    }
+}
+
+/// A port number or name as Kubernetes validates it.
+fn port_value(node: &Node) -> Result<PortValue, String> {
+    if let Some(n) = node.as_i64() {
+        return match u16::try_from(n) {
+            Ok(n) if n > 0 => Ok(PortValue::Number(n)),
+            _ => Err(format!("port {n} is not in 1-65535")),
+        };
+    }
+    let text = node.scalar_text().unwrap_or("").trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return match u16::try_from(n) {
+            Ok(n) if n > 0 => Ok(PortValue::Number(n)),
+            _ => Err(format!("port {n} is not in 1-65535")),
+        };
+    }
+    if is_port_name(text) {
+        Ok(PortValue::Name(text.to_string()))
+    } else {
+        Err(format!("port `{text}` is neither a number nor a port name"))
+    }
+}
+
+enum PortValue {
+    Number(u16),
+    Name(String),
+}
+
+/// An IANA service name, as container port names are: at most 15
+/// lowercase letters, digits and single hyphens, with at least one letter.
+fn is_port_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 15
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && text.chars().any(|c| c.is_ascii_lowercase())
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && !text.contains("--")
+}
+
+/// `10.0.0.0/8`, `fd00::/8`: an address and a prefix length that fits it.
+fn valid_cidr(text: &str) -> bool {
+    let Some((address, length)) = text.split_once('/') else {
+        return false;
+    };
+    let Ok(length) = length.parse::<u8>() else {
+        return false;
+    };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => length <= 32,
+        Ok(std::net::IpAddr::V6(_)) => length <= 128,
+        Err(_) => false,
+    }
+}
+
+/// `0.0.0.0/0` or `::/0`.
+fn is_everywhere(cidr: &str) -> bool {
+    cidr.split_once('/').is_some_and(|(_, length)| length == "0")
+}
+
+#[cfg(test)]
+mod tests;

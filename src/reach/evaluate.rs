@@ -1,0 +1,340 @@
+//! Does one side of a connection let it through? The policy semantics of
+//! Kubernetes, Cilium and Calico over the audited objects.
+//!
+//! - A pod is restricted in a direction when a valid policy selects it for
+//!   that direction (and isolates: Cilium's `enableDefaultDeny: false` does
+//!   not). An unrestricted pod allows everything in that direction.
+//! - Kubernetes and Cilium allow rules add up: a restricted pod allows the
+//!   union of the rules of the policies that select it. Cilium deny rules
+//!   win over every allow. When a Calico policy selects the pod, Calico's
+//!   order applies to it and the Kubernetes policies (at order 1000): the
+//!   first matching rule decides (Allow, Deny; Pass hands over to the
+//!   namespace profile, which allows).
+//! - Kubernetes peers: `podSelector` alone selects pods of the policy's
+//!   namespace; `namespaceSelector` (optionally with `podSelector`) pods of
+//!   the matching namespaces; `ipBlock` addresses. Named ports resolve
+//!   against the destination's declared container ports; `endPort` makes a
+//!   range; `protocol` defaults to TCP.
+//! - What a policy does not say in a way we evaluate (L7 rules, service
+//!   accounts, tiers) is taken in the direction of "reachable": such an
+//!   allow rule matches, such a deny rule does not, a policy we cannot
+//!   evaluate as a whole allows everything; each time with a note.
+//!
+//! Modelling choices (what a static view cannot know):
+//!
+//! - **Audited namespaces** (those holding audited workloads) are taken to
+//!   contain only the audited workloads, and to carry one label, their name
+//!   (`kubernetes.io/metadata.name`; Calico's `projectcalico.org/name`).
+//! - **Other namespaces** have unknown labels: only requirements on the
+//!   name are decided for them; others are taken as satisfiable.
+//! - **Pod addresses are unknown**: an address range matches the pods of
+//!   other namespaces only when it is everything (`0.0.0.0/0`, `::/0`,
+//!   without exceptions, and not a Cilium CIDR rule, which never matches
+//!   Cilium's pods); it never matches an audited pod.
+//! - **hostNetwork pods**: policies do not apply to them; as peers their
+//!   traffic is the node's, which selectors do not match (address ranges,
+//!   rules without peers and Cilium's host entities do).
+
+use crate::model::{
+    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyRule, PortMatch, Protocol, Side, Workload,
+};
+use std::collections::BTreeSet;
+
+/// The other end of a connection, as a policy's peer sees it.
+#[derive(Clone, Copy)]
+pub enum Party<'w, 'a> {
+    /// A pod of an audited workload.
+    Pod(&'w Workload<'a>),
+    /// A node, or a hostNetwork pod (its traffic is the node's).
+    Node,
+    /// Anything that is not an audited pod: pods of other namespaces,
+    /// nodes, the internet. Matched when any part of it may be.
+    Outside,
+    /// A pod of a namespace that is not audited, with labels no policy
+    /// names: what an attacker in an arbitrary pod is.
+    AnyPod,
+    /// The pods of other namespaces that this peer of this policy names.
+    PodsOf(&'w PolicyPeer, &'w Policy<'a>),
+    /// An address outside the cluster.
+    External,
+}
+
+impl<'w, 'a> Party<'w, 'a> {
+    /// How `workload` looks as a peer.
+    pub fn of(workload: &'w Workload<'a>) -> Party<'w, 'a> {
+        if workload.host_network_line.is_some() {
+            Party::Node
+        } else {
+            Party::Pod(workload)
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// Which ports a connection may use.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ports {
+    One(u16, Protocol),
+    /// Every port of the protocol (a need without a port).
+    Every(Protocol),
+    /// At least one port, any protocol (who can reach a workload at all).
+    Some,
+}
+
+/// The destination side of a connection (`dest`: `None` for an address
+/// outside the cluster).
+#[derive(Clone, Copy)]
+pub struct Traffic<'w, 'a> {
+    pub dest: Option<&'w Workload<'a>>,
+    pub ports: Ports,
+}
+
+pub struct Evaluator<'e, 'a> {
+    policies: &'e [Policy<'a>],
+    audited: BTreeSet<&'e str>,
+}
+
+impl<'e, 'a> Evaluator<'e, 'a> {
+    pub fn new(policies: &'e [Policy<'a>], workloads: &'e [Workload<'a>]) -> Evaluator<'e, 'a> {
+        Evaluator {
+            policies,
+            audited: workloads.iter().map(|w| w.obj.namespace.as_str()).collect(),
+        }
+    }
+
+    pub fn policies(&self) -> &'e [Policy<'a>] {
+        self.policies
+    }
+
+    pub fn audited(&self) -> &BTreeSet<&'e str> {
+        &self.audited
+    }
+
+    /// The valid policies that select `workload` in `direction`, with their rules.
+    pub fn selecting<'s>(
+        &'s self,
+        workload: &'s Workload<'_>,
+        direction: Direction,
+    ) -> impl Iterator<Item = (&'e Policy<'a>, &'e Side)> + 's {
+        self.policies.iter().filter_map(move |p| {
+            let side = p.side(direction == Direction::Ingress)?;
+            p.selects(workload).then_some((p, side))
+        })
+    }
+
+    /// The labels of the policies that select `workload` in `direction`.
+    pub fn selecting_names(&self, workload: &Workload<'_>, direction: Direction) -> Vec<String> {
+        self.selecting(workload, direction).map(|(p, _)| p.label()).collect()
+    }
+
+    /// Does the destination's ingress side let `source` in? `Some` with
+    /// the policies that do (empty: no policy restricts it); `None`: denied.
+    pub fn ingress_permit(
+        &self,
+        traffic: &Traffic<'_, '_>,
+        source: Party<'_, '_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<String>> {
+        let Some(dest) = traffic.dest else {
+            return Some(Vec::new());
+        };
+        let selecting: Vec<_> = self.selecting(dest, Direction::Ingress).collect();
+        self.decide(&selecting, source, traffic, notes)
+    }
+
+    /// Does `source`'s egress side let it out to `dest` (the destination as
+    /// a peer)? As [`Evaluator::ingress_permit`].
+    pub fn egress_permit(
+        &self,
+        source: &Workload<'_>,
+        traffic: &Traffic<'_, '_>,
+        dest: Party<'_, '_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<String>> {
+        let selecting: Vec<_> = self.selecting(source, Direction::Egress).collect();
+        self.decide(&selecting, dest, traffic, notes)
+    }
+
+    fn decide(
+        &self,
+        selecting: &[(&Policy<'_>, &Side)],
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<String>> {
+        if selecting.is_empty() {
+            return Some(Vec::new());
+        }
+        if let Some((policy, _)) = selecting.iter().find(|(p, _)| !p.unevaluated.is_empty()) {
+            notes.add(format!(
+                "{}: {} not evaluated; the policy is taken as allowing everything",
+                policy.label(),
+                policy.unevaluated.join(", ")
+            ));
+            return Some(vec![policy.label()]);
+        }
+        let matching = |policy: &Policy<'_>, rule: &PolicyRule, notes: &mut Notes| {
+            self.rule_matches(policy, rule, peer, traffic, notes)
+        };
+        for (policy, side) in selecting.iter().filter(|(p, _)| p.flavor == Flavor::Cilium) {
+            for rule in side.rules.iter().filter(|r| r.action == Action::Deny) {
+                if matching(policy, rule, notes) {
+                    return None;
+                }
+            }
+        }
+        let ordered = selecting.iter().any(|(p, _)| p.flavor == Flavor::Calico);
+        if ordered {
+            let mut chain: Vec<_> = selecting.iter().filter(|(p, _)| p.flavor != Flavor::Cilium).collect();
+            chain.sort_by(|(a, _), (b, _)| {
+                calico_order(a)
+                    .total_cmp(&calico_order(b))
+                    .then_with(|| a.obj.name.cmp(&b.obj.name))
+            });
+            for (policy, side) in chain {
+                for rule in &side.rules {
+                    if !matching(policy, rule, notes) {
+                        continue;
+                    }
+                    match rule.action {
+                        Action::Allow => return Some(vec![policy.label()]),
+                        Action::Deny => return None,
+                        Action::Pass => return Some(vec![format!("{} (Pass)", policy.label())]),
+                        Action::Log => {}
+                    }
+                }
+            }
+        }
+        let permitting: Vec<String> = selecting
+            .iter()
+            .filter(|(p, _)| !ordered || p.flavor == Flavor::Cilium)
+            .filter(|(policy, side)| {
+                side.rules
+                    .iter()
+                    .any(|r| r.action == Action::Allow && matching(policy, r, notes))
+            })
+            .map(|(p, _)| p.label())
+            .collect();
+        if !permitting.is_empty() {
+            return Some(permitting);
+        }
+        let isolated = selecting.iter().any(|(_, side)| side.isolates);
+        (!isolated).then(Vec::new)
+    }
+
+    fn rule_matches(
+        &self,
+        policy: &Policy<'_>,
+        rule: &PolicyRule,
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+        notes: &mut Notes,
+    ) -> bool {
+        let evaluable = rule
+            .peers
+            .as_ref()
+            .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
+            && rule.ports.as_ref().is_none_or(|ports| {
+                ports.iter().any(|p| match traffic.ports {
+                    Ports::One(port, protocol) => {
+                        p.protocol == protocol && port_allows(&p.port, traffic.dest, port, protocol)
+                    }
+                    Ports::Every(protocol) => p.protocol == protocol && p.port == PortMatch::Any,
+                    Ports::Some => match &p.port {
+                        PortMatch::Named(name) => traffic.dest.is_some_and(|d| d.declares_name(name, p.protocol)),
+                        _ => true,
+                    },
+                })
+            });
+        match (&rule.unevaluated, evaluable) {
+            (_, false) => false,
+            (None, true) => true,
+            (Some(what), true) => {
+                let allows = matches!(rule.action, Action::Allow | Action::Pass);
+                notes.add(format!(
+                    "{}: {what} not evaluated; the rule is taken as {}",
+                    policy.label(),
+                    if allows { "allowing" } else { "not denying" }
+                ));
+                allows
+            }
+        }
+    }
+
+    fn peer_matches(&self, policy: &Policy<'_>, spec: &PolicyPeer, peer: Party<'_, '_>) -> bool {
+        match (spec, peer) {
+            (PolicyPeer::Pods { namespaces, pods }, Party::Pod(workload)) => {
+                let namespace = workload.obj.namespace.as_str();
+                let namespace_ok = match namespaces {
+                    Namespaces::Own => namespace == policy.obj.namespace,
+                    Namespaces::Selected(matcher) => matcher.matches_namespace(namespace),
+                };
+                namespace_ok && pods.as_ref().is_none_or(|m| workload.pods_match(m))
+            }
+            (PolicyPeer::Pods { .. }, Party::Node | Party::External) => false,
+            (PolicyPeer::Pods { namespaces, .. }, Party::Outside) => match namespaces {
+                Namespaces::Own => false,
+                Namespaces::Selected(matcher) => matcher.may_match_other_namespace(&self.audited),
+            },
+            (PolicyPeer::Pods { namespaces, pods }, Party::AnyPod) => {
+                matches!(namespaces, Namespaces::Selected(m) if m.matches_all())
+                    && pods.as_ref().is_none_or(|m| m.matches_all())
+            }
+            (spec, Party::PodsOf(named, named_policy)) => {
+                (spec == named && policy.obj.namespace == named_policy.obj.namespace)
+                    || self.peer_matches(policy, spec, Party::AnyPod)
+            }
+            (PolicyPeer::Addresses { includes_pods, .. }, Party::AnyPod) => *includes_pods,
+            (PolicyPeer::Addresses { .. }, Party::Pod(_)) => false,
+            (PolicyPeer::Addresses { .. }, Party::Node | Party::Outside | Party::External) => true,
+            (PolicyPeer::Entity(entity), peer) => entity_matches(*entity, peer),
+        }
+    }
+}
+
+fn entity_matches(entity: Entity, peer: Party<'_, '_>) -> bool {
+    match entity {
+        Entity::All => true,
+        Entity::Cluster => !matches!(peer, Party::External),
+        Entity::World | Entity::Ingress | Entity::KubeApiserver => matches!(peer, Party::External | Party::Outside),
+        Entity::Host | Entity::RemoteNode => matches!(peer, Party::Node | Party::Outside),
+        Entity::Health | Entity::Init | Entity::Unmanaged => false,
+    }
+}
+
+/// Where a policy sits in Calico's chain: its `order`, Kubernetes policies
+/// at 1000, no order last.
+fn calico_order(policy: &Policy<'_>) -> f64 {
+    match policy.flavor {
+        Flavor::Kubernetes => 1000.0,
+        _ => policy.order.unwrap_or(f64::INFINITY),
+    }
+}
+
+/// Does a port entry allow `port`/`protocol` on `dest` (whose declared ports
+/// resolve a named port; `None`, outside the cluster, has none)?
+pub fn port_allows(port_match: &PortMatch, dest: Option<&Workload<'_>>, port: u16, protocol: Protocol) -> bool {
+    match port_match {
+        PortMatch::Any => true,
+        PortMatch::Range(start, end) => (*start..=*end).contains(&port),
+        PortMatch::Named(name) => dest.is_some_and(|dest| {
+            dest.ports()
+                .any(|p| p.name.as_deref() == Some(name.as_str()) && p.number == port && p.protocol == protocol)
+        }),
+    }
+}
+
+/// What an answer depended on that was not evaluated, each said once.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Notes(pub BTreeSet<String>);
+
+impl Notes {
+    pub fn add(&mut self, note: String) {
+        self.0.insert(note);
+    }
+}

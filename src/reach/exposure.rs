@@ -1,0 +1,217 @@
+//! Who can reach a port (or any port) of some workloads: the exposure a
+//! finding carries.
+
+use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+use crate::model::{Exposure, ExposureSource, Index, Namespaces, PolicyPeer, Protocol, Workload};
+use std::collections::BTreeSet;
+
+/// The exposure of `ports` (empty: any port) of the workloads at
+/// `workloads` (positions in `index.workloads`).
+pub fn exposure(
+    eval: &Evaluator<'_, '_>,
+    index: &Index<'_>,
+    workloads: &[usize],
+    ports: &[(u16, Protocol)],
+) -> Exposure {
+    let target = match ports {
+        [] => "any of its ports".to_string(),
+        [(port, protocol)] => format!("port {port}/{}", protocol.as_str()),
+        many => {
+            let list: Vec<String> = many
+                .iter()
+                .map(|(p, proto)| format!("{p}/{}", proto.as_str()))
+                .collect();
+            format!("ports {}", list.join(", "))
+        }
+    };
+    let dests: Vec<&Workload<'_>> = workloads.iter().filter_map(|&i| index.workloads.get(i)).collect();
+    if dests.iter().any(|w| w.host_network_line.is_some()) {
+        return Exposure::host_network(target);
+    }
+    let queries: Vec<Ports> = if ports.is_empty() {
+        vec![Ports::Some]
+    } else {
+        ports
+            .iter()
+            .map(|&(port, protocol)| Ports::One(port, protocol))
+            .collect()
+    };
+    let mut found = Found::default();
+    'dests: for dest in dests {
+        for &ports in &queries {
+            found.add(eval, index, dest, ports);
+            if found.unrestricted || found.every_pod {
+                break 'dests;
+            }
+        }
+    }
+    found.into_exposure(index, target)
+}
+
+#[derive(Default)]
+struct Found {
+    /// Some destination has no policy restricting its ingress.
+    unrestricted: bool,
+    /// An arbitrary pod of another namespace can reach some destination.
+    every_pod: bool,
+    any_pod: bool,
+    workloads: BTreeSet<usize>,
+    pods: BTreeSet<(String, String)>,
+    outside: bool,
+    policies: BTreeSet<String>,
+    notes: Notes,
+}
+
+impl Found {
+    fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports) {
+        let selecting: Vec<_> = eval.selecting(dest, Direction::Ingress).collect();
+        if selecting.is_empty() {
+            self.unrestricted = true;
+            return;
+        }
+        let traffic = Traffic {
+            dest: Some(dest),
+            ports,
+        };
+        let reaches = |party: Party<'_, '_>, notes: &mut Notes, policies: &mut BTreeSet<String>| match eval
+            .ingress_permit(&traffic, party, notes)
+        {
+            Some(names) => {
+                if names.is_empty() {
+                    return true;
+                }
+                policies.extend(names);
+                true
+            }
+            None => false,
+        };
+        if reaches(Party::AnyPod, &mut self.notes, &mut self.policies) {
+            self.every_pod = true;
+            return;
+        }
+        for (i, source) in index.workloads.iter().enumerate() {
+            if self.workloads.contains(&i) {
+                continue;
+            }
+            let mut notes = Notes::default();
+            let mut policies = BTreeSet::new();
+            let party = Party::of(source);
+            if !reaches(party, &mut notes, &mut policies) {
+                continue;
+            }
+            // The source's own egress policies bind it too.
+            if eval
+                .egress_permit(source, &traffic, Party::Pod(dest), &mut notes)
+                .is_none()
+            {
+                continue;
+            }
+            self.workloads.insert(i);
+            self.policies.extend(policies);
+            self.notes.0.extend(notes.0);
+        }
+        for (policy, side) in &selecting {
+            for rule in &side.rules {
+                for peer in rule.peers.iter().flatten() {
+                    let PolicyPeer::Pods {
+                        namespaces: Namespaces::Selected(namespaces),
+                        pods,
+                    } = peer
+                    else {
+                        continue;
+                    };
+                    if !namespaces.may_match_other_namespace(eval.audited()) {
+                        continue;
+                    }
+                    let key = (
+                        pods.as_ref().map_or("{} (every pod)".to_string(), |m| m.display()),
+                        namespaces.display(),
+                    );
+                    if self.pods.contains(&key) {
+                        continue;
+                    }
+                    if reaches(Party::PodsOf(peer, policy), &mut self.notes, &mut self.policies) {
+                        self.pods.insert(key);
+                        self.any_pod = true;
+                    }
+                }
+            }
+        }
+        if reaches(Party::External, &mut self.notes, &mut self.policies) {
+            self.outside = true;
+        }
+    }
+
+    fn into_exposure(self, index: &Index<'_>, target: String) -> Exposure {
+        let notes = self.notes.0.into_iter().collect();
+        if self.unrestricted {
+            return Exposure {
+                any_pod: true,
+                sources: vec![ExposureSource::AnyPod],
+                policies: Vec::new(),
+                notes,
+                target,
+            };
+        }
+        let policies = self.policies.into_iter().collect();
+        let mut sources = Vec::new();
+        if self.every_pod {
+            sources.push(ExposureSource::AnyPod);
+        } else {
+            sources.extend(
+                self.pods
+                    .into_iter()
+                    .map(|(pods, namespaces)| ExposureSource::Pods { pods, namespaces }),
+            );
+            sources.extend(group_by_release(index, &self.workloads));
+            if self.outside {
+                sources.push(ExposureSource::Outside);
+            }
+        }
+        Exposure {
+            any_pod: self.any_pod || self.every_pod,
+            sources,
+            policies,
+            notes,
+            target,
+        }
+    }
+}
+
+/// Allowed workloads, a whole release of a namespace said as one source.
+fn group_by_release(index: &Index<'_>, allowed: &BTreeSet<usize>) -> Vec<ExposureSource> {
+    let mut sources = Vec::new();
+    let mut said: BTreeSet<usize> = BTreeSet::new();
+    for &i in allowed {
+        if said.contains(&i) {
+            continue;
+        }
+        let w = &index.workloads[i];
+        if w.host_network_line.is_some() {
+            said.insert(i);
+            if !sources.contains(&ExposureSource::Nodes) {
+                sources.push(ExposureSource::Nodes);
+            }
+            continue;
+        }
+        let members: Vec<usize> = (0..index.workloads.len())
+            .filter(|&j| {
+                let other = &index.workloads[j];
+                other.obj.input == w.obj.input
+                    && other.obj.namespace == w.obj.namespace
+                    && other.host_network_line.is_none()
+            })
+            .collect();
+        if members.len() > 1 && members.iter().all(|j| allowed.contains(j)) {
+            said.extend(members);
+            sources.push(ExposureSource::Release {
+                release: index.release_of(w.obj).to_string(),
+                namespace: w.obj.namespace.clone(),
+            });
+        } else {
+            said.insert(i);
+            sources.push(ExposureSource::Workload { workload: w.obj.id() });
+        }
+    }
+    sources
+}

@@ -1,0 +1,10 @@
+//! Reachability under network policies: which connections the
+//! Kubernetes, Cilium and Calico policies of the audited input let through
+//! ([`evaluate`]), who can reach a finding's ports ([`exposure`]), and the
+//! per-port source matrix of `netaudit reach` ([`matrix`]).
+
+pub mod evaluate;
+pub mod exposure;
+
+pub use evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+pub use exposure::exposure;
