@@ -9,6 +9,8 @@
 //!   (the runtime checks' evidence), as `Observations` serialize.
 //! - A scenario that is a directory holds one file per release, audited
 //!   together (M4G compares releases).
+//! - Each finding's exposure (who can reach it under the scenario's
+//!   policies) is part of the snapshot.
 
 use netaudit::checks::{self, CheckInfo, REGISTRY};
 use netaudit::model::{Detail, Input, Manifests, Observations};
@@ -61,7 +63,8 @@ fn compact(check: &'static CheckInfo, scenario: &Path) -> (usize, String) {
     let observations = observations_of(scenario);
     let mut index = manifests.index();
     index.runtime = observations.as_ref();
-    let findings = checks::run_checks(&index, &[check]);
+    let mut findings = checks::run_checks(&index, &[check]);
+    netaudit::engine::add_exposure(&index, &mut findings);
     let mut out = String::new();
     for f in &findings {
         let primary = f.primary();
@@ -84,6 +87,9 @@ fn compact(check: &'static CheckInfo, scenario: &Path) -> (usize, String) {
             ));
         }
         out.push_str(&format!("  help: {}\n", f.help));
+        if let Some(exposure) = &f.exposure {
+            out.push_str(&format!("  exposure: {}\n", exposure.describe()));
+        }
     }
     if findings.is_empty() {
         out.push_str("(no finding)\n");

@@ -181,7 +181,7 @@ fn parse_report(out: &Output) -> Value {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}){}", describe(out)));
     assert_eq!(
         report["schema_version"],
-        Value::from(1),
+        Value::from(2),
         "unexpected schema_version{}",
         describe(out)
     );

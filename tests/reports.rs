@@ -176,7 +176,7 @@ fn output_file_is_written_whole() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["schema_version"], 2);
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,

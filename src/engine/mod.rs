@@ -66,7 +66,7 @@ pub fn run_on<'a>(
 
 /// Who can reach each finding's ports or workloads, under the policies of
 /// the input.
-fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
+pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
     let eval = Evaluator::new(&index.policies, &index.workloads);
     for finding in findings {
         let mut ports = match &finding.exposed {

@@ -1,32 +1,35 @@
 //! Who can open a connection to a finding's port or workload, under the
 //! policies of the audited input (the spec's "Exposure").
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exposure {
     /// A pod of another namespace, outside the release, can reach it.
     pub any_pod: bool,
     /// Who can, most general first; empty: nobody.
     pub sources: Vec<ExposureSource>,
     /// The policies that let them in (empty: no policy restricts ingress).
+    #[serde(default)]
     pub policies: Vec<String>,
     /// What the answer depends on that was not evaluated.
+    #[serde(default)]
     pub notes: Vec<String>,
     /// What was asked about, in words ("port 9000/TCP", "any of its ports").
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub target: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ExposureSource {
     /// The workload runs in the host's network: policies do not apply.
     HostNetwork,
     /// Any pod of any namespace.
     AnyPod,
-    /// Pods of other namespaces that a policy names.
-    Pods { pods: String, namespaces: String },
+    /// Pods of other namespaces that a policy names (`pods`: their
+    /// selector, absent for every pod of those namespaces).
+    Pods { pods: Option<String>, namespaces: String },
     /// Every pod of a release in a namespace.
     Release { release: String, namespace: String },
     /// Pods of one audited workload (`Kind/namespace/name`).
@@ -42,7 +45,11 @@ impl ExposureSource {
         match self {
             ExposureSource::HostNetwork => "any pod and any host".to_string(),
             ExposureSource::AnyPod => "any pod in the cluster".to_string(),
-            ExposureSource::Pods { pods, namespaces } => format!("pods `{pods}` of namespaces `{namespaces}`"),
+            ExposureSource::Pods { pods: None, namespaces } => format!("any pod of namespaces `{namespaces}`"),
+            ExposureSource::Pods {
+                pods: Some(pods),
+                namespaces,
+            } => format!("pods `{pods}` of namespaces `{namespaces}`"),
             ExposureSource::Release { release, namespace } => {
                 format!("pods of release `{release}` in namespace `{namespace}`")
             }
@@ -146,7 +153,7 @@ mod tests {
         let mut several = exposure(
             vec![
                 ExposureSource::Pods {
-                    pods: "app=prometheus".into(),
+                    pods: Some("app=prometheus".into()),
                     namespaces: "kubernetes.io/metadata.name=monitoring".into(),
                 },
                 ExposureSource::Workload {

@@ -56,7 +56,7 @@ struct Found {
     every_pod: bool,
     any_pod: bool,
     workloads: BTreeSet<usize>,
-    pods: BTreeSet<(String, String)>,
+    pods: BTreeSet<(Option<String>, String)>,
     outside: bool,
     policies: BTreeSet<String>,
     notes: Notes,
@@ -124,7 +124,7 @@ impl Found {
                         continue;
                     }
                     let key = (
-                        pods.as_ref().map_or("{} (every pod)".to_string(), |m| m.display()),
+                        pods.as_ref().filter(|m| !m.matches_all()).map(|m| m.display()),
                         namespaces.display(),
                     );
                     if self.pods.contains(&key) {

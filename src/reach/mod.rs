@@ -8,3 +8,6 @@ pub mod exposure;
 
 pub use evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 pub use exposure::exposure;
+
+#[cfg(test)]
+mod tests;

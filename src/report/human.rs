@@ -155,10 +155,15 @@ fn diagnostic(audit: &Audit<'_>, texts: &[Arc<String>], finding: &Finding<'_>) -
         code: format!("{} {} ({})", finding.check.id, finding.check.name, finding.severity),
         severity: miette_severity(finding.severity),
         message: finding.message.clone(),
-        help: Some(format!(
-            "{}\n(more: netaudit explain {})",
-            finding.help, finding.check.id
-        )),
+        help: Some(match &finding.exposure {
+            Some(exposure) => format!(
+                "{}\nexposure: {}\n(more: netaudit explain {})",
+                finding.help,
+                exposure.describe(),
+                finding.check.id
+            ),
+            None => format!("{}\n(more: netaudit explain {})", finding.help, finding.check.id),
+        }),
         source,
         labels,
         related: groups
@@ -237,7 +242,7 @@ fn closing_line(audit: &Audit<'_>) -> String {
     let releases = audit.index.inputs.len();
     let workloads = audit.index.workloads.len();
     let scope = format!(
-        "{releases} release{} ({workloads} workload{}, {} Service{}, {} NetworkPolic{})",
+        "{releases} release{} ({workloads} workload{}, {} Service{}, {} network polic{})",
         plural(releases),
         plural(workloads),
         audit.index.services.len(),

@@ -1,13 +1,13 @@
-//! JSON report, schema version 1 (documented in docs/json-schema.md). The
+//! JSON report, schema version 2 (documented in docs/json-schema.md). The
 //! same types are written here and read back by `fix --from-report`.
 
 use super::{display_line, summary::Summary, TemplateLines};
 use crate::checks::{Finding, Severity};
 use crate::engine::Audit;
-use crate::model::{ProcessName, Protocol, WorkloadRef};
+use crate::model::{Exposure, ProcessName, Protocol, WorkloadRef};
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The report. Reading back needs `schema_version` and `findings`; the rest
 /// defaults when absent (hand-made or trimmed reports read as well).
@@ -101,6 +101,10 @@ pub struct JsonFinding {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processes: Vec<ProcessName>,
     pub objects: Vec<JsonObject>,
+    /// Who can reach the finding's ports or workloads (absent for findings
+    /// about neither: M5D, NP1-NP3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver>,
 }
@@ -174,6 +178,7 @@ fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFin
                 label: s.label.clone(),
             })
             .collect(),
+        exposure: f.exposure.clone(),
         waiver: None,
     }
 }
@@ -252,6 +257,10 @@ pub fn render(audit: &Audit<'_>) -> Result<String, serde_json::Error> {
     Ok(text)
 }
 
+/// The oldest schema version [`read`] accepts: version 2 only added
+/// `exposure`, which reading back does not need.
+const OLDEST_READABLE: u32 = 1;
+
 /// Read a report back (`fix --from-report`): its schema version first, so a
 /// report of another version is refused by name rather than misread.
 pub fn read(text: &str) -> Result<JsonReport, String> {
@@ -266,10 +275,11 @@ pub fn read(text: &str) -> Result<JsonReport, String> {
             "not a netaudit JSON report (no `schema_version`): produce it with `netaudit install --probe -o json`"
                 .into(),
         ),
-        Some(v) if v == u64::from(SCHEMA_VERSION) => serde_json::from_value(value)
-            .map_err(|e| format!("not a valid netaudit JSON report (schema version {SCHEMA_VERSION}): {e}")),
+        Some(v) if (u64::from(OLDEST_READABLE)..=u64::from(SCHEMA_VERSION)).contains(&v) => {
+            serde_json::from_value(value).map_err(|e| format!("not a valid netaudit JSON report (schema version {v}): {e}"))
+        }
         Some(other) => Err(format!(
-            "a report of schema version {other}; this netaudit reads schema version {SCHEMA_VERSION}"
+            "a report of schema version {other}; this netaudit reads schema versions {OLDEST_READABLE} to {SCHEMA_VERSION}"
         )),
     }
 }
@@ -282,9 +292,14 @@ mod tests {
     fn reports_of_another_version_or_shape_are_refused() {
         assert!(read("[1]").unwrap_err().starts_with("not a netaudit JSON report"));
         assert!(read("{}").unwrap_err().contains("no `schema_version`"));
-        assert!(read(r#"{"schema_version": 2}"#)
+        assert!(read(r#"{"schema_version": 3}"#)
             .unwrap_err()
-            .contains("schema version 2"));
+            .contains("schema version 3"));
         assert!(read(r#"{"schema_version": 1}"#).unwrap_err().starts_with("not a valid"));
+        assert!(
+            read(r#"{"schema_version": 1, "findings": []}"#).is_ok(),
+            "version 1 reads as well"
+        );
+        assert!(read(r#"{"schema_version": 2, "findings": []}"#).is_ok());
     }
 }

@@ -87,6 +87,14 @@ pub struct SarifResult {
     pub related_locations: Vec<Location>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suppressions: Vec<Suppression>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub properties: Option<ResultProperties>,
+}
+
+/// SARIF's property bag of a result: who can reach the finding.
+#[derive(Serialize)]
+pub struct ResultProperties {
+    pub exposure: crate::model::Exposure,
 }
 
 #[derive(Serialize)]
@@ -266,6 +274,7 @@ fn result(audit: &Audit<'_>, lines: &TemplateLines, finding: &Finding<'_>, waive
             })
             .into_iter()
             .collect(),
+        properties: finding.exposure.clone().map(|exposure| ResultProperties { exposure }),
     }
 }
 

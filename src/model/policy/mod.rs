@@ -295,13 +295,19 @@ impl<'a> Policy<'a> {
         }
     }
 
-    /// The name reports use: `NetworkPolicy/shop/web`, and for the other
-    /// kinds their API group too.
+    /// The name reports use: a Kubernetes policy's name (its namespace is
+    /// the workload's), the others with their kind and namespace
+    /// (`CiliumNetworkPolicy shop/web`, `Calico GlobalNetworkPolicy deny`).
     pub fn label(&self) -> String {
-        match self.flavor {
-            Flavor::Kubernetes => self.obj.name.clone(),
-            _ if self.is_cluster_wide() => format!("{} {}", self.obj.kind, self.obj.name),
-            _ => format!("{} {}/{}", self.obj.kind, self.obj.namespace, self.obj.name),
+        let kind = match self.flavor {
+            Flavor::Kubernetes => return self.obj.name.clone(),
+            Flavor::Cilium => self.obj.kind.clone(),
+            Flavor::Calico => format!("Calico {}", self.obj.kind),
+        };
+        if self.is_cluster_wide() {
+            format!("{kind} {}", self.obj.name)
+        } else {
+            format!("{kind} {}/{}", self.obj.namespace, self.obj.name)
         }
     }
 

@@ -1,0 +1,476 @@
+//! The evaluator against the scenarios of the upstream Kubernetes
+//! network-policy e2e suite (test/e2e/network/netpol): namespaces x, y, z,
+//! pods a, b, c in each (label `pod: <name>`), serving 80 and 81 on TCP and
+//! UDP under the names `serve-80-tcp`, …. Each case writes the expected
+//! truth table as the e2e suite prints it (rows: from, columns: to, `.`
+//! allowed, `X` blocked), our own cases written from their descriptions.
+//! Where Cilium or Calico can say the same thing, their policy must give
+//! the same table.
+
+use super::evaluate::{Evaluator, Notes, Party, Ports, Traffic};
+use crate::model::{Detail, Input, Manifests, Protocol};
+
+const NAMESPACES: [&str; 3] = ["x", "y", "z"];
+const PODS: [&str; 3] = ["a", "b", "c"];
+
+fn cluster(policies: &str) -> Manifests {
+    let mut text = String::new();
+    for ns in NAMESPACES {
+        for pod in PODS {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {pod}, namespace: {ns}, labels: {{pod: {pod}}}}}\nspec:\n  containers:\n  - name: c\n    image: agnhost\n    ports:\n    - {{containerPort: 80, name: serve-80-tcp}}\n    - {{containerPort: 81, name: serve-81-tcp}}\n    - {{containerPort: 80, name: serve-80-udp, protocol: UDP}}\n    - {{containerPort: 81, name: serve-81-udp, protocol: UDP}}\n"
+            ));
+        }
+    }
+    text.push_str(policies);
+    Manifests::load(vec![Input::new("e2e.yaml", "e2e", "x", text)], Detail::Checks).unwrap()
+}
+
+/// The truth table of `port`/`protocol` under `policies`.
+fn table(policies: &str, port: u16, protocol: Protocol) -> String {
+    let manifests = cluster(policies);
+    let index = manifests.index();
+    for p in &index.policies {
+        assert!(p.is_valid(), "{}: {:?}", p.obj.name, p.problems);
+    }
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let notes = &mut Notes::default();
+    let names: Vec<String> = index
+        .workloads
+        .iter()
+        .map(|w| format!("{}/{}", w.obj.namespace, w.obj.name))
+        .collect();
+    let mut out = format!("-\t{}\n", names.join("\t"));
+    for (from, source) in index.workloads.iter().enumerate() {
+        out.push_str(&names[from]);
+        for dest in &index.workloads {
+            let traffic = Traffic {
+                dest: Some(dest),
+                ports: Ports::One(port, protocol),
+            };
+            let allowed = eval.ingress_permit(&traffic, Party::of(source), notes).is_some()
+                && eval.egress_permit(source, &traffic, Party::of(dest), notes).is_some();
+            out.push_str(if allowed { "\t." } else { "\tX" });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A table from rows of `.`/`X` (rows x/a … z/c, columns the same).
+fn expected(rows: [&str; 9]) -> String {
+    let names: Vec<String> = NAMESPACES
+        .iter()
+        .flat_map(|ns| PODS.iter().map(move |p| format!("{ns}/{p}")))
+        .collect();
+    let mut out = format!("-\t{}\n", names.join("\t"));
+    for (name, row) in names.iter().zip(rows) {
+        out.push_str(name);
+        for cell in row.split_whitespace() {
+            out.push('\t');
+            out.push_str(cell);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn k8s(namespace: &str, name: &str, spec: &str) -> String {
+    format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}")
+}
+
+fn cilium(namespace: &str, name: &str, spec: &str) -> String {
+    format!("---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}")
+}
+
+fn calico(namespace: &str, name: &str, spec: &str) -> String {
+    format!("---\napiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}")
+}
+
+const ALL: [&str; 9] = [". . . . . . . . ."; 9];
+
+/// Everything reaches everything except x/a, which nobody reaches.
+const INTO_XA_NOTHING: [&str; 9] = ["X . . . . . . . ."; 9];
+
+#[test]
+fn no_policy_allows_everything() {
+    assert_eq!(table("", 80, Protocol::Tcp), expected(ALL));
+}
+
+#[test]
+fn default_deny_ingress() {
+    // "should support a 'default-deny-ingress' policy": x's pods receive nothing.
+    let deny = ["X X X . . . . . ."; 9];
+    assert_eq!(
+        table(
+            &k8s("x", "deny", "  podSelector: {}\n  policyTypes: [Ingress]\n"),
+            80,
+            Protocol::Tcp
+        ),
+        expected(deny)
+    );
+    assert_eq!(
+        table(
+            &cilium("x", "deny", "  endpointSelector: {}\n  ingress: [{}]\n"),
+            80,
+            Protocol::Tcp
+        ),
+        expected(deny)
+    );
+    assert_eq!(
+        table(
+            &calico("x", "deny", "  selector: all()\n  types: [Ingress]\n"),
+            80,
+            Protocol::Tcp
+        ),
+        expected(deny)
+    );
+}
+
+#[test]
+fn default_deny_all() {
+    // "should support a 'default-deny-all' policy": x's pods neither receive nor send.
+    let deny = [
+        "X X X X X X X X X",
+        "X X X X X X X X X",
+        "X X X X X X X X X",
+        "X X X . . . . . .",
+        "X X X . . . . . .",
+        "X X X . . . . . .",
+        "X X X . . . . . .",
+        "X X X . . . . . .",
+        "X X X . . . . . .",
+    ];
+    let spec = "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n";
+    assert_eq!(table(&k8s("x", "deny-all", spec), 80, Protocol::Tcp), expected(deny));
+    let cilium_spec = "  endpointSelector: {}\n  ingress: [{}]\n  egress: [{}]\n";
+    assert_eq!(
+        table(&cilium("x", "deny-all", cilium_spec), 80, Protocol::Tcp),
+        expected(deny)
+    );
+    let calico_spec = "  selector: all()\n  types: [Ingress, Egress]\n";
+    assert_eq!(
+        table(&calico("x", "deny-all", calico_spec), 80, Protocol::Tcp),
+        expected(deny)
+    );
+}
+
+#[test]
+fn allow_from_pods_of_the_server_namespace_by_pod_selector() {
+    // "should enforce policy to allow traffic from pods within server namespace based on PodSelector":
+    // x/a receives from x/b only.
+    let rows = [
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+    ];
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]\n";
+    assert_eq!(table(&k8s("x", "allow-b", k), 80, Protocol::Tcp), expected(rows));
+    let c = "  endpointSelector: {matchLabels: {pod: a}}\n  ingress: [{fromEndpoints: [{matchLabels: {pod: b}}]}]\n";
+    assert_eq!(table(&cilium("x", "allow-b", c), 80, Protocol::Tcp), expected(rows));
+    let k = "  selector: pod == 'a'\n  ingress: [{action: Allow, source: {selector: pod == 'b'}}]\n";
+    assert_eq!(table(&calico("x", "allow-b", k), 80, Protocol::Tcp), expected(rows));
+}
+
+#[test]
+fn allow_only_from_a_different_namespace() {
+    // "should enforce policy to allow traffic only from a different namespace, based on NamespaceSelector"
+    // (with the default namespace label): x/a receives from y's pods only.
+    let rows = [
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+    ];
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: y}}}]}]\n";
+    assert_eq!(table(&k8s("x", "from-y", k), 80, Protocol::Tcp), expected(rows));
+    let c = "  endpointSelector: {matchLabels: {pod: a}}\n  ingress: [{fromEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: y}}]}]\n";
+    assert_eq!(table(&cilium("x", "from-y", c), 80, Protocol::Tcp), expected(rows));
+    let k = "  selector: pod == 'a'\n  ingress: [{action: Allow, source: {namespaceSelector: projectcalico.org/name == 'y'}}]\n";
+    assert_eq!(table(&calico("x", "from-y", k), 80, Protocol::Tcp), expected(rows));
+}
+
+#[test]
+fn pod_and_namespace_selectors_together_and_apart() {
+    // "...based on PodSelector and NamespaceSelector": pods b of y and z (one peer: AND).
+    let and = [
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+    ];
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [x]}]}\n      podSelector: {matchLabels: {pod: b}}\n";
+    assert_eq!(table(&k8s("x", "and", k), 80, Protocol::Tcp), expected(and));
+    // "...based on PodSelector or NamespaceSelector": two peers (OR): pods b of x, any pod of y, z.
+    let or = [
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+    ];
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n  - from:\n    - namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [x]}]}\n    - podSelector: {matchLabels: {pod: b}}\n";
+    assert_eq!(table(&k8s("x", "or", k), 80, Protocol::Tcp), expected(or));
+    let k = "  selector: pod == 'a'\n  ingress:\n  - {action: Allow, source: {namespaceSelector: projectcalico.org/name != 'x'}}\n  - {action: Allow, source: {selector: pod == 'b'}}\n";
+    assert_eq!(table(&calico("x", "or", k), 80, Protocol::Tcp), expected(or));
+}
+
+#[test]
+fn ports_named_ports_and_protocols() {
+    // "should enforce policy based on Ports": x/a allows port 81 only.
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{port: 81}]}]\n";
+    assert_eq!(table(&k8s("x", "p81", k), 80, Protocol::Tcp), expected(INTO_XA_NOTHING));
+    assert_eq!(table(&k8s("x", "p81", k), 81, Protocol::Tcp), expected(ALL));
+    // "should allow ingress access on one named port".
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{port: serve-81-tcp}]}]\n";
+    assert_eq!(table(&k8s("x", "named", k), 81, Protocol::Tcp), expected(ALL));
+    assert_eq!(
+        table(&k8s("x", "named", k), 80, Protocol::Tcp),
+        expected(INTO_XA_NOTHING)
+    );
+    // "should not allow access by TCP when a policy specifies only UDP".
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{port: 81, protocol: UDP}]}]\n";
+    assert_eq!(table(&k8s("x", "udp", k), 81, Protocol::Tcp), expected(INTO_XA_NOTHING));
+    assert_eq!(table(&k8s("x", "udp", k), 81, Protocol::Udp), expected(ALL));
+    // "should enforce ingress policy allowing any port traffic to a server on a specific protocol".
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{protocol: TCP}]}]\n";
+    assert_eq!(table(&k8s("x", "tcp", k), 81, Protocol::Tcp), expected(ALL));
+    assert_eq!(table(&k8s("x", "tcp", k), 80, Protocol::Udp), expected(INTO_XA_NOTHING));
+    // endPort: a range 80-81.
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{port: 80, endPort: 81}]}]\n";
+    assert_eq!(table(&k8s("x", "range", k), 81, Protocol::Tcp), expected(ALL));
+    // The same in Cilium (a named port, ANY protocol) and Calico (a range).
+    let c = "  endpointSelector: {matchLabels: {pod: a}}\n  ingress: [{toPorts: [{ports: [{port: '81'}]}]}]\n";
+    assert_eq!(
+        table(&cilium("x", "p81", c), 80, Protocol::Tcp),
+        expected(INTO_XA_NOTHING)
+    );
+    assert_eq!(table(&cilium("x", "p81", c), 81, Protocol::Udp), expected(ALL));
+    let k = "  selector: pod == 'a'\n  ingress: [{action: Allow, protocol: TCP, destination: {ports: ['81:82']}}]\n";
+    assert_eq!(table(&calico("x", "range", k), 81, Protocol::Tcp), expected(ALL));
+    assert_eq!(
+        table(&calico("x", "range", k), 80, Protocol::Tcp),
+        expected(INTO_XA_NOTHING)
+    );
+}
+
+#[test]
+fn stacked_policies_add_up_and_allow_all_wins() {
+    // "should enforce multiple, stacked policies with overlapping podSelectors"
+    // and "...with ingress allow-all policy taking precedence".
+    let only_81 = k8s(
+        "x",
+        "only-81",
+        "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: [{port: 81}]}]\n",
+    );
+    let allow_all = k8s(
+        "x",
+        "allow-all",
+        "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{}]\n",
+    );
+    assert_eq!(table(&only_81, 80, Protocol::Tcp), expected(INTO_XA_NOTHING));
+    assert_eq!(
+        table(&format!("{only_81}{allow_all}"), 80, Protocol::Tcp),
+        expected(ALL)
+    );
+}
+
+#[test]
+fn egress_denial_on_the_client_side() {
+    // "should support denying of egress traffic on the client side (even if the
+    // server explicitly allows this traffic)": x/a may only send to y.
+    let rows = [
+        "X X X . . . X X X",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+    ];
+    let k = "  podSelector: {matchLabels: {pod: a}}\n  policyTypes: [Egress]\n  egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: y}}}]}]\n";
+    let allow_in = k8s("z", "allow-in", "  podSelector: {}\n  ingress: [{}]\n");
+    assert_eq!(
+        table(&format!("{}{allow_in}", k8s("x", "egress-y", k)), 80, Protocol::Tcp),
+        expected(rows)
+    );
+    let c = "  endpointSelector: {matchLabels: {pod: a}}\n  egress: [{toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: y}}]}]\n";
+    assert_eq!(table(&cilium("x", "egress-y", c), 80, Protocol::Tcp), expected(rows));
+}
+
+#[test]
+fn cilium_deny_wins_over_allow() {
+    let allow_all = cilium(
+        "x",
+        "allow",
+        "  endpointSelector: {}\n  ingress: [{fromEntities: [cluster]}]\n",
+    );
+    let deny_b = cilium(
+        "x",
+        "deny-b",
+        "  endpointSelector: {matchLabels: {pod: a}}\n  ingressDeny: [{fromEndpoints: [{matchLabels: {pod: b}}]}]\n",
+    );
+    let rows = [
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+    ];
+    assert_eq!(
+        table(&format!("{allow_all}{deny_b}"), 80, Protocol::Tcp),
+        expected(rows)
+    );
+}
+
+#[test]
+fn calico_order_decides_between_allow_and_deny() {
+    // A Deny for y's pods at order 10 before an Allow-all at order 20: y is
+    // blocked. Swapped orders: the Allow comes first and everyone gets in.
+    let deny_y = |order: u32| {
+        calico(
+            "x",
+            "deny-y",
+            &format!("  order: {order}\n  selector: pod == 'a'\n  ingress: [{{action: Deny, source: {{namespaceSelector: projectcalico.org/name == 'y'}}}}]\n"),
+        )
+    };
+    let allow = |order: u32| {
+        calico(
+            "x",
+            "allow",
+            &format!("  order: {order}\n  selector: pod == 'a'\n  ingress: [{{action: Allow}}]\n"),
+        )
+    };
+    let y_blocked = [
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        "X . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+        ". . . . . . . . .",
+    ];
+    assert_eq!(
+        table(&format!("{}{}", deny_y(10), allow(20)), 80, Protocol::Tcp),
+        expected(y_blocked)
+    );
+    assert_eq!(
+        table(&format!("{}{}", deny_y(30), allow(20)), 80, Protocol::Tcp),
+        expected(ALL)
+    );
+    // Kubernetes policies sit at order 1000: a Calico Deny at 500 comes first.
+    let k8s_allow = k8s(
+        "x",
+        "k8s-allow",
+        "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{}]\n",
+    );
+    assert_eq!(
+        table(&format!("{}{k8s_allow}", deny_y(500)), 80, Protocol::Tcp),
+        expected(y_blocked)
+    );
+    // Pass hands over to the namespace profile, which allows.
+    let pass = calico(
+        "x",
+        "pass",
+        "  order: 1\n  selector: pod == 'a'\n  ingress: [{action: Pass}]\n",
+    );
+    assert_eq!(
+        table(&format!("{pass}{}", deny_y(10)), 80, Protocol::Tcp),
+        expected(ALL)
+    );
+}
+
+#[test]
+fn unevaluated_constructs_lean_towards_reachable_with_a_note() {
+    let manifests = cluster(&cilium(
+        "x",
+        "l7",
+        "  endpointSelector: {matchLabels: {pod: a}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {pod: b}}]\n    toPorts: [{ports: [{port: '80', protocol: TCP}], rules: {http: [{method: GET}]}}]\n",
+    ));
+    let index = manifests.index();
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let xa = &index.workloads[0];
+    let xb = &index.workloads[1];
+    let traffic = Traffic {
+        dest: Some(xa),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    let mut notes = Notes::default();
+    assert!(eval.ingress_permit(&traffic, Party::of(xb), &mut notes).is_some());
+    assert_eq!(
+        notes.0.iter().collect::<Vec<_>>(),
+        ["CiliumNetworkPolicy x/l7: L7 rules (the connection is allowed, requests are filtered) not evaluated; the rule is taken as allowing"]
+    );
+    // The L3 part still holds: x/c is not let in.
+    assert!(eval
+        .ingress_permit(&traffic, Party::of(&index.workloads[2]), &mut notes)
+        .is_none());
+    // A Calico policy in another tier: taken as allowing everything.
+    let manifests = cluster(&calico(
+        "x",
+        "tiered",
+        "  tier: security\n  selector: pod == 'a'\n  types: [Ingress]\n",
+    ));
+    let index = manifests.index();
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let traffic = Traffic {
+        dest: Some(&index.workloads[0]),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    let mut notes = Notes::default();
+    assert!(eval.ingress_permit(&traffic, Party::AnyPod, &mut notes).is_some());
+    assert!(notes.0.iter().next().unwrap().contains("tier `security`"));
+}
+
+#[test]
+fn arbitrary_pods_of_other_namespaces() {
+    let manifests = cluster(&format!(
+        "{}{}{}",
+        k8s("x", "a-from-all", "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{namespaceSelector: {}}]}]\n"),
+        k8s("x", "b-from-monitoring", "  podSelector: {matchLabels: {pod: b}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}, podSelector: {matchLabels: {app: prometheus}}}]}]\n"),
+        k8s("x", "c-from-everywhere", "  podSelector: {matchLabels: {pod: c}}\n  ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]\n"),
+    ));
+    let index = manifests.index();
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let reaches = |dest: usize, party: Party<'_, '_>| {
+        let traffic = Traffic {
+            dest: Some(&index.workloads[dest]),
+            ports: Ports::Some,
+        };
+        eval.ingress_permit(&traffic, party, &mut Notes::default()).is_some()
+    };
+    assert!(reaches(0, Party::AnyPod));
+    assert!(!reaches(1, Party::AnyPod), "only prometheus pods of monitoring");
+    assert!(reaches(1, Party::Outside), "but some pods outside the audit");
+    assert!(reaches(2, Party::AnyPod), "0.0.0.0/0 contains every pod address");
+    assert!(!reaches(0, Party::External), "namespaceSelector names pods only");
+    assert!(reaches(2, Party::External));
+}
