@@ -24,6 +24,9 @@ const CHECK_FIXTURES: &[(&str, &[&str])] = &[
     ("M5D", &["testdata/charts/m5d-service-without-target-fail"]),
     ("M6", &["testdata/charts/m6-policy-switched-off-fail"]),
     ("M7", &["testdata/charts/m7-host-network-fail"]),
+    ("NP1", &["testdata/charts/np1-policy-selects-no-pod-fail"]),
+    ("NP2", &["testdata/charts/np2-policy-peer-matches-nothing-fail"]),
+    ("NP3", &["testdata/charts/np3-malformed-policy-fail"]),
 ];
 
 fn lint(args: &[&str], format: &str) -> String {

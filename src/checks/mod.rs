@@ -23,6 +23,9 @@ mod m5c_headless_service_port_unavailable;
 mod m5d_service_without_target;
 mod m6_missing_network_policy;
 mod m7_host_network;
+mod np1_policy_selects_no_pod;
+mod np2_policy_peer_matches_nothing;
+mod np3_malformed_policy;
 mod support;
 
 pub use m1_undeclared_open_port::M1;
@@ -38,6 +41,9 @@ pub use m5c_headless_service_port_unavailable::M5C;
 pub use m5d_service_without_target::M5D;
 pub use m6_missing_network_policy::M6;
 pub use m7_host_network::M7;
+pub use np1_policy_selects_no_pod::NP1;
+pub use np2_policy_peer_matches_nothing::NP2;
+pub use np3_malformed_policy::NP3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -218,6 +224,9 @@ pub static REGISTRY: &[&CheckInfo] = &[
     &m5d_service_without_target::M5D,
     &m6_missing_network_policy::M6,
     &m7_host_network::M7,
+    &np1_policy_selects_no_pod::NP1,
+    &np2_policy_peer_matches_nothing::NP2,
+    &np3_malformed_policy::NP3,
 ];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {

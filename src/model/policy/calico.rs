@@ -225,6 +225,7 @@ fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -
         peers,
         ports,
         unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
+        line: node.line,
     }
 }
 

@@ -36,8 +36,11 @@ pub enum Expr {
 pub enum Known<'l> {
     Absent,
     Value(&'l str),
-    /// Present, value unknown (the name of a namespace we have not seen).
+    /// Present, value unknown.
     Present,
+    /// Present, with a value that is none of these (the name of a
+    /// namespace other than the audited ones).
+    NoneOf(&'l std::collections::BTreeSet<&'l str>),
     /// Nothing is known.
     Unknown,
 }
@@ -80,16 +83,26 @@ impl Expr {
         let compare = |key: &str, test: &dyn Fn(&str) -> bool, when_absent: bool| match label(key) {
             Known::Absent => Some(when_absent),
             Known::Value(v) => Some(test(v)),
-            Known::Present | Known::Unknown => None,
+            Known::Present | Known::NoneOf(_) | Known::Unknown => None,
+        };
+        // `k == v` and `k in {…}` are false (their negations true) when the
+        // value is known to be none of the listed ones.
+        let excluded = |key: &str, values: &[&String]| match label(key) {
+            Known::NoneOf(set) => values.iter().all(|v| set.contains(v.as_str())),
+            _ => false,
         };
         match self {
             Expr::All => Some(true),
             Expr::Global => Some(false),
             Expr::Has(key) => match label(key) {
                 Known::Absent => Some(false),
-                Known::Value(_) | Known::Present => Some(true),
+                Known::Value(_) | Known::Present | Known::NoneOf(_) => Some(true),
                 Known::Unknown => None,
             },
+            Expr::Equals(k, v) if excluded(k, &[v]) => Some(false),
+            Expr::NotEquals(k, v) if excluded(k, &[v]) => Some(true),
+            Expr::In(k, vs) if excluded(k, &vs.iter().collect::<Vec<_>>()) => Some(false),
+            Expr::NotIn(k, vs) if excluded(k, &vs.iter().collect::<Vec<_>>()) => Some(true),
             Expr::Equals(k, v) => compare(k, &|x| x == v, false),
             Expr::NotEquals(k, v) => compare(k, &|x| x != v, true),
             Expr::In(k, vs) => compare(k, &|x| vs.iter().any(|v| v == x), false),

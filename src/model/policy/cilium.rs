@@ -307,6 +307,7 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
         peers,
         ports,
         unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
+        line: node.line,
     }
 }
 

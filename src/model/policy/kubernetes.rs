@@ -84,7 +84,7 @@ fn rule(rule: &Node, peers_key: &str, problems: &mut Vec<Problem>) -> PolicyRule
         non_empty_list(rule, peers_key, problems).map(|peers| peers.iter().filter_map(|p| peer(p, problems)).collect());
     let ports =
         non_empty_list(rule, "ports", problems).map(|ports| ports.iter().filter_map(|p| port(p, problems)).collect());
-    PolicyRule::allow(peers, ports)
+    PolicyRule::allow(peers, ports, rule.line)
 }
 
 fn peer(node: &Node, problems: &mut Vec<Problem>) -> Option<PolicyPeer> {

@@ -95,7 +95,7 @@ impl Matcher {
             Matcher::Labels(selector) => selector.may_match_other_namespace(audited),
             Matcher::Calico(expr, _) => {
                 let label = |key: &str| match key {
-                    NAMESPACE_NAME_LABEL | CALICO_NAMESPACE_NAME => Known::Present,
+                    NAMESPACE_NAME_LABEL | CALICO_NAMESPACE_NAME => Known::NoneOf(audited),
                     _ => Known::Unknown,
                 };
                 expr.decide(&label) != Some(false)
@@ -214,15 +214,18 @@ pub struct PolicyRule {
     /// peers, …): the rule is then taken to match when it allows and not to
     /// match when it denies, so an answer errs towards "reachable".
     pub unevaluated: Option<String>,
+    /// Where the rule starts in the input.
+    pub line: u32,
 }
 
 impl PolicyRule {
-    fn allow(peers: Option<Vec<PolicyPeer>>, ports: Option<Vec<PolicyPort>>) -> PolicyRule {
+    fn allow(peers: Option<Vec<PolicyPeer>>, ports: Option<Vec<PolicyPort>>, line: u32) -> PolicyRule {
         PolicyRule {
             action: Action::Allow,
             peers,
             ports,
             unevaluated: None,
+            line,
         }
     }
 
@@ -308,6 +311,15 @@ impl<'a> Policy<'a> {
             format!("{kind} {}", self.obj.name)
         } else {
             format!("{kind} {}/{}", self.obj.namespace, self.obj.name)
+        }
+    }
+
+    /// How findings name the object: `NetworkPolicy `web``,
+    /// `Calico NetworkPolicy `web``, `CiliumNetworkPolicy `web``.
+    pub fn describe(&self) -> String {
+        match self.flavor {
+            Flavor::Calico => format!("Calico {} `{}`", self.obj.kind, self.obj.name),
+            _ => format!("{} `{}`", self.obj.kind, self.obj.name),
         }
     }
 

@@ -1,0 +1,82 @@
+use super::support::describe;
+use super::{declare_check, Finding, Subject};
+use crate::model::Index;
+
+declare_check! {
+    /// ## What it does
+    /// Finds network policies (Kubernetes, Cilium, Calico) whose pod
+    /// selector selects no pod of the audited workloads it can apply to
+    /// (its namespace; for a cluster-wide policy, the namespaces it
+    /// selects), or selects only hostNetwork pods, which no policy applies
+    /// to. A selector that selects everything (`podSelector: {}`, `all()`)
+    /// is a namespace-wide default and is not reported. Malformed policies
+    /// are NP3's. One finding per policy.
+    ///
+    /// ## Why is this bad?
+    /// The policy protects nothing: a typo in a label, a label the chart's
+    /// pods lost in a refactoring, or a policy written for pods that share
+    /// the node's network. Reviewers see a policy and assume the workload
+    /// is isolated; it is reachable from every pod.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: NetworkPolicy
+    /// spec:
+    ///   podSelector: {matchLabels: {app: postgresql}}   # the pods say app: postgres
+    /// ```
+    ///
+    /// ## How to fix
+    /// Select the pods by the labels their template really carries (the
+    /// chart's selector labels helper), or remove the policy. For hostNetwork
+    /// workloads, protect the node instead (M7).
+    pub static NP1 = {
+        id: "NP1",
+        name: "policy-selects-no-pod",
+        severity: Low,
+        analysis: Static,
+        scope: OneRelease,
+        counting: PerFinding,
+        summary: "a network policy selects no pod of the audited workloads, or only hostNetwork pods",
+        run: run,
+    };
+}
+
+fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
+    for policy in index.policies.iter().filter(|p| p.is_valid()) {
+        // Every pod (of its namespaces): a default for pods to come.
+        if policy.pod_selector.matches_all() {
+            continue;
+        }
+        let selected: Vec<_> = index.workloads.iter().filter(|w| policy.selects_labels_of(w)).collect();
+        if selected.iter().any(|w| w.host_network_line.is_none()) {
+            continue;
+        }
+        let whose = if policy.is_cluster_wide() {
+            "the namespaces it applies to".to_string()
+        } else {
+            format!("namespace `{}`", policy.obj.namespace)
+        };
+        let (message, label) = if selected.is_empty() {
+            (
+                format!("{} selects no pod in {whose}", policy.describe()),
+                format!("selects {}: no pod carries these labels", policy.pod_selector.display()),
+            )
+        } else {
+            let names: Vec<String> = selected.iter().map(|w| describe(w.obj)).collect();
+            (
+                format!(
+                    "{} selects only hostNetwork pods ({}), which no policy applies to",
+                    policy.describe(),
+                    names.join(", ")
+                ),
+                format!("selects {}: hostNetwork pods only", policy.pod_selector.display()),
+            )
+        };
+        findings.push(Finding::new(
+            &NP1,
+            message,
+            "select the pods by the labels their template carries, or remove the policy".into(),
+            vec![Subject::new(policy.obj, policy.pod_selector_line, label)],
+        ));
+    }
+}
