@@ -63,6 +63,12 @@ spec until the pod is replaced). Without the flag such containers are reported a
         after_help = "Examples:\n  helm template shop ./mychart | netaudit post-render --from-report report.json\n  helm install shop ./mychart --post-renderer ./scripts/netaudit-post-renderer           # helm 3\n  helm install shop ./mychart --post-renderer netaudit-post-renderer                     # helm 4 (plugin)\n  helm install shop ./mychart --post-renderer netaudit-post-renderer --post-renderer-args=--from-report=report.json"
     )]
     PostRender(Box<PostRenderArgs>),
+    /// Show who may connect to each workload port under the network policies of the input
+    /// (Kubernetes, Cilium, Calico): a truth table per port, like the Kubernetes e2e tests print
+    #[command(
+        after_help = "Examples:\n  helm netaudit reach ./mychart\n  helm netaudit reach ./mychart --enable-chart-policies   # with the chart's own policies switched on\n  helm template shop ./mychart | helm netaudit reach --manifests - -o json"
+    )]
+    Reach(Box<ReachArgs>),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)
     Explain {
         /// Check ID or name, e.g. M4B or service-label-collision
@@ -127,6 +133,17 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 pub struct LintArgs {
     #[command(flatten)]
+    pub inputs: InputArgs,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// What `lint` and `reach` audit: charts, manifests, and whether to switch
+/// the charts' own policies on.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    #[command(flatten)]
     pub render: RenderArgs,
     /// Another chart to audit together with the first (repeatable; rendered with its defaults,
     /// the same namespace and --kube-version/--api-versions)
@@ -136,9 +153,11 @@ pub struct LintArgs {
     /// helm get manifest output, kustomize build output, plain files
     #[arg(long, value_name = "FILE", help_heading = "Inputs")]
     pub manifests: Vec<String>,
-
-    #[command(flatten)]
-    pub report: ReportArgs,
+    /// Render each chart again with every NetworkPolicy its values switch off (the keys the M6
+    /// hint names, such as networkPolicy.enabled) set to true, audit that, and say what the
+    /// policies close and what stays reachable (manifests files are audited as they are)
+    #[arg(long = "enable-chart-policies", help_heading = "Inputs")]
+    pub enable_chart_policies: bool,
 }
 
 /// The chart and the `helm template` flags passed through.
@@ -204,6 +223,24 @@ pub struct RenderArgs {
         help_heading = "Rendering (passed to helm template)"
     )]
     pub api_versions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReachArgs {
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// Output format (json: the matrix as data, documented in docs/json-schema.md)
+    #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
+    pub output: ReachFormat,
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(long = "output-file", value_name = "FILE", help_heading = "Output")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReachFormat {
+    Human,
+    Json,
 }
 
 /// Output and exit-code flags shared by `lint` and `install --probe`.

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Lint(args) => commands::lint::run(args),
+        Command::Reach(args) => commands::lint::reach(args),
         Command::Install(args) => commands::install::run(args),
         Command::Audit(args) => commands::audit::run(args),
         Command::Fix(args) => commands::fix::run(args),

@@ -1,18 +1,24 @@
-//! `lint`: render charts (or read manifests) and run the static checks.
+//! `lint` (render charts or read manifests, run the static checks) and
+//! `reach` (the per-port source matrix of the same inputs), both with
+//! `--enable-chart-policies`.
 
-use super::{emit, load_config, namespace_or_default, release_and_chart, render_request};
-use crate::cli::LintArgs;
-use crate::model::{Detail, Manifests};
+use super::{emit, load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
+use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
+use crate::engine::chart_policies;
+use crate::model::{Detail, Input, Manifests};
+use crate::reach::matrix::Matrix;
 use crate::source::helm::RenderRequest;
 use crate::source::{self, InputSpec};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
+use std::io::Write;
 
-pub fn run(args: &LintArgs) -> Result<u8> {
+/// The inputs the flags name, in order: the chart, `--chart`s, `--manifests`.
+fn specs(args: &InputArgs) -> Result<Vec<InputSpec>> {
     let render = &args.render;
     let namespace = namespace_or_default(&render.namespace);
     let (release, chart) = release_and_chart(render)?;
     if chart.is_none() && args.manifests.is_empty() && args.extra_charts.is_empty() {
-        bail!("nothing to lint: give a CHART, --chart CHART or --manifests FILE (see --help)");
+        bail!("nothing to audit: give a CHART, --chart CHART or --manifests FILE (see --help)");
     }
     if args.manifests.iter().filter(|m| *m == "-").count() > 1 {
         bail!("--manifests - (stdin) can be given only once");
@@ -41,8 +47,83 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             namespace: namespace.clone(),
         });
     }
+    Ok(specs)
+}
+
+/// The inputs rendered again with every NetworkPolicy toggle of each
+/// chart's values set to true, and per input the keys switched on. Inputs
+/// that are not charts, or whose values switch no policy off, stay as
+/// they are.
+fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Input>, Vec<Vec<String>>)> {
+    let mut switched_specs = Vec::with_capacity(specs.len());
+    let mut keys = Vec::with_capacity(specs.len());
+    for (spec, input) in specs.iter().zip(inputs) {
+        let toggles: Vec<String> = input.netpol_toggles.iter().map(|t| t.path.clone()).collect();
+        match spec {
+            InputSpec::Chart(request) if !toggles.is_empty() => {
+                let mut request = request.clone();
+                request.set.extend(toggles.iter().map(|path| format!("{path}=true")));
+                switched_specs.push(InputSpec::Chart(request));
+            }
+            InputSpec::Chart(_) => {
+                note(&format!(
+                    "{}: its values switch no NetworkPolicy off; audited as it renders",
+                    input.name
+                ));
+                switched_specs.push(spec.clone());
+            }
+            _ => switched_specs.push(spec.clone()),
+        }
+        keys.push(
+            toggles
+                .into_iter()
+                .filter(|_| matches!(spec, InputSpec::Chart(_)))
+                .collect(),
+        );
+    }
+    let inputs = source::acquire(&switched_specs).context("rendering with the chart's NetworkPolicies switched on")?;
+    Ok((inputs, keys))
+}
+
+pub fn run(args: &LintArgs) -> Result<u8> {
+    let specs = specs(&args.inputs)?;
     let inputs = source::acquire(&specs)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
+    if !args.inputs.enable_chart_policies {
+        let manifests = Manifests::load(inputs, Detail::Checks)?;
+        return emit(&crate::engine::run(&manifests, &config, None), &args.report);
+    }
+    let (switched, keys) = with_chart_policies(&specs, &inputs)?;
+    let before = Manifests::load(inputs, Detail::Checks)?;
+    let after = Manifests::load(switched, Detail::Checks)?;
+    let before_audit = crate::engine::run(&before, &config, None);
+    let mut audit = crate::engine::run(&after, &config, None);
+    audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
+    emit(&audit, &args.report)
+}
+
+pub fn reach(args: &ReachArgs) -> Result<u8> {
+    let specs = specs(&args.inputs)?;
+    let mut inputs = source::acquire(&specs)?;
+    if args.inputs.enable_chart_policies {
+        inputs = with_chart_policies(&specs, &inputs)?.0;
+    }
     let manifests = Manifests::load(inputs, Detail::Checks)?;
-    emit(&crate::engine::run(&manifests, &config, None), &args.report)
+    let index = manifests.index();
+    let matrix = Matrix::of(&index);
+    let mut text = match args.output {
+        ReachFormat::Human => matrix.render(),
+        ReachFormat::Json => serde_json::to_string_pretty(&matrix).context("cannot serialize the matrix")?,
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    match &args.output_file {
+        Some(path) => write_atomically(path, text.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+        }
+    }
+    Ok(0)
 }

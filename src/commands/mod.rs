@@ -92,7 +92,12 @@ pub fn quiet_for(report: &ReportArgs, quiet: bool) -> bool {
 /// Write the report as asked and return the exit code.
 pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
     let text = match (args.output.format(), args.summary) {
-        (Format::Human, true) => report::summary::Summary::of(audit).to_markdown(),
+        (Format::Human, true) if audit.chart_policies.is_empty() => report::summary::Summary::of(audit).to_markdown(),
+        (Format::Human, true) => format!(
+            "{}\n{}",
+            report::summary::Summary::of(audit).to_markdown(),
+            crate::engine::chart_policies::to_markdown(&audit.chart_policies)
+        ),
         (Format::Human, false) => {
             let color = match args.color {
                 ColorChoice::Always => true,

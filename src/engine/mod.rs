@@ -3,6 +3,7 @@
 //! is some), apply severities and waivers, and collect every warning. What
 //! [`run`] returns is complete: reports only read it.
 
+pub mod chart_policies;
 pub mod config;
 pub mod waivers;
 
@@ -22,6 +23,8 @@ pub struct Audit<'a> {
     pub warnings: Vec<Warning>,
     /// How the probe went (`install --probe`, `audit`).
     pub probe: Option<&'a ProbeReport>,
+    /// `--enable-chart-policies`: what switching the charts' policies on changed.
+    pub chart_policies: Vec<chart_policies::Switched>,
 }
 
 /// The analysis of `manifests`: the static checks, and the runtime checks
@@ -61,6 +64,7 @@ pub fn run_on<'a>(
         suppressed,
         warnings,
         probe: evidence.map(|e| &e.probe),
+        chart_policies: Vec::new(),
     }
 }
 

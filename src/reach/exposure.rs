@@ -36,10 +36,10 @@ pub fn exposure(
             .map(|&(port, protocol)| Ports::One(port, protocol))
             .collect()
     };
-    let mut found = Found::default();
+    let mut found = Reachers::default();
     'dests: for dest in dests {
         for &ports in &queries {
-            found.add(eval, index, dest, ports);
+            found.add(eval, index, dest, ports, false);
             if found.unrestricted || found.every_pod {
                 break 'dests;
             }
@@ -48,26 +48,37 @@ pub fn exposure(
     found.into_exposure(index, target)
 }
 
-#[derive(Default)]
-struct Found {
+/// Who can reach some destinations, by kind of source.
+#[derive(Debug, Default)]
+pub struct Reachers {
     /// Some destination has no policy restricting its ingress.
-    unrestricted: bool,
+    pub unrestricted: bool,
     /// An arbitrary pod of another namespace can reach some destination.
-    every_pod: bool,
-    any_pod: bool,
-    workloads: BTreeSet<usize>,
-    pods: BTreeSet<(Option<String>, String)>,
-    outside: bool,
-    policies: BTreeSet<String>,
-    notes: Notes,
+    pub every_pod: bool,
+    /// Some pod of another namespace can.
+    pub any_pod: bool,
+    /// Audited workloads that can (positions in the index).
+    pub workloads: BTreeSet<usize>,
+    /// Pods of other namespaces a policy names: (pod selector, namespace selector).
+    pub pods: BTreeSet<(Option<String>, String)>,
+    /// Addresses outside the cluster can.
+    pub outside: bool,
+    pub policies: BTreeSet<String>,
+    pub notes: Notes,
 }
 
-impl Found {
-    fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports) {
+impl Reachers {
+    /// Add who can reach `dest` on `ports`. Without `full`, stop at the
+    /// first answer that says everything (no policy, or any pod allowed);
+    /// with it, judge every source (a matrix needs every cell).
+    pub fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports, full: bool) {
         let selecting: Vec<_> = eval.selecting(dest, Direction::Ingress).collect();
         if selecting.is_empty() {
             self.unrestricted = true;
-            return;
+            self.any_pod = true;
+            if !full {
+                return;
+            }
         }
         let traffic = Traffic {
             dest: Some(dest),
@@ -87,7 +98,10 @@ impl Found {
         };
         if reaches(Party::AnyPod, &mut self.notes, &mut self.policies) {
             self.every_pod = true;
-            return;
+            self.any_pod = true;
+            if !full {
+                return;
+            }
         }
         for (i, source) in index.workloads.iter().enumerate() {
             if self.workloads.contains(&i) {
@@ -101,7 +115,7 @@ impl Found {
             }
             // The source's own egress policies bind it too.
             if eval
-                .egress_permit(source, &traffic, Party::Pod(dest), &mut notes)
+                .egress_permit(source, &traffic, Party::of(dest), &mut notes)
                 .is_none()
             {
                 continue;
@@ -169,7 +183,7 @@ impl Found {
             }
         }
         Exposure {
-            any_pod: self.any_pod || self.every_pod,
+            any_pod: self.any_pod,
             sources,
             policies,
             notes,

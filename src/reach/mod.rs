@@ -5,6 +5,7 @@
 
 pub mod evaluate;
 pub mod exposure;
+pub mod matrix;
 
 pub use evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 pub use exposure::exposure;

@@ -474,3 +474,32 @@ fn arbitrary_pods_of_other_namespaces() {
     assert!(!reaches(0, Party::External), "namespaceSelector names pods only");
     assert!(reaches(2, Party::External));
 }
+
+#[test]
+fn the_matrix_marks_pods_a_policy_names_in_other_namespaces() {
+    let manifests = cluster(&k8s(
+        "x",
+        "a-from-monitoring",
+        "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}], ports: [{port: 80}]}]\n",
+    ));
+    let index = manifests.index();
+    let text = super::matrix::Matrix::of(&index).render();
+    let row = |to: &str| {
+        text.lines()
+            .find(|l| l.starts_with(to))
+            .unwrap_or_else(|| panic!("{to}\n{text}"))
+            .split_whitespace()
+            .skip(2)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // x/a on 80: from no audited pod, from some pods of another namespace, not from outside.
+    assert_eq!(row("Pod/x/a 80/TCP"), "X X X X X X X X X ~ X");
+    // On 81 nobody; b is not selected: everyone.
+    assert_eq!(row("Pod/x/a 81/TCP"), "X X X X X X X X X X X");
+    assert_eq!(row("Pod/x/b 80/TCP"), ". . . . . . . . . . .");
+    assert!(
+        text.contains("Pod/x/a 80/TCP: ~ any pod of namespaces `kubernetes.io/metadata.name=monitoring`"),
+        "{text}"
+    );
+}

@@ -231,6 +231,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
             ));
         }
     }
+    out.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
     for warning in &audit.warnings {
         out.push_str(&format!("warning: {}\n", warning.message));
     }

@@ -28,6 +28,10 @@ pub struct JsonReport {
     /// `install --probe` and `audit` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe: Option<JsonProbe>,
+    /// `--enable-chart-policies` only: per chart, what switching its
+    /// NetworkPolicies on closed and what stays reachable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chart_policies: Vec<crate::engine::chart_policies::Switched>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -246,6 +250,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
                 }
             },
         }),
+        chart_policies: audit.chart_policies.clone(),
     }
 }
 

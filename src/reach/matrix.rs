@@ -1,0 +1,168 @@
+//! `netaudit reach`: per workload port, which sources may connect, as a
+//! truth table in the style of the Kubernetes network-policy e2e suite
+//! (`.` allowed, `X` blocked).
+
+use super::evaluate::{Evaluator, Ports};
+use super::exposure::Reachers;
+use crate::model::{Index, Protocol};
+use serde::Serialize;
+
+/// The whole view: one row per workload port.
+#[derive(Debug, Serialize)]
+pub struct Matrix {
+    /// The audited workloads, in column order (`Kind/namespace/name`).
+    pub workloads: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// `Kind/namespace/name` of the destination.
+    pub to: String,
+    /// `None`: the workload declares no port; the row is about any port.
+    pub port: Option<u16>,
+    pub protocol: Option<Protocol>,
+    /// Sources among the audited workloads, one flag per column.
+    pub from_workloads: Vec<bool>,
+    /// An arbitrary pod of another namespace.
+    pub from_any_pod: bool,
+    /// Pods of other namespaces a policy names (pod selector, namespaces).
+    pub from_pods: Vec<NamedPods>,
+    /// Addresses outside the cluster.
+    pub from_outside: bool,
+    /// hostNetwork: no policy applies.
+    pub host_network: bool,
+    /// No policy restricts ingress to it.
+    pub unrestricted: bool,
+    pub policies: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NamedPods {
+    pub pods: Option<String>,
+    pub namespaces: String,
+}
+
+impl Matrix {
+    pub fn of(index: &Index<'_>) -> Matrix {
+        let eval = Evaluator::new(&index.policies, &index.workloads);
+        let mut rows = Vec::new();
+        for dest in &index.workloads {
+            let mut ports: Vec<(u16, Protocol)> = dest.ports().map(|p| (p.number, p.protocol)).collect();
+            ports.sort();
+            ports.dedup();
+            let queries: Vec<Option<(u16, Protocol)>> = if ports.is_empty() {
+                vec![None]
+            } else {
+                ports.into_iter().map(Some).collect()
+            };
+            for query in queries {
+                let host_network = dest.host_network_line.is_some();
+                let mut reachers = Reachers::default();
+                if !host_network {
+                    let ports = query.map_or(Ports::Some, |(port, protocol)| Ports::One(port, protocol));
+                    reachers.add(&eval, index, dest, ports, true);
+                }
+                let everyone = host_network;
+                rows.push(Row {
+                    to: dest.obj.id(),
+                    port: query.map(|q| q.0),
+                    protocol: query.map(|q| q.1),
+                    from_workloads: (0..index.workloads.len())
+                        .map(|i| everyone || reachers.workloads.contains(&i))
+                        .collect(),
+                    from_any_pod: everyone || reachers.every_pod,
+                    from_pods: reachers
+                        .pods
+                        .into_iter()
+                        .map(|(pods, namespaces)| NamedPods { pods, namespaces })
+                        .collect(),
+                    from_outside: everyone || reachers.outside || reachers.unrestricted,
+                    host_network,
+                    unrestricted: reachers.unrestricted,
+                    policies: reachers.policies.into_iter().collect(),
+                    notes: reachers.notes.0.into_iter().collect(),
+                });
+            }
+        }
+        Matrix {
+            workloads: index.workloads.iter().map(|w| w.obj.id()).collect(),
+            rows,
+        }
+    }
+
+    /// The table, a legend of the columns above it, and below it what the
+    /// `~` cells and the notes stand for.
+    pub fn render(&self) -> String {
+        if self.rows.is_empty() {
+            return "No workload in the input: nothing can be reached.\n".to_string();
+        }
+        let mut out = String::from("Who may open a connection to each workload port (. allowed, X blocked):\n");
+        for (i, w) in self.workloads.iter().enumerate() {
+            out.push_str(&format!("  {:>3}  {w}\n", i + 1));
+        }
+        out.push_str("  any  a pod of another namespace (~: only pods a policy names, listed below)\n");
+        out.push_str("  out  an address outside the cluster\n\n");
+        let destinations: Vec<String> = self
+            .rows
+            .iter()
+            .map(|r| match (r.port, r.protocol) {
+                (Some(port), Some(protocol)) => format!("{} {port}/{}", r.to, protocol.as_str()),
+                _ => format!("{} (any port)", r.to),
+            })
+            .collect();
+        let width = destinations.iter().map(String::len).max().unwrap_or(0).max(2);
+        let column = |i: usize| format!("{:>3}", i + 1);
+        let mut header = format!("{:width$}", "to");
+        for i in 0..self.workloads.len() {
+            header.push(' ');
+            header.push_str(&column(i));
+        }
+        header.push_str("  any  out");
+        out.push_str(header.trim_end());
+        out.push('\n');
+        let mut footnotes = Vec::new();
+        for (row, destination) in self.rows.iter().zip(&destinations) {
+            let mark = |allowed: bool| if allowed { "." } else { "X" };
+            let mut line = format!("{destination:width$}");
+            for &allowed in &row.from_workloads {
+                line.push_str(&format!(" {:>3}", mark(allowed)));
+            }
+            let any = match (row.from_any_pod, row.from_pods.is_empty()) {
+                (true, _) => ".",
+                (false, false) => "~",
+                (false, true) => "X",
+            };
+            line.push_str(&format!("  {any:>3}  {:>3}", mark(row.from_outside)));
+            out.push_str(&line);
+            out.push('\n');
+            let why = if row.host_network {
+                Some("hostNetwork: no policy applies".to_string())
+            } else if row.unrestricted {
+                Some("no policy restricts ingress".to_string())
+            } else {
+                None
+            };
+            let mut said: Vec<String> = why.into_iter().collect();
+            if !row.from_any_pod {
+                said.extend(row.from_pods.iter().map(|p| match &p.pods {
+                    Some(pods) => format!("~ pods `{pods}` of namespaces `{}`", p.namespaces),
+                    None => format!("~ any pod of namespaces `{}`", p.namespaces),
+                }));
+            }
+            said.extend(row.notes.iter().cloned());
+            if !said.is_empty() {
+                footnotes.push(format!("{destination}: {}", said.join("; ")));
+            }
+        }
+        if !footnotes.is_empty() {
+            out.push('\n');
+            for note in footnotes {
+                out.push_str(&note);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
