@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[path = "corpus/exposure.rs"]
+mod exposure;
+
 const HAND_WRITTEN_MARKER: &str = "<!-- hand-written: kept when this file is regenerated -->";
 
 /// Datasets in the order of the corpus README; unknown ones follow, sorted.
@@ -112,6 +115,8 @@ struct ChartResult {
     policies: PolicyStats,
     /// Whether `fix`'s output (default options) lets every needed flow through.
     needs: NeedStats,
+    /// Misconfigured endpoints and who can reach them.
+    exposure: exposure::ExposureStats,
 }
 
 #[derive(Default, Clone)]
@@ -335,6 +340,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                 values_error: None,
                 policies: PolicyStats::default(),
                 needs: NeedStats::default(),
+                exposure: exposure::ExposureStats::default(),
             };
             // These files are `helm template` output: audit them as `lint CHART` would.
             let values_path = corpus.join("values").join(&dataset).join(format!("{chart}.yaml"));
@@ -386,6 +392,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
             result.services = audit.index.services.len();
             result.counts = Some(checks.iter().map(|c| (*c, row.count(c))).collect());
             result.affected = row.affected;
+            result.exposure = exposure::stats(&audit);
             // The generator reads ConfigMaps and Ingresses too, as `fix` does.
             match no_panic(|| Manifests::load(inputs, Detail::WithConfiguration)) {
                 Ok(Ok(full)) => {
@@ -421,6 +428,7 @@ fn run(args: &Args, corpus: &Path) -> Result<(), String> {
                         "message": f.message,
                         "help": f.help,
                         "subjects": subjects,
+                        "exposure": f.exposure,
                     });
                     findings_out.push_str(&line.to_string());
                     findings_out.push('\n');
@@ -662,6 +670,12 @@ fn markdown(results: &[ChartResult], checks: &[&'static str], table: &str) -> St
     );
     out.push_str(&comparison_table(results));
     out.push('\n');
+    let exposures: Vec<(String, String, exposure::ExposureStats)> = results
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| (r.dataset.clone(), r.chart.clone(), r.exposure.clone()))
+        .collect();
+    let _ = writeln!(out, "{}", exposure::section(&exposures));
     let _ = writeln!(out, "{}", policies_section(results));
     let _ = writeln!(out, "## Findings per chart\n");
     let _ = writeln!(

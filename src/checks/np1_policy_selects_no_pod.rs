@@ -27,8 +27,11 @@ declare_check! {
     ///
     /// ## How to fix
     /// Select the pods by the labels their template really carries (the
-    /// chart's selector labels helper), or remove the policy. For hostNetwork
-    /// workloads, protect the node instead (M7).
+    /// chart's selector labels helper), render the policy only together with
+    /// its workload (the same `if` in the template), or remove it. For
+    /// hostNetwork workloads, protect the node instead (M7). When the pods
+    /// come from elsewhere (an operator's custom resource, another release),
+    /// audit them together (`--manifests`).
     pub static NP1 = {
         id: "NP1",
         name: "policy-selects-no-pod",

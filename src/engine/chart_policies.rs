@@ -49,7 +49,7 @@ fn endpoints(audit: &Audit<'_>, input: usize) -> BTreeMap<String, (bool, bool, S
         .filter_map(|f| {
             let exposure = f.exposure.as_ref()?;
             Some((
-                key(f),
+                endpoint_key(f),
                 (
                     f.primary().object.kind == "Service",
                     exposure.any_pod,
@@ -60,9 +60,15 @@ fn endpoints(audit: &Audit<'_>, input: usize) -> BTreeMap<String, (bool, bool, S
         .collect()
 }
 
-fn key(finding: &Finding<'_>) -> String {
+/// How an endpoint is named: `M5B Service/shop/web port 9000`.
+pub fn endpoint_key(finding: &Finding<'_>) -> String {
     let port = finding.port.map(|p| format!(" port {p}")).unwrap_or_default();
     format!("{} {}{port}", finding.check.id, finding.primary().object.id())
+}
+
+/// The misconfigured endpoints of one input, counted.
+pub fn endpoint_counts(audit: &Audit<'_>, input: usize) -> Endpoints {
+    count(&endpoints(audit, input))
 }
 
 fn count(endpoints: &BTreeMap<String, (bool, bool, String)>) -> Endpoints {

@@ -121,6 +121,10 @@ impl Reachers {
                 continue;
             }
             self.workloads.insert(i);
+            // A pod of another namespace and another release: what `any_pod` asks.
+            if source.obj.namespace != dest.obj.namespace && source.obj.input != dest.obj.input {
+                self.any_pod = true;
+            }
             self.policies.extend(policies);
             self.notes.0.extend(notes.0);
         }

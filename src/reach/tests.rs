@@ -503,3 +503,36 @@ fn the_matrix_marks_pods_a_policy_names_in_other_namespaces() {
         "{text}"
     );
 }
+
+#[test]
+fn a_pod_of_another_release_and_namespace_counts_as_any_pod() {
+    let shop = "apiVersion: v1\nkind: Pod\nmetadata: {name: db, namespace: shop, labels: {app: db}}\nspec: {containers: [{name: c, image: x, ports: [{containerPort: 5432}]}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n    - podSelector: {matchLabels: {app: web}}\n    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: tools}}\n";
+    let tools = "apiVersion: v1\nkind: Pod\nmetadata: {name: backup, namespace: tools, labels: {app: backup}}\nspec: {containers: [{name: c, image: x}]}\n";
+    let manifests = Manifests::load(
+        vec![
+            Input::new("shop.yaml", "shop", "shop", shop.to_string()),
+            Input::new("tools.yaml", "tools", "tools", tools.to_string()),
+        ],
+        Detail::Checks,
+    )
+    .unwrap();
+    let index = manifests.index();
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let exposure = super::exposure(&eval, &index, &[0], &[(5432, Protocol::Tcp)]);
+    assert!(exposure.any_pod, "{exposure:?}");
+    assert_eq!(
+        exposure.describe(),
+        "reachable only from `Pod/shop/web` and `Pod/tools/backup` (allowed by db)"
+    );
+    // Without the second release, only web reaches db: no pod of another namespace.
+    let alone = Manifests::load(vec![Input::new("shop.yaml", "shop", "shop", shop.to_string())], Detail::Checks).unwrap();
+    let index = alone.index();
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let exposure = super::exposure(&eval, &index, &[0], &[(5432, Protocol::Tcp)]);
+    // The namespaceSelector names `tools`, which may hold pods the audit does not see.
+    assert!(exposure.any_pod, "{exposure:?}");
+    assert_eq!(
+        exposure.describe(),
+        "reachable only from any pod of namespaces `kubernetes.io/metadata.name=tools` and `Pod/shop/web` (allowed by db)"
+    );
+}
