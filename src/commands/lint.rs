@@ -13,12 +13,12 @@ use anyhow::{bail, Context, Result};
 use std::io::Write;
 
 /// The inputs the flags name, in order: the chart, `--chart`s, `--manifests`.
-fn specs(args: &InputArgs) -> Result<Vec<InputSpec>> {
+fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
     let render = &args.render;
     let namespace = namespace_or_default(&render.namespace);
     let (release, chart) = release_and_chart(render)?;
     if chart.is_none() && args.manifests.is_empty() && args.extra_charts.is_empty() {
-        bail!("nothing to audit: give a CHART, --chart CHART or --manifests FILE (see --help)");
+        bail!("nothing to {command}: give a CHART, --chart CHART or --manifests FILE (see --help)");
     }
     if args.manifests.iter().filter(|m| *m == "-").count() > 1 {
         bail!("--manifests - (stdin) can be given only once");
@@ -86,7 +86,7 @@ fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Inp
 }
 
 pub fn run(args: &LintArgs) -> Result<u8> {
-    let specs = specs(&args.inputs)?;
+    let specs = specs(&args.inputs, "lint")?;
     let inputs = source::acquire(&specs)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
     if !args.inputs.enable_chart_policies {
@@ -103,7 +103,7 @@ pub fn run(args: &LintArgs) -> Result<u8> {
 }
 
 pub fn reach(args: &ReachArgs) -> Result<u8> {
-    let specs = specs(&args.inputs)?;
+    let specs = specs(&args.inputs, "reach")?;
     let mut inputs = source::acquire(&specs)?;
     if args.inputs.enable_chart_policies {
         inputs = with_chart_policies(&specs, &inputs)?.0;
