@@ -404,6 +404,11 @@ pub struct InstallArgs {
     /// Leave the sandbox in place for inspection (prints how to remove it)
     #[arg(long, help_heading = "Probe")]
     pub keep: bool,
+    /// Install the chart with every NetworkPolicy its values switch off (the keys the M6 hint
+    /// names) set to true, and say what the policies close of what the probe found, against the
+    /// chart as its values render it
+    #[arg(long = "enable-chart-policies", help_heading = "Probe")]
+    pub enable_chart_policies: bool,
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Probe")]
     pub quiet: bool,

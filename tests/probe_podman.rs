@@ -187,6 +187,57 @@ fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
 }
 
 #[test]
+fn chart_policies_switched_on_close_one_undeclared_port_of_two() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&[
+        "policies",
+        "testdata/charts/probe-chart-policies",
+        "--probe",
+        "--runs",
+        "1",
+        "--enable-chart-policies",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // The sandbox ran the chart with its policies on: no M6 left.
+    assert_eq!(
+        runtime_keys(&json),
+        ["M1 Deployment/policies-admin :9191", "M1 Deployment/policies-api :9090"]
+    );
+    let exposure = |port: u64| {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "M1" && f["port"] == port)
+            .map(|f| f["exposure"].clone())
+            .unwrap()
+    };
+    assert_eq!(exposure(9090)["any_pod"], false, "api's policy lets in http only");
+    assert_eq!(exposure(9090)["sources"], serde_json::json!([]));
+    assert_eq!(exposure(9191)["sources"], serde_json::json!([{"kind": "any-pod"}]));
+    // Before (the values' render, same sockets): both reachable; after: one.
+    let switched = &json["chart_policies"][0];
+    assert_eq!(switched["keys"], serde_json::json!(["networkPolicy.enabled"]));
+    assert_eq!(switched["before"]["reachable_pods"], 2, "{switched}");
+    assert_eq!(switched["after"]["reachable_pods"], 1, "{switched}");
+    assert_eq!(
+        switched["closed"],
+        serde_json::json!(["M1 Deployment/default/policies-api port 9090"])
+    );
+    assert_eq!(
+        (switched["m6_before"].as_u64(), switched["m6_after"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
+#[test]
 fn clean_chart_has_no_findings() {
     if common::skip_without_helm() {
         return;

@@ -36,7 +36,12 @@ pub fn stats(audit: &Audit<'_>) -> ExposureStats {
         endpoints,
         any_pod: exposed
             .values()
-            .filter(|e| matches!(e.sources.first(), Some(ExposureSource::AnyPod | ExposureSource::HostNetwork)))
+            .filter(|e| {
+                matches!(
+                    e.sources.first(),
+                    Some(ExposureSource::AnyPod | ExposureSource::HostNetwork)
+                )
+            })
             .count(),
         reachable: exposed
             .iter()
@@ -70,7 +75,12 @@ pub fn section(results: &[(String, String, ExposureStats)]) -> String {
     datasets.dedup();
     let mut rows: Vec<(String, Vec<&ExposureStats>)> = datasets
         .iter()
-        .map(|d| (d.to_string(), results.iter().filter(|r| r.0 == *d).map(|r| &r.2).collect()))
+        .map(|d| {
+            (
+                d.to_string(),
+                results.iter().filter(|r| r.0 == *d).map(|r| &r.2).collect(),
+            )
+        })
         .collect();
     rows.push(("**total**".into(), results.iter().map(|r| &r.2).collect()));
     for (name, charts) in rows {

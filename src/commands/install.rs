@@ -3,9 +3,10 @@
 
 use super::{emit, load_config, progress, quiet_for, release_and_chart, render_request};
 use crate::cli::InstallArgs;
+use crate::engine::chart_policies;
 use crate::model::{Detail, Manifests};
 use crate::probe::{self, session, SandboxRequest};
-use crate::source::{self, helm::Helm};
+use crate::source::{self, helm::Helm, InputSpec};
 use anyhow::{bail, Result};
 
 pub fn run(args: &InstallArgs) -> Result<u8> {
@@ -19,9 +20,24 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     let progress = progress(quiet_for(&args.report, args.quiet));
     progress(&format!("rendering {chart}"));
     let helm = Helm::locate()?;
-    let request = render_request(&args.render, release, chart);
-    let input = source::render_chart(&helm, &request)?;
+    let mut request = render_request(&args.render, release, chart);
+    let mut input = source::render_chart(&helm, &request)?;
     let config = load_config(args.report.config.as_deref(), std::slice::from_ref(&input))?;
+    // --enable-chart-policies: the sandbox runs the render with the chart's
+    // policies on; the render as the values have it is audited with the same
+    // evidence, for the comparison.
+    let mut as_valued = None;
+    let mut keys = Vec::new();
+    if args.enable_chart_policies {
+        let spec = InputSpec::Chart(request.clone());
+        let (switched, switched_keys) =
+            super::lint::with_chart_policies(std::slice::from_ref(&spec), std::slice::from_ref(&input))?;
+        if let (Some(on), [toggles]) = (switched.into_iter().next(), switched_keys.as_slice()) {
+            request.set.extend(toggles.iter().map(|k| format!("{k}=true")));
+            as_valued = Some(std::mem::replace(&mut input, on));
+        }
+        keys = switched_keys;
+    }
     // The podman sandbox mounts the chart's ConfigMaps and Secrets.
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
     probe::interrupt::install_handler()?;
@@ -53,8 +69,11 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
         };
         session::run_probe(sandbox.as_mut(), &options, not_probed, &progress)?
     };
-    emit(
-        &crate::engine::run_on(&manifests, index, &config, Some(&evidence)),
-        &args.report,
-    )
+    let mut audit = crate::engine::run_on(&manifests, index, &config, Some(&evidence));
+    if let Some(as_valued) = as_valued {
+        let before = Manifests::load(vec![as_valued], Detail::Checks)?;
+        let before_audit = crate::engine::run(&before, &config, Some(&evidence));
+        audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
+    }
+    emit(&audit, &args.report)
 }

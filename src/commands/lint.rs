@@ -54,9 +54,9 @@ fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
 /// chart's values set to true, and per input the keys switched on. Inputs
 /// that are not charts, or whose values switch no policy off, stay as
 /// they are.
-fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Input>, Vec<Vec<String>>)> {
+pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Input>, Vec<Vec<String>>)> {
     let mut switched_specs = Vec::with_capacity(specs.len());
-    let mut keys = Vec::with_capacity(specs.len());
+    let mut keys: Vec<Vec<String>> = Vec::with_capacity(specs.len());
     for (spec, input) in specs.iter().zip(inputs) {
         let toggles: Vec<String> = input.netpol_toggles.iter().map(|t| t.path.clone()).collect();
         match spec {
@@ -80,6 +80,10 @@ fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Inp
                 .filter(|_| matches!(spec, InputSpec::Chart(_)))
                 .collect(),
         );
+    }
+    if keys.iter().all(Vec::is_empty) {
+        // Nothing to switch on: the inputs as they are, not rendered again.
+        return Ok((inputs.to_vec(), keys));
     }
     let inputs = source::acquire(&switched_specs).context("rendering with the chart's NetworkPolicies switched on")?;
     Ok((inputs, keys))

@@ -525,7 +525,11 @@ fn a_pod_of_another_release_and_namespace_counts_as_any_pod() {
         "reachable only from `Pod/shop/web` and `Pod/tools/backup` (allowed by db)"
     );
     // Without the second release, only web reaches db: no pod of another namespace.
-    let alone = Manifests::load(vec![Input::new("shop.yaml", "shop", "shop", shop.to_string())], Detail::Checks).unwrap();
+    let alone = Manifests::load(
+        vec![Input::new("shop.yaml", "shop", "shop", shop.to_string())],
+        Detail::Checks,
+    )
+    .unwrap();
     let index = alone.index();
     let eval = Evaluator::new(&index.policies, &index.workloads);
     let exposure = super::exposure(&eval, &index, &[0], &[(5432, Protocol::Tcp)]);
