@@ -27,22 +27,15 @@ use crate::model::Object;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {
     let global = obj.kind == "GlobalNetworkPolicy";
-    let mut problems = Vec::new();
-    let mut unevaluated = Vec::new();
-    let empty = Node {
-        value: crate::model::yaml::Value::Null,
-        line: obj.root.line,
-    };
     let spec = match obj.root.get("spec") {
         Some(spec) if spec.is_map() => spec,
-        _ => {
-            problems.push(Problem {
-                line: obj.root.line,
-                message: "`spec` is missing or not a mapping".into(),
-            });
-            &empty
+        other => {
+            let line = other.map_or(obj.root.line, |n| n.line);
+            return Policy::malformed(obj, Flavor::Calico, line, "`spec` is missing or not a mapping");
         }
     };
+    let mut problems = Vec::new();
+    let mut unevaluated = Vec::new();
     let selector_node = field(spec, "selector");
     let pod_selector = selector_node
         .map(|n| expression(n, "selector", &mut problems))
@@ -220,13 +213,7 @@ fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -
         }
     };
     let ports = ports(node, problems);
-    PolicyRule {
-        action,
-        peers,
-        ports,
-        unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
-        line: node.line,
-    }
+    PolicyRule::new(action, peers, ports, &unevaluated, node.line)
 }
 
 /// `protocol` and `destination.ports` (numbers, `"from:to"` ranges, names).

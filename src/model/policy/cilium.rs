@@ -35,31 +35,18 @@ pub(super) fn parse(obj: &Object) -> Vec<Policy<'_>> {
     let mut specs: Vec<&Node> = obj.root.get("spec").filter(|s| !s.is_null()).into_iter().collect();
     specs.extend(obj.root.get("specs").map(Node::as_seq).unwrap_or_default());
     if specs.is_empty() {
-        return vec![malformed(obj, "neither `spec` nor `specs`")];
+        return vec![Policy::malformed(
+            obj,
+            Flavor::Cilium,
+            obj.root.line,
+            "neither `spec` nor `specs`",
+        )];
     }
     specs
         .into_iter()
         .filter(|spec| field(spec, "nodeSelector").is_none())
         .map(|spec| parse_spec(obj, spec, cluster_wide))
         .collect()
-}
-
-fn malformed<'a>(obj: &'a Object, message: &str) -> Policy<'a> {
-    Policy {
-        obj,
-        flavor: Flavor::Cilium,
-        scope: PolicyScope::Namespace,
-        pod_selector: Matcher::everything(),
-        pod_selector_line: obj.root.line,
-        ingress: None,
-        egress: None,
-        order: None,
-        problems: vec![Problem {
-            line: obj.root.line,
-            message: message.into(),
-        }],
-        unevaluated: Vec::new(),
-    }
 }
 
 fn parse_spec<'a>(obj: &'a Object, spec: &Node, cluster_wide: bool) -> Policy<'a> {
@@ -302,13 +289,7 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
     };
     // ICMP only: no TCP/UDP port.
     let ports = ports.or_else(|| has_icmps.then(Vec::new));
-    PolicyRule {
-        action,
-        peers,
-        ports,
-        unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
-        line: node.line,
-    }
+    PolicyRule::new(action, peers, ports, &unevaluated, node.line)
 }
 
 fn to_ports(node: &Node, unevaluated: &mut Vec<String>, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {

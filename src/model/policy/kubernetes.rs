@@ -2,36 +2,22 @@
 //! and validation.
 
 use super::{
-    field, is_everywhere, label_selector, list, non_empty_list, port_value, valid_cidr, Flavor, Matcher, Namespaces,
-    Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, PortValue, Problem, Side,
+    field, is_everywhere, label_selector, list, non_empty_list, port_value, valid_cidr, Action, Flavor, Matcher,
+    Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, PortValue, Problem, Side,
 };
 use crate::model::runtime::Protocol;
 use crate::model::yaml::Node;
 use crate::model::Object;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {
-    let mut problems = Vec::new();
     let spec = match obj.root.get("spec") {
         Some(spec) if spec.is_map() => spec,
         other => {
-            problems.push(Problem {
-                line: other.map_or(obj.root.line, |n| n.line),
-                message: "`spec` is missing or not a mapping".into(),
-            });
-            return Policy {
-                obj,
-                flavor: Flavor::Kubernetes,
-                scope: PolicyScope::Namespace,
-                pod_selector: Matcher::everything(),
-                pod_selector_line: obj.root.line,
-                ingress: None,
-                egress: None,
-                order: None,
-                problems,
-                unevaluated: Vec::new(),
-            };
+            let line = other.map_or(obj.root.line, |n| n.line);
+            return Policy::malformed(obj, Flavor::Kubernetes, line, "`spec` is missing or not a mapping");
         }
     };
+    let mut problems = Vec::new();
     let pod_selector_node = field(spec, "podSelector");
     let pod_selector = pod_selector_node
         .map(|n| label_selector(n, "podSelector", &mut problems))
@@ -84,7 +70,7 @@ fn rule(rule: &Node, peers_key: &str, problems: &mut Vec<Problem>) -> PolicyRule
         non_empty_list(rule, peers_key, problems).map(|peers| peers.iter().filter_map(|p| peer(p, problems)).collect());
     let ports =
         non_empty_list(rule, "ports", problems).map(|ports| ports.iter().filter_map(|p| port(p, problems)).collect());
-    PolicyRule::allow(peers, ports, rule.line)
+    PolicyRule::new(Action::Allow, peers, ports, &[], rule.line)
 }
 
 fn peer(node: &Node, problems: &mut Vec<Problem>) -> Option<PolicyPeer> {

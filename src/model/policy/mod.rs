@@ -219,12 +219,19 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
-    fn allow(peers: Option<Vec<PolicyPeer>>, ports: Option<Vec<PolicyPort>>, line: u32) -> PolicyRule {
+    /// A rule; `unevaluated` lists the parts of it that are not evaluated.
+    fn new(
+        action: Action,
+        peers: Option<Vec<PolicyPeer>>,
+        ports: Option<Vec<PolicyPort>>,
+        unevaluated: &[String],
+        line: u32,
+    ) -> PolicyRule {
         PolicyRule {
-            action: Action::Allow,
+            action,
             peers,
             ports,
-            unevaluated: None,
+            unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
             line,
         }
     }
@@ -295,6 +302,26 @@ impl<'a> Policy<'a> {
                 vec![calico::parse(obj)]
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// A policy Kubernetes (or the CRD) would reject as a whole: it selects
+    /// nothing.
+    fn malformed(obj: &'a Object, flavor: Flavor, line: u32, message: &str) -> Policy<'a> {
+        Policy {
+            obj,
+            flavor,
+            scope: PolicyScope::Namespace,
+            pod_selector: Matcher::everything(),
+            pod_selector_line: line,
+            ingress: None,
+            egress: None,
+            order: None,
+            problems: vec![Problem {
+                line,
+                message: message.into(),
+            }],
+            unevaluated: Vec::new(),
         }
     }
 
