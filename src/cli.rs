@@ -108,9 +108,20 @@ impl FailOn {
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Diagnostics with the rendered YAML of every object involved
     Human,
+    /// The JSON report (docs/json-schema.md)
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning)
     Sarif,
+    /// One line per finding: path:line:col: ID severity message
+    Compact,
+    /// JUnit XML (CI test reports)
+    Junit,
+    /// GitHub Actions annotations
+    Github,
+    /// Your own handlebars template (--template FILE), with the JSON report as its context
+    Template,
 }
 
 impl OutputFormat {
@@ -119,6 +130,10 @@ impl OutputFormat {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,
             OutputFormat::Sarif => Format::Sarif,
+            OutputFormat::Compact => Format::Compact,
+            OutputFormat::Junit => Format::Junit,
+            OutputFormat::Github => Format::Github,
+            OutputFormat::Template => Format::Template,
         }
     }
 }
@@ -249,6 +264,9 @@ pub struct ReportArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
     pub output: OutputFormat,
+    /// The handlebars template of `-o template` (its context: the JSON report, docs/json-schema.md)
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub template: Option<PathBuf>,
     /// Print a table (one row per chart, one column per check) instead of the findings
     #[arg(long, help_heading = "Output")]
     pub summary: bool,

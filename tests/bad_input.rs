@@ -42,12 +42,66 @@ fn non_kubernetes_yaml_is_rejected() {
 }
 
 #[test]
-fn empty_file_is_rejected() {
+fn an_empty_file_or_stdin_is_a_warning_not_an_error() {
     if common::skip_without_helm() {
         return;
     }
+    // An empty file, alone: nothing to audit, exit 0 with a warning.
     let out = netaudit(&["lint", "--manifests", "testdata/bad/empty.yaml"], &helm(4));
-    assert_error(&out, &["testdata/bad/empty.yaml:1:", "no Kubernetes objects"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains(
+            "warning: testdata/bad/empty.yaml holds no Kubernetes object (empty, or only comments): nothing to audit"
+        ),
+        "{text}"
+    );
+    // In a batch, the other files are still audited.
+    let out = netaudit(
+        &[
+            "lint",
+            "--manifests",
+            "testdata/bad/empty.yaml",
+            "--manifests",
+            "testdata/manifests/M7/fail-host-network.yaml",
+            "-o",
+            "json",
+        ],
+        &helm(4),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["check"] == "M7"));
+    assert!(report["warnings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("empty.yaml holds no Kubernetes object"));
+    // `helm template … | helm netaudit lint --manifests -` for a chart that renders nothing.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["lint", "--manifests", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"---\n# Source: x/templates/off.yaml\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        common::stdout(&out).contains("warning: <stdin> holds no Kubernetes object"),
+        "{}",
+        common::stdout(&out)
+    );
 }
 
 #[test]

@@ -6,7 +6,13 @@ pub fn checks_markdown() -> String {
     let mut out = String::from(
         "# Checks\n\n<!-- Generated from the check registry by `cargo run -- gen-docs`; do not edit by hand. -->\n\n\
          Each check's text is the doc comment of its file in `src/checks/`. The exact definitions are in the\n\
-         project's check specification; `netaudit explain ID` prints the same text.\n\n\
+         project's check specification; `netaudit explain ID` prints the same text. M1-M7 are the paper's\n\
+         misconfigurations; NP1-NP3 are policy hygiene checks of our own (the NP prefix keeps them apart).\n\n\
+         Every finding about a port (M1, M2, M3, M5A, M5B, M5C) or a workload (M4A-M4G, M6, M7) also says\n\
+         who can open a connection to it under the Kubernetes, Cilium and Calico policies of the input: its\n\
+         *exposure* (\"reachable from any pod in the cluster\", \"reachable only from pods of release `shop` in\n\
+         namespace `shop`\", \"reachable from nobody\"; see json-schema.md). A policy construct the tool does\n\
+         not evaluate (an L7 rule, a Calico tier) makes the answer \"reachable\", with a note naming it.\n\n\
          | ID | Name | Default severity | Analysis | Reported when |\n|---|---|---|---|---|\n",
     );
     for check in REGISTRY {

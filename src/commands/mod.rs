@@ -91,6 +91,9 @@ pub fn quiet_for(report: &ReportArgs, quiet: bool) -> bool {
 
 /// Write the report as asked and return the exit code.
 pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
+    if args.template.is_some() && args.output.format() != Format::Template {
+        bail!("--template FILE is the template of `-o template`: add -o template, or drop --template");
+    }
     let text = match (args.output.format(), args.summary) {
         (Format::Human, true) if audit.chart_policies.is_empty() => report::summary::Summary::of(audit).to_markdown(),
         (Format::Human, true) => format!(
@@ -112,6 +115,16 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
         }
         (Format::Json, _) => report::json::render(audit).context("cannot serialize the JSON report")?,
         (Format::Sarif, _) => report::sarif::render(audit).context("cannot serialize the SARIF report")?,
+        (Format::Compact, _) => report::compact::render(audit),
+        (Format::Junit, _) => report::junit::render(audit),
+        (Format::Github, _) => report::github::render(audit),
+        (Format::Template, _) => {
+            let path = args
+                .template
+                .as_deref()
+                .context("-o template needs --template FILE (a handlebars template; see docs/cli.md)")?;
+            report::template::render(audit, path).map_err(anyhow::Error::msg)?
+        }
     };
     match &args.output_file {
         Some(path) => write_atomically(path, text.as_bytes())?,

@@ -48,11 +48,18 @@ pub fn run_on<'a>(
     }
     add_exposure(&index, &mut findings);
     let (waivers, mut warnings) = waivers::collect_waivers(&index, config);
-    for input in manifests.inputs.iter().filter(|i| i.rendered_by_helm && i.is_blank()) {
-        warnings.push(Warning::new(format!(
-            "{} rendered no Kubernetes objects with these values: nothing to audit",
-            input.name
-        )));
+    for input in manifests.empty_inputs.iter().map(|&i| &manifests.inputs[i]) {
+        warnings.push(Warning::new(if input.rendered_by_helm {
+            format!(
+                "{} rendered no Kubernetes objects with these values: nothing to audit",
+                input.name
+            )
+        } else {
+            format!(
+                "{} holds no Kubernetes object (empty, or only comments): nothing to audit",
+                input.name
+            )
+        }));
     }
     let (findings, suppressed) = waivers::apply(findings, &waivers, &mut warnings);
     if let Some(evidence) = evidence {

@@ -93,11 +93,6 @@ impl Input {
         }
     }
 
-    /// No document at all: only blank lines, comments and separators.
-    pub fn is_blank(&self) -> bool {
-        self.text.lines().all(documents::is_blank_line)
-    }
-
     /// Byte range of a 1-based line, without its newline.
     pub fn line_span(&self, line: u32) -> (usize, usize) {
         let idx = (line.max(1) - 1) as usize;
@@ -388,23 +383,27 @@ fn make_object(input_index: usize, input: &Input, node: Node, chunk: &Chunk<'_>)
 pub struct Manifests {
     pub inputs: Vec<Input>,
     pub objects: Vec<Object>,
+    /// Inputs without a single Kubernetes object (empty, or only comments
+    /// and separators): not an error (a chart may render nothing with some
+    /// values, a pipeline may pass an empty file), but worth a warning.
+    pub empty_inputs: Vec<usize>,
 }
 
 impl Manifests {
-    /// Parse every input. An input that is not rendered by helm and has no
-    /// Kubernetes object at all is an error (an empty render is not).
+    /// Parse every input.
     pub fn load(inputs: Vec<Input>, detail: Detail) -> Result<Manifests, LoadError> {
         let mut objects = Vec::new();
+        let mut empty_inputs = Vec::new();
         for (i, input) in inputs.iter().enumerate() {
-            if load_objects(i, input, detail, &mut objects)? == 0 && !input.rendered_by_helm {
-                return Err(LoadError {
-                    input: input.name.clone(),
-                    line: 1,
-                    message: "no Kubernetes objects in it (empty, or only comments)".into(),
-                });
+            if load_objects(i, input, detail, &mut objects)? == 0 {
+                empty_inputs.push(i);
             }
         }
-        Ok(Manifests { inputs, objects })
+        Ok(Manifests {
+            inputs,
+            objects,
+            empty_inputs,
+        })
     }
 
     /// The typed views, without runtime evidence.

@@ -2,6 +2,7 @@
 //! YAML of each object involved, named after its chart template and with
 //! line numbers inside that template's rendered document.
 
+use super::{source_file, TemplateLines};
 use crate::checks::{Finding, Severity, Subject};
 use crate::engine::Audit;
 use crate::model::Input;
@@ -99,10 +100,30 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
-fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>) -> DocumentSource {
+/// The rendered document of a subject, named and numbered as a reader can
+/// open it: the template file on disk at the subject's line in that file
+/// (local charts), else Helm's template path with the line inside the
+/// template's rendered output, else the input itself.
+fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>, lines: &TemplateLines) -> DocumentSource {
     let (first, last) = subject.object.doc_lines;
     let start = input.line_span(first).0;
     let end = input.line_span(last).1.max(start);
+    // Number the rendered lines so that the subject's line carries its line
+    // in the template file (the snippet stays the rendered YAML). Templates
+    // are shorter than what they render (includes, ranges), so the snippet
+    // starts at the line of context above the subject.
+    if let Some(file_line) = lines.line_in_template_file(input, subject) {
+        let line = subject.location.line;
+        let above = u32::from(line > first && file_line > 1);
+        let from = line - above;
+        return DocumentSource {
+            name: super::relative_path(&source_file(input, subject)),
+            text: text.clone(),
+            start: input.line_span(from).0,
+            end,
+            line_offset: (file_line - 1 - above) as usize,
+        };
+    }
     let (name, line_offset) = match &subject.object.template {
         Some(template) => {
             let base = subject
@@ -131,13 +152,18 @@ fn label(input: &Input, source: &DocumentSource, subject: &Subject<'_>) -> Label
     LabeledSpan::new(Some(subject.label.clone()), offset.saturating_sub(source.start), len)
 }
 
-fn diagnostic(audit: &Audit<'_>, texts: &[Arc<String>], finding: &Finding<'_>) -> FindingDiagnostic {
+fn diagnostic(
+    audit: &Audit<'_>,
+    texts: &[Arc<String>],
+    lines: &TemplateLines,
+    finding: &Finding<'_>,
+) -> FindingDiagnostic {
     // One diagnostic per rendered document: the primary object's document
     // carries the message, the other objects' documents follow as related.
     let mut groups: Vec<(DocumentSource, Vec<LabeledSpan>)> = Vec::new();
     for subject in &finding.subjects {
         let input = &audit.index.inputs[subject.object.input];
-        let source = document_source(input, &texts[subject.object.input], subject);
+        let source = document_source(input, &texts[subject.object.input], subject, lines);
         let span = label(input, &source, subject);
         match groups
             .iter_mut()
@@ -190,9 +216,10 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         .with_width(options.width)
         .with_context_lines(1);
     let texts: Vec<Arc<String>> = audit.index.inputs.iter().map(|i| Arc::new(i.text.clone())).collect();
+    let lines = TemplateLines::default();
     let mut out = String::new();
     for finding in &audit.findings {
-        let diag = diagnostic(audit, &texts, finding);
+        let diag = diagnostic(audit, &texts, &lines, finding);
         if handler.render_report(&mut out, &diag).is_err() {
             out.push_str(&format!("{}: {}\n", diag.code, diag.message));
         }

@@ -1,12 +1,17 @@
 //! Reports: human (miette diagnostics), JSON (versioned schema, see
 //! docs/json-schema.md), SARIF 2.1.0, and the summary table.
 
+pub mod compact;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 pub mod summary;
+pub mod template;
 
 use crate::checks::Subject;
+use crate::engine::Audit;
 use crate::model::Input;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,6 +23,59 @@ pub enum Format {
     Human,
     Json,
     Sarif,
+    /// One line per finding, `path:line:col: ID severity message`.
+    Compact,
+    /// JUnit XML, for CI systems that show test reports.
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// A handlebars template given with `--template`.
+    Template,
+}
+
+/// Where an editor should open a subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The template file on disk (relative to the current directory when
+    /// under it), else Helm's template path, else the input's name.
+    pub file: String,
+    /// The line in that file (the template file's own line when the chart
+    /// is on disk, else the line in the template's rendered output).
+    pub line: u32,
+    /// 1-based column of the first non-blank character of the line.
+    pub column: u32,
+}
+
+/// The place of a subject, as the line-oriented formats print it.
+pub fn place(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>) -> Place {
+    let input = &audit.index.inputs[subject.object.input];
+    let line = lines
+        .line_in_template_file(input, subject)
+        .unwrap_or_else(|| display_line(subject))
+        .max(1);
+    let (start, _) = input.line_span(subject.location.line);
+    let (text_start, _) = input.trimmed_line_span(subject.location.line);
+    Place {
+        file: relative_path(&source_file(input, subject)),
+        line,
+        column: (text_start - start) as u32 + 1,
+    }
+}
+
+/// A path relative to the current directory when it is under it, with
+/// forward slashes (what editors, CI systems and code scanning expect).
+pub fn relative_path(path: &str) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            std::path::Path::new(path)
+                .strip_prefix(cwd)
+                .ok()
+                .map(|p| p.display().to_string())
+        })
+        .unwrap_or_else(|| path.to_string());
+    let relative = relative.replace('\\', "/");
+    relative.strip_prefix("./").unwrap_or(&relative).to_string()
 }
 
 /// The line a reader should look at: inside the template's rendered

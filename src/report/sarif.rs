@@ -2,7 +2,7 @@
 //! the local chart directory), so GitHub code scanning shows a finding on the
 //! template that produced it.
 
-use super::{display_line, source_file, TemplateLines};
+use super::TemplateLines;
 use crate::checks::{Finding, Severity, Subject, REGISTRY};
 use crate::engine::waivers::Waiver;
 use crate::engine::Audit;
@@ -200,19 +200,12 @@ fn rules() -> Vec<Rule> {
 }
 
 fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id: Option<usize>) -> Location {
-    let input = &audit.index.inputs[subject.object.input];
-    let line = lines
-        .line_in_template_file(input, subject)
-        .unwrap_or_else(|| display_line(subject));
+    let place = super::place(audit, lines, subject);
     Location {
         id,
         physical_location: PhysicalLocation {
-            artifact_location: ArtifactLocation {
-                uri: uri(&source_file(input, subject)),
-            },
-            region: Region {
-                start_line: line.max(1),
-            },
+            artifact_location: ArtifactLocation { uri: place.file },
+            region: Region { start_line: place.line },
         },
         logical_locations: vec![LogicalLocation {
             fully_qualified_name: subject.object.id(),
@@ -222,22 +215,6 @@ fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id:
             text: subject.label.clone(),
         },
     }
-}
-
-/// A relative URI with forward slashes (what code scanning expects for repo
-/// files): an absolute path under the current directory is made relative.
-fn uri(path: &str) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            std::path::Path::new(path)
-                .strip_prefix(cwd)
-                .ok()
-                .map(|p| p.display().to_string())
-        })
-        .unwrap_or_else(|| path.to_string());
-    let relative = relative.replace('\\', "/");
-    relative.strip_prefix("./").unwrap_or(&relative).to_string()
 }
 
 fn result(audit: &Audit<'_>, lines: &TemplateLines, finding: &Finding<'_>, waiver: Option<&Waiver<'_>>) -> SarifResult {
