@@ -5,8 +5,40 @@ use netaudit::probe::interrupt;
 use std::io::Write;
 use std::process::ExitCode;
 
+/// clap's errors in one line (its usage block and tip dropped), exit 2;
+/// `--help` and `--version` as clap prints them.
+fn parse_arguments() -> Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|err| match err.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = err.print();
+            ExitCode::SUCCESS
+        }
+        // `netaudit` alone: the help, as a usage error.
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            ExitCode::from(EXIT_ERROR)
+        }
+        _ => {
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let command = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
+            let help = match command {
+                Some(command) => format!("netaudit {command} --help"),
+                None => "netaudit --help".to_string(),
+            };
+            let _ = writeln!(std::io::stderr(), "error: {first} (see `{help}`)");
+            ExitCode::from(EXIT_ERROR)
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_arguments() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let result = match &cli.command {
         Command::Lint(args) => commands::lint::run(args),
         Command::Reach(args) => commands::lint::reach(args),

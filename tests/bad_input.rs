@@ -152,8 +152,28 @@ fn unknown_flag_is_a_usage_error() {
         return;
     }
     let out = netaudit(&["lint", "examples/insecure-shop", "--no-such-flag"], &helm(4));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--no-such-flag"));
+    assert_error(&out, &["--no-such-flag", "(see `netaudit lint --help`)"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let out = netaudit(&["lint", "a", "b", "c"], &helm(4));
+    assert_error(&out, &["unexpected value 'c'"]);
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // --help is not an error.
+    let out = netaudit(&["lint", "--help"], &helm(4));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("--enable-chart-policies"));
+}
+
+#[test]
+fn a_chart_that_is_not_there_is_said_in_our_words() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let out = netaudit(&["lint", "nope"], &helm(4));
+    assert_error(
+        &out,
+        &["chart `nope` not found: no such directory or chart archive here"],
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
 
 #[test]

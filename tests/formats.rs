@@ -182,3 +182,29 @@ fn templates_shape_the_report_and_bad_ones_are_one_line_errors() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+#[test]
+fn human_output_wraps_at_columns_without_splitting_names() {
+    if skip_without_helm() {
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["lint", CHART, "--color", "never"])
+        .current_dir(common::repo())
+        .env("HELM_BIN", helm(4))
+        .env_remove("HELM_NAMESPACE")
+        .env("COLUMNS", "72")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    // Message and help lines wrap at 72 (snippets keep the YAML's own lines).
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(['×', '⚠', '│']) && !l.contains('─'))
+    {
+        assert!(line.chars().count() <= 72, "{line:?}");
+    }
+    // Names are never split at their hyphens.
+    assert!(!text.lines().any(|l| l.trim_end().ends_with("release-")), "{text}");
+    assert!(text.contains("`release-name-api-metrics`"), "{text}");
+}

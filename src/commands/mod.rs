@@ -111,7 +111,14 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
                         && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            report::human::render(audit, &report::human::Options { color, width: 100 })
+            let to_terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
+            report::human::render(
+                audit,
+                &report::human::Options {
+                    color,
+                    width: report_width(to_terminal),
+                },
+            )
         }
         (Format::Json, _) => report::json::render(audit).context("cannot serialize the JSON report")?,
         (Format::Sarif, _) => report::sarif::render(audit).context("cannot serialize the SARIF report")?,
@@ -139,6 +146,22 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// The width human output wraps at: `COLUMNS` when set (as shells export
+/// it), else the terminal's, else 100 (files, pipes). Never below 60.
+fn report_width(to_terminal: bool) -> usize {
+    const DEFAULT: usize = 100;
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    let terminal = || {
+        to_terminal
+            .then(terminal_size::terminal_size)
+            .flatten()
+            .map(|(width, _)| usize::from(width.0))
+    };
+    columns.or_else(terminal).unwrap_or(DEFAULT).max(60)
 }
 
 /// Write to a temporary file next to `path`, then rename: a reader never sees

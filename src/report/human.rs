@@ -214,6 +214,8 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(options.width)
+        // `release-name-api` stays whole: no break at its hyphens.
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(1);
     let texts: Vec<Arc<String>> = audit.index.inputs.iter().map(|i| Arc::new(i.text.clone())).collect();
     let lines = TemplateLines::default();

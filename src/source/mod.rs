@@ -59,6 +59,7 @@ pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
 
 /// Render a chart with helm and remember what the M6 hint needs.
 pub fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
+    check_chart_reference(request)?;
     let text = helm.template(request)?;
     let local_dir = Path::new(&request.chart);
     let chart_dir = local_dir.is_dir().then(|| local_dir.to_path_buf());
@@ -95,6 +96,19 @@ pub fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
     input.chart_dir = chart_dir;
     input.rendered_by_helm = true;
     Ok(input)
+}
+
+/// A chart reference helm can resolve: a local directory or archive, or a
+/// `repo/chart`, `oci://` or URL reference (or a name with `--repo`).
+/// Anything else would fail in helm with a message about URLs.
+fn check_chart_reference(request: &RenderRequest) -> Result<()> {
+    let chart = &request.chart;
+    if Path::new(chart).exists() || request.repo.is_some() || chart.contains('/') {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "chart `{chart}` not found: no such directory or chart archive here, and not a repo/chart, oci:// or https:// reference"
+    )
 }
 
 /// Saved `helm template` output, audited as `lint CHART` would audit it.

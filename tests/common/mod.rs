@@ -47,6 +47,8 @@ pub fn netaudit(args: &[&str], helm_bin: &Path) -> Output {
         .current_dir(repo())
         .env("HELM_BIN", helm_bin)
         .env_remove("HELM_NAMESPACE")
+        // Human output wraps at COLUMNS: snapshots are taken at the default width.
+        .env_remove("COLUMNS")
         .env("NO_COLOR", "1")
         .output()
         .expect("run netaudit")
