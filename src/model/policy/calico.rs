@@ -18,8 +18,8 @@
 
 use super::calico_selector::Expr;
 use super::{
-    field, is_everywhere, list, valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort,
-    PolicyRule, PolicyScope, PortMatch, Problem, Side,
+    field, is_everywhere, list, strings, valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
+    PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
 use crate::model::runtime::Protocol;
 use crate::model::yaml::Node;
@@ -177,12 +177,7 @@ fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -
     let selector = field(peer, "selector").map(|n| expression(n, &format!("{peer_key}.selector"), problems));
     let namespace_selector =
         field(peer, "namespaceSelector").map(|n| expression(n, &format!("{peer_key}.namespaceSelector"), problems));
-    let nets: Vec<String> = field(peer, "nets")
-        .map(Node::as_seq)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|n| n.scalar_text().map(str::to_string))
-        .collect();
+    let nets = strings(peer, "nets");
     if let Some(bad) = nets.iter().find(|n| !valid_cidr(n)) {
         problems.push(Problem {
             line: node.line,

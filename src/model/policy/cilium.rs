@@ -19,7 +19,7 @@
 //! - CIDR rules never match pods managed by Cilium.
 
 use super::{
-    field, label_selector, list, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
+    field, label_selector, list, strings, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
     PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
 use crate::model::runtime::Protocol;
@@ -253,16 +253,7 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
         any_peer_field = true;
         for set in sets {
             match set.get("cidr").and_then(Node::scalar_text) {
-                Some(text) => {
-                    let except = set
-                        .get("except")
-                        .map(Node::as_seq)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|e| e.scalar_text().map(str::to_string))
-                        .collect();
-                    cidr(text, except, set.line, problems);
-                }
+                Some(text) => cidr(text, strings(set, "except"), set.line, problems),
                 None => unevaluated.push(format!("a {} entry without `cidr`", key("CIDRSet"))),
             }
         }

@@ -2,8 +2,8 @@
 //! and validation.
 
 use super::{
-    field, is_everywhere, label_selector, list, non_empty_list, port_value, valid_cidr, Action, Flavor, Matcher,
-    Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, PortValue, Problem, Side,
+    field, is_everywhere, label_selector, list, non_empty_list, port_value, strings, valid_cidr, Action, Flavor,
+    Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, PortValue, Problem, Side,
 };
 use crate::model::runtime::Protocol;
 use crate::model::yaml::Node;
@@ -87,13 +87,7 @@ fn peer(node: &Node, problems: &mut Vec<Problem>) -> Option<PolicyPeer> {
     match (ip_block, namespaces.is_some() || pods.is_some()) {
         (Some(block), false) => {
             let cidr = block.get("cidr").and_then(Node::scalar_text).unwrap_or("").to_string();
-            let except: Vec<String> = block
-                .get("except")
-                .map(Node::as_seq)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|e| e.scalar_text().map(str::to_string))
-                .collect();
+            let except = strings(block, "except");
             if !valid_cidr(&cidr) || !except.iter().all(|e| valid_cidr(e)) {
                 return problem(&format!(
                     "ipBlock `{cidr}` is not a valid CIDR (or one of its `except` is not)"

@@ -440,6 +440,16 @@ fn list<'n>(node: &'n Node, key: &str, problems: &mut Vec<Problem>) -> Option<&'
     Some(value.as_seq())
 }
 
+/// The strings of a list field (`except`, `nets`); absent: none.
+fn strings(node: &Node, key: &str) -> Vec<String> {
+    node.get(key)
+        .map(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.scalar_text().map(str::to_string))
+        .collect()
+}
+
 /// A non-empty list field; absent, null and `[]` all give `None`.
 fn non_empty_list<'n>(node: &'n Node, key: &str, problems: &mut Vec<Problem>) -> Option<&'n [Node]> {
     list(node, key, problems).filter(|s| !s.is_empty())
