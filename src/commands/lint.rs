@@ -2,7 +2,7 @@
 //! `reach` (the per-port source matrix of the same inputs), both with
 //! `--enable-chart-policies`.
 
-use super::{emit, load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
+use super::{emit, load_config, namespace_or_default, note, release_and_chart, render_request, write_output};
 use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
 use crate::engine::chart_policies;
 use crate::model::{Detail, Input, Manifests};
@@ -10,7 +10,6 @@ use crate::reach::matrix::Matrix;
 use crate::source::helm::RenderRequest;
 use crate::source::{self, InputSpec};
 use anyhow::{bail, Context, Result};
-use std::io::Write;
 
 /// The inputs the flags name, in order: the chart, `--chart`s, `--manifests`.
 fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
@@ -122,12 +121,6 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    match &args.output_file {
-        Some(path) => write_atomically(path, text.as_bytes())?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
-        }
-    }
+    write_output(args.output_file.as_deref(), &text)?;
     Ok(0)
 }

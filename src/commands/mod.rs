@@ -133,19 +133,25 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
             report::template::render(audit, path).map_err(anyhow::Error::msg)?
         }
     };
-    match &args.output_file {
-        Some(path) => write_atomically(path, text.as_bytes())?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
-        }
-    }
+    write_output(args.output_file.as_deref(), &text)?;
     Ok(if audit.fails(args.fail_on.threshold()) {
         EXIT_FINDINGS
     } else {
         0
     })
+}
+
+/// Write a report to `path` (atomically), else to stdout.
+pub fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth a message.
+            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+            Ok(())
+        }
+    }
 }
 
 /// The width human output wraps at: `COLUMNS` when set (as shells export
