@@ -186,3 +186,22 @@ fn output_file_is_written_whole() {
         "no temporary file left behind"
     );
 }
+
+#[test]
+fn a_group_of_identical_labels_is_one_finding_and_every_pair_in_the_summary() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let file = "testdata/manifests/M4A/fail-five-hook-jobs-identical-labels.yaml";
+    let out = netaudit(&["lint", "--manifests", file, "-o", "json"], &helm(4));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let m4a: Vec<&serde_json::Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "M4A")
+        .collect();
+    assert_eq!(m4a.len(), 1, "{m4a:?}");
+    assert_eq!(m4a[0]["objects"].as_array().unwrap().len(), 5);
+    assert_eq!(json["summary"]["rows"][0]["counts"]["M4A"], 10);
+}

@@ -2,7 +2,7 @@
 //! that ship network policies, how many misconfigured endpoints stay
 //! reachable from pods of other namespaces with the policies on.
 
-use netaudit::engine::chart_policies::{endpoint_counts, endpoint_key, Endpoints};
+use netaudit::engine::chart_policies::{endpoint_counts, endpoint_keys, Endpoints};
 use netaudit::engine::Audit;
 use netaudit::model::ExposureSource;
 use std::collections::BTreeMap;
@@ -28,7 +28,8 @@ pub fn stats(audit: &Audit<'_>) -> ExposureStats {
         .findings
         .iter()
         .filter(|f| !std::ptr::eq(f.check, &netaudit::checks::M6))
-        .filter_map(|f| Some((endpoint_key(f), f.exposure.as_ref()?)))
+        .filter_map(|f| Some((f, f.exposure.as_ref()?)))
+        .flat_map(|(f, e)| endpoint_keys(f).into_iter().map(move |(key, _)| (key, e)))
         .collect();
     ExposureStats {
         policies_on: audit.index.policies.iter().any(|p| p.is_valid()),
@@ -57,8 +58,9 @@ pub fn section(results: &[(String, String, ExposureStats)]) -> String {
         "## Exposure with the charts' own policies (the paper's Figure 4b)\n\n\
          Every finding about a port or a workload carries its exposure: who can open a connection to it \
          under the policies of the render (Kubernetes, Cilium and Calico semantics). A *misconfigured \
-         endpoint* is what such a finding points at (M6 aside, which the policies themselves answer): a pod \
-         endpoint (M4A-M4G, M7; M1-M3 with a probe) or a Service endpoint (M5B, M5C). It is *reachable* \
+         endpoint* is what such a finding points at (M6 aside, which the policies themselves answer): a Service \
+         endpoint (M5B, M5C), else a pod endpoint per workload the finding names (M4A-M4G, M7; M1-M3 with a \
+         probe). It is *reachable* \
          when a pod of another namespace can reach it (`exposure.any_pod`). *Policies on*: charts whose \
          default render has network policies; *affected*: of those, charts with at least one reachable \
          endpoint. Endpoints are counted over the charts with policies on, as `reachable / all`; *any pod*: \

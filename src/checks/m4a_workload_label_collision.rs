@@ -1,13 +1,17 @@
-use super::support::{collision_finding_parts, workload_collisions};
+use super::support::{collision_finding_parts, describe, pod_labels_subject, workload_collisions, Collision};
 use super::{declare_check, Finding};
-use crate::model::Index;
+use crate::model::selector::display_labels;
+use crate::model::{Index, Workload};
+use std::collections::BTreeMap;
 
 declare_check! {
     /// ## What it does
     /// Finds two different workloads (compute units) in one namespace whose
     /// labels collide: the `spec.selector` of one controller selects the pod
     /// labels of the other, or both pod templates carry exactly the same labels.
-    /// One finding per unordered pair of workloads of the same release.
+    /// One finding per unordered pair of workloads of the same release, except
+    /// that three or more workloads with the same labels (hook Jobs, say) are
+    /// one finding naming them all; summaries still count every pair.
     ///
     /// ## Why is this bad?
     /// Kubernetes has no notion of "this pod belongs to that workload" other
@@ -53,20 +57,55 @@ declare_check! {
     };
 }
 
+const HELP: &str = "give each workload a label only its own pods carry and use it in its selector";
+
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
+    // Workloads with identical labels, by release, namespace and labels:
+    // the members and how many pairs they make.
+    let mut identical: BTreeMap<(usize, &str, String), (Vec<&Workload<'a>>, usize)> = BTreeMap::new();
     for (first, second, why) in workload_collisions(index) {
         if first.obj.input != second.obj.input {
             continue; // across releases: M4G
         }
+        if why == Collision::IdenticalLabels {
+            let key = (
+                first.obj.input,
+                first.obj.namespace.as_str(),
+                display_labels(&first.pod_labels),
+            );
+            let (members, pairs) = identical.entry(key).or_default();
+            for w in [first, second] {
+                if !members.iter().any(|m| std::ptr::eq(*m, w)) {
+                    members.push(w);
+                }
+            }
+            *pairs += 1;
+            continue;
+        }
         let (message, subjects) = collision_finding_parts(first, second, &why);
-        findings.push(
-            Finding::new(
-                &M4A,
-                message,
-                "give each workload a label only its own pods carry and use it in its selector".into(),
-                subjects,
-            )
-            .exposing_workloads(),
-        );
+        findings.push(Finding::new(&M4A, message, HELP.into(), subjects).exposing_workloads());
+    }
+    for ((_, _, labels), (members, pairs)) in identical {
+        let finding = match members.as_slice() {
+            [first, second] => {
+                let (message, subjects) = collision_finding_parts(first, second, &Collision::IdenticalLabels);
+                Finding::new(&M4A, message, HELP.into(), subjects)
+            }
+            many => {
+                let names: Vec<String> = many.iter().map(|w| describe(w.obj)).collect();
+                Finding::new(
+                    &M4A,
+                    format!(
+                        "{} workloads have identical pod labels ({labels}): {}",
+                        many.len(),
+                        names.join(", ")
+                    ),
+                    HELP.into(),
+                    many.iter().map(|w| pod_labels_subject(w)).collect(),
+                )
+                .counting_as(pairs)
+            }
+        };
+        findings.push(finding.exposing_workloads());
     }
 }

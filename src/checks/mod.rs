@@ -288,6 +288,9 @@ pub struct Finding<'a> {
     pub exposed: Exposed,
     /// Who can reach them: filled in by the engine from `exposed`.
     pub exposure: Option<Exposure>,
+    /// How many findings summaries count this one as (a group of workloads
+    /// with identical labels is one finding, and a pair per two of them).
+    pub counts_as: usize,
 }
 
 /// What a finding's exposure is about.
@@ -315,7 +318,14 @@ impl<'a> Finding<'a> {
             processes: Vec::new(),
             exposed: Exposed::Nothing,
             exposure: None,
+            counts_as: 1,
         }
+    }
+
+    /// Summaries count this finding as `n`.
+    pub fn counting_as(mut self, n: usize) -> Finding<'a> {
+        self.counts_as = n.max(1);
+        self
     }
 
     /// The exposure is about any port of the finding's workloads.

@@ -48,6 +48,7 @@ pub fn workloads_by_namespace<'s, 'a>(index: &'s Index<'a>) -> BTreeMap<&'s str,
 }
 
 /// Why two workloads collide (M4A, and M4G across releases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collision {
     /// The controller selector of the first selects the second's pods.
     SelectorSelectsOther,

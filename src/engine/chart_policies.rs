@@ -3,8 +3,8 @@
 //!
 //! A *misconfigured endpoint* is what a finding about a port or a workload
 //! points at (every check with an exposure except M6, which the policies
-//! themselves answer): a pod endpoint (M1, M2, M3, M4A-M4G, M7) or a
-//! Service endpoint (M5A-M5C). It is *reachable* when a pod of another
+//! themselves answer): a Service endpoint (M5A-M5C), else a pod endpoint per
+//! workload the finding names (M1, M2, M3, M4A-M4G, M7). It is *reachable* when a pod of another
 //! namespace can reach it (`exposure.any_pod`), as the paper's Figure 4b
 //! counts them.
 
@@ -42,28 +42,39 @@ pub struct Endpoints {
 
 /// The misconfigured endpoints of one input: key -> (is a Service, reachable, exposure words).
 fn endpoints(audit: &Audit<'_>, input: usize) -> BTreeMap<String, (bool, bool, String)> {
-    audit
+    let mut out = BTreeMap::new();
+    for f in audit
         .findings
         .iter()
         .filter(|f| f.input() == input && !std::ptr::eq(f.check, &M6))
-        .filter_map(|f| {
-            let exposure = f.exposure.as_ref()?;
-            Some((
-                endpoint_key(f),
-                (
-                    f.primary().object.kind == "Service",
-                    exposure.any_pod,
-                    exposure.describe(),
-                ),
-            ))
-        })
-        .collect()
+    {
+        let Some(exposure) = f.exposure.as_ref() else { continue };
+        for (key, service) in endpoint_keys(f) {
+            out.insert(key, (service, exposure.any_pod, exposure.describe()));
+        }
+    }
+    out
 }
 
-/// How an endpoint is named: `M5B Service/shop/web port 9000`.
-pub fn endpoint_key(finding: &Finding<'_>) -> String {
+/// How a finding's endpoints are named, and whether each is a Service:
+/// `M5B Service/shop/web port 9000` for a Service port (M5A-M5C), one
+/// `M4A Deployment/shop/api` per workload of a finding about workloads or
+/// their ports (M1-M3, M4A-M4G, M7).
+pub fn endpoint_keys(finding: &Finding<'_>) -> Vec<(String, bool)> {
     let port = finding.port.map(|p| format!(" port {p}")).unwrap_or_default();
-    format!("{} {}{port}", finding.check.id, finding.primary().object.id())
+    let id = finding.check.id;
+    let primary = finding.primary().object;
+    if primary.kind == "Service" && finding.port.is_some() {
+        return vec![(format!("{id} {}{port}", primary.id()), true)];
+    }
+    let mut keys: Vec<(String, bool)> = finding
+        .subjects
+        .iter()
+        .filter(|s| s.object.kind != "Service")
+        .map(|s| (format!("{id} {}{port}", s.object.id()), false))
+        .collect();
+    keys.dedup();
+    keys
 }
 
 /// The misconfigured endpoints of one input, counted.

@@ -53,7 +53,7 @@ impl Summary {
                 *n = if finding.check.counting == Counting::OncePerInput {
                     1
                 } else {
-                    *n + 1
+                    *n + finding.counts_as
                 };
             }
         }
