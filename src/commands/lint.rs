@@ -73,12 +73,12 @@ pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec
             }
             _ => switched_specs.push(spec.clone()),
         }
-        keys.push(
+        // Only a chart is rendered again: only its keys are switched on.
+        keys.push(if matches!(spec, InputSpec::Chart(_)) {
             toggles
-                .into_iter()
-                .filter(|_| matches!(spec, InputSpec::Chart(_)))
-                .collect(),
-        );
+        } else {
+            Vec::new()
+        });
     }
     if keys.iter().all(Vec::is_empty) {
         // Nothing to switch on: the inputs as they are, not rendered again.

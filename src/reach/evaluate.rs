@@ -107,10 +107,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
     }
 
-    pub fn policies(&self) -> &'e [Policy<'a>] {
-        self.policies
-    }
-
     pub fn audited(&self) -> &BTreeSet<&'e str> {
         &self.audited
     }
@@ -160,7 +156,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         self.decide(&selecting, dest, traffic, notes)
     }
 
-    fn decide(
+    /// One side's answer, given the policies that select that side (as
+    /// [`Evaluator::selecting`] lists them): the callers that ask about many
+    /// peers for one destination compute that list once.
+    pub fn decide(
         &self,
         selecting: &[(&Policy<'_>, &Side)],
         peer: Party<'_, '_>,

@@ -84,8 +84,9 @@ impl Reachers {
             dest: Some(dest),
             ports,
         };
+        // The destination's selecting policies, once for every peer asked about.
         let reaches = |party: Party<'_, '_>, notes: &mut Notes, policies: &mut BTreeSet<String>| match eval
-            .ingress_permit(&traffic, party, notes)
+            .decide(&selecting, party, &traffic, notes)
         {
             Some(names) => {
                 if names.is_empty() {

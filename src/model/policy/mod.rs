@@ -32,16 +32,6 @@ pub enum Flavor {
     Calico,
 }
 
-impl Flavor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flavor::Kubernetes => "Kubernetes",
-            Flavor::Cilium => "Cilium",
-            Flavor::Calico => "Calico",
-        }
-    }
-}
-
 /// Which pods a policy can apply to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PolicyScope {
