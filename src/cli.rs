@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Render a chart (as `helm template` does) or read rendered manifests, and run the static checks
     #[command(
-        after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests other.yaml   # audit two releases together (M4G)\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
+        after_help = "Examples:\n  helm netaudit lint ./mychart -f prod-values.yaml\n  helm netaudit lint shop ./mychart -n shop --set networkPolicy.enabled=true\n  helm template shop ./mychart | helm netaudit lint --manifests -\n  helm netaudit lint ./mychart --manifests other.yaml   # audit two releases together (M4G)\n  helm netaudit lint --manifests a.yaml --manifests b.yaml --separately --summary   # a batch, each on its own\n  helm netaudit lint ./mychart -o sarif --output-file netaudit.sarif"
     )]
     Lint(Box<LintArgs>),
     /// Install the chart into a throwaway sandbox (--probe), probe the sockets its pods open, and
@@ -149,6 +149,11 @@ pub enum ColorChoice {
 pub struct LintArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
+    /// Audit each chart and manifests file on its own, exactly as if it were run alone (one report,
+    /// a summary row each); without it, inputs are audited together: selectors and policies match
+    /// across them in a shared namespace, which is what finds M4G
+    #[arg(long, help_heading = "Inputs")]
+    pub separately: bool,
 
     #[command(flatten)]
     pub report: ReportArgs,

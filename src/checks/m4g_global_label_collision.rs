@@ -12,7 +12,8 @@ declare_check! {
     /// workloads) where the two sides belong to different releases. It needs
     /// several releases audited together, for example
     /// `helm netaudit lint mychart --manifests <(helm get manifest other -n ns)`
-    /// or several `--manifests` files. (The paper writes this check `M4*`.)
+    /// or several `--manifests` files; `lint --separately` audits each input
+    /// alone and so never finds it. (The paper writes this check `M4*`.)
     ///
     /// ## Why is this bad?
     /// Releases installed into the same namespace by different teams know

@@ -92,15 +92,22 @@ pub fn run(args: &LintArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "lint")?;
     let inputs = source::acquire(&specs)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
+    let audit_of = |manifests| {
+        if args.separately {
+            crate::engine::run_separately(manifests, &config)
+        } else {
+            crate::engine::run(manifests, &config, None)
+        }
+    };
     if !args.inputs.enable_chart_policies {
         let manifests = Manifests::load(inputs, Detail::Checks)?;
-        return emit(&crate::engine::run(&manifests, &config, None), &args.report);
+        return emit(&audit_of(&manifests), &args.report);
     }
     let (switched, keys) = with_chart_policies(&specs, &inputs)?;
     let before = Manifests::load(inputs, Detail::Checks)?;
     let after = Manifests::load(switched, Detail::Checks)?;
-    let before_audit = crate::engine::run(&before, &config, None);
-    let mut audit = crate::engine::run(&after, &config, None);
+    let before_audit = audit_of(&before);
+    let mut audit = audit_of(&after);
     audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
     emit(&audit, &args.report)
 }

@@ -94,6 +94,12 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
     if args.template.is_some() && args.output.format() != Format::Template {
         bail!("--template FILE is the template of `-o template`: add -o template, or drop --template");
     }
+    if args.output.format() == Format::Human && args.summary {
+        // The table has no place for them, and they may change what it counts.
+        for warning in &audit.warnings {
+            note(&format!("warning: {}", warning.message));
+        }
+    }
     let text = match (args.output.format(), args.summary) {
         (Format::Human, true) if audit.chart_policies.is_empty() => report::summary::Summary::of(audit).to_markdown(),
         (Format::Human, true) => format!(

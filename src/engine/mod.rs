@@ -5,6 +5,7 @@
 
 pub mod chart_policies;
 pub mod config;
+mod shared_namespace;
 pub mod waivers;
 
 use crate::checks::{self, Exposed, Finding, Severity};
@@ -42,12 +43,53 @@ pub fn run_on<'a>(
     evidence: Option<&'a Evidence>,
 ) -> Audit<'a> {
     index.runtime = evidence.map(|e| &e.observations);
-    let mut findings = checks::run_checks(&index, &config.enabled_checks());
+    let findings = findings_of(&index, config);
+    let warnings = shared_namespace::warnings(&index);
+    finish(manifests, index, findings, warnings, config, evidence)
+}
+
+/// The static analysis of each input on its own, as if each were audited
+/// alone (`lint --separately`), in one report: no selector, policy or
+/// label collision reaches from one input into another.
+pub fn run_separately<'a>(manifests: &'a Manifests, config: &Config) -> Audit<'a> {
+    let parts = manifests.indexes_per_input();
+    let mut findings: Vec<Finding<'a>> = parts.iter().flat_map(|part| findings_of(part, config)).collect();
+    // In check order, as one audit of all inputs orders them (stable: each
+    // check's findings stay in input order).
+    let order = config.enabled_checks();
+    findings.sort_by_key(|f| order.iter().position(|c| std::ptr::eq(*c, f.check)));
+    finish(
+        manifests,
+        Index::joined(manifests, parts),
+        findings,
+        Vec::new(),
+        config,
+        None,
+    )
+}
+
+/// The enabled checks' findings on `index`, with their severities and
+/// exposure.
+fn findings_of<'a>(index: &Index<'a>, config: &Config) -> Vec<Finding<'a>> {
+    let mut findings = checks::run_checks(index, &config.enabled_checks());
     for finding in &mut findings {
         finding.severity = config.severity_of(finding.check);
     }
-    add_exposure(&index, &mut findings);
-    let (waivers, mut warnings) = waivers::collect_waivers(&index, config);
+    add_exposure(index, &mut findings);
+    findings
+}
+
+/// Waivers and warnings on top of the findings.
+fn finish<'a>(
+    manifests: &'a Manifests,
+    index: Index<'a>,
+    findings: Vec<Finding<'a>>,
+    mut warnings: Vec<Warning>,
+    config: &Config,
+    evidence: Option<&'a Evidence>,
+) -> Audit<'a> {
+    let (waivers, waiver_warnings) = waivers::collect_waivers(&index, config);
+    warnings.extend(waiver_warnings);
     for input in manifests.empty_inputs.iter().map(|&i| &manifests.inputs[i]) {
         warnings.push(Warning::new(if input.rendered_by_helm {
             format!(

@@ -410,6 +410,22 @@ impl Manifests {
     pub fn index(&self) -> Index<'_> {
         Index::new(&self.inputs, &self.objects)
     }
+
+    /// The objects of input `input` (inputs are loaded in order, so each
+    /// input's objects are one run of `objects`).
+    pub fn objects_of(&self, input: usize) -> &[Object] {
+        let start = self.objects.partition_point(|o| o.input < input);
+        let end = self.objects.partition_point(|o| o.input <= input);
+        &self.objects[start..end]
+    }
+
+    /// One index per input, each seeing only its own objects (`lint
+    /// --separately`).
+    pub fn indexes_per_input(&self) -> Vec<Index<'_>> {
+        (0..self.inputs.len())
+            .map(|input| Index::new(&self.inputs, self.objects_of(input)))
+            .collect()
+    }
 }
 
 /// All objects of all inputs, and the typed views the checks use.
@@ -456,6 +472,26 @@ impl<'a> Index<'a> {
             monitors: analysed().filter_map(Monitor::from_object).collect(),
             runtime: None,
         }
+    }
+
+    /// The indexes of [`Manifests::indexes_per_input`] as one, without
+    /// parsing anything again.
+    pub fn joined(manifests: &'a Manifests, parts: Vec<Index<'a>>) -> Index<'a> {
+        let mut whole = Index::new(&manifests.inputs, &[]);
+        whole.objects = &manifests.objects;
+        for part in parts {
+            whole.workloads.extend(part.workloads);
+            whole.services.extend(part.services);
+            whole.policies.extend(part.policies);
+            whole.config_maps.extend(part.config_maps);
+            whole.secrets.extend(part.secrets);
+            whole.ingresses.extend(part.ingresses);
+            whole.bindings.extend(part.bindings);
+            whole.webhooks.extend(part.webhooks);
+            whole.routing_classes.extend(part.routing_classes);
+            whole.monitors.extend(part.monitors);
+        }
+        whole
     }
 
     /// The release an object belongs to (its input).
@@ -565,6 +601,26 @@ mod tests {
         assert!(sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-2")])));
         assert!(!sts.pods_selected_by(&sel(&[("statefulset.kubernetes.io/pod-name", "kafka-3")])));
         assert!(sts.pods_selected_by(&sel(&[("apps.kubernetes.io/pod-index", "1"), ("app", "kafka")])));
+    }
+
+    #[test]
+    fn each_input_has_its_own_index_and_joined_they_are_the_whole() {
+        let service = |name: &str| format!("apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\n---\n");
+        let inputs = vec![
+            Input::new("a", "a", "default", service("a1") + &service("a2")),
+            Input::new("empty", "empty", "default", String::new()),
+            Input::new("b", "b", "default", service("b1")),
+        ];
+        let manifests = Manifests::load(inputs, Detail::Checks).unwrap();
+        let names = |objects: &[Object]| objects.iter().map(|o| o.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(manifests.objects_of(0)), ["a1", "a2"]);
+        assert!(manifests.objects_of(1).is_empty());
+        assert_eq!(names(manifests.objects_of(2)), ["b1"]);
+        let parts = manifests.indexes_per_input();
+        assert_eq!(parts.iter().map(|p| p.services.len()).collect::<Vec<_>>(), [2, 0, 1]);
+        let whole = Index::joined(&manifests, parts);
+        assert_eq!(whole.services.len(), 3);
+        assert_eq!(whole.objects.len(), 3);
     }
 
     #[test]
