@@ -1,6 +1,6 @@
 use super::support::{describe, selected_workloads, service_selector_subject};
-use super::{declare_check, Finding};
-use crate::model::Index;
+use super::{declare_check, Finding, Subject};
+use crate::model::{control_plane_pods, Index, Selector, Service};
 
 declare_check! {
     /// ## What it does
@@ -8,6 +8,16 @@ declare_check! {
     /// their namespace, among everything audited together. ExternalName
     /// Services and Services without a selector (endpoints managed by hand)
     /// are skipped. One finding per Service.
+    ///
+    /// Two kinds of pods are rendered by no workload yet may rightly be
+    /// selected, and the message says so instead of "selects no workload":
+    /// pods an operator creates for a custom resource of the release (a
+    /// `Prometheus` whose `spec.podMetadata.labels` the selector uses, a
+    /// Strimzi `Kafka` it names with `strimzi.io/cluster`), and the cluster's
+    /// own control-plane pods in `kube-system` (`component: etcd`,
+    /// `k8s-app: kube-dns`). The finding stays: until those pods run, the
+    /// name is still unclaimed, and on a managed cluster the control-plane
+    /// pods never do.
     ///
     /// ## Why is this bad?
     /// Every request to the Service fails. Worse, the Service is a name
@@ -40,19 +50,56 @@ declare_check! {
 }
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
-    for service in index.services.iter().filter(|s| s.selector.is_some()) {
-        if !selected_workloads(index, service).is_empty() {
-            continue;
+    for service in &index.services {
+        if let Some(selector) = &service.selector {
+            if selected_workloads(index, service).is_empty() {
+                findings.push(finding(index, service, selector));
+            }
         }
-        findings.push(Finding::new(
+    }
+}
+
+fn finding<'a>(index: &Index<'a>, service: &Service<'a>, selector: &Selector) -> Finding<'a> {
+    let (namespace, name) = (&service.obj.namespace, describe(service.obj));
+    let operated = index
+        .custom_resources
+        .iter()
+        .filter(|r| r.obj.namespace == *namespace)
+        .find_map(|r| r.promises(selector).map(|promise| (r, promise)));
+    if let Some((resource, promise)) = operated {
+        let resource_name = describe(resource.obj);
+        return Finding::new(
             &M5D,
             format!(
-                "{} selects no workload in namespace `{}`",
-                describe(service.obj),
-                service.obj.namespace
+                "{name} selects no workload in namespace `{namespace}`, only the pods an operator creates for \
+                 {resource_name}: {}",
+                promise.reason
             ),
-            "render the Service only together with its workload, or fix its selector".into(),
-            vec![service_selector_subject(service, " matches no pod template")],
-        ));
+            format!(
+                "nothing to change if the operator of {resource_name} runs in the cluster; `netaudit audit` \
+                 checks the selector against the pods that run"
+            ),
+            vec![
+                service_selector_subject(service, " matches no pod template"),
+                Subject::new(resource.obj, promise.line, format!("pods of {resource_name}")),
+            ],
+        );
     }
+    if let Some((pods, label)) = control_plane_pods(namespace, selector) {
+        return Finding::new(
+            &M5D,
+            format!(
+                "{name} selects no workload of the release, only the cluster's own {} pods (`{label}`): {}",
+                pods.component, pods.where_it_runs
+            ),
+            "on a cluster that does not run these pods, switch this Service off in the values".into(),
+            vec![service_selector_subject(service, " matches control-plane pods only")],
+        );
+    }
+    Finding::new(
+        &M5D,
+        format!("{name} selects no workload in namespace `{namespace}`"),
+        "render the Service only together with its workload, or fix its selector".into(),
+        vec![service_selector_subject(service, " matches no pod template")],
+    )
 }

@@ -9,6 +9,7 @@ pub mod config_objects;
 pub(crate) mod documents;
 pub mod exposure;
 pub mod objects;
+pub mod operated;
 pub mod platform_objects;
 pub mod policy;
 pub mod runtime;
@@ -19,6 +20,7 @@ pub mod yaml_writer;
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
+pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use policy::{
     Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch,
@@ -449,6 +451,9 @@ pub struct Index<'a> {
     pub routing_classes: Vec<RoutingClass<'a>>,
     /// ServiceMonitors and PodMonitors: which ports Prometheus scrapes.
     pub monitors: Vec<Monitor<'a>>,
+    /// Objects of API groups that are not Kubernetes' own: an operator may
+    /// create pods for them.
+    pub custom_resources: Vec<CustomResource<'a>>,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -470,6 +475,7 @@ impl<'a> Index<'a> {
             webhooks: analysed().flat_map(WebhookTarget::from_object).collect(),
             routing_classes: analysed().filter_map(RoutingClass::from_object).collect(),
             monitors: analysed().filter_map(Monitor::from_object).collect(),
+            custom_resources: analysed().filter_map(CustomResource::from_object).collect(),
             runtime: None,
         }
     }
@@ -490,6 +496,7 @@ impl<'a> Index<'a> {
             whole.webhooks.extend(part.webhooks);
             whole.routing_classes.extend(part.routing_classes);
             whole.monitors.extend(part.monitors);
+            whole.custom_resources.extend(part.custom_resources);
         }
         whole
     }
