@@ -1,5 +1,5 @@
-use super::support::{describe, selected_workloads, service_selector_subject};
-use super::{declare_check, Finding, Subject};
+use super::support::{describe, operated_pods, selected_workloads, service_selector_subject};
+use super::{declare_check, Finding};
 use crate::model::{control_plane_pods, Index, Selector, Service};
 
 declare_check! {
@@ -61,27 +61,17 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
 
 fn finding<'a>(index: &Index<'a>, service: &Service<'a>, selector: &Selector) -> Finding<'a> {
     let (namespace, name) = (&service.obj.namespace, describe(service.obj));
-    let operated = index
-        .custom_resources
-        .iter()
-        .filter(|r| r.obj.namespace == *namespace)
-        .find_map(|r| r.promises(selector).map(|promise| (r, promise)));
-    if let Some((resource, promise)) = operated {
-        let resource_name = describe(resource.obj);
+    if let Some(operated) = operated_pods(index, namespace, selector) {
         return Finding::new(
             &M5D,
             format!(
-                "{name} selects no workload in namespace `{namespace}`, only the pods an operator creates for \
-                 {resource_name}: {}",
-                promise.reason
+                "{name} selects no workload in namespace `{namespace}`, {}",
+                operated.message
             ),
-            format!(
-                "nothing to change if the operator of {resource_name} runs in the cluster; `netaudit audit` \
-                 checks the selector against the pods that run"
-            ),
+            operated.help,
             vec![
                 service_selector_subject(service, " matches no pod template"),
-                Subject::new(resource.obj, promise.line, format!("pods of {resource_name}")),
+                operated.subject,
             ],
         );
     }

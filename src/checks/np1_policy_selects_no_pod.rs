@@ -1,6 +1,6 @@
-use super::support::describe;
+use super::support::{describe, operated_pods};
 use super::{declare_check, Finding, Subject};
-use crate::model::Index;
+use crate::model::{Index, Matcher};
 
 declare_check! {
     /// ## What it does
@@ -10,7 +10,9 @@ declare_check! {
     /// selects), or selects only hostNetwork pods, which no policy applies
     /// to. A selector that selects everything (`podSelector: {}`, `all()`)
     /// is a namespace-wide default and is not reported. Malformed policies
-    /// are NP3's. One finding per policy.
+    /// are NP3's. One finding per policy. When the selected pods are those
+    /// an operator creates for a custom resource of the release (as M5D
+    /// tells them), the message says so.
     ///
     /// ## Why is this bad?
     /// The policy protects nothing: a typo in a label, a label the chart's
@@ -59,6 +61,32 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         } else {
             format!("namespace `{}`", policy.obj.namespace)
         };
+        let operated = match &policy.pod_selector {
+            Matcher::Labels(selector) if selected.is_empty() && !policy.is_cluster_wide() => {
+                operated_pods(index, &policy.obj.namespace, selector)
+            }
+            _ => None,
+        };
+        if let Some(operated) = operated {
+            findings.push(Finding::new(
+                &NP1,
+                format!(
+                    "{} selects no pod of a workload in {whose}, {}",
+                    policy.describe(),
+                    operated.message
+                ),
+                operated.help,
+                vec![
+                    Subject::new(
+                        policy.obj,
+                        policy.pod_selector_line,
+                        format!("selects {}: pods no workload renders", policy.pod_selector.display()),
+                    ),
+                    operated.subject,
+                ],
+            ));
+            continue;
+        }
         let (message, label) = if selected.is_empty() {
             (
                 format!("{} selects no pod in {whose}", policy.describe()),

@@ -3,13 +3,41 @@
 use super::Subject;
 use crate::model::selector::display_labels;
 use crate::model::{
-    Index, Object, PortKey, ProcessName, Protocol, RunPorts, Service, ServicePort, TargetPort, Workload,
+    Index, Object, PortKey, ProcessName, Protocol, RunPorts, Selector, Service, ServicePort, TargetPort, Workload,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
 /// "Deployment `web`": how messages name an object.
 pub fn describe(object: &Object) -> String {
     format!("{} `{}`", object.kind, object.name)
+}
+
+/// A custom resource in `namespace` whose operator creates pods that
+/// `selector` selects (no workload renders them), as a message part, the
+/// help, and the resource's side of the finding.
+pub struct OperatedPods<'a> {
+    pub message: String,
+    pub help: String,
+    pub subject: Subject<'a>,
+}
+
+pub fn operated_pods<'a>(index: &Index<'a>, namespace: &str, selector: &Selector) -> Option<OperatedPods<'a>> {
+    index
+        .custom_resources
+        .iter()
+        .filter(|r| r.obj.namespace == namespace)
+        .find_map(|resource| {
+            let promise = resource.promises(selector)?;
+            let name = describe(resource.obj);
+            Some(OperatedPods {
+                message: format!("only the pods an operator creates for {name}: {}", promise.reason),
+                help: format!(
+                    "nothing to change if the operator of {name} runs in the cluster; `netaudit audit` checks \
+                     the selector against the pods that run"
+                ),
+                subject: Subject::new(resource.obj, promise.line, format!("pods of {name}")),
+            })
+        })
 }
 
 pub fn pod_labels_subject<'a>(workload: &Workload<'a>) -> Subject<'a> {
