@@ -361,14 +361,26 @@ fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
         "--runs",
         "1",
         "--keep",
+        "-q",
+        "-o",
+        "json",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Even quiet, with a JSON report: one line on stderr says how to remove it.
     let err = stderr(&out);
     let hint = err
         .lines()
         .find(|l| l.contains("remove it with:"))
         .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(err.lines().count(), 1, "{err}");
     let sandbox = sandbox_in(hint).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["probe"]["kept"]["remove_with"].as_str(),
+        hint.split("remove it with: ").nth(1),
+        "{}",
+        json["probe"]
+    );
     assert_eq!(
         podman_list(&[
             "pod",
@@ -445,14 +457,64 @@ fn sigint_while_waiting_for_readiness_cleans_up() {
         return;
     }
     if let Some(_serial) = podman_ready() {
-        // Its pod never becomes ready: the wait would last 5 minutes.
+        // Its pod runs but its readiness probe never passes: the wait would
+        // last 5 minutes.
         interrupt_during(
             "waiting for pods",
             "-INT",
-            "testdata/charts/probe-never-ready",
-            &["--timeout", "5m"],
+            "testdata/charts/probe-exec-readiness",
+            &["--timeout", "5m", "--set", "readyFile=/never-there"],
         );
     }
+}
+
+#[test]
+fn a_pod_that_exited_for_good_ends_the_wait() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&[
+        "dead",
+        "testdata/charts/probe-never-ready",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "5m",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let incomplete = &json["probe"]["incomplete"];
+    assert_eq!(incomplete[0]["stopped"], true, "{incomplete}");
+    // Not the 5 minutes of --timeout: the wait ended once the container had
+    // exited (its restart policy is Never in the sandbox).
+    let waited = json["probe"]["timings_ms"]["wait"][0].as_u64().unwrap();
+    assert!(waited < 60_000, "waited {waited} ms");
+}
+
+#[test]
+fn progress_says_which_pod_stopped_and_why() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&["dead", "testdata/charts/probe-never-ready", "--probe", "--runs", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    // stderr is not a terminal here: lines, not a bar.
+    assert!(
+        err.lines().any(|l| l.starts_with("netaudit: 0/1 pods ready; ")
+            && l.contains(": container `broken` exited 3, last log line: config file missing")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("will not become ready: container `broken` is exited (exit code 3)")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -24,6 +24,7 @@ fn evidence(observations: Observations) -> Evidence {
         not_probed: Vec::new(),
         waited_for_readiness: true,
         timings: Default::default(),
+        kept: None,
     };
     Evidence {
         observations,
@@ -111,6 +112,7 @@ fn observations() -> Observations {
                 pod: "web-1".into(),
                 owner: owner("Deployment", "web"),
                 ready: true,
+                stopped: false,
                 detail: String::new(),
                 notes: Vec::new(),
             },
@@ -118,6 +120,7 @@ fn observations() -> Observations {
                 pod: "stuck-1".into(),
                 owner: owner("Deployment", "stuck"),
                 ready: false,
+                stopped: true,
                 detail: "CrashLoopBackOff".into(),
                 notes: Vec::new(),
             },

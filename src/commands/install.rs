@@ -1,7 +1,8 @@
 //! `install --probe`: static checks, then a sandboxed install whose pods are
 //! probed for the sockets they open; one report with both.
 
-use super::{emit, load_config, progress, quiet_for, release_and_chart, render_request};
+use super::progress::Printer;
+use super::{emit, load_config, quiet_for, release_and_chart, render_request};
 use crate::cli::InstallArgs;
 use crate::engine::chart_policies;
 use crate::model::{Detail, Manifests};
@@ -17,7 +18,8 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     let Some(chart) = chart else {
         bail!("nothing to install: give [RELEASE] CHART (see --help)")
     };
-    let progress = progress(quiet_for(&args.report, args.quiet));
+    let printer = Printer::new(quiet_for(&args.report, args.quiet));
+    let progress = printer.lines();
     progress(&format!("rendering {chart}"));
     let helm = Helm::locate()?;
     let mut request = render_request(&args.render, release, chart);
@@ -67,7 +69,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             settle: args.settle,
             keep: args.keep,
         };
-        session::run_probe(sandbox.as_mut(), &options, not_probed, &progress)?
+        session::run_probe(sandbox.as_mut(), &options, not_probed, &printer)?
     };
     let mut audit = crate::engine::run_on(&manifests, index, &config, Some(&evidence));
     if let Some(as_valued) = as_valued {

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod fix;
 pub mod install;
 pub mod lint;
+mod progress;
 
 use crate::cli::{ColorChoice, RenderArgs, ReportArgs};
 use crate::engine::config::Config;

@@ -100,6 +100,11 @@ pub struct PodStatus {
     pub pod: String,
     pub owner: WorkloadRef,
     pub ready: bool,
+    /// Not ready, and never going to be without a change (exited and not
+    /// restarting, CrashLoopBackOff, image missing, unschedulable): the wait
+    /// did not go on for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
     /// For pods that are not ready: their phase/conditions and the last
     /// events and log lines, for the `probe-incomplete` note.
     pub detail: String,
@@ -271,6 +276,8 @@ pub struct ProbeReport {
     /// Workloads not run in the sandbox (Jobs and CronJobs run to completion).
     pub not_probed: Vec<WorkloadRef>,
     pub timings: ProbeTimings,
+    /// `--keep`: the sandbox was left in place; the command that removes it.
+    pub kept: Option<String>,
 }
 
 /// Runtime evidence for the engine: what the probe saw, how the probe went,

@@ -35,14 +35,40 @@ pub trait Sandbox {
     fn host_baseline(&mut self) -> anyhow::Result<Vec<OpenSocket>>;
     /// Install the chart (each backend was built with what it needs).
     fn install(&mut self) -> anyhow::Result<()>;
-    /// Wait until every pod is ready or `timeout` passes.
-    fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<Vec<PodStatus>>;
+    /// Wait until every pod is ready or has stopped for good (see
+    /// [`PodStatus::stopped`]), or `timeout` passes; `waiting` hears where
+    /// the pods stand after every poll.
+    fn wait_ready(&mut self, timeout: Duration, waiting: &mut dyn FnMut(&Waiting)) -> anyhow::Result<Vec<PodStatus>>;
     /// Read the open sockets of every ready pod.
     fn probe(&mut self) -> anyhow::Result<Vec<PodSockets>>;
     /// Restart every pod (for the second run).
     fn restart(&mut self) -> anyhow::Result<()>;
     /// Remove everything the sandbox created.
     fn cleanup(&mut self) -> anyhow::Result<()>;
+}
+
+/// Where the pods stand during [`Sandbox::wait_ready`], for progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Waiting {
+    pub ready: usize,
+    /// Pods there are (or, before they exist, are expected).
+    pub total: usize,
+    /// Pods that will not become ready, and why in a few words
+    /// ("exited 3; last log line: config file missing").
+    pub stopped: Vec<(String, String)>,
+}
+
+/// Where a probe tells the user how it goes.
+pub trait Progress {
+    /// One line per phase ("installing into …"); `-q` and data reports on
+    /// stdout silence them.
+    fn line(&self, message: &str);
+    /// What must be said whatever the output (a kept sandbox and how to
+    /// remove it): on stderr, never silenced.
+    fn notice(&self, message: &str);
+    /// Where the pods stand, after every readiness poll: a progress bar on a
+    /// terminal, else a line when it changes.
+    fn waiting(&self, state: &Waiting, elapsed: Duration, timeout: Duration);
 }
 
 /// Where a sandbox runs.
@@ -90,6 +116,13 @@ pub fn open_sandbox(
             let installer = kube::HelmInstaller::from_request(request.helm, request.render);
             let mut options = kube::KubeOptions::new(request.release, request.model_namespace, request.install_timeout);
             options.probe_image = request.probe_image.to_string();
+            options.workloads = request
+                .index
+                .workloads
+                .iter()
+                .filter(|w| !w.runs_to_completion() && w.replicas > 0)
+                .map(|w| w.reference())
+                .collect();
             Box::new(kube::KubeSandbox::connect(installer, options)?)
         }
         RuntimeChoice::Podman | RuntimeChoice::Auto => {

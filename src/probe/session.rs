@@ -3,7 +3,7 @@
 //! timeout, panic, Ctrl-C/SIGTERM).
 
 use super::interrupt::{self, check as check_interrupt};
-use super::Sandbox;
+use super::{Progress, Sandbox};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -22,15 +22,26 @@ pub struct ProbeOptions {
 }
 
 /// Run a whole probe and say how it went. `not_probed` are the workloads
-/// the sandbox does not run (Jobs, CronJobs). `progress` receives one line
-/// per phase.
+/// the sandbox does not run (Jobs, CronJobs).
 pub fn run_probe(
     sandbox: &mut dyn Sandbox,
     options: &ProbeOptions,
     not_probed: Vec<WorkloadRef>,
-    progress: &dyn Fn(&str),
+    progress: &dyn Progress,
 ) -> anyhow::Result<Evidence> {
     let observations = observe(sandbox, options, progress)?;
+    let mut notes = Vec::new();
+    if observations.statuses.is_empty() {
+        notes.push(format!(
+            "probe incomplete: no workload of the release produced a pod in the sandbox ({}), so no runtime \
+             check saw anything",
+            if not_probed.is_empty() {
+                "replicas 0, or pods the cluster never created".to_string()
+            } else {
+                format!("{} run to completion and are not probed", not_probed.len())
+            }
+        ));
+    }
     let probe = ProbeReport {
         runtime: sandbox.runtime().into(),
         sandbox: sandbox.name().into(),
@@ -39,25 +50,27 @@ pub fn run_probe(
         waited_for_readiness: true,
         not_probed,
         timings: observations.timings.clone(),
+        kept: options.keep.then(|| sandbox.removal_hint()),
     };
     Ok(Evidence {
         observations,
         probe,
-        notes: Vec::new(),
+        notes,
     })
 }
 
 /// The probe itself, with cleanup on every path.
-fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Observations> {
+fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observations> {
     let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe_steps(sandbox, options, progress)));
     if options.keep {
-        progress(&format!(
+        // Said even with -q or a JSON report: the user must be able to remove it.
+        progress.notice(&format!(
             "keeping the sandbox {}; remove it with: {}",
             sandbox.describe(),
             sandbox.removal_hint()
         ));
     } else {
-        progress(&format!("cleaning up {}", sandbox.describe()));
+        progress.line(&format!("cleaning up {}", sandbox.describe()));
         let started = Instant::now();
         let cleaned = sandbox.cleanup();
         if let Ok(Ok(observations)) = &mut body {
@@ -84,12 +97,12 @@ fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Fn(
 fn probe_steps(
     sandbox: &mut dyn Sandbox,
     options: &ProbeOptions,
-    progress: &dyn Fn(&str),
+    progress: &dyn Progress,
 ) -> anyhow::Result<Observations> {
     let mut observations = Observations::default();
     check_interrupt()?;
     observations.baseline = sandbox.host_baseline()?;
-    progress(&format!("installing into {}", sandbox.describe()));
+    progress.line(&format!("installing into {}", sandbox.describe()));
     check_interrupt()?;
     let started = Instant::now();
     sandbox.install()?;
@@ -97,17 +110,38 @@ fn probe_steps(
     for run in 1..=options.runs.max(1) {
         check_interrupt()?;
         if run > 1 {
-            progress(&format!("restarting pods for run {run}/{}", options.runs));
+            progress.line(&format!("restarting pods for run {run}/{}", options.runs));
             let started = Instant::now();
             sandbox.restart()?;
             observations.timings.restart.push(started.elapsed());
         }
-        progress("waiting for pods to become ready");
+        // One --timeout per run, the install included: an install that
+        // waited (helm hooks) leaves run 1 only the rest.
+        let timeout = if run == 1 {
+            options.timeout.saturating_sub(observations.timings.install)
+        } else {
+            options.timeout
+        };
+        progress.line("waiting for pods to become ready");
         let started = Instant::now();
-        let statuses = sandbox.wait_ready(options.timeout)?;
+        let statuses = sandbox.wait_ready(timeout, &mut |state| {
+            progress.waiting(state, started.elapsed(), timeout)
+        })?;
         observations.timings.wait.push(started.elapsed());
         let ready = statuses.iter().filter(|s| s.ready).count();
-        progress(&format!(
+        for status in statuses.iter().filter(|s| !s.ready) {
+            progress.line(&format!(
+                "pod {} {}: {}",
+                status.pod,
+                if status.stopped {
+                    "will not become ready"
+                } else {
+                    "was not ready within --timeout"
+                },
+                status.detail
+            ));
+        }
+        progress.line(&format!(
             "{ready}/{} pods ready; probing run {run}/{}",
             statuses.len(),
             options.runs
@@ -116,7 +150,7 @@ fn probe_steps(
         // application is up: say so, and settle twice as long.
         let notes: BTreeSet<&String> = statuses.iter().flat_map(|s| s.notes.iter()).collect();
         for note in &notes {
-            progress(&format!("note: {note}; waiting --settle twice"));
+            progress.line(&format!("note: {note}; waiting --settle twice"));
         }
         let settle = if notes.is_empty() {
             options.settle
@@ -139,6 +173,7 @@ fn merge_statuses(all: &mut Vec<PodStatus>, new: Vec<PodStatus>) {
         match all.iter_mut().find(|s| s.pod == status.pod) {
             Some(existing) if !status.ready => {
                 existing.ready = false;
+                existing.stopped = status.stopped;
                 existing.detail = status.detail;
             }
             Some(_) => {}
@@ -151,17 +186,52 @@ fn merge_statuses(all: &mut Vec<PodStatus>, new: Vec<PodStatus>) {
 mod tests {
     use super::*;
     use crate::model::{OpenSocket, PodSockets};
+    use crate::probe::Waiting;
     use std::cell::RefCell;
     use std::rc::Rc;
+
+    /// Progress written down: phase lines, notices, wait states.
+    #[derive(Default)]
+    struct Recorded {
+        lines: RefCell<Vec<String>>,
+        notices: RefCell<Vec<String>>,
+        waits: RefCell<Vec<Waiting>>,
+    }
+
+    impl Progress for Recorded {
+        fn line(&self, message: &str) {
+            self.lines.borrow_mut().push(message.into());
+        }
+        fn notice(&self, message: &str) {
+            self.notices.borrow_mut().push(message.into());
+        }
+        fn waiting(&self, state: &Waiting, _: Duration, _: Duration) {
+            self.waits.borrow_mut().push(state.clone());
+        }
+    }
 
     /// A sandbox that records calls and fails where told.
     struct Scripted {
         log: Rc<RefCell<Vec<String>>>,
         fail_at: Option<&'static str>,
         panic_at: Option<&'static str>,
+        /// The timeout each wait was given.
+        timeouts: Vec<Duration>,
+        /// The release runs no pod at all.
+        no_pods: bool,
     }
 
     impl Scripted {
+        fn new(log: Rc<RefCell<Vec<String>>>, fail_at: Option<&'static str>, panic_at: Option<&'static str>) -> Self {
+            Scripted {
+                log,
+                fail_at,
+                panic_at,
+                timeouts: Vec::new(),
+                no_pods: false,
+            }
+        }
+
         fn step(&self, name: &'static str) -> anyhow::Result<()> {
             self.log.borrow_mut().push(name.to_string());
             if self.panic_at == Some(name) {
@@ -191,9 +261,23 @@ mod tests {
             self.step("baseline").map(|_| Vec::new())
         }
         fn install(&mut self) -> anyhow::Result<()> {
+            std::thread::sleep(Duration::from_millis(20));
             self.step("install")
         }
-        fn wait_ready(&mut self, _: Duration) -> anyhow::Result<Vec<PodStatus>> {
+        fn wait_ready(
+            &mut self,
+            timeout: Duration,
+            waiting: &mut dyn FnMut(&Waiting),
+        ) -> anyhow::Result<Vec<PodStatus>> {
+            self.timeouts.push(timeout);
+            if self.no_pods {
+                return self.step("wait").map(|_| Vec::new());
+            }
+            waiting(&Waiting {
+                ready: 1,
+                total: 1,
+                stopped: Vec::new(),
+            });
             self.step("wait").map(|_| {
                 vec![PodStatus {
                     pod: "p".into(),
@@ -203,6 +287,7 @@ mod tests {
                         name: "p".into(),
                     },
                     ready: true,
+                    stopped: false,
                     detail: String::new(),
                     notes: Vec::new(),
                 }]
@@ -225,18 +310,14 @@ mod tests {
         keep: bool,
     ) -> (Vec<String>, Result<usize, String>) {
         let log = Rc::new(RefCell::new(Vec::new()));
-        let mut sandbox = Scripted {
-            log: log.clone(),
-            fail_at,
-            panic_at,
-        };
+        let mut sandbox = Scripted::new(log.clone(), fail_at, panic_at);
         let options = ProbeOptions {
             runs: 2,
             timeout: Duration::from_secs(1),
             settle: Duration::ZERO,
             keep,
         };
-        let result = run_probe(&mut sandbox, &options, Vec::new(), &|_| {})
+        let result = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default())
             .map(|o| o.observations.runs.len())
             .map_err(|e| format!("{e:#}"));
         let calls = log.borrow().clone();
@@ -255,11 +336,7 @@ mod tests {
 
     #[test]
     fn the_evidence_says_how_the_probe_went() {
-        let mut sandbox = Scripted {
-            log: Rc::default(),
-            fail_at: None,
-            panic_at: None,
-        };
+        let mut sandbox = Scripted::new(Rc::default(), None, None);
         let options = ProbeOptions {
             runs: 2,
             timeout: Duration::from_secs(1),
@@ -271,12 +348,71 @@ mod tests {
             namespace: "default".into(),
             name: "migrate".into(),
         };
-        let evidence = run_probe(&mut sandbox, &options, vec![job.clone()], &|_| {}).unwrap();
+        let evidence = run_probe(&mut sandbox, &options, vec![job.clone()], &Recorded::default()).unwrap();
         assert_eq!(evidence.probe.runtime, "scripted");
         assert_eq!(evidence.probe.runs, 2);
         assert_eq!(evidence.probe.not_probed, [job]);
         assert!(evidence.probe.incomplete.is_empty());
         assert_eq!(evidence.probe.timings.wait.len(), 2);
+    }
+
+    #[test]
+    fn run_one_waits_only_what_the_install_left_of_the_timeout() {
+        let mut sandbox = Scripted::new(Rc::default(), None, None);
+        let options = ProbeOptions {
+            runs: 2,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep: false,
+        };
+        let progress = Recorded::default();
+        let evidence = run_probe(&mut sandbox, &options, Vec::new(), &progress).unwrap();
+        let install = evidence.probe.timings.install;
+        assert!(install >= Duration::from_millis(20));
+        assert_eq!(
+            sandbox.timeouts,
+            [Duration::from_secs(1) - install, Duration::from_secs(1)]
+        );
+        // Each wait's standing reached the progress.
+        assert_eq!(progress.waits.borrow().len(), 2);
+    }
+
+    #[test]
+    fn no_pod_at_all_is_a_probe_incomplete_note() {
+        let mut sandbox = Scripted::new(Rc::default(), None, None);
+        sandbox.no_pods = true;
+        let options = ProbeOptions {
+            runs: 1,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep: false,
+        };
+        let evidence = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default()).unwrap();
+        assert_eq!(evidence.notes.len(), 1, "{:?}", evidence.notes);
+        assert!(
+            evidence.notes[0].starts_with("probe incomplete: no workload of the release produced a pod"),
+            "{}",
+            evidence.notes[0]
+        );
+    }
+
+    #[test]
+    fn a_kept_sandbox_is_a_notice_and_in_the_report() {
+        let mut sandbox = Scripted::new(Rc::default(), None, None);
+        let options = ProbeOptions {
+            runs: 1,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep: true,
+        };
+        let progress = Recorded::default();
+        let evidence = run_probe(&mut sandbox, &options, Vec::new(), &progress).unwrap();
+        assert_eq!(evidence.probe.kept.as_deref(), Some("rm -rf scripted"));
+        assert_eq!(
+            *progress.notices.borrow(),
+            ["keeping the sandbox scripted sandbox; remove it with: rm -rf scripted"]
+        );
+        assert!(progress.lines.borrow().iter().all(|l| !l.contains("remove it with")));
     }
 
     #[test]
@@ -291,11 +427,7 @@ mod tests {
     #[test]
     fn a_backend_panic_still_cleans_up() {
         let log = Rc::new(RefCell::new(Vec::new()));
-        let mut sandbox = Scripted {
-            log: log.clone(),
-            fail_at: None,
-            panic_at: Some("probe"),
-        };
+        let mut sandbox = Scripted::new(log.clone(), None, Some("probe"));
         let options = ProbeOptions {
             runs: 1,
             timeout: Duration::from_secs(1),
@@ -303,7 +435,7 @@ mod tests {
             keep: false,
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_probe(&mut sandbox, &options, Vec::new(), &|_| {})
+            run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default())
         }));
         assert!(outcome.is_err(), "the panic propagates after cleanup");
         assert_eq!(log.borrow().last().map(String::as_str), Some("cleanup"));

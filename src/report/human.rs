@@ -242,12 +242,12 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
             "probe: {} runtime, sandbox {}, {} run(s)\n",
             probe.runtime, probe.sandbox, probe.runs
         ));
-        let state = if probe.waited_for_readiness {
-            "never became ready"
-        } else {
-            "is not ready"
-        };
         for status in &probe.incomplete {
+            let state = match (probe.waited_for_readiness, status.stopped) {
+                (_, true) => "stopped for good",
+                (true, false) => "never became ready",
+                (false, false) => "is not ready",
+            };
             out.push_str(&format!(
                 "probe incomplete: {} `{}` (pod {}) {state}, so its ports were not judged: {}\n",
                 status.owner.kind, status.owner.name, status.pod, status.detail
@@ -257,6 +257,11 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
             out.push_str(&format!(
                 "not probed: {} `{}` runs to completion\n",
                 workload.kind, workload.name
+            ));
+        }
+        if let Some(command) = &probe.kept {
+            out.push_str(&format!(
+                "kept: the sandbox is still there; remove it with: {command}\n"
             ));
         }
     }

@@ -45,6 +45,14 @@ pub struct JsonProbe {
     pub not_probed: Vec<WorkloadRef>,
     /// Milliseconds per phase.
     pub timings_ms: JsonTimings,
+    /// `--keep`: the sandbox was left in place, and the command that removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<JsonKept>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct JsonKept {
+    pub remove_with: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,6 +70,10 @@ pub struct JsonIncomplete {
     pub namespace: String,
     pub name: String,
     pub pod: String,
+    /// It would not become ready (exited, CrashLoopBackOff, image missing,
+    /// unschedulable): the wait ended without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
     pub detail: String,
 }
 
@@ -235,10 +247,14 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
                     namespace: s.owner.namespace.clone(),
                     name: s.owner.name.clone(),
                     pod: s.pod.clone(),
+                    stopped: s.stopped,
                     detail: s.detail.clone(),
                 })
                 .collect(),
             not_probed: p.not_probed.clone(),
+            kept: p.kept.as_ref().map(|command| JsonKept {
+                remove_with: command.clone(),
+            }),
             timings_ms: {
                 let ms = |d: &std::time::Duration| d.as_millis();
                 JsonTimings {

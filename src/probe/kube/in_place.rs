@@ -19,6 +19,7 @@
 
 use super::exec::{KubeExec, PodExec};
 use super::pods::{DebugContainers, PodAccess, TrackedPod};
+use super::status::stopped_reason;
 use super::{block, client_from_environment, new_runtime};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, ProbeTimings, WorkloadRef};
 use crate::probe::interrupt::{self, check as check_interrupt};
@@ -75,6 +76,7 @@ impl InPlaceOutcome {
             waited_for_readiness: false,
             not_probed,
             timings: self.observations.timings.clone(),
+            kept: None,
         };
         Evidence {
             observations: self.observations,
@@ -166,6 +168,7 @@ impl<E: PodExec> InPlaceProbe<E> {
                     pod: pod.metadata.name.clone().unwrap_or_default(),
                     owner,
                     ready: is_ready,
+                    stopped: !is_ready && stopped_reason(&pod).is_some(),
                     detail,
                     notes: Vec::new(),
                 });

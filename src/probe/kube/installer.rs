@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-/// How `helm install --wait` ended when it did not fail outright.
+/// How `helm install` ended when it did not fail outright.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstallOutcome {
-    /// Installed, and helm saw every workload ready.
+    /// Installed (helm's hooks, if any, completed).
     Ready,
-    /// Installed, but helm's `--wait` timed out: the release exists, and
+    /// Installed, but waiting for a hook timed out: the release exists, and
     /// [`Sandbox::wait_ready`] reports the pods that are not ready. The
     /// text is helm's message.
     WaitTimedOut(String),
@@ -29,7 +29,9 @@ pub trait Installer {
 }
 
 /// The real installer: `$HELM_BIN install RELEASE CHART --namespace NS
-/// --wait --timeout Ns [user flags]`.
+/// --timeout Ns [user flags]`. Not `--wait`: the sandbox waits itself, so
+/// that a pod that stopped for good ends the wait and run 1 does not wait
+/// twice (`--timeout` bounds helm's hooks).
 #[derive(Debug, Clone)]
 pub struct HelmInstaller {
     pub bin: PathBuf,
@@ -58,12 +60,7 @@ impl HelmInstaller {
     pub fn install_args(&self, namespace: &str, timeout: Duration) -> Vec<OsString> {
         let mut args: Vec<OsString> = vec!["install".into(), self.release.clone().into()];
         args.extend(self.chart_args.iter().cloned());
-        args.extend([
-            "--namespace".into(),
-            namespace.into(),
-            "--wait".into(),
-            "--timeout".into(),
-        ]);
+        args.extend(["--namespace".into(), namespace.into(), "--timeout".into()]);
         args.push(format!("{}s", timeout.as_secs().max(1)).into());
         args.extend(self.context_args());
         args
@@ -97,7 +94,7 @@ impl Installer for HelmInstaller {
             return Ok(InstallOutcome::Ready);
         }
         let message = stderr_line(&output);
-        // `--wait` gave up: the objects exist, readiness is ours to report.
+        // Waiting for a hook gave up: the objects exist, readiness is ours to report.
         if message.contains("context deadline exceeded") || message.contains("timed out waiting for the condition") {
             return Ok(InstallOutcome::WaitTimedOut(message));
         }

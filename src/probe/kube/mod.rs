@@ -1,4 +1,4 @@
-//! The kube backend: the chart is installed with `helm install --wait` into a
+//! The kube backend: the chart is installed with `helm install` into a
 //! throwaway namespace of the current cluster (kube-rs against the current
 //! context: `KUBECONFIG`, `HELM_KUBECONTEXT`), and the pods' sockets are read
 //! by exec'ing a small reader of `/proc/net/{tcp,tcp6,udp,udp6}` in each of

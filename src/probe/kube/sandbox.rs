@@ -1,15 +1,18 @@
-//! The kube sandbox: a throwaway namespace, `helm install --wait` into it,
+//! The kube sandbox: a throwaway namespace, `helm install` into it (our own
+//! wait, not helm's `--wait`: one `--timeout` in all, and no waiting for
+//! pods that stopped for good),
 //! pods restarted by deleting them, and cleanup that deletes only a
 //! namespace carrying this sandbox's labels.
 
 use super::exec::{KubeExec, PodExec};
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
+use super::status::stopped_reason;
 use super::{block, client_from_environment, env_nonempty, is_status, new_runtime, DEFAULT_PROBE_IMAGE};
 use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
 use crate::probe::interrupt;
 use crate::probe::naming::{sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_LABEL};
-use crate::probe::Sandbox;
+use crate::probe::{Sandbox, Waiting};
 use anyhow::{bail, Context, Result};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -31,6 +34,9 @@ pub struct KubeOptions {
     pub install_timeout: Duration,
     /// How often readiness is polled.
     pub poll_interval: Duration,
+    /// The workloads that should have pods (not run to completion, not
+    /// scaled to 0): run 1 waits until each has one.
+    pub workloads: Vec<WorkloadRef>,
 }
 
 impl KubeOptions {
@@ -41,6 +47,7 @@ impl KubeOptions {
             probe_image: DEFAULT_PROBE_IMAGE.to_string(),
             install_timeout,
             poll_interval: Duration::from_secs(2),
+            workloads: Vec::new(),
         }
     }
 }
@@ -58,7 +65,7 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     created: bool,
     /// helm install ran (so cleanup runs helm uninstall).
     install_attempted: bool,
-    /// helm's message when its `--wait` timed out.
+    /// helm's message when waiting for its hooks timed out.
     install_note: Option<String>,
     pods: Vec<TrackedPod>,
     /// Pods per workload in the first run: later runs wait for as many.
@@ -289,7 +296,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         Ok(())
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> Result<Vec<PodStatus>> {
+    fn wait_ready(&mut self, timeout: Duration, waiting: &mut dyn FnMut(&Waiting)) -> Result<Vec<PodStatus>> {
         let start = Instant::now();
         loop {
             interrupt::check()?;
@@ -298,18 +305,46 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
             for (_, owner) in &pods {
                 *counts.entry(owner.clone()).or_default() += 1;
             }
-            let all_there = self
-                .expected
+            // Run 1: a pod of every workload; later runs: as many as run 1 had.
+            let missing: Vec<&WorkloadRef> = if self.expected.is_empty() {
+                self.options
+                    .workloads
+                    .iter()
+                    .filter(|w| !counts.contains_key(*w))
+                    .collect()
+            } else {
+                self.expected
+                    .iter()
+                    .filter(|(owner, n)| counts.get(*owner).copied().unwrap_or(0) < **n)
+                    .map(|(owner, _)| owner)
+                    .collect()
+            };
+            let stopped: Vec<Option<String>> = pods
                 .iter()
-                .all(|(owner, n)| counts.get(owner).copied().unwrap_or(0) >= *n);
-            let all_ready = pods.iter().all(|(p, _)| pod_is_ready(p));
-            if (all_there && all_ready) || start.elapsed() >= timeout {
+                .map(|(pod, _)| (!pod_is_ready(pod)).then(|| stopped_reason(pod))?)
+                .collect();
+            let ready = pods.iter().filter(|(pod, _)| pod_is_ready(pod)).count();
+            waiting(&Waiting {
+                ready,
+                total: pods.len() + missing.len(),
+                stopped: pods
+                    .iter()
+                    .zip(&stopped)
+                    .filter_map(|((pod, _), why)| Some((pod.metadata.name.clone()?, why.clone()?)))
+                    .collect(),
+            });
+            let settled = pods
+                .iter()
+                .zip(&stopped)
+                .all(|((pod, _), why)| pod_is_ready(pod) || why.is_some());
+            if (missing.is_empty() && settled) || start.elapsed() >= timeout {
+                let missing: Vec<WorkloadRef> = missing.into_iter().cloned().collect();
                 if self.expected.is_empty() {
                     self.expected = counts;
                 }
                 let mut statuses = Vec::new();
                 let mut tracked = Vec::new();
-                for (pod, owner) in pods {
+                for ((pod, owner), why) in pods.into_iter().zip(stopped) {
                     let ready = pod_is_ready(&pod);
                     let detail = if ready {
                         String::new()
@@ -324,11 +359,27 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                         pod: pod.name.clone(),
                         owner,
                         ready,
+                        stopped: why.is_some(),
                         detail,
                         notes: Vec::new(),
                     });
                     tracked.push(pod);
                 }
+                // A workload without a single pod is incomplete too, not a
+                // silent "0/0 ready".
+                statuses.extend(missing.into_iter().map(|owner| PodStatus {
+                    pod: format!("{} (no pod)", owner.name),
+                    detail: format!(
+                        "no pod of {owner} appeared within --timeout (`kubectl describe {} {} -n {}` says why)",
+                        owner.kind.to_lowercase(),
+                        owner.name,
+                        self.name
+                    ),
+                    owner,
+                    ready: false,
+                    stopped: false,
+                    notes: Vec::new(),
+                }));
                 self.pods = tracked;
                 return Ok(statuses);
             }

@@ -21,6 +21,12 @@ struct Harness {
 }
 
 fn harness(objects: fn(&mut Cluster), fail_install: bool) -> Harness {
+    harness_expecting(objects, fail_install, Vec::new())
+}
+
+/// A harness whose sandbox expects a pod of each of `workloads` (what the
+/// rendered chart says should run).
+fn harness_expecting(objects: fn(&mut Cluster), fail_install: bool, workloads: Vec<WorkloadRef>) -> Harness {
     let runtime = new_runtime().unwrap();
     let cluster: Shared = Arc::default();
     let client = mock_client(&runtime, &cluster);
@@ -34,6 +40,7 @@ fn harness(objects: fn(&mut Cluster), fail_install: bool) -> Harness {
     };
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(5));
     options.poll_interval = Duration::from_millis(10);
+    options.workloads = workloads;
     let mut sandbox = KubeSandbox::with_parts(runtime, client, installer, exec, options);
     sandbox.name = SANDBOX_NS.into();
     Harness {
@@ -83,7 +90,7 @@ fn happy_path_installs_probes_restarts_and_cleans_up() {
     assert_eq!(namespace["metadata"]["labels"][SANDBOX_LABEL], SANDBOX_NS);
     assert_eq!(*h.helm_calls.lock().unwrap(), [format!("install {SANDBOX_NS}")]);
 
-    let statuses = h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
     let summary: Vec<(String, WorkloadRef, bool)> = statuses
         .iter()
         .map(|s| (s.pod.clone(), s.owner.clone(), s.ready))
@@ -144,7 +151,7 @@ fn happy_path_installs_probes_restarts_and_cleans_up() {
     let mut db_again = pod("db-0", Some(("StatefulSet", "db")), true, &["app"]);
     db_again["metadata"]["uid"] = json!("uid-db-0-again");
     h.cluster.lock().unwrap().pods.push(db_again);
-    let statuses = h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
     let pods: Vec<&str> = statuses.iter().map(|s| s.pod.as_str()).collect();
     assert_eq!(pods, ["db-0", "web-5d9f-new1"]);
     assert!(statuses.iter().all(|s| s.ready));
@@ -194,9 +201,24 @@ fn crashing_objects(cluster: &mut Cluster) {
 fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
     let mut h = harness(crashing_objects, false);
     h.sandbox.install().unwrap();
-    let statuses = h.sandbox.wait_ready(Duration::from_millis(100)).unwrap();
+    // CrashLoopBackOff after 4 restarts: stopped for good, so the first
+    // poll ends the wait (not the 10 minutes).
+    let mut polls = Vec::new();
+    let statuses = h
+        .sandbox
+        .wait_ready(Duration::from_secs(600), &mut |state| polls.push(state.clone()))
+        .unwrap();
+    assert_eq!(polls.len(), 1, "{polls:?}");
+    assert_eq!((polls[0].ready, polls[0].total), (2, 3));
+    assert_eq!(
+        polls[0].stopped,
+        [(
+            "api-7c-xyz".to_string(),
+            "container api CrashLoopBackOff (4 restarts, last exit code 1)".to_string()
+        )]
+    );
     let broken = statuses.iter().find(|s| s.pod == "api-7c-xyz").unwrap();
-    assert!(!broken.ready);
+    assert!(!broken.ready && broken.stopped);
     // No readable ReplicaSet: the Deployment comes from pod-template-hash.
     assert_eq!(
         broken.owner,
@@ -220,6 +242,35 @@ fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
     // Only ready pods are probed.
     let run = h.sandbox.probe().unwrap();
     assert!(run.iter().all(|p| p.pod != "api-7c-xyz"));
+    h.sandbox.cleanup().unwrap();
+}
+
+#[test]
+fn a_workload_without_any_pod_is_incomplete_not_zero_of_zero() {
+    let api = WorkloadRef {
+        kind: "Deployment".into(),
+        namespace: "prod".into(),
+        name: "api".into(),
+    };
+    let mut h = harness_expecting(deployment_objects, false, vec![web(), api.clone()]);
+    h.sandbox.install().unwrap();
+    let mut totals = Vec::new();
+    let statuses = h
+        .sandbox
+        .wait_ready(Duration::from_millis(200), &mut |state| totals.push(state.total))
+        .unwrap();
+    // Two pods there, one workload still without a pod: 3 to wait for.
+    assert!(totals.iter().all(|t| *t == 3), "{totals:?}");
+    let missing = statuses.iter().find(|s| s.owner == api).unwrap();
+    assert_eq!(missing.pod, "api (no pod)");
+    assert!(!missing.ready && !missing.stopped);
+    assert!(
+        missing
+            .detail
+            .starts_with("no pod of Deployment/prod/api appeared within --timeout"),
+        "{}",
+        missing.detail
+    );
     h.sandbox.cleanup().unwrap();
 }
 
@@ -286,7 +337,7 @@ fn distroless_objects(cluster: &mut Cluster) {
 fn a_container_without_a_shell_is_read_from_an_ephemeral_debug_container() {
     let mut h = harness(distroless_objects, false);
     h.sandbox.install().unwrap();
-    let statuses = h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
     // A bare pod is its own workload.
     assert_eq!(
         statuses[0].owner,
@@ -320,7 +371,7 @@ fn a_container_without_a_shell_is_read_from_an_ephemeral_debug_container() {
 fn restart_recreates_a_bare_pod_from_its_spec() {
     let mut h = harness(distroless_objects, false);
     h.sandbox.install().unwrap();
-    h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
+    h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
     h.sandbox.probe().unwrap();
     h.sandbox.restart().unwrap();
     {
@@ -338,7 +389,7 @@ fn restart_recreates_a_bare_pod_from_its_spec() {
         // The debug container of run one is not carried over.
         assert!(again["spec"].get("ephemeralContainers").is_none());
     }
-    let statuses = h.sandbox.wait_ready(Duration::from_secs(5)).unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
     assert_eq!(statuses.len(), 1);
     assert!(statuses[0].ready);
     h.sandbox.cleanup().unwrap();
@@ -384,7 +435,7 @@ fn helm_install_command_line() {
         .collect();
     assert_eq!(
         args.join(" "),
-        "install shop ./chart --values v.yaml --set a=b --namespace netaudit-shop-1 --wait --timeout 300s --kube-context kind"
+        "install shop ./chart --values v.yaml --set a=b --namespace netaudit-shop-1 --timeout 300s --kube-context kind"
     );
 }
 
@@ -412,7 +463,18 @@ fn real_cluster() {
         settle: Duration::from_secs(2),
         keep: false,
     };
-    let observations =
-        crate::probe::session::run_probe(&mut sandbox, &probe_options, Vec::new(), &|m| eprintln!("{m}")).unwrap();
+    struct Stderr;
+    impl crate::probe::Progress for Stderr {
+        fn line(&self, message: &str) {
+            eprintln!("{message}");
+        }
+        fn notice(&self, message: &str) {
+            eprintln!("{message}");
+        }
+        fn waiting(&self, state: &crate::probe::Waiting, _: Duration, _: Duration) {
+            eprintln!("{state:?}");
+        }
+    }
+    let observations = crate::probe::session::run_probe(&mut sandbox, &probe_options, Vec::new(), &Stderr).unwrap();
     assert_eq!(observations.observations.runs.len(), 2);
 }

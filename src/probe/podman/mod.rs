@@ -31,7 +31,7 @@ use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus, P
 use crate::probe::interrupt;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
-use crate::probe::Sandbox;
+use crate::probe::{Sandbox, Waiting};
 use anyhow::{bail, Context, Result};
 use host::{podman, run, ContainerState};
 use plan::{Plan, PlannedPod};
@@ -44,6 +44,9 @@ use std::time::{Duration, Instant};
 pub struct PodmanSandbox {
     plan: Plan,
     installed: bool,
+    /// The pods the last wait found ready: the only ones probed (a pod that
+    /// is not ready may hold boot-time sockets, or not yet its real ones).
+    ready: BTreeSet<String>,
 }
 
 impl PodmanSandbox {
@@ -53,6 +56,7 @@ impl PodmanSandbox {
         Ok(PodmanSandbox {
             plan: Plan::new(index, release)?,
             installed: false,
+            ready: BTreeSet::new(),
         })
     }
 }
@@ -161,21 +165,7 @@ fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>,
             Some(ContainerState {
                 state, exit_code: exit, ..
             }) if state != "running" => {
-                // Container output comes on podman's stdout and stderr alike.
-                let logs = podman()
-                    .args(["logs", "--tail", "5", &name])
-                    .output()
-                    .map(|o| {
-                        format!(
-                            "{}{}",
-                            String::from_utf8_lossy(&o.stdout),
-                            String::from_utf8_lossy(&o.stderr)
-                        )
-                    })
-                    .unwrap_or_default();
-                let mut logs: Vec<&str> = logs.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-                // podman may hand the same line over on both streams.
-                logs.dedup();
+                let logs = last_log_lines(&name, 5);
                 parts.push(format!(
                     "container `{container}` is {state} (exit code {exit}){}",
                     if logs.is_empty() {
@@ -196,6 +186,59 @@ fn not_ready_detail(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>,
     } else {
         parts.join("; ")
     }
+}
+
+/// The last `n` lines a container wrote (podman hands its output over on
+/// stdout and stderr alike).
+fn last_log_lines(container: &str, n: usize) -> Vec<String> {
+    let logs = podman()
+        .args(["logs", "--tail", &n.to_string(), container])
+        .output()
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+        .unwrap_or_default();
+    let mut lines: Vec<String> = logs
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    // podman may hand the same line over on both streams.
+    lines.dedup();
+    lines
+}
+
+/// Why `pod` will never become ready, if it will not: with `restartPolicy:
+/// Never` (see the module documentation), a container that has exited
+/// stays exited. The reason ends with the container's last log line,
+/// looked up once per container (`last_lines`).
+fn stopped_reason(
+    pod: &PlannedPod,
+    states: &BTreeMap<String, ContainerState>,
+    last_lines: &mut BTreeMap<String, Option<String>>,
+) -> Option<String> {
+    pod.containers.iter().find_map(|container| {
+        let name = container_name(&pod.name, container);
+        let state = states.get(&name)?;
+        if !matches!(state.state.as_str(), "exited" | "stopped" | "dead") {
+            return None;
+        }
+        let last = last_lines
+            .entry(name.clone())
+            .or_insert_with(|| last_log_lines(&name, 1).pop());
+        Some(format!(
+            "container `{container}` exited {}{}",
+            state.exit_code,
+            last.as_ref()
+                .map(|l| format!(", last log line: {l}"))
+                .unwrap_or_default()
+        ))
+    })
 }
 
 impl Sandbox for PodmanSandbox {
@@ -263,12 +306,14 @@ impl Sandbox for PodmanSandbox {
         Ok(())
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> Result<Vec<PodStatus>> {
+    fn wait_ready(&mut self, timeout: Duration, waiting: &mut dyn FnMut(&Waiting)) -> Result<Vec<PodStatus>> {
         let start = Instant::now();
-        // Ready: every container running and every readiness probe passed
-        // (run as the kubelet runs them); twice in a row, so a container
-        // that dies right after starting is not taken for ready.
+        // Done: every pod ready (every container running and every readiness
+        // probe passed, run as the kubelet runs them) or stopped for good;
+        // twice in a row, so a container that dies right after starting is
+        // not taken for ready.
         let mut trackers = BTreeMap::new();
+        let mut last_lines = BTreeMap::new();
         let mut consecutive = 0;
         let needs_sockets = self.plan.pods.iter().any(|p| {
             p.probes
@@ -291,21 +336,49 @@ impl Sandbox for PodmanSandbox {
                 .iter()
                 .map(|p| poll_pod(p, &states, &infra_pids, &mut trackers, now))
                 .collect();
-            consecutive = if polls.iter().all(|p| p.ready) {
+            let stopped: Vec<Option<String>> = self
+                .plan
+                .pods
+                .iter()
+                .zip(&polls)
+                .map(|(pod, poll)| (!poll.ready).then(|| stopped_reason(pod, &states, &mut last_lines))?)
+                .collect();
+            waiting(&Waiting {
+                ready: polls.iter().filter(|p| p.ready).count(),
+                total: polls.len(),
+                stopped: self
+                    .plan
+                    .pods
+                    .iter()
+                    .zip(&stopped)
+                    .filter_map(|(pod, why)| Some((pod.name.clone(), why.clone()?)))
+                    .collect(),
+            });
+            consecutive = if polls.iter().zip(&stopped).all(|(p, why)| p.ready || why.is_some()) {
                 consecutive + 1
             } else {
                 0
             };
             if consecutive >= 2 || start.elapsed() >= timeout {
+                self.ready = self
+                    .plan
+                    .pods
+                    .iter()
+                    .zip(&polls)
+                    .filter(|(_, poll)| poll.ready)
+                    .map(|(pod, _)| pod.name.clone())
+                    .collect();
                 return Ok(self
                     .plan
                     .pods
                     .iter()
                     .zip(polls)
-                    .map(|(p, poll)| PodStatus {
+                    .zip(stopped)
+                    .map(|((p, poll), why)| PodStatus {
                         pod: p.name.clone(),
                         owner: p.owner.clone(),
                         ready: poll.ready,
+                        stopped: why.is_some(),
                         detail: if poll.ready {
                             String::new()
                         } else {
@@ -326,7 +399,7 @@ impl Sandbox for PodmanSandbox {
         let by_namespace = host::processes_by_pid_namespace();
         let mut result = Vec::new();
         for pod in &self.plan.pods {
-            if !containers_running(pod, &states) {
+            if !self.ready.contains(&pod.name) || !containers_running(pod, &states) {
                 continue;
             }
             let infra = *infra_pids
