@@ -1,7 +1,8 @@
 use clap::Parser;
 use netaudit::cli::{Cli, Command};
 use netaudit::commands::{self, EXIT_ERROR, EXIT_INTERRUPTED};
-use netaudit::probe::interrupt;
+use netaudit::probe::CleanupFailed;
+use netaudit::source::interrupt;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -39,6 +40,17 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    // Commands that run helm or a sandbox turn SIGINT/SIGTERM into a flag:
+    // children are killed, sandboxes removed, and the exit is 130.
+    if matches!(
+        cli.command,
+        Command::Lint(_) | Command::Reach(_) | Command::Install(_) | Command::Audit(_) | Command::Fix(_)
+    ) {
+        if let Err(err) = interrupt::install_handler() {
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    }
     let result = match &cli.command {
         Command::Lint(args) => commands::lint::run(args),
         Command::Reach(args) => commands::lint::reach(args),
@@ -53,15 +65,18 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            // Not eprintln!: it panics when stderr is closed.
-            let _ = writeln!(std::io::stderr(), "error: {}", format!("{err:#}").replace('\n', "\n  "));
             // A child (helm) killed by the same Ctrl-C fails with its own
-            // error: the interrupt is still what ended the command.
-            ExitCode::from(if interrupt::is_interrupt(&err) || interrupt::interrupted() {
-                EXIT_INTERRUPTED
+            // error: the interrupt is still what ended the command, and all
+            // there is to say, unless the sandbox could not be removed.
+            let interrupted = interrupt::is_interrupt(&err) || interrupt::interrupted();
+            let message = if interrupted && err.downcast_ref::<CleanupFailed>().is_none() {
+                "interrupted".to_string()
             } else {
-                EXIT_ERROR
-            })
+                format!("{err:#}").replace('\n', "\n  ")
+            };
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(if interrupted { EXIT_INTERRUPTED } else { EXIT_ERROR })
         }
     }
 }

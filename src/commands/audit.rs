@@ -13,7 +13,6 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
     let namespace = namespace_or_default(&args.namespace);
     let release = &args.release;
     let progress = progress(quiet_for(&args.report, args.quiet));
-    crate::probe::interrupt::install_handler()?;
     progress(&format!(
         "reading the manifests of release {release} (namespace {namespace})"
     ));

@@ -42,7 +42,6 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     }
     // The podman sandbox mounts the chart's ConfigMaps and Secrets.
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    probe::interrupt::install_handler()?;
     // One index: the sandbox's plan, then the checks.
     let index = manifests.index();
     let evidence = {

@@ -6,12 +6,13 @@
 //! `procnet` parses `/proc/net/{tcp,udp}*`. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
-pub mod interrupt;
 pub(crate) mod kube;
 pub(crate) mod naming;
 pub(crate) mod podman;
 pub(crate) mod procnet;
 pub(crate) mod session;
+
+pub use session::CleanupFailed;
 
 use crate::model::{Index, OpenSocket, PodSockets, PodStatus};
 use crate::source::helm::{Helm, RenderRequest};

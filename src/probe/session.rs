@@ -2,9 +2,9 @@
 //! probe, restart, probe again, and cleanup on every path (success, error,
 //! timeout, panic, Ctrl-C/SIGTERM).
 
-use super::interrupt::{self, check as check_interrupt};
 use super::{Progress, Sandbox};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
+use crate::source::interrupt::{self, check as check_interrupt};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use std::time::Instant;
@@ -20,6 +20,12 @@ pub struct ProbeOptions {
     /// Leave the sandbox in place.
     pub keep: bool,
 }
+
+/// Cleanup failed: the sandbox is left behind, and the error says how to
+/// remove it (an interrupted run must say so too, not only "interrupted").
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CleanupFailed(String);
 
 /// Run a whole probe and say how it went. `not_probed` are the workloads
 /// the sandbox does not run (Jobs, CronJobs).
@@ -81,10 +87,12 @@ fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Pro
             // failed cleanup must never go unnoticed.
             let hint = sandbox.removal_hint();
             return Err(match body {
-                Ok(Err(probe_error)) => probe_error.context(format!(
+                Ok(Err(probe_error)) => probe_error.context(CleanupFailed(format!(
                     "and cleaning up failed too ({cleanup_error:#}); remove the sandbox with: {hint}"
-                )),
-                _ => cleanup_error.context(format!("cleaning up failed; remove the sandbox with: {hint}")),
+                ))),
+                _ => cleanup_error.context(CleanupFailed(format!(
+                    "cleaning up failed; remove the sandbox with: {hint}"
+                ))),
             });
         }
     }

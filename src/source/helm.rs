@@ -79,14 +79,12 @@ impl Helm {
             .map_err(|_| HelmError::NotFound(format!("no `{}` on {from}", path.display())))
     }
 
+    /// Run helm; an interrupt kills it at once (see [`super::interrupt::output`]).
     fn run(&self, args: &[OsString]) -> Result<std::process::Output, HelmError> {
-        Command::new(&self.bin)
-            .args(args)
-            .output()
-            .map_err(|source| HelmError::Spawn {
-                bin: self.bin.display().to_string(),
-                source,
-            })
+        super::interrupt::output(Command::new(&self.bin).args(args)).map_err(|source| HelmError::Spawn {
+            bin: self.bin.display().to_string(),
+            source,
+        })
     }
 
     pub fn template(&self, request: &RenderRequest) -> Result<String, HelmError> {

@@ -4,6 +4,7 @@
 //! examples, the benchmarks and the tests.
 
 pub mod helm;
+pub mod interrupt;
 pub mod manifests;
 pub mod values;
 

@@ -22,7 +22,7 @@ use super::pods::{DebugContainers, PodAccess, TrackedPod};
 use super::status::stopped_reason;
 use super::{block, client_from_environment, new_runtime};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, ProbeTimings, WorkloadRef};
-use crate::probe::interrupt::{self, check as check_interrupt};
+use crate::source::interrupt::{self, check as check_interrupt};
 use anyhow::Result;
 use kube::Client;
 use std::collections::{BTreeMap, BTreeSet};

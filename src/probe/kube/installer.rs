@@ -73,13 +73,29 @@ impl HelmInstaller {
         }
     }
 
+    fn command(&self, args: &[OsString]) -> Command {
+        let mut command = Command::new(&self.bin);
+        // The sandbox namespace is always given with --namespace.
+        command.args(args).env_remove("HELM_NAMESPACE");
+        command
+    }
+
+    /// Run helm to the end: what cleanup runs, interrupted or not.
     fn run(&self, args: &[OsString]) -> Result<std::process::Output> {
-        Command::new(&self.bin)
-            .args(args)
-            // The sandbox namespace is always given with --namespace.
-            .env_remove("HELM_NAMESPACE")
+        self.command(args)
             .output()
             .with_context(|| format!("cannot run {}", self.bin.display()))
+    }
+
+    /// Run helm, killed at once by an interrupt (the install: cleanup follows).
+    fn run_interruptible(&self, args: &[OsString]) -> Result<std::process::Output> {
+        crate::source::interrupt::output(&mut self.command(args)).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                anyhow::Error::new(crate::source::interrupt::Interrupted)
+            } else {
+                anyhow::Error::new(error).context(format!("cannot run {}", self.bin.display()))
+            }
+        })
     }
 }
 
@@ -89,7 +105,7 @@ fn stderr_line(output: &std::process::Output) -> String {
 
 impl Installer for HelmInstaller {
     fn install(&mut self, namespace: &str, timeout: Duration) -> Result<InstallOutcome> {
-        let output = self.run(&self.install_args(namespace, timeout))?;
+        let output = self.run_interruptible(&self.install_args(namespace, timeout))?;
         if output.status.success() {
             return Ok(InstallOutcome::Ready);
         }

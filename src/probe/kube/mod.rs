@@ -53,7 +53,7 @@ mod tests;
 pub use installer::HelmInstaller;
 pub use sandbox::{KubeOptions, KubeSandbox};
 
-use crate::probe::interrupt::{self, Interrupted};
+use crate::source::interrupt::{self, Interrupted};
 use anyhow::{Context, Result};
 use kube::Client;
 use std::future::Future;
@@ -91,6 +91,11 @@ pub fn cluster_reachable(timeout: Duration) -> bool {
 /// A client for the current context: `KUBECONFIG` (or ~/.kube/config),
 /// `HELM_KUBECONTEXT` when set, else the in-cluster config.
 pub(crate) async fn client_from_environment() -> Result<Client> {
+    if let Some(missing) = missing_kubeconfig() {
+        anyhow::bail!("no Kubernetes cluster configured: {missing} (--runtime podman probes locally)");
+    }
+    // kube-rs chains every attempt and repeats the OS error at each level:
+    // one line, with the innermost cause, is what a user can act on.
     let config = match env_nonempty("HELM_KUBECONTEXT") {
         Some(context) => {
             let options = kube::config::KubeConfigOptions {
@@ -99,13 +104,48 @@ pub(crate) async fn client_from_environment() -> Result<Client> {
             };
             kube::Config::from_kubeconfig(&options)
                 .await
-                .with_context(|| format!("cannot load the kubeconfig context {context}"))?
+                .map_err(|e| anyhow::anyhow!("cannot load the kubeconfig context {context}: {}", innermost(&e)))?
         }
-        None => kube::Config::infer()
-            .await
-            .context("no Kubernetes configuration found (KUBECONFIG, ~/.kube/config, in-cluster)")?,
+        None => kube::Config::infer().await.map_err(|e| {
+            let from = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+                Some(list) => format!("KUBECONFIG={}", list.to_string_lossy()),
+                None => "~/.kube/config".to_string(),
+            };
+            anyhow::anyhow!("cannot load the Kubernetes configuration ({from}): {}", innermost(&e))
+        })?,
     };
-    Client::try_from(config).context("cannot create the Kubernetes client")
+    Client::try_from(config).map_err(|e| anyhow::anyhow!("cannot create the Kubernetes client: {}", innermost(&e)))
+}
+
+/// Why there is no kubeconfig to read, when there is none: KUBECONFIG names
+/// only files that do not exist, or it is unset, `~/.kube/config` does not
+/// exist and this is not a pod of a cluster.
+fn missing_kubeconfig() -> Option<String> {
+    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        return None;
+    }
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => {
+            let paths: Vec<std::path::PathBuf> = std::env::split_paths(&list).collect();
+            paths.iter().all(|p| !p.exists()).then(|| {
+                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                format!("KUBECONFIG names {}, which does not exist", shown.join(", "))
+            })
+        }
+        None => {
+            let default = std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".kube/config"))?;
+            (!default.exists()).then(|| format!("{} does not exist and KUBECONFIG is not set", default.display()))
+        }
+    }
+}
+
+/// The deepest cause of an error: the one that says what is wrong.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
 }
 
 pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {

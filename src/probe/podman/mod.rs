@@ -28,10 +28,10 @@ mod plan;
 mod readiness;
 
 use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus, ProcessName};
-use crate::probe::interrupt;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
 use crate::probe::{Sandbox, Waiting};
+use crate::source::interrupt;
 use anyhow::{bail, Context, Result};
 use host::{podman, run, ContainerState};
 use plan::{Plan, PlannedPod};
@@ -294,6 +294,7 @@ impl Sandbox for PodmanSandbox {
         }
         self.installed = true;
         for pod in &self.plan.pods {
+            interrupt::check()?;
             // `--network` explicitly: without it podman creates (and keeps) a
             // network of its own; with it, it overrides `hostNetwork`, so
             // host-network pods are played with `--network host`.
