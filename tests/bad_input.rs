@@ -375,7 +375,7 @@ fn a_signal_to_netaudit_alone_stops_its_helm_child() {
         )
         .unwrap();
         std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        let child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
             .args(["lint", "examples/insecure-shop"])
             .current_dir(common::repo())
             .env("HELM_BIN", &fake)
