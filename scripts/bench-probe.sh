@@ -22,7 +22,7 @@ trap 'rm -rf "$out"' EXIT
 for chart in probe-clean probe-ten-pods; do
   for i in $(seq 1 "$RUNS"); do
     start=$(date +%s%N)
-    "$BIN" install bench "testdata/charts/$chart" --probe --settle 0s -o json > "$out/$chart-$i.json" || true
+    "$BIN" install bench "testdata/charts/$chart" --probe --pull never --settle 0s -o json > "$out/$chart-$i.json" || true
     end=$(date +%s%N)
     echo $(( (end - start) / 1000000 )) > "$out/$chart-$i.wall"
   done

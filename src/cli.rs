@@ -3,7 +3,7 @@
 
 use crate::checks::Severity;
 use crate::fix::policy::{ApiServer, EgressMode};
-use crate::probe::RuntimeChoice;
+use crate::probe::{PullPolicy, RuntimeChoice};
 use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -400,6 +400,27 @@ impl Runtime {
     }
 }
 
+/// When the podman runtime pulls the chart's images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Pull {
+    /// Pull images that are not in local storage (as Kubernetes' IfNotPresent)
+    Missing,
+    /// Pull every image, present or not (as Kubernetes' Always)
+    Always,
+    /// Never pull: every image must be in local storage already
+    Never,
+}
+
+impl Pull {
+    pub fn policy(self) -> PullPolicy {
+        match self {
+            Pull::Missing => PullPolicy::Missing,
+            Pull::Always => PullPolicy::Always,
+            Pull::Never => PullPolicy::Never,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     #[command(flatten)]
@@ -411,6 +432,10 @@ pub struct InstallArgs {
     /// Where the sandbox runs
     #[arg(long, value_enum, default_value = "auto", help_heading = "Probe")]
     pub runtime: Runtime,
+    /// podman runtime: when to pull the chart's images (on Kubernetes the cluster pulls, as each
+    /// container's imagePullPolicy says)
+    #[arg(long, value_enum, default_value = "missing", help_heading = "Probe")]
+    pub pull: Pull,
     /// kube runtime: image of the ephemeral debug container used to read sockets in containers
     /// that have no shell
     #[arg(long = "probe-image", default_value = crate::probe::kube::DEFAULT_PROBE_IMAGE, help_heading = "Probe")]

@@ -36,11 +36,15 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// `netaudit install ARGS` with the test helm and podman configuration.
+/// `netaudit install ARGS`, with `--pull never` unless ARGS say otherwise:
+/// nothing here may be pulled (only local images, only loopback traffic).
 fn install_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+    command.arg("install").args(args);
+    if !args.contains(&"--pull") {
+        command.args(["--pull", "never"]);
+    }
     command
-        .arg("install")
-        .args(args)
         .current_dir(repo())
         .env("HELM_BIN", helm(4))
         .env("CONTAINERS_CONF", containers_conf())
@@ -341,7 +345,46 @@ fn missing_image_is_a_clear_error_and_leaves_nothing() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("error: image not available locally: localhost/netaudit-no-such-image:1.0"),
+        err.contains("error: image not available locally: localhost/netaudit-no-such-image:1.0 (--pull never:"),
+        "{err}"
+    );
+    let sandbox = err.lines().find_map(sandbox_in).unwrap_or_else(|| panic!("{err}"));
+    assert_sandbox_gone(&sandbox);
+}
+
+#[test]
+fn pull_missing_pulls_only_what_is_missing_and_a_failed_pull_is_one_line() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    // The default: the local test image is there, so nothing is pulled
+    // (a pull of it would fail: there is no registry).
+    let out = install(&[
+        "x",
+        "testdata/charts/probe-clean",
+        "--probe",
+        "--runs",
+        "1",
+        "--pull",
+        "missing",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A missing image is pulled: from `localhost`, where no registry
+    // listens (loopback only), so the pull fails, in one line.
+    let out = install(&[
+        "x",
+        "testdata/charts/probe-missing-image",
+        "--probe",
+        "--pull",
+        "missing",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let error_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{err}");
+    assert!(
+        error_lines[0].starts_with("error: cannot pull image localhost/netaudit-no-such-image:1.0: "),
         "{err}"
     );
     let sandbox = err.lines().find_map(sandbox_in).unwrap_or_else(|| panic!("{err}"));

@@ -60,6 +60,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             render: &request,
             install_timeout: args.timeout,
             probe_image: &args.probe_image,
+            pull: args.pull.policy(),
         };
         let mut sandbox = probe::open_sandbox(args.runtime.choice(), &request, &progress)?;
         let options = session::ProbeOptions {

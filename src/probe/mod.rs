@@ -81,6 +81,18 @@ pub enum RuntimeChoice {
     Podman,
 }
 
+/// When the podman runtime pulls images (Kubernetes pulls as each
+/// container's `imagePullPolicy` says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Images that are not in local storage.
+    Missing,
+    /// Every image.
+    Always,
+    /// None: a missing image is an error.
+    Never,
+}
+
 /// What either backend needs to build a sandbox for one rendered release.
 pub struct SandboxRequest<'r, 'a> {
     /// The release's model (podman plays its workloads).
@@ -95,6 +107,8 @@ pub struct SandboxRequest<'r, 'a> {
     pub install_timeout: Duration,
     /// kube: the ephemeral debug container's image.
     pub probe_image: &'r str,
+    /// podman: when to pull the chart's images.
+    pub pull: PullPolicy,
 }
 
 /// The one place that knows every backend: build the sandbox `choice` asks
@@ -127,7 +141,9 @@ pub fn open_sandbox(
             Box::new(kube::KubeSandbox::connect(installer, options)?)
         }
         RuntimeChoice::Podman | RuntimeChoice::Auto => {
-            Box::new(podman::PodmanSandbox::new(request.index, request.release)?)
+            let mut sandbox = podman::PodmanSandbox::new(request.index, request.release)?;
+            sandbox.pull = request.pull;
+            Box::new(sandbox)
         }
     })
 }

@@ -11,8 +11,8 @@
 //! - `containerPort`s are stripped: podman would publish each one on the
 //!   host's 0.0.0.0 (and refuses them on hostNetwork pods). The model keeps
 //!   the declarations.
-//! - `imagePullPolicy: Never`: nothing is ever pulled; missing images are an
-//!   error naming them.
+//! - `imagePullPolicy: Never`: `kube play` pulls nothing; the sandbox pulls
+//!   first, as `--pull` says, and a missing image is an error naming it.
 //! - `restartPolicy: Never` (podman restarts crashing containers without
 //!   backoff) and no probes (podman ignores readiness probes and turns
 //!   liveness probes into systemd healthchecks); the readiness probes are
@@ -30,7 +30,7 @@ mod readiness;
 use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus, ProcessName};
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
-use crate::probe::{Sandbox, Waiting};
+use crate::probe::{PullPolicy, Sandbox, Waiting};
 use crate::source::interrupt;
 use anyhow::{bail, Context, Result};
 use host::{podman, run, ContainerState};
@@ -43,6 +43,8 @@ use std::time::{Duration, Instant};
 
 pub struct PodmanSandbox {
     plan: Plan,
+    /// When to pull the chart's images (before anything is played).
+    pub pull: PullPolicy,
     installed: bool,
     /// The pods the last wait found ready: the only ones probed (a pod that
     /// is not ready may hold boot-time sockets, or not yet its real ones).
@@ -55,6 +57,7 @@ impl PodmanSandbox {
     pub fn new(index: &Index<'_>, release: &str) -> Result<PodmanSandbox> {
         Ok(PodmanSandbox {
             plan: Plan::new(index, release)?,
+            pull: PullPolicy::Never,
             installed: false,
             ready: BTreeSet::new(),
         })
@@ -241,6 +244,66 @@ fn stopped_reason(
     })
 }
 
+impl PodmanSandbox {
+    /// Pull what `pull` asks for, before anything is played: the pods run
+    /// with `imagePullPolicy: Never`, so a missing image is an error naming
+    /// it rather than a pod that never starts.
+    fn pull_images(&self) -> Result<()> {
+        let images: BTreeSet<&String> = self.plan.pods.iter().flat_map(|p| p.images.iter()).collect();
+        let mut missing = Vec::new();
+        for image in images {
+            let present = || -> Result<bool> {
+                let exists = podman().args(["image", "exists", image]).output().map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        anyhow::anyhow!("podman not found: install it (Debian: apt-get install podman runc)")
+                    } else {
+                        anyhow::anyhow!("cannot run podman: {e}")
+                    }
+                })?;
+                Ok(exists.status.success())
+            };
+            let pull = match self.pull {
+                PullPolicy::Always => true,
+                PullPolicy::Missing => !present()?,
+                PullPolicy::Never => {
+                    if !present()? {
+                        missing.push(image.clone());
+                    }
+                    false
+                }
+            };
+            if pull {
+                interrupt::check()?;
+                crate::source::interrupt::output(podman().args(["pull", "--quiet", image]))
+                    .map_err(anyhow::Error::from)
+                    .and_then(|output| {
+                        if output.status.success() {
+                            Ok(())
+                        } else {
+                            // The last line is the error; those before, its retries.
+                            let text = String::from_utf8_lossy(&output.stderr);
+                            let last = text.lines().rev().find(|l| !l.trim().is_empty());
+                            bail!(
+                                "{}",
+                                crate::source::stderr_summary(last.unwrap_or("").as_bytes(), "podman")
+                            )
+                        }
+                    })
+                    .with_context(|| format!("cannot pull image {image}"))?;
+            }
+        }
+        if !missing.is_empty() {
+            bail!(
+                "image{} not available locally: {} (--pull never: build or load {} first, e.g. `podman load`, or let netaudit pull with --pull missing)",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                if missing.len() == 1 { "it" } else { "them" }
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Sandbox for PodmanSandbox {
     fn runtime(&self) -> &'static str {
         "podman"
@@ -270,28 +333,7 @@ impl Sandbox for PodmanSandbox {
         if self.plan.pods.is_empty() {
             return Ok(());
         }
-        let mut missing = BTreeSet::new();
-        for image in self.plan.pods.iter().flat_map(|p| p.images.iter()) {
-            let exists = podman().args(["image", "exists", image]).output().map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    anyhow::anyhow!("podman not found: install it (Debian: apt-get install podman runc)")
-                } else {
-                    anyhow::anyhow!("cannot run podman: {e}")
-                }
-            })?;
-            if !exists.status.success() {
-                missing.insert(image.clone());
-            }
-        }
-        if !missing.is_empty() {
-            let list: Vec<String> = missing.into_iter().collect();
-            bail!(
-                "image{} not available locally: {} (the podman runtime never pulls; build or load {} first, e.g. `podman load`)",
-                if list.len() == 1 { "" } else { "s" },
-                list.join(", "),
-                if list.len() == 1 { "it" } else { "them" }
-            );
-        }
+        self.pull_images()?;
         self.installed = true;
         for pod in &self.plan.pods {
             interrupt::check()?;
