@@ -104,7 +104,14 @@ impl Helm {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(args).current_dir(REPO);
+        cmd.args(args);
+        self.isolate(&mut cmd);
+        cmd
+    }
+
+    /// The helm home of this test for `cmd`, and nothing of the caller's.
+    fn isolate(&self, cmd: &mut Command) {
+        cmd.current_dir(REPO);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("HELM_") {
                 cmd.env_remove(&key);
@@ -117,7 +124,6 @@ impl Helm {
             .env("HELM_CACHE_HOME", self.home.join("cache"))
             .env("KUBECONFIG", self.home.join("no-kubeconfig"))
             .env("NO_COLOR", "1");
-        cmd
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -308,4 +314,91 @@ fn helm_v4_plugin_end_to_end() {
     if let Some(helm) = Helm::new("NETAUDIT_HELM_V4", "v4") {
         exercise(&helm);
     }
+}
+
+/// Helm 3 and Helm 4 in one helm home: the CLI plugin loads in both, and
+/// Helm 4's post-renderer plugin (a format Helm 3 refuses, and with it
+/// every other plugin of the directory) lives where only Helm 4 looks.
+#[test]
+fn helm3_and_helm4_share_one_home() {
+    let (Some(helm3), Some(mut helm4)) = (
+        Helm::new("NETAUDIT_HELM_V3", "v3"),
+        Helm::new("NETAUDIT_HELM_V4", "v4"),
+    ) else {
+        return;
+    };
+    helm4.home = helm3.home.clone();
+    helm3.install_plugin();
+    let script = |helm: &Helm| {
+        let mut cmd = Command::new("sh");
+        cmd.arg(Path::new(REPO).join("scripts/install-helm4-post-renderer.sh"))
+            .arg(&helm.bin);
+        helm.isolate(&mut cmd);
+        cmd.output().expect("run the script")
+    };
+    // Refused for Helm 3: it would put the plugin where Helm 3 breaks on it.
+    assert_eq!(script(&helm3).status.code(), Some(2));
+    let out = script(&helm4);
+    assert!(out.status.success(), "{}", describe(&out));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let plugins_for_helm4 = printed
+        .split("with HELM_PLUGINS=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no HELM_PLUGINS in {printed}"))
+        .to_string();
+    let helm4_with = |args: &[&str]| {
+        let mut cmd = helm4.command(args);
+        cmd.env("HELM_PLUGINS", &plugins_for_helm4)
+            .env("NETAUDIT_BIN", env!("CARGO_BIN_EXE_netaudit"));
+        cmd.output().expect("run helm 4")
+    };
+
+    // Helm 3 still loads its plugins and runs netaudit.
+    let list = helm3.run(&["plugin", "list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(list.status.success() && listed.contains("netaudit"), "{}", describe(&list));
+    assert!(!listed.contains("netaudit-post-renderer"), "{listed}");
+    assert!(helm3.run(&["netaudit", "--help"]).status.success());
+    // Helm 4 runs netaudit, and post-renders with the plugin.
+    let list = helm4_with(&["plugin", "list"]);
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(
+        listed.contains("netaudit ") && listed.contains("netaudit-post-renderer"),
+        "{}",
+        describe(&list)
+    );
+    assert!(helm4_with(&["netaudit", "--help"]).status.success());
+    let rendered = helm4_with(&[
+        "template",
+        "release-name",
+        "examples/insecure-shop",
+        "--post-renderer",
+        "netaudit-post-renderer",
+    ]);
+    assert!(rendered.status.success(), "{}", describe(&rendered));
+    assert_eq!(
+        String::from_utf8_lossy(&rendered.stdout).matches("kind: NetworkPolicy").count(),
+        4,
+        "{}",
+        describe(&rendered)
+    );
+
+    // Why the layout matters: installed the usual way, into the shared
+    // directory, the post-renderer takes every plugin away from Helm 3, and
+    // the script says so.
+    let installed = helm4.run(&["plugin", "install", "plugins/netaudit-post-renderer"]);
+    assert!(installed.status.success(), "{}", describe(&installed));
+    let broken = helm3.run(&["plugin", "list"]);
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("unknown field \"apiVersion\""),
+        "{}",
+        describe(&broken)
+    );
+    let out = script(&helm4);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("netaudit-post-renderer makes Helm 3 refuse every plugin"),
+        "{}",
+        describe(&out)
+    );
 }

@@ -9,11 +9,20 @@ if [ -n "${NETAUDIT_BIN:-}" ]; then
   exec "$NETAUDIT_BIN" post-render "$@"
 fi
 here=$(cd -P "$(dirname "$0")" && pwd)
-for bin in "$here/../../bin/netaudit" "${HELM_PLUGINS:-/nonexistent}/netaudit/bin/netaudit"; do
-  if [ -x "$bin" ]; then
-    exec "$bin" post-render "$@"
+if [ -x "$here/../../bin/netaudit" ]; then
+  exec "$here/../../bin/netaudit" post-render "$@"
+fi
+# HELM_PLUGINS is a list (a Helm 4 that also reads the directory of this
+# plugin, see docs/helm-plugin.md): look for the netaudit plugin in each.
+old_ifs=$IFS
+IFS=:
+for dir in ${HELM_PLUGINS:-}; do
+  if [ -x "$dir/netaudit/bin/netaudit" ]; then
+    IFS=$old_ifs
+    exec "$dir/netaudit/bin/netaudit" post-render "$@"
   fi
 done
+IFS=$old_ifs
 if command -v netaudit >/dev/null 2>&1; then
   exec netaudit post-render "$@"
 fi
