@@ -321,10 +321,8 @@ fn helm_v4_plugin_end_to_end() {
 /// every other plugin of the directory) lives where only Helm 4 looks.
 #[test]
 fn helm3_and_helm4_share_one_home() {
-    let (Some(helm3), Some(mut helm4)) = (
-        Helm::new("NETAUDIT_HELM_V3", "v3"),
-        Helm::new("NETAUDIT_HELM_V4", "v4"),
-    ) else {
+    let (Some(helm3), Some(mut helm4)) = (Helm::new("NETAUDIT_HELM_V3", "v3"), Helm::new("NETAUDIT_HELM_V4", "v4"))
+    else {
         return;
     };
     helm4.home = helm3.home.clone();
@@ -357,7 +355,11 @@ fn helm3_and_helm4_share_one_home() {
     // Helm 3 still loads its plugins and runs netaudit.
     let list = helm3.run(&["plugin", "list"]);
     let listed = String::from_utf8_lossy(&list.stdout).to_string();
-    assert!(list.status.success() && listed.contains("netaudit"), "{}", describe(&list));
+    assert!(
+        list.status.success() && listed.contains("netaudit"),
+        "{}",
+        describe(&list)
+    );
     assert!(!listed.contains("netaudit-post-renderer"), "{listed}");
     assert!(helm3.run(&["netaudit", "--help"]).status.success());
     // Helm 4 runs netaudit, and post-renders with the plugin.
@@ -378,7 +380,9 @@ fn helm3_and_helm4_share_one_home() {
     ]);
     assert!(rendered.status.success(), "{}", describe(&rendered));
     assert_eq!(
-        String::from_utf8_lossy(&rendered.stdout).matches("kind: NetworkPolicy").count(),
+        String::from_utf8_lossy(&rendered.stdout)
+            .matches("kind: NetworkPolicy")
+            .count(),
         4,
         "{}",
         describe(&rendered)
