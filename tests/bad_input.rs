@@ -177,6 +177,24 @@ fn a_chart_that_is_not_there_is_said_in_our_words() {
 }
 
 #[test]
+fn an_invalid_release_name_is_said_in_our_words() {
+    // Refused before helm runs (helm would answer with its regex, twice).
+    for args in [
+        &["lint", "My_Release", "examples/insecure-shop"][..],
+        &[
+            "lint",
+            "examples/insecure-shop",
+            "--chart",
+            "Blog=examples/insecure-shop",
+        ][..],
+    ] {
+        let out = netaudit(args, std::path::Path::new("/nonexistent/helm"));
+        assert_error(&out, &["error: invalid release name `", "at most 53 characters"]);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+}
+
+#[test]
 fn nothing_to_lint_is_an_error() {
     if common::skip_without_helm() {
         return;

@@ -28,7 +28,10 @@ fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
     }
     for extra in &args.extra_charts {
         let (release, chart) = match extra.split_once('=') {
-            Some((release, chart)) => (Some(release.to_string()), chart.to_string()),
+            Some((release, chart)) => {
+                crate::source::helm::check_release_name(release).map_err(anyhow::Error::msg)?;
+                (Some(release.to_string()), chart.to_string())
+            }
             None => (None, extra.clone()),
         };
         specs.push(InputSpec::Chart(RenderRequest {

@@ -14,7 +14,7 @@ use crate::engine::config::Config;
 use crate::engine::Audit;
 use crate::model::Input;
 use crate::report::{self, Format};
-use crate::source::helm::RenderRequest;
+use crate::source::helm::{check_release_name, RenderRequest};
 use anyhow::{bail, Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -55,7 +55,10 @@ pub fn release_and_chart(render: &RenderArgs) -> Result<(Option<String>, Option<
     Ok(match render.positional.as_slice() {
         [] => (None, None),
         [chart] => (None, Some(chart.clone())),
-        [release, chart] => (Some(release.clone()), Some(chart.clone())),
+        [release, chart] => {
+            check_release_name(release).map_err(anyhow::Error::msg)?;
+            (Some(release.clone()), Some(chart.clone()))
+        }
         _ => bail!("too many arguments: expected [RELEASE] CHART"),
     })
 }

@@ -29,6 +29,30 @@ pub enum HelmError {
     },
 }
 
+/// Refuse a release name helm would refuse, in our words and before helm
+/// runs: DNS-1123 subdomain labels (lowercase letters, digits, `-`, parts
+/// separated by `.`, each starting and ending alphanumeric), at most 53
+/// characters.
+pub fn check_release_name(name: &str) -> Result<(), String> {
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        !bytes.is_empty()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+            && bytes[0] != b'-'
+            && bytes[bytes.len() - 1] != b'-'
+    };
+    if name.len() <= 53 && name.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid release name `{name}`: use lowercase letters, digits and `-` (parts may be joined by `.`), \
+             starting and ending with a letter or digit, at most 53 characters"
+        ))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Helm {
     pub bin: PathBuf,
@@ -218,6 +242,16 @@ pub fn template_args(request: &RenderRequest) -> Vec<OsString> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn release_names_follow_helms_rule() {
+        for good in ["shop", "my-shop-2", "a.b-c", "0"] {
+            assert_eq!(check_release_name(good), Ok(()), "{good}");
+        }
+        for bad in ["My_Release", "-shop", "shop-", "a..b", "", &"x".repeat(54)] {
+            assert!(check_release_name(bad).is_err(), "{bad}");
+        }
+    }
     use super::*;
 
     #[test]
