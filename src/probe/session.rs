@@ -198,6 +198,16 @@ mod tests {
     use std::cell::RefCell;
     use std::rc::Rc;
 
+    /// One second of timeout, no settle pause.
+    fn options(runs: usize, keep: bool) -> ProbeOptions {
+        ProbeOptions {
+            runs,
+            timeout: Duration::from_secs(1),
+            settle: Duration::ZERO,
+            keep,
+        }
+    }
+
     /// Progress written down: phase lines, notices, wait states.
     #[derive(Default)]
     struct Recorded {
@@ -319,12 +329,7 @@ mod tests {
     ) -> (Vec<String>, Result<usize, String>) {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut sandbox = Scripted::new(log.clone(), fail_at, panic_at);
-        let options = ProbeOptions {
-            runs: 2,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep,
-        };
+        let options = options(2, keep);
         let result = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default())
             .map(|o| o.observations.runs.len())
             .map_err(|e| format!("{e:#}"));
@@ -345,12 +350,7 @@ mod tests {
     #[test]
     fn the_evidence_says_how_the_probe_went() {
         let mut sandbox = Scripted::new(Rc::default(), None, None);
-        let options = ProbeOptions {
-            runs: 2,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep: false,
-        };
+        let options = options(2, false);
         let job = WorkloadRef {
             kind: "Job".into(),
             namespace: "default".into(),
@@ -367,12 +367,7 @@ mod tests {
     #[test]
     fn run_one_waits_only_what_the_install_left_of_the_timeout() {
         let mut sandbox = Scripted::new(Rc::default(), None, None);
-        let options = ProbeOptions {
-            runs: 2,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep: false,
-        };
+        let options = options(2, false);
         let progress = Recorded::default();
         let evidence = run_probe(&mut sandbox, &options, Vec::new(), &progress).unwrap();
         let install = evidence.probe.timings.install;
@@ -389,12 +384,7 @@ mod tests {
     fn no_pod_at_all_is_a_probe_incomplete_note() {
         let mut sandbox = Scripted::new(Rc::default(), None, None);
         sandbox.no_pods = true;
-        let options = ProbeOptions {
-            runs: 1,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep: false,
-        };
+        let options = options(1, false);
         let evidence = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default()).unwrap();
         assert_eq!(evidence.notes.len(), 1, "{:?}", evidence.notes);
         assert!(
@@ -407,12 +397,7 @@ mod tests {
     #[test]
     fn a_kept_sandbox_is_a_notice_and_in_the_report() {
         let mut sandbox = Scripted::new(Rc::default(), None, None);
-        let options = ProbeOptions {
-            runs: 1,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep: true,
-        };
+        let options = options(1, true);
         let progress = Recorded::default();
         let evidence = run_probe(&mut sandbox, &options, Vec::new(), &progress).unwrap();
         assert_eq!(evidence.probe.kept.as_deref(), Some("rm -rf scripted"));
@@ -436,12 +421,7 @@ mod tests {
     fn a_backend_panic_still_cleans_up() {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut sandbox = Scripted::new(log.clone(), None, Some("probe"));
-        let options = ProbeOptions {
-            runs: 1,
-            timeout: Duration::from_secs(1),
-            settle: Duration::ZERO,
-            keep: false,
-        };
+        let options = options(1, false);
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default())
         }));

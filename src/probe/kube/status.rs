@@ -1,6 +1,6 @@
 //! Why a pod is not ready, in words: its phase, conditions and container states.
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod, PodStatus};
 
 pub(super) fn event_time(event: &Event) -> Option<k8s_openapi::chrono::DateTime<k8s_openapi::chrono::Utc>> {
     event
@@ -9,6 +9,15 @@ pub(super) fn event_time(event: &Event) -> Option<k8s_openapi::chrono::DateTime<
         .map(|t| t.0)
         .or_else(|| event.event_time.as_ref().map(|t| t.0))
         .or_else(|| event.first_timestamp.as_ref().map(|t| t.0))
+}
+
+/// The statuses of the init containers, then of the containers.
+fn container_statuses(status: &PodStatus) -> impl Iterator<Item = &ContainerStatus> {
+    status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
 }
 
 /// Phase, false conditions and container states of a pod, in words.
@@ -31,12 +40,7 @@ pub(super) fn pod_status_summary(pod: &Pod) -> Vec<String> {
             parts.push(text);
         }
     }
-    let containers = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten());
-    for container in containers {
+    for container in container_statuses(status) {
         if container.ready {
             continue;
         }
@@ -110,12 +114,7 @@ pub(super) fn stopped_reason(pod: &Pod) -> Option<String> {
         .and_then(|s| s.restart_policy.as_deref())
         .unwrap_or("Always")
         != "Never";
-    let containers = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten());
-    for container in containers {
+    for container in container_statuses(status) {
         let Some(state) = &container.state else { continue };
         let last_exit = container
             .last_state
