@@ -50,6 +50,8 @@ impl Progress for Printer {
         if !self.quiet {
             self.clear_bar();
             note(message);
+            // A new phase: its first wait state is said at once.
+            self.last.replace(None);
         }
     }
 
