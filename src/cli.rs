@@ -178,6 +178,10 @@ pub struct InputArgs {
     /// policies close and what stays reachable (manifests files are audited as they are)
     #[arg(long = "enable-chart-policies", help_heading = "Inputs")]
     pub enable_chart_policies: bool,
+    /// The largest input read (a manifests file, stdin, a chart's render), e.g. 512MiB for a
+    /// cluster's worth of manifests; larger inputs are refused
+    #[arg(long = "max-input-size", value_name = "SIZE", default_value = "32MiB", value_parser = parse_size, help_heading = "Inputs")]
+    pub max_input_size: usize,
 }
 
 /// The chart and the `helm template` flags passed through.
@@ -515,6 +519,34 @@ fn parse_api_server(text: &str) -> Result<ApiServer, String> {
 const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// `90s`, `5m`, `1m30s`, `500ms`, `2h`, or plain seconds; at most a week.
+/// The largest `--max-input-size`: what a 64-bit machine can hold as one
+/// text, and then some.
+const MAX_SIZE: u64 = 64 << 30;
+
+/// A size: bytes, or a number with `KB`/`MB`/`GB` (powers of 1000) or
+/// `KiB`/`MiB`/`GiB` (powers of 1024), e.g. `512MiB`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let bad = || format!("invalid size {text:?}: use e.g. 32MiB, 1GiB, 500MB or a number of bytes");
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "kB" => 1000,
+        "MB" => 1000 * 1000,
+        "GB" => 1000 * 1000 * 1000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .filter(|b| (1..=MAX_SIZE).contains(b))
+        .ok_or_else(|| format!("size {text:?} is out of range: 1 byte to 64GiB"))?;
+    usize::try_from(bytes).map_err(|_| format!("size {text:?} is more than this machine can address"))
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration {text:?}: use e.g. 90s, 5m, 1m30s, 500ms");
     let too_long = || format!("duration {text:?} is too long: at most 168h (a week)");
@@ -562,6 +594,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(super::parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(super::parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(super::parse_size("4096"), Ok(4096));
+        for bad in ["", "MiB", "12 parsecs", "-1MiB", "0", "65GiB", "99999999999999999999"] {
+            assert!(super::parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn durations() {
         use std::time::Duration;

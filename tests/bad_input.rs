@@ -275,6 +275,35 @@ fn huge_file_is_refused_quickly_and_no_output_file_is_left() {
 }
 
 #[test]
+fn max_input_size_moves_the_limit_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cluster.yaml");
+    let doc = "---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: filler
+data:
+  k: v
+";
+    std::fs::write(&file, doc.repeat(2 * 1024 * 1024 / doc.len())).unwrap();
+    let path = file.to_str().unwrap();
+    let no_helm = std::path::Path::new("/nonexistent/helm");
+    let out = netaudit(&["lint", "--manifests", path, "--max-input-size", "3MiB"], no_helm);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = netaudit(&["lint", "--manifests", path, "--max-input-size", "1MiB"], no_helm);
+    assert_error(
+        &out,
+        &[
+            "cluster.yaml",
+            "more than the 1048576 byte limit (--max-input-size raises it)",
+        ],
+    );
+    let out = netaudit(&["lint", "--manifests", path, "--max-input-size", "lots"], no_helm);
+    assert_error(&out, &["invalid size \"lots\""]);
+}
+
+#[test]
 fn hostile_yaml_is_refused_without_crashing() {
     if common::skip_without_helm() {
         return;

@@ -5,7 +5,7 @@ use crate::model::selector::display_labels;
 use crate::model::{
     Index, Object, PortKey, ProcessName, Protocol, RunPorts, Selector, Service, ServicePort, TargetPort, Workload,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// "Deployment `web`": how messages name an object.
 pub fn describe(object: &Object) -> String {
@@ -63,18 +63,6 @@ pub fn service_selector_subject<'a>(service: &Service<'a>, what: &str) -> Subjec
     )
 }
 
-/// Workloads grouped by namespace: selectors only match inside one.
-pub fn workloads_by_namespace<'s, 'a>(index: &'s Index<'a>) -> BTreeMap<&'s str, Vec<&'s Workload<'a>>> {
-    let mut groups: BTreeMap<&str, Vec<&Workload<'a>>> = BTreeMap::new();
-    for workload in &index.workloads {
-        groups
-            .entry(workload.obj.namespace.as_str())
-            .or_default()
-            .push(workload);
-    }
-    groups
-}
-
 /// Why two workloads collide (M4A, and M4G across releases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Collision {
@@ -84,31 +72,61 @@ pub enum Collision {
     IdenticalLabels,
 }
 
-/// Every colliding unordered pair of different workloads in one namespace.
+/// Every colliding unordered pair of different workloads in one namespace,
+/// by namespace, then in the order of the workloads. Candidates come from
+/// the index's pod lookup (a selector's rarest label; identical label sets
+/// grouped), not from every pair of the namespace.
 pub fn workload_collisions<'s, 'a>(index: &'s Index<'a>) -> Vec<(&'s Workload<'a>, &'s Workload<'a>, Collision)> {
-    let mut pairs = Vec::new();
-    for group in workloads_by_namespace(index).values() {
-        for (i, a) in group.iter().enumerate() {
-            for b in &group[i + 1..] {
-                if a.obj.input == b.obj.input && a.obj.kind == b.obj.kind && a.obj.name == b.obj.name {
-                    continue;
-                }
-                let selects = |x: &Workload<'_>, y: &Workload<'_>| {
-                    x.selector
-                        .as_ref()
-                        .is_some_and(|s| !s.is_empty() && y.pods_selected_by(s))
-                };
-                if selects(a, b) {
-                    pairs.push((*a, *b, Collision::SelectorSelectsOther));
-                } else if selects(b, a) {
-                    pairs.push((*b, *a, Collision::SelectorSelectsOther));
-                } else if !a.pod_labels.is_empty() && a.pod_labels == b.pod_labels {
-                    pairs.push((*a, *b, Collision::IdenticalLabels));
-                }
+    let workloads = &index.workloads;
+    let mut candidates: BTreeSet<(&str, usize, usize)> = BTreeSet::new();
+    let mut pair = |i: usize, j: usize| {
+        if i != j {
+            candidates.insert((workloads[i].obj.namespace.as_str(), i.min(j), i.max(j)));
+        }
+    };
+    let mut identical: HashMap<(&str, &crate::model::Labels), Vec<usize>> = HashMap::new();
+    for (i, workload) in workloads.iter().enumerate() {
+        if let Some(selector) = workload.selector.as_ref().filter(|s| !s.is_empty()) {
+            for &j in index.lookup.candidates(&workload.obj.namespace, selector) {
+                pair(i, j);
+            }
+        }
+        if !workload.pod_labels.is_empty() {
+            identical
+                .entry((workload.obj.namespace.as_str(), &workload.pod_labels))
+                .or_default()
+                .push(i);
+        }
+    }
+    for group in identical.values() {
+        for (n, &i) in group.iter().enumerate() {
+            for &j in &group[n + 1..] {
+                pair(i, j);
             }
         }
     }
-    pairs
+    let selects = |x: &Workload<'_>, y: &Workload<'_>| {
+        x.selector
+            .as_ref()
+            .is_some_and(|s| !s.is_empty() && y.pods_selected_by(s))
+    };
+    candidates
+        .into_iter()
+        .filter_map(|(_, i, j)| {
+            let (a, b) = (&workloads[i], &workloads[j]);
+            if a.obj.input == b.obj.input && a.obj.kind == b.obj.kind && a.obj.name == b.obj.name {
+                None
+            } else if selects(a, b) {
+                Some((a, b, Collision::SelectorSelectsOther))
+            } else if selects(b, a) {
+                Some((b, a, Collision::SelectorSelectsOther))
+            } else if !a.pod_labels.is_empty() && a.pod_labels == b.pod_labels {
+                Some((a, b, Collision::IdenticalLabels))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Subjects and message for a colliding pair.
@@ -151,15 +169,12 @@ pub fn services_selecting<'s, 'a>(
     index: &'s Index<'a>,
     workload: &'s Workload<'a>,
 ) -> impl Iterator<Item = &'s Service<'a>> {
-    index.services.iter().filter(move |s| s.selects(workload))
+    index.services_selecting(workload)
 }
 
 /// The workloads a Service selects.
 pub fn selected_workloads<'s, 'a>(index: &'s Index<'a>, service: &'s Service<'a>) -> Vec<&'s Workload<'a>> {
-    index
-        .workloads_in(&service.obj.namespace)
-        .filter(|w| service.selects(w))
-        .collect()
+    index.selected_by(service).collect()
 }
 
 /// For each port of a Service, the selected workloads of its own release that

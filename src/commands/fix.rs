@@ -166,7 +166,11 @@ fn refuse_to_overwrite(dir: &Path, force: bool) -> Result<()> {
 
 /// `post-render`: manifests on stdin, patched manifests plus policies on stdout.
 pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
-    let mut input = source::manifests::read("-", &namespace_or_default(&args.namespace))?;
+    let mut input = source::manifests::read(
+        "-",
+        &namespace_or_default(&args.namespace),
+        crate::model::MAX_INPUT_BYTES,
+    )?;
     input.rendered_by_helm = true;
     let findings = match &args.from_report {
         Some(path) => read_report(path)?,

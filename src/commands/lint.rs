@@ -57,6 +57,11 @@ fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
 /// that are not charts, or whose values switch no policy off, stay as
 /// they are.
 pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec<Input>, Vec<Vec<String>>)> {
+    let max_bytes = inputs
+        .iter()
+        .map(|i| i.max_bytes)
+        .max()
+        .unwrap_or(crate::model::MAX_INPUT_BYTES);
     let mut switched_specs = Vec::with_capacity(specs.len());
     let mut keys: Vec<Vec<String>> = Vec::with_capacity(specs.len());
     for (spec, input) in specs.iter().zip(inputs) {
@@ -87,13 +92,14 @@ pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec
         // Nothing to switch on: the inputs as they are, not rendered again.
         return Ok((inputs.to_vec(), keys));
     }
-    let inputs = source::acquire(&switched_specs).context("rendering with the chart's NetworkPolicies switched on")?;
+    let inputs = source::acquire_within(&switched_specs, max_bytes)
+        .context("rendering with the chart's NetworkPolicies switched on")?;
     Ok((inputs, keys))
 }
 
 pub fn run(args: &LintArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "lint")?;
-    let inputs = source::acquire(&specs)?;
+    let inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
     let audit_of = |manifests| {
         if args.separately {
@@ -117,7 +123,7 @@ pub fn run(args: &LintArgs) -> Result<u8> {
 
 pub fn reach(args: &ReachArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "reach")?;
-    let mut inputs = source::acquire(&specs)?;
+    let mut inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     if args.inputs.enable_chart_policies {
         inputs = with_chart_policies(&specs, &inputs)?.0;
     }

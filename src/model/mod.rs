@@ -8,6 +8,7 @@
 pub mod config_objects;
 pub(crate) mod documents;
 pub mod exposure;
+pub mod lookup;
 pub mod objects;
 pub mod operated;
 pub mod platform_objects;
@@ -19,6 +20,7 @@ pub mod yaml_writer;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
+pub use lookup::{PodLookup, ServiceSelection};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
@@ -63,6 +65,9 @@ pub struct Input {
     /// (it fails on invalid YAML), and an empty render is legitimate (a chart
     /// whose values switch everything off).
     pub rendered_by_helm: bool,
+    /// The largest text loaded (`--max-input-size`, default
+    /// [`MAX_INPUT_BYTES`]): beyond it the input is refused.
+    pub max_bytes: usize,
 }
 
 /// A values key such as `networkPolicy.enabled` set to false.
@@ -92,6 +97,7 @@ impl Input {
             line_starts,
             netpol_toggles: Vec::new(),
             rendered_by_helm: false,
+            max_bytes: MAX_INPUT_BYTES,
         }
     }
 
@@ -254,14 +260,14 @@ const IGNORED_KINDS: &[&str] = &[
 /// Split `input.text` into documents and append the objects to `out`.
 /// Returns how many non-empty documents the input had.
 fn load_objects(input_index: usize, input: &Input, detail: Detail, out: &mut Vec<Object>) -> Result<usize, LoadError> {
-    if input.text.len() > MAX_INPUT_BYTES {
+    if input.text.len() > input.max_bytes {
         return Err(LoadError {
             input: input.name.clone(),
             line: 1,
             message: format!(
-                "input is {} bytes, more than the {} byte limit",
+                "input is {} bytes, more than the {} byte limit (--max-input-size raises it)",
                 input.text.len(),
-                MAX_INPUT_BYTES
+                input.max_bytes
             ),
         });
     }
@@ -454,6 +460,10 @@ pub struct Index<'a> {
     /// Objects of API groups that are not Kubernetes' own: an operator may
     /// create pods for them.
     pub custom_resources: Vec<CustomResource<'a>>,
+    /// Workloads by namespace and pod label.
+    pub lookup: PodLookup,
+    /// Which workloads each Service selects, and the reverse.
+    pub service_selection: ServiceSelection,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -461,7 +471,9 @@ pub struct Index<'a> {
 
 impl<'a> Index<'a> {
     pub fn new(inputs: &'a [Input], objects: &'a [Object]) -> Index<'a> {
-        let analysed = || objects.iter().filter(|o| !o.is_helm_test_hook());
+        // Helm test hooks are not part of the release: looked up once per object.
+        let kept: Vec<&'a Object> = objects.iter().filter(|o| !o.is_helm_test_hook()).collect();
+        let analysed = || kept.iter().copied();
         Index {
             inputs,
             objects,
@@ -476,8 +488,39 @@ impl<'a> Index<'a> {
             routing_classes: analysed().filter_map(RoutingClass::from_object).collect(),
             monitors: analysed().filter_map(Monitor::from_object).collect(),
             custom_resources: analysed().filter_map(CustomResource::from_object).collect(),
+            lookup: PodLookup::default(),
+            service_selection: ServiceSelection::default(),
             runtime: None,
         }
+        .with_lookups()
+    }
+
+    /// The lookups of the workloads and Services it holds.
+    fn with_lookups(mut self) -> Index<'a> {
+        self.lookup = PodLookup::new(&self.workloads);
+        self.service_selection = ServiceSelection::new(&self.services, &self.workloads, &self.lookup);
+        self
+    }
+
+    /// The workloads `service` (one of this index's) selects.
+    pub fn selected_by<'s>(&'s self, service: &Service<'a>) -> impl Iterator<Item = &'s Workload<'a>> + 's {
+        let position = position(&self.services, service);
+        self.service_selection.workloads_of[position]
+            .iter()
+            .map(|&i| &self.workloads[i])
+    }
+
+    /// The Services that select `workload` (one of this index's).
+    pub fn services_selecting<'s>(&'s self, workload: &Workload<'a>) -> impl Iterator<Item = &'s Service<'a>> + 's {
+        let position = position(&self.workloads, workload);
+        self.service_selection.services_of[position]
+            .iter()
+            .map(|&i| &self.services[i])
+    }
+
+    /// The position of `workload` (one of this index's) in `workloads`.
+    pub fn workload_position(&self, workload: &Workload<'a>) -> usize {
+        position(&self.workloads, workload)
     }
 
     /// The indexes of [`Manifests::indexes_per_input`] as one, without
@@ -498,7 +541,7 @@ impl<'a> Index<'a> {
             whole.monitors.extend(part.monitors);
             whole.custom_resources.extend(part.custom_resources);
         }
-        whole
+        whole.with_lookups()
     }
 
     /// The release an object belongs to (its input).
@@ -522,6 +565,21 @@ impl<'a> Index<'a> {
     /// The ConfigMap `name` that a pod of `from` can read, as [`Index::secret`].
     pub fn config_map(&self, name: &str, from: &Object) -> Option<&ConfigMap<'a>> {
         readable(&self.config_maps, |c| c.obj, name, from)
+    }
+}
+
+/// The position of `item` in `items`, which holds it: from its address
+/// (constant time; the views are looked up per finding).
+fn position<T>(items: &[T], item: &T) -> usize {
+    let size = std::mem::size_of::<T>().max(1);
+    let offset = (item as *const T as usize).wrapping_sub(items.as_ptr() as usize) / size;
+    if items.get(offset).is_some_and(|found| std::ptr::eq(found, item)) {
+        offset
+    } else {
+        items
+            .iter()
+            .position(|found| std::ptr::eq(found, item))
+            .expect("an item of this index")
     }
 }
 

@@ -34,6 +34,13 @@ pub struct Workload<'a> {
 const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
 const STATEFULSET_POD_INDEX: &str = "apps.kubernetes.io/pod-index";
 const JOB_NAME_LABELS: [&str; 2] = ["job-name", "batch.kubernetes.io/job-name"];
+/// Every label a controller adds (no pod template sets them).
+pub const CONTROLLER_LABELS: [&str; 4] = [
+    STATEFULSET_POD_NAME,
+    STATEFULSET_POD_INDEX,
+    JOB_NAME_LABELS[0],
+    JOB_NAME_LABELS[1],
+];
 /// Replicas beyond this are not enumerated for pod-name selectors.
 const MAX_ENUMERATED_REPLICAS: i64 = 1000;
 

@@ -8,7 +8,7 @@ pub mod interrupt;
 pub mod manifests;
 pub mod values;
 
-use crate::model::Input;
+use crate::model::{Input, MAX_INPUT_BYTES};
 use anyhow::Result;
 use helm::{Helm, RenderRequest};
 use std::path::{Path, PathBuf};
@@ -32,8 +32,15 @@ pub enum InputSpec {
     },
 }
 
-/// Obtain every input, in order. helm is located only when a chart needs it.
+/// Obtain every input, in order, each at most [`MAX_INPUT_BYTES`]. helm is
+/// located only when a chart needs it.
 pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
+    acquire_within(specs, MAX_INPUT_BYTES)
+}
+
+/// [`acquire`] with another size limit per input (`--max-input-size`: a
+/// cluster's worth of manifests is more than a chart's).
+pub fn acquire_within(specs: &[InputSpec], max_bytes: usize) -> Result<Vec<Input>> {
     let mut helm: Option<Helm> = None;
     let mut inputs = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -45,7 +52,7 @@ pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
                 };
                 render_chart(helm, request)?
             }
-            InputSpec::Manifests { path, namespace } => manifests::read(path, namespace)?,
+            InputSpec::Manifests { path, namespace } => manifests::read(path, namespace, max_bytes)?,
             InputSpec::RenderedChart {
                 path,
                 name,
@@ -54,6 +61,9 @@ pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
                 default_values,
             } => rendered_chart(path, name, release, namespace, default_values.as_deref())?,
         });
+    }
+    for input in &mut inputs {
+        input.max_bytes = max_bytes;
     }
     Ok(inputs)
 }
@@ -120,7 +130,7 @@ fn rendered_chart(
     namespace: &str,
     default_values: Option<&Path>,
 ) -> Result<Input> {
-    let text = manifests::read_text(&path.display().to_string())?;
+    let text = manifests::read_text(&path.display().to_string(), MAX_INPUT_BYTES)?;
     let mut input = Input::new(name, release, namespace, text);
     input.rendered_by_helm = true;
     if let Some(values_path) = default_values {

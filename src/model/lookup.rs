@@ -1,0 +1,125 @@
+//! Workloads looked up by namespace and pod label instead of scanned: a
+//! selector's candidates are the workloads carrying its rarest label, so
+//! matching every Service (and every workload selector) against every
+//! workload costs what the matches cost, not Services × workloads. A
+//! candidate list is a superset: callers still decide with the selector.
+
+use super::objects::{Service, Workload, CONTROLLER_LABELS};
+use super::selector::Selector;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// Workload positions (in [`super::Index::workloads`], ascending) by
+/// namespace and by `(namespace, key, value)` of their pod templates.
+#[derive(Debug, Default)]
+pub struct PodLookup {
+    by_namespace: HashMap<u64, Vec<usize>>,
+    /// Keyed by a hash: a collision only adds candidates.
+    by_label: HashMap<u64, Vec<usize>>,
+}
+
+fn key(parts: &[&str]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl PodLookup {
+    pub fn new(workloads: &[Workload<'_>]) -> PodLookup {
+        let mut lookup = PodLookup::default();
+        for (i, workload) in workloads.iter().enumerate() {
+            let namespace = workload.obj.namespace.as_str();
+            lookup.by_namespace.entry(key(&[namespace])).or_default().push(i);
+            for (k, v) in &workload.pod_labels {
+                lookup.by_label.entry(key(&[namespace, k, v])).or_default().push(i);
+            }
+        }
+        lookup
+    }
+
+    /// The workloads of `namespace` whose pods `selector` may select: those
+    /// carrying its rarest `matchLabels` pair, or, when it has none a pod
+    /// template sets (only expressions, or only labels controllers add), every
+    /// workload of the namespace.
+    pub fn candidates(&self, namespace: &str, selector: &Selector) -> &[usize] {
+        let rarest = selector
+            .match_labels
+            .iter()
+            .filter(|(k, _)| !CONTROLLER_LABELS.contains(&k.as_str()))
+            .map(|(k, v)| {
+                self.by_label
+                    .get(&key(&[namespace, k, v]))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|list| list.len());
+        rarest.unwrap_or_else(|| self.in_namespace(namespace))
+    }
+
+    /// Every workload of `namespace`.
+    pub fn in_namespace(&self, namespace: &str) -> &[usize] {
+        self.by_namespace.get(&key(&[namespace])).map_or(&[][..], Vec::as_slice)
+    }
+}
+
+/// Which workloads each Service selects, and which Services select each
+/// workload: computed once per index, for every check that asks.
+#[derive(Debug, Default)]
+pub struct ServiceSelection {
+    /// Per Service (with a selector), the workloads it selects, ascending.
+    pub workloads_of: Vec<Vec<usize>>,
+    /// Per workload, the Services that select it, ascending.
+    pub services_of: Vec<Vec<usize>>,
+}
+
+impl ServiceSelection {
+    pub fn new(services: &[Service<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> ServiceSelection {
+        let mut selection = ServiceSelection {
+            workloads_of: vec![Vec::new(); services.len()],
+            services_of: vec![Vec::new(); workloads.len()],
+        };
+        for (si, service) in services.iter().enumerate() {
+            let Some(selector) = &service.selector else { continue };
+            for &wi in lookup.candidates(&service.obj.namespace, selector) {
+                if service.selects(&workloads[wi]) {
+                    selection.workloads_of[si].push(wi);
+                    selection.services_of[wi].push(si);
+                }
+            }
+        }
+        selection
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Detail, Input, Manifests};
+
+    #[test]
+    fn candidates_are_the_rarest_labels_workloads_or_the_namespace() {
+        let deployment = |name: &str, ns: &str, labels: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  template:\n    metadata: {{labels: {labels}}}\n    spec: {{containers: [{{name: c, image: x}}]}}\n---\n"
+            )
+        };
+        let text = deployment("a", "x", "{app: a, tier: web}")
+            + &deployment("b", "x", "{app: b, tier: web}")
+            + &deployment("c", "y", "{app: a, tier: web}");
+        let manifests = Manifests::load(vec![Input::new("t", "t", "default", text)], Detail::Checks).unwrap();
+        let index = manifests.index();
+        let selector = |pairs: &[(&str, &str)]| Selector {
+            match_labels: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            expressions: Vec::new(),
+        };
+        let lookup = &index.lookup;
+        assert_eq!(lookup.candidates("x", &selector(&[("tier", "web"), ("app", "b")])), [1]);
+        assert_eq!(lookup.candidates("x", &selector(&[("tier", "web")])), [0, 1]);
+        assert_eq!(lookup.candidates("y", &selector(&[("app", "a")])), [2]);
+        assert!(lookup.candidates("x", &selector(&[("app", "zzz")])).is_empty());
+        // Only a label a controller adds: every workload of the namespace.
+        let pod_name = selector(&[("statefulset.kubernetes.io/pod-name", "a-0")]);
+        assert_eq!(lookup.candidates("x", &pod_name), [0, 1]);
+        assert_eq!(lookup.in_namespace("nowhere"), [] as [usize; 0]);
+    }
+}
