@@ -274,7 +274,7 @@ impl PodmanSandbox {
             };
             if pull {
                 interrupt::check()?;
-                crate::source::interrupt::output(podman().args(["pull", "--quiet", image]))
+                interrupt::output(podman().args(["pull", "--quiet", image]))
                     .map_err(anyhow::Error::from)
                     .and_then(|output| {
                         if output.status.success() {
