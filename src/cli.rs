@@ -440,6 +440,15 @@ pub struct InstallArgs {
     /// container's imagePullPolicy says)
     #[arg(long, value_enum, default_value = "missing", help_heading = "Probe")]
     pub pull: Pull,
+    /// kube runtime: an argument appended to `helm install` as it is (repeatable), e.g.
+    /// --helm-arg=--server-side=false for Helm 4 against an API server without server-side apply
+    #[arg(
+        long = "helm-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        help_heading = "Probe"
+    )]
+    pub helm_args: Vec<String>,
     /// kube runtime: image of the ephemeral debug container used to read sockets in containers
     /// that have no shell
     #[arg(long = "probe-image", default_value = crate::probe::kube::DEFAULT_PROBE_IMAGE, help_heading = "Probe")]

@@ -61,6 +61,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             install_timeout: args.timeout,
             probe_image: &args.probe_image,
             pull: args.pull.policy(),
+            helm_args: &args.helm_args,
         };
         let mut sandbox = probe::open_sandbox(args.runtime.choice(), &request, &progress)?;
         let options = session::ProbeOptions {

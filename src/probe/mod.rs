@@ -44,6 +44,11 @@ pub trait Sandbox {
     fn probe(&mut self) -> anyhow::Result<Vec<PodSockets>>;
     /// Restart every pod (for the second run).
     fn restart(&mut self) -> anyhow::Result<()>;
+    /// What could not be probed as asked (a pod none of whose containers
+    /// could be read), one line each, for the report; taken once.
+    fn notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
     /// Remove everything the sandbox created.
     fn cleanup(&mut self) -> anyhow::Result<()>;
 }
@@ -109,6 +114,8 @@ pub struct SandboxRequest<'r, 'a> {
     pub probe_image: &'r str,
     /// podman: when to pull the chart's images.
     pub pull: PullPolicy,
+    /// kube: arguments appended to `helm install` (`--helm-arg`).
+    pub helm_args: &'r [String],
 }
 
 /// The one place that knows every backend: build the sandbox `choice` asks
@@ -128,7 +135,8 @@ pub fn open_sandbox(
     };
     Ok(match choice {
         RuntimeChoice::Kube => {
-            let installer = kube::HelmInstaller::from_request(request.helm, request.render);
+            let mut installer = kube::HelmInstaller::from_request(request.helm, request.render);
+            installer.extra_args = request.helm_args.iter().map(Into::into).collect();
             let mut options = kube::KubeOptions::new(request.release, request.model_namespace, request.install_timeout);
             options.probe_image = request.probe_image.to_string();
             options.workloads = request

@@ -36,7 +36,10 @@ pub fn run_probe(
     progress: &dyn Progress,
 ) -> anyhow::Result<Evidence> {
     let observations = observe(sandbox, options, progress)?;
-    let mut notes = Vec::new();
+    // The same pod may go unread in every run: said once.
+    let mut notes: Vec<String> = sandbox.notes();
+    notes.sort();
+    notes.dedup();
     if observations.statuses.is_empty() {
         notes.push(format!(
             "probe incomplete: no workload of the release produced a pod in the sandbox ({}), so no runtime \
@@ -237,6 +240,8 @@ mod tests {
         timeouts: Vec<Duration>,
         /// The release runs no pod at all.
         no_pods: bool,
+        /// What the sandbox could not probe.
+        unprobed: Vec<String>,
     }
 
     impl Scripted {
@@ -247,6 +252,7 @@ mod tests {
                 panic_at,
                 timeouts: Vec::new(),
                 no_pods: false,
+                unprobed: Vec::new(),
             }
         }
 
@@ -316,6 +322,9 @@ mod tests {
         }
         fn restart(&mut self) -> anyhow::Result<()> {
             self.step("restart")
+        }
+        fn notes(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.unprobed)
         }
         fn cleanup(&mut self) -> anyhow::Result<()> {
             self.step("cleanup")
@@ -392,6 +401,17 @@ mod tests {
             "{}",
             evidence.notes[0]
         );
+    }
+
+    #[test]
+    fn what_the_sandbox_could_not_probe_reaches_the_report_once() {
+        let mut sandbox = Scripted::new(Rc::default(), None, None);
+        sandbox.unprobed = vec![
+            "not probed: Pod `x`: no shell".into(),
+            "not probed: Pod `x`: no shell".into(),
+        ];
+        let evidence = run_probe(&mut sandbox, &options(1, false), Vec::new(), &Recorded::default()).unwrap();
+        assert_eq!(evidence.notes, ["not probed: Pod `x`: no shell"]);
     }
 
     #[test]

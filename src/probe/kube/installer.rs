@@ -42,6 +42,9 @@ pub struct HelmInstaller {
     pub chart_args: Vec<OsString>,
     /// `--kube-context` for helm (kube-rs uses the same context).
     pub kube_context: Option<String>,
+    /// `--helm-arg`: appended to `helm install` as they are (Helm 4 on an
+    /// API server without server-side apply needs `--server-side=false`).
+    pub extra_args: Vec<OsString>,
 }
 
 impl HelmInstaller {
@@ -53,6 +56,7 @@ impl HelmInstaller {
             release: request.release_name(),
             chart_args: request.chart_args(),
             kube_context: env_nonempty("HELM_KUBECONTEXT"),
+            extra_args: Vec::new(),
         }
     }
 
@@ -63,6 +67,7 @@ impl HelmInstaller {
         args.extend(["--namespace".into(), namespace.into(), "--timeout".into()]);
         args.push(format!("{}s", timeout.as_secs().max(1)).into());
         args.extend(self.context_args());
+        args.extend(self.extra_args.iter().cloned());
         args
     }
 

@@ -34,6 +34,8 @@ pub struct KubeOptions {
     pub install_timeout: Duration,
     /// How often readiness is polled.
     pub poll_interval: Duration,
+    /// How long cleanup waits for the namespace (and its pods) to be gone.
+    pub cleanup_wait: Duration,
     /// The workloads that should have pods (not run to completion, not
     /// scaled to 0): run 1 waits until each has one.
     pub workloads: Vec<WorkloadRef>,
@@ -47,6 +49,7 @@ impl KubeOptions {
             probe_image: DEFAULT_PROBE_IMAGE.to_string(),
             install_timeout,
             poll_interval: Duration::from_secs(2),
+            cleanup_wait: Duration::from_secs(60),
             workloads: Vec::new(),
         }
     }
@@ -72,6 +75,8 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     expected: BTreeMap<WorkloadRef, usize>,
     /// Pods deleted by `restart`: never taken for their replacements.
     deleted: BTreeSet<String>,
+    /// What could not be probed, for the report.
+    notes: Vec<String>,
 }
 
 impl KubeSandbox<HelmInstaller, KubeExec> {
@@ -108,6 +113,7 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             pods: Vec::new(),
             expected: BTreeMap::new(),
             deleted: BTreeSet::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -241,6 +247,21 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             Ok(_) => Ok(true),
             Err(e) if is_status(&e, 404) => Ok(true),
             Err(e) => Err(e).with_context(|| format!("cannot delete namespace {}", self.name)),
+        }
+    }
+
+    /// Wait, at most `cleanup_wait` (not at all after an interrupt), until
+    /// the deleted namespace is gone: its pods shut down within their grace
+    /// period first. Whether it is gone.
+    async fn namespace_gone(&self) -> bool {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let deadline = Instant::now() + self.options.cleanup_wait;
+        loop {
+            match namespaces.get(&self.name).await {
+                Err(e) if is_status(&e, 404) => return true,
+                _ if interrupt::interrupted() || Instant::now() >= deadline => return false,
+                _ => tokio::time::sleep(self.options.poll_interval).await,
+            }
         }
     }
 }
@@ -392,17 +413,38 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         let access = self.access();
         let result = block(&self.runtime, async {
             let mut result = Vec::new();
+            let mut notes = Vec::new();
             for pod in pods.iter_mut().filter(|p| p.ready) {
                 interrupt::check()?;
-                // Containers that could not be read while another could:
-                // their sockets are seen, only not attributed to them.
-                let (sockets, _unread) = access.probe_pod(pod).await?;
-                result.push(sockets);
+                let what = format!("{} `{}` (pod {})", pod.owner.kind, pod.owner.name, pod.name);
+                match access.probe_pod(pod).await {
+                    Ok((sockets, unread)) => {
+                        // Containers that could not be read while another
+                        // could: their sockets are seen, only not attributed.
+                        notes.extend(
+                            unread
+                                .into_iter()
+                                .map(|reason| format!("{what}: sockets not attributed to a container: {reason}")),
+                        );
+                        result.push(sockets);
+                    }
+                    Err(e) if interrupt::is_interrupt(&e) => return Err(e),
+                    // No container readable (no shell, and no ephemeral
+                    // containers on this cluster): that pod is not probed,
+                    // the others are.
+                    Err(e) => notes.push(format!("not probed: {what}: {e:#}")),
+                }
             }
-            Ok(result)
+            Ok((result, notes))
         });
         self.pods = pods;
-        result
+        let (result, notes) = result?;
+        self.notes.extend(notes);
+        Ok(result)
+    }
+
+    fn notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     fn restart(&mut self) -> Result<()> {
@@ -425,6 +467,13 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         // Not interruptible: cleanup runs after Ctrl-C too.
         self.runtime.block_on(self.delete_namespace())?;
         self.created = false;
+        if !self.runtime.block_on(self.namespace_gone()) {
+            self.notes.push(format!(
+                "namespace {} is deleted but still terminating (its pods shut down within their grace period); \
+                 Kubernetes removes it on its own",
+                self.name
+            ));
+        }
         uninstalled.with_context(|| {
             format!(
                 "namespace {} was deleted, but helm uninstall failed (cluster-scoped objects of the chart may remain)",

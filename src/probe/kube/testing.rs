@@ -23,6 +23,11 @@ pub(crate) struct Cluster {
     pub(crate) events: Vec<Value>,
     /// "METHOD path" of every request.
     pub(crate) log: Vec<String>,
+    /// The API server has no ephemeral containers (Kubernetes 1.20 without
+    /// the alpha feature): their subresource is not found.
+    pub(crate) no_ephemeral_containers: bool,
+    /// Deleted namespaces stay, terminating (their pods shutting down).
+    pub(crate) namespaces_linger: bool,
     /// Replacement pods made so far (for unique names).
     generation: usize,
 }
@@ -84,6 +89,14 @@ impl Cluster {
                 Some(namespace) => (200, namespace.clone()),
                 None => status(404, "NotFound"),
             },
+            ("DELETE", ["api", "v1", "namespaces", ns]) if self.namespaces_linger => match self.namespaces.get_mut(*ns)
+            {
+                Some(namespace) => {
+                    namespace["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+                    (200, namespace.clone())
+                }
+                None => status(404, "NotFound"),
+            },
             ("DELETE", ["api", "v1", "namespaces", ns]) => match self.namespaces.remove(*ns) {
                 Some(namespace) => (200, namespace),
                 None => status(404, "NotFound"),
@@ -122,6 +135,11 @@ impl Cluster {
                 created["status"] = json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]});
                 self.pods.push(created.clone());
                 (201, created)
+            }
+            ("PATCH", ["api", "v1", "namespaces", _, "pods", _, "ephemeralcontainers"])
+                if self.no_ephemeral_containers =>
+            {
+                status(404, "NotFound")
             }
             ("PATCH", ["api", "v1", "namespaces", _, "pods", name, "ephemeralcontainers"]) => {
                 let patch: Value = serde_json::from_slice(body).unwrap();

@@ -40,6 +40,7 @@ fn harness_expecting(objects: fn(&mut Cluster), fail_install: bool, workloads: V
     };
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(5));
     options.poll_interval = Duration::from_millis(10);
+    options.cleanup_wait = Duration::from_millis(100);
     options.workloads = workloads;
     let mut sandbox = KubeSandbox::with_parts(runtime, client, installer, exec, options);
     sandbox.name = SANDBOX_NS.into();
@@ -367,6 +368,63 @@ fn a_container_without_a_shell_is_read_from_an_ephemeral_debug_container() {
     assert_eq!(debug["securityContext"]["capabilities"]["add"][0], "SYS_PTRACE");
 }
 
+/// A web Deployment's pod and a bare pod without a shell.
+fn web_and_distroless_objects(cluster: &mut Cluster) {
+    deployment_objects(cluster);
+    distroless_objects(cluster);
+    cluster.no_ephemeral_containers = true;
+}
+
+#[test]
+fn without_ephemeral_containers_a_shell_less_pod_is_not_probed_and_the_rest_is() {
+    let mut h = harness(web_and_distroless_objects, false);
+    h.sandbox.install().unwrap();
+    h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();
+    let run = h.sandbox.probe().expect("one unreadable pod does not abort the probe");
+    let pods: Vec<&str> = run.iter().map(|p| p.pod.as_str()).collect();
+    assert_eq!(pods, ["db-0", "web-5d9f-abcde"]);
+    let notes = h.sandbox.notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("not probed: Pod `static` (pod static): cannot read the sockets of pod static"),
+        "{}",
+        notes[0]
+    );
+    // Taken once.
+    assert!(h.sandbox.notes().is_empty());
+    h.sandbox.cleanup().unwrap();
+}
+
+#[test]
+fn cleanup_waits_a_bounded_time_for_the_namespace_and_says_when_it_lingers() {
+    fn lingering(cluster: &mut Cluster) {
+        deployment_objects(cluster);
+        cluster.namespaces_linger = true;
+    }
+    let mut h = harness(deployment_objects, false);
+    h.sandbox.install().unwrap();
+    h.sandbox.cleanup().unwrap();
+    // Gone at once: nothing to say.
+    assert!(h.sandbox.notes().is_empty());
+
+    let mut h = harness(lingering, false);
+    h.sandbox.install().unwrap();
+    h.sandbox.cleanup().unwrap();
+    let notes = h.sandbox.notes();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("is deleted but still terminating"), "{}", notes[0]);
+    // It polled the namespace until the bound, then stopped.
+    let gets = h
+        .cluster
+        .lock()
+        .unwrap()
+        .log
+        .iter()
+        .filter(|l| *l == &format!("GET /api/v1/namespaces/{SANDBOX_NS}"))
+        .count();
+    assert!(gets > 2, "{gets}");
+}
+
 #[test]
 fn restart_recreates_a_bare_pod_from_its_spec() {
     let mut h = harness(distroless_objects, false);
@@ -428,6 +486,7 @@ fn helm_install_command_line() {
     };
     let mut installer = HelmInstaller::from_request(&helm, &request);
     installer.kube_context = Some("kind".into());
+    installer.extra_args = vec!["--server-side=false".into()];
     let args: Vec<String> = installer
         .install_args("netaudit-shop-1", Duration::from_secs(300))
         .iter()
@@ -435,7 +494,7 @@ fn helm_install_command_line() {
         .collect();
     assert_eq!(
         args.join(" "),
-        "install shop ./chart --values v.yaml --set a=b --namespace netaudit-shop-1 --timeout 300s --kube-context kind"
+        "install shop ./chart --values v.yaml --set a=b --namespace netaudit-shop-1 --timeout 300s --kube-context kind --server-side=false"
     );
 }
 
