@@ -54,6 +54,14 @@ fn compact_is_one_clickable_line_per_finding() {
         file_line("examples/insecure-shop/templates/redis.yaml", 52).trim(),
         "- name: sentinel"
     );
+    // Every column is where the template file's own line starts its text.
+    for line in &lines {
+        let mut parts = line.splitn(4, ':');
+        let (file, row, col) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let text = file_line(file, row.parse().unwrap());
+        let indent = text.len() - text.trim_start().len();
+        assert_eq!(col.parse::<usize>().unwrap(), indent + 1, "{line}: {text:?}");
+    }
 }
 
 #[test]

@@ -49,16 +49,16 @@ pub struct Place {
 /// The place of a subject, as the line-oriented formats print it.
 pub fn place(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>) -> Place {
     let input = &audit.index.inputs[subject.object.input];
-    let line = lines
-        .line_in_template_file(input, subject)
-        .unwrap_or_else(|| display_line(subject))
-        .max(1);
-    let (start, _) = input.line_span(subject.location.line);
-    let (text_start, _) = input.trimmed_line_span(subject.location.line);
+    let (line, column) = lines.place_in_template_file(input, subject).unwrap_or_else(|| {
+        // The rendered output's line: its own indentation.
+        let (start, _) = input.line_span(subject.location.line);
+        let (text_start, _) = input.trimmed_line_span(subject.location.line);
+        (display_line(subject), (text_start - start) as u32 + 1)
+    });
     Place {
         file: relative_path(&source_file(input, subject)),
-        line,
-        column: (text_start - start) as u32 + 1,
+        line: line.max(1),
+        column,
     }
 }
 
@@ -113,6 +113,12 @@ pub struct TemplateLines {
 
 impl TemplateLines {
     pub fn line_in_template_file(&self, input: &Input, subject: &Subject<'_>) -> Option<u32> {
+        self.place_in_template_file(input, subject).map(|(line, _)| line)
+    }
+
+    /// The line of the template file, and the 1-based column where its text
+    /// starts (a template line may be indented unlike the rendered one).
+    pub fn place_in_template_file(&self, input: &Input, subject: &Subject<'_>) -> Option<(u32, u32)> {
         input.chart_dir.as_ref()?;
         let estimate = subject.location.template_line?;
         let path = PathBuf::from(source_file(input, subject));
@@ -148,7 +154,9 @@ impl TemplateLines {
         } else {
             &same_indent
         };
-        pool.iter().min_by_key(|(n, _)| n.abs_diff(estimate)).map(|(n, _)| *n)
+        pool.iter()
+            .min_by_key(|(n, _)| n.abs_diff(estimate))
+            .map(|(n, l)| (*n, l[..indentation(l)].chars().count() as u32 + 1))
     }
 }
 
@@ -173,6 +181,33 @@ fn yaml_key(line: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use crate::checks::Subject;
+    use crate::model::{Detail, Input, Manifests};
+
+    #[test]
+    fn the_column_is_the_template_lines_own() {
+        // The template indents the Service port by 4; `nindent` renders
+        // the block at 2, so rendered and template columns differ.
+        let chart = tempfile::tempdir().unwrap();
+        std::fs::create_dir(chart.path().join("templates")).unwrap();
+        std::fs::write(
+            chart.path().join("templates/svc.yaml"),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n    ports:\n    - name: http\n",
+        )
+        .unwrap();
+        let rendered = "---\n# Source: c/templates/svc.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - name: http\n";
+        let mut input = Input::new("c", "c", "default", rendered.to_string());
+        input.chart_dir = Some(chart.path().to_path_buf());
+        let manifests = Manifests::load(vec![input], Detail::Checks).unwrap();
+        let object = &manifests.objects[0];
+        let subject = Subject::new(object, 9, "port");
+        let lines = super::TemplateLines::default();
+        assert_eq!(
+            lines.place_in_template_file(&manifests.inputs[0], &subject),
+            Some((7, 5))
+        );
+    }
+
     #[test]
     fn yaml_keys() {
         assert_eq!(super::yaml_key("- name: metrics"), "- name:");
