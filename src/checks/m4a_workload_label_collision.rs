@@ -1,8 +1,8 @@
 use super::support::{collision_finding_parts, describe, pod_labels_subject, workload_collisions, Collision};
 use super::{declare_check, Finding};
 use crate::model::selector::display_labels;
-use crate::model::{Index, Workload};
-use std::collections::BTreeMap;
+use crate::model::{Index, Labels, Workload};
+use std::collections::{BTreeMap, BTreeSet};
 
 declare_check! {
     /// ## What it does
@@ -61,24 +61,16 @@ const HELP: &str = "give each workload a label only its own pods carry and use i
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     // Workloads with identical labels, by release, namespace and labels:
-    // the members and how many pairs they make.
-    let mut identical: BTreeMap<(usize, &str, String), (Vec<&Workload<'a>>, usize)> = BTreeMap::new();
+    // the members (positions, so in workload order) and how many pairs they make.
+    let mut identical: BTreeMap<(usize, &str, &Labels), (BTreeSet<usize>, usize)> = BTreeMap::new();
     for (first, second, why) in workload_collisions(index) {
         if first.obj.input != second.obj.input {
             continue; // across releases: M4G
         }
         if why == Collision::IdenticalLabels {
-            let key = (
-                first.obj.input,
-                first.obj.namespace.as_str(),
-                display_labels(&first.pod_labels),
-            );
+            let key = (first.obj.input, first.obj.namespace.as_str(), &first.pod_labels);
             let (members, pairs) = identical.entry(key).or_default();
-            for w in [first, second] {
-                if !members.iter().any(|m| std::ptr::eq(*m, w)) {
-                    members.push(w);
-                }
-            }
+            members.extend([index.workload_position(first), index.workload_position(second)]);
             *pairs += 1;
             continue;
         }
@@ -86,6 +78,8 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         findings.push(Finding::new(&M4A, message, HELP.into(), subjects).exposing_workloads());
     }
     for ((_, _, labels), (members, pairs)) in identical {
+        let members: Vec<&Workload<'a>> = members.into_iter().map(|i| &index.workloads[i]).collect();
+        let labels = display_labels(labels);
         let finding = match members.as_slice() {
             [first, second] => {
                 let (message, subjects) = collision_finding_parts(first, second, &Collision::IdenticalLabels);
