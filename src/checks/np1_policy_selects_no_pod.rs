@@ -52,7 +52,10 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         if policy.pod_selector.matches_all() {
             continue;
         }
-        let selected: Vec<_> = index.workloads.iter().filter(|w| policy.selects_labels_of(w)).collect();
+        let selected: Vec<_> = index
+            .candidates_of_policy(policy)
+            .filter(|w| policy.selects_labels_of(w))
+            .collect();
         if selected.iter().any(|w| w.host_network_line.is_none()) {
             continue;
         }

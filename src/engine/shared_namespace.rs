@@ -38,17 +38,15 @@ pub fn warnings(index: &Index<'_>) -> Vec<Warning> {
         .iter()
         .filter(|p| !p.is_cluster_wide() && defaulted(p.obj))
     {
-        for workload in index.workloads.iter().filter(|w| foreign(policy.obj, w)) {
+        for workload in index.candidates_of_policy(policy).filter(|w| foreign(policy.obj, w)) {
             if policy.selects(workload) {
                 record(policy.obj, &|| policy.describe(), workload);
             }
         }
     }
     for service in index.services.iter().filter(|s| defaulted(s.obj)) {
-        for workload in index.workloads.iter().filter(|w| foreign(service.obj, w)) {
-            if service.selects(workload) {
-                record(service.obj, &|| format!("Service `{}`", service.obj.name), workload);
-            }
+        for workload in index.selected_by(service).filter(|w| foreign(service.obj, w)) {
+            record(service.obj, &|| format!("Service `{}`", service.obj.name), workload);
         }
     }
     // Two inputs that select each other's pods are one warning.

@@ -5,6 +5,7 @@
 //! candidate list is a superset: callers still decide with the selector.
 
 use super::objects::{Service, Workload, CONTROLLER_LABELS};
+use super::policy::CILIUM_SERVICE_ACCOUNT;
 use super::selector::Selector;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -40,13 +41,13 @@ impl PodLookup {
 
     /// The workloads of `namespace` whose pods `selector` may select: those
     /// carrying its rarest `matchLabels` pair, or, when it has none a pod
-    /// template sets (only expressions, or only labels controllers add), every
-    /// workload of the namespace.
+    /// template sets (only expressions, or only labels controllers or the
+    /// CNI add), every workload of the namespace.
     pub fn candidates(&self, namespace: &str, selector: &Selector) -> &[usize] {
         let rarest = selector
             .match_labels
             .iter()
-            .filter(|(k, _)| !CONTROLLER_LABELS.contains(&k.as_str()))
+            .filter(|(k, _)| set_by_template(k))
             .map(|(k, v)| {
                 self.by_label
                     .get(&key(&[namespace, k, v]))
@@ -60,6 +61,13 @@ impl PodLookup {
     pub fn in_namespace(&self, namespace: &str) -> &[usize] {
         self.by_namespace.get(&key(&[namespace])).map_or(&[][..], Vec::as_slice)
     }
+}
+
+/// Whether a label can only come from the pod template: not one a
+/// controller adds (a StatefulSet's pod name, a Job's name) nor one Cilium
+/// gives every pod (its ServiceAccount).
+fn set_by_template(key: &str) -> bool {
+    !CONTROLLER_LABELS.contains(&key) && key != CILIUM_SERVICE_ACCOUNT
 }
 
 /// Which workloads each Service selects, and which Services select each
@@ -120,6 +128,10 @@ mod tests {
         // Only a label a controller adds: every workload of the namespace.
         let pod_name = selector(&[("statefulset.kubernetes.io/pod-name", "a-0")]);
         assert_eq!(lookup.candidates("x", &pod_name), [0, 1]);
+        let account = selector(&[("io.cilium.k8s.policy.serviceaccount", "default"), ("app", "zzz")]);
+        assert!(lookup.candidates("x", &account).is_empty());
+        let account = selector(&[("io.cilium.k8s.policy.serviceaccount", "default")]);
+        assert_eq!(lookup.candidates("x", &account), [0, 1]);
         assert_eq!(lookup.in_namespace("nowhere"), [] as [usize; 0]);
     }
 }

@@ -518,6 +518,20 @@ impl<'a> Index<'a> {
             .map(|&i| &self.services[i])
     }
 
+    /// The workloads whose pods `policy` may select (a superset, from the
+    /// pod lookup for a namespaced policy; every workload for a
+    /// cluster-wide one): ask the policy about each.
+    pub fn candidates_of_policy<'s>(&'s self, policy: &Policy<'_>) -> impl Iterator<Item = &'s Workload<'a>> + 's {
+        let positions: Vec<usize> = match (&policy.scope, &policy.pod_selector) {
+            (PolicyScope::Namespace, Matcher::Labels(selector)) => {
+                self.lookup.candidates(&policy.obj.namespace, selector).to_vec()
+            }
+            (PolicyScope::Namespace, _) => self.lookup.in_namespace(&policy.obj.namespace).to_vec(),
+            (PolicyScope::Cluster(_), _) => (0..self.workloads.len()).collect(),
+        };
+        positions.into_iter().map(|i| &self.workloads[i])
+    }
+
     /// The position of `workload` (one of this index's) in `workloads`.
     pub fn workload_position(&self, workload: &Workload<'a>) -> usize {
         position(&self.workloads, workload)
