@@ -4,7 +4,11 @@
 #
 #   bash scripts/kube-cluster.sh build     # fetch Debian bookworm's `kubernetes` source, build once, cache
 #
-# (`up` and `down`, which start and stop the cluster, come next.)
+# (`up` and `down`, which start and stop the cluster, come next. This script
+# only builds: it starts nothing. When `up` starts the kubelet, it must run it
+# with AWS_EC2_METADATA_DISABLED=true, since kubelet 1.20's AWS credential
+# provider otherwise dials the cloud metadata address once, and every server
+# must bind 127.0.0.1: no traffic may leave loopback.)
 #
 # build: Debian bookworm's `kubernetes` source package (1.20.2, its Go
 # dependencies vendored) builds kube-apiserver, kube-controller-manager,
