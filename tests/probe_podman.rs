@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{containers_conf, helm, repo, stderr, stdout};
+use common::{containers_conf, helm, repo, runtime_keys, stderr, stdout};
 use std::sync::{Mutex, MutexGuard};
 
 /// One probe at a time: concurrent probes on a 2-core machine made a pod of
@@ -98,29 +98,6 @@ fn assert_sandbox_gone(sandbox: &str) {
 
 fn sandbox_of(json: &serde_json::Value) -> String {
     json["probe"]["sandbox"].as_str().expect("probe.sandbox").to_string()
-}
-
-/// `CHECK Kind/name :port` of a finding; M2 without its (random) port.
-fn finding_key(f: &serde_json::Value) -> String {
-    let object = &f["objects"][0];
-    let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
-        ("M2", _) | (_, None) => String::new(),
-        (_, Some(p)) => format!(" :{p}"),
-    };
-    format!(
-        "{} {}/{}{port}",
-        f["check"].as_str().unwrap(),
-        object["kind"].as_str().unwrap(),
-        object["name"].as_str().unwrap()
-    )
-}
-
-/// [`finding_key`] of every finding, sorted and deduplicated.
-fn runtime_keys(json: &serde_json::Value) -> Vec<String> {
-    let mut keys: Vec<String> = json["findings"].as_array().unwrap().iter().map(finding_key).collect();
-    keys.sort();
-    keys.dedup();
-    keys
 }
 
 #[test]
@@ -650,7 +627,7 @@ fn real_findings(release: &str, chart: &str, extra: &[&str]) -> Vec<String> {
         .map(|f| {
             format!(
                 "{} {}",
-                finding_key(f),
+                common::runtime_key(f),
                 f["processes"][0]["name"].as_str().unwrap_or("-")
             )
         })

@@ -179,15 +179,30 @@ fn probe_steps(
 }
 
 /// A pod that was not ready in any run stays not ready; details accumulate.
+/// The restart replaces a controller's pods (new names, on Kubernetes): a
+/// new pod of a workload whose earlier pod is gone continues that pod's
+/// entry, so a workload broken in both runs is one entry, not one per run.
 fn merge_statuses(all: &mut Vec<PodStatus>, new: Vec<PodStatus>) {
+    let current: BTreeSet<String> = new.iter().map(|s| s.pod.clone()).collect();
+    let mut continued = BTreeSet::new();
     for status in new {
-        match all.iter_mut().find(|s| s.pod == status.pod) {
-            Some(existing) if !status.ready => {
-                existing.ready = false;
-                existing.stopped = status.stopped;
-                existing.detail = status.detail;
+        let same_pod = all.iter().position(|s| s.pod == status.pod);
+        let replaced = || {
+            all.iter().enumerate().position(|(index, s)| {
+                s.owner == status.owner && !current.contains(&s.pod) && !continued.contains(&index)
+            })
+        };
+        match same_pod.or_else(replaced) {
+            Some(index) => {
+                continued.insert(index);
+                if !status.ready {
+                    let existing = &mut all[index];
+                    existing.pod = status.pod;
+                    existing.ready = false;
+                    existing.stopped = status.stopped;
+                    existing.detail = status.detail;
+                }
             }
-            Some(_) => {}
             None => all.push(status),
         }
     }
@@ -459,5 +474,53 @@ mod tests {
             message.contains("cleaning up failed") && message.contains("rm -rf scripted"),
             "{message}"
         );
+    }
+
+    fn status(pod: &str, workload: &str, ready: bool, detail: &str) -> PodStatus {
+        PodStatus {
+            pod: pod.into(),
+            owner: WorkloadRef {
+                kind: "Deployment".into(),
+                namespace: "default".into(),
+                name: workload.into(),
+            },
+            ready,
+            stopped: !ready,
+            detail: detail.into(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_replaced_pod_continues_the_entry_of_the_pod_it_replaced() {
+        let mut all = Vec::new();
+        merge_statuses(
+            &mut all,
+            vec![
+                status("broken-a", "broken", false, "run 1"),
+                status("web-a", "web", true, ""),
+                status("web-b", "web", true, ""),
+            ],
+        );
+        // The restart gave every pod a new name; broken is broken again,
+        // one web pod is not ready this time.
+        merge_statuses(
+            &mut all,
+            vec![
+                status("broken-c", "broken", false, "run 2"),
+                status("web-c", "web", false, "web run 2"),
+                status("web-d", "web", true, ""),
+            ],
+        );
+        let entries: Vec<(&str, bool, &str)> =
+            all.iter().map(|s| (s.pod.as_str(), s.ready, s.detail.as_str())).collect();
+        assert_eq!(
+            entries,
+            [("broken-c", false, "run 2"), ("web-c", false, "web run 2"), ("web-b", true, "")]
+        );
+        // A pod that keeps its name (podman) is matched by name, and a pod
+        // not ready in run 1 stays not ready when run 2 finds it ready.
+        merge_statuses(&mut all, vec![status("broken-c", "broken", true, "")]);
+        assert!(!all[0].ready && all[0].detail == "run 2");
     }
 }

@@ -132,3 +132,47 @@ fn image_ready(image: &str, how: &str) -> bool {
     }
     exists
 }
+
+/// `CHECK Kind/name :port` of a finding; M2 without its (random) port.
+pub fn runtime_key(f: &serde_json::Value) -> String {
+    let object = &f["objects"][0];
+    let port = match (f["check"].as_str().unwrap(), f["port"].as_i64()) {
+        ("M2", _) | (_, None) => String::new(),
+        (_, Some(p)) => format!(" :{p}"),
+    };
+    format!(
+        "{} {}/{}{port}",
+        f["check"].as_str().unwrap(),
+        object["kind"].as_str().unwrap(),
+        object["name"].as_str().unwrap()
+    )
+}
+
+/// [`runtime_key`] of every finding, sorted and deduplicated.
+pub fn runtime_keys(json: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = json["findings"].as_array().unwrap().iter().map(runtime_key).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The test cluster's kubeconfig: `scripts/kube-cluster.sh up` writes it and
+/// scripts/test.sh exports it as NETAUDIT_TEST_KUBECONFIG. Tests never read
+/// the user's own KUBECONFIG: they install into and delete from the cluster.
+/// Without it the test skips, or fails under NETAUDIT_REQUIRE_KUBE (CI).
+pub fn test_cluster() -> Option<PathBuf> {
+    let named = std::env::var_os("NETAUDIT_TEST_KUBECONFIG")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let why = match named {
+        Some(path) if path.is_file() => return Some(path),
+        Some(path) => format!("NETAUDIT_TEST_KUBECONFIG names {}, which does not exist", path.display()),
+        None => "NETAUDIT_TEST_KUBECONFIG is not set".to_string(),
+    };
+    let how = "bash scripts/kube-cluster.sh up, then export NETAUDIT_TEST_KUBECONFIG=/var/lib/netaudit-kube/admin.kubeconfig";
+    if std::env::var_os("NETAUDIT_REQUIRE_KUBE").is_some() {
+        panic!("no test cluster: {why} ({how})");
+    }
+    eprintln!("skipping: no test cluster: {why} ({how})");
+    None
+}

@@ -5,6 +5,7 @@
 
 use super::exec::PodExec;
 use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
+use super::is_status;
 use super::status::{event_time, pod_status_summary};
 use crate::model::{AttributedSocket, OpenSocket, PodSockets, ProcessName, WorkloadRef};
 use crate::probe::naming::dns_label;
@@ -214,22 +215,17 @@ impl<E: PodExec> PodAccess<'_, E> {
         if let Some(reading) = parse_reading(&direct.stdout)? {
             return Ok(reading);
         }
-        let why = if direct.message.is_empty() {
-            "no output"
-        } else {
-            &direct.message
-        };
+        let why = exec_failure(&direct.message);
         if self.debug_containers == DebugContainers::Forbidden {
             bail!(
-                "container {container} of pod {} has no shell to read its sockets with (exec: {why}); not probed \
-(--allow-debug-containers reads it from an ephemeral debug container)",
-                pod.name
+                "container {container}: {why}; not probed (--allow-debug-containers reads it from an ephemeral \
+debug container)"
             );
         }
         let debug = self.debug_container(pod, container).await.with_context(|| {
             format!(
-                "cannot read the sockets of {}/{container} (exec: {why}), nor start a debug container with {}",
-                pod.name, self.probe_image
+                "container {container}: {why}, and no debug container with {} could be added",
+                self.probe_image
             )
         })?;
         let output = self
@@ -273,6 +269,12 @@ impl<E: PodExec> PodAccess<'_, E> {
             .patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(true)))
             .await
         {
+            if is_status(&first, 404) && api.get(&pod.name).await.is_ok() {
+                bail!(
+                    "this cluster does not serve ephemeral containers (the API answers 404 to \
+pods/ephemeralcontainers; Kubernetes has them on by default from 1.23)"
+                );
+            }
             // A Pod Security level that forbids the capability: without it,
             // sockets are still read (attribution may be lost).
             api.patch_ephemeral_containers(&pod.name, &params, &Patch::Strategic(spec(false)))
@@ -340,7 +342,7 @@ impl<E: PodExec> PodAccess<'_, E> {
         // All containers share the pod's network namespace: one reading is
         // enough for the sockets; only attribution needs every container.
         if failures.len() == containers.len() && !containers.is_empty() {
-            bail!("cannot read the sockets of pod {}: {}", pod.name, failures.join("; "));
+            bail!("{}", failures.join("; "));
         }
         sockets.sort();
         sockets.dedup();
@@ -392,4 +394,17 @@ pub(super) fn pod_is_ready(pod: &Pod) -> bool {
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// Why exec'ing the reader failed, in a few words: a missing shell is the
+/// usual case (distroless and scratch images) and the runtime's message
+/// for it is a long OCI error.
+fn exec_failure(message: &str) -> String {
+    if message.is_empty() {
+        "the reader printed nothing".into()
+    } else if message.contains("executable file not found") || message.contains("no such file or directory") {
+        "its image has no shell (`sh` not found)".into()
+    } else {
+        format!("exec failed: {message}")
+    }
 }

@@ -386,7 +386,10 @@ fn without_ephemeral_containers_a_shell_less_pod_is_not_probed_and_the_rest_is()
     let notes = h.sandbox.notes();
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(
-        notes[0].starts_with("not probed: Pod `static` (pod static): cannot read the sockets of pod static"),
+        notes[0]
+            == "not probed: Pod `static` (pod static): container distroless: its image has no shell (`sh` not found), \
+and no debug container with busybox:1.36 could be added: this cluster does not serve ephemeral containers \
+(the API answers 404 to pods/ephemeralcontainers; Kubernetes has them on by default from 1.23)",
         "{}",
         notes[0]
     );

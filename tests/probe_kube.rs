@@ -1,0 +1,334 @@
+//! The kube runtime and `audit` against a real Kubernetes: the one-node
+//! cluster of `scripts/kube-cluster.sh up` (Kubernetes 1.20 built from
+//! Debian's source, everything on loopback, images imported from podman).
+//! scripts/test.sh brings it up, exports NETAUDIT_TEST_KUBECONFIG and sets
+//! NETAUDIT_REQUIRE_KUBE=1; elsewhere these tests skip without a cluster.
+//!
+//! What the mocked API of src/probe/kube/tests.rs cannot show is checked
+//! here: real pods and sockets, a real restart, cleanup that really removes
+//! the namespace, a cluster without ephemeral containers, an interrupt.
+
+mod common;
+
+use common::{helm, repo, runtime_keys, stderr, stdout};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// One probe at a time: the cluster is one node on two cores.
+static CLUSTER: Mutex<()> = Mutex::new(());
+
+struct Cluster {
+    kubeconfig: PathBuf,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// The test cluster, serialized, when helm and the cluster are there.
+fn cluster() -> Option<Cluster> {
+    if common::skip_without_helm() {
+        return None;
+    }
+    let serial = CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(Cluster {
+        kubeconfig: common::test_cluster()?,
+        _serial: serial,
+    })
+}
+
+impl Cluster {
+    /// `netaudit ARGS` against the test cluster, with helm v`helm_major`.
+    fn netaudit(&self, helm_major: u8, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+        command
+            .args(args)
+            .current_dir(repo())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HELM_BIN", helm(helm_major))
+            .env_remove("HELM_KUBECONTEXT")
+            .env_remove("HELM_NAMESPACE")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// `netaudit install ARGS --probe --runtime kube` with helm 4, which
+    /// needs client-side apply on Kubernetes 1.20.
+    fn install_command(&self, args: &[&str]) -> Command {
+        let mut command = self.netaudit(4, &["install"]);
+        command
+            .args(args)
+            .args(["--probe", "--runtime", "kube", "--helm-arg=--server-side=false"]);
+        command
+    }
+
+    fn install(&self, args: &[&str]) -> Output {
+        self.install_command(args).output().expect("run netaudit")
+    }
+
+    fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl (scripts/kube-cluster.sh needs it too)")
+    }
+
+    /// The namespace's phase, or None once it is gone.
+    fn namespace_phase(&self, namespace: &str) -> Option<String> {
+        let out = self.kubectl(&["get", "namespace", namespace, "-o", "jsonpath={.status.phase}"]);
+        if out.status.success() {
+            return Some(stdout(&out));
+        }
+        assert!(stderr(&out).contains("NotFound"), "{}", stderr(&out));
+        None
+    }
+
+    /// The probe's namespace is gone (the probe waits for that), or still
+    /// terminating and the report says so.
+    fn assert_sandbox_gone(&self, json: &serde_json::Value) {
+        let namespace = json["probe"]["sandbox"].as_str().expect("probe.sandbox");
+        assert!(namespace.starts_with("netaudit-"), "{namespace}");
+        if let Some(phase) = self.namespace_phase(namespace) {
+            let said = json["warnings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["message"].as_str().unwrap_or("").contains("still terminating"));
+            assert!(phase == "Terminating" && said, "namespace {namespace} left: {phase}");
+        }
+    }
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
+}
+
+#[test]
+fn misconfigured_chart_gives_the_findings_podman_gives_and_is_cleaned_up() {
+    let Some(cluster) = cluster() else { return };
+    let out = cluster.install(&[
+        "probe",
+        "testdata/charts/probe-misconfigured",
+        "--timeout",
+        "90s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    // The list of tests/probe_podman.rs, from real pods on a real node.
+    assert_eq!(
+        runtime_keys(&json),
+        [
+            "M1 DaemonSet/probe-agent :17081",
+            "M1 Deployment/probe-web :9090",
+            "M2 Deployment/probe-web",
+            "M3 Deployment/probe-web :8443",
+            "M3 StatefulSet/probe-dhcp :6767",
+            "M4B Deployment/probe-web",
+            "M5A Service/probe-web-tls :443",
+            "M5C Service/probe-dhcp :6767",
+            "M7 DaemonSet/probe-agent",
+        ],
+        "{json:#}"
+    );
+    let m2 = json["findings"].as_array().unwrap().iter().find(|f| f["check"] == "M2").unwrap();
+    assert!(
+        m2["message"].as_str().unwrap().contains("(container `random`, process `nc`"),
+        "{m2}"
+    );
+    // Two runs with a real restart between them (new pods, new names).
+    assert_eq!(json["probe"]["runs"], 2);
+    assert_eq!(json["probe"]["timings_ms"]["restart"].as_array().unwrap().len(), 1);
+    // The crash-looping pod is one entry for both runs, stopped for good,
+    // with its exit code and last log line.
+    let incomplete = json["probe"]["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1, "{incomplete:?}");
+    assert_eq!(incomplete[0]["name"], "probe-broken");
+    assert_eq!(incomplete[0]["stopped"], true);
+    let detail = incomplete[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("CrashLoopBackOff") && detail.contains("exit code 3") && detail.contains("config file missing"),
+        "{detail}"
+    );
+    cluster.assert_sandbox_gone(&json);
+}
+
+#[test]
+fn clean_chart_through_helm_3_has_no_findings() {
+    let Some(cluster) = cluster() else { return };
+    // Helm 3 applies client-side: no --helm-arg needed.
+    let out = cluster
+        .netaudit(3, &["install", "clean", "testdata/charts/probe-clean", "--probe", "--runtime", "kube"])
+        .args(["--timeout", "90s", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    let json = json_of(&out);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json:#}");
+    assert_eq!(json["probe"]["runtime"], "kube");
+    assert_eq!(json["probe"]["incomplete"].as_array().unwrap().len(), 0, "{json:#}");
+    cluster.assert_sandbox_gone(&json);
+}
+
+/// Kubernetes 1.20 has no ephemeral containers: a container without a shell
+/// cannot be read. Its pod is "not probed", in a warning that says why, and
+/// the other workload is probed as usual.
+#[test]
+fn a_shell_less_container_is_not_probed_and_the_rest_is() {
+    let Some(cluster) = cluster() else { return };
+    let out = cluster.install(&["noshell", "testdata/charts/probe-no-shell", "--runs", "1", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(runtime_keys(&json), ["M1 Deployment/noshell-web :9090"], "{json:#}");
+    let warnings: Vec<&str> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["message"].as_str())
+        .collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("not probed: Deployment `noshell-pause`")
+            && w.contains("container pause: its image has no shell (`sh` not found)")
+            && w.contains("this cluster does not serve ephemeral containers")),
+        "{warnings:#?}"
+    );
+    cluster.assert_sandbox_gone(&json);
+}
+
+/// A readiness probe that never passes: the pod is reported with the
+/// kubelet's own words, and its ports are not judged.
+#[test]
+fn a_pod_that_never_becomes_ready_is_reported_with_the_kubelet_events() {
+    let Some(cluster) = cluster() else { return };
+    let out = cluster.install(&[
+        "stuck",
+        "testdata/charts/probe-exec-readiness",
+        "--set",
+        "readyFile=/tmp/never",
+        "--runs",
+        "1",
+        "--timeout",
+        "20s",
+        "-o",
+        "json",
+    ]);
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    let json = json_of(&out);
+    let incomplete = json["probe"]["incomplete"].as_array().unwrap();
+    assert_eq!(incomplete.len(), 1, "{json:#}");
+    assert_ne!(incomplete[0]["stopped"], true, "running, only never ready");
+    let detail = incomplete[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("Readiness probe failed"), "{detail}");
+    assert!(
+        !runtime_keys(&json).iter().any(|k| k.starts_with("M1") || k.starts_with("M3")),
+        "{json:#}"
+    );
+    cluster.assert_sandbox_gone(&json);
+}
+
+#[test]
+fn sigint_while_waiting_removes_the_namespace() {
+    let Some(cluster) = cluster() else { return };
+    let mut child = cluster
+        .install_command(&[
+            "sig",
+            "testdata/charts/probe-exec-readiness",
+            "--set",
+            "readyFile=/never-there",
+            "--timeout",
+            "5m",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = Vec::new();
+    let mut namespace = None;
+    let start = Instant::now();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if namespace.is_none() {
+            namespace = line
+                .split("kube namespace ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_string);
+        }
+        let waiting = line.contains("waiting for pods");
+        log.push(line);
+        if waiting {
+            let pid = child.id().to_string();
+            assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "never waited: {log:?}");
+    }
+    log.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{log:?}");
+    assert_eq!(log.last().map(String::as_str), Some("error: interrupted"), "{log:?}");
+    let namespace = namespace.unwrap_or_else(|| panic!("no namespace in {log:?}"));
+    // After an interrupt the cleanup does not wait: the namespace is
+    // deleted (terminating) or already gone.
+    if let Some(phase) = cluster.namespace_phase(&namespace) {
+        assert_eq!(phase, "Terminating", "{log:?}");
+    }
+}
+
+/// `audit` reads a release installed by helm, in place: same runtime
+/// findings as the sandbox for what one run can see, and nothing changed.
+#[test]
+fn audit_reads_an_installed_release_in_place() {
+    let Some(cluster) = cluster() else { return };
+    let namespace = "netaudit-test-audit";
+    let helm_cmd = |args: &[&str]| {
+        Command::new(helm(4))
+            .args(args)
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env_remove("HELM_KUBECONTEXT")
+            .output()
+            .unwrap()
+    };
+    // A namespace left by an earlier failed run goes first.
+    helm_cmd(&["uninstall", "audited", "-n", namespace]);
+    cluster.kubectl(&["delete", "namespace", namespace, "--ignore-not-found", "--wait=true"]);
+    let installed = helm_cmd(&[
+        "install",
+        "audited",
+        "testdata/charts/probe-misconfigured",
+        "-n",
+        namespace,
+        "--create-namespace",
+        "--server-side=false",
+    ]);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    for workload in ["deployment/audited-web", "statefulset/audited-dhcp", "daemonset/audited-agent"] {
+        let rolled = cluster.kubectl(&["-n", namespace, "rollout", "status", workload, "--timeout=120s"]);
+        assert!(rolled.status.success(), "{workload}: {}", stderr(&rolled));
+    }
+    let pods_before = cluster.kubectl(&["-n", namespace, "get", "pods", "-o", "jsonpath={.items[*].metadata.uid}"]);
+    let out = cluster.netaudit(4, &["audit", "audited", "-n", namespace, "-o", "json"]).output().unwrap();
+    let pods_after = cluster.kubectl(&["-n", namespace, "get", "pods", "-o", "jsonpath={.items[*].metadata.uid}"]);
+    helm_cmd(&["uninstall", "audited", "-n", namespace]);
+    cluster.kubectl(&["delete", "namespace", namespace, "--wait=false"]);
+
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    let keys = runtime_keys(&json);
+    for expected in [
+        "M1 Deployment/audited-web :9090",
+        "M3 Deployment/audited-web :8443",
+        "M3 StatefulSet/audited-dhcp :6767",
+        "M5A Service/audited-web-tls :443",
+        "M5C Service/audited-dhcp :6767",
+        "M7 DaemonSet/audited-agent",
+    ] {
+        assert!(keys.iter().any(|k| k == expected), "{expected} missing from {keys:#?}");
+    }
+    // In place: the pods are the ones helm started, none restarted or added.
+    assert_eq!(stdout(&pods_before), stdout(&pods_after));
+}
