@@ -292,9 +292,6 @@ evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
-# Deleted pods leave the API only when a kubelet sync confirms it: sync more
-# often than the default minute, so that a probe's restart and cleanup do not wait for it.
-syncFrequency: 10s
 YAML
 }
 
