@@ -22,7 +22,8 @@ static CLUSTER: Mutex<()> = Mutex::new(());
 
 struct Cluster {
     kubeconfig: PathBuf,
-    _serial: MutexGuard<'static, ()>,
+    /// Held by the test's admin handle; identities made from it share it.
+    _serial: Option<MutexGuard<'static, ()>>,
 }
 
 /// The test cluster, serialized, when helm and the cluster are there.
@@ -33,7 +34,7 @@ fn cluster() -> Option<Cluster> {
     let serial = CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     Some(Cluster {
         kubeconfig: common::test_cluster()?,
-        _serial: serial,
+        _serial: Some(serial),
     })
 }
 
@@ -134,9 +135,17 @@ fn misconfigured_chart_gives_the_findings_podman_gives_and_is_cleaned_up() {
         ],
         "{json:#}"
     );
-    let m2 = json["findings"].as_array().unwrap().iter().find(|f| f["check"] == "M2").unwrap();
+    let m2 = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "M2")
+        .unwrap();
     assert!(
-        m2["message"].as_str().unwrap().contains("(container `random`, process `nc`"),
+        m2["message"]
+            .as_str()
+            .unwrap()
+            .contains("(container `random`, process `nc`"),
         "{m2}"
     );
     // Two runs with a real restart between them (new pods, new names).
@@ -161,7 +170,17 @@ fn clean_chart_through_helm_3_has_no_findings() {
     let Some(cluster) = cluster() else { return };
     // Helm 3 applies client-side: no --helm-arg needed.
     let out = cluster
-        .netaudit(3, &["install", "clean", "testdata/charts/probe-clean", "--probe", "--runtime", "kube"])
+        .netaudit(
+            3,
+            &[
+                "install",
+                "clean",
+                "testdata/charts/probe-clean",
+                "--probe",
+                "--runtime",
+                "kube",
+            ],
+        )
         .args(["--timeout", "90s", "-o", "json"])
         .output()
         .unwrap();
@@ -190,9 +209,11 @@ fn a_shell_less_container_is_not_probed_and_the_rest_is() {
         .filter_map(|w| w["message"].as_str())
         .collect();
     assert!(
-        warnings.iter().any(|w| w.starts_with("not probed: Deployment `noshell-pause`")
-            && w.contains("container pause: its image has no shell (`sh` not found)")
-            && w.contains("this cluster does not serve ephemeral containers")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("not probed: Deployment `noshell-pause`")
+                && w.contains("container pause: its image has no shell (`sh` not found)")
+                && w.contains("this cluster does not serve ephemeral containers")),
         "{warnings:#?}"
     );
     cluster.assert_sandbox_gone(&json);
@@ -223,7 +244,9 @@ fn a_pod_that_never_becomes_ready_is_reported_with_the_kubelet_events() {
     let detail = incomplete[0]["detail"].as_str().unwrap();
     assert!(detail.contains("Readiness probe failed"), "{detail}");
     assert!(
-        !runtime_keys(&json).iter().any(|k| k.starts_with("M1") || k.starts_with("M3")),
+        !runtime_keys(&json)
+            .iter()
+            .any(|k| k.starts_with("M1") || k.starts_with("M3")),
         "{json:#}"
     );
     cluster.assert_sandbox_gone(&json);
@@ -306,13 +329,34 @@ fn audit_reads_an_installed_release_in_place() {
         "--server-side=false",
     ]);
     assert!(installed.status.success(), "{}", stderr(&installed));
-    for workload in ["deployment/audited-web", "statefulset/audited-dhcp", "daemonset/audited-agent"] {
+    for workload in [
+        "deployment/audited-web",
+        "statefulset/audited-dhcp",
+        "daemonset/audited-agent",
+    ] {
         let rolled = cluster.kubectl(&["-n", namespace, "rollout", "status", workload, "--timeout=120s"]);
         assert!(rolled.status.success(), "{workload}: {}", stderr(&rolled));
     }
-    let pods_before = cluster.kubectl(&["-n", namespace, "get", "pods", "-o", "jsonpath={.items[*].metadata.uid}"]);
-    let out = cluster.netaudit(4, &["audit", "audited", "-n", namespace, "-o", "json"]).output().unwrap();
-    let pods_after = cluster.kubectl(&["-n", namespace, "get", "pods", "-o", "jsonpath={.items[*].metadata.uid}"]);
+    let pods_before = cluster.kubectl(&[
+        "-n",
+        namespace,
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[*].metadata.uid}",
+    ]);
+    let out = cluster
+        .netaudit(4, &["audit", "audited", "-n", namespace, "-o", "json"])
+        .output()
+        .unwrap();
+    let pods_after = cluster.kubectl(&[
+        "-n",
+        namespace,
+        "get",
+        "pods",
+        "-o",
+        "jsonpath={.items[*].metadata.uid}",
+    ]);
     helm_cmd(&["uninstall", "audited", "-n", namespace]);
     cluster.kubectl(&["delete", "namespace", namespace, "--wait=false"]);
 
@@ -331,4 +375,192 @@ fn audit_reads_an_installed_release_in_place() {
     }
     // In place: the pods are the ones helm started, none restarted or added.
     assert_eq!(stdout(&pods_before), stdout(&pods_after));
+}
+
+/// The ```yaml blocks of docs/kube-rbac.md, in order.
+fn rbac_doc_blocks() -> Vec<String> {
+    let doc = std::fs::read_to_string(repo().join("docs/kube-rbac.md")).unwrap();
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in doc.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+impl Cluster {
+    fn apply(&self, yaml: &str) {
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["apply", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "kubectl apply: {}\n{yaml}", stderr(&out));
+    }
+
+    /// A kubeconfig that authenticates as ServiceAccount `ci/<account>` with
+    /// its token, and nothing else.
+    fn service_account_kubeconfig(&self, account: &str, dir: &std::path::Path) -> PathBuf {
+        self.kubectl(&["create", "namespace", "ci"]);
+        self.kubectl(&["-n", "ci", "create", "serviceaccount", account]);
+        let mut token = String::new();
+        for _ in 0..60 {
+            let secret = self.kubectl(&[
+                "-n",
+                "ci",
+                "get",
+                "serviceaccount",
+                account,
+                "-o",
+                "jsonpath={.secrets[0].name}",
+            ]);
+            let name = stdout(&secret);
+            if !name.is_empty() {
+                let template = "go-template={{.data.token | base64decode}}";
+                token = stdout(&self.kubectl(&["-n", "ci", "get", "secret", &name, "-o", template]));
+            }
+            if !token.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        assert!(!token.is_empty(), "no token for ServiceAccount ci/{account}");
+        let server = stdout(&self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ]));
+        let ca = stdout(&self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "-o",
+            "jsonpath={.clusters[0].cluster.certificate-authority}",
+        ]));
+        let path = dir.join(format!("{account}.kubeconfig"));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"{server}\", certificate-authority: \"{ca}\"}}\n\
+users:\n- name: {account}\n  user: {{token: \"{token}\"}}\ncontexts:\n- name: c\n  context: {{cluster: c, user: {account}}}\n\
+current-context: c\n"
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    /// The same cluster through another kubeconfig (another identity).
+    fn as_identity(&self, kubeconfig: &std::path::Path) -> Cluster {
+        Cluster {
+            kubeconfig: kubeconfig.to_path_buf(),
+            _serial: None,
+        }
+    }
+}
+
+/// docs/kube-rbac.md, applied as written to ServiceAccounts that have
+/// nothing else: the sandbox probe and `audit` work with exactly those
+/// grants, and the identities cannot do what the page does not grant.
+#[test]
+fn the_least_privilege_rbac_of_the_docs_is_enough() {
+    let Some(admin) = cluster() else { return };
+    let blocks = rbac_doc_blocks();
+    let sandbox: Vec<&String> = blocks
+        .iter()
+        .filter(|b| b.contains("ClusterRole") && !b.contains("ValidatingAdmissionPolicy"))
+        .collect();
+    assert_eq!(sandbox.len(), 4, "namespaces, probe, helm, bindings: {blocks:#?}");
+    let audit_block = blocks
+        .iter()
+        .find(|b| b.contains("name: netaudit-audit"))
+        .expect("the audit Role");
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+
+    // The sandbox: `install --probe --runtime kube` as ci/netaudit.
+    for block in &sandbox {
+        admin.apply(block);
+    }
+    let probe_identity = admin.service_account_kubeconfig("netaudit", dir);
+    let prober = admin.as_identity(&probe_identity);
+    let can = |identity: &Cluster, args: &[&str]| {
+        let mut all = vec!["auth", "can-i"];
+        all.extend_from_slice(args);
+        stdout(&identity.kubectl(&all)).trim().to_string()
+    };
+    assert_eq!(
+        can(&prober, &["get", "nodes"]),
+        "no",
+        "the token must not be an admin's"
+    );
+    let out = prober.install(&["rbac", "testdata/charts/probe-clean", "--timeout", "90s", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["runs"], 2);
+    admin.assert_sandbox_gone(&json);
+
+    // audit: a Role in the release's namespace, for ci/auditor.
+    let namespace = "netaudit-test-rbac";
+    let helm_admin = |args: &[&str]| {
+        Command::new(helm(3))
+            .args(args)
+            .env("KUBECONFIG", &admin.kubeconfig)
+            .env_remove("HELM_KUBECONTEXT")
+            .output()
+            .unwrap()
+    };
+    helm_admin(&["uninstall", "audited", "-n", namespace]);
+    let installed = helm_admin(&[
+        "install",
+        "audited",
+        "testdata/charts/probe-no-shell",
+        "-n",
+        namespace,
+        "--create-namespace",
+    ]);
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    let role = audit_block
+        .replace("namespace: prod", &format!("namespace: {namespace}"))
+        .replace("name: netaudit\n    namespace: ci", "name: auditor\n    namespace: ci");
+    admin.apply(&role);
+    let auditor = admin.as_identity(&admin.service_account_kubeconfig("auditor", dir));
+    for workload in ["deployment/audited-web", "deployment/audited-pause"] {
+        let rolled = admin.kubectl(&["-n", namespace, "rollout", "status", workload, "--timeout=120s"]);
+        assert!(rolled.status.success(), "{workload}: {}", stderr(&rolled));
+    }
+    let delete_pods = can(&auditor, &["delete", "pods", "-n", namespace]);
+    let out = auditor
+        .netaudit(3, &["audit", "audited", "-n", namespace, "-o", "json"])
+        .output()
+        .unwrap();
+    helm_admin(&["uninstall", "audited", "-n", namespace]);
+    admin.kubectl(&["delete", "namespace", namespace, "--wait=false"]);
+
+    assert_eq!(delete_pods, "no", "audit's Role grants no write");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(runtime_keys(&json), ["M1 Deployment/audited-web :9090"], "{json:#}");
+    let text = format!("{json}{}", stderr(&out));
+    assert!(!text.contains("forbidden"), "{text}");
 }

@@ -512,11 +512,17 @@ mod tests {
                 status("web-d", "web", true, ""),
             ],
         );
-        let entries: Vec<(&str, bool, &str)> =
-            all.iter().map(|s| (s.pod.as_str(), s.ready, s.detail.as_str())).collect();
+        let entries: Vec<(&str, bool, &str)> = all
+            .iter()
+            .map(|s| (s.pod.as_str(), s.ready, s.detail.as_str()))
+            .collect();
         assert_eq!(
             entries,
-            [("broken-c", false, "run 2"), ("web-c", false, "web run 2"), ("web-b", true, "")]
+            [
+                ("broken-c", false, "run 2"),
+                ("web-c", false, "web run 2"),
+                ("web-b", true, "")
+            ]
         );
         // A pod that keeps its name (podman) is matched by name, and a pod
         // not ready in run 1 stays not ready when run 2 finds it ready.

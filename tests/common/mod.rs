@@ -166,10 +166,14 @@ pub fn test_cluster() -> Option<PathBuf> {
         .map(PathBuf::from);
     let why = match named {
         Some(path) if path.is_file() => return Some(path),
-        Some(path) => format!("NETAUDIT_TEST_KUBECONFIG names {}, which does not exist", path.display()),
+        Some(path) => format!(
+            "NETAUDIT_TEST_KUBECONFIG names {}, which does not exist",
+            path.display()
+        ),
         None => "NETAUDIT_TEST_KUBECONFIG is not set".to_string(),
     };
-    let how = "bash scripts/kube-cluster.sh up, then export NETAUDIT_TEST_KUBECONFIG=/var/lib/netaudit-kube/admin.kubeconfig";
+    let how =
+        "bash scripts/kube-cluster.sh up, then export NETAUDIT_TEST_KUBECONFIG=/var/lib/netaudit-kube/admin.kubeconfig";
     if std::env::var_os("NETAUDIT_REQUIRE_KUBE").is_some() {
         panic!("no test cluster: {why} ({how})");
     }

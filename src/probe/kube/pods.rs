@@ -4,8 +4,8 @@
 //! container has no shell and that is allowed).
 
 use super::exec::PodExec;
-use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
 use super::is_status;
+use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
 use super::status::{event_time, pod_status_summary};
 use crate::model::{AttributedSocket, OpenSocket, PodSockets, ProcessName, WorkloadRef};
 use crate::probe::naming::dns_label;
