@@ -14,12 +14,17 @@ use crate::probe::naming::{sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_L
 use crate::probe::{Sandbox, Waiting};
 use crate::source::interrupt;
 use anyhow::{bail, Context, Result};
+use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::Client;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+
+/// Pods read at once by a probe run: enough to hide the exec round trips,
+/// few enough not to crowd the API server.
+const CONCURRENT_POD_READS: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct KubeOptions {
@@ -412,12 +417,23 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         let mut pods = std::mem::take(&mut self.pods);
         let access = self.access();
         let result = block(&self.runtime, async {
+            // One exec per container, each a round trip through the API
+            // server and the kubelet (about 100 ms on the test cluster):
+            // several pods at once, in their order.
+            let readings: Vec<_> = stream::iter(pods.iter_mut().filter(|p| p.ready).map(|pod| {
+                let access = &access;
+                async move {
+                    let what = format!("{} `{}` (pod {})", pod.owner.kind, pod.owner.name, pod.name);
+                    (what, access.probe_pod(pod).await)
+                }
+            }))
+            .buffered(CONCURRENT_POD_READS)
+            .collect()
+            .await;
             let mut result = Vec::new();
             let mut notes = Vec::new();
-            for pod in pods.iter_mut().filter(|p| p.ready) {
-                interrupt::check()?;
-                let what = format!("{} `{}` (pod {})", pod.owner.kind, pod.owner.name, pod.name);
-                match access.probe_pod(pod).await {
+            for (what, reading) in readings {
+                match reading {
                     Ok((sockets, unread)) => {
                         // Containers that could not be read while another
                         // could: their sockets are seen, only not attributed.
