@@ -529,12 +529,18 @@ down() {
   rm -f /var/lib/cni/results/netaudit-* /var/lib/cni/results/cni-loopback-* 2>/dev/null || true
   local dir
   while read -r dir; do
-    case "$dir" in
-      /run/containerd) rm -rf "$dir" ;;
-      # `ip netns` bind-mounts the directory onto itself.
-      /run/netns) [ -z "$(ls -A "$dir" 2>/dev/null)" ] && { umount "$dir" 2>/dev/null || true; rmdir "$dir" 2>/dev/null || true; } ;;
-      *) find "$dir" -depth -type d -empty -delete 2>/dev/null || true ;;
-    esac
+    if [ "$dir" = /run/containerd ]; then
+      rm -rf "$dir"
+    elif [ "$dir" = /run/netns ]; then
+      # `ip netns` bind-mounts the directory onto itself; another user's
+      # namespaces keep it.
+      if [ -z "$(ls -A "$dir" 2>/dev/null)" ]; then
+        umount "$dir" 2>/dev/null || true
+        rmdir "$dir" 2>/dev/null || true
+      fi
+    else
+      find "$dir" -depth -type d -empty -delete 2>/dev/null || true
+    fi
   done < <(cat "$state/dirs.created" 2>/dev/null || true)
   # The kubelet's cgroups (cgroupfs driver): leaves first.
   local root
