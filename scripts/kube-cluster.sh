@@ -384,6 +384,9 @@ up() {
   version_dir=$(dirname "$bin")
   local started=$SECONDS
   mkdir -p "$state/logs" "$state/pids"
+  # A start that fails or is interrupted stops what it started; its logs
+  # are copied to /tmp first.
+  trap 'up_failed' EXIT
   # What was there before, so that `down` removes only what `up` made.
   ip netns list 2>/dev/null | awk '{print $1}' | sort -u > "$state/netns.before"
   # Directories shared with the machine that containerd, CNI and ip-netns make
@@ -453,7 +456,16 @@ up() {
   # Service accounts come from the controller-manager: a namespace is usable once
   # `default` has its account.
   await kube-controller-manager 60 kubectl_admin -n default get serviceaccount default
+  trap - EXIT
   say "up in $((SECONDS - started)) s: export KUBECONFIG=$state/admin.kubeconfig"
+}
+
+up_failed() {
+  local logs
+  logs=$(mktemp -d /tmp/netaudit-kube-logs.XXXXXX)
+  cp -r "$state/logs/." "$logs/" 2>/dev/null || true
+  say "up failed: stopping what it started (its logs: $logs)"
+  down >/dev/null 2>&1 || true
 }
 
 node_ready() {

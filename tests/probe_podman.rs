@@ -117,20 +117,7 @@ fn misconfigured_chart_yields_every_runtime_finding_and_is_cleaned_up() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(
-        runtime_keys(&json),
-        [
-            "M1 DaemonSet/probe-agent :17081", // hostNetwork pod, undeclared; host sockets are not its own
-            "M1 Deployment/probe-web :9090",   // telnetd, undeclared
-            "M2 Deployment/probe-web",         // nc -l -p 0: a new random port each start
-            "M3 Deployment/probe-web :8443",   // declared https, nothing listens
-            "M3 StatefulSet/probe-dhcp :6767", // declared peer port, nothing listens
-            "M4B Deployment/probe-web",        // static: two Services
-            "M5A Service/probe-web-tls :443",  // targets https (8443): closed
-            "M5C Service/probe-dhcp :6767",    // headless, declared but closed
-            "M7 DaemonSet/probe-agent",        // static: hostNetwork
-        ]
-    );
+    assert_eq!(runtime_keys(&json), common::MISCONFIGURED_RUNTIME_KEYS);
     // The M2 port is attributed to the sidecar that opened it.
     let m2 = json["findings"]
         .as_array()

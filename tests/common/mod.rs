@@ -133,6 +133,20 @@ fn image_ready(image: &str, how: &str) -> bool {
     exists
 }
 
+/// The findings of `install probe testdata/charts/probe-misconfigured
+/// --probe`, as [`runtime_keys`] writes them, on every runtime.
+pub const MISCONFIGURED_RUNTIME_KEYS: [&str; 9] = [
+    "M1 DaemonSet/probe-agent :17081", // hostNetwork pod, undeclared; host sockets are not its own
+    "M1 Deployment/probe-web :9090",   // telnetd, undeclared
+    "M2 Deployment/probe-web",         // nc -l -p 0: a new random port each start
+    "M3 Deployment/probe-web :8443",   // declared https, nothing listens
+    "M3 StatefulSet/probe-dhcp :6767", // declared peer port, nothing listens
+    "M4B Deployment/probe-web",        // static: two Services
+    "M5A Service/probe-web-tls :443",  // targets https (8443): closed
+    "M5C Service/probe-dhcp :6767",    // headless, declared but closed
+    "M7 DaemonSet/probe-agent",        // static: hostNetwork
+];
+
 /// `CHECK Kind/name :port` of a finding; M2 without its (random) port.
 pub fn runtime_key(f: &serde_json::Value) -> String {
     let object = &f["objects"][0];
