@@ -46,8 +46,12 @@ changed or deleted; pods that are not Ready are reported as probe incomplete, no
 dynamic ports (M2) are only those in the pod's ephemeral port range.\n\nThe only exception is \
 --allow-debug-containers: a container without a shell can then be read from an ephemeral debug container \
 added to its pod, and Kubernetes can never remove an ephemeral container from a pod (it stays in the pod's \
-spec until the pod is replaced). Without the flag such containers are reported as not probed.",
-        after_help = "Examples:\n  helm netaudit audit shop -n prod\n  helm netaudit audit shop -n prod -o json --output-file netaudit.json\n  HELM_KUBECONTEXT=staging netaudit audit shop -n prod --fail-on medium"
+spec until the pod is replaced). Without the flag such containers are reported as not probed.\n\n\
+Without RELEASE it is a fleet audit: every deployed or failed Helm release of the namespace (-n), or of \
+every namespace (--all-namespaces), read from helm's release records and audited together, so M4G finds \
+label collisions between releases. The human output is then the summary table, one row per release; \
+-o json gives every finding, -o jsonl a line per release. Static unless --probe.",
+        after_help = "Examples:\n  helm netaudit audit shop -n prod\n  helm netaudit audit --all-namespaces                 # the fleet: a row per release\n  helm netaudit audit -n prod --probe -o jsonl         # every release of prod, probed in place\n  helm netaudit audit shop -n prod -o json --output-file netaudit.json\n  HELM_KUBECONTEXT=staging netaudit audit shop -n prod --fail-on medium"
     )]
     Audit(Box<AuditArgs>),
     /// Generate fixes for a chart without touching it: NetworkPolicies (M6), port declarations
@@ -112,6 +116,9 @@ pub enum OutputFormat {
     Human,
     /// The JSON report (docs/json-schema.md)
     Json,
+    /// JSON Lines: one object per chart or release, with its counts and findings (large fleets)
+    #[value(name = "jsonl")]
+    JsonLines,
     /// SARIF 2.1.0 (GitHub code scanning)
     Sarif,
     /// One line per finding: path:line:col: ID severity message
@@ -129,6 +136,7 @@ impl OutputFormat {
         match self {
             OutputFormat::Human => Format::Human,
             OutputFormat::Json => Format::Json,
+            OutputFormat::JsonLines => Format::JsonLines,
             OutputFormat::Sarif => Format::Sarif,
             OutputFormat::Compact => Format::Compact,
             OutputFormat::Junit => Format::Junit,
@@ -154,6 +162,12 @@ pub struct LintArgs {
     /// across them in a shared namespace, which is what finds M4G
     #[arg(long, help_heading = "Inputs")]
     pub separately: bool,
+    /// Check the inputs together with what already runs in the current kube context (KUBECONFIG,
+    /// HELM_KUBECONTEXT), read-only with LIST requests: M4G against other releases cluster-wide,
+    /// M5D against running pods, M6 and exposure under the live policies. Only findings that
+    /// involve the inputs are reported; the installed copy of the audited release is left out
+    #[arg(long, help_heading = "Inputs")]
+    pub cluster: bool,
 
     #[command(flatten)]
     pub report: ReportArgs,
@@ -479,12 +493,22 @@ pub struct InstallArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// The installed release to probe
+    /// The installed release to audit; without it, every release of the namespace (-n), or of
+    /// the whole cluster with --all-namespaces: a fleet audit
     #[arg(value_name = "RELEASE")]
-    pub release: String,
-    /// Namespace of the release (helm passes its -n as HELM_NAMESPACE; default: `default`)
+    pub release: Option<String>,
+    /// Namespace of the release, or of the fleet (helm passes its -n as HELM_NAMESPACE; default:
+    /// `default`)
     #[arg(short = 'n', long, env = "HELM_NAMESPACE")]
     pub namespace: Option<String>,
+    /// A fleet audit of every Helm release in every namespace (from helm's own release records):
+    /// one summary row per release, M4G across all of them
+    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "release")]
+    pub all_namespaces: bool,
+    /// Fleet audits: also read the sockets of the releases' running pods, in place and read-only
+    /// (`audit RELEASE` always does). Without it a fleet audit is static and needs no pod access
+    #[arg(long, help_heading = "Probe")]
+    pub probe: bool,
     /// Read containers without a shell from an ephemeral debug container added to their pod (the
     /// one write audit can make; Kubernetes cannot remove an ephemeral container afterwards).
     /// Without it such containers are reported as not probed

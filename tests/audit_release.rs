@@ -1,5 +1,8 @@
-//! `netaudit audit RELEASE` without a cluster: errors only (the probe itself
-//! is tested against a mocked API server in src/probe/in_place.rs).
+//! `netaudit audit` without a cluster: errors, and the fleet audit (every
+//! release of a namespace or of the cluster) with a stand-in for helm. The
+//! probe itself is tested against a mocked API server in
+//! src/probe/kube/in_place.rs, and everything on the real cluster in
+//! tests/probe_kube.rs.
 
 mod common;
 
@@ -204,4 +207,223 @@ fn an_interrupt_while_the_cluster_hangs_exits_130() {
     assert_eq!(status.code(), Some(130), "stderr: {stderr}");
     assert_eq!(stderr.trim_end(), "error: interrupted", "{stderr}");
     assert!(stdout.is_empty(), "no report after an interrupt: {stdout}");
+}
+
+/// A stand-in for helm that serves a fleet: `helm list` answers from
+/// `list-<offset>.json` (or `[]`), `helm get manifest R` from
+/// `manifests/R.yaml` (else "release: not found").
+fn fleet_helm(dir: &std::path::Path, releases: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let manifests = dir.join("manifests");
+    std::fs::create_dir_all(&manifests).unwrap();
+    let list: Vec<serde_json::Value> = releases
+        .iter()
+        .map(|(namespace, name, manifest)| {
+            std::fs::write(manifests.join(format!("{name}.yaml")), manifest).unwrap();
+            serde_json::json!({"name": name, "namespace": namespace, "revision": "1",
+                "status": "deployed", "chart": "web-0.1.0", "app_version": "1.0"})
+        })
+        .collect();
+    std::fs::write(dir.join("list-0.json"), serde_json::to_string(&list).unwrap()).unwrap();
+    let root = dir.display();
+    fake_helm(
+        dir,
+        &format!(
+            r#"case "$1" in
+list) offset=$(echo "$@" | sed 's/.*--offset \([0-9]*\).*/\1/'); cat "{root}/list-$offset.json" 2>/dev/null || echo '[]';;
+get) cat "{root}/manifests/$3.yaml" 2>/dev/null || {{ echo 'Error: release: not found' >&2; exit 1; }};;
+esac"#
+        ),
+    )
+}
+
+/// A Deployment and a Service, both selecting `app: <app>`.
+fn web(release: &str, app: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {release}-web}}\nspec:\n  selector: {{matchLabels: {{app: {app}}}}}\n  \
+template:\n    metadata: {{labels: {{app: {app}}}}}\n    spec: {{containers: [{{name: web, image: web, ports: [{{containerPort: 8080}}]}}]}}\n\
+---\napiVersion: v1\nkind: Service\nmetadata: {{name: {release}-web}}\nspec: {{selector: {{app: {app}}}, ports: [{{port: 80, targetPort: 8080}}]}}\n"
+    )
+}
+
+fn helm_calls(dir: &std::path::Path) -> Vec<String> {
+    let mut calls: Vec<String> = std::fs::read_to_string(dir.join("helm-args"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // The manifests are read concurrently.
+    calls.sort();
+    calls
+}
+
+#[test]
+fn a_fleet_audit_is_a_summary_row_per_release_with_collisions_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blog, shop, api) = (web("blog", "web"), web("shop", "web"), web("api", "api"));
+    let helm = fleet_helm(
+        dir.path(),
+        &[
+            ("prod", "blog", &blog),
+            ("prod", "shop", &shop),
+            ("staging", "api", &api),
+        ],
+    );
+    let output = run_with(&helm, dir.path(), &["--all-namespaces"], Some("ctx"));
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let table = common::stdout(&output);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        rows,
+        [
+            "| release | affected | M4A | M4B | M4C | M4G | M5B | M5C | M5D | M6 | M7 | NP1 | NP2 | NP3 |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| prod/blog | yes | 0 | 0 | 0 | 2 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
+            "| prod/shop | yes | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
+            "| staging/api | yes | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
+            "| **total (3 releases)** | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 0 |",
+        ],
+        "{table}"
+    );
+    // Installed releases run in their namespace: no "shared only because
+    // their objects set none" warning.
+    assert!(!stderr.contains("set none"), "{stderr}");
+    assert_eq!(
+        helm_calls(dir.path()),
+        [
+            "get manifest api --namespace staging --kube-context ctx",
+            "get manifest blog --namespace prod --kube-context ctx",
+            "get manifest shop --namespace prod --kube-context ctx",
+            "list --output json --all-namespaces --max 256 --offset 0 --kube-context ctx",
+        ]
+    );
+}
+
+#[test]
+fn jsonl_is_a_line_per_release_with_its_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (blog, shop) = (web("blog", "web"), web("shop", "web"));
+    let helm = fleet_helm(dir.path(), &[("prod", "blog", &blog), ("prod", "shop", &shop)]);
+    let output = run_with(&helm, dir.path(), &["-n", "prod", "-o", "jsonl"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", common::stderr(&output));
+    let lines: Vec<serde_json::Value> = common::stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["input"], "prod/shop");
+    assert_eq!(lines[1]["release"], "shop");
+    assert_eq!(lines[1]["namespace"], "prod");
+    assert_eq!(lines[1]["counts"]["M4G"], 1);
+    let checks: Vec<&str> = lines[1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["M4G", "M6"]);
+    let calls = helm_calls(dir.path());
+    assert_eq!(
+        calls.last().unwrap(),
+        "list --output json --namespace prod --max 256 --offset 0"
+    );
+}
+
+#[test]
+fn a_fleet_larger_than_a_helm_list_page_is_read_page_by_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = web("r", "r");
+    let names: Vec<String> = (0..257).map(|i| format!("r{i:03}")).collect();
+    let releases: Vec<(&str, &str, &str)> = names.iter().map(|n| ("big", n.as_str(), manifest.as_str())).collect();
+    let helm = fleet_helm(dir.path(), &releases);
+    // helm pages by 256: the stand-in does too.
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("list-0.json")).unwrap()).unwrap();
+    let all = all.as_array().unwrap();
+    std::fs::write(
+        dir.path().join("list-0.json"),
+        serde_json::to_string(&all[..256]).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("list-256.json"),
+        serde_json::to_string(&all[256..]).unwrap(),
+    )
+    .unwrap();
+    let output = run_with(
+        &helm,
+        dir.path(),
+        &["-n", "big", "-o", "jsonl", "--fail-on", "never"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", common::stderr(&output));
+    assert_eq!(common::stdout(&output).lines().count(), 257);
+    let lists: Vec<String> = helm_calls(dir.path())
+        .into_iter()
+        .filter(|c| c.starts_with("list"))
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            "list --output json --namespace big --max 256 --offset 0",
+            "list --output json --namespace big --max 256 --offset 256",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_fleet_says_so_and_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let helm = fleet_helm(dir.path(), &[]);
+    let output = run_with(&helm, dir.path(), &["-n", "empty"], None);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        common::stderr(&output)
+            .contains("warning: no deployed or failed Helm release (namespace empty): nothing to audit"),
+        "{}",
+        common::stderr(&output)
+    );
+}
+
+#[test]
+fn a_release_of_the_fleet_that_cannot_be_read_is_named_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = web("blog", "web");
+    let helm = fleet_helm(dir.path(), &[("prod", "blog", &blog), ("prod", "gone", "")]);
+    std::fs::remove_file(dir.path().join("manifests/gone.yaml")).unwrap();
+    let output = run_with(&helm, dir.path(), &["-A", "-q"], None);
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: reading release prod/gone: release gone not found"),
+        "{stderr}"
+    );
+    assert!(common::stdout(&output).is_empty());
+}
+
+#[test]
+fn helm_list_failing_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let helm = fake_helm(dir.path(), "echo 'Error: Kubernetes cluster unreachable' >&2; exit 1");
+    let output = run_with(&helm, dir.path(), &["-A"], None);
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        "error: helm list failed: Kubernetes cluster unreachable"
+    );
+}
+
+#[test]
+fn a_release_and_all_namespaces_exclude_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let helm = fake_helm(dir.path(), "exit 0");
+    let output = run_with(&helm, dir.path(), &["shop", "-A"], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        common::stderr(&output).contains("cannot be used with"),
+        "{}",
+        common::stderr(&output)
+    );
 }

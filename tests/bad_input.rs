@@ -378,6 +378,48 @@ fn kube_runtime_without_a_cluster_is_a_clear_error() {
     assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
 }
 
+/// `lint --cluster` without a cluster: one line naming the missing
+/// kubeconfig, exit 2, no report.
+#[test]
+fn lint_cluster_without_a_cluster_is_one_line() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args([
+            "lint",
+            "--manifests",
+            "testdata/manifests/M6/fail-no-policy.yaml",
+            "--cluster",
+        ])
+        .current_dir(common::repo())
+        .env("HOME", home.path())
+        .env("KUBECONFIG", home.path().join("no-such-kubeconfig"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("HELM_KUBECONTEXT")
+        .output()
+        .unwrap();
+    assert_error(
+        &out,
+        &[
+            "error: --cluster: reading the current Kubernetes context: no Kubernetes cluster configured: KUBECONFIG names ",
+            "no-such-kubeconfig, which does not exist",
+        ],
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let together = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args([
+            "lint",
+            "--manifests",
+            "testdata/manifests/M6/fail-no-policy.yaml",
+            "--cluster",
+            "--separately",
+        ])
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert_error(&together, &["--cluster", "cannot be combined with --separately"]);
+}
+
 #[test]
 fn install_without_probe_is_refused() {
     if common::skip_without_helm() {

@@ -484,7 +484,7 @@ fn the_least_privilege_rbac_of_the_docs_is_enough() {
     let blocks = rbac_doc_blocks();
     let sandbox: Vec<&String> = blocks
         .iter()
-        .filter(|b| b.contains("ClusterRole") && !b.contains("ValidatingAdmissionPolicy"))
+        .filter(|b| b.contains("name: netaudit-sandbox-") && !b.contains("ValidatingAdmissionPolicy"))
         .collect();
     assert_eq!(sandbox.len(), 4, "namespaces, probe, helm, bindings: {blocks:#?}");
     let audit_block = blocks
@@ -552,4 +552,279 @@ fn the_least_privilege_rbac_of_the_docs_is_enough() {
     assert_eq!(runtime_keys(&json), ["M1 Deployment/audited-web :9090"], "{json:#}");
     let text = format!("{json}{}", stderr(&out));
     assert!(!text.contains("forbidden"), "{text}");
+}
+
+/// Namespaces a test made, deleted (with everything in them, helm's
+/// release records included) when the test ends, however it ends.
+struct Namespaces<'c> {
+    cluster: &'c Cluster,
+    names: Vec<&'static str>,
+}
+
+impl<'c> Namespaces<'c> {
+    /// Fresh: what an earlier failed run left is deleted first.
+    fn fresh(cluster: &'c Cluster, names: &[&'static str]) -> Namespaces<'c> {
+        let mut delete = vec!["delete", "namespace", "--ignore-not-found", "--wait=true"];
+        delete.extend_from_slice(names);
+        cluster.kubectl(&delete);
+        for name in names {
+            let made = cluster.kubectl(&["create", "namespace", name]);
+            assert!(made.status.success(), "{}", stderr(&made));
+        }
+        Namespaces {
+            cluster,
+            names: names.to_vec(),
+        }
+    }
+}
+
+impl Drop for Namespaces<'_> {
+    fn drop(&mut self) {
+        let mut delete = vec!["delete", "namespace", "--ignore-not-found", "--wait=false"];
+        delete.extend_from_slice(&self.names);
+        self.cluster.kubectl(&delete);
+    }
+}
+
+/// The requests the API server's audit log recorded for `user` (the test
+/// cluster logs what ServiceAccounts of namespace ci send): verb and
+/// resource, e.g. `list deployments` or `create pods/exec`.
+fn requests_of(cluster: &Cluster, user: &str) -> Vec<String> {
+    let log = cluster.kubeconfig.parent().unwrap().join("logs/audit.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["user"]["username"] == user)
+        .map(|event| {
+            let object = &event["objectRef"];
+            let mut resource = object["resource"].as_str().unwrap_or("").to_string();
+            if let Some(sub) = object["subresource"].as_str() {
+                resource = format!("{resource}/{sub}");
+            }
+            format!("{} {resource}", event["verb"].as_str().unwrap_or(""))
+        })
+        .collect()
+}
+
+/// The rows of the human fleet summary for the test's namespaces.
+fn fleet_rows(table: &str) -> Vec<&str> {
+    table.lines().filter(|l| l.starts_with("| netaudit-fleet-")).collect()
+}
+
+/// Five releases in three namespaces, two of which (`blog` and `shop`)
+/// select each other's pods: the fleet audit finds that M4G and gives a row
+/// per release; `lint --cluster` checks a chart against them. Both run as a
+/// ServiceAccount holding only the docs' read-only grants, and the API
+/// server's audit log shows it sent no write.
+#[test]
+fn fleet_audit_and_lint_cluster_need_only_the_read_only_grants() {
+    let Some(admin) = cluster() else { return };
+    let namespaces = Namespaces::fresh(&admin, &["netaudit-fleet-a", "netaudit-fleet-b", "netaudit-fleet-c"]);
+    for (helm_major, release, chart, namespace) in [
+        (4, "blog", "fleet-generic-labels", "netaudit-fleet-a"),
+        (3, "shop", "fleet-generic-labels", "netaudit-fleet-a"),
+        (4, "web", "probe-clean", "netaudit-fleet-b"),
+        (3, "pause", "probe-no-shell", "netaudit-fleet-b"),
+        (3, "servers", "probe-misconfigured", "netaudit-fleet-c"),
+    ] {
+        let chart = format!("testdata/charts/{chart}");
+        let mut args = vec!["install", release, &chart, "-n", namespace];
+        if helm_major == 4 {
+            args.push("--server-side=false");
+        }
+        let installed = admin.helm(helm_major, &args);
+        assert!(installed.status.success(), "{release}: {}", stderr(&installed));
+    }
+    // A pod of no release that a Service of the M5D chart selects, and a
+    // deny-all policy where the M6 chart goes.
+    let bare = admin.kubectl(&[
+        "-n",
+        "netaudit-fleet-b",
+        "run",
+        "payments",
+        "--image=localhost/netaudit-test:latest",
+        "--image-pull-policy=Never",
+        "--labels=app.kubernetes.io/name=shop,app.kubernetes.io/instance=pay,app.kubernetes.io/component=payments",
+        "--command",
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    assert!(bare.status.success(), "{}", stderr(&bare));
+    admin.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: netaudit-fleet-c}\n\
+spec: {podSelector: {}, policyTypes: [Ingress]}\n",
+    );
+
+    let blocks = rbac_doc_blocks();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["name: netaudit-cluster-read", "name: netaudit-fleet"] {
+        let block = blocks.iter().find(|b| b.contains(name)).expect(name);
+        admin.apply(&block.replace("name: netaudit\n    namespace: ci", "name: fleet\n    namespace: ci"));
+    }
+    let reader = admin.as_identity(&admin.service_account_kubeconfig("fleet", dir.path()));
+
+    // The fleet, statically: JSON Lines, a line per release.
+    let out = reader
+        .netaudit(4, &["audit", "--all-namespaces", "-o", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|l: &serde_json::Value| l["namespace"].as_str().unwrap().starts_with("netaudit-fleet-"))
+        .collect();
+    let m4g: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["input"].as_str().unwrap().to_string(),
+                l["counts"]["M4G"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_m4g = [
+        ("netaudit-fleet-a/blog", 2),
+        ("netaudit-fleet-a/shop", 1),
+        ("netaudit-fleet-b/pause", 0),
+        ("netaudit-fleet-b/web", 0),
+        ("netaudit-fleet-c/servers", 0),
+    ];
+    let expected_m4g: Vec<(String, u64)> = expected_m4g.iter().map(|(i, n)| (i.to_string(), *n)).collect();
+    assert_eq!(m4g, expected_m4g, "{}", stdout(&out));
+    let blog_findings = lines[0]["findings"].as_array().unwrap();
+    assert!(
+        blog_findings
+            .iter()
+            .any(|f| f["check"] == "M4G" && f["message"].as_str().unwrap().contains("release `shop`")),
+        "{blog_findings:#?}"
+    );
+
+    // The same as the human summary table, through helm 3.
+    let out = reader.netaudit(3, &["audit", "-A"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert!(table.starts_with("| release | affected | M4A |"), "{table}");
+    assert_eq!(
+        fleet_rows(&table),
+        [
+            "| netaudit-fleet-a/blog | yes | 0 | 0 | 0 | 2 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
+            "| netaudit-fleet-a/shop | yes | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
+            "| netaudit-fleet-b/pause | no | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+            "| netaudit-fleet-b/web | no | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+            "| netaudit-fleet-c/servers | yes | 0 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 0 | 0 |",
+        ],
+        "{table}"
+    );
+
+    // One namespace, probed in place: the pods' sockets are read too.
+    for workload in ["deployment/blog-web", "deployment/shop-web"] {
+        let rolled = admin.kubectl(&[
+            "-n",
+            "netaudit-fleet-a",
+            "rollout",
+            "status",
+            workload,
+            "--timeout=120s",
+        ]);
+        assert!(rolled.status.success(), "{workload}: {}", stderr(&rolled));
+    }
+    let out = reader
+        .netaudit(4, &["audit", "-n", "netaudit-fleet-a", "--probe", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["runtime"], "kube (in place)", "{json:#}");
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_eq!(json["summary"]["rows"].as_array().unwrap().len(), 2, "{json:#}");
+
+    // lint --cluster: a third release of the chart collides with both live
+    // ones; linting `blog` itself leaves its installed copy out.
+    let lint = |args: &[&str]| {
+        let mut all = vec!["lint"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--cluster", "-o", "json"]);
+        let out = reader.netaudit(3, &all).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        json_of(&out)
+    };
+    let m4g_releases = |json: &serde_json::Value| -> Vec<String> {
+        let mut releases: Vec<String> = json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["check"] == "M4G")
+            .flat_map(|f| f["objects"].as_array().unwrap().iter())
+            .map(|o| o["release"].as_str().unwrap().to_string())
+            .collect();
+        releases.sort();
+        releases.dedup();
+        releases
+    };
+    let news = lint(&["news", "testdata/charts/fleet-generic-labels", "-n", "netaudit-fleet-a"]);
+    assert_eq!(m4g_releases(&news), ["blog", "news", "shop"], "{news:#}");
+    assert_eq!(
+        news["summary"]["rows"].as_array().unwrap().len(),
+        1,
+        "live objects are no row"
+    );
+    let live = news["inputs"].as_array().unwrap().iter().filter(|i| i["live"] == true);
+    let live: Vec<&str> = live.map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(
+        live.contains(&"cluster/netaudit-fleet-a/shop") && live.contains(&"cluster/netaudit-fleet-a/blog"),
+        "{live:?}"
+    );
+    let blog = lint(&["blog", "testdata/charts/fleet-generic-labels", "-n", "netaudit-fleet-a"]);
+    assert_eq!(m4g_releases(&blog), ["blog", "shop"], "{blog:#}");
+    let checks = |json: &serde_json::Value| -> Vec<String> {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // M5D: the Service's target runs, as a pod of no release.
+    let pay = lint(&[
+        "pay",
+        "testdata/charts/m5d-service-without-target-fail",
+        "-n",
+        "netaudit-fleet-b",
+    ]);
+    assert!(!checks(&pay).contains(&"M5D".to_string()), "{pay:#}");
+    // M6: the namespace's live deny-all policy covers the chart's pods.
+    let covered = lint(&["x", "testdata/charts/m6-no-policy-fail", "-n", "netaudit-fleet-c"]);
+    assert_eq!(checks(&covered), Vec::<String>::new(), "{covered:#}");
+    // Without --cluster, both are found: the cluster made the difference.
+    let alone = reader
+        .netaudit(
+            3,
+            &[
+                "lint",
+                "x",
+                "testdata/charts/m6-no-policy-fail",
+                "-n",
+                "netaudit-fleet-c",
+                "-o",
+                "json",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(checks(&json_of(&alone)).contains(&"M6".to_string()));
+
+    drop(namespaces);
+    let requests = requests_of(&admin, "system:serviceaccount:ci:fleet");
+    assert!(requests.iter().any(|r| r == "list deployments"), "{requests:#?}");
+    assert!(requests.iter().any(|r| r == "list secrets"), "{requests:#?}");
+    let writes: Vec<&String> = requests
+        .iter()
+        .filter(|r| {
+            let (verb, resource) = r.split_once(' ').unwrap();
+            !matches!(verb, "get" | "list" | "watch") && resource != "pods/exec"
+        })
+        .collect();
+    assert_eq!(writes, Vec::<&String>::new(), "read-only modes sent writes");
 }

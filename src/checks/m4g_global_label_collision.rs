@@ -10,10 +10,13 @@ declare_check! {
     /// Finds label collisions between different releases: an M4A (two
     /// workloads whose labels collide) or an M4C (a Service selecting
     /// workloads) where the two sides belong to different releases. It needs
-    /// several releases audited together, for example
-    /// `helm netaudit lint mychart --manifests <(helm get manifest other -n ns)`
-    /// or several `--manifests` files; `lint --separately` audits each input
-    /// alone and so never finds it. (The paper writes this check `M4*`.)
+    /// several releases audited together: a chart against what runs in the
+    /// cluster (`helm netaudit lint mychart -n ns --cluster`), every
+    /// installed release at once (`helm netaudit audit --all-namespaces`),
+    /// or several inputs, for example
+    /// `helm netaudit lint mychart --manifests <(helm get manifest other -n ns)`;
+    /// `lint --separately` audits each input alone and so never finds it.
+    /// (The paper writes this check `M4*`.)
     ///
     /// ## Why is this bad?
     /// Releases installed into the same namespace by different teams know

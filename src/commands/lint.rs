@@ -2,14 +2,17 @@
 //! `reach` (the per-port source matrix of the same inputs), both with
 //! `--enable-chart-policies`.
 
-use super::{emit, load_config, namespace_or_default, note, release_and_chart, render_request, write_output};
+use super::{
+    emit, load_config, namespace_or_default, note, progress, quiet_for, release_and_chart, render_request, write_output,
+};
 use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
 use crate::engine::chart_policies;
 use crate::model::{Detail, Input, Manifests};
 use crate::reach::matrix::Matrix;
 use crate::source::helm::RenderRequest;
-use crate::source::{self, InputSpec};
+use crate::source::{self, cluster, InputSpec};
 use anyhow::{bail, Context, Result};
+use std::io::IsTerminal;
 
 /// The inputs the flags name, in order: the chart, `--chart`s, `--manifests`.
 fn specs(args: &InputArgs, command: &str) -> Result<Vec<InputSpec>> {
@@ -97,10 +100,38 @@ pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec
     Ok((inputs, keys))
 }
 
+/// `--cluster`: what runs in the current context, without the live copies
+/// of what `inputs` hold (their releases, their objects).
+fn live_inputs(args: &LintArgs, specs: &[InputSpec], inputs: &[Input]) -> Result<Vec<Input>> {
+    cluster::check_compatible(args.separately)?;
+    let audited = Manifests::load(inputs.to_vec(), Detail::Checks)?;
+    let releases = specs.iter().zip(inputs).map(|(spec, input)| {
+        let namespace = match spec {
+            InputSpec::Chart(request) => request.namespace.clone(),
+            _ => input.default_namespace.clone(),
+        };
+        (namespace, input.release.clone())
+    });
+    let exclusions = cluster::exclusions_for(releases, &audited.objects);
+    // On a terminal only: elsewhere lint says nothing but its report.
+    let quiet = quiet_for(&args.report, false) || !std::io::stderr().is_terminal();
+    progress(quiet)("reading the workloads, Services and policies of the current Kubernetes context (read-only)");
+    let live = cluster::read(&exclusions, args.inputs.max_input_size)
+        .context("--cluster: reading the current Kubernetes context")?;
+    for warning in &live.warnings {
+        note(&format!("warning: {warning}"));
+    }
+    Ok(live.inputs)
+}
+
 pub fn run(args: &LintArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "lint")?;
-    let inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
+    let mut inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
+    let live = match args.cluster {
+        true => live_inputs(args, &specs, &inputs)?,
+        false => Vec::new(),
+    };
     let audit_of = |manifests| {
         if args.separately {
             crate::engine::run_separately(manifests, &config)
@@ -109,10 +140,13 @@ pub fn run(args: &LintArgs) -> Result<u8> {
         }
     };
     if !args.inputs.enable_chart_policies {
+        inputs.extend(live);
         let manifests = Manifests::load(inputs, Detail::Checks)?;
         return emit(&audit_of(&manifests), &args.report);
     }
-    let (switched, keys) = with_chart_policies(&specs, &inputs)?;
+    let (mut switched, keys) = with_chart_policies(&specs, &inputs)?;
+    switched.extend(live.iter().cloned());
+    inputs.extend(live);
     let before = Manifests::load(inputs, Detail::Checks)?;
     let after = Manifests::load(switched, Detail::Checks)?;
     let before_audit = audit_of(&before);

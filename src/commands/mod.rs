@@ -95,20 +95,32 @@ pub fn quiet_for(report: &ReportArgs, quiet: bool) -> bool {
 
 /// Write the report as asked and return the exit code.
 pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
+    emit_as(audit, args, args.summary.then_some("chart"))
+}
+
+/// [`emit`], with the summary table as the human output when `table` names
+/// what its rows are (a fleet audit's "release", whatever `--summary` says).
+pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Result<u8> {
+    let summary = table.is_some();
+    let row_noun = table.unwrap_or("chart");
     if args.template.is_some() && args.output.format() != Format::Template {
         bail!("--template FILE is the template of `-o template`: add -o template, or drop --template");
     }
-    if args.output.format() == Format::Human && args.summary {
-        // The table has no place for them, and they may change what it counts.
+    let table = args.output.format() == Format::Human && summary;
+    if table || args.output.format() == Format::JsonLines {
+        // The table and the lines have no place for them, and they may
+        // change what is counted.
         for warning in &audit.warnings {
             note(&format!("warning: {}", warning.message));
         }
     }
-    let text = match (args.output.format(), args.summary) {
-        (Format::Human, true) if audit.chart_policies.is_empty() => report::summary::Summary::of(audit).to_markdown(),
+    let text = match (args.output.format(), summary) {
+        (Format::Human, true) if audit.chart_policies.is_empty() => {
+            report::summary::Summary::of(audit).to_markdown(row_noun)
+        }
         (Format::Human, true) => format!(
             "{}\n{}",
-            report::summary::Summary::of(audit).to_markdown(),
+            report::summary::Summary::of(audit).to_markdown(row_noun),
             crate::engine::chart_policies::to_markdown(&audit.chart_policies)
         ),
         (Format::Human, false) => {
@@ -131,6 +143,7 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
             )
         }
         (Format::Json, _) => report::json::render(audit).context("cannot serialize the JSON report")?,
+        (Format::JsonLines, _) => report::json_lines::render(audit).context("cannot serialize the JSON lines")?,
         (Format::Sarif, _) => report::sarif::render(audit).context("cannot serialize the SARIF report")?,
         (Format::Compact, _) => report::compact::render(audit),
         (Format::Junit, _) => report::junit::render(audit),

@@ -21,6 +21,8 @@ pub struct Printer {
     bar_shown: Cell<bool>,
     /// The last wait line printed, and when (logs only).
     last: RefCell<Option<(String, Instant)>>,
+    /// When a count was last said (logs only).
+    last_count: Cell<Option<Instant>>,
 }
 
 impl Printer {
@@ -30,12 +32,35 @@ impl Printer {
             terminal: std::io::stderr().is_terminal() && std::env::var_os("TERM").is_some_and(|t| t != "dumb"),
             bar_shown: Cell::new(false),
             last: RefCell::new(None),
+            last_count: Cell::new(None),
         }
     }
 
     /// A phase line as a plain closure (for what takes `&dyn Fn(&str)`).
     pub fn lines(&self) -> impl Fn(&str) + '_ {
         move |message: &str| self.line(message)
+    }
+
+    /// `done` of `total` things finished: a counter redrawn in place on a
+    /// terminal; in a log, the last one, and one every 30 s.
+    pub fn count(&self, done: usize, total: usize, what: &str) {
+        if self.quiet {
+            return;
+        }
+        let text = format!("{done}/{total} {what}");
+        if self.terminal {
+            let _ = write!(std::io::stderr(), "\r\x1b[2Knetaudit: {text}");
+            if done == total {
+                let _ = writeln!(std::io::stderr());
+            }
+            return;
+        }
+        if done == total {
+            note(&text);
+        } else if self.last_count.get().is_none_or(|when| when.elapsed() >= ALIVE_EVERY) {
+            note(&text);
+            self.last_count.set(Some(Instant::now()));
+        }
     }
 
     fn clear_bar(&self) {

@@ -53,7 +53,9 @@ pub fn run_on<'a>(
 /// label collision reaches from one input into another.
 pub fn run_separately<'a>(manifests: &'a Manifests, config: &Config) -> Audit<'a> {
     let parts = manifests.indexes_per_input();
-    let mut findings: Vec<Finding<'a>> = parts.iter().flat_map(|part| findings_of(part, config)).collect();
+    // Inputs are independent here: their checks run on all cores.
+    let per_part = crate::model::parallel::map_in_order(&parts, |_, part| findings_of(part, config));
+    let mut findings: Vec<Finding<'a>> = per_part.into_iter().flatten().collect();
     // In check order, as one audit of all inputs orders them (stable: each
     // check's findings stay in input order).
     let order = config.enabled_checks();
@@ -103,7 +105,13 @@ fn finish<'a>(
             )
         }));
     }
-    let (findings, suppressed) = waivers::apply(findings, &waivers, &mut warnings);
+    let (mut findings, mut suppressed) = waivers::apply(findings, &waivers, &mut warnings);
+    // After the waivers: a live object's own waiver still matches its own
+    // finding (no "never matched" warning), which is then not reported.
+    if manifests.inputs.iter().any(|i| i.live) {
+        findings.retain(|f| first_audited_input(&manifests.inputs, f).is_some());
+        suppressed.retain(|(f, _)| first_audited_input(&manifests.inputs, f).is_some());
+    }
     if let Some(evidence) = evidence {
         warnings.extend(evidence.notes.iter().map(|note| Warning::new(note.clone())));
     }
@@ -142,7 +150,24 @@ pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
     }
 }
 
-impl Audit<'_> {
+/// The first input among a finding's subjects that is not live objects
+/// (`lint --cluster`); `None` when the finding concerns only those.
+fn first_audited_input(inputs: &[crate::model::Input], finding: &Finding<'_>) -> Option<usize> {
+    finding
+        .subjects
+        .iter()
+        .map(|s| s.object.input)
+        .find(|&i| !inputs[i].live)
+}
+
+impl<'a> Audit<'a> {
+    /// The input a finding is counted under: its first subject's, unless
+    /// that is a live object (`lint --cluster`), then the first audited
+    /// input among its subjects.
+    pub fn counted_under(&self, finding: &Finding<'a>) -> Option<usize> {
+        first_audited_input(self.index.inputs, finding)
+    }
+
     /// Is any reported finding at or above `threshold`? (`None`: never fail.)
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
         threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))

@@ -19,7 +19,8 @@ pub fn warnings(index: &Index<'_>) -> Vec<Warning> {
     if index.inputs.len() < 2 {
         return Vec::new();
     }
-    let defaulted = |object: &Object| !object.sets_namespace();
+    // Installed releases really run in their namespace: nothing is assumed.
+    let defaulted = |object: &Object| !object.sets_namespace() && !index.inputs[object.input].deployed;
     let foreign =
         |selector: &Object, workload: &Workload<'_>| workload.obj.input != selector.input && defaulted(workload.obj);
     let mut reach: BTreeMap<usize, Reach> = BTreeMap::new();

@@ -11,6 +11,7 @@ pub mod exposure;
 pub mod lookup;
 pub mod objects;
 pub mod operated;
+pub mod parallel;
 pub mod platform_objects;
 pub mod policy;
 pub mod runtime;
@@ -68,6 +69,13 @@ pub struct Input {
     /// The largest text loaded (`--max-input-size`, default
     /// [`MAX_INPUT_BYTES`]): beyond it the input is refused.
     pub max_bytes: usize,
+    /// Objects already running in the cluster (`lint --cluster`): the
+    /// other inputs are checked against them, but what concerns only them
+    /// is not reported (it is not the audited chart's doing).
+    pub live: bool,
+    /// A release's manifests as installed (`helm get manifest`): its
+    /// objects run in `default_namespace`, a fact rather than an assumption.
+    pub deployed: bool,
 }
 
 /// A values key such as `networkPolicy.enabled` set to false.
@@ -98,6 +106,8 @@ impl Input {
             netpol_toggles: Vec::new(),
             rendered_by_helm: false,
             max_bytes: MAX_INPUT_BYTES,
+            live: false,
+            deployed: false,
         }
     }
 
@@ -398,14 +408,21 @@ pub struct Manifests {
 }
 
 impl Manifests {
-    /// Parse every input.
+    /// Parse every input, several at once on a machine with several cores;
+    /// an error is the first input's in order, as if parsed one by one.
     pub fn load(inputs: Vec<Input>, detail: Detail) -> Result<Manifests, LoadError> {
+        let parsed = parallel::map_in_order(&inputs, |i, input| {
+            let mut objects = Vec::new();
+            load_objects(i, input, detail, &mut objects).map(|documents| (objects, documents))
+        });
         let mut objects = Vec::new();
         let mut empty_inputs = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
-            if load_objects(i, input, detail, &mut objects)? == 0 {
+        for (i, result) in parsed.into_iter().enumerate() {
+            let (mut of_input, documents) = result?;
+            if documents == 0 {
                 empty_inputs.push(i);
             }
+            objects.append(&mut of_input);
         }
         Ok(Manifests {
             inputs,

@@ -95,6 +95,10 @@ pub struct JsonInput {
     pub name: String,
     pub release: String,
     pub namespace: String,
+    /// `lint --cluster`: objects read from the cluster, checked against
+    /// but not reported on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -167,7 +171,7 @@ pub struct JsonWarning {
     pub message: String,
 }
 
-fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFinding {
+pub(crate) fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>) -> JsonFinding {
     JsonFinding {
         check: f.check.id.into(),
         name: f.check.name.into(),
@@ -212,6 +216,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
                 name: i.name.clone(),
                 release: i.release.clone(),
                 namespace: i.default_namespace.clone(),
+                live: i.live,
             })
             .collect(),
         findings: audit.findings.iter().map(|f| finding(audit, &lines, f)).collect(),

@@ -5,6 +5,7 @@ pub mod compact;
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod json_lines;
 pub mod junit;
 pub mod sarif;
 pub mod summary;
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Human,
     Json,
+    /// One JSON object per input (release) and line, for large fleets.
+    JsonLines,
     Sarif,
     /// One line per finding, `path:line:col: ID severity message`.
     Compact,

@@ -36,10 +36,23 @@ impl Summary {
             .filter(|c| probed || !c.runtime_only())
             .map(|c| c.id.to_string())
             .collect();
+        // Live objects (`lint --cluster`) are context, not a row.
+        let rows_of: Vec<Option<usize>> = audit
+            .index
+            .inputs
+            .iter()
+            .scan(0, |next, input| {
+                Some((!input.live).then(|| {
+                    *next += 1;
+                    *next - 1
+                }))
+            })
+            .collect();
         let mut rows: Vec<Row> = audit
             .index
             .inputs
             .iter()
+            .filter(|i| !i.live)
             .map(|i| Row {
                 name: i.name.clone(),
                 counts: checks.iter().map(|c| (c.clone(), 0)).collect(),
@@ -47,7 +60,13 @@ impl Summary {
             })
             .collect();
         for finding in &audit.findings {
-            let row = &mut rows[finding.input()];
+            let Some(row) = audit
+                .counted_under(finding)
+                .and_then(|input| rows_of[input])
+                .map(|r| &mut rows[r])
+            else {
+                continue;
+            };
             row.affected = true;
             if let Some(n) = row.counts.get_mut(finding.check.id) {
                 *n = if finding.check.counting == Counting::OncePerInput {
@@ -61,10 +80,10 @@ impl Summary {
     }
 
     /// A Markdown table (readable as plain text too), with a total row when
-    /// there is more than one input.
-    pub fn to_markdown(&self) -> String {
+    /// there is more than one input; `row` is what a row is ("chart", "release").
+    pub fn to_markdown(&self, row: &str) -> String {
         let mut out = String::new();
-        out.push_str(&format!("| chart | affected | {} |\n", self.checks.join(" | ")));
+        out.push_str(&format!("| {row} | affected | {} |\n", self.checks.join(" | ")));
         out.push_str(&format!("|---|---|{}\n", "---:|".repeat(self.checks.len())));
         for row in &self.rows {
             let counts: Vec<String> = self.checks.iter().map(|c| row.count(c).to_string()).collect();
@@ -83,7 +102,7 @@ impl Summary {
                 .collect();
             let affected = self.rows.iter().filter(|r| r.affected).count();
             out.push_str(&format!(
-                "| **total ({} charts)** | {affected} | {} |\n",
+                "| **total ({} {row}s)** | {affected} | {} |\n",
                 self.rows.len(),
                 totals.join(" | ")
             ));

@@ -27,7 +27,33 @@ pub enum HelmError {
         namespace: String,
         stderr: String,
     },
+    #[error("helm list failed: {0}")]
+    List(String),
 }
+
+/// Where `helm list` looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseScope {
+    Namespace(String),
+    AllNamespaces,
+}
+
+/// A release as `helm list -o json` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct ReleaseRecord {
+    pub name: String,
+    pub namespace: String,
+    /// `name-version`, e.g. `redis-18.1.0`.
+    #[serde(default)]
+    pub chart: String,
+    /// `deployed` or `failed` (what `helm list` shows by default).
+    #[serde(default)]
+    pub status: String,
+}
+
+/// Releases per `helm list` call: helm's own default page (`--max 256`),
+/// read page after page with `--offset`.
+const LIST_PAGE: usize = 256;
 
 /// Refuse a release name helm would refuse, in our words and before helm
 /// runs: DNS-1123 subdomain labels (lowercase letters, digits, `-`, parts
@@ -166,6 +192,57 @@ impl Helm {
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
+}
+
+impl Helm {
+    /// The deployed and failed releases of `scope` (helm's own records), sorted
+    /// by namespace and name.
+    pub fn list_releases(
+        &self,
+        scope: &ReleaseScope,
+        kube_context: Option<&str>,
+    ) -> Result<Vec<ReleaseRecord>, HelmError> {
+        let mut releases: Vec<ReleaseRecord> = Vec::new();
+        loop {
+            let output = self.run(&list_args(scope, kube_context, releases.len()))?;
+            if !output.status.success() {
+                return Err(HelmError::List(one_line(&output.stderr)));
+            }
+            let page: Vec<ReleaseRecord> = serde_json::from_slice(&output.stdout)
+                .map_err(|e| HelmError::List(format!("unreadable JSON from helm list -o json: {e}")))?;
+            let full = page.len() >= LIST_PAGE;
+            releases.extend(page);
+            if !full {
+                break;
+            }
+        }
+        releases.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        releases.dedup_by(|a, b| (&a.namespace, &a.name) == (&b.namespace, &b.name));
+        Ok(releases)
+    }
+}
+
+/// The exact `helm list` command line for one page.
+pub fn list_args(scope: &ReleaseScope, kube_context: Option<&str>, offset: usize) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["list".into(), "--output".into(), "json".into()];
+    match scope {
+        ReleaseScope::AllNamespaces => args.push("--all-namespaces".into()),
+        ReleaseScope::Namespace(namespace) => {
+            args.push("--namespace".into());
+            args.push(namespace.into());
+        }
+    }
+    args.extend([
+        "--max".into(),
+        LIST_PAGE.to_string().into(),
+        "--offset".into(),
+        offset.to_string().into(),
+    ]);
+    if let Some(context) = kube_context {
+        args.push("--kube-context".into());
+        args.push(context.into());
+    }
+    args
 }
 
 /// The exact `helm get manifest` command line.

@@ -3,13 +3,15 @@
 //! template` output (the corpus). One [`acquire`] serves the commands, the
 //! examples, the benchmarks and the tests.
 
+pub mod cluster;
 pub mod helm;
 pub mod interrupt;
+pub(crate) mod kube_client;
 pub mod manifests;
 pub mod values;
 
 use crate::model::{Input, MAX_INPUT_BYTES};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use helm::{Helm, RenderRequest};
 use std::path::{Path, PathBuf};
 
@@ -39,17 +41,19 @@ pub fn acquire(specs: &[InputSpec]) -> Result<Vec<Input>> {
 }
 
 /// [`acquire`] with another size limit per input (`--max-input-size`: a
-/// cluster's worth of manifests is more than a chart's).
+/// cluster's worth of manifests is more than a chart's). Inputs are
+/// obtained several at once (helm renders, file reads); an error is the
+/// first input's in order.
 pub fn acquire_within(specs: &[InputSpec], max_bytes: usize) -> Result<Vec<Input>> {
-    let mut helm: Option<Helm> = None;
-    let mut inputs = Vec::with_capacity(specs.len());
-    for spec in specs {
-        inputs.push(match spec {
+    let helm = match specs.iter().any(|s| matches!(s, InputSpec::Chart(_))) {
+        true => Some(Helm::locate()?),
+        false => None,
+    };
+    let obtained = crate::model::parallel::map_in_order(specs, |_, spec| -> Result<Input> {
+        let mut input = match spec {
             InputSpec::Chart(request) => {
-                let helm = match &mut helm {
-                    Some(helm) => helm,
-                    None => helm.insert(Helm::locate()?),
-                };
+                // Located above whenever a chart is among the inputs.
+                let helm = helm.as_ref().context("helm was not located")?;
                 render_chart(helm, request)?
             }
             InputSpec::Manifests { path, namespace } => manifests::read(path, namespace, max_bytes)?,
@@ -60,12 +64,11 @@ pub fn acquire_within(specs: &[InputSpec], max_bytes: usize) -> Result<Vec<Input
                 namespace,
                 default_values,
             } => rendered_chart(path, name, release, namespace, default_values.as_deref())?,
-        });
-    }
-    for input in &mut inputs {
+        };
         input.max_bytes = max_bytes;
-    }
-    Ok(inputs)
+        Ok(input)
+    });
+    obtained.into_iter().collect()
 }
 
 /// Render a chart with helm and remember what the M6 hint needs.

@@ -53,25 +53,11 @@ mod tests;
 pub use installer::HelmInstaller;
 pub use sandbox::{KubeOptions, KubeSandbox};
 
-use crate::source::interrupt::{self, Interrupted};
-use anyhow::{Context, Result};
-use kube::Client;
-use std::future::Future;
+pub(crate) use crate::source::kube_client::{block, client_from_environment, env_nonempty, is_status, new_runtime};
 use std::time::Duration;
 
 /// The image of the ephemeral debug container for images without a shell.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.36";
-
-pub(crate) fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-pub(crate) fn new_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
 
 /// Does the current context answer (within `timeout`)? `install --probe`
 /// uses the kube runtime by default when it does, podman otherwise.
@@ -86,85 +72,4 @@ pub fn cluster_reachable(timeout: Duration) -> bool {
         .map(|answer| answer.is_ok())
         .unwrap_or(false)
     })
-}
-
-/// A client for the current context: `KUBECONFIG` (or ~/.kube/config),
-/// `HELM_KUBECONTEXT` when set, else the in-cluster config.
-pub(crate) async fn client_from_environment() -> Result<Client> {
-    if let Some(missing) = missing_kubeconfig() {
-        anyhow::bail!("no Kubernetes cluster configured: {missing} (--runtime podman probes locally)");
-    }
-    // kube-rs chains every attempt and repeats the OS error at each level:
-    // one line, with the innermost cause, is what a user can act on.
-    let config = match env_nonempty("HELM_KUBECONTEXT") {
-        Some(context) => {
-            let options = kube::config::KubeConfigOptions {
-                context: Some(context.clone()),
-                ..Default::default()
-            };
-            kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot load the kubeconfig context {context}: {}", innermost(&e)))?
-        }
-        None => kube::Config::infer().await.map_err(|e| {
-            let from = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-                Some(list) => format!("KUBECONFIG={}", list.to_string_lossy()),
-                None => "~/.kube/config".to_string(),
-            };
-            anyhow::anyhow!("cannot load the Kubernetes configuration ({from}): {}", innermost(&e))
-        })?,
-    };
-    Client::try_from(config).map_err(|e| anyhow::anyhow!("cannot create the Kubernetes client: {}", innermost(&e)))
-}
-
-/// Why there is no kubeconfig to read, when there is none: KUBECONFIG names
-/// only files that do not exist, or it is unset, `~/.kube/config` does not
-/// exist and this is not a pod of a cluster.
-fn missing_kubeconfig() -> Option<String> {
-    if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
-        return None;
-    }
-    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        Some(list) => {
-            let paths: Vec<std::path::PathBuf> = std::env::split_paths(&list).collect();
-            paths.iter().all(|p| !p.exists()).then(|| {
-                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                format!("KUBECONFIG names {}, which does not exist", shown.join(", "))
-            })
-        }
-        None => {
-            let default = std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".kube/config"))?;
-            (!default.exists()).then(|| format!("{} does not exist and KUBECONFIG is not set", default.display()))
-        }
-    }
-}
-
-/// The deepest cause of an error: the one that says what is wrong.
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
-}
-
-pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
-    matches!(error, kube::Error::Api(response) if response.code == code)
-}
-
-/// Run `future` to completion on `runtime`, or until Ctrl-C: an API call
-/// that hangs (an unresponsive server) never keeps an interrupt waiting.
-pub(crate) fn block<T>(runtime: &tokio::runtime::Runtime, future: impl Future<Output = Result<T>>) -> Result<T> {
-    runtime.block_on(async {
-        tokio::select! {
-            result = future => result,
-            () = until_interrupted() => Err(Interrupted.into()),
-        }
-    })
-}
-
-async fn until_interrupted() {
-    while !interrupt::interrupted() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

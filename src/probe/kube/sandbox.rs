@@ -89,7 +89,9 @@ impl KubeSandbox<HelmInstaller, KubeExec> {
     /// [`Sandbox::install`].
     pub fn connect(installer: HelmInstaller, options: KubeOptions) -> Result<Self> {
         let runtime = new_runtime()?;
-        let client = runtime.block_on(client_from_environment())?;
+        let client = runtime
+            .block_on(client_from_environment())
+            .map_err(|e| anyhow::anyhow!("{e} (--runtime podman probes locally)"))?;
         Ok(KubeSandbox::with_parts(runtime, client, installer, KubeExec, options))
     }
 }
