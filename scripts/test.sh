@@ -2,10 +2,12 @@
 # The whole test suite (what CI runs via .ci/run):
 #   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), set up podman
 #   (scripts/setup-podman.sh, needs root), build the image of real servers
-#   (scripts/build-real-image.sh, about 2 minutes the first time), start the
-#   test Kubernetes (scripts/kube-cluster.sh up: about 14 minutes to build
-#   the first time, then cached, and 25 s to start), then fmt, clippy, build
-#   benches/examples, tests; the cluster is stopped again on exit.
+#   (scripts/build-real-image.sh, about 2 minutes the first time), fmt,
+#   clippy, build benches/examples, every test but the real cluster's; then
+#   the test Kubernetes (scripts/kube-cluster.sh up: about 14 minutes to
+#   build the first time, then cached, and 25 s to start) for
+#   tests/probe_kube.rs alone, stopped again on exit. The cluster runs only
+#   while its tests do: its idle load does not slow the podman probes.
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
 # NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here.
 set -euo pipefail
@@ -29,25 +31,6 @@ bash scripts/build-real-image.sh
 # tests/probe_podman.rs fails, instead of skipping, when podman is missing.
 export NETAUDIT_REQUIRE_PODMAN=1
 
-echo "==> scripts/kube-cluster.sh up (a one-node Kubernetes 1.20 on loopback; built once, about 14 minutes, then cached)"
-# tests/probe_kube.rs runs the kube runtime and audit against it. A cluster
-# that was already up is left up; one started here is stopped on exit.
-kube_started=0
-if ! bash scripts/kube-cluster.sh status >/dev/null 2>&1; then
-    kube_started=1
-fi
-stop_cluster() {
-    if [ "$kube_started" = 1 ]; then
-        bash scripts/kube-cluster.sh down >/dev/null 2>&1 || echo "scripts/kube-cluster.sh down failed" >&2
-    fi
-}
-log=""
-trap 'stop_cluster; [ -z "$log" ] || rm -f "$log"' EXIT
-bash scripts/kube-cluster.sh up
-export NETAUDIT_TEST_KUBECONFIG="${NETAUDIT_KUBE_DIR:-/var/lib/netaudit-kube}/admin.kubeconfig"
-# tests/probe_kube.rs fails, instead of skipping, when the cluster is missing.
-export NETAUDIT_REQUIRE_KUBE=1
-
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check
 
@@ -57,9 +40,38 @@ cargo clippy --all-targets -- -D warnings
 echo "==> cargo build --benches --examples (compile check; benchmarks run with cargo bench)"
 cargo build --benches --examples
 
-echo "==> cargo test --lib --bins --tests"
 log="$(mktemp)"
-cargo test --lib --bins --tests 2>&1 | tee "$log"
+kube_started=0
+stop_cluster() {
+    if [ "$kube_started" = 1 ]; then
+        bash scripts/kube-cluster.sh down >/dev/null 2>&1 || echo "scripts/kube-cluster.sh down failed" >&2
+    fi
+}
+trap 'stop_cluster; rm -f "$log"' EXIT
+
+# Every test target but the real cluster's, then that one with the cluster.
+targets=()
+for file in tests/*.rs; do
+    name="$(basename "$file" .rs)"
+    [ "$name" = probe_kube ] || targets+=(--test "$name")
+done
+status=0
+echo "==> cargo test --lib --bins ${targets[*]}"
+cargo test --no-fail-fast --lib --bins "${targets[@]}" 2>&1 | tee -a "$log" || status=1
+
+echo "==> scripts/kube-cluster.sh up (a one-node Kubernetes 1.20 on loopback; built once, about 14 minutes, then cached)"
+# A cluster that was already up is left up; one started here is stopped on exit.
+if ! bash scripts/kube-cluster.sh status >/dev/null 2>&1; then
+    kube_started=1
+fi
+bash scripts/kube-cluster.sh up
+export NETAUDIT_TEST_KUBECONFIG="${NETAUDIT_KUBE_DIR:-/var/lib/netaudit-kube}/admin.kubeconfig"
+# tests/probe_kube.rs fails, instead of skipping, when the cluster is missing.
+export NETAUDIT_REQUIRE_KUBE=1
+echo "==> cargo test --test probe_kube"
+cargo test --test probe_kube 2>&1 | tee -a "$log" || status=1
+
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed/) p += $(i-1); if ($i ~ /^failed/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
