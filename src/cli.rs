@@ -47,7 +47,7 @@ dynamic ports (M2) are only those in the pod's ephemeral port range.\n\nThe only
 --allow-debug-containers: a container without a shell can then be read from an ephemeral debug container \
 added to its pod, and Kubernetes can never remove an ephemeral container from a pod (it stays in the pod's \
 spec until the pod is replaced). Without the flag such containers are reported as not probed.\n\n\
-Without RELEASE it is a fleet audit: every deployed or failed Helm release of the namespace (-n), or of \
+Without RELEASE it is a fleet audit: every deployed, failed or pending Helm release of the namespace (-n), or of \
 every namespace (--all-namespaces), read from helm's release records and audited together, so M4G finds \
 label collisions between releases. The human output is then the summary table, one row per release; \
 -o json gives every finding, -o jsonl a line per release. Static unless --probe.",

@@ -266,11 +266,19 @@ fn a_fleet_audit_is_a_summary_row_per_release_with_collisions_between_them() {
             ("prod", "blog", &blog),
             ("prod", "shop", &shop),
             ("staging", "api", &api),
+            ("staging", "hooks-only", ""),
         ],
     );
     let output = run_with(&helm, dir.path(), &["--all-namespaces"], Some("ctx"));
     let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: staging/hooks-only: the release's manifest holds no Kubernetes object (only hooks, or nothing): \
+nothing to audit"
+        ),
+        "{stderr}"
+    );
     let table = common::stdout(&output);
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(
@@ -281,7 +289,8 @@ fn a_fleet_audit_is_a_summary_row_per_release_with_collisions_between_them() {
             "| prod/blog | yes | 0 | 0 | 0 | 2 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
             "| prod/shop | yes | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
             "| staging/api | yes | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |",
-            "| **total (3 releases)** | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 0 |",
+            "| staging/hooks-only | no | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+            "| **total (4 releases)** | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 3 | 0 | 0 | 0 | 0 |",
         ],
         "{table}"
     );
@@ -293,8 +302,9 @@ fn a_fleet_audit_is_a_summary_row_per_release_with_collisions_between_them() {
         [
             "get manifest api --namespace staging --kube-context ctx",
             "get manifest blog --namespace prod --kube-context ctx",
+            "get manifest hooks-only --namespace staging --kube-context ctx",
             "get manifest shop --namespace prod --kube-context ctx",
-            "list --output json --all-namespaces --max 256 --offset 0 --kube-context ctx",
+            "list --output json --deployed --failed --pending --all-namespaces --max 256 --offset 0 --kube-context ctx",
         ]
     );
 }
@@ -325,7 +335,7 @@ fn jsonl_is_a_line_per_release_with_its_findings() {
     let calls = helm_calls(dir.path());
     assert_eq!(
         calls.last().unwrap(),
-        "list --output json --namespace prod --max 256 --offset 0"
+        "list --output json --deployed --failed --pending --namespace prod --max 256 --offset 0"
     );
 }
 
@@ -365,8 +375,8 @@ fn a_fleet_larger_than_a_helm_list_page_is_read_page_by_page() {
     assert_eq!(
         lists,
         [
-            "list --output json --namespace big --max 256 --offset 0",
-            "list --output json --namespace big --max 256 --offset 256",
+            "list --output json --deployed --failed --pending --namespace big --max 256 --offset 0",
+            "list --output json --deployed --failed --pending --namespace big --max 256 --offset 256",
         ]
     );
 }
@@ -379,7 +389,7 @@ fn an_empty_fleet_says_so_and_is_clean() {
     assert_eq!(output.status.code(), Some(0));
     assert!(
         common::stderr(&output)
-            .contains("warning: no deployed or failed Helm release (namespace empty): nothing to audit"),
+            .contains("warning: no deployed, failed or pending Helm release (namespace empty): nothing to audit"),
         "{}",
         common::stderr(&output)
     );

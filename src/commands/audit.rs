@@ -65,7 +65,7 @@ fn fleet(args: &AuditArgs, helm: &Helm, context: Option<&str>, scope: &ReleaseSc
     let releases = helm.list_releases(scope, context)?;
     if releases.is_empty() {
         note(&format!(
-            "warning: no deployed or failed Helm release ({place}): nothing to audit"
+            "warning: no deployed, failed or pending Helm release ({place}): nothing to audit"
         ));
     }
     let texts = read_manifests(helm, &releases, context, printer)?;

@@ -93,7 +93,12 @@ fn finish<'a>(
     let (waivers, waiver_warnings) = waivers::collect_waivers(&index, config);
     warnings.extend(waiver_warnings);
     for input in manifests.empty_inputs.iter().map(|&i| &manifests.inputs[i]) {
-        warnings.push(Warning::new(if input.rendered_by_helm {
+        warnings.push(Warning::new(if input.deployed {
+            format!(
+                "{}: the release's manifest holds no Kubernetes object (only hooks, or nothing): nothing to audit",
+                input.name
+            )
+        } else if input.rendered_by_helm {
             format!(
                 "{} rendered no Kubernetes objects with these values: nothing to audit",
                 input.name

@@ -46,7 +46,8 @@ pub struct ReleaseRecord {
     /// `name-version`, e.g. `redis-18.1.0`.
     #[serde(default)]
     pub chart: String,
-    /// `deployed` or `failed` (what `helm list` shows by default).
+    /// `deployed`, `failed`, `pending-install`, `pending-upgrade` or
+    /// `pending-rollback`.
     #[serde(default)]
     pub status: String,
 }
@@ -195,8 +196,8 @@ impl Helm {
 }
 
 impl Helm {
-    /// The deployed and failed releases of `scope` (helm's own records), sorted
-    /// by namespace and name.
+    /// The deployed, failed and pending releases of `scope` (helm's own
+    /// records), sorted by namespace and name.
     pub fn list_releases(
         &self,
         scope: &ReleaseScope,
@@ -224,7 +225,11 @@ impl Helm {
 
 /// The exact `helm list` command line for one page.
 pub fn list_args(scope: &ReleaseScope, kube_context: Option<&str>, offset: usize) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec!["list".into(), "--output".into(), "json".into()];
+    // Pending releases (an install or upgrade under way, or stuck) have
+    // objects running too; helm lists only deployed and failed by default.
+    let mut args: Vec<OsString> = ["list", "--output", "json", "--deployed", "--failed", "--pending"]
+        .map(OsString::from)
+        .into();
     match scope {
         ReleaseScope::AllNamespaces => args.push("--all-namespaces".into()),
         ReleaseScope::Namespace(namespace) => {
