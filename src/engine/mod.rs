@@ -116,6 +116,17 @@ fn finish<'a>(
     if manifests.inputs.iter().any(|i| i.live) {
         findings.retain(|f| first_audited_input(&manifests.inputs, f).is_some());
         suppressed.retain(|(f, _)| first_audited_input(&manifests.inputs, f).is_some());
+        // A live object cannot be edited from the chart: a finding is placed
+        // (SARIF, compact, GitHub annotations) at the chart's side of it.
+        for finding in findings.iter_mut().chain(suppressed.iter_mut().map(|(f, _)| f)) {
+            if let Some(first) = finding
+                .subjects
+                .iter()
+                .position(|s| !manifests.inputs[s.object.input].live)
+            {
+                finding.subjects[..=first].rotate_right(1);
+            }
+        }
     }
     if let Some(evidence) = evidence {
         warnings.extend(evidence.notes.iter().map(|note| Warning::new(note.clone())));

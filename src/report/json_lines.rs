@@ -108,4 +108,16 @@ spec: {containers: [{name: web, image: web, ports: [{containerPort: 8080}]}]}\n"
         let summary = crate::report::summary::Summary::of(&audit);
         assert_eq!(summary.rows.len(), 1);
     }
+
+    /// A finding between a live object and the chart is placed at the
+    /// chart's side (what SARIF, compact and GitHub annotations point at),
+    /// even when the live object came first.
+    #[test]
+    fn a_finding_with_a_live_side_is_placed_at_the_charts() {
+        let manifests = Manifests::load(vec![input("live-a", true), input("chart", false)], Detail::Checks).unwrap();
+        let audit = crate::engine::run(&manifests, &Config::default(), None);
+        let m4g = audit.findings.iter().find(|f| f.check.id == "M4G").expect("an M4G");
+        let names: Vec<&str> = m4g.subjects.iter().map(|s| s.object.name.as_str()).collect();
+        assert_eq!(names, ["chart", "live-a"]);
+    }
 }
