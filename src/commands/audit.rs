@@ -125,6 +125,7 @@ fn read_manifests(
             printer.count(done, releases.len(), "release manifests read");
         }
     });
+    printer.end_count();
     let results = results
         .into_inner()
         .map_err(|_| anyhow!("a manifest reader panicked"))?;

@@ -53,6 +53,8 @@ impl Printer {
             if done == total {
                 let _ = writeln!(std::io::stderr());
             }
+            // Redrawn or cleared by what comes next (see `end_count`).
+            self.bar_shown.set(done < total);
             return;
         }
         if done == total {
@@ -61,6 +63,12 @@ impl Printer {
             note(&text);
             self.last_count.set(Some(Instant::now()));
         }
+    }
+
+    /// A count that stopped short (an error) leaves no half line for the
+    /// error message to run into.
+    pub fn end_count(&self) {
+        self.clear_bar();
     }
 
     fn clear_bar(&self) {
