@@ -371,18 +371,34 @@ impl TreeBuilder {
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { anchor, line, items }) => (
+                    // The trees live as long as the audit: a 100,000-workload
+                    // dump keeps millions of them, and a Vec grown by pushes
+                    // holds up to twice what it needs.
+                    Some(Frame::Seq {
+                        anchor,
+                        line,
+                        mut items,
+                    }) => (
                         Node {
-                            value: Value::Seq(items),
+                            value: Value::Seq({
+                                items.shrink_to_fit();
+                                items
+                            }),
                             line,
                         },
                         anchor,
                     ),
                     Some(Frame::Map {
-                        anchor, line, entries, ..
+                        anchor,
+                        line,
+                        mut entries,
+                        ..
                     }) => (
                         Node {
-                            value: Value::Map(entries),
+                            value: Value::Map({
+                                entries.shrink_to_fit();
+                                entries
+                            }),
                             line,
                         },
                         anchor,
