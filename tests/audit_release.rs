@@ -382,6 +382,25 @@ fn a_fleet_larger_than_a_helm_list_page_is_read_page_by_page() {
 }
 
 #[test]
+fn a_helm_that_ignores_the_offset_is_an_error_not_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = web("r", "r");
+    let names: Vec<String> = (0..256).map(|i| format!("r{i:03}")).collect();
+    let releases: Vec<(&str, &str, &str)> = names.iter().map(|n| ("big", n.as_str(), manifest.as_str())).collect();
+    fleet_helm(dir.path(), &releases);
+    // Every page is the first one.
+    let list = std::fs::read_to_string(dir.path().join("list-0.json")).unwrap();
+    std::fs::write(dir.path().join("list-256.json"), &list).unwrap();
+    let output = run_with(&dir.path().join("helm"), dir.path(), &["-n", "big", "-q"], None);
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: helm list failed: helm list --offset 256 returned the releases it had already listed"
+    );
+}
+
+#[test]
 fn an_empty_fleet_says_so_and_is_clean() {
     let dir = tempfile::tempdir().unwrap();
     let helm = fleet_helm(dir.path(), &[]);

@@ -203,23 +203,33 @@ impl Helm {
         scope: &ReleaseScope,
         kube_context: Option<&str>,
     ) -> Result<Vec<ReleaseRecord>, HelmError> {
-        let mut releases: Vec<ReleaseRecord> = Vec::new();
+        let mut releases: std::collections::BTreeMap<(String, String), ReleaseRecord> = Default::default();
+        let mut offset = 0;
         loop {
-            let output = self.run(&list_args(scope, kube_context, releases.len()))?;
+            let output = self.run(&list_args(scope, kube_context, offset))?;
             if !output.status.success() {
                 return Err(HelmError::List(one_line(&output.stderr)));
             }
             let page: Vec<ReleaseRecord> = serde_json::from_slice(&output.stdout)
                 .map_err(|e| HelmError::List(format!("unreadable JSON from helm list -o json: {e}")))?;
             let full = page.len() >= LIST_PAGE;
-            releases.extend(page);
+            let asked = offset;
+            offset += page.len();
+            let before = releases.len();
+            // A release listed twice (one installed between two pages) is one.
+            releases.extend(page.into_iter().map(|r| ((r.namespace.clone(), r.name.clone()), r)));
             if !full {
                 break;
             }
+            if releases.len() == before {
+                // A full page of nothing new: a helm that ignores --offset
+                // would otherwise be asked forever.
+                return Err(HelmError::List(format!(
+                    "helm list --offset {asked} returned the releases it had already listed"
+                )));
+            }
         }
-        releases.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        releases.dedup_by(|a, b| (&a.namespace, &a.name) == (&b.namespace, &b.name));
-        Ok(releases)
+        Ok(releases.into_values().collect())
     }
 }
 
