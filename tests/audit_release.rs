@@ -339,13 +339,19 @@ fn jsonl_is_a_line_per_release_with_its_findings() {
     );
 }
 
+/// `count` releases `r000`, `r001`, … in namespace `big`, all listed on
+/// the stand-in's first page.
+fn big_fleet(dir: &std::path::Path, count: usize) -> std::path::PathBuf {
+    let manifest = web("r", "r");
+    let names: Vec<String> = (0..count).map(|i| format!("r{i:03}")).collect();
+    let releases: Vec<(&str, &str, &str)> = names.iter().map(|n| ("big", n.as_str(), manifest.as_str())).collect();
+    fleet_helm(dir, &releases)
+}
+
 #[test]
 fn a_fleet_larger_than_a_helm_list_page_is_read_page_by_page() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = web("r", "r");
-    let names: Vec<String> = (0..257).map(|i| format!("r{i:03}")).collect();
-    let releases: Vec<(&str, &str, &str)> = names.iter().map(|n| ("big", n.as_str(), manifest.as_str())).collect();
-    let helm = fleet_helm(dir.path(), &releases);
+    let helm = big_fleet(dir.path(), 257);
     // helm pages by 256: the stand-in does too.
     let all: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("list-0.json")).unwrap()).unwrap();
@@ -384,14 +390,11 @@ fn a_fleet_larger_than_a_helm_list_page_is_read_page_by_page() {
 #[test]
 fn a_helm_that_ignores_the_offset_is_an_error_not_a_loop() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = web("r", "r");
-    let names: Vec<String> = (0..256).map(|i| format!("r{i:03}")).collect();
-    let releases: Vec<(&str, &str, &str)> = names.iter().map(|n| ("big", n.as_str(), manifest.as_str())).collect();
-    fleet_helm(dir.path(), &releases);
+    let helm = big_fleet(dir.path(), 256);
     // Every page is the first one.
     let list = std::fs::read_to_string(dir.path().join("list-0.json")).unwrap();
     std::fs::write(dir.path().join("list-256.json"), &list).unwrap();
-    let output = run_with(&dir.path().join("helm"), dir.path(), &["-n", "big", "-q"], None);
+    let output = run_with(&helm, dir.path(), &["-n", "big", "-q"], None);
     let stderr = common::stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert_eq!(
