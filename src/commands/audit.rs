@@ -6,13 +6,13 @@
 use super::progress::Printer;
 use super::{emit, emit_as, load_config, namespace_or_default, note, quiet_for};
 use crate::cli::AuditArgs;
+use crate::model::parallel::map_in_order_counted;
 use crate::model::{Detail, Evidence, Input, Manifests, WorkloadRef};
 use crate::probe::kube::in_place::{InPlaceOptions, InPlaceProbe};
 use crate::probe::Progress;
 use crate::source::helm::{Helm, ReleaseRecord, ReleaseScope};
-use anyhow::{anyhow, Context, Result};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use anyhow::{Context, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `helm get manifest` calls at once in a fleet audit: helm spends most of
 /// its time waiting for the API server.
@@ -93,57 +93,29 @@ fn read_manifests(
     context: Option<&str>,
     printer: &Printer,
 ) -> Result<Vec<String>> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<String>>>> = Mutex::new(releases.iter().map(|_| None).collect());
-    std::thread::scope(|scope| {
-        let (finished, each_finished) = std::sync::mpsc::channel::<()>();
-        for _ in 0..CONCURRENT_MANIFEST_READS.min(releases.len()) {
-            let finished = finished.clone();
-            let (next, results) = (&next, &results);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(release) = releases.get(i) else { break };
-                let text = helm
-                    .get_manifest(&release.name, &release.namespace, context)
-                    .map_err(anyhow::Error::from);
-                if text.is_err() {
-                    // The first error ends the audit: the others need not wait.
-                    next.store(releases.len(), Ordering::Relaxed);
-                }
-                if let Ok(mut results) = results.lock() {
-                    results[i] = Some(text);
-                }
-                let _ = finished.send(());
-            });
-        }
-        drop(finished);
+    let failed = AtomicBool::new(false);
+    let read = map_in_order_counted(
+        releases,
+        CONCURRENT_MANIFEST_READS,
+        |_, release| {
+            // The first error ends the audit: the releases after it are not read.
+            if failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            let text = helm
+                .get_manifest(&release.name, &release.namespace, context)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("reading release {}/{}", release.namespace, release.name));
+            failed.fetch_or(text.is_err(), Ordering::Relaxed);
+            Some(text)
+        },
         // The counter is drawn here: the printer belongs to this thread.
-        for done in 1..=releases.len() {
-            if each_finished.recv().is_err() {
-                break;
-            }
-            printer.count(done, releases.len(), "release manifests read");
-        }
-    });
+        |done| printer.count(done, releases.len(), "release manifests read"),
+    );
     printer.end_count();
-    let results = results
-        .into_inner()
-        .map_err(|_| anyhow!("a manifest reader panicked"))?;
-    // The first failure in release order, so the message does not depend on timing.
-    let mut texts = Vec::with_capacity(results.len());
-    for (release, result) in releases.iter().zip(results) {
-        match result {
-            Some(Ok(text)) => texts.push(text),
-            Some(Err(error)) => {
-                return Err(error.context(format!("reading release {}/{}", release.namespace, release.name)))
-            }
-            None => {}
-        }
-    }
-    if texts.len() < releases.len() {
-        return Err(anyhow!("not every release's manifest could be read"));
-    }
-    Ok(texts)
+    // Releases are taken in order, so the ones skipped come after the first
+    // failure: the first error in order is the one reported.
+    read.into_iter().flatten().collect()
 }
 
 /// Read the sockets of the running pods of `manifests`' long-running

@@ -19,20 +19,52 @@ pub fn threads_for(items: usize) -> usize {
 /// takes the next item when it is done with one, so a large item does not
 /// hold up the rest), the results in the items' order.
 pub fn map_in_order<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    let threads = threads_for(items.len());
+    map_in_order_counted(items, threads_for(items.len()), f, |_| {})
+}
+
+/// [`map_in_order`] on `threads` threads (work that mostly waits, such as
+/// helm calls, wants more than the cores), calling `each_done(done)` on the
+/// calling thread as items finish (progress that is not `Sync` can draw it).
+pub fn map_in_order_counted<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(usize, &T) -> R + Sync,
+    mut each_done: impl FnMut(usize),
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
-        return items.iter().enumerate().map(|(i, item)| f(i, item)).collect();
+        return items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let result = f(i, item);
+                each_done(i + 1);
+                result
+            })
+            .collect();
     }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
     std::thread::scope(|scope| {
+        let (finished, each_finished) = std::sync::mpsc::channel::<()>();
         for _ in 0..threads {
-            scope.spawn(|| loop {
+            let finished = finished.clone();
+            let (next, results, f) = (&next, &results, &f);
+            scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(item) = items.get(i) else { break };
                 let result = f(i, item);
                 results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[i] = Some(result);
+                let _ = finished.send(());
             });
+        }
+        drop(finished);
+        // Ends early only when a thread panicked (the scope re-raises it).
+        for done in 1..=items.len() {
+            if each_finished.recv().is_err() {
+                break;
+            }
+            each_done(done);
         }
     });
     results
@@ -59,5 +91,23 @@ mod tests {
         });
         assert_eq!(doubled, (0..50).map(|n| n * 2).collect::<Vec<_>>());
         assert!(map_in_order(&[] as &[u8], |_, n| *n).is_empty());
+    }
+
+    #[test]
+    fn each_finished_item_is_counted_on_the_calling_thread() {
+        let items: Vec<u32> = (0..20).collect();
+        let caller = std::thread::current().id();
+        let mut counted = Vec::new();
+        let squares = map_in_order_counted(
+            &items,
+            4,
+            |_, n| n * n,
+            |done| {
+                assert_eq!(std::thread::current().id(), caller);
+                counted.push(done);
+            },
+        );
+        assert_eq!(squares, (0..20).map(|n| n * n).collect::<Vec<_>>());
+        assert_eq!(counted, (1..=20).collect::<Vec<_>>());
     }
 }

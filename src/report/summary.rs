@@ -36,35 +36,21 @@ impl Summary {
             .filter(|c| probed || !c.runtime_only())
             .map(|c| c.id.to_string())
             .collect();
-        // Live objects (`lint --cluster`) are context, not a row.
-        let rows_of: Vec<Option<usize>> = audit
+        // Per input; live objects (`lint --cluster`) are context, not a row.
+        let mut rows: Vec<Option<Row>> = audit
             .index
             .inputs
             .iter()
-            .scan(0, |next, input| {
-                Some((!input.live).then(|| {
-                    *next += 1;
-                    *next - 1
-                }))
-            })
-            .collect();
-        let mut rows: Vec<Row> = audit
-            .index
-            .inputs
-            .iter()
-            .filter(|i| !i.live)
-            .map(|i| Row {
-                name: i.name.clone(),
-                counts: checks.iter().map(|c| (c.clone(), 0)).collect(),
-                affected: false,
+            .map(|i| {
+                (!i.live).then(|| Row {
+                    name: i.name.clone(),
+                    counts: checks.iter().map(|c| (c.clone(), 0)).collect(),
+                    affected: false,
+                })
             })
             .collect();
         for finding in &audit.findings {
-            let Some(row) = audit
-                .counted_under(finding)
-                .and_then(|input| rows_of[input])
-                .map(|r| &mut rows[r])
-            else {
+            let Some(row) = audit.counted_under(finding).and_then(|input| rows[input].as_mut()) else {
                 continue;
             };
             row.affected = true;
@@ -76,7 +62,10 @@ impl Summary {
                 };
             }
         }
-        Summary { checks, rows }
+        Summary {
+            checks,
+            rows: rows.into_iter().flatten().collect(),
+        }
     }
 
     /// A Markdown table (readable as plain text too), with a total row when
