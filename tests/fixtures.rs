@@ -27,7 +27,7 @@ fn expectations() -> Vec<(String, Vec<String>)> {
                 })
                 .collect();
             keys.sort();
-            (chart.text.clone(), keys)
+            (chart.text.to_string(), keys)
         })
         .collect()
 }

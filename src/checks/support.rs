@@ -5,7 +5,7 @@ use crate::model::selector::display_labels;
 use crate::model::{
     Index, Object, PortKey, ProcessName, Protocol, RunPorts, Selector, Service, ServicePort, TargetPort, Workload,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// "Deployment `web`": how messages name an object.
 pub fn describe(object: &Object) -> String {
@@ -63,70 +63,17 @@ pub fn service_selector_subject<'a>(service: &Service<'a>, what: &str) -> Subjec
     )
 }
 
-/// Why two workloads collide (M4A, and M4G across releases).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collision {
-    /// The controller selector of the first selects the second's pods.
-    SelectorSelectsOther,
-    /// Both have exactly the same (non-empty) pod labels.
-    IdenticalLabels,
-}
+pub use crate::model::Collision;
 
-/// Every colliding unordered pair of different workloads in one namespace,
-/// by namespace, then in the order of the workloads. Candidates come from
-/// the index's pod lookup (a selector's rarest label; identical label sets
-/// grouped), not from every pair of the namespace.
-pub fn workload_collisions<'s, 'a>(index: &'s Index<'a>) -> Vec<(&'s Workload<'a>, &'s Workload<'a>, Collision)> {
-    let workloads = &index.workloads;
-    let mut candidates: BTreeSet<(&str, usize, usize)> = BTreeSet::new();
-    let mut pair = |i: usize, j: usize| {
-        if i != j {
-            candidates.insert((workloads[i].obj.namespace.as_str(), i.min(j), i.max(j)));
-        }
-    };
-    let mut identical: HashMap<(&str, &crate::model::Labels), Vec<usize>> = HashMap::new();
-    for (i, workload) in workloads.iter().enumerate() {
-        if let Some(selector) = workload.selector.as_ref().filter(|s| !s.is_empty()) {
-            for &j in index.lookup.candidates(&workload.obj.namespace, selector) {
-                pair(i, j);
-            }
-        }
-        if !workload.pod_labels.is_empty() {
-            identical
-                .entry((workload.obj.namespace.as_str(), &workload.pod_labels))
-                .or_default()
-                .push(i);
-        }
-    }
-    for group in identical.values() {
-        for (n, &i) in group.iter().enumerate() {
-            for &j in &group[n + 1..] {
-                pair(i, j);
-            }
-        }
-    }
-    let selects = |x: &Workload<'_>, y: &Workload<'_>| {
-        x.selector
-            .as_ref()
-            .is_some_and(|s| !s.is_empty() && y.pods_selected_by(s))
-    };
-    candidates
-        .into_iter()
-        .filter_map(|(_, i, j)| {
-            let (a, b) = (&workloads[i], &workloads[j]);
-            if a.obj.input == b.obj.input && a.obj.kind == b.obj.kind && a.obj.name == b.obj.name {
-                None
-            } else if selects(a, b) {
-                Some((a, b, Collision::SelectorSelectsOther))
-            } else if selects(b, a) {
-                Some((b, a, Collision::SelectorSelectsOther))
-            } else if !a.pod_labels.is_empty() && a.pod_labels == b.pod_labels {
-                Some((a, b, Collision::IdenticalLabels))
-            } else {
-                None
-            }
-        })
-        .collect()
+/// Every colliding unordered pair of different workloads in one namespace
+/// ([`Index::workload_collisions`], computed once for M4A and M4G).
+pub fn workload_collisions<'s, 'a>(
+    index: &'s Index<'a>,
+) -> impl Iterator<Item = (&'s Workload<'a>, &'s Workload<'a>, Collision)> + 's {
+    index
+        .workload_collisions()
+        .iter()
+        .map(|&(first, second, why)| (&index.workloads[first], &index.workloads[second], why))
 }
 
 /// Subjects and message for a colliding pair.

@@ -93,7 +93,7 @@ fn string_entries(node: Option<&Node>) -> Vec<(String, String)> {
     node.map(Node::entries)
         .unwrap_or_default()
         .iter()
-        .filter_map(|(key, value)| Some((key.text.clone(), value.scalar_text()?.to_string())))
+        .filter_map(|(key, value)| Some((key.text.to_string(), value.scalar_text()?.to_string())))
         .collect()
 }
 

@@ -17,11 +17,12 @@ pub mod policy;
 pub mod runtime;
 pub mod selector;
 pub mod yaml;
+mod yaml_fast;
 pub mod yaml_writer;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
-pub use lookup::{PodLookup, ServiceSelection};
+pub use lookup::{Collision, PodLookup, ServiceSelection};
 pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
@@ -481,6 +482,8 @@ pub struct Index<'a> {
     pub lookup: PodLookup,
     /// Which workloads each Service selects, and the reverse.
     pub service_selection: ServiceSelection,
+    /// [`Index::workload_collisions`], computed when first asked.
+    collisions: std::sync::OnceLock<Vec<(usize, usize, Collision)>>,
     /// What a probe observed; `None` for a static audit, and then the
     /// runtime checks find nothing.
     pub runtime: Option<&'a Observations>,
@@ -507,6 +510,7 @@ impl<'a> Index<'a> {
             custom_resources: analysed().filter_map(CustomResource::from_object).collect(),
             lookup: PodLookup::default(),
             service_selection: ServiceSelection::default(),
+            collisions: std::sync::OnceLock::new(),
             runtime: None,
         }
         .with_lookups()
@@ -516,7 +520,15 @@ impl<'a> Index<'a> {
     fn with_lookups(mut self) -> Index<'a> {
         self.lookup = PodLookup::new(&self.workloads);
         self.service_selection = ServiceSelection::new(&self.services, &self.workloads, &self.lookup);
+        self.collisions = std::sync::OnceLock::new();
         self
+    }
+
+    /// Every colliding pair of workloads in one namespace (positions in
+    /// `workloads`, the selecting one first): M4A and M4G both ask.
+    pub fn workload_collisions(&self) -> &[(usize, usize, Collision)] {
+        self.collisions
+            .get_or_init(|| lookup::workload_collisions(&self.workloads, &self.lookup))
     }
 
     /// The workloads `service` (one of this index's) selects.

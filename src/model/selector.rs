@@ -201,7 +201,7 @@ pub fn labels_of(node: &Node) -> Labels {
     node.entries()
         .iter()
         .filter_map(|(k, v)| {
-            Some((k.text.clone(), v.scalar_text().unwrap_or("").to_string())).filter(|_| !v.is_seq() && !v.is_map())
+            Some((k.text.to_string(), v.scalar_text().unwrap_or("").to_string())).filter(|_| !v.is_seq() && !v.is_map())
         })
         .collect()
 }

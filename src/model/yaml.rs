@@ -7,6 +7,7 @@
 //! stricter YAML 1.2 parser rejected real charts that helm and kubectl accept,
 //! e.g. quoted scalars whose continuation lines start at column 0).
 
+use compact_str::CompactString;
 use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 
 /// Kubernetes objects nest a few dozen levels deep; anything deeper is
@@ -24,7 +25,9 @@ pub enum Value {
     /// A scalar and whether it was written plain (unquoted): only plain
     /// scalars can be numbers or booleans.
     Scalar {
-        text: String,
+        /// Inline up to 24 bytes: most keys and values of Kubernetes
+        /// objects fit, and a cluster dump has tens of millions of them.
+        text: CompactString,
         plain: bool,
     },
     Seq(Vec<Node>),
@@ -33,7 +36,7 @@ pub enum Value {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
-    pub text: String,
+    pub text: CompactString,
     /// 1-based line of the key in the input.
     pub line: u32,
 }
@@ -129,7 +132,7 @@ impl Node {
         use serde_json::Value as J;
         match &self.value {
             Value::Null => J::Null,
-            Value::Scalar { text, plain: false } => J::String(text.clone()),
+            Value::Scalar { text, plain: false } => J::String(text.to_string()),
             Value::Scalar { text, plain: true } => {
                 if let Some(b) = self.as_bool() {
                     J::Bool(b)
@@ -142,11 +145,11 @@ impl Node {
                 {
                     J::from(f)
                 } else {
-                    J::String(text.clone())
+                    J::String(text.to_string())
                 }
             }
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.text.clone(), v.to_json())).collect()),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.text.to_string(), v.to_json())).collect()),
         }
     }
 
@@ -191,6 +194,14 @@ pub struct SyntaxError {
 /// Parse the YAML documents of `text`, whose first line is line `first_line`
 /// of the input.
 pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
+    if let Ok(docs) = super::yaml_fast::parse(text, first_line) {
+        return Ok(docs);
+    }
+    parse_with_libyaml(text, first_line)
+}
+
+/// [`parse_documents`] without the fast path.
+pub(super) fn parse_with_libyaml(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = TreeBuilder::default();
     let offset = first_line.saturating_sub(1);
     drive(text, offset, &mut |data, line| builder.on_event(data, line))?;
@@ -200,6 +211,9 @@ pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxE
 /// Scan `text` for syntax errors without building a tree (used for documents
 /// no check looks at, so a broken ConfigMap is still an error, cheaply).
 pub fn validate_syntax(text: &str, first_line: u32) -> Result<(), SyntaxError> {
+    if super::yaml_fast::parse(text, first_line).is_ok() {
+        return Ok(());
+    }
     drive(text, first_line.saturating_sub(1), &mut |_, _| Ok(()))
 }
 
@@ -322,7 +336,7 @@ impl TreeBuilder {
                     // occur in Kubernetes objects; they get an empty name.
                     let text = match node.value {
                         Value::Scalar { text, .. } => text,
-                        _ => String::new(),
+                        _ => CompactString::default(),
                     };
                     *pending_key = Some(Key { text, line: node.line });
                 }
@@ -348,7 +362,10 @@ impl TreeBuilder {
                 let value = if plain && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL") {
                     Value::Null
                 } else {
-                    Value::Scalar { text: value, plain }
+                    Value::Scalar {
+                        text: value.into(),
+                        plain,
+                    }
                 };
                 self.push_node(Node { value, line }, anchor);
             }

@@ -56,7 +56,7 @@ fn is_toggle_path<S: AsRef<str>>(path: &[S]) -> bool {
 
 fn walk<'n>(node: &'n Node, path: &mut Vec<String>, visit: &mut dyn FnMut(&[String], &'n Node)) {
     for (key, value) in node.entries() {
-        path.push(key.text.clone());
+        path.push(key.text.to_string());
         visit(path, value);
         walk(value, path, visit);
         path.pop();
