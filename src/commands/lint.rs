@@ -101,11 +101,9 @@ pub fn with_chart_policies(specs: &[InputSpec], inputs: &[Input]) -> Result<(Vec
 }
 
 /// `--cluster`: what runs in the current context, without the live copies
-/// of what `inputs` hold (their releases, their objects).
-fn live_inputs(args: &LintArgs, specs: &[InputSpec], inputs: &[Input]) -> Result<Vec<Input>> {
-    cluster::check_compatible(args.separately)?;
-    let audited = Manifests::load(inputs.to_vec(), Detail::Checks)?;
-    let releases = specs.iter().zip(inputs).map(|(spec, input)| {
+/// of what `audited` holds (its releases, its objects).
+fn live_inputs(args: &LintArgs, specs: &[InputSpec], audited: &Manifests) -> Result<Vec<Input>> {
+    let releases = specs.iter().zip(&audited.inputs).map(|(spec, input)| {
         let namespace = match spec {
             InputSpec::Chart(request) => request.namespace.clone(),
             _ => input.default_namespace.clone(),
@@ -126,12 +124,11 @@ fn live_inputs(args: &LintArgs, specs: &[InputSpec], inputs: &[Input]) -> Result
 
 pub fn run(args: &LintArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "lint")?;
-    let mut inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
+    let inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
-    let live = match args.cluster {
-        true => live_inputs(args, &specs, &inputs)?,
-        false => Vec::new(),
-    };
+    if args.cluster {
+        cluster::check_compatible(args.separately)?;
+    }
     let audit_of = |manifests| {
         if args.separately {
             crate::engine::run_separately(manifests, &config)
@@ -139,21 +136,24 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             crate::engine::run(manifests, &config, None)
         }
     };
+    let mut manifests = Manifests::load(inputs, Detail::Checks)?;
+    let live = match args.cluster {
+        true => live_inputs(args, &specs, &manifests)?,
+        false => Vec::new(),
+    };
     if !args.inputs.enable_chart_policies {
-        inputs.extend(live);
-        let manifests = Manifests::load(inputs, Detail::Checks)?;
+        manifests.append(Manifests::load(live, Detail::Checks)?);
         let audit = audit_of(&manifests);
         let code = emit(&audit, &args.report);
         leave_to_exit(audit);
         leave_to_exit(manifests);
         return code;
     }
-    let (mut switched, keys) = with_chart_policies(&specs, &inputs)?;
+    let (mut switched, keys) = with_chart_policies(&specs, &manifests.inputs)?;
     switched.extend(live.iter().cloned());
-    inputs.extend(live);
-    let before = Manifests::load(inputs, Detail::Checks)?;
+    manifests.append(Manifests::load(live, Detail::Checks)?);
     let after = Manifests::load(switched, Detail::Checks)?;
-    let before_audit = audit_of(&before);
+    let before_audit = audit_of(&manifests);
     let mut audit = audit_of(&after);
     audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
     emit(&audit, &args.report)

@@ -432,6 +432,18 @@ impl Manifests {
         })
     }
 
+    /// `other`'s inputs and objects after this one's, as if all had been
+    /// loaded together.
+    pub fn append(&mut self, mut other: Manifests) {
+        let offset = self.inputs.len();
+        for object in &mut other.objects {
+            object.input += offset;
+        }
+        self.empty_inputs.extend(other.empty_inputs.iter().map(|i| i + offset));
+        self.inputs.append(&mut other.inputs);
+        self.objects.append(&mut other.objects);
+    }
+
     /// The typed views, without runtime evidence.
     pub fn index(&self) -> Index<'_> {
         Index::new(&self.inputs, &self.objects)
@@ -645,6 +657,28 @@ mod tests {
         let input = Input::new("t.yaml", "t", "default", text.to_string());
         let mut out = Vec::new();
         load_objects(0, &input, Detail::Checks, &mut out).map(|_| out)
+    }
+
+    #[test]
+    fn appended_manifests_are_as_if_loaded_together() {
+        let input = |name: &str, text: &str| Input::new(name, name, "default", text.to_string());
+        let pod = |name: &str| format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n");
+        let texts = [
+            ("a", pod("a1") + "---\n" + &pod("a2")),
+            ("empty", String::new()),
+            ("b", pod("b1")),
+        ];
+        let all: Vec<Input> = texts.iter().map(|(n, t)| input(n, t)).collect();
+        let together = Manifests::load(all.clone(), Detail::Checks).unwrap();
+        let mut appended = Manifests::load(all[..1].to_vec(), Detail::Checks).unwrap();
+        appended.append(Manifests::load(all[1..].to_vec(), Detail::Checks).unwrap());
+        let shape =
+            |m: &Manifests| -> Vec<(usize, String)> { m.objects.iter().map(|o| (o.input, o.name.clone())).collect() };
+        assert_eq!(shape(&appended), shape(&together));
+        assert_eq!(shape(&appended)[2], (2, "b1".to_string()));
+        assert_eq!(appended.empty_inputs, [1]);
+        assert_eq!(appended.empty_inputs, together.empty_inputs);
+        assert_eq!(appended.objects_of(2).len(), 1);
     }
 
     #[test]
