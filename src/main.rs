@@ -80,6 +80,8 @@ fn main() -> ExitCode {
             } else {
                 format!("{err:#}").replace('\n', "\n  ")
             };
+            // Errors quote charts, files and helm: shown, never acted on.
+            let message = netaudit::model::terminal::for_terminal(&message);
             // Not eprintln!: it panics when stderr is closed.
             let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(if interrupted { EXIT_INTERRUPTED } else { EXIT_ERROR })

@@ -131,6 +131,8 @@ fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
         tables.describe_needs(),
         describe_allowed(&tables.allowed)
     );
+    // Workload names: shown, never acted on by the terminal.
+    let text = crate::model::terminal::for_terminal(&text);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
     let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());

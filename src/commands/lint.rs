@@ -176,7 +176,8 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     let index = manifests.index();
     let matrix = Matrix::of(&index);
     let mut text = match args.output {
-        ReachFormat::Human => matrix.render(),
+        // Workload and namespace names: shown, never acted on by the terminal.
+        ReachFormat::Human => crate::model::terminal::for_terminal(&matrix.render()).into_owned(),
         ReachFormat::Json => serde_json::to_string_pretty(&matrix).context("cannot serialize the matrix")?,
     };
     if !text.ends_with('\n') {

@@ -29,6 +29,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// must not abort a probe between install and cleanup, so errors are
 /// ignored (`eprintln!` would panic).
 pub fn note(message: &str) {
+    let message = crate::model::terminal::for_terminal(message);
     let _ = writeln!(std::io::stderr(), "netaudit: {message}");
 }
 

@@ -4,6 +4,7 @@
 //! log shows the wait is alive).
 
 use super::note;
+use crate::model::terminal::for_terminal_line;
 use crate::probe::{Progress, Waiting};
 use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
@@ -109,7 +110,8 @@ impl Progress for Printer {
             let width = terminal_size::terminal_size_of(std::io::stderr())
                 .map(|(w, _)| usize::from(w.0))
                 .unwrap_or(80);
-            let shown: String = bar.chars().take(width.saturating_sub(1)).collect();
+            // Pod names and container log lines: shown, never acted on.
+            let shown: String = for_terminal_line(&bar).chars().take(width.saturating_sub(1)).collect();
             let _ = write!(std::io::stderr(), "\r\x1b[2K{shown}");
             self.bar_shown.set(true);
             return;

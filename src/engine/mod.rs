@@ -110,6 +110,10 @@ fn finish<'a>(
             )
         }));
     }
+    for malformed in &index.malformed {
+        let input = &manifests.inputs[malformed.obj.input].name;
+        warnings.push(Warning::new(format!("{input}: {}", malformed.describe())));
+    }
     let (mut findings, mut suppressed) = waivers::apply(findings, &waivers, &mut warnings);
     // After the waivers: a live object's own waiver still matches its own
     // finding (no "never matched" warning), which is then not reported.

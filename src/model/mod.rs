@@ -9,6 +9,7 @@ pub mod config_objects;
 pub(crate) mod documents;
 pub mod exposure;
 pub mod lookup;
+pub mod malformed;
 pub mod objects;
 pub mod operated;
 pub mod parallel;
@@ -16,6 +17,7 @@ pub mod platform_objects;
 pub mod policy;
 pub mod runtime;
 pub mod selector;
+pub mod terminal;
 pub mod yaml;
 mod yaml_fast;
 pub mod yaml_writer;
@@ -490,6 +492,8 @@ pub struct Index<'a> {
     /// Objects of API groups that are not Kubernetes' own: an operator may
     /// create pods for them.
     pub custom_resources: Vec<CustomResource<'a>>,
+    /// Services and workloads Kubernetes would reject: in no view above.
+    pub malformed: Vec<malformed::Malformed<'a>>,
     /// Workloads by namespace and pod label.
     pub lookup: PodLookup,
     /// Which workloads each Service selects, and the reverse.
@@ -503,8 +507,16 @@ pub struct Index<'a> {
 
 impl<'a> Index<'a> {
     pub fn new(inputs: &'a [Input], objects: &'a [Object]) -> Index<'a> {
-        // Helm test hooks are not part of the release: looked up once per object.
-        let kept: Vec<&'a Object> = objects.iter().filter(|o| !o.is_helm_test_hook()).collect();
+        // Helm test hooks are not part of the release, and what Kubernetes
+        // would reject never runs: looked up once per object.
+        let mut kept: Vec<&'a Object> = Vec::with_capacity(objects.len());
+        let mut rejected = Vec::new();
+        for object in objects.iter().filter(|o| !o.is_helm_test_hook()) {
+            match malformed::malformed(object) {
+                Some(why) => rejected.push(why),
+                None => kept.push(object),
+            }
+        }
         let analysed = || kept.iter().copied();
         Index {
             inputs,
@@ -520,6 +532,7 @@ impl<'a> Index<'a> {
             routing_classes: analysed().filter_map(RoutingClass::from_object).collect(),
             monitors: analysed().filter_map(Monitor::from_object).collect(),
             custom_resources: analysed().filter_map(CustomResource::from_object).collect(),
+            malformed: rejected,
             lookup: PodLookup::default(),
             service_selection: ServiceSelection::default(),
             collisions: std::sync::OnceLock::new(),
@@ -595,6 +608,7 @@ impl<'a> Index<'a> {
             whole.routing_classes.extend(part.routing_classes);
             whole.monitors.extend(part.monitors);
             whole.custom_resources.extend(part.custom_resources);
+            whole.malformed.extend(part.malformed);
         }
         whole.with_lookups()
     }

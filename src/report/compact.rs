@@ -4,6 +4,7 @@
 
 use super::{place, TemplateLines};
 use crate::engine::Audit;
+use crate::model::terminal::for_terminal_line;
 
 pub fn render(audit: &Audit<'_>) -> String {
     let lines = TemplateLines::default();
@@ -12,7 +13,7 @@ pub fn render(audit: &Audit<'_>) -> String {
         let at = place(audit, &lines, finding.primary());
         out.push_str(&format!(
             "{}:{}:{}: {} {} {}\n",
-            at.file,
+            for_terminal_line(&at.file),
             at.line,
             at.column,
             finding.check.id,
@@ -26,7 +27,8 @@ pub fn render(audit: &Audit<'_>) -> String {
     out
 }
 
-/// Messages are one line already; a newline from the input must not split a record.
+/// Messages are one line already; a newline from the input must not split
+/// a record, and what a terminal would act on is escaped.
 pub(super) fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
+    for_terminal_line(&text.replace(['\n', '\r'], " ")).into_owned()
 }

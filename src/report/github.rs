@@ -6,6 +6,7 @@
 use super::{place, TemplateLines};
 use crate::checks::Severity;
 use crate::engine::Audit;
+use crate::model::terminal::for_terminal;
 
 pub fn render(audit: &Audit<'_>) -> String {
     let lines = TemplateLines::default();
@@ -37,9 +38,13 @@ pub fn render(audit: &Audit<'_>) -> String {
     out
 }
 
-/// The escaping GitHub's runner applies to a command's message.
+/// The escaping GitHub's runner applies to a command's message (after
+/// escaping what a terminal showing the raw log would act on).
 fn data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    for_terminal(text)
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// The escaping of a command's property values (`file=`, `title=`).

@@ -5,6 +5,7 @@
 use super::{source_file, TemplateLines};
 use crate::checks::{Finding, Severity, Subject};
 use crate::engine::Audit;
+use crate::model::terminal::{for_terminal, for_terminal_line, snippet_text};
 use crate::model::Input;
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
@@ -149,7 +150,11 @@ fn label(input: &Input, source: &DocumentSource, subject: &Subject<'_>) -> Label
     let (offset, _) = input.trimmed_line_span(subject.location.line);
     let (end_offset, end_len) = input.trimmed_line_span(subject.end_line);
     let len = (end_offset + end_len).saturating_sub(offset);
-    LabeledSpan::new(Some(subject.label.clone()), offset.saturating_sub(source.start), len)
+    LabeledSpan::new(
+        Some(for_terminal_line(&subject.label).into_owned()),
+        offset.saturating_sub(source.start),
+        len,
+    )
 }
 
 fn diagnostic(
@@ -163,7 +168,8 @@ fn diagnostic(
     let mut groups: Vec<(DocumentSource, Vec<LabeledSpan>)> = Vec::new();
     for subject in &finding.subjects {
         let input = &audit.index.inputs[subject.object.input];
-        let source = document_source(input, &texts[subject.object.input], subject, lines);
+        let mut source = document_source(input, &texts[subject.object.input], subject, lines);
+        source.name = for_terminal_line(&source.name).into_owned();
         let span = label(input, &source, subject);
         match groups
             .iter_mut()
@@ -180,16 +186,19 @@ fn diagnostic(
     FindingDiagnostic {
         code: format!("{} {} ({})", finding.check.id, finding.check.name, finding.severity),
         severity: miette_severity(finding.severity),
-        message: finding.message.clone(),
-        help: Some(match &finding.exposure {
-            Some(exposure) => format!(
-                "{}\nexposure: {}\n(more: netaudit explain {})",
-                finding.help,
-                exposure.describe(),
-                finding.check.id
-            ),
-            None => format!("{}\n(more: netaudit explain {})", finding.help, finding.check.id),
-        }),
+        message: for_terminal(&finding.message).into_owned(),
+        help: Some(
+            for_terminal(&match &finding.exposure {
+                Some(exposure) => format!(
+                    "{}\nexposure: {}\n(more: netaudit explain {})",
+                    finding.help,
+                    exposure.describe(),
+                    finding.check.id
+                ),
+                None => format!("{}\n(more: netaudit explain {})", finding.help, finding.check.id),
+            })
+            .into_owned(),
+        ),
         source,
         labels,
         related: groups
@@ -217,7 +226,12 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         // `release-name-api` stays whole: no break at its hyphens.
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(1);
-    let texts: Vec<Arc<String>> = audit.index.inputs.iter().map(|i| Arc::new(i.text.clone())).collect();
+    let texts: Vec<Arc<String>> = audit
+        .index
+        .inputs
+        .iter()
+        .map(|i| Arc::new(snippet_text(&i.text).into_owned()))
+        .collect();
     let lines = TemplateLines::default();
     let mut out = String::new();
     for finding in &audit.findings {
@@ -227,8 +241,11 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         }
         out.push('\n');
     }
+    // Waiver reasons, pod names, probe details and warnings: shown, never
+    // acted on by the terminal.
+    let mut rest = String::new();
     for (finding, waiver) in &audit.suppressed {
-        out.push_str(&format!(
+        rest.push_str(&format!(
             "suppressed {} {}: {} (waived by {}: {})\n",
             finding.check.id,
             finding.check.name,
@@ -238,7 +255,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         ));
     }
     if let Some(probe) = &audit.probe {
-        out.push_str(&format!(
+        rest.push_str(&format!(
             "probe: {} runtime, sandbox {}, {} run(s)\n",
             probe.runtime, probe.sandbox, probe.runs
         ));
@@ -248,27 +265,28 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
                 (true, false) => "never became ready",
                 (false, false) => "is not ready",
             };
-            out.push_str(&format!(
+            rest.push_str(&format!(
                 "probe incomplete: {} `{}` (pod {}) {state}, so its ports were not judged: {}\n",
                 status.owner.kind, status.owner.name, status.pod, status.detail
             ));
         }
         for workload in &probe.not_probed {
-            out.push_str(&format!(
+            rest.push_str(&format!(
                 "not probed: {} `{}` runs to completion\n",
                 workload.kind, workload.name
             ));
         }
         if let Some(command) = &probe.kept {
-            out.push_str(&format!(
+            rest.push_str(&format!(
                 "kept: the sandbox is still there; remove it with: {command}\n"
             ));
         }
     }
-    out.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
+    rest.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
     for warning in &audit.warnings {
-        out.push_str(&format!("warning: {}\n", warning.message));
+        rest.push_str(&format!("warning: {}\n", warning.message));
     }
+    out.push_str(&for_terminal(&rest));
     out.push_str(&closing_line(audit));
     out
 }

@@ -78,7 +78,7 @@ impl Summary {
             let counts: Vec<String> = self.checks.iter().map(|c| row.count(c).to_string()).collect();
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
-                row.name,
+                crate::model::terminal::for_terminal_line(&row.name),
                 if row.affected { "yes" } else { "no" },
                 counts.join(" | ")
             ));
