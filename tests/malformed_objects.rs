@@ -61,3 +61,27 @@ fn rejected_objects_are_warned_about_and_counted_by_no_check() {
         "{warnings:#?}"
     );
 }
+
+#[test]
+fn a_key_written_twice_counts_as_kubernetes_reads_it_and_is_warned_about() {
+    let out = netaudit(
+        &["lint", "--manifests", "testdata/bad/duplicate-keys.yaml", "-o", "json"],
+        &helm(4),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let m7: Vec<String> = finding_keys(&json)
+        .into_iter()
+        .filter(|k| k.starts_with("M7"))
+        .collect();
+    // `hostNetwork: true` hidden behind a later `false` is not on the host
+    // network; a later `true` is.
+    assert_eq!(m7, ["M7 Pod/shop/hidden-true"]);
+    let warnings = json["warnings"].to_string();
+    for needle in [
+        "testdata/bad/duplicate-keys.yaml:13: `hostNetwork` is written twice in one mapping (lines 9 and 13)",
+        "testdata/bad/duplicate-keys.yaml:25: `hostNetwork` is written twice in one mapping (lines 21 and 25)",
+    ] {
+        assert!(warnings.contains(needle), "{needle:?} not in {warnings}");
+    }
+}

@@ -110,6 +110,12 @@ fn finish<'a>(
             )
         }));
     }
+    for (input, twice) in &manifests.duplicate_keys {
+        warnings.push(Warning::new(format!(
+            "{}:{}: `{}` is written twice in one mapping (lines {} and {}): Kubernetes reads the last, and so does netaudit",
+            manifests.inputs[*input].name, twice.line, twice.key, twice.first_line, twice.line
+        )));
+    }
     for malformed in &index.malformed {
         let input = &manifests.inputs[malformed.obj.input].name;
         warnings.push(Warning::new(format!("{input}: {}", malformed.describe())));

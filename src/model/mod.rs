@@ -270,9 +270,16 @@ const IGNORED_KINDS: &[&str] = &[
     "Namespace",
 ];
 
-/// Split `input.text` into documents and append the objects to `out`.
-/// Returns how many non-empty documents the input had.
-fn load_objects(input_index: usize, input: &Input, detail: Detail, out: &mut Vec<Object>) -> Result<usize, LoadError> {
+/// Split `input.text` into documents and append the objects to `out`, and
+/// the keys written twice in the documents the checks read to
+/// `duplicates`. Returns how many non-empty documents the input had.
+fn load_objects(
+    input_index: usize,
+    input: &Input,
+    detail: Detail,
+    out: &mut Vec<Object>,
+    duplicates: &mut Vec<yaml::DuplicateKey>,
+) -> Result<usize, LoadError> {
     if input.text.len() > input.max_bytes {
         return Err(LoadError {
             input: input.name.clone(),
@@ -319,7 +326,8 @@ fn load_objects(input_index: usize, input: &Input, detail: Detail, out: &mut Vec
             documents += usize::from(top_kind.is_some());
             continue;
         }
-        let docs = yaml::parse_documents(chunk.text, chunk.first_line).map_err(err)?;
+        let (docs, twice) = yaml::parse_documents_with_duplicates(chunk.text, chunk.first_line).map_err(err)?;
+        duplicates.extend(twice);
         for doc in docs {
             if doc.is_null() {
                 continue;
@@ -408,6 +416,9 @@ pub struct Manifests {
     /// and separators): not an error (a chart may render nothing with some
     /// values, a pipeline may pass an empty file), but worth a warning.
     pub empty_inputs: Vec<usize>,
+    /// Keys written twice in one mapping, by input: the checks read the
+    /// last, as Kubernetes does, and the report warns.
+    pub duplicate_keys: Vec<(usize, yaml::DuplicateKey)>,
 }
 
 impl Manifests {
@@ -415,22 +426,26 @@ impl Manifests {
     /// an error is the first input's in order, as if parsed one by one.
     pub fn load(inputs: Vec<Input>, detail: Detail) -> Result<Manifests, LoadError> {
         let parsed = parallel::map_in_order(&inputs, |i, input| {
-            let mut objects = Vec::new();
-            load_objects(i, input, detail, &mut objects).map(|documents| (objects, documents))
+            let (mut objects, mut duplicates) = (Vec::new(), Vec::new());
+            load_objects(i, input, detail, &mut objects, &mut duplicates)
+                .map(|documents| (objects, duplicates, documents))
         });
         let mut objects = Vec::new();
         let mut empty_inputs = Vec::new();
+        let mut duplicate_keys = Vec::new();
         for (i, result) in parsed.into_iter().enumerate() {
-            let (mut of_input, documents) = result?;
+            let (mut of_input, twice, documents) = result?;
             if documents == 0 {
                 empty_inputs.push(i);
             }
             objects.append(&mut of_input);
+            duplicate_keys.extend(twice.into_iter().map(|key| (i, key)));
         }
         Ok(Manifests {
             inputs,
             objects,
             empty_inputs,
+            duplicate_keys,
         })
     }
 
@@ -442,6 +457,8 @@ impl Manifests {
             object.input += offset;
         }
         self.empty_inputs.extend(other.empty_inputs.iter().map(|i| i + offset));
+        self.duplicate_keys
+            .extend(other.duplicate_keys.into_iter().map(|(i, key)| (i + offset, key)));
         self.inputs.append(&mut other.inputs);
         self.objects.append(&mut other.objects);
     }
@@ -670,7 +687,7 @@ mod tests {
     fn load(text: &str) -> Result<Vec<Object>, LoadError> {
         let input = Input::new("t.yaml", "t", "default", text.to_string());
         let mut out = Vec::new();
-        load_objects(0, &input, Detail::Checks, &mut out).map(|_| out)
+        load_objects(0, &input, Detail::Checks, &mut out, &mut Vec::new()).map(|_| out)
     }
 
     #[test]
@@ -703,9 +720,15 @@ mod tests {
             "default",
             "---\n# c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n".into(),
         );
-        assert_eq!(load_objects(0, &input, Detail::Checks, &mut Vec::new()), Ok(1));
+        assert_eq!(
+            load_objects(0, &input, Detail::Checks, &mut Vec::new(), &mut Vec::new()),
+            Ok(1)
+        );
         let empty = Input::new("t", "t", "default", "\n---\n".into());
-        assert_eq!(load_objects(0, &empty, Detail::Checks, &mut Vec::new()), Ok(0));
+        assert_eq!(
+            load_objects(0, &empty, Detail::Checks, &mut Vec::new(), &mut Vec::new()),
+            Ok(0)
+        );
     }
 
     #[test]
@@ -784,7 +807,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n";
         let input = Input::new("t", "t", "default", text.into());
         let mut checks_only = Vec::new();
-        load_objects(0, &input, Detail::Checks, &mut checks_only).unwrap();
+        load_objects(0, &input, Detail::Checks, &mut checks_only, &mut Vec::new()).unwrap();
         assert!(checks_only.is_empty());
         let full = Manifests::load(vec![input], Detail::WithConfiguration).unwrap();
         let index = full.index();

@@ -49,9 +49,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// The value of `key` in this mapping. Of a key written twice, the last
+    /// (what Kubernetes reads: its YAML-to-JSON conversion keeps the last).
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k.text == key).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -60,7 +62,7 @@ impl Node {
     /// block value is the line a reader looks at).
     pub fn key_line(&self, key: &str) -> Option<u32> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(k, _)| k.line),
+            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k.text == key).map(|(k, _)| k.line),
             _ => None,
         }
     }
@@ -191,21 +193,54 @@ pub struct SyntaxError {
     pub message: String,
 }
 
+/// A key written twice in one mapping: YAML readers disagree on which one
+/// counts (Kubernetes takes the last), so a chart can hide a value behind
+/// another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    pub key: String,
+    /// The key's first line, and the line of the one that counts.
+    pub first_line: u32,
+    pub line: u32,
+}
+
 /// Parse the YAML documents of `text`, whose first line is line `first_line`
 /// of the input.
 pub fn parse_documents(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
-    if let Ok(docs) = super::yaml_fast::parse(text, first_line) {
-        return Ok(docs);
+    parse_documents_with_duplicates(text, first_line).map(|(docs, _)| docs)
+}
+
+/// [`parse_documents`], and the keys written twice in a mapping.
+pub fn parse_documents_with_duplicates(
+    text: &str,
+    first_line: u32,
+) -> Result<(Vec<Node>, Vec<DuplicateKey>), SyntaxError> {
+    if let Ok(parsed) = super::yaml_fast::parse(text, first_line) {
+        return Ok(parsed);
     }
     parse_with_libyaml(text, first_line)
 }
 
-/// [`parse_documents`] without the fast path.
-pub(super) fn parse_with_libyaml(text: &str, first_line: u32) -> Result<Vec<Node>, SyntaxError> {
+/// [`parse_documents_with_duplicates`] without the fast path.
+pub(super) fn parse_with_libyaml(text: &str, first_line: u32) -> Result<(Vec<Node>, Vec<DuplicateKey>), SyntaxError> {
     let mut builder = TreeBuilder::default();
     let offset = first_line.saturating_sub(1);
     drive(text, offset, &mut |data, line| builder.on_event(data, line))?;
-    Ok(builder.docs)
+    Ok((builder.docs, builder.duplicates))
+}
+
+/// Record each key of `entries` (one complete mapping) that an earlier
+/// entry already has.
+pub(super) fn find_duplicates(entries: &[(Key, Node)], out: &mut Vec<DuplicateKey>) {
+    for (i, (key, _)) in entries.iter().enumerate().skip(1) {
+        if let Some((first, _)) = entries[..i].iter().find(|(k, _)| k.text == key.text) {
+            out.push(DuplicateKey {
+                key: key.text.to_string(),
+                first_line: first.line,
+                line: key.line,
+            });
+        }
+    }
 }
 
 /// Scan `text` for syntax errors without building a tree (used for documents
@@ -307,6 +342,7 @@ struct TreeBuilder {
     docs: Vec<Node>,
     anchors: Vec<(String, Node)>,
     nodes: usize,
+    duplicates: Vec<DuplicateKey>,
 }
 
 impl TreeBuilder {
@@ -413,6 +449,7 @@ impl TreeBuilder {
                     }) => (
                         Node {
                             value: Value::Map({
+                                find_duplicates(&entries, &mut self.duplicates);
                                 entries.shrink_to_fit();
                                 entries
                             }),
@@ -509,6 +546,23 @@ mod tests {
             docs[0].to_json(),
             serde_json::json!({"a": 1, "b": "1", "c": true, "d": ["x", 1.5, null], "e": {"f": "no"}})
         );
+    }
+
+    #[test]
+    fn a_key_written_twice_is_reported_and_the_last_counts() {
+        // The fast path reads the first text; the anchor sends the second
+        // to libyaml-safer.
+        for text in ["a: 1\nb: {x: 1}\na: 2\n", "a: &n 1\nb: {x: 1}\na: 2\n"] {
+            let (docs, twice) = parse_documents_with_duplicates(text, 10).unwrap();
+            assert_eq!(docs[0].get("a").unwrap().as_i64(), Some(2), "{text}");
+            assert_eq!(docs[0].key_line("a"), Some(12), "{text}");
+            let expected = DuplicateKey {
+                key: "a".into(),
+                first_line: 10,
+                line: 12,
+            };
+            assert_eq!(twice, [expected], "{text}");
+        }
     }
 
     #[test]

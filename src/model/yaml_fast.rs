@@ -14,7 +14,7 @@
 
 use compact_str::CompactString;
 
-use super::yaml::{Key, Node, Value, MAX_DEPTH, MAX_NODES_PER_DOCUMENT};
+use super::yaml::{find_duplicates, DuplicateKey, Key, Node, Value, MAX_DEPTH, MAX_NODES_PER_DOCUMENT};
 
 /// The document is not on the fast path: libyaml-safer reads it.
 pub(super) struct Fallback;
@@ -35,7 +35,7 @@ struct Line {
 
 /// The tree of a one-document text, or `Fallback`. `first_line` is the
 /// input line of the text's first line.
-pub(super) fn parse(text: &str, first_line: u32) -> Fast<Vec<Node>> {
+pub(super) fn parse(text: &str, first_line: u32) -> Fast<(Vec<Node>, Vec<DuplicateKey>)> {
     // Printable ASCII and line feeds only: tabs, carriage returns, control
     // and non-ASCII characters each have rules of their own.
     if !text.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\n') {
@@ -45,13 +45,14 @@ pub(super) fn parse(text: &str, first_line: u32) -> Fast<Vec<Node>> {
         bytes: text.as_bytes(),
         nodes: 0,
         buffers: BUFFERS.take(),
+        duplicates: Vec::new(),
     };
     let root = reader.document(text, first_line);
     reader.buffers.lines.clear();
     reader.buffers.entries.clear();
     reader.buffers.items.clear();
     BUFFERS.set(reader.buffers);
-    Ok(vec![root?])
+    Ok((vec![root?], reader.duplicates))
 }
 
 thread_local! {
@@ -75,6 +76,7 @@ struct Reader<'a> {
     bytes: &'a [u8],
     nodes: usize,
     buffers: Buffers,
+    duplicates: Vec<DuplicateKey>,
 }
 
 impl<'a> Reader<'a> {
@@ -186,8 +188,10 @@ impl<'a> Reader<'a> {
                 Some(below) if below.indent == indent => li = next,
                 Some(below) if below.indent > indent => return Err(Fallback),
                 _ => {
+                    let entries: Vec<(Key, Node)> = self.buffers.entries.drain(base..).collect();
+                    find_duplicates(&entries, &mut self.duplicates);
                     let node = Node {
-                        value: Value::Map(self.buffers.entries.drain(base..).collect()),
+                        value: Value::Map(entries),
                         line,
                     };
                     return Ok((node, next));
@@ -362,7 +366,9 @@ impl<'a> Reader<'a> {
         let value = if close == b']' {
             Value::Seq(self.buffers.items.drain(items..).collect())
         } else {
-            Value::Map(self.buffers.entries.drain(entries..).collect())
+            let entries: Vec<(Key, Node)> = self.buffers.entries.drain(entries..).collect();
+            find_duplicates(&entries, &mut self.duplicates);
+            Value::Map(entries)
         };
         Ok(Node { value, line })
     }
@@ -525,7 +531,7 @@ mod tests {
         true
     }
 
-    const DEPLOYMENT: &str = "---\n# Source: shop/templates/api.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"shop-api\"\n  labels:\n    app.kubernetes.io/name: api   # the name\n    'quoted key': 'it''s'\n    ~: x\n    empty:\n    \"dq\": \"a\\tb\\\\c\\\"d\"\n  annotations: {}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: api, tier: \"web\"}\n  template:\n    spec:\n      hostNetwork: false\n      containers:\n      - name: api\n        image: busybox:1.36\n        args: [\"sh\", -c, 'echo #1']\n        ports:\n          - containerPort: 8080\n            name: http\n          -\n          - - nested\n            - seq\n        env:\n        -   name: A\n            value: a:b#c\n      volumes: []\n";
+    const DEPLOYMENT: &str = "---\n# Source: shop/templates/api.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"shop-api\"\n  labels:\n    app.kubernetes.io/name: api   # the name\n    'quoted key': 'it''s'\n    ~: x\n    empty:\n    \"dq\": \"a\\tb\\\\c\\\"d\"\n  annotations: {}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: api, tier: \"web\"}\n  template:\n    spec:\n      hostNetwork: false\n      hostNetwork: true\n      containers:\n      - name: api\n        image: busybox:1.36\n        args: [\"sh\", -c, 'echo #1']\n        ports:\n          - containerPort: 8080\n            name: http\n          -\n          - - nested\n            - seq\n        env:\n        -   name: A\n            value: a:b#c\n      volumes: []\n";
 
     #[test]
     fn reads_what_helm_renders_as_libyaml_does() {
