@@ -3,7 +3,8 @@
 #   fetch the pinned helm v3/v4 (scripts/fetch-helm.sh), set up podman
 #   (scripts/setup-podman.sh, needs root), build the image of real servers
 #   (scripts/build-real-image.sh, about 2 minutes the first time), fmt,
-#   clippy, build benches/examples, every test but the real cluster's; then
+#   clippy, cargo-deny (deny.toml; installed once), build benches/examples,
+#   every test but the real cluster's; then
 #   the test Kubernetes (scripts/kube-cluster.sh up: about 14 minutes to
 #   build the first time, then cached, and 25 s to start) for
 #   tests/probe_kube.rs alone, stopped again on exit. The cluster runs only
@@ -36,6 +37,16 @@ cargo fmt --all -- --check
 
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
+
+echo "==> cargo deny --offline check licenses bans sources (deny.toml, docs/supply-chain.md)"
+if ! command -v cargo-deny >/dev/null 2>&1; then
+    echo "    installing cargo-deny 0.20.2 into ~/.cargo/bin (once, a few minutes)"
+    cargo install --locked --quiet cargo-deny@0.20.2
+fi
+# The check runs offline; the crates of every platform it looks at must be
+# in cargo's cache first.
+cargo fetch --quiet
+cargo deny --offline check licenses bans sources
 
 echo "==> cargo build --benches --examples (compile check; benchmarks run with cargo bench)"
 cargo build --benches --examples
