@@ -96,3 +96,18 @@ fn file_names_in_errors_and_warnings_are_shown_escaped() {
     assert!(all.contains("empty\\u{1b}]0;title\\u{7}.yaml"), "{all:?}");
     assert_nothing_raw("the warning", &all);
 }
+
+#[test]
+fn credentials_next_to_a_finding_are_redacted_in_every_format() {
+    for format in ["human", "compact", "json", "jsonl", "sarif", "github", "junit"] {
+        let out = run(&["lint", "--manifests", "testdata/bad/secret-canaries.yaml", "-o", format]);
+        let all = common::stdout(&out) + &common::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "-o {format}: {all}");
+        assert!(all.contains("M7"), "-o {format}: {all}");
+        assert!(!all.contains("canary"), "-o {format} shows a credential:\n{all}");
+        if format == "human" {
+            // The snippets show where the values are, not what they are.
+            assert!(all.contains("value: <redacted>"), "{all}");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 use super::{source_file, TemplateLines};
 use crate::checks::{Finding, Severity, Subject};
 use crate::engine::Audit;
+use crate::model::secrets;
 use crate::model::terminal::{for_terminal, for_terminal_line, snippet_text};
 use crate::model::Input;
 use miette::{
@@ -101,14 +102,45 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
+/// An input's text as snippets show it: secret values `<redacted>`
+/// (`model::secrets`), what a terminal would act on replaced; with its own
+/// line index, since redacting changes lengths (never line numbers).
+struct Shown {
+    text: Arc<String>,
+    lines: Input,
+}
+
+impl Shown {
+    fn all(audit: &Audit<'_>) -> Vec<Shown> {
+        let mut objects_of: Vec<Vec<&crate::model::Object>> = vec![Vec::new(); audit.index.inputs.len()];
+        for object in audit.index.objects {
+            objects_of[object.input].push(object);
+        }
+        audit
+            .index
+            .inputs
+            .iter()
+            .zip(objects_of)
+            .map(|(input, objects)| {
+                let redacted = secrets::redact(&input.text, &secrets::secret_values(objects));
+                let text = snippet_text(&redacted).into_owned();
+                Shown {
+                    text: Arc::new(text.clone()),
+                    lines: Input::new(input.name.clone(), "", "", text),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The rendered document of a subject, named and numbered as a reader can
 /// open it: the template file on disk at the subject's line in that file
 /// (local charts), else Helm's template path with the line inside the
 /// template's rendered output, else the input itself.
-fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>, lines: &TemplateLines) -> DocumentSource {
+fn document_source(input: &Input, shown: &Shown, subject: &Subject<'_>, lines: &TemplateLines) -> DocumentSource {
     let (first, last) = subject.object.doc_lines;
-    let start = input.line_span(first).0;
-    let end = input.line_span(last).1.max(start);
+    let start = shown.lines.line_span(first).0;
+    let end = shown.lines.line_span(last).1.max(start);
     // Number the rendered lines so that the subject's line carries its line
     // in the template file (the snippet stays the rendered YAML). Templates
     // are shorter than what they render (includes, ranges), so the snippet
@@ -119,8 +151,8 @@ fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>, lin
         let from = line - above;
         return DocumentSource {
             name: super::relative_path(&source_file(input, subject)),
-            text: text.clone(),
-            start: input.line_span(from).0,
+            text: shown.text.clone(),
+            start: shown.lines.line_span(from).0,
             end,
             line_offset: (file_line - 1 - above) as usize,
         };
@@ -139,16 +171,16 @@ fn document_source(input: &Input, text: &Arc<String>, subject: &Subject<'_>, lin
     };
     DocumentSource {
         name,
-        text: text.clone(),
+        text: shown.text.clone(),
         start,
         end,
         line_offset,
     }
 }
 
-fn label(input: &Input, source: &DocumentSource, subject: &Subject<'_>) -> LabeledSpan {
-    let (offset, _) = input.trimmed_line_span(subject.location.line);
-    let (end_offset, end_len) = input.trimmed_line_span(subject.end_line);
+fn label(shown: &Shown, source: &DocumentSource, subject: &Subject<'_>) -> LabeledSpan {
+    let (offset, _) = shown.lines.trimmed_line_span(subject.location.line);
+    let (end_offset, end_len) = shown.lines.trimmed_line_span(subject.end_line);
     let len = (end_offset + end_len).saturating_sub(offset);
     LabeledSpan::new(
         Some(for_terminal_line(&subject.label).into_owned()),
@@ -157,20 +189,16 @@ fn label(input: &Input, source: &DocumentSource, subject: &Subject<'_>) -> Label
     )
 }
 
-fn diagnostic(
-    audit: &Audit<'_>,
-    texts: &[Arc<String>],
-    lines: &TemplateLines,
-    finding: &Finding<'_>,
-) -> FindingDiagnostic {
+fn diagnostic(audit: &Audit<'_>, shown: &[Shown], lines: &TemplateLines, finding: &Finding<'_>) -> FindingDiagnostic {
     // One diagnostic per rendered document: the primary object's document
     // carries the message, the other objects' documents follow as related.
     let mut groups: Vec<(DocumentSource, Vec<LabeledSpan>)> = Vec::new();
     for subject in &finding.subjects {
         let input = &audit.index.inputs[subject.object.input];
-        let mut source = document_source(input, &texts[subject.object.input], subject, lines);
+        let shown = &shown[subject.object.input];
+        let mut source = document_source(input, shown, subject, lines);
         source.name = for_terminal_line(&source.name).into_owned();
-        let span = label(input, &source, subject);
+        let span = label(shown, &source, subject);
         match groups
             .iter_mut()
             .find(|(s, _)| Arc::ptr_eq(&s.text, &source.text) && s.start == source.start)
@@ -226,16 +254,11 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         // `release-name-api` stays whole: no break at its hyphens.
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(1);
-    let texts: Vec<Arc<String>> = audit
-        .index
-        .inputs
-        .iter()
-        .map(|i| Arc::new(snippet_text(&i.text).into_owned()))
-        .collect();
+    let shown = Shown::all(audit);
     let lines = TemplateLines::default();
     let mut out = String::new();
     for finding in &audit.findings {
-        let diag = diagnostic(audit, &texts, &lines, finding);
+        let diag = diagnostic(audit, &shown, &lines, finding);
         if handler.render_report(&mut out, &diag).is_err() {
             out.push_str(&format!("{}: {}\n", diag.code, diag.message));
         }
