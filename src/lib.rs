@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod fix;
+pub mod fuzzing;
 pub mod model;
 pub mod probe;
 pub mod reach;

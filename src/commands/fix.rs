@@ -7,7 +7,6 @@ use crate::fix::evaluate::describe_allowed;
 use crate::fix::policy::{self, PolicyOptions};
 use crate::fix::{flows, output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
-use crate::report::json;
 use crate::source::{self, InputSpec};
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
@@ -36,9 +35,7 @@ fn policy_options(args: &PolicyArgs) -> PolicyOptions {
 /// The runtime findings of a `--from-report` file.
 fn read_report(path: &Path) -> Result<Vec<ports::PortFinding>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    json::read(&text)
-        .and_then(|report| ports::runtime_findings(&report))
-        .map_err(|e| anyhow!("{}: {e}", path.display()))
+    crate::fix::read_report_text(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 pub fn run(args: &FixArgs) -> Result<u8> {

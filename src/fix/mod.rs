@@ -15,5 +15,11 @@ pub mod policy;
 pub(crate) mod ports;
 pub(crate) mod post_render;
 
+/// The runtime findings of a JSON report's text (`fix --from-report`,
+/// `post-render --from-report`).
+pub(crate) fn read_report_text(text: &str) -> Result<Vec<ports::PortFinding>, String> {
+    crate::report::json::read(text).and_then(|report| ports::runtime_findings(&report))
+}
+
 #[cfg(test)]
 mod tests;

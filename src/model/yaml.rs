@@ -221,6 +221,12 @@ pub fn parse_documents_with_duplicates(
     parse_with_libyaml(text, first_line)
 }
 
+/// Panics when the fast path reads `text` otherwise than libyaml-safer
+/// (the differential fuzz target, `fuzz/`); returns whether it answered.
+pub fn check_fast_path_agrees(text: &str) -> bool {
+    super::yaml_fast::agrees(text, 1)
+}
+
 /// [`parse_documents_with_duplicates`] without the fast path.
 pub(super) fn parse_with_libyaml(text: &str, first_line: u32) -> Result<(Vec<Node>, Vec<DuplicateKey>), SyntaxError> {
     let mut builder = TreeBuilder::default();

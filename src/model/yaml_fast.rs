@@ -21,8 +21,9 @@ pub(super) struct Fallback;
 
 type Fast<T> = Result<T, Fallback>;
 
-/// Longest implicit key libyaml accepts is 1024 characters; leave longer
-/// ones (and the exact limit) to it.
+/// libyaml looks for an implicit key's `:` within 1024 characters of the
+/// key's start (quoted keys and spaces before the `:` included); leave
+/// anything near that limit to it.
 const MAX_KEY_LEN: usize = 1000;
 
 /// One line holding content (blank and comment lines are left out).
@@ -247,6 +248,9 @@ impl<'a> Reader<'a> {
             let (text, len) = quoted(rest)?;
             let colon = len + leading_spaces(&rest[len..]);
             if rest.get(colon) == Some(&b':') && matches!(rest.get(colon + 1), None | Some(b' ')) {
+                if colon > MAX_KEY_LEN {
+                    return Err(Fallback);
+                }
                 return Ok(Some((Key { text, line }, col + colon + 1)));
             }
             return Ok(None);
@@ -257,10 +261,10 @@ impl<'a> Reader<'a> {
         for p in 0..rest.len() {
             match rest[p] {
                 b':' if matches!(rest.get(p + 1), None | Some(b' ')) => {
-                    let text = trim_end(&rest[..p]);
-                    if text.len() > MAX_KEY_LEN {
+                    if p > MAX_KEY_LEN {
                         return Err(Fallback);
                     }
+                    let text = trim_end(&rest[..p]);
                     // A key that reads as null has no name (as in the tree
                     // libyaml's events build).
                     let text = if is_null(text) {
@@ -387,8 +391,12 @@ impl<'a> Reader<'a> {
         let rest = &s[*pos..];
         if rest.first().is_some_and(|&c| c == b'"' || c == b'\'') {
             let (text, len) = quoted(rest)?;
+            let start = *pos;
             *pos += len;
             *pos += leading_spaces(&s[*pos..]);
+            if key && *pos - start > MAX_KEY_LEN {
+                return Err(Fallback);
+            }
             return Ok(Node {
                 value: Value::Scalar { text, plain: false },
                 line,
@@ -400,7 +408,7 @@ impl<'a> Reader<'a> {
         }
         let end = rest.iter().position(|c| b",[]{}:#".contains(c)).ok_or(Fallback)?;
         let stop = rest[end];
-        if stop == b'[' || stop == b'{' || stop == b'#' || (stop == b':') != key {
+        if stop == b'[' || stop == b'{' || stop == b'#' || (stop == b':') != key || end > MAX_KEY_LEN {
             return Err(Fallback);
         }
         let text = trim_end(&rest[..end]);
@@ -410,6 +418,21 @@ impl<'a> Reader<'a> {
         *pos += end;
         Ok(plain(text, line))
     }
+}
+
+/// The fast path's answer, checked against libyaml-safer's: `true` when
+/// the fast path answered (and agreed), `false` when it left the text to
+/// libyaml-safer. Panics on a disagreement: for the tests and the
+/// differential fuzz target.
+pub(super) fn agrees(text: &str, first_line: u32) -> bool {
+    let Ok(fast) = parse(text, first_line) else {
+        return false;
+    };
+    match super::yaml::parse_with_libyaml(text, first_line) {
+        Ok(slow) => assert_eq!(fast, slow, "the fast path read this differently:\n{text}"),
+        Err(e) => panic!("the fast path accepted what libyaml-safer rejects ({e:?}):\n{text}"),
+    }
+    true
 }
 
 fn null(line: u32) -> Node {
@@ -515,21 +538,6 @@ fn trim_end(s: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use crate::model::documents::split_documents;
-    use crate::model::yaml::parse_with_libyaml;
-
-    /// The fast path's answer, checked against libyaml-safer's: `true` when
-    /// the fast path answered (and agreed), `false` when it left the text
-    /// to libyaml-safer.
-    fn agrees(text: &str, first_line: u32) -> bool {
-        let Ok(fast) = parse(text, first_line) else {
-            return false;
-        };
-        match parse_with_libyaml(text, first_line) {
-            Ok(slow) => assert_eq!(fast, slow, "the fast path read this differently:\n{text}"),
-            Err(e) => panic!("the fast path accepted what libyaml-safer rejects ({e:?}):\n{text}"),
-        }
-        true
-    }
 
     const DEPLOYMENT: &str = "---\n# Source: shop/templates/api.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"shop-api\"\n  labels:\n    app.kubernetes.io/name: api   # the name\n    'quoted key': 'it''s'\n    ~: x\n    empty:\n    \"dq\": \"a\\tb\\\\c\\\"d\"\n  annotations: {}\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: api, tier: \"web\"}\n  template:\n    spec:\n      hostNetwork: false\n      hostNetwork: true\n      containers:\n      - name: api\n        image: busybox:1.36\n        args: [\"sh\", -c, 'echo #1']\n        ports:\n          - containerPort: 8080\n            name: http\n          -\n          - - nested\n            - seq\n        env:\n        -   name: A\n            value: a:b#c\n      volumes: []\n";
 
@@ -546,6 +554,27 @@ mod tests {
             "a: [ x , 'y' ]\nb: { c: d }\n",
         ] {
             assert!(agrees(text, 7), "not on the fast path:\n{text}");
+        }
+    }
+
+    #[test]
+    fn keys_near_libyamls_length_limit_are_left_to_it() {
+        // Found by the fuzzer: a quoted key of 1,500 characters, which
+        // libyaml refuses (its `:` is too far from the key's start).
+        let long = "k".repeat(1_100);
+        for text in [
+            format!("\"{long}\": 1\n"),
+            format!("a{}: 1\n", " ".repeat(1_100)),
+            format!("{long}: 1\n"),
+            format!("a: {{{long}: 1}}\n"),
+            format!("a: {{\"{long}\": 1}}\n"),
+        ] {
+            assert!(
+                parse(&text, 1).is_err(),
+                "the fast path answered a key of {} bytes",
+                text.len()
+            );
+            agrees(&text, 1);
         }
     }
 

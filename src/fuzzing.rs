@@ -1,0 +1,111 @@
+//! What the fuzz targets (`fuzz/`, `cargo +nightly fuzz run TARGET`) feed
+//! their bytes to, one function per target. Each must return normally on
+//! any input: an error is fine, a panic is a bug. `tests/fuzz_seeds.rs`
+//! replays the seed corpus in `fuzz/seeds/` through the same functions, so
+//! CI keeps every input a fuzzer ever broke us with (no fuzzing in CI).
+
+use crate::model::{Detail, Input, Manifests};
+
+/// What a target does with its bytes.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name (the directory of its seeds).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("manifests", manifests),
+    ("yaml_differential", yaml_differential),
+    ("procnet", procnet),
+    ("selectors", selectors),
+    ("durations_and_sizes", durations_and_sizes),
+    ("config", config),
+    ("report_reader", report_reader),
+    ("ignore_annotation", ignore_annotation),
+    ("post_render", post_render),
+];
+
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// The manifest loader and every check, as `lint --manifests -` runs them.
+pub fn manifests(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let input = Input::new("fuzz.yaml", "fuzz", "default", text.to_string());
+    let Ok(loaded) = Manifests::load(vec![input], Detail::WithConfiguration) else {
+        return;
+    };
+    let config = crate::engine::config::Config::default();
+    let audit = crate::engine::run(&loaded, &config, None);
+    let _ = crate::report::compact::render(&audit);
+}
+
+/// The YAML fast path against libyaml-safer: whenever the fast path
+/// answers, it must be libyaml-safer's tree (and the same keys written
+/// twice); it must never accept what libyaml-safer refuses.
+pub fn yaml_differential(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    crate::model::yaml::check_fast_path_agrees(text);
+}
+
+/// The `/proc/net/{tcp,udp}{,6}` parser.
+pub fn procnet(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    for (protocol, v6) in [
+        (crate::model::runtime::Protocol::Tcp, false),
+        (crate::model::runtime::Protocol::Udp, true),
+    ] {
+        let _ = crate::probe::procnet::parse(text, protocol, v6);
+    }
+}
+
+/// Kubernetes label selectors (as YAML) and Calico selector expressions.
+pub fn selectors(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::model::policy::calico_selector::Expr::parse(text);
+    if let Ok(nodes) = crate::model::yaml::parse_documents(text, 1) {
+        for node in &nodes {
+            if let Ok(selector) = crate::model::Selector::parse_label_selector(node) {
+                let labels = crate::model::selector::labels_of(node);
+                let _ = selector.matches(&labels);
+            }
+        }
+    }
+}
+
+/// `--timeout`-style durations and `--max-input-size`-style sizes.
+pub fn durations_and_sizes(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::cli::parse_duration(text);
+    let _ = crate::cli::parse_size(text);
+}
+
+/// `.netaudit.yaml`.
+pub fn config(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::engine::config::Config::parse(text, "fuzz/.netaudit.yaml");
+}
+
+/// A JSON report read back by `fix --from-report`.
+pub fn report_reader(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::fix::read_report_text(text);
+}
+
+/// The `netaudit.io/ignore` annotation.
+pub fn ignore_annotation(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let _ = crate::engine::waivers::parse_annotation(text);
+}
+
+/// `post-render`: manifests on stdin, patched manifests and policies out.
+pub fn post_render(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    let mut input = Input::new("<stdin>", "fuzz", "default", text.to_string());
+    input.rendered_by_helm = true;
+    let Ok(loaded) = Manifests::load(vec![input], Detail::WithConfiguration) else {
+        return;
+    };
+    let config = crate::engine::config::Config::default();
+    let options = crate::fix::policy::PolicyOptions::default();
+    let outcome = crate::fix::plan::plan(&loaded, &config, &[], &options);
+    let _ = crate::fix::post_render::post_render(&loaded.inputs[0].text, &outcome);
+}
