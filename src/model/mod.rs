@@ -472,9 +472,7 @@ impl Manifests {
     /// The objects of input `input` (inputs are loaded in order, so each
     /// input's objects are one run of `objects`).
     pub fn objects_of(&self, input: usize) -> &[Object] {
-        let start = self.objects.partition_point(|o| o.input < input);
-        let end = self.objects.partition_point(|o| o.input <= input);
-        &self.objects[start..end]
+        objects_of(&self.objects, input)
     }
 
     /// One index per input, each seeing only its own objects (`lint
@@ -484,6 +482,14 @@ impl Manifests {
             .map(|input| Index::new(&self.inputs, self.objects_of(input)))
             .collect()
     }
+}
+
+/// The objects of input `input` among `objects` (in input order, as
+/// [`Manifests`] and its indexes hold them).
+pub fn objects_of(objects: &[Object], input: usize) -> &[Object] {
+    let start = objects.partition_point(|o| o.input < input);
+    let end = objects.partition_point(|o| o.input <= input);
+    &objects[start..end]
 }
 
 /// All objects of all inputs, and the typed views the checks use.

@@ -5,6 +5,7 @@
 
 use super::yaml::{Node, Value};
 use super::Object;
+use std::borrow::Cow;
 
 /// Key names whose values are credentials, lowercased, as substrings.
 const SECRET_WORDS: &[&str] = &[
@@ -86,9 +87,9 @@ fn walk(node: &Node, out: &mut Vec<SecretValue>) {
 /// `text` with each of `values` replaced by `<redacted>`: the rest of the
 /// value's line after `key:`, and the lines a multi-line value continues
 /// on (blanked, so that every other line keeps its number).
-pub fn redact(text: &str, values: &[SecretValue]) -> String {
+pub fn redact<'t>(text: &'t str, values: &[SecretValue]) -> Cow<'t, str> {
     if values.is_empty() {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
     for value in values {
@@ -121,7 +122,7 @@ pub fn redact(text: &str, values: &[SecretValue]) -> String {
             below.clear();
         }
     }
-    lines.join("\n")
+    Cow::Owned(lines.join("\n"))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode,
     SourceSpan, SpanContents,
 };
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -24,7 +25,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 struct DocumentSource {
     name: String,
-    text: Arc<String>,
+    /// The input as shown (see [`Shown`]).
+    text: Arc<Input>,
     start: usize,
     end: usize,
     /// Added to slice-relative 0-based line numbers for display.
@@ -38,7 +40,7 @@ impl SourceCode for DocumentSource {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let slice: &'a str = &self.text[self.start..self.end];
+        let slice: &'a str = &self.text.text[self.start..self.end];
         let inner = slice.read_span(span, before, after)?;
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
@@ -102,34 +104,29 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
-/// An input's text as snippets show it: secret values `<redacted>`
-/// (`model::secrets`), what a terminal would act on replaced; with its own
-/// line index, since redacting changes lengths (never line numbers).
-struct Shown {
-    text: Arc<String>,
-    lines: Input,
+/// The inputs' texts as snippets show them, made when a finding first
+/// needs one: secret values `<redacted>` (`model::secrets`), what a
+/// terminal would act on replaced. Each is an [`Input`] of its own, for its
+/// line index: redacting changes lengths (never line numbers).
+struct Shown<'a> {
+    audit: &'a Audit<'a>,
+    texts: Vec<OnceCell<Arc<Input>>>,
 }
 
-impl Shown {
-    fn all(audit: &Audit<'_>) -> Vec<Shown> {
-        let mut objects_of: Vec<Vec<&crate::model::Object>> = vec![Vec::new(); audit.index.inputs.len()];
-        for object in audit.index.objects {
-            objects_of[object.input].push(object);
-        }
-        audit
-            .index
-            .inputs
-            .iter()
-            .zip(objects_of)
-            .map(|(input, objects)| {
-                let redacted = secrets::redact(&input.text, &secrets::secret_values(objects));
-                let text = snippet_text(&redacted).into_owned();
-                Shown {
-                    text: Arc::new(text.clone()),
-                    lines: Input::new(input.name.clone(), "", "", text),
-                }
-            })
-            .collect()
+impl<'a> Shown<'a> {
+    fn new(audit: &'a Audit<'a>) -> Shown<'a> {
+        let texts = audit.index.inputs.iter().map(|_| OnceCell::new()).collect();
+        Shown { audit, texts }
+    }
+
+    fn of(&self, input: usize) -> &Arc<Input> {
+        self.texts[input].get_or_init(|| {
+            let original = &self.audit.index.inputs[input];
+            let objects = crate::model::objects_of(self.audit.index.objects, input);
+            let redacted = secrets::redact(&original.text, &secrets::secret_values(objects));
+            let text = snippet_text(&redacted).into_owned();
+            Arc::new(Input::new(original.name.clone(), "", "", text))
+        })
     }
 }
 
@@ -137,10 +134,10 @@ impl Shown {
 /// open it: the template file on disk at the subject's line in that file
 /// (local charts), else Helm's template path with the line inside the
 /// template's rendered output, else the input itself.
-fn document_source(input: &Input, shown: &Shown, subject: &Subject<'_>, lines: &TemplateLines) -> DocumentSource {
+fn document_source(input: &Input, shown: &Arc<Input>, subject: &Subject<'_>, lines: &TemplateLines) -> DocumentSource {
     let (first, last) = subject.object.doc_lines;
-    let start = shown.lines.line_span(first).0;
-    let end = shown.lines.line_span(last).1.max(start);
+    let start = shown.line_span(first).0;
+    let end = shown.line_span(last).1.max(start);
     // Number the rendered lines so that the subject's line carries its line
     // in the template file (the snippet stays the rendered YAML). Templates
     // are shorter than what they render (includes, ranges), so the snippet
@@ -151,8 +148,8 @@ fn document_source(input: &Input, shown: &Shown, subject: &Subject<'_>, lines: &
         let from = line - above;
         return DocumentSource {
             name: super::relative_path(&source_file(input, subject)),
-            text: shown.text.clone(),
-            start: shown.lines.line_span(from).0,
+            text: shown.clone(),
+            start: shown.line_span(from).0,
             end,
             line_offset: (file_line - 1 - above) as usize,
         };
@@ -171,16 +168,16 @@ fn document_source(input: &Input, shown: &Shown, subject: &Subject<'_>, lines: &
     };
     DocumentSource {
         name,
-        text: shown.text.clone(),
+        text: shown.clone(),
         start,
         end,
         line_offset,
     }
 }
 
-fn label(shown: &Shown, source: &DocumentSource, subject: &Subject<'_>) -> LabeledSpan {
-    let (offset, _) = shown.lines.trimmed_line_span(subject.location.line);
-    let (end_offset, end_len) = shown.lines.trimmed_line_span(subject.end_line);
+fn label(shown: &Input, source: &DocumentSource, subject: &Subject<'_>) -> LabeledSpan {
+    let (offset, _) = shown.trimmed_line_span(subject.location.line);
+    let (end_offset, end_len) = shown.trimmed_line_span(subject.end_line);
     let len = (end_offset + end_len).saturating_sub(offset);
     LabeledSpan::new(
         Some(for_terminal_line(&subject.label).into_owned()),
@@ -189,13 +186,13 @@ fn label(shown: &Shown, source: &DocumentSource, subject: &Subject<'_>) -> Label
     )
 }
 
-fn diagnostic(audit: &Audit<'_>, shown: &[Shown], lines: &TemplateLines, finding: &Finding<'_>) -> FindingDiagnostic {
+fn diagnostic(audit: &Audit<'_>, shown: &Shown<'_>, lines: &TemplateLines, finding: &Finding<'_>) -> FindingDiagnostic {
     // One diagnostic per rendered document: the primary object's document
     // carries the message, the other objects' documents follow as related.
     let mut groups: Vec<(DocumentSource, Vec<LabeledSpan>)> = Vec::new();
     for subject in &finding.subjects {
         let input = &audit.index.inputs[subject.object.input];
-        let shown = &shown[subject.object.input];
+        let shown = shown.of(subject.object.input);
         let mut source = document_source(input, shown, subject, lines);
         source.name = for_terminal_line(&source.name).into_owned();
         let span = label(shown, &source, subject);
@@ -254,7 +251,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         // `release-name-api` stays whole: no break at its hyphens.
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_context_lines(1);
-    let shown = Shown::all(audit);
+    let shown = Shown::new(audit);
     let lines = TemplateLines::default();
     let mut out = String::new();
     for finding in &audit.findings {
