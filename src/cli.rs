@@ -73,6 +73,17 @@ label collisions between releases. The human output is then the summary table, o
         after_help = "Examples:\n  helm netaudit reach ./mychart\n  helm netaudit reach ./mychart --enable-chart-policies   # with the chart's own policies switched on\n  helm template shop ./mychart | helm netaudit reach --manifests - -o json"
     )]
     Reach(Box<ReachArgs>),
+    /// Find the sandboxes earlier runs left behind (netaudit killed by SIGKILL, --keep, a
+    /// cleanup the runtime refused), say how old they are, and remove them
+    #[command(
+        long_about = "Find the sandboxes earlier runs left behind and remove them: podman pods labelled \
+netaudit.io/sandbox (with the volumes named after them and the plan files in the temporary directory, which \
+hold the chart's Secrets, decoded), and kube namespaces labelled app.kubernetes.io/managed-by=helm-netaudit \
+and netaudit.io/sandbox=<the namespace> (helm uninstall of their release, then the namespace). Nothing \
+without these labels is ever touched. A sandbox whose netaudit still runs on this host is in use and left.",
+        after_help = "Examples:\n  helm netaudit cleanup --dry-run\n  helm netaudit cleanup --runtime podman netaudit-shop-0a1b2c\n  HELM_KUBECONTEXT=staging helm netaudit cleanup --runtime kube --older-than 1h"
+    )]
+    Cleanup(CleanupArgs),
     /// Show the documentation of a check (what it finds, why it matters, how to fix it)
     Explain {
         /// Check ID or name, e.g. M4B or service-label-collision
@@ -489,6 +500,22 @@ pub struct InstallArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Only these sandboxes (as a failed cleanup or --keep names them); all by default
+    #[arg(value_name = "SANDBOX")]
+    pub sandboxes: Vec<String>,
+    /// Where to look (auto: podman when installed, and kube when the current context answers)
+    #[arg(long, value_enum, default_value = "auto")]
+    pub runtime: Runtime,
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only sandboxes at least this old (30m, 2h)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(args),
         Command::Fix(args) => commands::fix::run(args),
         Command::PostRender(args) => commands::fix::post_render(args),
+        Command::Cleanup(args) => commands::cleanup::run(args),
         Command::Explain { check } => commands::docs::explain(check),
         Command::Checks => commands::docs::list(),
         Command::GenDocs { path } => commands::docs::generate(path),

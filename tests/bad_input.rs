@@ -324,11 +324,26 @@ fn hostile_yaml_is_refused_without_crashing() {
             "  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
         ));
     }
-    for (name, text, needle) in [("deep.yaml", deep, "nesting deeper"), ("bomb.yaml", bomb, "alias")] {
+    // A tag right before `,` in a flow collection makes the YAML library
+    // panic (found by the `manifests` fuzz target): one error line, no
+    // panic message.
+    let tagged = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: a, image: !b, ports: []}]}\n",
+    );
+    for (name, text, needle) in [
+        ("deep.yaml", deep, "nesting deeper"),
+        ("bomb.yaml", bomb, "alias"),
+        (
+            "tagged.yaml",
+            tagged,
+            "tagged.yaml:4: invalid YAML (column 1): a tag followed directly by `,`",
+        ),
+    ] {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         let out = netaudit(&["lint", "--manifests", path.to_str().unwrap()], &helm(4));
         assert_error(&out, &[name, needle]);
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     }
 }
 

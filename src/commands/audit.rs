@@ -7,6 +7,7 @@ use super::progress::Printer;
 use super::{emit, emit_as, load_config, namespace_or_default, note, quiet_for};
 use crate::cli::AuditArgs;
 use crate::model::parallel::map_in_order_counted;
+use crate::model::secrets::secret_values;
 use crate::model::{Detail, Evidence, Input, Manifests, WorkloadRef};
 use crate::probe::kube::in_place::{InPlaceOptions, InPlaceProbe};
 use crate::probe::Progress;
@@ -37,7 +38,8 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
     let manifest = helm.get_manifest(release, &namespace, context.as_deref())?;
     let input = release_input(&namespace, release, release.clone(), manifest);
     let config = load_config(args.report.config.as_deref(), std::slice::from_ref(&input))?;
-    let manifests = Manifests::load(vec![input], Detail::Checks)?;
+    // With the release's Secrets: what its pods log is redacted by them.
+    let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
     let evidence = probe_in_place(
         args,
         &manifests,
@@ -75,7 +77,12 @@ fn fleet(args: &AuditArgs, helm: &Helm, context: Option<&str>, scope: &ReleaseSc
         .map(|(r, text)| release_input(&r.namespace, &r.name, format!("{}/{}", r.namespace, r.name), text))
         .collect();
     let config = load_config(args.report.config.as_deref(), &inputs)?;
-    let manifests = Manifests::load(inputs, Detail::Checks)?;
+    let detail = if args.probe {
+        Detail::WithConfiguration
+    } else {
+        Detail::Checks
+    };
+    let manifests = Manifests::load(inputs, detail)?;
     let evidence = if args.probe {
         let label = format!("{} releases of {place} (read-only)", releases.len());
         Some(probe_in_place(args, &manifests, label, printer)?)
@@ -136,7 +143,9 @@ fn probe_in_place(args: &AuditArgs, manifests: &Manifests, label: String, printe
     };
     printer.line("connecting to the current Kubernetes context (nothing in it is changed)");
     let prober = InPlaceProbe::connect(options).context("probing in place")?;
-    Ok(prober
-        .probe(&long_running, &printer.lines())?
-        .into_evidence(run_to_completion, label))
+    Ok(prober.probe(&long_running, &printer.lines())?.into_evidence(
+        run_to_completion,
+        label,
+        &secret_values(&manifests.objects),
+    ))
 }

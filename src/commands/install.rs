@@ -69,6 +69,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             timeout: args.timeout,
             settle: args.settle,
             keep: args.keep,
+            secrets: crate::model::secrets::secret_values(&manifests.objects),
         };
         session::run_probe(sandbox.as_mut(), &options, not_probed, &printer)?
     };

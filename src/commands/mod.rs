@@ -3,6 +3,7 @@
 //! codes, atomic writes, and the mapping from CLI flags to inputs.
 
 pub mod audit;
+pub mod cleanup;
 pub mod docs;
 pub mod fix;
 pub mod install;

@@ -36,6 +36,8 @@ pub fn looks_secret(name: &str) -> bool {
 pub struct SecretValue {
     pub line: u32,
     pub key: String,
+    /// The value itself (a Secret's `data` decoded), for [`redact_text`].
+    pub text: String,
 }
 
 /// The values of `objects` that must not be shown.
@@ -46,6 +48,12 @@ pub fn secret_values<'o>(objects: impl IntoIterator<Item = &'o Object>) -> Vec<S
             for field in ["data", "stringData"] {
                 for (key, value) in object.root.get(field).map(Node::entries).unwrap_or_default() {
                     push_scalar(value, &key.text, &mut out);
+                    // What a container sees (and may log) is `data` decoded.
+                    if let (Some(last), "data") = (out.last_mut(), field) {
+                        if let Some(decoded) = super::config_objects::base64_decode(&last.text) {
+                            last.text = decoded;
+                        }
+                    }
                 }
             }
         }
@@ -55,12 +63,39 @@ pub fn secret_values<'o>(objects: impl IntoIterator<Item = &'o Object>) -> Vec<S
 }
 
 fn push_scalar(value: &Node, key: &str, out: &mut Vec<SecretValue>) {
-    if matches!(value.value, Value::Scalar { .. }) {
+    if let Value::Scalar { text, .. } = &value.value {
         out.push(SecretValue {
             line: value.line,
             key: key.to_string(),
+            text: text.to_string(),
         });
     }
+}
+
+/// Values shorter than this are not looked for in free text: `true` or
+/// `8080` under a secret-looking key would blank half of every log line.
+const MIN_REDACTED_LEN: usize = 6;
+
+/// Free text (a container's log lines, an error) with every occurrence of
+/// `values` (each line of a multi-line one, on its own) replaced by
+/// `<redacted>`.
+pub fn redact_text<'t>(text: &'t str, values: &[SecretValue]) -> Cow<'t, str> {
+    let mut needles: Vec<&str> = values
+        .iter()
+        .flat_map(|value| value.text.lines())
+        .map(str::trim)
+        .filter(|line| line.len() >= MIN_REDACTED_LEN)
+        .collect();
+    // The longest first: a value that contains another goes whole.
+    needles.sort_unstable_by_key(|needle| std::cmp::Reverse(needle.len()));
+    needles.dedup();
+    let mut text = Cow::Borrowed(text);
+    for needle in needles {
+        if text.contains(needle) {
+            text = Cow::Owned(text.replace(needle, "<redacted>"));
+        }
+    }
+    text
 }
 
 fn walk(node: &Node, out: &mut Vec<SecretValue>) {
@@ -125,6 +160,13 @@ pub fn redact<'t>(text: &'t str, values: &[SecretValue]) -> Cow<'t, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// [`redact_text`] on a `String` of one's own.
+pub fn redact_owned(text: &mut String, values: &[SecretValue]) {
+    if let Cow::Owned(redacted) = redact_text(text, values) {
+        *text = redacted;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +194,20 @@ mod tests {
             "{shown}"
         );
         assert_eq!(shown.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn free_text_loses_every_known_value_decoded_and_line_by_line() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  token: Y2FuYXJ5LWRhdGEtOTFjMg==\nstringData:\n  cert: |\n    first-line-of-cert\n    second-line-of-cert\n  port: \"5432\"\n";
+        let input = Input::new("t.yaml", "t", "default", text.to_string());
+        let manifests = Manifests::load(vec![input], Detail::WithConfiguration).unwrap();
+        let values = secret_values(&manifests.objects);
+        let log = "token canary-data-91c2 | got second-line-of-cert | listening on 5432";
+        assert_eq!(
+            redact_text(log, &values),
+            "token <redacted> | got <redacted> | listening on 5432"
+        );
+        // Nothing to hide: the text is borrowed, not copied.
+        assert!(matches!(redact_text("all fine", &values), Cow::Borrowed(_)));
     }
 }

@@ -273,18 +273,53 @@ fn drive(
         owned = format!("{text}\n");
         owned.as_str()
     };
-    // And should it panic on some other input, that is an error about the
-    // input, not a crash of the tool.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // And should it panic on some other input (it does on a tag followed
+    // directly by `,` in a flow collection: `[!b, c]`), that is an error
+    // about the input, not a crash of the tool, and nothing is printed
+    // but that error.
+    silence_parser_panics();
+    PARSING.with(|parsing| parsing.set(true));
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         pull_events(text, line_offset, on_event)
-    }))
-    .unwrap_or_else(|_| {
+    }));
+    PARSING.with(|parsing| parsing.set(false));
+    parsed.unwrap_or_else(|_| {
+        let tag_then_comma = text.lines().position(|line| {
+            line.match_indices('!').any(|(at, _)| {
+                let rest = &line[at + 1..];
+                let tag = rest.find(|c: char| c.is_whitespace() || "[]{},".contains(c));
+                tag.is_some_and(|end| rest[end..].starts_with(','))
+            })
+        });
         Err(SyntaxError {
-            line: line_offset + 1,
+            line: line_offset + 1 + tag_then_comma.unwrap_or(0) as u32,
             col: 1,
-            message: "the YAML parser failed on this document".into(),
+            message: match tag_then_comma {
+                Some(_) => "a tag followed directly by `,`, which the YAML parser cannot read".into(),
+                None => "the YAML parser failed on this document".into(),
+            },
         })
     })
+}
+
+thread_local! {
+    /// This thread is inside libyaml-safer, whose panics are caught.
+    static PARSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The default panic hook would print a caught parser panic, with its
+/// backtrace, on the user's terminal: once per process, a hook that stays
+/// silent while a thread parses and otherwise does what the previous did.
+fn silence_parser_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !PARSING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 fn pull_events(

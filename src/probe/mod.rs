@@ -6,9 +6,10 @@
 //! `procnet` parses `/proc/net/{tcp,udp}*`. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
-pub(crate) mod kube;
+pub mod kube;
+pub mod leftovers;
 pub(crate) mod naming;
-pub(crate) mod podman;
+pub mod podman;
 pub(crate) mod procnet;
 pub(crate) mod session;
 

@@ -3,6 +3,7 @@
 //! timeout, panic, Ctrl-C/SIGTERM).
 
 use super::{Progress, Sandbox};
+use crate::model::secrets::{redact_owned, SecretValue};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
 use crate::source::interrupt::{self, check as check_interrupt};
 use std::collections::BTreeSet;
@@ -19,6 +20,15 @@ pub struct ProbeOptions {
     pub settle: Duration,
     /// Leave the sandbox in place.
     pub keep: bool,
+    /// The chart's credentials: never shown, even when a container logs
+    /// them (its last log lines explain why it stopped).
+    pub secrets: Vec<SecretValue>,
+}
+
+impl ProbeOptions {
+    fn redact(&self, text: &mut String) {
+        redact_owned(text, &self.secrets);
+    }
 }
 
 /// Cleanup failed: the sandbox is left behind, and the error says how to
@@ -38,6 +48,7 @@ pub fn run_probe(
     let observations = observe(sandbox, options, progress)?;
     // The same pod may go unread in every run: said once.
     let mut notes: Vec<String> = sandbox.notes();
+    notes.iter_mut().for_each(|note| options.redact(note));
     notes.sort();
     notes.dedup();
     if observations.statuses.is_empty() {
@@ -89,14 +100,14 @@ fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Pro
             // The probe's own error (if any) is the one to report, but a
             // failed cleanup must never go unnoticed.
             let hint = sandbox.removal_hint();
-            return Err(match body {
-                Ok(Err(probe_error)) => probe_error.context(CleanupFailed(format!(
-                    "and cleaning up failed too ({cleanup_error:#}); remove the sandbox with: {hint}"
-                ))),
-                _ => cleanup_error.context(CleanupFailed(format!(
-                    "cleaning up failed; remove the sandbox with: {hint}"
-                ))),
-            });
+            // What failed first, then the cleanup, then the way out: one line.
+            return Err(CleanupFailed(match body {
+                Ok(Err(probe_error)) => format!(
+                    "{probe_error:#}; and cleaning up failed too ({cleanup_error:#}); remove the sandbox with: {hint}"
+                ),
+                _ => format!("cleaning up failed ({cleanup_error:#}); remove the sandbox with: {hint}"),
+            })
+            .into());
         }
     }
     match body {
@@ -135,9 +146,14 @@ fn probe_steps(
         };
         progress.line("waiting for pods to become ready");
         let started = Instant::now();
-        let statuses = sandbox.wait_ready(timeout, &mut |state| {
-            progress.waiting(state, started.elapsed(), timeout)
+        let mut statuses = sandbox.wait_ready(timeout, &mut |state| {
+            let mut state = state.clone();
+            state.stopped.iter_mut().for_each(|(_, why)| options.redact(why));
+            progress.waiting(&state, started.elapsed(), timeout)
         })?;
+        statuses
+            .iter_mut()
+            .for_each(|status| options.redact(&mut status.detail));
         observations.timings.wait.push(started.elapsed());
         let ready = statuses.iter().filter(|s| s.ready).count();
         for status in statuses.iter().filter(|s| !s.ready) {
@@ -223,6 +239,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             settle: Duration::ZERO,
             keep,
+            secrets: Vec::new(),
         }
     }
 

@@ -80,6 +80,36 @@ pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
+/// A kube error in one line a user can act on: the API server's own answer
+/// (`403 Forbidden: pods "web" is forbidden: …`), else the innermost cause.
+pub(crate) fn kube_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(response) => format!(
+            "the API server answered {} {}: {}",
+            response.code, response.reason, response.message
+        ),
+        other => innermost(other),
+    }
+}
+
+/// `what` failed with `error`, as one line.
+pub(crate) fn api_failed(what: impl std::fmt::Display, error: &kube::Error) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {}", kube_message(error))
+}
+
+/// `future`, or an error once `limit` has passed: an API server that stops
+/// answering ends the step that waits for it.
+pub(crate) async fn within<T>(
+    limit: Duration,
+    what: impl std::fmt::Display,
+    future: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match tokio::time::timeout(limit, future).await {
+        Ok(result) => result,
+        Err(_) => anyhow::bail!("{what}: the Kubernetes API server did not answer within {limit:?}"),
+    }
+}
+
 pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
     matches!(error, kube::Error::Api(response) if response.code == code)
 }

@@ -21,6 +21,7 @@ use super::exec::{KubeExec, PodExec};
 use super::pods::{DebugContainers, PodAccess, TrackedPod};
 use super::status::stopped_reason;
 use super::{block, client_from_environment, new_runtime};
+use crate::model::secrets::{redact_owned, SecretValue};
 use crate::model::{Evidence, Observations, PodStatus, ProbeReport, ProbeTimings, WorkloadRef};
 use crate::source::interrupt::{self, check as check_interrupt};
 use anyhow::Result;
@@ -66,8 +67,14 @@ pub struct InPlaceOutcome {
 }
 
 impl InPlaceOutcome {
-    /// The evidence for the report: one run, taken as found.
-    pub fn into_evidence(self, not_probed: Vec<WorkloadRef>, where_: String) -> Evidence {
+    /// The evidence for the report: one run, taken as found, with the
+    /// release's credentials (`secrets`) redacted from what its pods logged.
+    pub fn into_evidence(mut self, not_probed: Vec<WorkloadRef>, where_: String, secrets: &[SecretValue]) -> Evidence {
+        let texts = self
+            .notes
+            .iter_mut()
+            .chain(self.observations.statuses.iter_mut().map(|s| &mut s.detail));
+        texts.for_each(|text| redact_owned(text, secrets));
         let probe = ProbeReport {
             runtime: "kube (in place)".into(),
             sandbox: where_,
@@ -420,7 +427,7 @@ mod tests {
         let mut input = crate::model::Input::new("shop", "shop", NS, RELEASE.to_string());
         input.rendered_by_helm = true;
         let manifests = crate::model::Manifests::load(vec![input], crate::model::Detail::Checks).unwrap();
-        let evidence = outcome.clone().into_evidence(Vec::new(), NS.into());
+        let evidence = outcome.clone().into_evidence(Vec::new(), NS.into(), &[]);
         let config = crate::engine::config::Config::default();
         let audit = crate::engine::run(&manifests, &config, Some(&evidence));
         assert_eq!(

@@ -26,6 +26,8 @@ pub trait Installer {
     fn uninstall(&mut self, namespace: &str) -> Result<()>;
     /// The command a user runs to uninstall by hand.
     fn uninstall_hint(&self, namespace: &str) -> String;
+    /// The release it installs.
+    fn release(&self) -> &str;
 }
 
 /// The real installer: `$HELM_BIN install RELEASE CHART --namespace NS
@@ -145,6 +147,10 @@ impl Installer for HelmInstaller {
             "helm uninstall {} --namespace {namespace} failed: {message}",
             self.release
         )
+    }
+
+    fn release(&self) -> &str {
+        &self.release
     }
 
     fn uninstall_hint(&self, namespace: &str) -> String {

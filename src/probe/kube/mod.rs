@@ -41,6 +41,7 @@
 pub(crate) mod exec;
 pub(crate) mod in_place;
 pub(crate) mod installer;
+pub mod leftovers;
 pub(crate) mod pods;
 pub(crate) mod reader;
 pub(crate) mod sandbox;
@@ -53,7 +54,9 @@ mod tests;
 pub use installer::HelmInstaller;
 pub use sandbox::{KubeOptions, KubeSandbox};
 
-pub(crate) use crate::source::kube_client::{block, client_from_environment, env_nonempty, is_status, new_runtime};
+pub(crate) use crate::source::kube_client::{
+    api_failed, block, client_from_environment, env_nonempty, is_status, new_runtime, within,
+};
 use std::time::Duration;
 
 /// The image of the ephemeral debug container for images without a shell.

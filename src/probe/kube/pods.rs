@@ -4,9 +4,9 @@
 //! container has no shell and that is allowed).
 
 use super::exec::PodExec;
-use super::is_status;
 use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
 use super::status::{event_time, pod_status_summary};
+use super::{api_failed, is_status};
 use crate::model::{AttributedSocket, OpenSocket, PodSockets, ProcessName, WorkloadRef};
 use crate::probe::naming::dns_label;
 use crate::source::interrupt;
@@ -135,7 +135,7 @@ impl<E: PodExec> PodAccess<'_, E> {
             .pods_api()
             .list(&ListParams::default())
             .await
-            .with_context(|| format!("cannot list the pods of namespace {}", self.namespace))?;
+            .map_err(|e| api_failed(format!("cannot list the pods of namespace {}", self.namespace), &e))?;
         let mut cache = BTreeMap::new();
         let mut pods = Vec::new();
         for pod in list.items {

@@ -8,9 +8,11 @@ use super::exec::{KubeExec, PodExec};
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
 use super::status::stopped_reason;
-use super::{block, client_from_environment, env_nonempty, is_status, new_runtime, DEFAULT_PROBE_IMAGE};
+use super::{
+    api_failed, block, client_from_environment, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE,
+};
 use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
-use crate::probe::naming::{sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_LABEL};
+use crate::probe::naming::{owner, sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::probe::{Sandbox, Waiting};
 use crate::source::interrupt;
 use anyhow::{bail, Context, Result};
@@ -41,6 +43,9 @@ pub struct KubeOptions {
     pub poll_interval: Duration,
     /// How long cleanup waits for the namespace (and its pods) to be gone.
     pub cleanup_wait: Duration,
+    /// How long one step waits for the API server to answer a request
+    /// (creating the namespace, a readiness poll, deleting the namespace).
+    pub api_timeout: Duration,
     /// The workloads that should have pods (not run to completion, not
     /// scaled to 0): run 1 waits until each has one.
     pub workloads: Vec<WorkloadRef>,
@@ -55,6 +60,7 @@ impl KubeOptions {
             install_timeout,
             poll_interval: Duration::from_secs(2),
             cleanup_wait: Duration::from_secs(60),
+            api_timeout: Duration::from_secs(30),
             workloads: Vec::new(),
         }
     }
@@ -152,6 +158,11 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                     (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
                     (SANDBOX_LABEL.to_string(), self.name.clone()),
                 ])),
+                // For `netaudit cleanup`, after a run that could not clean up.
+                annotations: Some(BTreeMap::from([
+                    (OWNER_KEY.to_string(), owner()),
+                    (RELEASE_KEY.to_string(), self.installer.release().to_string()),
+                ])),
                 ..Default::default()
             },
             ..Default::default()
@@ -164,7 +175,10 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                     self.name
                 )
             }
-            Err(e) => Err(e).with_context(|| format!("cannot create the sandbox namespace {}", self.name)),
+            Err(e) => Err(api_failed(
+                format!("cannot create the sandbox namespace {}", self.name),
+                &e,
+            )),
         }
     }
 
@@ -182,13 +196,13 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                 match api.get(&pod.name).await {
                     Ok(spec) => bare.push(spec),
                     Err(e) if is_status(&e, 404) => {}
-                    Err(e) => return Err(e).with_context(|| format!("cannot read pod {}", pod.name)),
+                    Err(e) => return Err(api_failed(format!("cannot read pod {}", pod.name), &e)),
                 }
             }
             match api.delete(&pod.name, &params).await {
                 Ok(_) => {}
                 Err(e) if is_status(&e, 404) => {}
-                Err(e) => return Err(e).with_context(|| format!("cannot delete pod {}", pod.name)),
+                Err(e) => return Err(api_failed(format!("cannot delete pod {}", pod.name), &e)),
             }
             deleted.insert(pod.uid.clone());
         }
@@ -199,7 +213,7 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                 let gone = match api.get(&pod.name).await {
                     Ok(current) => current.metadata.uid.as_deref() != Some(pod.uid.as_str()),
                     Err(e) if is_status(&e, 404) => true,
-                    Err(e) => return Err(e).with_context(|| format!("cannot read pod {}", pod.name)),
+                    Err(e) => return Err(api_failed(format!("cannot read pod {}", pod.name), &e)),
                 };
                 if gone {
                     break;
@@ -225,36 +239,14 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                 }),
                 status: None,
             };
-            api.create(&PostParams::default(), &fresh)
-                .await
-                .with_context(|| format!("cannot re-create pod {}", fresh.metadata.name.as_deref().unwrap_or("?")))?;
+            api.create(&PostParams::default(), &fresh).await.map_err(|e| {
+                api_failed(
+                    format!("cannot re-create pod {}", fresh.metadata.name.as_deref().unwrap_or("?")),
+                    &e,
+                )
+            })?;
         }
         Ok(())
-    }
-
-    /// `helm uninstall`, then delete the namespace if it carries our labels.
-    async fn delete_namespace(&self) -> Result<bool> {
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        let namespace = match namespaces.get(&self.name).await {
-            Ok(ns) => ns,
-            Err(e) if is_status(&e, 404) => return Ok(true),
-            Err(e) => return Err(e).with_context(|| format!("cannot read namespace {}", self.name)),
-        };
-        if !is_ours(&namespace, &self.name) {
-            bail!(
-                "refusing to delete namespace {}: it does not carry the labels {MANAGED_BY_LABEL}={MANAGED_BY} and {SANDBOX_LABEL}={}",
-                self.name,
-                self.name
-            );
-        }
-        if namespace.metadata.deletion_timestamp.is_some() {
-            return Ok(true);
-        }
-        match namespaces.delete(&self.name, &DeleteParams::background()).await {
-            Ok(_) => Ok(true),
-            Err(e) if is_status(&e, 404) => Ok(true),
-            Err(e) => Err(e).with_context(|| format!("cannot delete namespace {}", self.name)),
-        }
     }
 
     /// Wait, at most `cleanup_wait` (not at all after an interrupt), until
@@ -270,6 +262,30 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
                 _ => tokio::time::sleep(self.options.poll_interval).await,
             }
         }
+    }
+}
+
+/// Delete sandbox namespace `name`, only if it carries our labels (a
+/// namespace already gone or terminating is fine).
+pub(super) async fn delete_sandbox_namespace(client: &Client, name: &str) -> Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let namespace = match namespaces.get(name).await {
+        Ok(ns) => ns,
+        Err(e) if is_status(&e, 404) => return Ok(()),
+        Err(e) => return Err(api_failed(format!("cannot read namespace {name}"), &e)),
+    };
+    if !is_ours(&namespace, name) {
+        bail!(
+            "refusing to delete namespace {name}: it does not carry the labels {MANAGED_BY_LABEL}={MANAGED_BY} and {SANDBOX_LABEL}={name}"
+        );
+    }
+    if namespace.metadata.deletion_timestamp.is_some() {
+        return Ok(());
+    }
+    match namespaces.delete(name, &DeleteParams::background()).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_status(&e, 404) => Ok(()),
+        Err(e) => Err(api_failed(format!("cannot delete namespace {name}"), &e)),
     }
 }
 
@@ -314,7 +330,9 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
     }
 
     fn install(&mut self) -> Result<()> {
-        block(&self.runtime, self.create_namespace())?;
+        let limit = self.options.api_timeout;
+        let what = format!("cannot create the sandbox namespace {}", self.name);
+        block(&self.runtime, within(limit, what, self.create_namespace()))?;
         self.created = true;
         self.install_attempted = true;
         match self.installer.install(&self.name, self.options.install_timeout)? {
@@ -328,7 +346,10 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         let start = Instant::now();
         loop {
             interrupt::check()?;
-            let pods = block(&self.runtime, self.access().current_pods(&self.deleted))?;
+            let what = format!("cannot list the pods of namespace {}", self.name);
+            let access = self.access();
+            let poll = within(self.options.api_timeout, what, access.current_pods(&self.deleted));
+            let pods = block(&self.runtime, poll)?;
             let mut counts: BTreeMap<WorkloadRef, usize> = BTreeMap::new();
             for (_, owner) in &pods {
                 *counts.entry(owner.clone()).or_default() += 1;
@@ -378,8 +399,12 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                         String::new()
                     } else {
                         let note = self.install_note.as_deref();
+                        let limit = self.options.api_timeout;
                         block(&self.runtime, async {
-                            Ok(self.access().not_ready_detail(&pod, note).await)
+                            let detail = tokio::time::timeout(limit, self.access().not_ready_detail(&pod, note)).await;
+                            Ok(detail.unwrap_or_else(|_| {
+                                format!("not ready (the API server did not say why within {limit:?})")
+                            }))
                         })?
                     };
                     let pod = TrackedPod::new(&pod, owner.clone());
@@ -418,6 +443,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
     fn probe(&mut self) -> Result<Vec<PodSockets>> {
         let mut pods = std::mem::take(&mut self.pods);
         let access = self.access();
+        let api_timeout = self.options.api_timeout;
         let result = block(&self.runtime, async {
             // One exec per container, each a round trip through the API
             // server and the kubelet (about 100 ms on the test cluster):
@@ -426,7 +452,10 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                 let access = &access;
                 async move {
                     let what = format!("{} `{}` (pod {})", pod.owner.kind, pod.owner.name, pod.name);
-                    (what, access.probe_pod(pod).await)
+                    // A debug container may take its --timeout to start; a
+                    // pod whose reading hangs beyond that is not probed.
+                    let limit = access.debug_timeout + api_timeout;
+                    (what, within(limit, "reading its sockets", access.probe_pod(pod)).await)
                 }
             }))
             .buffered(CONCURRENT_POD_READS)
@@ -467,7 +496,12 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
 
     fn restart(&mut self) -> Result<()> {
         let mut deleted = BTreeSet::new();
-        let outcome = block(&self.runtime, self.restart_pods(&mut deleted));
+        // Its own waits end at --timeout; a request that hangs ends it too.
+        let limit = self.options.install_timeout + self.options.api_timeout;
+        let outcome = block(
+            &self.runtime,
+            within(limit, "cannot restart the pods", self.restart_pods(&mut deleted)),
+        );
         self.deleted.extend(deleted);
         outcome
     }
@@ -482,10 +516,21 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
             Ok(())
         };
         self.install_attempted = uninstalled.is_err();
-        // Not interruptible: cleanup runs after Ctrl-C too.
-        self.runtime.block_on(self.delete_namespace())?;
+        // Not interruptible: cleanup runs after Ctrl-C too; but bounded.
+        let what = format!("cannot delete namespace {}", self.name);
+        self.runtime.block_on(within(
+            self.options.api_timeout,
+            what,
+            delete_sandbox_namespace(&self.client, &self.name),
+        ))?;
         self.created = false;
-        if !self.runtime.block_on(self.namespace_gone()) {
+        let limit = self.options.cleanup_wait + self.options.api_timeout;
+        let gone = self.runtime.block_on(async {
+            tokio::time::timeout(limit, self.namespace_gone())
+                .await
+                .unwrap_or(false)
+        });
+        if !gone {
             self.notes.push(format!(
                 "namespace {} is deleted but still terminating (its pods shut down within their grace period); \
                  Kubernetes removes it on its own",

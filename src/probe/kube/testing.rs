@@ -30,6 +30,27 @@ pub(crate) struct Cluster {
     pub(crate) namespaces_linger: bool,
     /// Replacement pods made so far (for unique names).
     generation: usize,
+    /// Requests answered with a fault instead of the state.
+    pub(crate) faults: Vec<Fault>,
+}
+
+/// How a faulty API server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// This status code (500, 409, 403, …).
+    Status(u16),
+    /// Never (the request hangs, as behind a dead load balancer).
+    Hang,
+}
+
+/// Every request `METHOD` to a path ending in `path`, after the first
+/// `skip` of them, gets `answer`.
+#[derive(Debug, Clone)]
+pub(crate) struct Fault {
+    pub(crate) method: &'static str,
+    pub(crate) path: &'static str,
+    pub(crate) skip: usize,
+    pub(crate) answer: Answer,
 }
 
 pub(crate) type Shared = Arc<Mutex<Cluster>>;
@@ -39,6 +60,16 @@ fn status(code: u16, reason: &str) -> (u16, Value) {
         code,
         json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": reason, "reason": reason, "code": code}),
     )
+}
+
+/// The reason Kubernetes gives with a status code.
+fn fault_reason(code: u16) -> &'static str {
+    match code {
+        403 => "Forbidden",
+        409 => "Conflict",
+        500 => "InternalError",
+        _ => "Unknown",
+    }
 }
 
 fn list(kind: &str, items: Vec<Value>) -> (u16, Value) {
@@ -72,8 +103,27 @@ pub(crate) fn pod(name: &str, owner: Option<(&str, &str)>, ready: bool, containe
 }
 
 impl Cluster {
-    fn handle(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
+    /// The answer to one request: `None` never comes (a hanging server).
+    fn answer(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> Option<(u16, Value)> {
         self.log.push(format!("{method} {path}"));
+        if let Some(fault) = self
+            .faults
+            .iter_mut()
+            .find(|f| f.method == method && path.ends_with(f.path))
+        {
+            if fault.skip > 0 {
+                fault.skip -= 1;
+            } else {
+                return match fault.answer {
+                    Answer::Status(code) => Some(status(code, fault_reason(code))),
+                    Answer::Hang => None,
+                };
+            }
+        }
+        Some(self.handle(method, path, query, body))
+    }
+
+    fn handle(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
             ("POST", ["api", "v1", "namespaces"]) => {
@@ -185,12 +235,18 @@ impl Cluster {
 
 /// The fake API server: answers every request from `cluster`.
 pub(crate) async fn serve(mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>, cluster: Shared) {
+    // Requests that hang are held here, never answered.
+    let mut unanswered = Vec::new();
     while let Some((request, send)) = handle.next_request().await {
         let method = request.method().to_string();
         let path = request.uri().path().to_string();
         let query = request.uri().query().unwrap_or("").to_string();
         let body = request.into_body().collect_bytes().await.unwrap_or_default();
-        let (code, value) = cluster.lock().unwrap().handle(&method, &path, &query, &body);
+        let answer = cluster.lock().unwrap().answer(&method, &path, &query, &body);
+        let Some((code, value)) = answer else {
+            unanswered.push(send);
+            continue;
+        };
         // Logs are plain text.
         let bytes = match value {
             Value::String(text) => text.into_bytes(),
@@ -205,6 +261,7 @@ pub(crate) struct FakeHelm {
     pub(crate) cluster: Shared,
     pub(crate) objects: fn(&mut Cluster),
     pub(crate) fail: bool,
+    pub(crate) fail_uninstall: bool,
     pub(crate) calls: Arc<Mutex<Vec<String>>>,
 }
 
@@ -219,10 +276,16 @@ impl Installer for FakeHelm {
     }
     fn uninstall(&mut self, namespace: &str) -> Result<()> {
         self.calls.lock().unwrap().push(format!("uninstall {namespace}"));
+        if self.fail_uninstall {
+            bail!("helm uninstall failed: killed");
+        }
         Ok(())
     }
     fn uninstall_hint(&self, namespace: &str) -> String {
         format!("helm uninstall shop -n {namespace}")
+    }
+    fn release(&self) -> &str {
+        "shop"
     }
 }
 
@@ -233,6 +296,8 @@ pub(crate) struct FakeExec {
     pub(crate) namespace: &'static str,
     pub(crate) fds: BTreeMap<&'static str, Vec<u64>>,
     pub(crate) calls: Arc<Mutex<Vec<String>>>,
+    /// Every exec fails to connect (the kubelet is gone).
+    pub(crate) broken: bool,
 }
 
 pub(crate) fn captured(name: &str) -> String {
@@ -272,6 +337,9 @@ impl PodExec for FakeExec {
         assert_eq!(ns, self.namespace);
         assert_eq!(command.first().map(String::as_str), Some("sh"));
         self.calls.lock().unwrap().push(format!("{pod}/{container}"));
+        if self.broken {
+            bail!("cannot exec in pod {pod}: connection reset by the kubelet");
+        }
         Ok(match self.fds.get(container) {
             Some(inodes) => ExecOutput {
                 stdout: reader_output(inodes),
@@ -309,6 +377,7 @@ pub(crate) fn fake_exec(namespace: &'static str) -> (FakeExec, Arc<Mutex<Vec<Str
             ("netaudit-probe-distroless", vec![105885]),
         ]),
         calls: calls.clone(),
+        broken: false,
     };
     (exec, calls)
 }

@@ -1,5 +1,7 @@
 //! The kube sandbox against the fake API server of [`super::testing`].
 
+mod faults;
+
 use super::installer::HelmInstaller;
 use super::sandbox::{KubeOptions, KubeSandbox};
 use super::testing::*;
@@ -36,6 +38,7 @@ fn harness_expecting(objects: fn(&mut Cluster), fail_install: bool, workloads: V
         cluster: cluster.clone(),
         objects,
         fail: fail_install,
+        fail_uninstall: false,
         calls: helm_calls.clone(),
     };
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(5));
@@ -52,7 +55,7 @@ fn harness_expecting(objects: fn(&mut Cluster), fail_install: bool, workloads: V
     }
 }
 
-fn deployment_objects(cluster: &mut Cluster) {
+pub(super) fn deployment_objects(cluster: &mut Cluster) {
     cluster.replica_sets.push(json!({
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": "web-5d9f", "namespace": SANDBOX_NS, "ownerReferences": [
@@ -74,7 +77,7 @@ fn deployment_objects(cluster: &mut Cluster) {
         .push(pod("migrate-x", Some(("Job", "migrate")), false, &["m"]));
 }
 
-fn web() -> WorkloadRef {
+pub(super) fn web() -> WorkloadRef {
     WorkloadRef {
         kind: "Deployment".into(),
         namespace: "prod".into(),
@@ -524,6 +527,7 @@ fn real_cluster() {
         timeout: Duration::from_secs(300),
         settle: Duration::from_secs(2),
         keep: false,
+        secrets: Vec::new(),
     };
     struct Stderr;
     impl crate::probe::Progress for Stderr {

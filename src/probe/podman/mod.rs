@@ -24,6 +24,7 @@
 //!   nothing that exists outside the sandbox is ever touched.
 
 mod host;
+pub mod leftovers;
 mod plan;
 mod readiness;
 
@@ -520,22 +521,9 @@ impl Sandbox for PodmanSandbox {
         if !self.installed {
             return Ok(());
         }
-        // Exactly this sandbox's pods (by label), then the volumes named
-        // after it. Never `--all` or prune: podman state is shared.
-        let pods = run(podman()
-            .args(["pod", "ps", "-q", "--filter"])
-            .arg(format!("label={SANDBOX_LABEL}={}", self.plan.name)))?;
-        let pods: Vec<&str> = pods.split_whitespace().collect();
-        if !pods.is_empty() {
-            run(podman().args(["pod", "stop", "-i", "-t", "1"]).args(&pods))?;
-            run(podman().args(["pod", "rm", "-f", "-i"]).args(&pods))?;
-        }
-        let volumes = run(podman()
-            .args(["volume", "ls", "-q", "--filter"])
-            .arg(format!("name=^{}-", self.plan.name)))?;
-        let volumes: Vec<&str> = volumes.split_whitespace().collect();
-        if !volumes.is_empty() {
-            run(podman().args(["volume", "rm", "-f"]).args(&volumes))?;
+        if let Err(error) = leftovers::remove_sandbox(&self.plan.name) {
+            self.plan.keep_only_the_marker();
+            return Err(error);
         }
         self.installed = false;
         Ok(())

@@ -5,7 +5,7 @@
 
 use super::readiness::Probe;
 use crate::model::{Index, Workload, WorkloadRef};
-use crate::probe::naming::{dns_label, sandbox_name, SANDBOX_LABEL};
+use crate::probe::naming::{self, dns_label, sandbox_name, OWNER_KEY, SANDBOX_LABEL};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub struct Plan {
     /// nothing to probe).
     pub pods: Vec<PlannedPod>,
     /// Holds the pod files (removed when the plan is dropped).
-    _dir: tempfile::TempDir,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Plan {
@@ -44,9 +44,13 @@ impl Plan {
     pub fn new(index: &Index<'_>, release: &str) -> Result<Plan> {
         let name = sandbox_name(release, 20);
         let dir = tempfile::Builder::new()
-            .prefix("netaudit-podman-")
+            .prefix(super::leftovers::PLAN_DIR_PREFIX)
             .tempdir()
             .context("cannot create a temporary directory")?;
+        // The files hold the chart's Secrets, decoded: the directory is
+        // private (0700), removed with the plan, and marked as this
+        // sandbox's, so that `netaudit cleanup` finds it after a SIGKILL.
+        super::leftovers::mark_plan_dir(dir.path(), &name)?;
         let namer = Namer { name: name.clone() };
         let config_maps = namer.config_maps(index);
         let mut pods = Vec::new();
@@ -72,7 +76,26 @@ impl Plan {
                 .with_context(|| format!("cannot write {}", planned.file.display()))?;
             pods.push(planned);
         }
-        Ok(Plan { name, pods, _dir: dir })
+        Ok(Plan {
+            name,
+            pods,
+            dir: Some(dir),
+        })
+    }
+}
+
+impl Plan {
+    /// After a cleanup that failed: the pod files (the Secrets, decoded)
+    /// go, the directory stays with only its marker, so that `netaudit
+    /// cleanup` finds the sandbox's remains by it (podman volumes carry no
+    /// label of ours, only a name).
+    pub fn keep_only_the_marker(&mut self) {
+        for pod in &self.pods {
+            let _ = std::fs::remove_file(&pod.file);
+        }
+        if let Some(dir) = self.dir.take() {
+            let _kept = dir.keep();
+        }
     }
 }
 
@@ -198,6 +221,7 @@ impl Namer {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         labels.insert(SANDBOX_LABEL.into(), self.name.clone());
+        labels.insert(OWNER_KEY.into(), naming::owner());
         let pod = json!({
             "apiVersion": "v1",
             "kind": "Pod",
