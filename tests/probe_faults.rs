@@ -1,5 +1,5 @@
 //! Faults at every step of a podman probe: a podman that fails, or is
-//! killed mid-run, at one step after another (`testdata/podman/faulty-podman`
+//! killed mid-run, at one step after another (`testdata/faulty-command`
 //! stands in for podman on PATH), and netaudit itself killed with SIGKILL.
 //! After each: exit 2 with one `error:` line saying what failed, no
 //! credential of the chart anywhere, and nothing left: no pod, container or
@@ -45,11 +45,7 @@ impl Place {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("bin")).unwrap();
         std::fs::create_dir(dir.path().join("tmp")).unwrap();
-        std::os::unix::fs::symlink(
-            repo().join("testdata/podman/faulty-podman"),
-            dir.path().join("bin/podman"),
-        )
-        .unwrap();
+        std::os::unix::fs::symlink(repo().join("testdata/faulty-command"), dir.path().join("bin/podman")).unwrap();
         Place { dir }
     }
 
@@ -70,7 +66,7 @@ impl Place {
             .args(args)
             .current_dir(repo())
             .env("PATH", path)
-            .env("NETAUDIT_TEST_REAL_PODMAN", real)
+            .env("NETAUDIT_TEST_REAL", real)
             .env("NETAUDIT_TEST_FAULT_DIR", self.dir.path())
             .env("NETAUDIT_TEST_FAULT", fault)
             .env("TMPDIR", self.tmp())

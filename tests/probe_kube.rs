@@ -11,6 +11,7 @@
 mod common;
 
 use common::{helm, repo, runtime_keys, stderr, stdout};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -827,4 +828,203 @@ spec: {podSelector: {}, policyTypes: [Ingress]}\n",
         })
         .collect();
     assert_eq!(writes, Vec::<&String>::new(), "read-only modes sent writes");
+}
+
+impl Cluster {
+    /// Every object of the cluster (`kind namespace/name uid`), but what
+    /// the cluster changes on its own (events, leases, endpoints).
+    fn inventory(&self) -> BTreeSet<String> {
+        let kinds = self.kubectl(&["api-resources", "--verbs=list", "-o", "name"]);
+        assert!(kinds.status.success(), "{}", stderr(&kinds));
+        let kinds: Vec<String> = stdout(&kinds)
+            .lines()
+            .filter(|kind| {
+                let resource = kind.split('.').next().unwrap_or("");
+                !matches!(
+                    resource,
+                    "events" | "leases" | "endpoints" | "endpointslices" | "componentstatuses"
+                ) && !kind.ends_with(".extensions")
+            })
+            .map(str::to_string)
+            .collect();
+        let out = self.kubectl(&[
+            "get",
+            &kinds.join(","),
+            "--all-namespaces",
+            "-o",
+            "jsonpath={range .items[*]}{.kind} {.metadata.namespace}/{.metadata.name} {.metadata.uid}{\"\\n\"}{end}",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).lines().map(str::to_string).collect()
+    }
+
+    /// Wait (at most 120 s) until no namespace of ours exists, terminating
+    /// ones included.
+    fn await_no_sandboxes(&self) {
+        let started = Instant::now();
+        loop {
+            let out = self.kubectl(&[
+                "get",
+                "namespaces",
+                "-l",
+                "app.kubernetes.io/managed-by=helm-netaudit",
+                "-o",
+                "name",
+            ]);
+            let left = stdout(&out);
+            if left.trim().is_empty() {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "sandboxes left: {left}");
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+
+    /// `install --probe` with helm replaced by testdata/faulty-command, one
+    /// call failing as `fault` says.
+    fn install_with_faulty_helm(&self, fault: &str, args: &[&str]) -> Output {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("helm");
+        std::os::unix::fs::symlink(repo().join("testdata/faulty-command"), &link).unwrap();
+        let out = self
+            .install_command(args)
+            .env("HELM_BIN", &link)
+            .env("NETAUDIT_TEST_REAL", helm(4))
+            .env("NETAUDIT_TEST_FAULT_DIR", dir.path())
+            .env("NETAUDIT_TEST_FAULT", fault)
+            .output()
+            .unwrap();
+        assert!(
+            dir.path().join("faulted").exists(),
+            "{fault}: never injected: {}",
+            stderr(&out)
+        );
+        out
+    }
+}
+
+/// The one `error:` line of a run that must fail with exit 2.
+fn one_error_line(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert_eq!(err.lines().last(), errors.first().copied(), "{err}");
+    errors[0].to_string()
+}
+
+/// Faults injected into real probes (helm killed mid-install, helm
+/// uninstall failing, netaudit killed with SIGKILL), then `netaudit
+/// cleanup`: every object of the cluster is as it was before, and a
+/// namespace that only looks like ours is never touched.
+#[test]
+fn faults_and_sigkill_leave_the_cluster_as_it_was_after_netaudit_cleanup() {
+    let Some(cluster) = cluster() else { return };
+    cluster.await_no_sandboxes();
+    // Our managed-by label, but not the sandbox label naming itself.
+    cluster.apply(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: netaudit-lookalike-0a1b2c\n  labels:\n    app.kubernetes.io/managed-by: helm-netaudit\n    netaudit.io/sandbox: netaudit-other-0a1b2c\n",
+    );
+    let before = cluster.inventory();
+
+    // helm killed as the install starts.
+    let out = cluster.install_with_faulty_helm(
+        "install|1|kill:0",
+        &["faultsa", "testdata/charts/probe-clean", "--runs", "1"],
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("helm install faultsa into namespace netaudit-faultsa-"),
+        "{line}"
+    );
+
+    // helm uninstall failing: the namespace still goes, and the line says
+    // what may remain.
+    let out = cluster.install_with_faulty_helm(
+        "uninstall|1|fail",
+        &["faultsb", "testdata/charts/probe-clean", "--runs", "1"],
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("cleaning up failed (namespace netaudit-faultsb-")
+            && line.contains("was deleted, but helm uninstall failed (cluster-scoped objects of the chart may remain)")
+            && line.contains("injected fault in helm uninstall faultsb"),
+        "{line}"
+    );
+
+    // netaudit killed with SIGKILL while it waits: no cleanup can run.
+    let mut child = cluster
+        .install_command(&[
+            "faultsc",
+            "testdata/charts/probe-exec-readiness",
+            "--set",
+            "readyFile=/never-there",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut namespace = None;
+    let started = Instant::now();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        namespace = namespace.or_else(|| {
+            let rest = line.split("kube namespace ").nth(1)?;
+            rest.split_whitespace().next().map(str::to_string)
+        });
+        if line.contains("waiting for pods") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "never waited");
+    }
+    assert!(Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    child.wait().unwrap();
+    let namespace = namespace.expect("the sandbox namespace");
+    assert_eq!(cluster.namespace_phase(&namespace).as_deref(), Some("Active"));
+
+    let listed = cluster
+        .netaudit(4, &["cleanup", "--runtime", "kube", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    let listing = stdout(&listed);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(&format!("would remove kube sandbox {namespace} ("))
+                && l.ends_with(" old: namespace, release faultsc)")),
+        "{listing}"
+    );
+    assert!(!listing.contains("lookalike"), "{listing}");
+    let removed = cluster
+        .netaudit(4, &["cleanup", "--runtime", "kube", &namespace])
+        .output()
+        .unwrap();
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+    assert!(
+        stdout(&removed).starts_with(&format!("removed kube sandbox {namespace} (")),
+        "{}",
+        stdout(&removed)
+    );
+
+    // Everything as it was once the deleted namespaces are gone.
+    let started = Instant::now();
+    while cluster
+        .kubectl(&["get", "namespaces", "-o", "name"])
+        .stdout
+        .windows(b"netaudit-faults".len())
+        .any(|w| w == b"netaudit-faults")
+    {
+        assert!(started.elapsed() < Duration::from_secs(120), "sandbox namespaces stay");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let after = cluster.inventory();
+    cluster.kubectl(&["delete", "namespace", "netaudit-lookalike-0a1b2c", "--wait=false"]);
+    let added: Vec<&String> = after.difference(&before).collect();
+    let removed: Vec<&String> = before.difference(&after).collect();
+    assert_eq!((added, removed), (Vec::new(), Vec::new()), "the cluster changed");
 }
