@@ -43,8 +43,9 @@ pub struct KubeOptions {
     pub poll_interval: Duration,
     /// How long cleanup waits for the namespace (and its pods) to be gone.
     pub cleanup_wait: Duration,
-    /// How long one step waits for the API server to answer a request
-    /// (creating the namespace, a readiness poll, deleting the namespace).
+    /// How long a request to the API server may go unanswered before the
+    /// step that sent it fails (reading a pod and the restart add their own
+    /// waits to it).
     pub api_timeout: Duration,
     /// The workloads that should have pods (not run to completion, not
     /// scaled to 0): run 1 waits until each has one.

@@ -7,7 +7,7 @@ use super::sandbox::{KubeOptions, KubeSandbox};
 use super::testing::*;
 use super::{new_runtime, reader, DEFAULT_PROBE_IMAGE};
 use crate::model::{Protocol, WorkloadRef};
-use crate::probe::naming::{MANAGED_BY, MANAGED_BY_LABEL, SANDBOX_LABEL};
+use crate::probe::naming::{MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::probe::Sandbox;
 use crate::source::helm::{Helm, RenderRequest};
 use serde_json::json;
@@ -92,6 +92,12 @@ fn happy_path_installs_probes_restarts_and_cleans_up() {
     let namespace = h.cluster.lock().unwrap().namespaces[SANDBOX_NS].clone();
     assert_eq!(namespace["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY);
     assert_eq!(namespace["metadata"]["labels"][SANDBOX_LABEL], SANDBOX_NS);
+    // What `netaudit cleanup` needs after a run that could not clean up.
+    assert_eq!(namespace["metadata"]["annotations"][RELEASE_KEY], "shop");
+    assert_eq!(
+        namespace["metadata"]["annotations"][OWNER_KEY].as_str(),
+        Some(crate::probe::naming::owner().as_str())
+    );
     assert_eq!(*h.helm_calls.lock().unwrap(), [format!("install {SANDBOX_NS}")]);
 
     let statuses = h.sandbox.wait_ready(Duration::from_secs(5), &mut |_| {}).unwrap();

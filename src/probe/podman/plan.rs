@@ -34,7 +34,8 @@ pub struct Plan {
     /// One per long-running workload (Jobs and CronJobs run to completion:
     /// nothing to probe).
     pub pods: Vec<PlannedPod>,
-    /// Holds the pod files (removed when the plan is dropped).
+    /// Holds the pod files, removed when the plan is dropped (`None` once
+    /// [`Plan::keep_only_the_marker`] kept it).
     dir: Option<tempfile::TempDir>,
 }
 
@@ -82,9 +83,7 @@ impl Plan {
             dir: Some(dir),
         })
     }
-}
 
-impl Plan {
     /// After a cleanup that failed: the pod files (the Secrets, decoded)
     /// go, the directory stays with only its marker, so that `netaudit
     /// cleanup` finds the sandbox's remains by it (podman volumes carry no
