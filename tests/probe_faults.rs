@@ -164,7 +164,7 @@ fn a_podman_failing_at_any_step_ends_the_probe_with_one_line_and_leaves_nothing(
     // The probe's read inspects every container (two IDs or more); the
     // readiness poll only the infra containers.
     let read = "inspect * [0-9a-f]* [0-9a-f]*";
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: Vec<(&str, String, &str)> = [
         ("install: image check", "image exists|1|fail", "not available locally"),
         (
             "install: kube play",
@@ -202,10 +202,12 @@ fn a_podman_failing_at_any_step_ends_the_probe_with_one_line_and_leaves_nothing(
         ),
         ("restart: start killed", "pod start|1|kill:0", "failed: Killed"),
     ]
-    .map(|(case, fault, expected)| (case, leak(fault), expected));
+    .into_iter()
+    .map(|(case, fault, expected)| (case, fault.to_string(), expected))
+    .collect();
     for (case, fault, expected) in cases {
         let place = Place::new();
-        let out = place.install("testdata/charts/probe-secret", fault);
+        let out = place.install("testdata/charts/probe-secret", &fault);
         assert!(
             place.faulted(),
             "{case}: the fault was never injected: {}",
@@ -223,10 +225,6 @@ fn a_podman_failing_at_any_step_ends_the_probe_with_one_line_and_leaves_nothing(
         }
         assert_eq!(place.plan_dirs(), Vec::<String>::new(), "{case}: plan files left");
     }
-}
-
-fn leak(text: &str) -> &'static str {
-    Box::leak(text.to_string().into_boxed_str())
 }
 
 /// The cleanup itself failing: the line says how to remove the sandbox, and
@@ -404,4 +402,38 @@ fn after_sigkill_netaudit_cleanup_lists_the_sandbox_with_its_age_and_removes_onl
     assert_eq!(running_status.code(), Some(130));
     assert_eq!(podman_holds(&in_use), Vec::<String>::new());
     assert_eq!(place.plan_dirs(), Vec::<String>::new(), "plan files left");
+}
+
+/// A container that prints the chart's credentials and exits: its last log
+/// lines explain why it stopped (human, JSON and SARIF carry them), and no
+/// format shows the credentials.
+#[test]
+fn credentials_a_container_logs_are_redacted_in_every_format() {
+    let Some(_serial) = podman_ready() else { return };
+    let place = Place::new();
+    for format in ["human", "compact", "json", "jsonl", "sarif", "github", "junit"] {
+        let args = [
+            "install",
+            "leaky",
+            "testdata/charts/probe-secret",
+            "--probe",
+            "--pull",
+            "never",
+            "--runs",
+            "1",
+            "-o",
+            format,
+        ];
+        let out = place.netaudit(&args, "").output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{format}: {}", stderr(&out));
+        assert_no_credentials(&out, format);
+        let said = format!("{}{}", stdout(&out), stderr(&out));
+        // The formats that carry the probe's details carry them redacted.
+        if matches!(format, "human" | "json" | "sarif") {
+            assert!(
+                said.contains("last log lines: connecting with <redacted> | token <redacted>"),
+                "{format}: the log lines are not there, redacted:\n{said}"
+            );
+        }
+    }
 }

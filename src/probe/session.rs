@@ -29,6 +29,21 @@ impl ProbeOptions {
     fn redact(&self, text: &mut String) {
         redact_owned(text, &self.secrets);
     }
+
+    /// An error whose text holds a credential (helm or podman quoting what
+    /// it read) is said again without it, of the same kind (a failed
+    /// cleanup stays one; an interrupt is said as "interrupted" anyway).
+    fn redact_error(&self, error: anyhow::Error) -> anyhow::Error {
+        let mut text = format!("{error:#}");
+        self.redact(&mut text);
+        if text == format!("{error:#}") || interrupt::is_interrupt(&error) {
+            return error;
+        }
+        if error.downcast_ref::<CleanupFailed>().is_some() {
+            return CleanupFailed(text).into();
+        }
+        anyhow::anyhow!(text)
+    }
 }
 
 /// Cleanup failed: the sandbox is left behind, and the error says how to
@@ -45,7 +60,7 @@ pub fn run_probe(
     not_probed: Vec<WorkloadRef>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Evidence> {
-    let observations = observe(sandbox, options, progress)?;
+    let observations = observe(sandbox, options, progress).map_err(|error| options.redact_error(error))?;
     // The same pod may go unread in every run: said once.
     let mut notes: Vec<String> = sandbox.notes();
     notes.iter_mut().for_each(|note| options.redact(note));
@@ -466,6 +481,27 @@ mod tests {
             let (calls, result) = run(Some(step), None, false);
             assert_eq!(result, Err(format!("{step} failed")), "{step}");
             assert_eq!(calls.last().map(String::as_str), Some("cleanup"), "{step}: {calls:?}");
+        }
+    }
+
+    #[test]
+    fn a_credential_in_an_error_is_redacted_and_a_failed_cleanup_stays_one() {
+        let secret = |text: &str| SecretValue {
+            line: 1,
+            key: "password".into(),
+            text: text.into(),
+        };
+        for (fail_at, said) in [
+            ("install", "<redacted>"),
+            ("cleanup", "cleaning up failed (<redacted>)"),
+        ] {
+            let mut sandbox = Scripted::new(Rc::default(), Some(fail_at), None);
+            let mut options = options(1, false);
+            options.secrets = vec![secret(&format!("{fail_at} failed"))];
+            let error = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default()).unwrap_err();
+            let message = format!("{error:#}");
+            assert!(message.starts_with(said) && !message.contains(" failed)"), "{message}");
+            assert_eq!(error.downcast_ref::<CleanupFailed>().is_some(), fail_at == "cleanup");
         }
     }
 

@@ -452,5 +452,18 @@ mod tests {
             .collect();
         assert_eq!(not_ready, ["api-7c-xyz"]);
         assert_eq!(writes(&h.cluster), Vec::<String>::new());
+        // What the pod logged goes into the report without the release's
+        // credentials.
+        let secret = SecretValue {
+            line: 1,
+            key: "password".into(),
+            text: "port in use".into(),
+        };
+        let redacted = outcome.into_evidence(Vec::new(), NS.into(), &[secret]);
+        let detail = &redacted.probe.incomplete[0].detail;
+        assert!(
+            detail.contains("boom: <redacted>") && !detail.contains("port in use"),
+            "{detail}"
+        );
     }
 }
