@@ -509,3 +509,45 @@ fn a_signal_to_netaudit_alone_stops_its_helm_child() {
         assert!(!alive, "{signal}: helm (pid {helm_pid}) still runs");
     }
 }
+
+/// helm killed with SIGKILL while it renders, or failing: one line naming
+/// the chart, exit 2 (before any sandbox exists, for `install --probe`).
+#[test]
+fn a_helm_killed_or_failing_while_it_renders_is_one_line() {
+    if common::skip_without_helm() {
+        return;
+    }
+    for (fault, said) in [
+        ("template|1|kill:0", "failed: Killed"),
+        ("template|1|fail", "injected fault in helm template"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("helm");
+        std::os::unix::fs::symlink(common::repo().join("testdata/faulty-command"), &link).unwrap();
+        for command in [&["lint"][..], &["install", "--probe", "--runtime", "podman"][..]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+                .args(command)
+                .arg("testdata/charts/probe-clean")
+                .current_dir(common::repo())
+                .env("HELM_BIN", &link)
+                .env("NETAUDIT_TEST_REAL", helm(4))
+                .env("NETAUDIT_TEST_FAULT_DIR", dir.path())
+                .env("NETAUDIT_TEST_FAULT", fault)
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+            assert_eq!(errors.len(), 1, "{err}");
+            assert_eq!(err.lines().last(), Some(errors[0]), "{err}");
+            assert!(
+                errors[0].starts_with("error: helm template testdata/charts/probe-clean failed")
+                    && errors[0].contains(said),
+                "{err}"
+            );
+            assert!(!err.contains("installing into"), "{err}");
+            std::fs::remove_file(dir.path().join("count")).unwrap();
+        }
+    }
+}
