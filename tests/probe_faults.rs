@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{containers_conf, helm, repo, stderr, stdout};
+use common::{containers_conf, helm, podman_list as podman, repo, sandbox_in, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -104,18 +104,6 @@ fn which_podman() -> PathBuf {
         .expect("podman on PATH")
 }
 
-fn podman(args: &[&str]) -> Vec<String> {
-    let out = Command::new("podman")
-        .args(args)
-        .env("CONTAINERS_CONF", containers_conf())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
 /// What podman holds of `sandbox`: pods, containers, volumes.
 fn podman_holds(sandbox: &str) -> Vec<String> {
     let label = format!("label=netaudit.io/sandbox={sandbox}");
@@ -124,12 +112,6 @@ fn podman_holds(sandbox: &str) -> Vec<String> {
     held.extend(podman(&["ps", "-a", "-q", "--filter", &name]));
     held.extend(podman(&["volume", "ls", "-q", "--filter", &name]));
     held
-}
-
-/// The sandbox a progress line names (`installing into podman sandbox NAME (N pods)`).
-fn sandbox_in(text: &str) -> Option<String> {
-    let name = text.split("podman sandbox ").nth(1)?.split(' ').next()?;
-    Some(name.to_string())
 }
 
 fn assert_no_credentials(out: &Output, case: &str) {

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{containers_conf, helm, repo, runtime_keys, stderr, stdout};
+use common::{containers_conf, helm, podman_list, repo, runtime_keys, sandbox_in, stderr, stdout};
 use std::sync::{Mutex, MutexGuard};
 
 /// One probe at a time: concurrent probes on a 2-core machine made a pod of
@@ -55,23 +55,6 @@ fn install_command(args: &[&str]) -> Command {
 
 fn install(args: &[&str]) -> Output {
     install_command(args).output().expect("run netaudit")
-}
-
-/// The sandbox a progress line names (`… podman sandbox NAME (N pods)`).
-fn sandbox_in(line: &str) -> Option<String> {
-    Some(line.split("podman sandbox ").nth(1)?.split(' ').next()?.to_string())
-}
-
-fn podman_list(args: &[&str]) -> Vec<String> {
-    let out = Command::new("podman")
-        .args(args)
-        .env("CONTAINERS_CONF", containers_conf())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
 }
 
 /// Nothing of this sandbox is left: pods, containers, volumes.

@@ -102,6 +102,26 @@ pub fn containers_conf() -> String {
     repo().join("testdata/podman/containers.conf").display().to_string()
 }
 
+/// What `podman ARGS` prints, word by word (IDs, names).
+#[allow(dead_code)]
+pub fn podman_list(args: &[&str]) -> Vec<String> {
+    let out = Command::new("podman")
+        .args(args)
+        .env("CONTAINERS_CONF", containers_conf())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The sandbox a progress line names (`… podman sandbox NAME (N pods)`).
+#[allow(dead_code)]
+pub fn sandbox_in(line: &str) -> Option<String> {
+    Some(line.split("podman sandbox ").nth(1)?.split(' ').next()?.to_string())
+}
+
 /// Whether podman tests can run: podman and the local test image exist.
 /// With `NETAUDIT_REQUIRE_PODMAN` set (scripts/test.sh) a missing podman
 /// fails the test instead of skipping it.
