@@ -507,8 +507,9 @@ pub struct CleanupArgs {
     /// Only these sandboxes (as a failed cleanup or --keep names them); all by default
     #[arg(value_name = "SANDBOX")]
     pub sandboxes: Vec<String>,
-    /// Where to look (auto: podman when installed, and kube when the current context answers)
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Where to look: podman, kube (the current context), or auto: both, podman when installed and
+    /// kube when the current context answers
+    #[arg(long, value_enum, default_value = "auto", hide_possible_values = true)]
     pub runtime: Runtime,
     /// List what would be removed; remove nothing
     #[arg(long)]
