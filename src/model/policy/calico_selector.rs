@@ -162,12 +162,12 @@ impl Parser<'_> {
     /// Consume a keyword (`in`, `not`, `contains`, …) followed by a non-key character.
     fn eat_word(&mut self, word: &str) -> bool {
         self.skip_space();
-        let rest = self.rest();
-        let boundary = rest[word.len().min(rest.len())..]
-            .chars()
-            .next()
-            .is_none_or(|c| !is_key_char(c));
-        if rest.starts_with(word) && boundary {
+        // Sliced only after the word: the text may go on with any
+        // character, `ú` included (found by the `selectors` fuzz target).
+        let Some(after) = self.rest().strip_prefix(word) else {
+            return false;
+        };
+        if after.chars().next().is_none_or(|c| !is_key_char(c)) {
             self.pos += word.len();
             true
         } else {
@@ -390,6 +390,9 @@ mod tests {
             "&& app == 'x'",
             "app == 'x' )",
             "all",
+            // A keyword is looked for after `appp`: `ú` is two bytes.
+            "appp ú 'web'",
+            "app ú",
         ] {
             let err = Expr::parse(bad).expect_err(bad);
             assert!(!err.is_empty(), "{bad}");
