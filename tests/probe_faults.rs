@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{containers_conf, helm, podman_list as podman, repo, sandbox_in, stderr, stdout};
+use common::{containers_conf, helm, podman_list as podman, repo, sandbox_in, sandbox_pods, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
@@ -106,9 +106,8 @@ fn which_podman() -> PathBuf {
 
 /// What podman holds of `sandbox`: pods, containers, volumes.
 fn podman_holds(sandbox: &str) -> Vec<String> {
-    let label = format!("label=netaudit.io/sandbox={sandbox}");
     let name = format!("name=^{sandbox}");
-    let mut held = podman(&["pod", "ps", "-q", "--filter", &label]);
+    let mut held = sandbox_pods(sandbox);
     held.extend(podman(&["ps", "-a", "-q", "--filter", &name]));
     held.extend(podman(&["volume", "ls", "-q", "--filter", &name]));
     held
@@ -306,17 +305,7 @@ fn after_sigkill_netaudit_cleanup_lists_the_sandbox_with_its_age_and_removes_onl
         .success());
     killed.wait().unwrap();
     // What SIGKILL left: the pods, and the plan files with the Secret in clear.
-    assert_eq!(
-        podman(&[
-            "pod",
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=netaudit.io/sandbox={sandbox}")
-        ])
-        .len(),
-        2
-    );
+    assert_eq!(sandbox_pods(&sandbox).len(), 2);
     assert!(
         plan_file_text(&place).contains(CANARIES[0]),
         "the plan files hold the decoded Secret"

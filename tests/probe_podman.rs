@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{containers_conf, helm, podman_list, repo, runtime_keys, sandbox_in, stderr, stdout};
+use common::{containers_conf, helm, podman_list, repo, runtime_keys, sandbox_in, sandbox_pods, stderr, stdout};
 use std::sync::{Mutex, MutexGuard};
 
 /// One probe at a time: concurrent probes on a 2-core machine made a pod of
@@ -60,12 +60,7 @@ fn install(args: &[&str]) -> Output {
 /// Nothing of this sandbox is left: pods, containers, volumes.
 fn assert_sandbox_gone(sandbox: &str) {
     assert!(sandbox.starts_with("netaudit-"), "{sandbox}");
-    let label = format!("label=netaudit.io/sandbox={sandbox}");
-    assert_eq!(
-        podman_list(&["pod", "ps", "-q", "--filter", &label]),
-        Vec::<String>::new(),
-        "pods left"
-    );
+    assert_eq!(sandbox_pods(sandbox), Vec::<String>::new(), "pods left");
     let name = format!("name=^{sandbox}");
     assert_eq!(
         podman_list(&["ps", "-a", "-q", "--filter", &name]),
@@ -371,17 +366,7 @@ fn keep_leaves_the_sandbox_and_says_how_to_remove_it() {
         "{}",
         json["probe"]
     );
-    assert_eq!(
-        podman_list(&[
-            "pod",
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=netaudit.io/sandbox={sandbox}")
-        ])
-        .len(),
-        1
-    );
+    assert_eq!(sandbox_pods(&sandbox).len(), 1);
     // The printed command removes it.
     let command = hint.split("remove it with: ").nth(1).unwrap();
     let status = Command::new("sh")

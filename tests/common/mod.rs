@@ -116,6 +116,18 @@ pub fn podman_list(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The pods of podman sandbox `sandbox` (by its label).
+#[allow(dead_code)]
+pub fn sandbox_pods(sandbox: &str) -> Vec<String> {
+    podman_list(&[
+        "pod",
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=netaudit.io/sandbox={sandbox}"),
+    ])
+}
+
 /// The sandbox a progress line names (`… podman sandbox NAME (N pods)`).
 #[allow(dead_code)]
 pub fn sandbox_in(line: &str) -> Option<String> {

@@ -5,7 +5,7 @@
 
 use super::installer::{HelmInstaller, Installer};
 use super::sandbox::{delete_sandbox_namespace, is_ours};
-use super::{api_failed, env_nonempty, within};
+use super::{api_failed, env_nonempty, within, DEFAULT_API_TIMEOUT as API_TIMEOUT};
 use crate::probe::leftovers::Leftover;
 use crate::probe::naming::{owner_running, MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::source::helm::Helm;
@@ -13,10 +13,7 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use kube::Client;
-use std::time::{Duration, SystemTime};
-
-/// How long one API request may take here.
-const API_TIMEOUT: Duration = Duration::from_secs(30);
+use std::time::SystemTime;
 
 fn annotation<'n>(namespace: &'n Namespace, key: &str) -> Option<&'n str> {
     namespace.metadata.annotations.as_ref()?.get(key).map(String::as_str)

@@ -59,6 +59,10 @@ pub(crate) use crate::source::kube_client::{
 };
 use std::time::Duration;
 
+/// How long a request to the API server may go unanswered (the sandbox's
+/// steps and `netaudit cleanup` alike).
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The image of the ephemeral debug container for images without a shell.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.36";
 

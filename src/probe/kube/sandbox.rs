@@ -61,7 +61,7 @@ impl KubeOptions {
             install_timeout,
             poll_interval: Duration::from_secs(2),
             cleanup_wait: Duration::from_secs(60),
-            api_timeout: Duration::from_secs(30),
+            api_timeout: super::DEFAULT_API_TIMEOUT,
             workloads: Vec::new(),
         }
     }
