@@ -125,6 +125,8 @@ struct NeedStats {
     allowed: usize,
     /// Needed flows whose clients nothing names (the whole release may connect).
     guessed: usize,
+    /// Needed flows netaudit cannot tell (UNKNOWN: a host no Service of the chart is).
+    unknown: usize,
     /// `route: why it is needed (what blocks it)`.
     blocked: Vec<String>,
     /// Of `blocked`, those a generated policy blocks (the others: only the chart's own).
@@ -169,7 +171,8 @@ fn need_stats(manifests: &Manifests, config: &Config) -> NeedStats {
             .filter(|(_, verdict)| verdict.blocked_by.iter().any(|p| generated.contains(p)))
             .count(),
         needed: tables.needs.len(),
-        allowed: tables.needs.len() - tables.blocked().count(),
+        allowed: tables.needs.len() - tables.blocked().count() - tables.unknown().count(),
+        unknown: tables.unknown().count(),
         guessed: tables.needs.iter().filter(|(need, _)| need.guessed).count(),
         blocked: tables
             .blocked()
@@ -732,11 +735,15 @@ fn policies_section(results: &[ChartResult]) -> String {
          workloads bound by RBAC or taking part in leader election; a workload the chart's own policies \
          already select keeps those and gets none of ours), and netaudit's evaluator checked the result, \
          applied, against every flow the manifests say the application needs (`fix`'s README and `fix \
-         --check` list them): a workload's Services as named in its env, arguments and ConfigMaps (and its \
-         own Service, for the peers of a cluster), ports behind NodePort/LoadBalancer Services, Ingresses, \
+         --check` list them): a workload's Services as named in its env, arguments and ConfigMaps (those \
+         a configuration sidecar loads by label included; and its own Service, for the peers of a cluster; \
+         a Service no workload of the chart runs, an operator's, is checked on a stand-in pod with its \
+         selector's labels), what scrapers discover (Kubernetes service discovery), ports behind NodePort/LoadBalancer Services, Ingresses, \
          webhooks and APIServices (from outside), scraped ports (from any namespace), the API server, the \
          cluster DNS, and any pod for ingress controllers. A Service port whose clients nothing names is \
-         needed from the workloads of the release that name no Service themselves (*guessed*). The needs \
+         needed from the workloads of the release that name no Service themselves (*guessed*). *Unknown*: \
+         a URL whose host looks like a name in the cluster but is no Service of the chart (another \
+         release's, one an operator creates): where it goes cannot be told from the chart. The needs \
          come from the same evidence the generator reads: this measures whether the policies, with their \
          ingress and egress sides, named ports, patched port declarations and the chart's own policies, let \
          every such flow through, not whether the evidence is complete.\n\n\
@@ -748,8 +755,8 @@ fn policies_section(results: &[ChartResult]) -> String {
          chart's). *Fallback* counts policies where, for some port, nothing in the chart names the Service \
          in front of it, so the whole release may connect, or, when no other workload of the release can be \
          a client (each names the Services it uses), any pod of any namespace (the policy's comments say so).\n\n\
-         | dataset | charts | workloads | policies | fallback: whole release | fallback: any namespace | skipped: hostNetwork | skipped: label collision | skipped: no labels | needed flows | allowed | guessed | blocked by the chart's own policies | blocked by generated policies | blocked with `--also-covered` | charts complete | charts needing input |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | dataset | charts | workloads | policies | fallback: whole release | fallback: any namespace | skipped: hostNetwork | skipped: label collision | skipped: no labels | needed flows | allowed | guessed | unknown | blocked by the chart's own policies | blocked by generated policies | blocked with `--also-covered` | charts complete | charts needing input |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut datasets: Vec<&str> = results.iter().map(|r| r.dataset.as_str()).collect();
     datasets.dedup();
@@ -778,7 +785,7 @@ fn policies_section(results: &[ChartResult]) -> String {
         let needing = charts.iter().filter(|r| needs_input(r)).count();
         let complete = charts.iter().filter(|r| r.workloads > 0 && !needs_input(r)).count();
         out.push_str(&format!(
-            "| {name} | {} | {workloads} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {complete} | {needing} |\n",
+            "| {name} | {} | {workloads} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {complete} | {needing} |\n",
             charts.len(),
             sum(|p| p.generated),
             sum(|p| p.with_fallback),
@@ -789,6 +796,7 @@ fn policies_section(results: &[ChartResult]) -> String {
             sum_needs(|n| n.needed),
             sum_needs(|n| n.allowed),
             sum_needs(|n| n.guessed),
+            sum_needs(|n| n.unknown),
             sum_needs(|n| n.blocked.len() - n.blocked_by_generated),
             sum_needs(|n| n.blocked_by_generated),
             sum_needs(|n| n.blocked_also_covered),

@@ -103,11 +103,11 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         outcome.ports.patches.len(),
         dir.display()
     ));
-    let blocked = tables.blocked().count();
-    if blocked > 0 {
+    let (blocked, unknown) = (tables.blocked().count(), tables.unknown().count());
+    if blocked + unknown > 0 {
         note(&format!(
-            "{blocked} of {} needed flow(s) stay blocked once applied: see \"Flows the application needs\" in README.md",
-            tables.needs.len()
+            "needed flows once applied: {}: see \"Flows the application needs\" in README.md",
+            tables.tally()
         ));
     }
     Ok(0)
@@ -119,12 +119,11 @@ pub fn run(args: &FixArgs) -> Result<u8> {
 fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
     let inputs = source::acquire(std::slice::from_ref(spec))?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let tables = flows::as_they_are(&manifests, options);
+    let tables = flows::as_they_are(&manifests, options)?;
     let blocked = tables.blocked().count();
     let text = format!(
-        "# Flows the application needs: {} of {} pass\n{}\n# Flows the NetworkPolicies allow\n{}",
-        tables.needs.len() - blocked,
-        tables.needs.len(),
+        "# Flows the application needs: {}\n{}\n# Flows the NetworkPolicies allow\n{}",
+        tables.tally(),
         tables.describe_needs(),
         describe_allowed(&tables.allowed)
     );
@@ -133,6 +132,12 @@ fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a message.
     let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
+    let unknown = tables.unknown().count();
+    if unknown > 0 {
+        note(&format!(
+            "{unknown} needed flow(s) UNKNOWN: netaudit cannot tell where they go (UNKNOWN above says what it lacks)"
+        ));
+    }
     if blocked > 0 {
         note(&format!("{blocked} needed flow(s) blocked (BLOCKED above)"));
         return Ok(1);

@@ -15,6 +15,7 @@
 use super::policy::needs::{Destination, Need, Source};
 use crate::model::{Index, Protocol, Workload, WorkloadRef};
 use crate::reach::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -97,6 +98,9 @@ pub struct Verdict {
     pub blocked: Option<String>,
     /// The policies on the blocking side (each selects it, none lets it through).
     pub blocked_by: Vec<String>,
+    /// Why netaudit cannot tell whether it passes (what it lacks), when it
+    /// cannot: neither allowed nor blocked.
+    pub unknown: Option<String>,
 }
 
 impl Verdict {
@@ -105,6 +109,7 @@ impl Verdict {
             passage: Passage::default(),
             blocked: Some(why),
             blocked_by,
+            unknown: None,
         }
     }
 }
@@ -173,12 +178,18 @@ pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16,
         })
 }
 
-/// Whether the policies let each needed flow through, in the order of `needs`.
-pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
+/// Whether the policies let each needed flow through, in the order of
+/// `needs`. Pods a Service selects that no workload runs are decided on
+/// stand-ins ([`super::stand_in`]); a flow to a destination netaudit
+/// cannot tell is blocked when the source's egress lets nothing outside
+/// the manifests through on its port, else unknown.
+pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
     let eval = Evaluator::new(&index.policies, &index.workloads);
     let notes = &mut Notes::default();
     let find = |reference: &WorkloadRef| index.workloads.iter().find(|w| &w.reference() == reference);
-    needs
+    let stand_ins = super::stand_in::load(needs)?;
+    let stand_ins = stand_ins.index();
+    Ok(needs
         .iter()
         .map(|need| {
             let dest = match &need.to {
@@ -186,7 +197,11 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
                     Some(w) => Some(w),
                     None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
                 },
-                Destination::Outside(_) => None,
+                Destination::ServicePods(pods) => match super::stand_in::find(&stand_ins, pods) {
+                    Some(w) => Some(w),
+                    None => return Verdict::blocked(format!("no stand-in for {}", need.to), Vec::new()),
+                },
+                Destination::Outside(_) | Destination::Unknown(_) => None,
             };
             let sources: Vec<&Workload<'_>> = match &need.from {
                 Source::Workload(reference) => match find(reference) {
@@ -253,13 +268,21 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Vec<Verdict> {
                 }
                 add(&mut passage.egress, egress);
             }
+            let unknown = match &need.to {
+                Destination::Unknown(_) => Some(
+                    "no Service of these manifests is named so: whose pods answer, and whether they let it in, is not known"
+                        .to_string(),
+                ),
+                _ => None,
+            };
             Verdict {
                 passage,
                 blocked: None,
                 blocked_by: Vec::new(),
+                unknown,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// A readable table of flows, one `from -> to port/proto` line each, sorted

@@ -29,6 +29,32 @@ impl FlowTables {
         self.needs.iter().filter(|(_, verdict)| verdict.blocked.is_some())
     }
 
+    /// The needed flows netaudit cannot tell (UNKNOWN).
+    pub fn unknown(&self) -> impl Iterator<Item = &(Need, Verdict)> {
+        self.needs
+            .iter()
+            .filter(|(_, verdict)| verdict.blocked.is_none() && verdict.unknown.is_some())
+    }
+
+    /// "18 of 20 pass (1 blocked, 1 UNKNOWN)": never "N of N pass" while a
+    /// flow is blocked or unknown.
+    pub fn tally(&self) -> String {
+        let (blocked, unknown) = (self.blocked().count(), self.unknown().count());
+        let passing = self.needs.len() - blocked - unknown;
+        let mut counts = Vec::new();
+        if blocked > 0 {
+            counts.push(format!("{blocked} BLOCKED"));
+        }
+        if unknown > 0 {
+            counts.push(format!("{unknown} UNKNOWN"));
+        }
+        let mut tally = format!("{passing} of {} pass", self.needs.len());
+        if !counts.is_empty() {
+            tally.push_str(&format!(" ({})", counts.join(", ")));
+        }
+        tally
+    }
+
     /// The needed flows, two lines each: whether it passes (and through
     /// which policies, or what blocks it), then why it is needed. Blocked
     /// ones first.
@@ -37,17 +63,18 @@ impl FlowTables {
             return "(no flow needed)\n".to_string();
         }
         let mut rows: Vec<&(Need, Verdict)> = self.needs.iter().collect();
-        rows.sort_by_key(|(need, verdict)| (verdict.blocked.is_none(), need.guessed));
+        rows.sort_by_key(|(need, verdict)| (verdict.blocked.is_none(), verdict.unknown.is_none(), need.guessed));
         let mut out = String::new();
         for (need, verdict) in rows {
-            let status = match (&verdict.blocked, need.guessed) {
-                (Some(_), _) => "BLOCKED",
-                (None, false) => "allowed",
-                (None, true) => "allowed, guessed",
+            let status = match (&verdict.blocked, &verdict.unknown, need.guessed) {
+                (Some(_), _, _) => "BLOCKED",
+                (None, Some(_), _) => "UNKNOWN",
+                (None, None, false) => "allowed",
+                (None, None, true) => "allowed, guessed",
             };
-            let detail = match &verdict.blocked {
-                Some(why) => why.clone(),
-                None => verdict.passage.to_string(),
+            let detail = match (&verdict.blocked, &verdict.unknown) {
+                (Some(why), _) | (None, Some(why)) => why.clone(),
+                (None, None) => verdict.passage.to_string(),
             };
             out.push_str(&format!(
                 "{status}: {} ({detail})\n    needed: {}\n",
@@ -63,7 +90,7 @@ impl FlowTables {
 /// the same fixes without guesses would not allow, and the needed flows.
 pub fn tables(manifests: &Manifests, outcome: &Outcome) -> Result<FlowTables> {
     let applied = apply(manifests, outcome)?;
-    let mut tables = evaluate(&applied, needs(&manifests.index(), &outcome.options));
+    let mut tables = evaluate(&applied, needs(&manifests.index(), &outcome.options))?;
     let without_guesses = PolicyOptions {
         without_guesses: true,
         ..outcome.options.clone()
@@ -102,17 +129,17 @@ fn apply(manifests: &Manifests, outcome: &Outcome) -> Result<Manifests> {
 
 /// The flows the policies in `manifests` (loaded with their configuration
 /// objects) allow as they are, and the needed flows (`fix --check`).
-pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> FlowTables {
+pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> Result<FlowTables> {
     evaluate(manifests, needs(&manifests.index(), options))
 }
 
 /// What the policies of `manifests` allow, and whether they let `needed` through.
-fn evaluate(manifests: &Manifests, needed: Vec<Need>) -> FlowTables {
+fn evaluate(manifests: &Manifests, needed: Vec<Need>) -> Result<FlowTables> {
     let index = manifests.index();
-    let verdicts = verify(&index, &needed);
-    FlowTables {
+    let verdicts = verify(&index, &needed)?;
+    Ok(FlowTables {
         allowed: allowed_flows(&index, &BTreeMap::new()),
         guessed: BTreeSet::new(),
         needs: needed.into_iter().zip(verdicts).collect(),
-    }
+    })
 }

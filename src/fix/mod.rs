@@ -14,6 +14,7 @@ pub mod plan;
 pub mod policy;
 pub(crate) mod ports;
 pub(crate) mod post_render;
+mod stand_in;
 
 /// The runtime findings of a JSON report's text (`fix --from-report`,
 /// `post-render --from-report`).

@@ -337,9 +337,10 @@ fn need_lines(tables: &super::flows::FlowTables) -> Vec<String> {
     tables
         .needs
         .iter()
-        .map(|(need, verdict)| match &verdict.blocked {
-            None => format!("{}: pass", need.route()),
-            Some(why) => format!("{}: {why}", need.route()),
+        .map(|(need, verdict)| match (&verdict.blocked, &verdict.unknown) {
+            (None, None) => format!("{}: pass", need.route()),
+            (None, Some(_)) => format!("{}: UNKNOWN", need.route()),
+            (Some(why), _) => format!("{}: {why}", need.route()),
         })
         .collect()
 }
@@ -409,7 +410,7 @@ fn needed_flows_are_blocked_by_policies_that_deny_them() {
     let text = fixture("platform.yaml");
     let deny_all = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all, namespace: platform}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n";
     let denied = load(&format!("{text}{deny_all}"));
-    let tables = super::flows::as_they_are(&denied, &PolicyOptions::default());
+    let tables = super::flows::as_they_are(&denied, &PolicyOptions::default()).unwrap();
     assert!(!tables.needs.is_empty());
     assert_eq!(
         tables.blocked().count(),
@@ -465,4 +466,153 @@ fn named_targets_no_container_declares_are_assumed_and_declared() {
         let route = format!("StatefulSet/shop/zk -> StatefulSet/shop/zk {port}/TCP: pass");
         assert!(need_lines(&tables).contains(&route), "{:#?}", need_lines(&tables));
     }
+}
+
+/// kube-prometheus-stack's shape: Grafana's datasources (loaded by its
+/// sidecar for a label) name Services that select only the pods the
+/// Prometheus operator creates. Those flows are needed, decided on stand-in
+/// pods carrying the Services' selectors, and pass with the generated
+/// policies; a release-only egress policy blocks them, naming itself; a
+/// datasource whose host is no Service is UNKNOWN, never "pass".
+#[test]
+fn operator_made_pods_are_needed_and_decided_on_stand_ins() {
+    let text = fixture("monitoring-stack.yaml");
+    let manifests = load(&text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    let lines = need_lines(&tables);
+    let grafana = "Deployment/default/release-name-grafana";
+    let prometheus = "(pods of Service default/release-name-kube-promethe-prometheus) 9090/TCP";
+    let alertmanager = "(pods of Service default/release-name-kube-promethe-alertmanager) 9093/TCP";
+    for to in [prometheus, alertmanager] {
+        assert!(lines.contains(&format!("{grafana} -> {to}: pass")), "{lines:#?}");
+    }
+    assert!(
+        lines.contains(&format!("{grafana} -> (host prometheus-operated) 9090/TCP: UNKNOWN")),
+        "{lines:#?}"
+    );
+    let (unknown, verdict) = tables.unknown().next().expect("an UNKNOWN flow");
+    assert_eq!(
+        unknown.route(),
+        format!("{grafana} -> (host prometheus-operated) 9090/TCP")
+    );
+    assert!(verdict
+        .unknown
+        .as_ref()
+        .unwrap()
+        .contains("no Service of these manifests"));
+    assert_eq!(
+        tables.tally(),
+        format!("{} of {} pass (1 UNKNOWN)", tables.needs.len() - 1, tables.needs.len())
+    );
+    assert!(
+        tables.describe_needs().starts_with("UNKNOWN: "),
+        "{}",
+        tables.describe_needs()
+    );
+    let why = &tables
+        .needs
+        .iter()
+        .find(|(n, _)| n.route().ends_with(prometheus))
+        .unwrap()
+        .0
+        .why;
+    assert!(
+        why.contains("loaded by container `grafana-sc-datasources` for its label grafana_datasource")
+            && why.contains("the operator of Prometheus `release-name-kube-promethe-prometheus`"),
+        "{why}"
+    );
+    let grafana_policy = outcome
+        .generated
+        .iter()
+        .find(|g| g.workload().name == "release-name-grafana")
+        .and_then(Generated::as_policy)
+        .map(|(_, explanations)| explanations.join("\n"))
+        .unwrap();
+    assert!(
+        grafana_policy.contains("names `prometheus-operated`, which is no Service"),
+        "{grafana_policy}"
+    );
+
+    // What the old generator wrote: egress to the release's pods and DNS.
+    // The operator's pods do not carry the release's label.
+    let release_only = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: grafana-egress, namespace: default}\nspec:\n  podSelector: {matchLabels: {app.kubernetes.io/name: grafana}}\n  policyTypes: [Egress]\n  egress:\n    - to: [{podSelector: {matchLabels: {app.kubernetes.io/instance: release-name}}}]\n    - ports: [{port: 53, protocol: UDP}]\n";
+    let tables = super::flows::as_they_are(&load(&format!("{text}{release_only}")), &PolicyOptions::default()).unwrap();
+    let lines = need_lines(&tables);
+    for to in [prometheus, alertmanager] {
+        assert!(
+            lines.contains(&format!(
+                "{grafana} -> {to}: denied by the egress policies grafana-egress of {grafana}"
+            )),
+            "{lines:#?}"
+        );
+    }
+    assert!(tables.tally().contains("BLOCKED"), "{}", tables.tally());
+
+    // The stand-in's ingress side: a policy on the operator's pods decides
+    // by their labels, as it would on the real ones.
+    let prometheus_ingress = |from: &str| {
+        format!("\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: prometheus-in, namespace: default}}\nspec:\n  podSelector: {{matchLabels: {{operator.prometheus.io/name: release-name-kube-promethe-prometheus}}}}\n  ingress: [{{from: [{{podSelector: {{matchLabels: {{app.kubernetes.io/name: {from}}}}}}}]}}]\n")
+    };
+    let verdict_from = |from: &str| {
+        let tables = super::flows::as_they_are(
+            &load(&format!("{text}{}", prometheus_ingress(from))),
+            &PolicyOptions::default(),
+        )
+        .unwrap();
+        need_lines(&tables)
+            .into_iter()
+            .find(|l| l.starts_with(&format!("{grafana} -> {prometheus}")))
+            .unwrap()
+    };
+    assert_eq!(verdict_from("grafana"), format!("{grafana} -> {prometheus}: pass"));
+    assert_eq!(
+        verdict_from("other"),
+        format!("{grafana} -> {prometheus}: denied from {grafana} by the ingress policies prometheus-in")
+    );
+}
+
+/// The prometheus chart's shape: the server scrapes what
+/// `kubernetes_sd_configs` discovers, in every namespace. A policy that
+/// limits its egress to the release blocks that; the generated one allows
+/// any port of every namespace and the kubelets, and the targets the
+/// manifests annotate.
+#[test]
+fn scrapers_reach_what_they_discover() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: prometheus-server, namespace: monitoring}\ndata:\n  prometheus.yml: |\n    scrape_configs:\n      - job_name: kubernetes-service-endpoints\n        kubernetes_sd_configs: [{role: endpoints}]\n      - job_name: kubernetes-nodes\n        kubernetes_sd_configs: [{role: node}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: prometheus-server, namespace: monitoring}\nspec:\n  selector: {matchLabels: {app: server}}\n  template:\n    metadata: {labels: {app: server, release: prometheus}}\n    spec:\n      containers: [{name: server, image: prometheus, ports: [{containerPort: 9090}]}]\n      volumes: [{name: config, configMap: {name: prometheus-server}}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: exporter, namespace: monitoring}\nspec:\n  selector: {matchLabels: {app: exporter}}\n  template:\n    metadata: {labels: {app: exporter, release: prometheus}}\n    spec:\n      containers: [{name: exporter, image: exporter, ports: [{containerPort: 9100}]}]\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: exporter\n  namespace: monitoring\n  annotations: {prometheus.io/scrape: \"true\"}\nspec:\n  selector: {app: exporter}\n  ports: [{port: 9100}]\n";
+    let server = "Deployment/monitoring/prometheus-server";
+    let everywhere = format!("{server} -> (pods of every namespace) any port");
+    let kubelets = format!("{server} -> (kubelets) 10250/TCP");
+    let exporter = format!("{server} -> Deployment/monitoring/exporter 9100/TCP");
+    let release_only = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: server, namespace: monitoring}\nspec:\n  podSelector: {matchLabels: {app: server}}\n  policyTypes: [Egress]\n  egress: [{to: [{podSelector: {matchLabels: {release: prometheus}}}]}]\n";
+    let tables = super::flows::as_they_are(&load(&format!("{text}{release_only}")), &PolicyOptions::default()).unwrap();
+    let lines = need_lines(&tables);
+    let denied = format!("denied by the egress policies server of {server}");
+    assert!(lines.contains(&format!("{everywhere}: {denied}")), "{lines:#?}");
+    assert!(lines.contains(&format!("{kubelets}: {denied}")), "{lines:#?}");
+    assert!(lines.contains(&format!("{exporter}: pass")), "{lines:#?}");
+
+    let manifests = load(text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    let lines = need_lines(&tables);
+    for need in [&everywhere, &kubelets, &exporter] {
+        assert!(lines.contains(&format!("{need}: pass")), "{need}: {lines:#?}");
+    }
+    assert_eq!(tables.blocked().count() + tables.unknown().count(), 0, "{lines:#?}");
+    let (policy, explanations) = outcome
+        .generated
+        .iter()
+        .find(|g| g.workload().name == "prometheus-server")
+        .and_then(Generated::as_policy)
+        .unwrap();
+    let egress = policy["spec"]["egress"].as_array().unwrap();
+    assert!(
+        egress.contains(&serde_json::json!({"to": [{"namespaceSelector": {}}]})),
+        "{policy:#}"
+    );
+    assert!(
+        explanations.iter().any(|e| e.contains("scrapes what it discovers at runtime: Kubernetes service discovery (roles endpoints, node) in ConfigMap `prometheus-server` key prometheus.yml, with no namespace limit")),
+        "{explanations:#?}"
+    );
 }

@@ -153,6 +153,35 @@ pub(super) fn scraped(index: &Index<'_>) -> Exposed {
             }
         }
     }
+    // The same annotations on a Service: Prometheus's
+    // `kubernetes-service-endpoints` job scrapes the pods behind it, on the
+    // annotated port, else on every target port.
+    for service in &index.services {
+        if service.obj.annotation("prometheus.io/scrape") != Some("true") {
+            continue;
+        }
+        let port = service
+            .obj
+            .annotation("prometheus.io/port")
+            .and_then(|p| p.trim().parse::<u16>().ok());
+        for (wi, workload) in index.workloads.iter().enumerate().filter(|(_, w)| service.selects(w)) {
+            let numbers: Vec<u16> = match port {
+                Some(port) => vec![port],
+                None => super::service_targets(index, service, workload)
+                    .into_iter()
+                    .filter(|(protocol, _)| *protocol == Protocol::Tcp)
+                    .map(|(_, n)| n)
+                    .collect(),
+            };
+            for number in numbers {
+                let why = format!(
+                    "port {number}/TCP is scraped by Prometheus (the prometheus.io/scrape annotation of {})",
+                    describe(service.obj)
+                );
+                scraped.entry((wi, (Protocol::Tcp, number))).or_default().push(why);
+            }
+        }
+    }
     for monitor in &index.monitors {
         let mut add = |wi: usize, number: u16, via: String| {
             let target = (Protocol::Tcp, number);

@@ -29,6 +29,7 @@
 //! labels that are a superset of another workload's) and hostNetwork
 //! workloads are [`Generated::Skipped`] with the reason.
 
+mod discovery;
 mod exposure;
 pub mod needs;
 mod references;
@@ -190,6 +191,10 @@ struct Context<'s, 'a> {
     controllers: Vec<Option<String>>,
     /// Per workload: whether it names some Service (its destinations are known).
     names_a_service: Vec<bool>,
+    /// Per workload: what it scrapes, discovered at runtime, if it does.
+    scraping: Vec<Option<discovery::Scraping>>,
+    /// Per workload: URLs of hosts in the cluster that no Service of the manifests is.
+    unresolved: Vec<Vec<references::UnresolvedUrl>>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -220,7 +225,12 @@ impl<'s, 'a> Context<'s, 'a> {
             .map(|w| references::ingress_controller(index, w))
             .collect();
         let (exposed, proxied) = exposure::find(index, &controllers);
-        let references = references::find(index);
+        let texts: Vec<Vec<(String, String)>> = index
+            .workloads
+            .iter()
+            .map(|w| texts::referring_texts(index, w))
+            .collect();
+        let references = references::find(index, &texts);
         let names_a_service = (0..index.workloads.len())
             .map(|wi| references.values().flatten().any(|(w, _)| *w == wi))
             .collect();
@@ -238,6 +248,18 @@ impl<'s, 'a> Context<'s, 'a> {
                 .map(|w| references::calls_api_server(index, w))
                 .collect(),
             controllers,
+            scraping: index
+                .workloads
+                .iter()
+                .zip(&texts)
+                .map(|(w, texts)| discovery::scraping(texts, &w.obj.namespace))
+                .collect(),
+            unresolved: index
+                .workloads
+                .iter()
+                .zip(&texts)
+                .map(|(w, texts)| references::unresolved_urls(index, w, texts))
+                .collect(),
         }
     }
 

@@ -7,7 +7,7 @@
 use super::exposure;
 use super::references::{aliased_service, clients, peers};
 use super::{describe, display_port, targets_of, Context, PolicyOptions, Port};
-use crate::model::{Index, Protocol, Workload, WorkloadRef};
+use crate::model::{control_plane_pods, Index, Labels, Protocol, Service, TargetPort, Workload, WorkloadRef};
 use std::fmt;
 
 /// Where a needed flow starts.
@@ -30,9 +30,31 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Destination {
     Workload(WorkloadRef),
+    /// The pods a Service of the manifests selects that no workload of the
+    /// manifests runs: an operator's (a `Prometheus`'s), the control
+    /// plane's, another release's. Whoever creates them, they carry the
+    /// Service's selector: the evaluator checks a stand-in pod with exactly
+    /// those labels and the Service's target ports.
+    ServicePods(ServicePods),
     /// Outside the manifests' pods: the API server, the cluster DNS, other
     /// namespaces, an ExternalName's host.
     Outside(String),
+    /// Somewhere netaudit cannot tell: a host in the cluster that no Service
+    /// of the manifests is. The flow is neither checked nor allowed.
+    Unknown(String),
+}
+
+/// The pods behind a Service that no workload of the manifests runs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServicePods {
+    pub namespace: String,
+    /// The Service's name.
+    pub service: String,
+    /// Its selector: the labels the pods carry.
+    pub labels: Labels,
+    /// Its target ports as the pods declare them: numbers, and named
+    /// targets as the Service's port number under that name.
+    pub ports: Vec<(Option<String>, Protocol, u16)>,
 }
 
 /// A flow the application needs.
@@ -63,7 +85,8 @@ impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Destination::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
-            Destination::Outside(what) => write!(f, "({what})"),
+            Destination::ServicePods(pods) => write!(f, "(pods of Service {}/{})", pods.namespace, pods.service),
+            Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
         }
     }
 }
@@ -138,12 +161,16 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
             }
             continue;
         }
+        let service_clients = clients(index, &ctx.references, si);
+        if !index.workloads.iter().any(|w| service.selects(w)) {
+            needs.extend(to_pods_of(index, service, &service_clients));
+            continue;
+        }
         let backends = index
             .workloads
             .iter()
             .enumerate()
             .filter(|(_, w)| w.obj.input == service.obj.input && service.selects(w));
-        let service_clients = clients(index, &ctx.references, si);
         let service_peers = peers(index, &ctx.references, si);
         for (backend_index, backend) in backends {
             // A port number netaudit assumes (a named target no container
@@ -255,8 +282,111 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
             let why = format!("{why}: it proxies to backends in any namespace");
             needs.push(outside("other namespaces", Protocol::Tcp, None, why));
         }
+        if let Some(scraping) = &ctx.scraping[wi] {
+            let why = format!(
+                "{} scrapes what it discovers at runtime: {scraping}",
+                describe(workload.obj)
+            );
+            // Namespaces of the manifests hold only the manifests' pods,
+            // whose scraped ports have needs of their own.
+            let elsewhere = scraping
+                .namespaces
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| index.workloads_in(n).next().is_none()));
+            if scraping.scrapes_pods() && elsewhere {
+                needs.push(outside(&scraping.targets(), Protocol::Tcp, None, why.clone()));
+            }
+            // What the manifests say is scraped, it scrapes where it discovers.
+            for ((target, port), whys) in &ctx.scraped {
+                let target = &index.workloads[*target];
+                let discovered = scraping
+                    .namespaces
+                    .as_ref()
+                    .is_none_or(|names| names.contains(&target.obj.namespace));
+                if discovered && scraping.scrapes_pods() {
+                    let why = format!("{why}; {}", whys.join("; "));
+                    needs.push(to_workload(target, *port, from.clone(), why, false));
+                }
+            }
+            if scraping.scrapes_nodes() {
+                let (protocol, port) = super::rules::KUBELET;
+                needs.push(outside("kubelets", protocol, Some(port), why));
+            }
+        }
+        for url in &ctx.unresolved[wi] {
+            needs.push(Need {
+                from: from.clone(),
+                to: Destination::Unknown(format!("host {}", url.host)),
+                protocol: Protocol::Tcp,
+                port: url.port,
+                why: format!("{} names `{}` in {}", describe(workload.obj), url.url, url.place),
+                guessed: false,
+            });
+        }
     }
     needs.sort();
     needs.dedup();
+    needs
+}
+
+/// The flows from each client of `service` to the pods it selects, which
+/// no workload of the manifests runs (see [`Destination::ServicePods`]).
+/// A selector with expressions has no single set of labels to stand in
+/// for its pods: those flows are [`Destination::Unknown`].
+fn to_pods_of(index: &Index<'_>, service: &Service<'_>, service_clients: &[&(usize, String)]) -> Vec<Need> {
+    let Some(selector) = service.selector.as_ref().filter(|s| !s.match_labels.is_empty()) else {
+        return Vec::new();
+    };
+    let namespace = &service.obj.namespace;
+    let creator = index
+        .custom_resources
+        .iter()
+        .filter(|r| &r.obj.namespace == namespace)
+        .find(|r| r.promises(selector).is_some())
+        .map(|r| format!("the pods the operator of {} creates", describe(r.obj)))
+        .or_else(|| {
+            control_plane_pods(namespace, selector)
+                .map(|(pods, _)| format!("the cluster's own {} pods", pods.component))
+        })
+        .unwrap_or_else(|| "pods that no workload of these manifests runs (another release's?)".into());
+    let ports: Vec<(Option<String>, Protocol, u16)> = service
+        .ports
+        .iter()
+        .map(|sp| match &sp.target {
+            TargetPort::Number(n) => (None, sp.protocol, *n),
+            TargetPort::Name(name) => (Some(name.clone()), sp.protocol, sp.port),
+        })
+        .collect();
+    let to = if selector.expressions.is_empty() {
+        Destination::ServicePods(ServicePods {
+            namespace: namespace.clone(),
+            service: service.obj.name.clone(),
+            labels: selector.match_labels.clone(),
+            ports: ports.clone(),
+        })
+    } else {
+        Destination::Unknown(format!(
+            "pods of Service {namespace}/{} (a selector with expressions)",
+            service.obj.name
+        ))
+    };
+    let mut needs = Vec::new();
+    for (client, place) in service_clients {
+        let client = &index.workloads[*client];
+        for (_, protocol, port) in &ports {
+            needs.push(Need {
+                from: Source::Workload(client.reference()),
+                to: to.clone(),
+                protocol: *protocol,
+                port: Some(*port),
+                why: format!(
+                    "{} names {} in {place}, which selects {creator}",
+                    describe(client.obj),
+                    describe(service.obj)
+                ),
+                guessed: false,
+            });
+        }
+    }
     needs
 }

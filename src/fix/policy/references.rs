@@ -2,7 +2,7 @@
 //! or cluster DNS name appears in its env values, arguments, commands or the
 //! ConfigMaps it reads.
 
-use super::texts::{hostnames, referring_texts};
+use super::texts::hostnames;
 use crate::model::yaml::Node;
 use crate::model::{Index, Service, Workload};
 use std::collections::BTreeMap;
@@ -64,10 +64,12 @@ pub(super) fn calls_api_server(index: &Index<'_>, workload: &Workload<'_>) -> Op
     leader_election.map(|arg| format!("it takes part in leader election (`{arg}`)"))
 }
 
-pub(super) fn find(index: &Index<'_>) -> References {
+/// Who refers to which Service; `texts`: each workload's
+/// [`referring_texts`](super::texts::referring_texts), in the index's order.
+pub(super) fn find(index: &Index<'_>, texts: &[Vec<(String, String)>]) -> References {
     let mut references = References::new();
     for (wi, workload) in index.workloads.iter().enumerate() {
-        let texts = referring_texts(index, workload);
+        let texts = &texts[wi];
         for (si, service) in index.services.iter().enumerate() {
             let found = texts
                 .iter()
@@ -176,5 +178,120 @@ pub(super) fn ingress_controller(index: &Index<'_>, workload: &Workload<'_>) -> 
             class.obj.kind, class.obj.name
         )),
         _ => None,
+    }
+}
+
+/// A URL in a workload's configuration whose host looks like a name inside
+/// the cluster (one label, like `http://prometheus-operated:9090`, or
+/// `….svc…`) and is no Service of the manifests: a flow netaudit cannot
+/// tell (another release's Service, one an operator creates, a typo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct UnresolvedUrl {
+    /// Where: "ConfigMap `grafana` key datasources.yaml".
+    pub place: String,
+    pub url: String,
+    pub host: String,
+    /// The URL's port, else its scheme's (http 80, https 443).
+    pub port: Option<u16>,
+}
+
+/// The [`UnresolvedUrl`]s of one workload's texts, each host once.
+pub(super) fn unresolved_urls(
+    index: &Index<'_>,
+    workload: &Workload<'_>,
+    texts: &[(String, String)],
+) -> Vec<UnresolvedUrl> {
+    let mut found: Vec<UnresolvedUrl> = Vec::new();
+    for (place, text) in texts {
+        for (url, host, port) in urls(text) {
+            let in_cluster = !host.contains('.') || host.split('.').any(|label| label == "svc");
+            // The API server's own Service: the RBAC binding says who calls it.
+            let api_server = host == "kubernetes" || host.starts_with("kubernetes.default");
+            let resolved = index
+                .services
+                .iter()
+                .any(|s| refers_to(&host, s, &workload.obj.namespace));
+            if in_cluster && !resolved && !api_server && host != "localhost" && !found.iter().any(|f| f.host == host) {
+                found.push(UnresolvedUrl {
+                    place: place.clone(),
+                    url: url.to_string(),
+                    host,
+                    port,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// `scheme://host[:port]` URLs of a text, with the host (lowercase) and
+/// port; URLs whose host is an address or templated (`$(VAR)`, `${VAR}`,
+/// `{{ }}`) are left out.
+fn urls(text: &str) -> impl Iterator<Item = (&str, String, Option<u16>)> {
+    text.match_indices("://").filter_map(move |(at, _)| {
+        let scheme_start = text[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let scheme = text[scheme_start..at].to_ascii_lowercase();
+        let rest = &text[at + 3..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || "/?#\"'`,;()[]<>|".contains(c))
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        if scheme.is_empty() || authority.is_empty() || authority.contains(['$', '{', '}', '%']) {
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port.parse::<u16>().ok()?)),
+            None => (authority, None),
+        };
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let is_name = host.chars().any(|c| c.is_ascii_alphabetic())
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+            && host.parse::<std::net::IpAddr>().is_err();
+        if !is_name {
+            return None;
+        }
+        let port = port.or(match scheme.as_str() {
+            "http" | "ws" => Some(80),
+            "https" | "wss" => Some(443),
+            _ => None,
+        });
+        Some((&text[scheme_start..at + 3 + end], host, port))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::urls;
+
+    #[test]
+    fn urls_give_their_host_and_port() {
+        let found: Vec<(String, String, Option<u16>)> = urls(
+            "url: http://prometheus-operated:9090/ and https://user:pw@Loki.Logs.svc.cluster.local/x, \
+             grpc://collector:4317 ws://[::1]:80 http://10.0.0.1:80 http://$(HOST):80 http://{{ .host }} \
+             tcp://db:notaport",
+        )
+        .map(|(url, host, port)| (url.to_string(), host, port))
+        .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "http://prometheus-operated:9090".into(),
+                    "prometheus-operated".into(),
+                    Some(9090)
+                ),
+                (
+                    "https://user:pw@Loki.Logs.svc.cluster.local".into(),
+                    "loki.logs.svc.cluster.local".into(),
+                    Some(443)
+                ),
+                ("grpc://collector:4317".into(), "collector".into(), Some(4317)),
+            ]
+        );
     }
 }

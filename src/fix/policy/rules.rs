@@ -279,6 +279,26 @@ impl<'a> Context<'_, 'a> {
                 "egress: any pod in any namespace, because {why}: it proxies to the backends of Ingresses and routes everywhere in the cluster"
             ));
         }
+        if let Some(scraping) = &self.scraping[wi] {
+            egress.extend(self.scrape_rules(wi, scraping, explanations));
+        }
+        for url in &self.unresolved[wi] {
+            let guess = mode == EgressMode::Dns && !options.without_guesses;
+            match url.port.filter(|_| guess) {
+                Some(port) => {
+                    let ports = port_values(&BTreeSet::from([(Protocol::Tcp, port)]));
+                    egress.push(json!({ "to": [{ "namespaceSelector": {} }], "ports": ports }));
+                    explanations.push(format!(
+                        "egress: any pod of any namespace on {port}/TCP, because `{}` (in {}) names `{}`, which is no Service of these manifests (another release's, one an operator creates?): narrow it to the pods behind it",
+                        url.url, url.place, url.host
+                    ));
+                }
+                None => explanations.push(format!(
+                    "egress: `{}` (in {}) names `{}`, which is no Service of these manifests: not allowed; if it is in the cluster, add egress to the pods behind it",
+                    url.url, url.place, url.host
+                )),
+            }
+        }
         let mut referenced = false;
         for (si, referrers) in &self.references {
             let Some((_, place)) = referrers.iter().find(|(w, _)| *w == wi) else {
@@ -375,7 +395,9 @@ impl<'a> Context<'_, 'a> {
                         "egress: {} refers to no Service (no env value, argument, command or ConfigMap names one): allowed to any port of the whole {how}",
                         describe(workload.obj)
                     ));
-                    egress.extend(self.release_nodes(workload.obj.input, explanations));
+                    if self.scraping[wi].is_none() {
+                        egress.extend(self.release_nodes(workload.obj.input, explanations));
+                    }
                 }
                 _ => explanations.push(format!(
                     "egress: {} refers to no Service: DNS only (strict egress mode)",
@@ -384,6 +406,45 @@ impl<'a> Context<'_, 'a> {
             }
         }
         egress
+    }
+
+    /// Egress for a scraper (see [`discovery`](super::discovery)): any port
+    /// of the pods of the namespaces it discovers (their ports are known
+    /// only once relabelled), the kubelets for role `node`, and the
+    /// release's hostNetwork workloads (their endpoints are node addresses).
+    fn scrape_rules(
+        &self,
+        wi: usize,
+        scraping: &super::discovery::Scraping,
+        explanations: &mut Vec<String>,
+    ) -> Vec<Value> {
+        let workload = &self.index.workloads[wi];
+        let mut rules = Vec::new();
+        if scraping.scrapes_pods() {
+            let to: Vec<Value> = match &scraping.namespaces {
+                None => vec![json!({ "namespaceSelector": {} })],
+                Some(names) => names
+                    .iter()
+                    .map(|n| json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: n } } }))
+                    .collect(),
+            };
+            rules.push(json!({ "to": to }));
+            explanations.push(format!(
+                "egress: any port of the {}, because {} scrapes what it discovers at runtime: {scraping} (the ports are known only once relabelled; narrow it to your targets' ports)",
+                scraping.targets(),
+                describe(workload.obj)
+            ));
+            rules.extend(self.release_nodes(workload.obj.input, explanations));
+        }
+        if scraping.scrapes_nodes() {
+            rules.push(json!({ "to": any_address(), "ports": port_values(&BTreeSet::from([KUBELET])) }));
+            explanations.push(format!(
+                "egress: the kubelets ({}, the port role `node` discovers) at any address, because {} scrapes nodes: the nodes' addresses are not known here, narrow it to your nodes' CIDR",
+                display_port(&KUBELET),
+                describe(workload.obj)
+            ));
+        }
+        rules
     }
 
     /// A peer selecting one workload's pods, seen from a policy in
@@ -490,6 +551,9 @@ impl<'a> Context<'_, 'a> {
         (peers, format!("release `{release}` ({})", how.join("; ")))
     }
 }
+
+/// The kubelet's port: where Prometheus's role `node` finds the nodes.
+pub(super) const KUBELET: Port = (Protocol::Tcp, 10250);
 
 /// Egress to the API server: each `--api-server` range on its port (else
 /// TCP 443 and 6443), or, without `--api-server`, any address on those two.

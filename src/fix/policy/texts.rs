@@ -1,6 +1,7 @@
 //! The texts in which a workload may name the Services it talks to, and the
 //! host names in them.
 
+use crate::model::selector::labels_of_object;
 use crate::model::yaml::Node;
 use crate::model::{Index, Workload};
 use std::collections::BTreeMap;
@@ -83,6 +84,12 @@ pub(super) fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec
             }
         }
     }
+    for c in ["containers", "initContainers"]
+        .iter()
+        .flat_map(|k| spec.get(k).map(Node::as_seq).unwrap_or_default())
+    {
+        sidecar_texts(index, workload, c, &mut texts);
+    }
     let sources = spec
         .get("volumes")
         .map(Node::as_seq)
@@ -118,6 +125,63 @@ pub(super) fn referring_texts(index: &Index<'_>, workload: &Workload<'_>) -> Vec
         }
     }
     texts
+}
+
+/// The ConfigMaps and Secrets a configuration sidecar loads by label: the
+/// `k8s-sidecar` convention (Grafana's datasource and dashboard sidecars,
+/// and many others) of env `LABEL` (and optionally `LABEL_VALUE`),
+/// `RESOURCE` (`configmap`, `secret` or `both`; the default is
+/// `configmap`) and `NAMESPACE` (`ALL` or a comma-separated list; the
+/// default is the pod's own). Their keys are the workload's configuration
+/// as much as a mounted ConfigMap's: Grafana's datasource URLs are there.
+fn sidecar_texts(index: &Index<'_>, workload: &Workload<'_>, container: &Node, texts: &mut Vec<(String, String)>) {
+    let env: BTreeMap<&str, &str> = container
+        .get("env")
+        .map(Node::as_seq)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| Some((e.get("name")?.scalar_text()?, e.get("value")?.scalar_text()?)))
+        .collect();
+    let Some(label) = env.get("LABEL").filter(|l| !l.is_empty()) else {
+        return;
+    };
+    let value = env.get("LABEL_VALUE");
+    let resource = env.get("RESOURCE").map_or("configmap", |r| r.trim());
+    let namespaces: Option<Vec<&str>> = match env.get("NAMESPACE").map(|n| n.trim()) {
+        Some("ALL") => None,
+        Some(list) if !list.is_empty() => Some(list.split(',').map(str::trim).collect()),
+        _ => Some(vec![workload.obj.namespace.as_str()]),
+    };
+    let cname = container.get("name").and_then(Node::scalar_text).unwrap_or("");
+    let loads = |object: &crate::model::Object| {
+        namespaces
+            .as_ref()
+            .is_none_or(|n| n.contains(&object.namespace.as_str()))
+            && labels_of_object(object)
+                .get(*label)
+                .is_some_and(|v| value.is_none_or(|want| v == want))
+    };
+    let mut add = |kind: &str, object: &crate::model::Object, data: &[(String, String)]| {
+        for (key, text) in data {
+            texts.push((
+                format!(
+                    "{kind} `{}` key {key} (loaded by container `{cname}` for its label {label})",
+                    object.name
+                ),
+                text.clone(),
+            ));
+        }
+    };
+    if matches!(resource, "configmap" | "both") {
+        for config_map in index.config_maps.iter().filter(|c| loads(c.obj)) {
+            add("ConfigMap", config_map.obj, &config_map.data);
+        }
+    }
+    if matches!(resource, "secret" | "both") {
+        for secret in index.secrets.iter().filter(|s| loads(s.obj)) {
+            add("Secret", secret.obj, &secret.data);
+        }
+    }
 }
 
 /// A container's environment as far as the manifests know it: literal
