@@ -23,7 +23,7 @@ case "$RUNTIME" in
         export KUBECONFIG="${KUBECONFIG:-${NETAUDIT_KUBE_DIR:-/var/lib/netaudit-kube}/admin.kubeconfig}" ;;
   *) echo "bench-probe: RUNTIME must be podman or kube" >&2; exit 2 ;;
 esac
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/testdata/podman/containers.conf}"
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/podman/containers.conf}"
 export HELM_BIN="${HELM_BIN:-$ROOT/.tools/helm-v4/helm}"
 cargo build --release -q --bin netaudit
 BIN="$ROOT/target/release/netaudit"

@@ -28,7 +28,7 @@ SUITE="bookworm"
 SERVERS=(zookeeper rabbitmq-server redis-server memcached postgresql)
 TOOLS=(iproute2 procps netcat-openbsd)
 STAGE="$ROOT/target/real-rootfs"
-export CONTAINERS_CONF="$ROOT/testdata/podman/containers.conf"
+export CONTAINERS_CONF="$ROOT/podman/containers.conf"
 
 rebuild=0
 for arg in "$@"; do

@@ -14,7 +14,7 @@
 #   3. runs one throwaway container to prove that podman works here.
 # Every podman call uses the project's containers.conf (runc, cgroupfs, file
 # events, explicit nofile/nproc ulimits): export the same for your own calls:
-#   export CONTAINERS_CONF="$PWD/testdata/podman/containers.conf"
+#   export CONTAINERS_CONF="$PWD/podman/containers.conf"
 # It writes nothing outside the repository except what apt-get and podman
 # write themselves (/var/lib/containers, /run/containers, ...); the rootfs is
 # staged under target/ and removed afterwards.
@@ -29,7 +29,7 @@ IMAGE="localhost/netaudit-test:latest"
 # with another value is rebuilt.
 IMAGE_LAYOUT="1"
 PACKAGES=(podman runc busybox-static catatonit iptables)
-export CONTAINERS_CONF="$ROOT/testdata/podman/containers.conf"
+export CONTAINERS_CONF="$ROOT/podman/containers.conf"
 
 rebuild=0
 for arg in "$@"; do

@@ -25,7 +25,7 @@ export NETAUDIT_REQUIRE_HELM=1
 
 echo "==> scripts/setup-podman.sh (podman, runc and the local test image for the probe tests)"
 bash scripts/setup-podman.sh
-export CONTAINERS_CONF="$ROOT/testdata/podman/containers.conf"
+export CONTAINERS_CONF="$ROOT/podman/containers.conf"
 
 echo "==> scripts/build-real-image.sh (real servers from Debian packages; cached once built)"
 bash scripts/build-real-image.sh

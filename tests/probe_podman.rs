@@ -206,6 +206,82 @@ fn clean_chart_has_no_findings() {
     assert_sandbox_gone(&sandbox_of(&json));
 }
 
+/// A binary installed anywhere, run from an empty directory with no
+/// CONTAINERS_CONF: netaudit gives its own podman calls its configuration
+/// (here the built-in copy, written into its cache directory), so runc can
+/// start the containers; a configuration of the user's that asks for more
+/// than the hard limits fails in one line saying what to change.
+#[test]
+fn the_probe_needs_no_containers_conf_from_anywhere() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let (bin, home, work) = (tmp.path().join("bin"), tmp.path().join("home"), tmp.path().join("work"));
+    for dir in [&bin, &home, &work] {
+        std::fs::create_dir(dir).unwrap();
+    }
+    let netaudit = bin.join("netaudit");
+    std::fs::copy(env!("CARGO_BIN_EXE_netaudit"), &netaudit).unwrap();
+    let chart = repo().join("testdata/charts/probe-clean");
+    let probe = |conf: Option<&std::path::Path>| {
+        let mut command = Command::new(&netaudit);
+        command
+            .args(["install", "clean"])
+            .arg(&chart)
+            .args(["--probe", "--runtime", "podman", "--pull", "never", "--timeout", "60s"])
+            .current_dir(&work)
+            .env("HOME", &home)
+            .env("HELM_BIN", helm(4))
+            .env_remove("CONTAINERS_CONF")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("HELM_PLUGIN_DIR")
+            .env_remove("HELM_NAMESPACE")
+            .env("NO_COLOR", "1");
+        if let Some(conf) = conf {
+            command.env("CONTAINERS_CONF", conf);
+        }
+        command.output().unwrap()
+    };
+    let out = probe(None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No findings"), "{}", stdout(&out));
+    let cached = home.join(".cache/netaudit/containers.conf");
+    assert_eq!(
+        std::fs::read_to_string(&cached).unwrap(),
+        std::fs::read_to_string(containers_conf()).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "nothing written where it runs"
+    );
+
+    let greedy = tmp.path().join("greedy.conf");
+    std::fs::write(
+        &greedy,
+        "[containers]\ndefault_ulimits = [\"nofile=1048576:1048576\"]\n[engine]\nruntime = \"runc\"\n",
+    )
+    .unwrap();
+    let out = probe(Some(&greedy));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let error = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert!(
+        error.starts_with("error: ") && error.contains("error setting rlimit"),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(&format!(
+            "the CONTAINERS_CONF you set ({}) must lower default_ulimits (nofile, nproc) below this machine's hard limits, as netaudit's own podman/containers.conf does",
+            greedy.display()
+        )),
+        "{error}"
+    );
+    let sandbox = stderr(&out).lines().find_map(sandbox_in).expect("a sandbox line");
+    assert_sandbox_gone(&sandbox);
+}
+
 /// An exec readiness probe gates the probe, as the kubelet gates Ready:
 /// the server's real port opens (and its boot-time port closes) 6 s after
 /// start, when the probe starts to pass. Read at "containers running", the

@@ -99,7 +99,7 @@ pub fn finding_keys(json: &serde_json::Value) -> Vec<String> {
 
 /// The project's podman configuration (runc, explicit ulimits).
 pub fn containers_conf() -> String {
-    repo().join("testdata/podman/containers.conf").display().to_string()
+    repo().join("podman/containers.conf").display().to_string()
 }
 
 /// What `podman ARGS` prints, word by word (IDs, names).

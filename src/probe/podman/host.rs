@@ -25,9 +25,18 @@ pub(super) struct ContainerState {
     pub(super) pid: u32,
 }
 
+/// A podman call, with netaudit's containers.conf unless the user set one
+/// ([`super::config`]).
 pub(super) fn podman() -> Command {
-    Command::new("podman")
+    let mut command = Command::new("podman");
+    if let Some(conf) = super::config::containers_conf() {
+        command.env("CONTAINERS_CONF", conf);
+    }
+    command
 }
+
+/// runc's words when podman asks for more than the hard limits allow.
+const RLIMIT_FAILURE: &str = "error setting rlimit";
 
 pub(super) fn run(command: &mut Command) -> Result<String> {
     let shown = format!("{command:?}").replace('"', "");
@@ -41,7 +50,11 @@ pub(super) fn run(command: &mut Command) -> Result<String> {
         }
     })?;
     if !output.status.success() {
-        bail!("{shown} failed: {}", stderr_summary(&output.stderr, "podman"));
+        let why = stderr_summary(&output.stderr, "podman");
+        if String::from_utf8_lossy(&output.stderr).contains(RLIMIT_FAILURE) {
+            bail!("{shown} failed: {why}; {}", super::config::advice());
+        }
+        bail!("{shown} failed: {why}");
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

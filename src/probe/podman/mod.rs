@@ -23,6 +23,7 @@
 //!   label `netaudit.io/sandbox=<name>`: cleanup removes exactly that, and
 //!   nothing that exists outside the sandbox is ever touched.
 
+mod config;
 mod host;
 pub mod leftovers;
 mod plan;
