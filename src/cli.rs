@@ -411,7 +411,7 @@ pub struct PostRenderArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Runtime {
-    /// kube when the current Kubernetes context answers, else podman
+    /// podman (install); for cleanup, both
     Auto,
     /// Pods in a throwaway namespace of the current Kubernetes context (HELM_KUBECONTEXT, KUBECONFIG)
     Kube,
@@ -458,9 +458,14 @@ pub struct InstallArgs {
     /// never installs anywhere else)
     #[arg(long, help_heading = "Probe")]
     pub probe: bool,
-    /// Where the sandbox runs
+    /// Where the sandbox runs: auto is podman; a Kubernetes cluster is used only with --runtime kube
     #[arg(long, value_enum, default_value = "auto", help_heading = "Probe")]
     pub runtime: Runtime,
+    /// kube runtime: install even what lands outside the sandbox namespace (cluster-scoped objects
+    /// such as ClusterRoles, CRDs and webhook configurations, and objects of other namespaces);
+    /// without it netaudit lists them and installs nothing
+    #[arg(long = "allow-cluster-scoped", help_heading = "Probe")]
+    pub allow_cluster_scoped: bool,
     /// podman runtime: when to pull the chart's images (on Kubernetes the cluster pulls, as each
     /// container's imagePullPolicy says)
     #[arg(long, value_enum, default_value = "missing", help_heading = "Probe")]

@@ -551,3 +551,60 @@ fn a_helm_killed_or_failing_while_it_renders_is_one_line() {
         }
     }
 }
+
+/// The kube runtime installs nothing that would land outside its sandbox
+/// namespace: a chart with a CRD in crds/, a ClusterRole and its binding and
+/// a ConfigMap written into kube-system is refused, each listed, before the
+/// cluster is contacted. `--allow-cluster-scoped` lets it through, and the
+/// context and server are named before anything is made there.
+#[test]
+fn the_kube_runtime_refuses_what_lands_outside_its_namespace() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let cluster = common::CountingCluster::start();
+    let install = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args([
+                "install",
+                "shop",
+                "testdata/charts/probe-cluster-scoped",
+                "--probe",
+                "--runtime",
+                "kube",
+            ])
+            .args(extra)
+            .current_dir(common::repo())
+            .env("HELM_BIN", helm(4))
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env_remove("HELM_KUBECONTEXT")
+            .env_remove("HELM_NAMESPACE")
+            .output()
+            .unwrap()
+    };
+    let out = install(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let error = stderr(&out).lines().last().unwrap_or_default().to_string();
+    assert_eq!(
+        error,
+        "error: the chart puts 4 object(s) outside the sandbox namespace, where they would change the cluster for everyone: \
+         CustomResourceDefinition `widgets.netaudit.example.com`, ConfigMap `kube-system/shop-dashboards`, \
+         ClusterRole `shop-reader`, ClusterRoleBinding `shop-reader`; nothing was installed (--allow-cluster-scoped installs them anyway, and the \
+         sandbox's helm uninstall removes them; --runtime podman stays local)"
+    );
+    assert_eq!(cluster.connections(), 0, "the cluster was contacted");
+
+    let out = install(&["--allow-cluster-scoped", "--timeout", "5s"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let allowed = lines
+        .iter()
+        .position(|l| l.starts_with("netaudit: --allow-cluster-scoped: 4 object(s) go outside"));
+    let target = lines.iter().position(|l| {
+        l.starts_with("netaudit: kube runtime: the sandbox namespace netaudit-shop-")
+            && l.contains(" and release `shop` go into context `production` (server https://127.0.0.1:")
+    });
+    assert!(allowed.is_some() && target.is_some() && allowed < target, "{lines:#?}");
+    assert!(cluster.connections() > 0, "{lines:#?}");
+}

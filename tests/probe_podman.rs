@@ -282,6 +282,45 @@ fn the_probe_needs_no_containers_conf_from_anywhere() {
     assert_sandbox_gone(&sandbox);
 }
 
+/// `--runtime auto` (the default) is podman, whatever the kubeconfig says:
+/// with a current context that answers on loopback (netaudit does reach it
+/// when asked to), the probe runs in podman and never connects to it.
+#[test]
+fn the_default_runtime_never_reaches_a_cluster() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let cluster = common::CountingCluster::start();
+    let asked = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["cleanup", "--runtime", "kube", "--dry-run"])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .output()
+        .unwrap();
+    let reached_when_asked = cluster.connections();
+    assert!(
+        reached_when_asked > 0,
+        "the kubeconfig must be reachable: {}",
+        stderr(&asked)
+    );
+    let out = install_command(&["clean", "testdata/charts/probe-clean", "--probe", "--timeout", "60s"])
+        .env("KUBECONFIG", &cluster.kubeconfig)
+        .env_remove("HELM_KUBECONTEXT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("installing into podman sandbox netaudit-clean-"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        cluster.connections(),
+        reached_when_asked,
+        "install --probe reached the cluster"
+    );
+}
+
 /// An exec readiness probe gates the probe, as the kubelet gates Ready:
 /// the server's real port opens (and its boot-time port closes) 6 s after
 /// start, when the probe starts to pass. Read at "containers running", the

@@ -5,9 +5,10 @@ use super::progress::Printer;
 use super::{emit, load_config, quiet_for, release_and_chart, render_request};
 use crate::cli::InstallArgs;
 use crate::engine::chart_policies;
+use crate::model::scope;
 use crate::model::{Detail, Manifests};
-use crate::probe::{self, session, SandboxRequest};
-use crate::source::{self, helm::Helm, InputSpec};
+use crate::probe::{self, session, RuntimeChoice, SandboxRequest};
+use crate::source::{self, helm::Helm, helm::RenderRequest, InputSpec};
 use anyhow::{bail, Result};
 
 pub fn run(args: &InstallArgs) -> Result<u8> {
@@ -39,6 +40,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             as_valued = Some(std::mem::replace(&mut input, on));
         }
         keys = switched_keys;
+    }
+    if args.runtime.choice() == RuntimeChoice::Kube {
+        check_scope(&helm, &request, args.allow_cluster_scoped, &progress)?;
     }
     // The podman sandbox mounts the chart's ConfigMaps and Secrets.
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
@@ -81,3 +85,41 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     }
     emit(&audit, &args.report)
 }
+
+/// A kube sandbox is a namespace: what the chart puts elsewhere (cluster-
+/// scoped objects, its `crds/`, objects of other namespaces) would change
+/// the cluster for everyone. Without `--allow-cluster-scoped` nothing is
+/// installed then, and the objects are listed. The chart is rendered as
+/// `helm install` will create it (CRDs included), in a namespace no chart
+/// names, so that a namespace written into a template shows.
+fn check_scope(helm: &Helm, request: &RenderRequest, allowed: bool, progress: &dyn Fn(&str)) -> Result<()> {
+    let probe_request = RenderRequest {
+        namespace: SCOPE_CHECK_NAMESPACE.into(),
+        include_crds: true,
+        ..request.clone()
+    };
+    let outside = scope::outside_namespace(&source::render_chart(helm, &probe_request)?);
+    if outside.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 8;
+    let mut listed: Vec<String> = outside.iter().take(SHOWN).map(ToString::to_string).collect();
+    if outside.len() > SHOWN {
+        listed.push(format!("+{} more", outside.len() - SHOWN));
+    }
+    let listed = listed.join(", ");
+    if allowed {
+        progress(&format!(
+            "--allow-cluster-scoped: {} object(s) go outside the sandbox namespace: {listed}",
+            outside.len()
+        ));
+        return Ok(());
+    }
+    bail!(
+        "the chart puts {} object(s) outside the sandbox namespace, where they would change the cluster for everyone: {listed}; nothing was installed (--allow-cluster-scoped installs them anyway, and the sandbox's helm uninstall removes them; --runtime podman stays local)",
+        outside.len()
+    )
+}
+
+/// The namespace of the scope check's render: one no chart writes.
+const SCOPE_CHECK_NAMESPACE: &str = "netaudit-scope-check";

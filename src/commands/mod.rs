@@ -80,6 +80,7 @@ pub fn render_request(render: &RenderArgs, release: Option<String>, chart: Strin
         repo: render.repo.clone(),
         kube_version: render.kube_version.clone(),
         api_versions: render.api_versions.clone(),
+        include_crds: false,
     }
 }
 

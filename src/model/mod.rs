@@ -16,6 +16,7 @@ pub mod parallel;
 pub mod platform_objects;
 pub mod policy;
 pub mod runtime;
+pub mod scope;
 pub mod secrets;
 pub mod selector;
 pub mod terminal;

@@ -81,7 +81,7 @@ pub trait Progress {
 /// Where a sandbox runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuntimeChoice {
-    /// kube when the current Kubernetes context answers, else podman.
+    /// podman: a cluster is used only when asked for by name (`Kube`).
     Auto,
     Kube,
     Podman,
@@ -120,20 +120,13 @@ pub struct SandboxRequest<'r, 'a> {
 }
 
 /// The one place that knows every backend: build the sandbox `choice` asks
-/// for (`Auto`: kube when the current context answers within 5 s).
+/// for (`Auto`: podman). A cluster is never used unless asked for: the kube
+/// sandbox names the context and server it installs into before it does.
 pub fn open_sandbox(
     choice: RuntimeChoice,
     request: &SandboxRequest<'_, '_>,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<Box<dyn Sandbox>> {
-    let choice = match choice {
-        RuntimeChoice::Auto if kube::cluster_reachable(Duration::from_secs(5)) => {
-            progress("the current Kubernetes context answers: using the kube runtime (--runtime podman to stay local)");
-            RuntimeChoice::Kube
-        }
-        RuntimeChoice::Auto => RuntimeChoice::Podman,
-        chosen => chosen,
-    };
     Ok(match choice {
         RuntimeChoice::Kube => {
             let mut installer = kube::HelmInstaller::from_request(request.helm, request.render);
@@ -147,7 +140,7 @@ pub fn open_sandbox(
                 .filter(|w| !w.runs_to_completion() && w.replicas > 0)
                 .map(|w| w.reference())
                 .collect();
-            Box::new(kube::KubeSandbox::connect(installer, options)?)
+            Box::new(kube::KubeSandbox::connect(installer, options, progress)?)
         }
         RuntimeChoice::Podman | RuntimeChoice::Auto => {
             let mut sandbox = podman::PodmanSandbox::new(request.index, request.release)?;

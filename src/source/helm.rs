@@ -100,6 +100,9 @@ pub struct RenderRequest {
     pub repo: Option<String>,
     pub kube_version: Option<String>,
     pub api_versions: Vec<String>,
+    /// `helm template --include-crds`: the chart's `crds/` too, as `helm
+    /// install` creates them.
+    pub include_crds: bool,
 }
 
 impl Helm {
@@ -329,6 +332,9 @@ pub fn template_args(request: &RenderRequest) -> Vec<OsString> {
     args.extend(chart_args);
     push_opt(&mut args, "--kube-version", &request.kube_version);
     push_all(&mut args, "--api-versions", &request.api_versions);
+    if request.include_crds {
+        args.push("--include-crds".into());
+    }
     args
 }
 

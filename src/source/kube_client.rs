@@ -23,6 +23,29 @@ pub(crate) fn new_runtime() -> Result<tokio::runtime::Runtime> {
 /// A client for the current context: `KUBECONFIG` (or ~/.kube/config),
 /// `HELM_KUBECONTEXT` when set, else the in-cluster config.
 pub(crate) async fn client_from_environment() -> Result<Client> {
+    client_of(config_from_environment().await?)
+}
+
+/// The client, and where it goes as a person reads it: "context `kind-dev`
+/// (server https://127.0.0.1:6443)".
+pub(crate) async fn client_and_target() -> Result<(Client, String)> {
+    let config = config_from_environment().await?;
+    let context = match env_nonempty("HELM_KUBECONTEXT") {
+        Some(context) => Some(context),
+        None => kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context),
+    };
+    let target = match context {
+        Some(context) => format!("context `{context}` (server {})", config.cluster_url),
+        None => format!("server {}", config.cluster_url),
+    };
+    Ok((client_of(config)?, target))
+}
+
+fn client_of(config: kube::Config) -> Result<Client> {
+    Client::try_from(config).map_err(|e| anyhow::anyhow!("cannot create the Kubernetes client: {}", innermost(&e)))
+}
+
+async fn config_from_environment() -> Result<kube::Config> {
     if let Some(missing) = missing_kubeconfig() {
         anyhow::bail!("no Kubernetes cluster configured: {missing}");
     }
@@ -46,7 +69,7 @@ pub(crate) async fn client_from_environment() -> Result<Client> {
             anyhow::anyhow!("cannot load the Kubernetes configuration ({from}): {}", innermost(&e))
         })?,
     };
-    Client::try_from(config).map_err(|e| anyhow::anyhow!("cannot create the Kubernetes client: {}", innermost(&e)))
+    Ok(config)
 }
 
 /// Why there is no kubeconfig to read, when there is none: KUBECONFIG names

@@ -226,3 +226,48 @@ pub fn test_cluster() -> Option<PathBuf> {
     eprintln!("skipping: no test cluster: {why} ({how})");
     None
 }
+
+/// A "cluster" on loopback that only counts the connections made to it,
+/// and a kubeconfig whose current context points at it: what `install
+/// --probe` must never reach unless asked to.
+#[allow(dead_code)]
+pub struct CountingCluster {
+    pub kubeconfig: PathBuf,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+#[allow(dead_code)]
+impl CountingCluster {
+    pub fn start() -> CountingCluster {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        // Accepts until the test process ends; each connection is counted and dropped.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: production\nclusters:\n- name: production\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\ncontexts:\n- name: production\n  context: {{cluster: production, user: admin}}\nusers:\n- name: admin\n  user: {{token: not-a-secret}}\n"
+            ),
+        )
+        .unwrap();
+        CountingCluster {
+            kubeconfig,
+            connections,
+            _dir: dir,
+        }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -55,7 +55,7 @@ pub use installer::HelmInstaller;
 pub use sandbox::{KubeOptions, KubeSandbox};
 
 pub(crate) use crate::source::kube_client::{
-    api_failed, block, client_from_environment, env_nonempty, is_status, new_runtime, within,
+    api_failed, block, client_and_target, client_from_environment, env_nonempty, is_status, new_runtime, within,
 };
 use std::time::Duration;
 
@@ -66,8 +66,8 @@ pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
 /// The image of the ephemeral debug container for images without a shell.
 pub const DEFAULT_PROBE_IMAGE: &str = "busybox:1.36";
 
-/// Does the current context answer (within `timeout`)? `install --probe`
-/// uses the kube runtime by default when it does, podman otherwise.
+/// Does the current context answer (within `timeout`)? `netaudit cleanup
+/// --runtime auto` looks for kube sandboxes only when it does.
 pub fn cluster_reachable(timeout: Duration) -> bool {
     let Ok(runtime) = new_runtime() else { return false };
     runtime.block_on(async {

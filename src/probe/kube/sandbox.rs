@@ -8,9 +8,7 @@ use super::exec::{KubeExec, PodExec};
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
 use super::status::stopped_reason;
-use super::{
-    api_failed, block, client_from_environment, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE,
-};
+use super::{api_failed, block, client_and_target, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE};
 use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
 use crate::probe::naming::{owner, sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::probe::{Sandbox, Waiting};
@@ -94,12 +92,19 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
 impl KubeSandbox<HelmInstaller, KubeExec> {
     /// Connect to the current context's cluster. Nothing is created until
     /// [`Sandbox::install`].
-    pub fn connect(installer: HelmInstaller, options: KubeOptions) -> Result<Self> {
+    /// The client of the current context; `progress` is told where the
+    /// sandbox will be, before anything is made there.
+    pub fn connect(installer: HelmInstaller, options: KubeOptions, progress: &dyn Fn(&str)) -> Result<Self> {
         let runtime = new_runtime()?;
-        let client = runtime
-            .block_on(client_from_environment())
+        let (client, target) = runtime
+            .block_on(client_and_target())
             .map_err(|e| anyhow::anyhow!("{e} (--runtime podman probes locally)"))?;
-        Ok(KubeSandbox::with_parts(runtime, client, installer, KubeExec, options))
+        let sandbox = KubeSandbox::with_parts(runtime, client, installer, KubeExec, options);
+        progress(&format!(
+            "kube runtime: the sandbox namespace {} and release `{}` go into {target}",
+            sandbox.name, sandbox.options.release
+        ));
+        Ok(sandbox)
     }
 }
 

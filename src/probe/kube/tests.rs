@@ -527,7 +527,7 @@ fn real_cluster() {
     };
     let installer = HelmInstaller::from_request(&helm, &request);
     let options = KubeOptions::new("netaudit-e2e", "default", Duration::from_secs(300));
-    let mut sandbox = KubeSandbox::connect(installer, options).unwrap();
+    let mut sandbox = KubeSandbox::connect(installer, options, &|line| eprintln!("{line}")).unwrap();
     let probe_options = crate::probe::session::ProbeOptions {
         runs: 2,
         timeout: Duration::from_secs(300),
