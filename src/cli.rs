@@ -91,6 +91,8 @@ without these labels is ever touched. A sandbox whose netaudit still runs on thi
     },
     /// List the checks with their default severity
     Checks,
+    /// Print the version (as --version does)
+    Version,
     /// Write docs/checks.md from the check registry
     #[command(hide = true)]
     GenDocs {

@@ -1,8 +1,8 @@
-use clap::Parser;
 use netaudit::cli::{Cli, Command};
 use netaudit::commands::{self, EXIT_ERROR, EXIT_INTERRUPTED};
 use netaudit::probe::CleanupFailed;
 use netaudit::source::interrupt;
+use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -12,11 +12,19 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// clap's errors in one line (its usage block and tip dropped), exit 2;
-/// `--help` and `--version` as clap prints them.
+/// clap's errors as one line with their detail (the missing arguments, the
+/// possible values, "did you mean"), exit 2; `--help` and `--version` as
+/// clap prints them. Under Helm, usage lines and hints say `helm netaudit`.
 fn parse_arguments() -> Result<Cli, ExitCode> {
     use clap::error::ErrorKind;
-    Cli::try_parse().map_err(|err| match err.kind() {
+    use clap::{CommandFactory, FromArgMatches};
+    let program = commands::usage::program();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let parsed = Cli::command()
+        .bin_name(&program)
+        .try_get_matches_from(&args)
+        .and_then(|mut matches| Cli::from_arg_matches_mut(&mut matches));
+    parsed.map_err(|err| match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = err.print();
             ExitCode::SUCCESS
@@ -27,15 +35,8 @@ fn parse_arguments() -> Result<Cli, ExitCode> {
             ExitCode::from(EXIT_ERROR)
         }
         _ => {
-            let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            let command = std::env::args().nth(1).filter(|a| !a.starts_with('-'));
-            let help = match command {
-                Some(command) => format!("netaudit {command} --help"),
-                None => "netaudit --help".to_string(),
-            };
-            let _ = writeln!(std::io::stderr(), "error: {first} (see `{help}`)");
+            let line = commands::usage::one_line(&err, &program, &args);
+            let _ = writeln!(std::io::stderr(), "error: {line}");
             ExitCode::from(EXIT_ERROR)
         }
     })
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         Command::Cleanup(args) => commands::cleanup::run(args),
         Command::Explain { check } => commands::docs::explain(check),
         Command::Checks => commands::docs::list(),
+        Command::Version => commands::docs::version(),
         Command::GenDocs { path } => commands::docs::generate(path),
     };
     match result {

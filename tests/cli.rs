@@ -1,16 +1,46 @@
-//! Subcommands around the checks: explain, checks, and the generated docs.
+//! Subcommands around the checks (explain, checks, the generated docs),
+//! `version`, and usage errors.
 
 use std::process::Command;
 
-fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+/// The binary as run by hand: no helm plugin variables, even when the tests
+/// themselves run under helm.
+fn netaudit(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netaudit"));
+    command
         .args(args)
-        .output()
-        .unwrap();
+        .env_remove("HELM_PLUGIN_NAME")
+        .env_remove("HELM_PLUGIN_DIR");
+    command
+}
+
+/// The binary as Helm runs the plugin: Helm 3 and 4 set these two.
+fn as_helm_plugin(args: &[&str]) -> Command {
+    let mut command = netaudit(args);
+    command
+        .env("HELM_PLUGIN_NAME", "netaudit")
+        .env("HELM_PLUGIN_DIR", "/home/user/.local/share/helm/plugins/helm-netaudit");
+    command
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = netaudit(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// A usage error: exit 2, nothing on stdout, one line on stderr (returned
+/// without its newline).
+fn usage_error(mut command: Command) -> String {
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(stderr.lines().count(), 1, "not one line:\n{stderr}");
+    assert!(stderr.ends_with('\n'), "{stderr:?}");
+    stderr.trim_end_matches('\n').to_string()
 }
 
 #[test]
@@ -97,4 +127,104 @@ fn docs_cli_md_mentions_every_lint_flag() {
             sub.get_name()
         );
     }
+}
+
+#[test]
+fn a_missing_required_argument_is_named() {
+    assert_eq!(
+        usage_error(netaudit(&["fix", "examples/insecure-shop"])),
+        "error: the following required arguments were not provided: --output-dir <DIR> \
+         (see `netaudit fix --help`)"
+    );
+    assert_eq!(
+        usage_error(netaudit(&["explain"])),
+        "error: the following required arguments were not provided: <CHECK> (see `netaudit explain --help`)"
+    );
+}
+
+#[test]
+fn a_mistyped_subcommand_gets_clap_s_suggestion_and_the_top_level_help() {
+    assert_eq!(
+        usage_error(netaudit(&["lnit", "examples/insecure-shop"])),
+        "error: unrecognized subcommand 'lnit'; did you mean `lint`? (see `netaudit --help`)"
+    );
+    // Nothing similar: no suggestion, and still no help of a command that
+    // does not exist.
+    assert_eq!(
+        usage_error(netaudit(&["frobnicate"])),
+        "error: unrecognized subcommand 'frobnicate' (see `netaudit --help`)"
+    );
+}
+
+#[test]
+fn an_invalid_value_lists_the_possible_ones() {
+    assert_eq!(
+        usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "xml"])),
+        "error: invalid value 'xml' for '--output <OUTPUT>' \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template] \
+         (see `netaudit lint --help`)"
+    );
+    assert_eq!(
+        usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "jsn"])),
+        "error: invalid value 'jsn' for '--output <OUTPUT>' \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template]; \
+         did you mean `json`? (see `netaudit lint --help`)"
+    );
+    assert_eq!(
+        usage_error(netaudit(&["reach", "examples/insecure-shop", "-o", "sarif"])),
+        "error: invalid value 'sarif' for '--output <OUTPUT>' [possible values: human, json] \
+         (see `netaudit reach --help`)"
+    );
+}
+
+#[test]
+fn a_mistyped_flag_gets_clap_s_suggestion() {
+    assert_eq!(
+        usage_error(netaudit(&["lint", "examples/insecure-shop", "--outptu", "json"])),
+        "error: unexpected argument '--outptu' found; did you mean `--output`? (see `netaudit lint --help`)"
+    );
+}
+
+#[test]
+fn under_helm_the_hint_says_helm_netaudit() {
+    assert_eq!(
+        usage_error(as_helm_plugin(&["fix", "examples/insecure-shop"])),
+        "error: the following required arguments were not provided: --output-dir <DIR> \
+         (see `helm netaudit fix --help`)"
+    );
+    assert_eq!(
+        usage_error(as_helm_plugin(&["lnit"])),
+        "error: unrecognized subcommand 'lnit'; did you mean `lint`? (see `helm netaudit --help`)"
+    );
+    // The help the hint points at says the same.
+    let out = as_helm_plugin(&["fix", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: helm netaudit fix "), "{help}");
+    // Helm sets both; the name alone (a stray variable) is not Helm.
+    let mut stray = netaudit(&["lnit"]);
+    stray.env("HELM_PLUGIN_NAME", "netaudit");
+    assert!(usage_error(stray).ends_with("(see `netaudit --help`)"));
+}
+
+#[test]
+fn version_prints_what_dash_dash_version_prints() {
+    let expected = format!("netaudit {}\n", env!("CARGO_PKG_VERSION"));
+    for command in [
+        netaudit(&["version"]),
+        netaudit(&["--version"]),
+        netaudit(&["-V"]),
+        as_helm_plugin(&["version"]),
+        as_helm_plugin(&["--version"]),
+    ] {
+        let mut command = command;
+        let out = command.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{command:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{command:?}");
+        assert!(out.stderr.is_empty(), "{command:?}");
+    }
+    assert_eq!(
+        usage_error(netaudit(&["version", "extra"])),
+        "error: unexpected argument 'extra' found (see `netaudit version --help`)"
+    );
 }

@@ -292,6 +292,31 @@ fn exercise(helm: &Helm) {
         describe(&out)
     );
 
+    // A usage error: one line of ours naming `helm netaudit` (helm sets
+    // HELM_PLUGIN_NAME and HELM_PLUGIN_DIR), then helm's own line.
+    let out = helm.run(&["netaudit", "lnit", M7_CHART]);
+    assert_eq!(out.status.code(), Some(2), "helm {v}: lnit{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("error: unrecognized subcommand 'lnit'; did you mean `lint`? (see `helm netaudit --help`)"),
+        "helm {v}{}",
+        describe(&out)
+    );
+    assert!(
+        lines[1..] == ["Error: plugin \"netaudit\" exited with error"],
+        "helm {v}: after our line{}",
+        describe(&out)
+    );
+    let version = helm.run(&["netaudit", "version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("netaudit {}\n", env!("CARGO_PKG_VERSION")),
+        "helm {v}: version{}",
+        describe(&version)
+    );
+
     // Usage / input errors -> exit 2, propagated by helm.
     let out = helm.run(&["netaudit", "lint", "/nonexistent-chart"]);
     assert_eq!(

@@ -426,6 +426,30 @@ fn helm4_post_renderer_plugin() {
     assert_eq!(stdout(&plain).matches("kind: NetworkPolicy").count(), 4);
 }
 
+/// Helm 4 names the post-renderer plugin in HELM_PLUGIN_NAME too, but
+/// `helm netaudit-post-renderer` is no command: post-render.sh unsets it, so
+/// a usage error points at `netaudit post-render --help`. (Helm 4.1 shows a
+/// post-renderer's stderr nowhere, so the wrapper is run here directly.)
+#[test]
+fn the_helm4_post_renderer_hints_at_netaudit_post_render() {
+    let out = Command::new("sh")
+        .arg("plugins/netaudit-post-renderer/post-render.sh")
+        .arg("--egress=bogus")
+        .current_dir(repo())
+        .env("HELM_PLUGIN_NAME", "netaudit-post-renderer")
+        .env("HELM_PLUGIN_DIR", repo().join("plugins/netaudit-post-renderer"))
+        .env("NETAUDIT_BIN", env!("CARGO_BIN_EXE_netaudit"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: invalid value 'bogus' for '--egress <EGRESS>' [possible values: dns, strict, none] \
+         (see `netaudit post-render --help`)\n"
+    );
+}
+
 /// The README lists the findings `fix` cannot fix as `lint` would report
 /// them: a check the user's .netaudit.yaml disables, or a finding it waives,
 /// is not listed.

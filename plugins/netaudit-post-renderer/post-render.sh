@@ -5,6 +5,9 @@
 # (helm symlinks a local plugin directory), else the netaudit plugin's
 # bin/netaudit, else `netaudit` on PATH.
 set -eu
+# Helm 4 names this plugin in HELM_PLUGIN_NAME, but it is no helm command:
+# netaudit's hints would say `helm netaudit-post-renderer …`.
+unset HELM_PLUGIN_NAME
 if [ -n "${NETAUDIT_BIN:-}" ]; then
   exec "$NETAUDIT_BIN" post-render "$@"
 fi

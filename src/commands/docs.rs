@@ -1,8 +1,12 @@
-//! `explain`, `checks` and the hidden `gen-docs`: the checks' own documentation.
+//! `explain`, `checks` and the hidden `gen-docs`: the checks' own
+//! documentation; and `version`.
 
 use super::write_atomically;
 use crate::checks::{self, docs};
+use crate::cli::Cli;
 use anyhow::{anyhow, Result};
+use clap::CommandFactory;
+use std::io::Write;
 use std::path::Path;
 
 pub fn explain(check: &str) -> Result<u8> {
@@ -18,5 +22,11 @@ pub fn list() -> Result<u8> {
 
 pub fn generate(path: &Path) -> Result<u8> {
     write_atomically(path, docs::checks_markdown().as_bytes())?;
+    Ok(0)
+}
+
+/// `netaudit version`: what `--version` prints (clap renders both).
+pub fn version() -> Result<u8> {
+    std::io::stdout().write_all(Cli::command().render_version().as_bytes())?;
     Ok(0)
 }

@@ -9,6 +9,7 @@ pub mod fix;
 pub mod install;
 pub mod lint;
 mod progress;
+pub mod usage;
 
 use crate::cli::{ColorChoice, RenderArgs, ReportArgs};
 use crate::engine::config::Config;
