@@ -117,6 +117,64 @@ fn sarif_is_valid_sarif_2_1_0_and_points_at_chart_templates() {
     assert_eq!(uri, Some("examples/insecure-shop/templates/worker.yaml"));
 }
 
+/// A chart outside the current directory: its templates are `file://` URIs,
+/// what a URI cannot hold percent-encoded (SARIF wants URI references; a
+/// bare absolute path with a space is none), and still valid SARIF.
+#[test]
+fn sarif_locates_a_chart_elsewhere_with_file_uris() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().to_str().unwrap().to_string();
+    assert!(
+        base.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b)),
+        "{base}: the expected URI below assumes a plain temporary directory"
+    );
+    let chart = tmp.path().join("my charts#1/shop ü");
+    copy_dir(&repo().join("examples/insecure-shop"), &chart);
+    let sarif: serde_json::Value = serde_json::from_str(&lint(&[chart.to_str().unwrap()], "sarif")).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    // Draft 7: `format: uri-reference` is checked (explicitly, all the same).
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let prefix = format!("file://{base}/my%20charts%231/shop%20%C3%BC/templates/");
+    for result in results {
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        let file = uri
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{uri} is not under {prefix}"));
+        assert!(chart.join("templates").join(file).is_file(), "{uri}");
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn summary_counts_m6_once_per_chart() {
     if common::skip_without_helm() {

@@ -1,6 +1,7 @@
 //! SARIF 2.1.0. Locations are the chart's template files (resolved against
 //! the local chart directory), so GitHub code scanning shows a finding on the
-//! template that produced it.
+//! template that produced it. Their `uri` is a URI reference, as SARIF
+//! requires: relative paths stay relative, absolute ones are `file://` URIs.
 
 use super::TemplateLines;
 use crate::checks::{Finding, Severity, Subject, REGISTRY};
@@ -204,7 +205,7 @@ fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id:
     Location {
         id,
         physical_location: PhysicalLocation {
-            artifact_location: ArtifactLocation { uri: place.file },
+            artifact_location: ArtifactLocation { uri: uri(&place.file) },
             region: Region { start_line: place.line },
         },
         logical_locations: vec![LogicalLocation {
@@ -215,6 +216,30 @@ fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id:
             text: subject.label.clone(),
         },
     }
+}
+
+/// A place's file as `artifactLocation.uri`, which SARIF 2.1.0 requires to
+/// be a valid URI reference: a path relative to the current
+/// directory (already with `/` separators) stays a relative reference, an
+/// absolute path becomes a `file://` URI (a bare `/tmp/chart/…` would be a
+/// reference relative to whatever base the reader picks). Every byte a URI
+/// path cannot hold as it is (space, `%`, `#`, `?`, `:`, non-ASCII, …) is
+/// percent-encoded; `:` too, which in a relative reference's first segment
+/// would read as a scheme.
+fn uri(file: &str) -> String {
+    let mut encoded = String::with_capacity(file.len() + 8);
+    if file.starts_with('/') {
+        encoded.push_str("file://");
+    }
+    for byte in file.bytes() {
+        // RFC 3986 unreserved characters, sub-delims, `@`, and `/` between segments.
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=@/".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 fn result(audit: &Audit<'_>, lines: &TemplateLines, finding: &Finding<'_>, waiver: Option<&Waiver<'_>>) -> SarifResult {
@@ -301,4 +326,39 @@ pub fn render(audit: &Audit<'_>) -> Result<String, serde_json::Error> {
     let mut text = serde_json::to_string_pretty(&build(audit))?;
     text.push('\n');
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn relative_paths_stay_relative_and_absolute_ones_are_file_uris() {
+        assert_eq!(
+            uri("examples/insecure-shop/templates/api.yaml"),
+            "examples/insecure-shop/templates/api.yaml"
+        );
+        assert_eq!(uri("shop/templates/api.yaml"), "shop/templates/api.yaml");
+        assert_eq!(
+            uri("../charts/shop/templates/a.yaml"),
+            "../charts/shop/templates/a.yaml"
+        );
+        assert_eq!(
+            uri("/tmp/shop/templates/api.yaml"),
+            "file:///tmp/shop/templates/api.yaml"
+        );
+    }
+
+    #[test]
+    fn what_a_uri_cannot_hold_is_percent_encoded() {
+        assert_eq!(
+            uri("/home/me/my charts/shop ü/templates/a#1?.yaml"),
+            "file:///home/me/my%20charts/shop%20%C3%BC/templates/a%231%3F.yaml"
+        );
+        assert_eq!(uri("100%/a b.yaml"), "100%25/a%20b.yaml");
+        // A colon in the first segment would make `c` a scheme.
+        assert_eq!(uri("c:d/a.yaml"), "c%3Ad/a.yaml");
+        assert_eq!(uri("<stdin>"), "%3Cstdin%3E");
+        assert_eq!(uri("a\\b[1]{x}|y^z`\"q\""), "a%5Cb%5B1%5D%7Bx%7D%7Cy%5Ez%60%22q%22");
+    }
 }
