@@ -104,6 +104,9 @@ without these labels is ever touched. A sandbox whose netaudit still runs on thi
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
+    /// Every finding, those only the cluster can confirm (severity info) included
+    Info,
+    /// Every finding but those only the cluster can confirm (the default)
     Low,
     Medium,
     High,
@@ -114,6 +117,7 @@ pub enum FailOn {
 impl FailOn {
     pub fn threshold(self) -> Option<Severity> {
         match self {
+            FailOn::Info => Some(Severity::Info),
             FailOn::Low => Some(Severity::Low),
             FailOn::Medium => Some(Severity::Medium),
             FailOn::High => Some(Severity::High),

@@ -228,3 +228,38 @@ fn version_prints_what_dash_dash_version_prints() {
         "error: unexpected argument 'extra' found (see `netaudit version --help`)"
     );
 }
+
+/// Findings only the cluster can confirm (pods an operator creates) are
+/// severity info: under their own heading, in JSON as "info", and outside
+/// the exit status unless `--fail-on info`.
+#[test]
+fn findings_to_confirm_in_the_cluster_do_not_fail_by_default() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/manifests/M5D/fail-operator-pods.yaml");
+    let lint = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .arg("lint")
+            .arg("--manifests")
+            .arg(&file)
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = lint(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.starts_with("Confirm in the cluster (severity info:"), "{text}");
+    assert!(
+        text.ends_with("2 findings (0 high, 0 medium, 0 low, 2 to confirm in the cluster) in 1 release (0 workloads, 2 Services, 0 network policies).\n"),
+        "{text}"
+    );
+    assert_eq!(lint(&["--fail-on", "info"]).status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&lint(&["-o", "json"]).stdout).unwrap();
+    let severities: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["info", "info"]);
+}

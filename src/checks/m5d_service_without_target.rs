@@ -20,7 +20,11 @@ declare_check! {
     /// "true"`) is said to be waiting for the application to label its own
     /// pod at runtime, as leader elections do. The finding stays: until those pods run, the
     /// name is still unclaimed, and on a managed cluster the control-plane
-    /// pods never do.
+    /// pods never do. Only the cluster can tell whether the operator's or
+    /// the control plane's pods run, so those two are severity `info`
+    /// (shown under "confirm in the cluster", outside the default exit
+    /// status); `lint --cluster` decides: pods that run clear the finding,
+    /// and without them it is back to the check's severity.
     ///
     /// ## Why is this bad?
     /// Every request to the Service fails. Worse, the Service is a name
@@ -64,8 +68,21 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
 
 fn finding<'a>(index: &Index<'a>, service: &Service<'a>, selector: &Selector) -> Finding<'a> {
     let (namespace, name) = (&service.obj.namespace, describe(service.obj));
+    // With `lint --cluster`, what runs was listed: pods that would match
+    // were found (no finding), or none run.
+    let cluster_listed = index.inputs.iter().any(|input| input.live);
+    let confirm = |finding: Finding<'a>| {
+        if cluster_listed {
+            Finding {
+                message: format!("{}; the cluster runs no such pod", finding.message),
+                ..finding
+            }
+        } else {
+            finding.to_confirm_in_the_cluster()
+        }
+    };
     if let Some(operated) = operated_pods(index, namespace, selector) {
-        return Finding::new(
+        return confirm(Finding::new(
             &M5D,
             format!(
                 "{name} selects no workload in namespace `{namespace}`, {}",
@@ -76,10 +93,10 @@ fn finding<'a>(index: &Index<'a>, service: &Service<'a>, selector: &Selector) ->
                 service_selector_subject(service, " matches no pod template"),
                 operated.subject,
             ],
-        );
+        ));
     }
     if let Some((pods, label)) = control_plane_pods(namespace, selector) {
-        return Finding::new(
+        return confirm(Finding::new(
             &M5D,
             format!(
                 "{name} selects no workload of the release, only the cluster's own {} pods (`{label}`): {}",
@@ -87,7 +104,7 @@ fn finding<'a>(index: &Index<'a>, service: &Service<'a>, selector: &Selector) ->
             ),
             "on a cluster that does not run these pods, switch this Service off in the values".into(),
             vec![service_selector_subject(service, " matches control-plane pods only")],
-        );
+        ));
     }
     if let Some((workload, missing)) = labelled_at_runtime(index, service, selector) {
         return Finding::new(
@@ -140,4 +157,46 @@ fn labelled_at_runtime<'s, 'a>(
         }
         (matched > 0 && !missing.is_empty()).then(|| (workload, missing.join(" and ")))
     })
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    use crate::checks::Severity;
+    use crate::model::{Detail, Input, Manifests};
+
+    /// What runs, as `lint --cluster` lists it (a live input), decides the
+    /// findings only the cluster can confirm: the operator's pods running
+    /// clear it; none running makes it the check's severity again.
+    #[test]
+    fn the_listed_cluster_confirms_or_clears_operator_pods() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/manifests/M5D/fail-operator-pods.yaml"
+        );
+        let chart = std::fs::read_to_string(path).unwrap();
+        let statefulset = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: prometheus-release-name-prometheus, namespace: default}\nspec:\n  selector: {matchLabels: {prometheus: release-name-prometheus}}\n  template:\n    metadata: {labels: {app.kubernetes.io/name: prometheus, prometheus: release-name-prometheus}}\n    spec: {containers: [{name: prometheus, image: prometheus}]}\n";
+        let findings = |live: Option<&str>| -> Vec<(Severity, String)> {
+            let mut inputs = vec![Input::new("chart", "monitoring", "default", chart.clone())];
+            if let Some(text) = live {
+                let mut input = Input::new("cluster", "default", "default", text.to_string());
+                input.live = true;
+                inputs.push(input);
+            }
+            let manifests = Manifests::load(inputs, Detail::Checks).unwrap();
+            let mut findings = Vec::new();
+            super::run(&manifests.index(), &mut findings);
+            findings.into_iter().map(|f| (f.severity, f.message)).collect()
+        };
+        let alone = findings(None);
+        assert_eq!(alone.len(), 2);
+        assert!(
+            alone.iter().all(|(severity, _)| *severity == Severity::Info),
+            "{alone:?}"
+        );
+        let running = findings(Some(statefulset));
+        assert_eq!(running.len(), 1, "the Prometheus pods run: {running:?}");
+        assert!(running[0].1.starts_with("Service `events-brokers`"), "{running:?}");
+        assert_eq!(running[0].0, Severity::Medium);
+        assert!(running[0].1.ends_with("; the cluster runs no such pod"), "{running:?}");
+    }
 }

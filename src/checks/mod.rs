@@ -48,6 +48,10 @@ pub use np3_malformed_policy::NP3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// What only the cluster can confirm (pods an operator or the control
+    /// plane would create): shown under "confirm in the cluster", outside the
+    /// default exit status.
+    Info,
     Low,
     Medium,
     High,
@@ -56,6 +60,7 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
@@ -64,6 +69,7 @@ impl Severity {
 
     pub fn parse(text: &str) -> Option<Severity> {
         match text.to_ascii_lowercase().as_str() {
+            "info" => Some(Severity::Info),
             "low" => Some(Severity::Low),
             "medium" => Some(Severity::Medium),
             "high" => Some(Severity::High),
@@ -291,6 +297,10 @@ pub struct Finding<'a> {
     /// How many findings summaries count this one as (a group of workloads
     /// with identical labels is one finding, and a pair per two of them).
     pub counts_as: usize,
+    /// Only the cluster can tell whether this is a problem (the pods an
+    /// operator creates): [`Severity::Info`], which no configured severity
+    /// of its check changes.
+    pub to_confirm: bool,
 }
 
 /// What a finding's exposure is about.
@@ -319,7 +329,15 @@ impl<'a> Finding<'a> {
             exposed: Exposed::Nothing,
             exposure: None,
             counts_as: 1,
+            to_confirm: false,
         }
+    }
+
+    /// Only the cluster can confirm it: severity info, whatever the check's.
+    pub fn to_confirm_in_the_cluster(mut self) -> Finding<'a> {
+        self.to_confirm = true;
+        self.severity = Severity::Info;
+        self
     }
 
     /// Summaries count this finding as `n`.

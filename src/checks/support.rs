@@ -32,7 +32,7 @@ pub fn operated_pods<'a>(index: &Index<'a>, namespace: &str, selector: &Selector
             Some(OperatedPods {
                 message: format!("only the pods an operator creates for {name}: {}", promise.reason),
                 help: format!(
-                    "nothing to change if the operator of {name} runs in the cluster; `netaudit audit` checks \
+                    "nothing to change if the operator of {name} runs in the cluster; `netaudit lint --cluster` checks \
                      the selector against the pods that run"
                 ),
                 subject: Subject::new(resource.obj, promise.line, format!("pods of {name}")),

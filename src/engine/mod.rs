@@ -75,7 +75,9 @@ pub fn run_separately<'a>(manifests: &'a Manifests, config: &Config) -> Audit<'a
 fn findings_of<'a>(index: &Index<'a>, config: &Config) -> Vec<Finding<'a>> {
     let mut findings = checks::run_checks(index, &config.enabled_checks());
     for finding in &mut findings {
-        finding.severity = config.severity_of(finding.check);
+        if !finding.to_confirm {
+            finding.severity = config.severity_of(finding.check);
+        }
     }
     add_exposure(index, &mut findings);
     findings

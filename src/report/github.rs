@@ -16,7 +16,7 @@ pub fn render(audit: &Audit<'_>) -> String {
         let level = match finding.severity {
             Severity::High => "error",
             Severity::Medium => "warning",
-            Severity::Low => "notice",
+            Severity::Low | Severity::Info => "notice",
         };
         let mut message = finding.message.clone();
         if let Some(exposure) = &finding.exposure {

@@ -100,7 +100,7 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     match severity {
         Severity::High => miette::Severity::Error,
         Severity::Medium => miette::Severity::Warning,
-        Severity::Low => miette::Severity::Advice,
+        Severity::Low | Severity::Info => miette::Severity::Advice,
     }
 }
 
@@ -240,6 +240,11 @@ fn diagnostic(audit: &Audit<'_>, shown: &Shown<'_>, lines: &TemplateLines, findi
     }
 }
 
+/// Above the findings of severity info.
+const CONFIRM_HEADING: &str =
+    "Confirm in the cluster (severity info: pods an operator or the control plane would create; \
+`lint --cluster` checks them against what runs; they count for the exit status only with --fail-on info):\n\n";
+
 pub fn render(audit: &Audit<'_>, options: &Options) -> String {
     let theme = if options.color {
         GraphicalTheme::unicode()
@@ -254,7 +259,14 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
     let shown = Shown::new(audit);
     let lines = TemplateLines::default();
     let mut out = String::new();
-    for finding in &audit.findings {
+    // What only the cluster can confirm comes last, under its own heading.
+    let (to_confirm, findings): (Vec<&Finding<'_>>, Vec<&Finding<'_>>) =
+        audit.findings.iter().partition(|f| f.severity == Severity::Info);
+    let heading = (!to_confirm.is_empty()).then_some(CONFIRM_HEADING);
+    for (i, finding) in findings.iter().chain(&to_confirm).enumerate() {
+        if i == findings.len() {
+            out.extend(heading);
+        }
         let diag = diagnostic(audit, &shown, &lines, finding);
         if handler.render_report(&mut out, &diag).is_err() {
             out.push_str(&format!("{}: {}\n", diag.code, diag.message));
@@ -333,12 +345,16 @@ fn closing_line(audit: &Audit<'_>) -> String {
     }
     let count = |s: Severity| audit.findings.iter().filter(|f| f.severity == s).count();
     format!(
-        "{} finding{} ({} high, {} medium, {} low){suppressed} in {scope}.\n",
+        "{} finding{} ({} high, {} medium, {} low{}){suppressed} in {scope}.\n",
         audit.findings.len(),
         plural(audit.findings.len()),
         count(Severity::High),
         count(Severity::Medium),
-        count(Severity::Low)
+        count(Severity::Low),
+        match count(Severity::Info) {
+            0 => String::new(),
+            n => format!(", {n} to confirm in the cluster"),
+        }
     )
 }
 

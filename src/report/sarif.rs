@@ -156,7 +156,7 @@ fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::High => "error",
         Severity::Medium => "warning",
-        Severity::Low => "note",
+        Severity::Low | Severity::Info => "note",
     }
 }
 
@@ -166,6 +166,7 @@ fn security_severity(severity: Severity) -> &'static str {
         Severity::High => "8.0",
         Severity::Medium => "5.0",
         Severity::Low => "3.0",
+        Severity::Info => "0.0",
     }
 }
 

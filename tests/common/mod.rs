@@ -81,9 +81,11 @@ pub fn finding_keys(json: &serde_json::Value) -> Vec<String> {
             let objects = f["objects"].as_array().unwrap();
             let check = f["check"].as_str().unwrap();
             let object = if check == "M4A" {
-                let mut pair = [id(&objects[0]), id(&objects[1])];
-                pair.sort();
-                pair.join(" + ")
+                // Every workload of the collision (a pair, or a group).
+                let mut all: Vec<String> = objects.iter().map(id).collect();
+                all.sort();
+                all.dedup();
+                all.join(" + ")
             } else {
                 id(&objects[0])
             };
