@@ -121,6 +121,112 @@ fn m6_hint_names_the_values_key_and_user_values_silence_it() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
+/// Each workload's M6 hint names only the key whose policy would select
+/// it, a subchart's under its alias, and following the hint closes exactly
+/// that finding; `--enable-chart-policies` switches the subchart's on too.
+/// The same with the subchart packaged as an archive in `charts/`.
+#[test]
+fn m6_hints_name_the_key_of_the_workloads_own_chart() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let archived = tmp.path().join("stack");
+    copy_dir(&repo().join("testdata/charts/subchart-policies-fail"), &archived);
+    let packaged = std::process::Command::new(helm(4))
+        .args(["package", "charts/metrics", "-d", "charts"])
+        .current_dir(&archived)
+        .output()
+        .unwrap();
+    assert!(packaged.status.success(), "{}", stderr(&packaged));
+    std::fs::remove_dir_all(archived.join("charts/metrics")).unwrap();
+    let archived = archived.display().to_string();
+    // The aliased subchart renders as charts/kube-metrics/: its file is charts/metrics/.
+    let compact = stdout(&netaudit(
+        &["lint", "testdata/charts/subchart-policies-fail", "-o", "compact"],
+        &helm(4),
+    ));
+    assert!(
+        compact
+            .starts_with("testdata/charts/subchart-policies-fail/charts/metrics/templates/deployment.yaml:11:7: M6 "),
+        "{compact}"
+    );
+    for chart in ["testdata/charts/subchart-policies-fail", archived.as_str()] {
+        let lint = |extra: &[&str]| -> Vec<(String, String)> {
+            let mut args = vec!["lint", chart, "-o", "json"];
+            args.extend_from_slice(extra);
+            let out = netaudit(&args, &helm(4));
+            let json: serde_json::Value =
+                serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+            json["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    let name = f["objects"][0]["name"].as_str().unwrap().to_string();
+                    let set = f["help"]
+                        .as_str()
+                        .unwrap()
+                        .split("turn it on with ")
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_string();
+                    (name, set)
+                })
+                .collect()
+        };
+        let hints = lint(&[]);
+        let expected = [
+            ("release-name-metrics", "--set kube-metrics.networkPolicy.enabled=true"),
+            ("release-name-server", "--set server.networkPolicy.enabled=true"),
+            (
+                "release-name-alertmanager",
+                "--set alertmanager.networkPolicy.enabled=true",
+            ),
+        ];
+        let expected: Vec<(String, String)> = expected.iter().map(|(w, s)| (w.to_string(), s.to_string())).collect();
+        assert_eq!(hints, expected, "{chart}");
+        for (workload, set) in &expected {
+            let value = set.trim_start_matches("--set ");
+            let left: Vec<String> = lint(&["--set", value]).into_iter().map(|(w, _)| w).collect();
+            assert!(
+                !left.contains(workload) && left.len() == 2,
+                "{chart}: {set} left {left:?}"
+            );
+        }
+        let out = netaudit(&["lint", chart, "--enable-chart-policies", "-o", "json"], &helm(4));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{chart}: {json:#}");
+        let switched = &json["chart_policies"][0];
+        assert_eq!(
+            switched["keys"],
+            serde_json::json!([
+                "server.networkPolicy.enabled",
+                "alertmanager.networkPolicy.enabled",
+                "kube-metrics.networkPolicy.enabled"
+            ]),
+            "{chart}"
+        );
+        assert_eq!(
+            (switched["m6_before"].as_u64(), switched["m6_after"].as_u64()),
+            (Some(3), Some(0))
+        );
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_chart_that_renders_nothing_is_a_warning_not_an_error() {
     if common::skip_without_helm() {

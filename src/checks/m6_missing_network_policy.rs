@@ -1,6 +1,6 @@
 use super::support::{describe, pod_labels_subject};
 use super::{declare_check, Finding};
-use crate::model::Index;
+use crate::model::{Index, ValuesToggle};
 
 declare_check! {
     /// ## What it does
@@ -18,8 +18,11 @@ declare_check! {
     /// nothing. hostNetwork workloads are left to M7: no policy applies to
     /// them. When the chart ships a NetworkPolicy that its values switch off
     /// (a values key such as `networkPolicy.enabled: false`), the finding
-    /// says which key turns it on. One finding per workload (summaries count
-    /// the chart once).
+    /// says which key turns it on: for a chart on disk, only the keys whose
+    /// policy can select the workload, a subchart's under its alias
+    /// (`kube-state-metrics.networkPolicy.enabled`) and a key of the chart
+    /// itself for the workloads of the template directory that reads it.
+    /// One finding per workload (summaries count the chart once).
     ///
     /// ## Why is this bad?
     /// Kubernetes allows all traffic between pods by default. Without a
@@ -55,7 +58,11 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         if workload.host_network_line.is_some() || index.policies.iter().any(|p| p.covers(workload)) {
             continue;
         }
-        let toggles = &index.inputs[workload.obj.input].netpol_toggles;
+        let toggles: Vec<&ValuesToggle> = index.inputs[workload.obj.input]
+            .netpol_toggles
+            .iter()
+            .filter(|t| t.may_select(workload.obj))
+            .collect();
         let help = if toggles.is_empty() {
             "add a NetworkPolicy that selects these pods, denies ingress by default and allows only the ports and peers they need".to_string()
         } else {

@@ -61,6 +61,9 @@ pub struct Input {
     /// Local chart directory, when the input is a chart on disk: template
     /// paths are resolved against it for SARIF.
     pub chart_dir: Option<PathBuf>,
+    /// Subcharts that render under an alias: (alias, directory name in
+    /// `charts/`), so that `chart/charts/ALIAS/templates/x.yaml` is found.
+    pub chart_aliases: Vec<(String, String)>,
     /// The namespace of objects that do not set one.
     pub default_namespace: String,
     pub text: String,
@@ -89,6 +92,20 @@ pub struct ValuesToggle {
     pub path: String,
     pub file: String,
     pub line: u32,
+    /// The templates whose workloads its policy can select, as helm's
+    /// `# Source:` paths begin (`shop/templates/server/`,
+    /// `shop/charts/metrics/`); `None`: not known, any workload of the chart.
+    pub applies_to: Option<Vec<String>>,
+}
+
+impl ValuesToggle {
+    /// Can its policy select the pods of `object` (by the template that rendered it)?
+    pub fn may_select(&self, object: &Object) -> bool {
+        match (&self.applies_to, &object.template) {
+            (Some(prefixes), Some(template)) => prefixes.iter().any(|p| template.starts_with(p.as_str())),
+            _ => true,
+        }
+    }
 }
 
 impl Input {
@@ -105,6 +122,7 @@ impl Input {
             name: name.into(),
             release: release.into(),
             chart_dir: None,
+            chart_aliases: Vec::new(),
             default_namespace: namespace.into(),
             text,
             line_starts,

@@ -157,10 +157,20 @@ impl Helm {
         let mut args: Vec<OsString> = vec!["show".into(), "values".into(), request.chart.clone().into()];
         push_opt(&mut args, "--version", &request.version);
         push_opt(&mut args, "--repo", &request.repo);
-        let output = self.run(&args)?;
+        self.show(&args, &request.chart)
+    }
+
+    /// The default values of a chart archive (a subchart in `charts/`).
+    pub fn show_values_of(&self, archive: &Path) -> Result<String, HelmError> {
+        let args: Vec<OsString> = vec!["show".into(), "values".into(), archive.into()];
+        self.show(&args, &archive.display().to_string())
+    }
+
+    fn show(&self, args: &[OsString], chart: &str) -> Result<String, HelmError> {
+        let output = self.run(args)?;
         if !output.status.success() {
             return Err(HelmError::ShowValues {
-                chart: request.chart.clone(),
+                chart: chart.to_string(),
                 stderr: one_line(&output.stderr),
             });
         }

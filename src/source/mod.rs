@@ -3,6 +3,7 @@
 //! template` output (the corpus). One [`acquire`] serves the commands, the
 //! examples, the benchmarks and the tests.
 
+mod chart_toggles;
 pub mod cluster;
 pub mod helm;
 pub mod interrupt;
@@ -83,19 +84,15 @@ pub fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
         request.namespace.clone(),
         text,
     );
-    // The chart's own defaults say which NetworkPolicy is switched off...
-    let defaults = match &chart_dir {
-        Some(dir) => std::fs::read_to_string(dir.join("values.yaml"))
-            .ok()
-            .map(|t| (t, dir.join("values.yaml").display().to_string())),
+    // The chart's own defaults (and its subcharts') say which NetworkPolicy
+    // is switched off...
+    input.netpol_toggles = match &chart_dir {
+        Some(dir) => chart_toggles::chart_toggles(helm, dir, &input.text),
         None => helm
             .show_values(request)
-            .ok()
-            .map(|t| (t, format!("{} values.yaml", request.chart))),
+            .map(|text| values::network_policy_toggles(&text, &format!("{} values.yaml", request.chart)))
+            .unwrap_or_default(),
     };
-    if let Some((text, file)) = defaults {
-        input.netpol_toggles = values::network_policy_toggles(&text, &file);
-    }
     // ...unless the user's own values or --set turn it on.
     let mut turned_on: Vec<String> = Vec::new();
     for file in &request.values {
@@ -107,6 +104,9 @@ pub fn render_chart(helm: &Helm, request: &RenderRequest) -> Result<Input> {
         turned_on.extend(values::enabled_toggle_paths_from_set(set));
     }
     input.netpol_toggles.retain(|t| !turned_on.contains(&t.path));
+    if let Some(dir) = &chart_dir {
+        input.chart_aliases = chart_toggles::aliased_subchart_dirs(dir);
+    }
     input.chart_dir = chart_dir;
     input.rendered_by_helm = true;
     Ok(input)

@@ -17,6 +17,7 @@ pub fn network_policy_toggles(values_text: &str, file: &str) -> Vec<ValuesToggle
                         path: path.join("."),
                         file: file.to_string(),
                         line: node.line,
+                        applies_to: None,
                     });
                 }
             });
