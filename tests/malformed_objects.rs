@@ -85,3 +85,41 @@ fn a_key_written_twice_counts_as_kubernetes_reads_it_and_is_warned_about() {
         assert!(warnings.contains(needle), "{needle:?} not in {warnings}");
     }
 }
+
+/// In a chart, the warning names the template file and the lines of its
+/// rendered template, not the chart and a line of the whole render.
+#[test]
+fn a_key_written_twice_in_a_chart_is_placed_in_its_template() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let chart = tempfile::tempdir().unwrap();
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: dup\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    // A first template, so that the Pod's render lines are not its template's.
+    std::fs::write(
+        chart.path().join("templates/a-config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config\ndata:\n  a: b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.path().join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-pod\nspec:\n  hostNetwork: false\n  containers:\n    - name: c\n      image: x\n  hostNetwork: true\n",
+    )
+    .unwrap();
+    let path = chart.path().display().to_string();
+    let out = common::netaudit(&["lint", &path, "-o", "compact"], &common::helm(4));
+    let expected = format!(
+        "netaudit: warning: {path}/templates/pod.yaml:10: `hostNetwork` is written twice in one mapping of Pod `release-name-pod` (lines 6 and 10 of its rendered template): Kubernetes reads the last, and so does netaudit"
+    );
+    // Compact output writes its warnings with the findings, on stdout.
+    assert!(
+        common::stdout(&out).lines().any(|l| l == expected),
+        "{}",
+        common::stdout(&out)
+    );
+}

@@ -113,10 +113,7 @@ fn finish<'a>(
         }));
     }
     for (input, twice) in &manifests.duplicate_keys {
-        warnings.push(Warning::new(format!(
-            "{}:{}: `{}` is written twice in one mapping (lines {} and {}): Kubernetes reads the last, and so does netaudit",
-            manifests.inputs[*input].name, twice.line, twice.key, twice.first_line, twice.line
-        )));
+        warnings.push(Warning::new(duplicate_key_warning(manifests, *input, twice)));
     }
     for malformed in &index.malformed {
         let input = &manifests.inputs[malformed.obj.input].name;
@@ -200,4 +197,36 @@ impl<'a> Audit<'a> {
     pub fn fails(&self, threshold: Option<Severity>) -> bool {
         threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t))
     }
+}
+
+/// "`shop/templates/api.yaml:12`: `image` is written twice in one mapping of
+/// Deployment `api` (lines 9 and 12 of its rendered template): …", or the
+/// input and its line for what no template rendered.
+fn duplicate_key_warning(manifests: &Manifests, input: usize, twice: &crate::model::yaml::DuplicateKey) -> String {
+    let object = manifests
+        .objects
+        .iter()
+        .find(|o| o.input == input && (o.doc_lines.0..=o.doc_lines.1).contains(&twice.line));
+    let (first, last) = (twice.first_line, twice.line);
+    let placed = object.and_then(|o| {
+        let template = o.template.as_ref()?;
+        let line = |l: u32| o.location(l).template_line.unwrap_or(l);
+        Some(format!(
+            "{}:{}: `{}` is written twice in one mapping of {} `{}` (lines {} and {} of its rendered template)",
+            manifests.inputs[input].template_file(template),
+            line(last),
+            twice.key,
+            o.kind,
+            o.name,
+            line(first),
+            line(last)
+        ))
+    });
+    let placed = placed.unwrap_or_else(|| {
+        format!(
+            "{}:{last}: `{}` is written twice in one mapping (lines {first} and {last})",
+            manifests.inputs[input].name, twice.key
+        )
+    });
+    format!("{placed}: Kubernetes reads the last, and so does netaudit")
 }

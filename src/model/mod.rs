@@ -109,6 +109,25 @@ impl ValuesToggle {
 }
 
 impl Input {
+    /// Where a template (helm's `# Source:` path) is: its file in the chart
+    /// directory when the chart is on disk (an aliased subchart renders
+    /// under its alias, not its directory), else the path helm names.
+    pub fn template_file(&self, template: &str) -> String {
+        let Some(dir) = &self.chart_dir else {
+            return template.to_string();
+        };
+        let within_chart = template.split_once('/').map(|(_, rest)| rest).unwrap_or(template);
+        let within_chart = self
+            .chart_aliases
+            .iter()
+            .find_map(|(alias, name)| {
+                let rest = within_chart.strip_prefix(&format!("charts/{alias}/"))?;
+                Some(format!("charts/{name}/{rest}"))
+            })
+            .unwrap_or_else(|| within_chart.to_string());
+        dir.join(within_chart).display().to_string()
+    }
+
     pub fn new(
         name: impl Into<String>,
         release: impl Into<String>,

@@ -92,23 +92,9 @@ pub fn display_line(subject: &Subject<'_>) -> u32 {
 /// (`shop/templates/api.yaml` -> `<chart dir>/templates/api.yaml`), else
 /// Helm's template path, else the input's own name.
 pub fn source_file(input: &Input, subject: &Subject<'_>) -> String {
-    match (&subject.location.template, &input.chart_dir) {
-        (Some(template), Some(dir)) => {
-            let within_chart = template.split_once('/').map(|(_, rest)| rest).unwrap_or(template);
-            // An aliased subchart renders under its alias, not its directory.
-            let within_chart = input
-                .chart_aliases
-                .iter()
-                .find_map(|(alias, name)| {
-                    let rest = within_chart.strip_prefix(&format!("charts/{alias}/"))?;
-                    Some(format!("charts/{name}/{rest}"))
-                })
-                .unwrap_or_else(|| within_chart.to_string());
-            let path: PathBuf = dir.join(within_chart);
-            path.display().to_string()
-        }
-        (Some(template), None) => template.clone(),
-        (None, _) => input.name.clone(),
+    match &subject.location.template {
+        Some(template) => input.template_file(template),
+        None => input.name.clone(),
     }
 }
 
