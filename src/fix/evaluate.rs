@@ -104,6 +104,19 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// A flow to a host no Service of the manifests is.
+    fn unknown() -> Verdict {
+        Verdict {
+            passage: Passage::default(),
+            blocked: None,
+            blocked_by: Vec::new(),
+            unknown: Some(
+                "no Service of these manifests is named so: whose pods answer, and whether they let it in, is not known"
+                    .into(),
+            ),
+        }
+    }
+
     fn blocked(why: String, blocked_by: Vec<String>) -> Verdict {
         Verdict {
             passage: Passage::default(),
@@ -201,6 +214,8 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
                     Some(w) => Some(w),
                     None => return Verdict::blocked(format!("no stand-in for {}", need.to), Vec::new()),
                 },
+                // Where it goes is not known, nor on which port: nothing to decide.
+                Destination::Unknown(_) if need.port.is_none() => return Verdict::unknown(),
                 Destination::Outside(_) | Destination::Unknown(_) => None,
             };
             let sources: Vec<&Workload<'_>> = match &need.from {
@@ -268,18 +283,17 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
                 }
                 add(&mut passage.egress, egress);
             }
-            let unknown = match &need.to {
-                Destination::Unknown(_) => Some(
-                    "no Service of these manifests is named so: whose pods answer, and whether they let it in, is not known"
-                        .to_string(),
-                ),
-                _ => None,
-            };
-            Verdict {
-                passage,
-                blocked: None,
-                blocked_by: Vec::new(),
-                unknown,
+            match &need.to {
+                Destination::Unknown(_) => Verdict {
+                    passage,
+                    ..Verdict::unknown()
+                },
+                _ => Verdict {
+                    passage,
+                    blocked: None,
+                    blocked_by: Vec::new(),
+                    unknown: None,
+                },
             }
         })
         .collect())

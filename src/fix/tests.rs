@@ -616,3 +616,26 @@ fn scrapers_reach_what_they_discover() {
         "{explanations:#?}"
     );
 }
+
+/// banzaicloud's drone: the agent names the server's Service, whose pods no
+/// workload renders. The agent's policy must not select those pods too (a
+/// selector of `app: drone` alone would, and deny the agent's own calls to
+/// them): it keeps `component: agent`, and the flow passes.
+#[test]
+fn a_workloads_selector_leaves_out_the_pods_a_service_finds_elsewhere() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: drone-agent, namespace: drone}\nspec:\n  selector: {matchLabels: {app: drone, component: agent}}\n  template:\n    metadata: {labels: {app: drone, release: drone, component: agent}}\n    spec:\n      containers: [{name: agent, image: agent, env: [{name: DRONE_SERVER, value: \"drone:9000\"}]}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: drone, namespace: drone}\nspec:\n  selector: {app: drone, release: drone, component: server}\n  ports: [{name: grpc, port: 9000, targetPort: 9000}]\n";
+    let manifests = load(text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let (policy, _) = outcome.generated.iter().find_map(Generated::as_policy).unwrap();
+    assert_eq!(
+        policy["spec"]["podSelector"]["matchLabels"]["component"], "agent",
+        "{policy:#}"
+    );
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    assert!(
+        need_lines(&tables)
+            .contains(&"Deployment/drone/drone-agent -> (pods of Service drone/drone) 9000/TCP: pass".to_string()),
+        "{:#?}",
+        need_lines(&tables)
+    );
+}

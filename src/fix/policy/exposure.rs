@@ -155,7 +155,8 @@ pub(super) fn scraped(index: &Index<'_>) -> Exposed {
     }
     // The same annotations on a Service: Prometheus's
     // `kubernetes-service-endpoints` job scrapes the pods behind it, on the
-    // annotated port, else on every target port.
+    // annotated port, else on every target port. Charts often annotate the
+    // Service's own port number: that is its target port.
     for service in &index.services {
         if service.obj.annotation("prometheus.io/scrape") != Some("true") {
             continue;
@@ -166,7 +167,10 @@ pub(super) fn scraped(index: &Index<'_>) -> Exposed {
             .and_then(|p| p.trim().parse::<u16>().ok());
         for (wi, workload) in index.workloads.iter().enumerate().filter(|(_, w)| service.selects(w)) {
             let numbers: Vec<u16> = match port {
-                Some(port) => vec![port],
+                Some(port) => match service.ports.iter().find(|sp| sp.port == port) {
+                    Some(sp) => super::targets_of(index, service, sp, workload).0,
+                    None => vec![port],
+                },
                 None => super::service_targets(index, service, workload)
                     .into_iter()
                     .filter(|(protocol, _)| *protocol == Protocol::Tcp)

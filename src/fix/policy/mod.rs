@@ -207,6 +207,20 @@ fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
 
 impl<'s, 'a> Context<'s, 'a> {
     fn new(index: &'s Index<'a>) -> Context<'s, 'a> {
+        // The pods of Services that select no workload: whoever runs them,
+        // a workload's policy must not select them too.
+        let unrendered: Vec<(&str, &Labels)> = index
+            .services
+            .iter()
+            .filter_map(|s| {
+                let selector = s
+                    .selector
+                    .as_ref()
+                    .filter(|s| !s.match_labels.is_empty() && s.expressions.is_empty())?;
+                (!index.workloads.iter().any(|w| s.selects(w)))
+                    .then_some((s.obj.namespace.as_str(), &selector.match_labels))
+            })
+            .collect();
         let selectors = index
             .workloads
             .iter()
@@ -215,7 +229,12 @@ impl<'s, 'a> Context<'s, 'a> {
                     .workloads_in(&w.obj.namespace)
                     .filter(|o| !std::ptr::eq(*o, w))
                     .collect();
-                selectors::unique_labels(w, &others)
+                let unrendered: Vec<&Labels> = unrendered
+                    .iter()
+                    .filter(|(namespace, _)| *namespace == w.obj.namespace)
+                    .map(|(_, labels)| *labels)
+                    .collect();
+                selectors::unique_labels(w, &others, &unrendered)
                     .map_err(|colliding| colliding.iter().map(|c| workload_position(index, c)).collect())
             })
             .collect();

@@ -239,7 +239,9 @@ fn urls(text: &str) -> impl Iterator<Item = (&str, String, Option<u16>)> {
             .unwrap_or(rest.len());
         let authority = &rest[..end];
         let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-        if scheme.is_empty() || authority.is_empty() || authority.contains(['$', '{', '}', '%']) {
+        // Go's DSNs: `mysql://user:pw@tcp(db:3306)/app` (the host is inside).
+        let dsn = rest[end..].starts_with('(');
+        if scheme.is_empty() || authority.is_empty() || dsn || authority.contains(['$', '{', '}', '%']) {
             return None;
         }
         let (host, port) = match authority.rsplit_once(':') {
@@ -255,12 +257,28 @@ fn urls(text: &str) -> impl Iterator<Item = (&str, String, Option<u16>)> {
         if !is_name {
             return None;
         }
-        let port = port.or(match scheme.as_str() {
-            "http" | "ws" => Some(80),
-            "https" | "wss" => Some(443),
-            _ => None,
-        });
+        let port = port.or(default_port(&scheme));
         Some((&text[scheme_start..at + 3 + end], host, port))
+    })
+}
+
+/// The port a URL of `scheme` goes to when it names none.
+fn default_port(scheme: &str) -> Option<u16> {
+    Some(match scheme {
+        "http" | "ws" => 80,
+        "https" | "wss" => 443,
+        "postgres" | "postgresql" => 5432,
+        "mysql" | "mariadb" => 3306,
+        "mongodb" => 27017,
+        "redis" | "rediss" => 6379,
+        "amqp" => 5672,
+        "amqps" => 5671,
+        "nats" => 4222,
+        "ldap" => 389,
+        "ldaps" => 636,
+        "smtp" => 25,
+        "memcached" => 11211,
+        _ => return None,
     })
 }
 
@@ -273,7 +291,7 @@ mod tests {
         let found: Vec<(String, String, Option<u16>)> = urls(
             "url: http://prometheus-operated:9090/ and https://user:pw@Loki.Logs.svc.cluster.local/x, \
              grpc://collector:4317 ws://[::1]:80 http://10.0.0.1:80 http://$(HOST):80 http://{{ .host }} \
-             tcp://db:notaport",
+             tcp://db:notaport amqp://guest:guest@rabbitmq mysql://app:pw@tcp(db:3306)/app",
         )
         .map(|(url, host, port)| (url.to_string(), host, port))
         .collect();
@@ -291,6 +309,7 @@ mod tests {
                     Some(443)
                 ),
                 ("grpc://collector:4317".into(), "collector".into(), Some(4317)),
+                ("amqp://guest:guest@rabbitmq".into(), "rabbitmq".into(), Some(5672)),
             ]
         );
     }

@@ -48,13 +48,16 @@ pub(super) fn selector_of(labels: &Labels) -> Selector {
 }
 
 /// The smallest (preferred) subset of `workload`'s pod labels that selects
-/// none of `others`' pods, plus the release's instance label when the
+/// none of `others`' pods, nor pods labelled as one of `unrendered` (the
+/// pods a Service finds that no workload renders: an operator's, a
+/// switched-off component's), plus the release's instance label when the
 /// workload has one. `Err` with the workloads the full label set also
 /// selects when there is none (labels only narrow: if the full set selects
 /// another workload, every subset does).
 pub(super) fn unique_labels<'w, 'a>(
     workload: &Workload<'a>,
     others: &[&'w Workload<'a>],
+    unrendered: &[&Labels],
 ) -> Result<Labels, Vec<&'w Workload<'a>>> {
     let full = selector_of(&workload.pod_labels);
     let colliding: Vec<&Workload<'a>> = others.iter().copied().filter(|o| o.pods_selected_by(&full)).collect();
@@ -70,7 +73,9 @@ pub(super) fn unique_labels<'w, 'a>(
             .map(|&i| (keys[i].to_string(), workload.pod_labels[keys[i]].clone()))
             .collect();
         let selector = selector_of(&labels);
-        (!others.iter().any(|o| o.pods_selected_by(&selector))).then_some(labels)
+        let selects_other = others.iter().any(|o| o.pods_selected_by(&selector))
+            || unrendered.iter().any(|pods| selector.matches(pods));
+        (!selects_other).then_some(labels)
     };
     for size in 1..=keys.len().min(MAX_SUBSET) {
         if let Some(mut labels) = combinations(keys.len(), size).find_map(|c| excludes_all(&c)) {
