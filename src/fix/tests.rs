@@ -639,3 +639,35 @@ fn a_workloads_selector_leaves_out_the_pods_a_service_finds_elsewhere() {
         need_lines(&tables)
     );
 }
+
+/// A workload whose pods get a Linkerd proxy needs the control plane and is
+/// scraped on the proxy's admin port: both are needed flows, the generated
+/// policy allows them, and a release-only egress policy blocks the first.
+#[test]
+fn injected_mesh_proxies_reach_their_control_plane_and_are_scraped() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata:\n      labels: {app: web}\n      annotations: {linkerd.io/inject: enabled}\n    spec:\n      containers: [{name: web, image: web, ports: [{containerPort: 8080}]}]\n";
+    let manifests = load(text);
+    let outcome = super::plan::plan(&manifests, &Config::default(), &[], &PolicyOptions::default());
+    let tables = super::flows::tables(&manifests, &outcome).unwrap();
+    let lines = need_lines(&tables);
+    let control_plane = "Deployment/shop/web -> (the Linkerd control plane (namespace linkerd))";
+    for port in [8080, 8086, 8090] {
+        assert!(
+            lines.contains(&format!("{control_plane} {port}/TCP: pass")),
+            "{lines:#?}"
+        );
+    }
+    assert!(
+        lines.contains(&"(outside) -> Deployment/shop/web 4191/TCP: pass".to_string()),
+        "{lines:#?}"
+    );
+    let release_only = "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{podSelector: {}}]}]\n";
+    let tables = super::flows::as_they_are(&load(&format!("{text}{release_only}")), &PolicyOptions::default()).unwrap();
+    assert!(
+        need_lines(&tables).contains(&format!(
+            "{control_plane} 8086/TCP: denied by the egress policies web of Deployment/shop/web"
+        )),
+        "{:#?}",
+        need_lines(&tables)
+    );
+}

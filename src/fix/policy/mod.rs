@@ -31,6 +31,7 @@
 
 mod discovery;
 mod exposure;
+mod mesh;
 pub mod needs;
 mod references;
 mod rules;
@@ -195,6 +196,8 @@ struct Context<'s, 'a> {
     scraping: Vec<Option<discovery::Scraping>>,
     /// Per workload: URLs of hosts in the cluster that no Service of the manifests is.
     unresolved: Vec<Vec<references::UnresolvedUrl>>,
+    /// Per workload: the service mesh whose proxy its pods get, and why.
+    meshes: Vec<Option<(mesh::Mesh, String)>>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -279,6 +282,7 @@ impl<'s, 'a> Context<'s, 'a> {
                 .zip(&texts)
                 .map(|(w, texts)| references::unresolved_urls(index, w, texts))
                 .collect(),
+            meshes: index.workloads.iter().map(mesh::injected).collect(),
         }
     }
 

@@ -313,6 +313,30 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 needs.push(outside("kubelets", protocol, Some(port), why));
             }
         }
+        if let Some((mesh, why)) = &ctx.meshes[wi] {
+            for (port, what) in mesh.control_plane {
+                let why = format!(
+                    "the {} proxy of {} ({why}) calls its {what}",
+                    mesh.name,
+                    describe(workload.obj)
+                );
+                needs.push(outside(&mesh.control_plane_name(), Protocol::Tcp, Some(*port), why));
+            }
+            for port in mesh.admin {
+                let why = format!(
+                    "port {port}/TCP is the admin port of the {} proxy of {} ({why}), scraped by the mesh's Prometheus",
+                    mesh.name,
+                    describe(workload.obj)
+                );
+                needs.push(to_workload(
+                    workload,
+                    (Protocol::Tcp, *port),
+                    Source::Outside,
+                    why,
+                    false,
+                ));
+            }
+        }
         for url in &ctx.unresolved[wi] {
             needs.push(Need {
                 from: from.clone(),

@@ -183,6 +183,18 @@ impl<'a> Context<'_, 'a> {
                 }
             }
         }
+        if let Some((mesh, why)) = &self.meshes[wi] {
+            for &port in mesh.admin {
+                add_rule(
+                    Peers::Monitoring,
+                    &(Protocol::Tcp, port),
+                    format!(
+                        "ingress: port {port}/TCP is the admin port of the {} proxy its pods get ({why}), scraped by the mesh's Prometheus",
+                        mesh.name
+                    ),
+                );
+            }
+        }
         if ports.is_empty() {
             explanations.push("ingress: no declared or observed port: all ingress is denied".into());
         }
@@ -281,6 +293,23 @@ impl<'a> Context<'_, 'a> {
         }
         if let Some(scraping) = &self.scraping[wi] {
             egress.extend(self.scrape_rules(wi, scraping, explanations));
+        }
+        if let Some((mesh, why)) = &self.meshes[wi] {
+            let ports: BTreeSet<Port> = mesh.control_plane.iter().map(|(p, _)| (Protocol::Tcp, *p)).collect();
+            egress.push(json!({
+                "to": [{ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: mesh.namespace } } }],
+                "ports": port_values(&ports),
+            }));
+            let named: Vec<String> = mesh
+                .control_plane
+                .iter()
+                .map(|(p, what)| format!("{p}/TCP ({what})"))
+                .collect();
+            explanations.push(format!(
+                "egress: {} on {}, because the pods get its proxy ({why}); another namespace if your mesh runs elsewhere",
+                mesh.control_plane_name(),
+                named.join(", ")
+            ));
         }
         for url in &self.unresolved[wi] {
             let guess = mode == EgressMode::Dns && !options.without_guesses;
