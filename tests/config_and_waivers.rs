@@ -4,20 +4,6 @@
 mod common;
 
 use common::{finding_keys, helm, netaudit, stdout};
-use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", common::stderr(out)))
@@ -30,7 +16,7 @@ fn config_in_chart_dir_disables_reweights_and_waives() {
     }
     let dir = tempfile::tempdir().unwrap();
     let chart = dir.path().join("shop");
-    copy_dir(&common::repo().join("examples/insecure-shop"), &chart);
+    common::copy_dir(&common::repo().join("examples/insecure-shop"), &chart);
     std::fs::write(
         chart.join(".netaudit.yaml"),
         "disable: [M6]\nseverity:\n  M7: low\nignore:\n  - check: M4C\n    object: Service/*/release-name-storefront\n    reason: admin is behind the same auth\n  - check: [M5D]\n    object: Service/*/no-such-service\n    reason: stale\n",

@@ -132,7 +132,7 @@ fn m6_hints_name_the_key_of_the_workloads_own_chart() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let archived = tmp.path().join("stack");
-    copy_dir(&repo().join("testdata/charts/subchart-policies-fail"), &archived);
+    common::copy_dir(&repo().join("testdata/charts/subchart-policies-fail"), &archived);
     let packaged = std::process::Command::new(helm(4))
         .args(["package", "charts/metrics", "-d", "charts"])
         .current_dir(&archived)
@@ -211,19 +211,6 @@ fn m6_hints_name_the_key_of_the_workloads_own_chart() {
             (switched["m6_before"].as_u64(), switched["m6_after"].as_u64()),
             (Some(3), Some(0))
         );
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

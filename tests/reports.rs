@@ -132,7 +132,7 @@ fn sarif_locates_a_chart_elsewhere_with_file_uris() {
         "{base}: the expected URI below assumes a plain temporary directory"
     );
     let chart = tmp.path().join("my charts#1/shop ü");
-    copy_dir(&repo().join("examples/insecure-shop"), &chart);
+    common::copy_dir(&repo().join("examples/insecure-shop"), &chart);
     let sarif: serde_json::Value = serde_json::from_str(&lint(&[chart.to_str().unwrap()], "sarif")).unwrap();
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
@@ -159,19 +159,6 @@ fn sarif_locates_a_chart_elsewhere_with_file_uris() {
             .strip_prefix(&prefix)
             .unwrap_or_else(|| panic!("{uri} is not under {prefix}"));
         assert!(chart.join("templates").join(file).is_file(), "{uri}");
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -273,3 +273,18 @@ impl CountingCluster {
         self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// A copy of a directory tree (a chart to change in a test).
+#[allow(dead_code)]
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
