@@ -217,8 +217,26 @@ fn a_shell_less_container_is_not_probed_and_the_rest_is() {
     cluster.assert_sandbox_gone(&json);
 }
 
-/// A readiness probe that never passes: the pod is reported with the
-/// kubelet's own words, and its ports are not judged.
+/// The sandbox namespace a probe named in its progress lines.
+fn namespace_in(err: &str) -> String {
+    err.lines()
+        .find_map(|line| line.split("kube namespace ").nth(1)?.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no namespace in {err}"))
+        .to_string()
+}
+
+impl Cluster {
+    /// The namespace is gone, or deleted and still terminating.
+    fn assert_namespace_going(&self, namespace: &str) {
+        if let Some(phase) = self.namespace_phase(namespace) {
+            assert_eq!(phase, "Terminating", "namespace {namespace} left");
+        }
+    }
+}
+
+/// A readiness probe that never passes on the chart's only pod: the pod is
+/// reported with the kubelet's own words, and since nothing was probed the
+/// probe judged nothing: exit 2, one error line, no report.
 #[test]
 fn a_pod_that_never_becomes_ready_is_reported_with_the_kubelet_events() {
     let Some(cluster) = cluster() else { return };
@@ -227,27 +245,49 @@ fn a_pod_that_never_becomes_ready_is_reported_with_the_kubelet_events() {
         "testdata/charts/probe-exec-readiness",
         "--set",
         "readyFile=/tmp/never",
-        "--runs",
-        "1",
         "--timeout",
         "20s",
-        "-o",
-        "json",
     ]);
-    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
-    let json = json_of(&out);
-    let incomplete = json["probe"]["incomplete"].as_array().unwrap();
-    assert_eq!(incomplete.len(), 1, "{json:#}");
-    assert_ne!(incomplete[0]["stopped"], true, "running, only never ready");
-    let detail = incomplete[0]["detail"].as_str().unwrap();
-    assert!(detail.contains("Readiness probe failed"), "{detail}");
+    let err = stderr(&out);
+    let line = one_error_line(&out);
     assert!(
-        !runtime_keys(&json)
-            .iter()
-            .any(|k| k.starts_with("M1") || k.starts_with("M3")),
-        "{json:#}"
+        line.starts_with("error: probe incomplete: no pod was probed")
+            && line.contains("(Deployment `stuck-server`) was not ready within --timeout: ")
+            && line.contains("Readiness probe failed"),
+        "{err}"
     );
-    cluster.assert_sandbox_gone(&json);
+    assert!(!line.contains("stopped for good"), "running, only never ready: {line}");
+    assert_eq!(stdout(&out), "", "no report");
+    // Nothing ready after run 1: no restart, no second wait.
+    assert!(!err.contains("run 2"), "{err}");
+    cluster.assert_namespace_going(&namespace_in(&err));
+}
+
+/// An image that cannot be pulled (from `localhost`, where no registry
+/// listens: loopback only): the wait ends at once, there is no run 2, and
+/// the probe, which judged nothing, exits 2 with one line naming the pod
+/// and the pull error, said once.
+#[test]
+fn an_unpullable_image_ends_the_probe_at_once_with_one_line() {
+    let Some(cluster) = cluster() else { return };
+    let out = cluster.install(&["pull", "testdata/charts/probe-missing-image", "--timeout", "5m"]);
+    let err = stderr(&out);
+    let line = one_error_line(&out);
+    assert!(
+        line.starts_with("error: probe incomplete: no pod was probed")
+            && line.contains(
+                "pod pull-web (Pod `pull-web`) stopped for good: container web: image \
+                 localhost/netaudit-no-such-image:1.0 cannot be pulled ("
+            ),
+        "{err}"
+    );
+    assert_eq!(line.matches("netaudit-no-such-image:1.0").count(), 1, "{line}");
+    assert!(!line.contains("rpc error"), "{line}");
+    // The pod is named in that line only; no restart, no second wait.
+    let naming: Vec<&str> = err.lines().filter(|l| l.contains("pull-web")).collect();
+    assert_eq!(naming, [line.as_str()], "{err}");
+    assert!(!err.contains("run 2") && !err.contains("restarting"), "{err}");
+    cluster.assert_namespace_going(&namespace_in(&err));
 }
 
 #[test]

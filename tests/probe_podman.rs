@@ -352,10 +352,11 @@ fn exec_readiness_probes_are_run_before_the_sockets_are_read() {
     assert_sandbox_gone(&sandbox_of(&json));
 }
 
-/// A probe that never passes: the pod is reported not ready, with the
-/// probe's last failure, and its sockets are not judged.
+/// A probe that never passes, on the chart's only pod: nothing was probed,
+/// so the probe judged nothing: exit 2, one error line naming the pod with
+/// the probe's last failure, no report, and no second run.
 #[test]
-fn a_failing_exec_readiness_probe_is_named_in_the_not_ready_note() {
+fn a_failing_exec_readiness_probe_on_the_only_pod_is_a_probe_incomplete_error() {
     if common::skip_without_helm() {
         return;
     }
@@ -366,30 +367,23 @@ fn a_failing_exec_readiness_probe_is_named_in_the_not_ready_note() {
         "--set",
         "readyFile=/tmp/never",
         "--probe",
-        "--runs",
-        "1",
         "--timeout",
         "4s",
-        "-o",
-        "json",
     ]);
-    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let incomplete = json["probe"]["incomplete"].as_array().unwrap();
-    assert_eq!(incomplete.len(), 1, "{json:#}");
-    let detail = incomplete[0]["detail"].as_str().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(stdout(&out), "", "no report");
+    let error = err.lines().last().unwrap_or_default();
     assert!(
-        detail.contains("container `server`: its exec readiness probe has not passed after")
-            && detail.contains("(last: `test -f /tmp/never` exited with 1)"),
-        "{detail}"
+        error.starts_with("error: probe incomplete: no pod was probed")
+            && error.contains("(Deployment `stuck-server`) was not ready within --timeout: ")
+            && error.contains("container `server`: its exec readiness probe has not passed after")
+            && error.contains("(last: `test -f /tmp/never` exited with 1)"),
+        "{err}"
     );
-    assert!(
-        !runtime_keys(&json)
-            .iter()
-            .any(|k| k.starts_with("M3") || k.starts_with("M1")),
-        "{json:#}"
-    );
-    assert_sandbox_gone(&sandbox_of(&json));
+    assert!(!err.contains("run 2"), "{err}");
+    let sandbox = err.lines().find_map(sandbox_in).unwrap_or_else(|| panic!("{err}"));
+    assert_sandbox_gone(&sandbox);
 }
 
 #[test]
@@ -564,25 +558,24 @@ fn a_pod_that_exited_for_good_ends_the_wait() {
         return;
     }
     let Some(_serial) = podman_ready() else { return };
+    let started = std::time::Instant::now();
     let out = install(&[
         "dead",
         "testdata/charts/probe-never-ready",
         "--probe",
-        "--runs",
-        "1",
         "--timeout",
         "5m",
-        "-o",
-        "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let incomplete = &json["probe"]["incomplete"];
-    assert_eq!(incomplete[0]["stopped"], true, "{incomplete}");
-    // Not the 5 minutes of --timeout: the wait ended once the container had
-    // exited (its restart policy is Never in the sandbox).
-    let waited = json["probe"]["timings_ms"]["wait"][0].as_u64().unwrap();
-    assert!(waited < 60_000, "waited {waited} ms");
+    let took = started.elapsed();
+    let err = stderr(&out);
+    // The chart's only pod stopped: nothing was probed.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(") stopped for good: "), "{err}");
+    // Not the 5 minutes of --timeout, nor a restart and a second wait: the
+    // probe ended once the container had exited (its restart policy is
+    // Never in the sandbox).
+    assert!(took < std::time::Duration::from_secs(120), "took {took:?}");
+    assert!(!err.contains("restarting pods"), "{err}");
 }
 
 #[test]
@@ -591,18 +584,24 @@ fn progress_says_which_pod_stopped_and_why() {
         return;
     }
     let Some(_serial) = podman_ready() else { return };
-    let out = install(&["dead", "testdata/charts/probe-never-ready", "--probe", "--runs", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = install(&["dead", "testdata/charts/probe-never-ready", "--probe"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    // stderr is not a terminal here: lines, not a bar.
-    assert!(
-        err.lines().any(|l| l.starts_with("netaudit: 0/1 pods ready; ")
-            && l.contains(": container `broken` exited 3, last log line: config file missing")),
-        "{err}"
-    );
+    // stderr is not a terminal here: lines, not a bar; the standing counts.
     assert!(
         err.lines()
-            .any(|l| l.contains("will not become ready: container `broken` is exited (exit code 3)")),
+            .any(|l| l.starts_with("netaudit: 0/1 pods ready, 1 stopped for good (")),
+        "{err}"
+    );
+    // Which pod and why: one line, the error.
+    let naming: Vec<&str> = err.lines().filter(|l| l.contains("dead-broken")).collect();
+    assert_eq!(naming.len(), 1, "{err}");
+    assert!(
+        naming[0].starts_with("error: probe incomplete: no pod was probed, so no runtime check judged anything: pod ")
+            && naming[0].contains(
+                "(Deployment `dead-broken`) stopped for good: container `broken` is exited (exit code 3); last log \
+                 lines: config file missing"
+            ),
         "{err}"
     );
 }

@@ -56,6 +56,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             .filter(|w| w.runs_to_completion())
             .map(|w| w.reference())
             .collect();
+        let secrets = crate::model::secrets::secret_values(&manifests.objects);
         let request = SandboxRequest {
             index: &index,
             release: &input.release,
@@ -66,6 +67,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             probe_image: &args.probe_image,
             pull: args.pull.policy(),
             helm_args: &args.helm_args,
+            secrets: &secrets,
         };
         let mut sandbox = probe::open_sandbox(args.runtime.choice(), &request, &progress)?;
         let options = session::ProbeOptions {
@@ -73,7 +75,7 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             timeout: args.timeout,
             settle: args.settle,
             keep: args.keep,
-            secrets: crate::model::secrets::secret_values(&manifests.objects),
+            secrets,
         };
         session::run_probe(sandbox.as_mut(), &options, not_probed, &printer)?
     };

@@ -128,11 +128,12 @@ impl Progress for Printer {
     }
 }
 
-/// "3/4 pods ready; shop-broken: container `app` exited 3, last log line: …"
+/// "3/4 pods ready, 1 stopped for good": counts only; which pods stopped
+/// and why is said once, when the wait ends.
 fn standing(state: &Waiting) -> String {
     let mut text = format!("{}/{} pods ready", state.ready, state.total);
-    for (pod, why) in &state.stopped {
-        text.push_str(&format!("; {pod}: {why}"));
+    if state.stopped > 0 {
+        text.push_str(&format!(", {} stopped for good", state.stopped));
     }
     text
 }
@@ -142,15 +143,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_standing_names_each_stopped_pod() {
+    fn the_standing_counts_the_stopped_pods_without_repeating_why() {
         let state = Waiting {
             ready: 3,
             total: 4,
-            stopped: vec![("shop-broken".into(), "container `app` exited 3".into())],
+            stopped: 1,
         };
-        assert_eq!(
-            standing(&state),
-            "3/4 pods ready; shop-broken: container `app` exited 3"
-        );
+        assert_eq!(standing(&state), "3/4 pods ready, 1 stopped for good");
+        let state = Waiting {
+            ready: 0,
+            total: 2,
+            stopped: 0,
+        };
+        assert_eq!(standing(&state), "0/2 pods ready");
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod session;
 
 pub use session::CleanupFailed;
 
+use crate::model::secrets::SecretValue;
 use crate::model::{Index, OpenSocket, PodSockets, PodStatus};
 use crate::source::helm::{Helm, RenderRequest};
 use std::time::Duration;
@@ -60,9 +61,9 @@ pub struct Waiting {
     pub ready: usize,
     /// Pods there are (or, before they exist, are expected).
     pub total: usize,
-    /// Pods that will not become ready, and why in a few words
-    /// ("exited 3; last log line: config file missing").
-    pub stopped: Vec<(String, String)>,
+    /// Pods that will not become ready (stopped for good). Why is said
+    /// once per pod when the wait ends, not at every poll.
+    pub stopped: usize,
 }
 
 /// Where a probe tells the user how it goes.
@@ -117,6 +118,9 @@ pub struct SandboxRequest<'r, 'a> {
     pub pull: PullPolicy,
     /// kube: arguments appended to `helm install` (`--helm-arg`).
     pub helm_args: &'r [String],
+    /// The chart's credentials (see [`session::ProbeOptions::secrets`]):
+    /// kube redacts what it shortens with them.
+    pub secrets: &'r [SecretValue],
 }
 
 /// The one place that knows every backend: build the sandbox `choice` asks
@@ -133,6 +137,7 @@ pub fn open_sandbox(
             installer.extra_args = request.helm_args.iter().map(Into::into).collect();
             let mut options = kube::KubeOptions::new(request.release, request.model_namespace, request.install_timeout);
             options.probe_image = request.probe_image.to_string();
+            options.secrets = request.secrets.to_vec();
             options.workloads = request
                 .index
                 .workloads

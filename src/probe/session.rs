@@ -54,33 +54,40 @@ pub struct CleanupFailed(String);
 
 /// Run a whole probe and say how it went. `not_probed` are the workloads
 /// the sandbox does not run (Jobs, CronJobs).
+///
+/// A probe that read no pod in any run judged nothing: that is an error
+/// (`probe incomplete: …`, saying which pods and what stopped them), not a
+/// report whose runtime checks found nothing. A probe that read some pods
+/// reports the others as incomplete.
 pub fn run_probe(
     sandbox: &mut dyn Sandbox,
     options: &ProbeOptions,
     not_probed: Vec<WorkloadRef>,
     progress: &dyn Progress,
 ) -> anyhow::Result<Evidence> {
-    let observations = observe(sandbox, options, progress).map_err(|error| options.redact_error(error))?;
+    let Observed {
+        observations,
+        cut_short,
+    } = observe(sandbox, options, progress).map_err(|error| options.redact_error(error))?;
     // The same pod may go unread in every run: said once.
     let mut notes: Vec<String> = sandbox.notes();
     notes.iter_mut().for_each(|note| options.redact(note));
     notes.sort();
     notes.dedup();
-    if observations.statuses.is_empty() {
+    if observations.runs.is_empty() {
+        anyhow::bail!(nothing_judged(&observations, &notes, &not_probed));
+    }
+    let runs = observations.runs.len();
+    if let Some(why) = cut_short {
         notes.push(format!(
-            "probe incomplete: no workload of the release produced a pod in the sandbox ({}), so no runtime \
-             check saw anything",
-            if not_probed.is_empty() {
-                "replicas 0, or pods the cluster never created".to_string()
-            } else {
-                format!("{} run to completion and are not probed", not_probed.len())
-            }
+            "probe incomplete: {runs} of {} runs probed pods: {why}",
+            options.runs
         ));
     }
     let probe = ProbeReport {
         runtime: sandbox.runtime().into(),
         sandbox: sandbox.name().into(),
-        runs: options.runs,
+        runs,
         incomplete: observations.not_ready().cloned().collect(),
         waited_for_readiness: true,
         not_probed,
@@ -94,8 +101,52 @@ pub fn run_probe(
     })
 }
 
+/// The error of a probe that read no pod: why, pod by pod (what stopped
+/// it, or why it was not read), in one line.
+fn nothing_judged(observations: &Observations, notes: &[String], not_probed: &[WorkloadRef]) -> String {
+    let mut why: Vec<String> = observations
+        .not_ready()
+        .map(|status| {
+            let state = if status.stopped {
+                "stopped for good"
+            } else {
+                "was not ready within --timeout"
+            };
+            format!(
+                "pod {} ({} `{}`) {state}: {}",
+                status.pod, status.owner.kind, status.owner.name, status.detail
+            )
+        })
+        .collect();
+    // Ready, but none of its containers could be read.
+    why.extend(
+        notes
+            .iter()
+            .filter_map(|note| note.strip_prefix("not probed: "))
+            .map(|note| format!("not read: {note}")),
+    );
+    if observations.statuses.is_empty() {
+        why.push(if not_probed.is_empty() {
+            "no workload of the release produced a pod in the sandbox (replicas 0, or pods the cluster never created)"
+                .to_string()
+        } else {
+            format!(
+                "no workload of the release produced a pod in the sandbox ({} run to completion and are not probed)",
+                not_probed.len()
+            )
+        });
+    }
+    if why.is_empty() {
+        why.push("no pod was ready".into());
+    }
+    format!(
+        "probe incomplete: no pod was probed, so no runtime check judged anything: {}",
+        why.join("; ")
+    )
+}
+
 /// The probe itself, with cleanup on every path.
-fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observations> {
+fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observed> {
     let mut body = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe_steps(sandbox, options, progress)));
     if options.keep {
         // Said even with -q or a JSON report: the user must be able to remove it.
@@ -108,8 +159,8 @@ fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Pro
         progress.line(&format!("cleaning up {}", sandbox.describe()));
         let started = Instant::now();
         let cleaned = sandbox.cleanup();
-        if let Ok(Ok(observations)) = &mut body {
-            observations.timings.cleanup = started.elapsed();
+        if let Ok(Ok(observed)) = &mut body {
+            observed.observations.timings.cleanup = started.elapsed();
         }
         if let Err(cleanup_error) = cleaned {
             // The probe's own error (if any) is the one to report, but a
@@ -131,12 +182,25 @@ fn observe(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Pro
     }
 }
 
-fn probe_steps(
-    sandbox: &mut dyn Sandbox,
-    options: &ProbeOptions,
-    progress: &dyn Progress,
-) -> anyhow::Result<Observations> {
+/// "no pod was ready after the wait of run 2, so no further run followed".
+fn cut_short_at(run: usize, runs: usize, what: &str) -> String {
+    if run < runs {
+        format!("{what} {run}, so no further run followed")
+    } else {
+        format!("{what} {run}")
+    }
+}
+
+/// What the runs saw, and why they ended before `--runs` when they did.
+struct Observed {
+    observations: Observations,
+    /// "no pod was ready after the wait of run 2".
+    cut_short: Option<String>,
+}
+
+fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observed> {
     let mut observations = Observations::default();
+    let mut cut_short = None;
     check_interrupt()?;
     observations.baseline = sandbox.host_baseline()?;
     progress.line(&format!("installing into {}", sandbox.describe()));
@@ -162,15 +226,33 @@ fn probe_steps(
         progress.line("waiting for pods to become ready");
         let started = Instant::now();
         let mut statuses = sandbox.wait_ready(timeout, &mut |state| {
-            let mut state = state.clone();
-            state.stopped.iter_mut().for_each(|(_, why)| options.redact(why));
-            progress.waiting(&state, started.elapsed(), timeout)
+            progress.waiting(state, started.elapsed(), timeout)
         })?;
         statuses
             .iter_mut()
             .for_each(|status| options.redact(&mut status.detail));
         observations.timings.wait.push(started.elapsed());
         let ready = statuses.iter().filter(|s| s.ready).count();
+        if ready == 0 {
+            // Nothing to read, and a restart would not change that (a pod
+            // that stopped for good stops again): no probe, no further run.
+            // Which pods and why: in the report, or, when no run probed
+            // anything, in the error.
+            if !observations.runs.is_empty() {
+                progress.line(&format!(
+                    "0/{} pods ready after the wait of run {run}/{}: nothing to probe, no further run",
+                    statuses.len(),
+                    options.runs
+                ));
+            }
+            merge_statuses(&mut observations.statuses, statuses);
+            cut_short = Some(cut_short_at(
+                run,
+                options.runs,
+                "no pod was ready after the wait of run",
+            ));
+            break;
+        }
         for status in statuses.iter().filter(|s| !s.ready) {
             progress.line(&format!(
                 "pod {} {}: {}",
@@ -204,9 +286,24 @@ fn probe_steps(
         let started = Instant::now();
         let sockets = sandbox.probe()?;
         observations.timings.probe.push(started.elapsed());
+        if sockets.is_empty() {
+            // Ready, but none could be read (no shell, exec failing): a
+            // restart reads no more.
+            if !observations.runs.is_empty() {
+                progress.line(&format!(
+                    "no pod could be read in run {run}/{}: no further run",
+                    options.runs
+                ));
+            }
+            cut_short = Some(cut_short_at(run, options.runs, "no pod could be read in run"));
+            break;
+        }
         observations.runs.push(sockets);
     }
-    Ok(observations)
+    Ok(Observed {
+        observations,
+        cut_short,
+    })
 }
 
 /// A pod that was not ready in any run stays not ready; details accumulate.
@@ -287,8 +384,13 @@ mod tests {
         timeouts: Vec<Duration>,
         /// The release runs no pod at all.
         no_pods: bool,
+        /// Per wait, whether the pod is ready then (ready when not said).
+        ready: Vec<bool>,
+        waits: usize,
         /// What the sandbox could not probe.
         unprobed: Vec<String>,
+        /// The ready pod could not be read (no shell): probing reads nothing.
+        unreadable: bool,
     }
 
     impl Scripted {
@@ -299,7 +401,10 @@ mod tests {
                 panic_at,
                 timeouts: Vec::new(),
                 no_pods: false,
+                ready: Vec::new(),
+                waits: 0,
                 unprobed: Vec::new(),
+                unreadable: false,
             }
         }
 
@@ -344,28 +449,42 @@ mod tests {
             if self.no_pods {
                 return self.step("wait").map(|_| Vec::new());
             }
+            let ready = self.ready.get(self.waits).copied().unwrap_or(true);
+            self.waits += 1;
             waiting(&Waiting {
-                ready: 1,
+                ready: usize::from(ready),
                 total: 1,
-                stopped: Vec::new(),
+                stopped: usize::from(!ready),
             });
             self.step("wait").map(|_| {
                 vec![PodStatus {
                     pod: "p".into(),
-                    owner: WorkloadRef {
-                        kind: "Pod".into(),
-                        namespace: "default".into(),
-                        name: "p".into(),
+                    owner: pod_p(),
+                    ready,
+                    stopped: !ready,
+                    detail: if ready {
+                        String::new()
+                    } else {
+                        "container app: image app:1.2.3 cannot be pulled (ErrImagePull: not found)".into()
                     },
-                    ready: true,
-                    stopped: false,
-                    detail: String::new(),
                     notes: Vec::new(),
                 }]
             })
         }
         fn probe(&mut self) -> anyhow::Result<Vec<PodSockets>> {
-            self.step("probe").map(|_| Vec::new())
+            self.step("probe")?;
+            if self.unreadable {
+                self.unprobed
+                    .push("not probed: Pod `p` (pod p): container app: its image has no shell".into());
+                return Ok(Vec::new());
+            }
+            Ok(vec![PodSockets {
+                pod: "p".into(),
+                owner: pod_p(),
+                host_network: false,
+                ephemeral_range: (32768, 60999),
+                sockets: Vec::new(),
+            }])
         }
         fn restart(&mut self) -> anyhow::Result<()> {
             self.step("restart")
@@ -375,6 +494,14 @@ mod tests {
         }
         fn cleanup(&mut self) -> anyhow::Result<()> {
             self.step("cleanup")
+        }
+    }
+
+    fn pod_p() -> WorkloadRef {
+        WorkloadRef {
+            kind: "Pod".into(),
+            namespace: "default".into(),
+            name: "p".into(),
         }
     }
 
@@ -437,17 +564,91 @@ mod tests {
     }
 
     #[test]
-    fn no_pod_at_all_is_a_probe_incomplete_note() {
-        let mut sandbox = Scripted::new(Rc::default(), None, None);
+    fn no_pod_at_all_is_a_probe_incomplete_error() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted::new(log.clone(), None, None);
         sandbox.no_pods = true;
-        let options = options(1, false);
-        let evidence = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default()).unwrap();
-        assert_eq!(evidence.notes.len(), 1, "{:?}", evidence.notes);
-        assert!(
-            evidence.notes[0].starts_with("probe incomplete: no workload of the release produced a pod"),
-            "{}",
-            evidence.notes[0]
+        let job = WorkloadRef {
+            kind: "Job".into(),
+            namespace: "default".into(),
+            name: "migrate".into(),
+        };
+        let error = run_probe(&mut sandbox, &options(2, false), vec![job], &Recorded::default()).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "probe incomplete: no pod was probed, so no runtime check judged anything: no workload of the release \
+             produced a pod in the sandbox (1 run to completion and are not probed)"
         );
+        // Nothing to read, nothing to restart.
+        assert_eq!(*log.borrow(), ["baseline", "install", "wait", "cleanup"]);
+    }
+
+    #[test]
+    fn nothing_ready_after_run_one_ends_the_probe_with_an_error_naming_the_pod() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted::new(log.clone(), None, None);
+        sandbox.ready = vec![false];
+        let progress = Recorded::default();
+        let mut options = options(2, false);
+        options.secrets = vec![SecretValue {
+            line: 1,
+            key: "tag".into(),
+            text: "app:1.2.3".into(),
+        }];
+        let error = run_probe(&mut sandbox, &options, Vec::new(), &progress).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "probe incomplete: no pod was probed, so no runtime check judged anything: pod p (Pod `p`) stopped for \
+             good: container app: image <redacted> cannot be pulled (ErrImagePull: not found)"
+        );
+        // No probe, no restart, no second wait; the sandbox is removed.
+        assert_eq!(*log.borrow(), ["baseline", "install", "wait", "cleanup"]);
+        let lines = progress.lines.borrow();
+        assert!(!lines.iter().any(|l| l.contains("run 2")), "{lines:?}");
+        // The pod is named once: in the error, not in a progress line too.
+        assert!(!lines.iter().any(|l| l.contains("pod p")), "{lines:?}");
+        assert_eq!(progress.waits.borrow()[0].stopped, 1);
+    }
+
+    #[test]
+    fn nothing_ready_in_run_two_keeps_run_one_and_says_the_probe_was_cut_short() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted::new(log.clone(), None, None);
+        sandbox.ready = vec![true, false];
+        let progress = Recorded::default();
+        let evidence = run_probe(&mut sandbox, &options(3, false), Vec::new(), &progress).unwrap();
+        assert_eq!(
+            *log.borrow(),
+            ["baseline", "install", "wait", "probe", "restart", "wait", "cleanup"]
+        );
+        assert_eq!(evidence.observations.runs.len(), 1);
+        assert_eq!(evidence.probe.runs, 1);
+        assert_eq!(evidence.probe.incomplete.len(), 1);
+        assert!(evidence.probe.incomplete[0].stopped);
+        assert_eq!(
+            evidence.notes,
+            ["probe incomplete: 1 of 3 runs probed pods: no pod was ready after the wait of run 2, so no further run \
+              followed"]
+        );
+        assert!(progress
+            .lines
+            .borrow()
+            .contains(&"0/1 pods ready after the wait of run 2/3: nothing to probe, no further run".to_string()));
+    }
+
+    #[test]
+    fn ready_pods_none_of_which_could_be_read_are_a_probe_incomplete_error() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut sandbox = Scripted::new(log.clone(), None, None);
+        sandbox.unreadable = true;
+        let error = run_probe(&mut sandbox, &options(2, false), Vec::new(), &Recorded::default()).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "probe incomplete: no pod was probed, so no runtime check judged anything: not read: Pod `p` (pod p): \
+             container app: its image has no shell"
+        );
+        // A restart would read no more.
+        assert_eq!(*log.borrow(), ["baseline", "install", "wait", "probe", "cleanup"]);
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl<E: PodExec> InPlaceProbe<E> {
                     pod: pod.metadata.name.clone().unwrap_or_default(),
                     owner,
                     ready: is_ready,
-                    stopped: !is_ready && stopped_reason(&pod).is_some(),
+                    stopped: !is_ready && stopped_reason(&pod, &[]).is_some(),
                     detail,
                     notes: Vec::new(),
                 });

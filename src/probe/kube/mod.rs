@@ -33,6 +33,10 @@
 //!   `netaudit audit` ([`in_place`]) shares to read an installed
 //!   release in place (there with debug containers only when allowed).
 //!
+//! - The wait ends at once for pods stopped for good (an image that cannot
+//!   be pulled, a container that cannot be created or keeps crashing, an
+//!   unschedulable pod), each said in one short line (`status::Stop`).
+//!
 //! Files: `sandbox` (the namespace's lifecycle), `installer` (helm),
 //! `exec`, `pods` (listing, owners, reading sockets), `status` (why a pod
 //! is not ready), `reader` (the script run in containers and its parser),

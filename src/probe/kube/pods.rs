@@ -5,8 +5,9 @@
 
 use super::exec::PodExec;
 use super::reader::{parse_reading, ContainerReading, READER_SCRIPT};
-use super::status::{event_time, pod_status_summary};
+use super::status::{event_time, last_line, pod_status_summary, short_message, Stop};
 use super::{api_failed, is_status};
+use crate::model::secrets::{redact_text, SecretValue};
 use crate::model::{AttributedSocket, OpenSocket, PodSockets, ProcessName, WorkloadRef};
 use crate::probe::naming::dns_label;
 use crate::source::interrupt;
@@ -202,6 +203,52 @@ impl<E: PodExec> PodAccess<'_, E> {
             parts.push(format!("helm: {note}"));
         }
         parts.join("; ")
+    }
+
+    /// Why a pod stopped for good, in one short line: `stop`, with the pull
+    /// error a back-off no longer says (the pod's last `Failed` event about
+    /// the image), and the last log line of a container that crashed or
+    /// exited. Not the phase, conditions and events of
+    /// [`Self::not_ready_detail`]: they would say the same error again.
+    pub(super) async fn stopped_detail(&self, pod: &Pod, mut stop: Stop, secrets: &[SecretValue]) -> String {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        if let Some(image) = stop.pull_image().map(str::to_string) {
+            let events: Api<Event> = Api::namespaced(self.client.clone(), self.namespace);
+            let selector = format!("involvedObject.kind=Pod,involvedObject.name={name}");
+            if let Ok(list) = events.list(&ListParams::default().fields(&selector)).await {
+                let mut items = list.items;
+                items.sort_by_key(event_time);
+                let cause = items
+                    .iter()
+                    .rev()
+                    .filter(|e| e.reason.as_deref() == Some("Failed"))
+                    .filter_map(|e| e.message.as_deref())
+                    .filter(|message| message.contains(&image))
+                    .map(|message| short_message(&redact_text(message, secrets), &image))
+                    .find(|cause| !cause.is_empty());
+                if let Some(cause) = cause {
+                    stop.set_pull_cause(cause);
+                }
+            }
+        }
+        let mut line = stop.to_string();
+        if let Some(container) = stop.crashed_container() {
+            let params = LogParams {
+                container: Some(container.to_string()),
+                tail_lines: Some(5),
+                ..Default::default()
+            };
+            if let Some(last) = self
+                .pods_api()
+                .logs(&name, &params)
+                .await
+                .ok()
+                .and_then(|text| last_line(&text, secrets))
+            {
+                line.push_str(&format!("; last log line: {last}"));
+            }
+        }
+        line
     }
 
     /// Run the reader in `container`, in an ephemeral debug container when

@@ -7,8 +7,9 @@
 use super::exec::{KubeExec, PodExec};
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
-use super::status::stopped_reason;
+use super::status::{stopped_reason, Stop};
 use super::{api_failed, block, client_and_target, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE};
+use crate::model::secrets::SecretValue;
 use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
 use crate::probe::naming::{owner, sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::probe::{Sandbox, Waiting};
@@ -48,6 +49,9 @@ pub struct KubeOptions {
     /// The workloads that should have pods (not run to completion, not
     /// scaled to 0): run 1 waits until each has one.
     pub workloads: Vec<WorkloadRef>,
+    /// The chart's credentials: redacted from what the kubelet and the
+    /// containers say before it is shortened (a cut never leaves half of one).
+    pub secrets: Vec<SecretValue>,
 }
 
 impl KubeOptions {
@@ -61,6 +65,7 @@ impl KubeOptions {
             cleanup_wait: Duration::from_secs(60),
             api_timeout: super::DEFAULT_API_TIMEOUT,
             workloads: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 }
@@ -374,19 +379,16 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                     .map(|(owner, _)| owner)
                     .collect()
             };
-            let stopped: Vec<Option<String>> = pods
+            let secrets = &self.options.secrets;
+            let stopped: Vec<Option<Stop>> = pods
                 .iter()
-                .map(|(pod, _)| (!pod_is_ready(pod)).then(|| stopped_reason(pod))?)
+                .map(|(pod, _)| (!pod_is_ready(pod)).then(|| stopped_reason(pod, secrets))?)
                 .collect();
             let ready = pods.iter().filter(|(pod, _)| pod_is_ready(pod)).count();
             waiting(&Waiting {
                 ready,
                 total: pods.len() + missing.len(),
-                stopped: pods
-                    .iter()
-                    .zip(&stopped)
-                    .filter_map(|((pod, _), why)| Some((pod.metadata.name.clone()?, why.clone()?)))
-                    .collect(),
+                stopped: stopped.iter().flatten().count(),
             });
             let settled = pods
                 .iter()
@@ -401,16 +403,29 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                 let mut tracked = Vec::new();
                 for ((pod, owner), why) in pods.into_iter().zip(stopped) {
                     let ready = pod_is_ready(&pod);
+                    let is_stopped = why.is_some();
                     let detail = if ready {
                         String::new()
                     } else {
                         let note = self.install_note.as_deref();
                         let limit = self.options.api_timeout;
                         block(&self.runtime, async {
-                            let detail = tokio::time::timeout(limit, self.access().not_ready_detail(&pod, note)).await;
-                            Ok(detail.unwrap_or_else(|_| {
-                                format!("not ready (the API server did not say why within {limit:?})")
-                            }))
+                            let access = self.access();
+                            // Stopped for good: one short line; else
+                            // everything that may say why.
+                            let detail = match why {
+                                Some(stop) => {
+                                    let said = stop.to_string();
+                                    let detail = access.stopped_detail(&pod, stop, &self.options.secrets);
+                                    tokio::time::timeout(limit, detail).await.unwrap_or(said)
+                                }
+                                None => tokio::time::timeout(limit, access.not_ready_detail(&pod, note))
+                                    .await
+                                    .unwrap_or_else(|_| {
+                                        format!("not ready (the API server did not say why within {limit:?})")
+                                    }),
+                            };
+                            Ok(detail)
                         })?
                     };
                     let pod = TrackedPod::new(&pod, owner.clone());
@@ -418,7 +433,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                         pod: pod.name.clone(),
                         owner,
                         ready,
-                        stopped: why.is_some(),
+                        stopped: is_stopped,
                         detail,
                         notes: Vec::new(),
                     });

@@ -102,6 +102,39 @@ pub(crate) fn pod(name: &str, owner: Option<(&str, &str)>, ready: bool, containe
     pod
 }
 
+/// What the kubelet 1.20 with containerd 1.6 says of an image on a
+/// registry that refuses the connection (`localhost`, nothing listening).
+pub(crate) const PULL_ERROR: &str = "rpc error: code = Unknown desc = failed to pull and unpack image \
+    \"localhost/netaudit-no-such-image:1.0\": failed to resolve reference \"localhost/netaudit-no-such-image:1.0\": \
+    failed to do request: Head \"https://localhost/v2/netaudit-no-such-image/manifests/1.0\": dial tcp \
+    127.0.0.1:443: connect: connection refused";
+
+/// A pod of a Deployment whose container `app` waits for good, as the
+/// kubelet 1.20 says it: `reason` (ErrImagePull, ImagePullBackOff, …) and
+/// `message`, with its image `image`.
+pub(crate) fn waiting_pod(name: &str, image: &str, reason: &str, message: &str) -> Value {
+    let mut pod = pod(name, Some(("ReplicaSet", "web-5d9f")), false, &["app"]);
+    pod["spec"]["containers"][0]["image"] = json!(image);
+    pod["status"]["conditions"][0]["reason"] = json!("ContainersNotReady");
+    pod["status"]["conditions"][0]["message"] = json!("containers with unready status: [app]");
+    pod["status"]["containerStatuses"] = json!([{
+        "name": "app", "ready": false, "restartCount": 0, "image": image, "imageID": "",
+        "state": {"waiting": {"reason": reason, "message": message}},
+    }]);
+    pod
+}
+
+/// An event of the pod `pod`, at second `second` of the test's day.
+pub(crate) fn event(pod: &str, second: u32, reason: &str, message: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": format!("{pod}.{second}"), "namespace": SANDBOX_NS},
+        "involvedObject": {"kind": "Pod", "name": pod},
+        "reason": reason, "message": message,
+        "lastTimestamp": format!("2026-01-01T00:00:{second:02}Z"),
+    })
+}
+
 impl Cluster {
     /// The answer to one request: `None` never comes (a hanging server).
     fn answer(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> Option<(u16, Value)> {

@@ -8,7 +8,8 @@ use super::testing::*;
 use super::{new_runtime, reader, DEFAULT_PROBE_IMAGE};
 use crate::model::{Protocol, WorkloadRef};
 use crate::probe::naming::{MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
-use crate::probe::Sandbox;
+use crate::probe::session::{run_probe, ProbeOptions};
+use crate::probe::{Progress, Sandbox};
 use crate::source::helm::{Helm, RenderRequest};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -208,7 +209,7 @@ fn crashing_objects(cluster: &mut Cluster) {
 }
 
 #[test]
-fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
+fn a_crash_looping_pod_ends_the_wait_at_once_in_one_short_line() {
     let mut h = harness(crashing_objects, false);
     h.sandbox.install().unwrap();
     // CrashLoopBackOff after 4 restarts: stopped for good, so the first
@@ -219,14 +220,7 @@ fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
         .wait_ready(Duration::from_secs(600), &mut |state| polls.push(state.clone()))
         .unwrap();
     assert_eq!(polls.len(), 1, "{polls:?}");
-    assert_eq!((polls[0].ready, polls[0].total), (2, 3));
-    assert_eq!(
-        polls[0].stopped,
-        [(
-            "api-7c-xyz".to_string(),
-            "container api CrashLoopBackOff (4 restarts, last exit code 1)".to_string()
-        )]
-    );
+    assert_eq!((polls[0].ready, polls[0].total, polls[0].stopped), (2, 3, 1));
     let broken = statuses.iter().find(|s| s.pod == "api-7c-xyz").unwrap();
     assert!(!broken.ready && broken.stopped);
     // No readable ReplicaSet: the Deployment comes from pod-template-hash.
@@ -238,21 +232,188 @@ fn a_pod_that_never_gets_ready_is_reported_with_status_events_and_logs() {
             name: "api".into()
         }
     );
-    let detail = &broken.detail;
-    for part in [
-        "phase Pending",
-        "Ready=False (ContainersNotReady)",
-        "container api: waiting (CrashLoopBackOff: back-off 40s restarting failed container), last exit: Error (exit code 1), 4 restarts",
-        "last events: Started: Started container api; BackOff: Back-off restarting failed container api",
-        "last log lines of api: starting | boom: port in use",
-    ] {
-        assert!(detail.contains(part), "{part:?} not in {detail:?}");
-    }
+    // Why, once: not the phase, conditions and events that say it again.
+    assert_eq!(
+        broken.detail,
+        "container api CrashLoopBackOff (4 restarts, last exit code 1); last log line: boom: port in use"
+    );
     assert_eq!(statuses.iter().filter(|s| s.ready).count(), 2);
     // Only ready pods are probed.
     let run = h.sandbox.probe().unwrap();
     assert!(run.iter().all(|p| p.pod != "api-7c-xyz"));
     h.sandbox.cleanup().unwrap();
+}
+
+/// A pod that runs but whose readiness probe never passes is not stopped:
+/// the wait goes on to --timeout, and the pod is reported with everything
+/// that may say why (phase, conditions, containers, events, logs).
+#[test]
+fn a_pod_that_runs_but_never_gets_ready_is_reported_with_status_events_and_logs() {
+    fn unready_objects(cluster: &mut Cluster) {
+        let mut unready = pod("api-7c-xyz", Some(("ReplicaSet", "api-7c")), false, &["api"]);
+        unready["metadata"]["labels"]["pod-template-hash"] = json!("7c");
+        unready["status"]["phase"] = json!("Running");
+        unready["status"]["conditions"][0]["reason"] = json!("ContainersNotReady");
+        unready["status"]["containerStatuses"] = json!([{
+            "name": "api", "ready": false, "restartCount": 0, "image": "img", "imageID": "",
+            "state": {"running": {}},
+        }]);
+        cluster.pods.push(unready);
+        cluster.events.push(event(
+            "api-7c-xyz",
+            2,
+            "Unhealthy",
+            "Readiness probe failed: HTTP probe failed with statuscode: 404",
+        ));
+        cluster
+            .events
+            .push(event("api-7c-xyz", 1, "Started", "Started container api"));
+    }
+    let mut h = harness(unready_objects, false);
+    h.sandbox.install().unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_millis(200), &mut |_| {}).unwrap();
+    let unready = &statuses[0];
+    assert!(!unready.ready && !unready.stopped);
+    for part in [
+        "phase Running",
+        "Ready=False (ContainersNotReady)",
+        "container api: running, not ready",
+        "last events: Started: Started container api; Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404",
+        "last log lines of api: starting | boom: port in use",
+    ] {
+        assert!(unready.detail.contains(part), "{part:?} not in {:?}", unready.detail);
+    }
+    h.sandbox.cleanup().unwrap();
+}
+
+/// The kubelet's events of an image that cannot be pulled, as 1.20 says
+/// them: the pull error twice, then the back-off.
+fn pull_events(cluster: &mut Cluster, pod: &str) {
+    let image = "localhost/netaudit-no-such-image:1.0";
+    cluster
+        .events
+        .push(event(pod, 1, "Scheduled", "Successfully assigned x to localhost"));
+    cluster
+        .events
+        .push(event(pod, 2, "Pulling", &format!("Pulling image \"{image}\"")));
+    cluster.events.push(event(
+        pod,
+        3,
+        "Failed",
+        &format!("Failed to pull image \"{image}\": {PULL_ERROR}"),
+    ));
+    cluster.events.push(event(pod, 4, "Failed", "Error: ErrImagePull"));
+    cluster
+        .events
+        .push(event(pod, 5, "BackOff", &format!("Back-off pulling image \"{image}\"")));
+    cluster.events.push(event(pod, 6, "Failed", "Error: ImagePullBackOff"));
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_ends_the_wait_at_once_in_one_short_line() {
+    fn unpullable(cluster: &mut Cluster) {
+        let image = "localhost/netaudit-no-such-image:1.0";
+        cluster
+            .pods
+            .push(waiting_pod("web-5d9f-abcde", image, "ErrImagePull", PULL_ERROR));
+        pull_events(cluster, "web-5d9f-abcde");
+    }
+    let mut h = harness_expecting(unpullable, false, vec![web()]);
+    h.sandbox.install().unwrap();
+    let mut polls = 0;
+    let statuses = h
+        .sandbox
+        .wait_ready(Duration::from_secs(600), &mut |_| polls += 1)
+        .unwrap();
+    assert_eq!(polls, 1);
+    let detail = &statuses[0].detail;
+    assert!(statuses[0].stopped);
+    assert_eq!(
+        detail,
+        "container app: image localhost/netaudit-no-such-image:1.0 cannot be pulled (ErrImagePull: failed to do \
+         request: Head \"https://localhost/v2/netaudit-no-such-image/manifests/1.0\": dial tcp 127.0.0.1:443: \
+         connect: connection refused)"
+    );
+    // The kubelet's message once, not four times.
+    assert_eq!(detail.matches("connection refused").count(), 1);
+    h.sandbox.cleanup().unwrap();
+}
+
+#[test]
+fn an_image_pull_back_off_takes_the_pull_error_from_the_last_failed_event() {
+    fn backing_off(cluster: &mut Cluster) {
+        let image = "localhost/netaudit-no-such-image:1.0";
+        let message = format!("Back-off pulling image \"{image}\"");
+        cluster
+            .pods
+            .push(waiting_pod("web-5d9f-abcde", image, "ImagePullBackOff", &message));
+        pull_events(cluster, "web-5d9f-abcde");
+    }
+    let mut h = harness(backing_off, false);
+    h.sandbox.install().unwrap();
+    let statuses = h.sandbox.wait_ready(Duration::from_secs(600), &mut |_| {}).unwrap();
+    assert_eq!(
+        statuses[0].detail,
+        "container app: image localhost/netaudit-no-such-image:1.0 cannot be pulled (ImagePullBackOff: failed to do \
+         request: Head \"https://localhost/v2/netaudit-no-such-image/manifests/1.0\": dial tcp 127.0.0.1:443: \
+         connect: connection refused)"
+    );
+    h.sandbox.cleanup().unwrap();
+}
+
+/// The whole probe on the mocked API: an unpullable image in run 1 ends
+/// the wait, nothing is probed or restarted, the namespace goes, and the
+/// probe is an error naming the pod.
+#[test]
+fn an_unpullable_image_is_a_probe_incomplete_error_without_a_second_run() {
+    fn unpullable(cluster: &mut Cluster) {
+        let image = "localhost/netaudit-no-such-image:1.0";
+        cluster
+            .pods
+            .push(waiting_pod("web-5d9f-abcde", image, "ErrImagePull", PULL_ERROR));
+        pull_events(cluster, "web-5d9f-abcde");
+    }
+    let mut h = harness_expecting(unpullable, false, vec![web()]);
+    let options = ProbeOptions {
+        runs: 2,
+        timeout: Duration::from_secs(600),
+        settle: Duration::ZERO,
+        keep: false,
+        secrets: Vec::new(),
+    };
+    let lines = std::cell::RefCell::new(Vec::new());
+    let error = run_probe(&mut h.sandbox, &options, Vec::new(), &Lines(&lines)).unwrap_err();
+    let message = format!("{error:#}");
+    assert_eq!(
+        message,
+        "probe incomplete: no pod was probed, so no runtime check judged anything: pod web-5d9f-abcde (Deployment \
+         `web`) stopped for good: container app: image localhost/netaudit-no-such-image:1.0 cannot be pulled \
+         (ErrImagePull: failed to do request: Head \"https://localhost/v2/netaudit-no-such-image/manifests/1.0\": \
+         dial tcp 127.0.0.1:443: connect: connection refused)"
+    );
+    let log = h.cluster.lock().unwrap().log.clone();
+    assert!(
+        !log.iter()
+            .any(|l| l.starts_with("DELETE /api/v1/namespaces/netaudit-shop-test/pods")),
+        "{log:?}"
+    );
+    assert!(h.exec_calls.lock().unwrap().is_empty(), "nothing is read");
+    assert!(h.cluster.lock().unwrap().namespaces.is_empty());
+    let lines = lines.borrow();
+    assert!(!lines.iter().any(|l| l.contains("run 2")), "{lines:?}");
+}
+
+/// Progress lines, written down.
+struct Lines<'l>(&'l std::cell::RefCell<Vec<String>>);
+
+impl Progress for Lines<'_> {
+    fn line(&self, message: &str) {
+        self.0.borrow_mut().push(message.into());
+    }
+    fn notice(&self, message: &str) {
+        self.0.borrow_mut().push(message.into());
+    }
+    fn waiting(&self, _: &crate::probe::Waiting, _: Duration, _: Duration) {}
 }
 
 #[test]

@@ -218,31 +218,14 @@ fn last_log_lines(container: &str, n: usize) -> Vec<String> {
     lines
 }
 
-/// Why `pod` will never become ready, if it will not: with `restartPolicy:
-/// Never` (see the module documentation), a container that has exited
-/// stays exited. The reason ends with the container's last log line,
-/// looked up once per container (`last_lines`).
-fn stopped_reason(
-    pod: &PlannedPod,
-    states: &BTreeMap<String, ContainerState>,
-    last_lines: &mut BTreeMap<String, Option<String>>,
-) -> Option<String> {
-    pod.containers.iter().find_map(|container| {
-        let name = container_name(&pod.name, container);
-        let state = states.get(&name)?;
-        if !matches!(state.state.as_str(), "exited" | "stopped" | "dead") {
-            return None;
-        }
-        let last = last_lines
-            .entry(name.clone())
-            .or_insert_with(|| last_log_lines(&name, 1).pop());
-        Some(format!(
-            "container `{container}` exited {}{}",
-            state.exit_code,
-            last.as_ref()
-                .map(|l| format!(", last log line: {l}"))
-                .unwrap_or_default()
-        ))
+/// Whether `pod` will never become ready: with `restartPolicy: Never`
+/// (see the module documentation), a container that has exited stays
+/// exited. Why is said once the wait ends ([`not_ready_detail`]).
+fn has_stopped(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> bool {
+    pod.containers.iter().any(|container| {
+        states
+            .get(&container_name(&pod.name, container))
+            .is_some_and(|state| matches!(state.state.as_str(), "exited" | "stopped" | "dead"))
     })
 }
 
@@ -358,7 +341,6 @@ impl Sandbox for PodmanSandbox {
         // twice in a row, so a container that dies right after starting is
         // not taken for ready.
         let mut trackers = BTreeMap::new();
-        let mut last_lines = BTreeMap::new();
         let mut consecutive = 0;
         let needs_sockets = self.plan.pods.iter().any(|p| {
             p.probes
@@ -381,25 +363,19 @@ impl Sandbox for PodmanSandbox {
                 .iter()
                 .map(|p| poll_pod(p, &states, &infra_pids, &mut trackers, now))
                 .collect();
-            let stopped: Vec<Option<String>> = self
+            let stopped: Vec<bool> = self
                 .plan
                 .pods
                 .iter()
                 .zip(&polls)
-                .map(|(pod, poll)| (!poll.ready).then(|| stopped_reason(pod, &states, &mut last_lines))?)
+                .map(|(pod, poll)| !poll.ready && has_stopped(pod, &states))
                 .collect();
             waiting(&Waiting {
                 ready: polls.iter().filter(|p| p.ready).count(),
                 total: polls.len(),
-                stopped: self
-                    .plan
-                    .pods
-                    .iter()
-                    .zip(&stopped)
-                    .filter_map(|(pod, why)| Some((pod.name.clone(), why.clone()?)))
-                    .collect(),
+                stopped: stopped.iter().filter(|s| **s).count(),
             });
-            consecutive = if polls.iter().zip(&stopped).all(|(p, why)| p.ready || why.is_some()) {
+            consecutive = if polls.iter().zip(&stopped).all(|(p, stopped)| p.ready || *stopped) {
                 consecutive + 1
             } else {
                 0
@@ -419,11 +395,11 @@ impl Sandbox for PodmanSandbox {
                     .iter()
                     .zip(polls)
                     .zip(stopped)
-                    .map(|((p, poll), why)| PodStatus {
+                    .map(|((p, poll), stopped)| PodStatus {
                         pod: p.name.clone(),
                         owner: p.owner.clone(),
                         ready: poll.ready,
-                        stopped: why.is_some(),
+                        stopped,
                         detail: if poll.ready {
                             String::new()
                         } else {

@@ -215,20 +215,21 @@ fn a_failing_cleanup_says_how_to_remove_the_namespace() {
     }
 }
 
-/// Exec failing (the kubelet gone) is no error: each pod is reported as not
-/// probed, and the sandbox is removed.
+/// Exec failing (the kubelet gone): no pod could be read, so the probe
+/// judged nothing, which is an error saying so pod by pod (`probe
+/// incomplete`, not a report without runtime findings); the sandbox is
+/// removed.
 #[test]
-fn failing_reads_are_notes_and_the_namespace_is_removed() {
+fn failing_reads_are_a_probe_incomplete_error_and_the_namespace_is_removed() {
     let outcome = probe_with(&Injected::Exec);
-    let evidence = outcome.result.expect("the probe ends");
-    assert!(!evidence.notes.is_empty());
+    let message = outcome.result.expect_err("nothing was read");
     assert!(
-        evidence
-            .notes
-            .iter()
-            .all(|n| n.starts_with("not probed: ") && n.contains("connection reset by the kubelet")),
-        "{:?}",
-        evidence.notes
+        message.starts_with("probe incomplete: no pod was probed, so no runtime check judged anything: not read: ")
+            && message.contains("connection reset by the kubelet"),
+        "{message}"
     );
+    assert!(!message.contains('\n'), "{message}");
     assert!(!outcome.namespace_left);
+    // Nothing read in run 1 and nothing restarted for a run 2.
+    assert_eq!(outcome.helm_calls.len(), 2, "{:?}", outcome.helm_calls);
 }
