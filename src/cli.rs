@@ -476,8 +476,9 @@ pub struct InstallArgs {
     /// container's imagePullPolicy says)
     #[arg(long, value_enum, default_value = "missing", help_heading = "Probe")]
     pub pull: Pull,
-    /// kube runtime: an argument appended to `helm install` as it is (repeatable), e.g.
-    /// --helm-arg=--server-side=false for Helm 4 against an API server without server-side apply
+    /// kube runtime: an argument appended to `helm install` as it is (repeatable). Helm 4 against
+    /// Kubernetes older than 1.22 gets --server-side=false by itself unless a --server-side flag is
+    /// given here
     #[arg(
         long = "helm-arg",
         value_name = "ARG",

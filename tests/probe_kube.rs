@@ -54,13 +54,13 @@ impl Cluster {
         command
     }
 
-    /// `netaudit install ARGS --probe --runtime kube` with helm 4, which
-    /// needs client-side apply on Kubernetes 1.20.
+    /// `netaudit install ARGS --probe --runtime kube` with helm 4. Helm 4
+    /// applies server-side, which Kubernetes 1.20 cannot do for it: netaudit
+    /// sees both versions and installs with `--server-side=false` by itself
+    /// (no `--helm-arg` here).
     fn install_command(&self, args: &[&str]) -> Command {
         let mut command = self.netaudit(4, &["install"]);
-        command
-            .args(args)
-            .args(["--probe", "--runtime", "kube", "--helm-arg=--server-side=false"]);
+        command.args(args).args(["--probe", "--runtime", "kube"]);
         command
     }
 
@@ -287,7 +287,56 @@ fn an_unpullable_image_ends_the_probe_at_once_with_one_line() {
     let naming: Vec<&str> = err.lines().filter(|l| l.contains("pull-web")).collect();
     assert_eq!(naming, [line.as_str()], "{err}");
     assert!(!err.contains("run 2") && !err.contains("restarting"), "{err}");
+    // Helm 4 on 1.20: client-side apply, chosen and said by netaudit.
+    assert!(
+        err.lines()
+            .any(|l| l.contains("Helm 4 applies server-side, which Kubernetes v1.20.2 cannot do for it")),
+        "{err}"
+    );
     cluster.assert_namespace_going(&namespace_in(&err));
+}
+
+/// A chart whose `kubeVersion` excludes the cluster's 1.20: helm refuses
+/// it; netaudit says so in one line naming both versions, exit 2, and
+/// nothing of the chart is installed (the sandbox namespace goes).
+#[test]
+fn a_chart_for_a_newer_kubernetes_is_one_line_naming_both_versions() {
+    let Some(cluster) = cluster() else { return };
+    let chart = tempfile::tempdir().unwrap();
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    std::fs::write(
+        chart.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\nkubeVersion: \">=1.25.0-0\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.path().join("templates/config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: shop-config}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let path = chart.path().to_string_lossy().into_owned();
+    let out = cluster.install(&["shop", &path, "--timeout", "60s"]);
+    let err = stderr(&out);
+    let line = one_error_line(&out);
+    assert_eq!(
+        line,
+        format!(
+            "error: chart {path} requires kubeVersion >=1.25.0-0 and the cluster of context `netaudit-kube` runs v1.20.2; \
+             nothing was installed"
+        ),
+        "{err}"
+    );
+    let namespace = namespace_in(&err);
+    cluster.assert_namespace_going(&namespace);
+    let configs = cluster.kubectl(&[
+        "get",
+        "configmap",
+        "shop-config",
+        "-n",
+        &namespace,
+        "--ignore-not-found",
+    ]);
+    assert_eq!(stdout(&configs), "", "nothing installed");
 }
 
 #[test]

@@ -26,17 +26,44 @@ pub(crate) async fn client_from_environment() -> Result<Client> {
     client_of(config_from_environment().await?)
 }
 
-/// The client, and where it goes as a person reads it: "context `kind-dev`
-/// (server https://127.0.0.1:6443)".
-pub(crate) async fn client_and_target() -> Result<(Client, String)> {
+/// Where the client goes, as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The kubeconfig context (`HELM_KUBECONTEXT`, else the current one).
+    pub(crate) context: Option<String>,
+    pub(crate) server: String,
+}
+
+impl Target {
+    /// "context `kind-dev`", or "server https://…" without a context.
+    pub(crate) fn cluster(&self) -> String {
+        match &self.context {
+            Some(context) => format!("context `{context}`"),
+            None => format!("server {}", self.server),
+        }
+    }
+}
+
+/// "context `kind-dev` (server https://127.0.0.1:6443)".
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.context {
+            Some(context) => write!(f, "context `{context}` (server {})", self.server),
+            None => write!(f, "server {}", self.server),
+        }
+    }
+}
+
+/// The client, and where it goes.
+pub(crate) async fn client_and_target() -> Result<(Client, Target)> {
     let config = config_from_environment().await?;
     let context = match env_nonempty("HELM_KUBECONTEXT") {
         Some(context) => Some(context),
         None => kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context),
     };
-    let target = match context {
-        Some(context) => format!("context `{context}` (server {})", config.cluster_url),
-        None => format!("server {}", config.cluster_url),
+    let target = Target {
+        context,
+        server: config.cluster_url.to_string(),
     };
     Ok((client_of(config)?, target))
 }

@@ -1,6 +1,7 @@
 //! helm, behind a trait: installs and uninstalls the chart into the sandbox namespace.
 
 use super::env_nonempty;
+use super::versions::{helm_major_of, kube_version_refused, server_side_apply_refused};
 use crate::source::helm::{Helm, RenderRequest};
 use anyhow::{bail, Context, Result};
 use std::ffi::OsString;
@@ -28,6 +29,11 @@ pub trait Installer {
     fn uninstall_hint(&self, namespace: &str) -> String;
     /// The release it installs.
     fn release(&self) -> &str;
+    /// helm's major version, when it says it.
+    fn helm_major(&self) -> Option<u32>;
+    /// What goes after the chart's flags on `helm install`: `--helm-arg`,
+    /// and what the sandbox adds (`--server-side=false`).
+    fn extra_args(&mut self) -> &mut Vec<OsString>;
 }
 
 /// The real installer: `$HELM_BIN install RELEASE CHART --namespace NS
@@ -40,12 +46,15 @@ pub struct HelmInstaller {
     /// The release name (helm template's default `release-name` when the
     /// user gave none, so objects are named as in the rendered model).
     pub release: String,
+    /// The chart as the user gave it (for messages).
+    pub chart: String,
     /// The chart and the user's flags (values, --set*, --version, --repo).
     pub chart_args: Vec<OsString>,
     /// `--kube-context` for helm (kube-rs uses the same context).
     pub kube_context: Option<String>,
-    /// `--helm-arg`: appended to `helm install` as they are (Helm 4 on an
-    /// API server without server-side apply needs `--server-side=false`).
+    /// `--helm-arg`: appended to `helm install` as they are; and
+    /// `--server-side=false` when the sandbox adds it (Helm 4 on an API
+    /// server older than 1.22, see `versions`).
     pub extra_args: Vec<OsString>,
 }
 
@@ -56,6 +65,7 @@ impl HelmInstaller {
         HelmInstaller {
             bin: helm.bin.clone(),
             release: request.release_name(),
+            chart: request.chart.clone(),
             chart_args: request.chart_args(),
             kube_context: env_nonempty("HELM_KUBECONTEXT"),
             extra_args: Vec::new(),
@@ -71,6 +81,16 @@ impl HelmInstaller {
         args.extend(self.context_args());
         args.extend(self.extra_args.iter().cloned());
         args
+    }
+
+    /// helm's major version (`helm version`), if helm says it.
+    pub fn major_version(&self) -> Option<u32> {
+        let args: Vec<OsString> = vec!["version".into(), "--template".into(), "{{.Version}}".into()];
+        let output = self.run_interruptible(&args).ok()?;
+        output
+            .status
+            .success()
+            .then(|| helm_major_of(&String::from_utf8_lossy(&output.stdout)))?
     }
 
     fn context_args(&self) -> Vec<OsString> {
@@ -121,8 +141,17 @@ impl Installer for HelmInstaller {
         if message.contains("context deadline exceeded") || message.contains("timed out waiting for the condition") {
             return Ok(InstallOutcome::WaitTimedOut(message));
         }
+        if let Some(refused) = kube_version_refused(&message, &self.chart) {
+            return Err(refused.into());
+        }
+        let hint = if server_side_apply_refused(&message) {
+            " (Helm 4 applies server-side, which this API server cannot do for the chart: \
+             --helm-arg=--server-side=false installs client-side)"
+        } else {
+            ""
+        };
         bail!(
-            "helm install {} into namespace {namespace} failed: {message}",
+            "helm install {} into namespace {namespace} failed: {message}{hint}",
             self.release
         )
     }
@@ -151,6 +180,14 @@ impl Installer for HelmInstaller {
 
     fn release(&self) -> &str {
         &self.release
+    }
+
+    fn helm_major(&self) -> Option<u32> {
+        self.major_version()
+    }
+
+    fn extra_args(&mut self) -> &mut Vec<OsString> {
+        &mut self.extra_args
     }
 
     fn uninstall_hint(&self, namespace: &str) -> String {

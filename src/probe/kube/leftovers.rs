@@ -84,6 +84,7 @@ pub async fn remove(client: &Client, name: &str) -> Result<()> {
                 HelmInstaller {
                     bin: helm.bin,
                     release: release.to_string(),
+                    chart: String::new(),
                     chart_args: Vec::new(),
                     kube_context: env_nonempty("HELM_KUBECONTEXT"),
                     extra_args: Vec::new(),

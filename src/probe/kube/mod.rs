@@ -33,14 +33,20 @@
 //!   `netaudit audit` ([`in_place`]) shares to read an installed
 //!   release in place (there with debug containers only when allowed).
 //!
+//! - Before installing, the sandbox reads the API server's version and
+//!   helm's: Helm 4 against a server older than 1.22 installs with
+//!   `--server-side=false` (said in a progress line), and helm's refusal of
+//!   a chart whose `kubeVersion` excludes the cluster's is one line naming
+//!   both versions (`versions`).
 //! - The wait ends at once for pods stopped for good (an image that cannot
 //!   be pulled, a container that cannot be created or keeps crashing, an
 //!   unschedulable pod), each said in one short line (`status::Stop`).
 //!
 //! Files: `sandbox` (the namespace's lifecycle), `installer` (helm),
-//! `exec`, `pods` (listing, owners, reading sockets), `status` (why a pod
-//! is not ready), `reader` (the script run in containers and its parser),
-//! `in_place` (`netaudit audit`), `testing` (the mocked API server).
+//! `versions` (server and helm versions), `exec`, `pods` (listing, owners,
+//! reading sockets), `status` (why a pod is not ready), `reader` (the
+//! script run in containers and its parser), `in_place` (`netaudit
+//! audit`), `testing` (the mocked API server).
 
 pub(crate) mod exec;
 pub(crate) mod in_place;
@@ -54,12 +60,14 @@ mod status;
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
+pub(crate) mod versions;
 
 pub use installer::HelmInstaller;
 pub use sandbox::{KubeOptions, KubeSandbox};
 
 pub(crate) use crate::source::kube_client::{
-    api_failed, block, client_and_target, client_from_environment, env_nonempty, is_status, new_runtime, within,
+    api_failed, block, client_and_target, client_from_environment, env_nonempty, is_status, kube_message, new_runtime,
+    within,
 };
 use std::time::Duration;
 

@@ -8,6 +8,7 @@ use super::exec::{KubeExec, PodExec};
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
 use super::status::{stopped_reason, Stop};
+use super::versions::{client_side_apply, server_version, KubeVersionRefused};
 use super::{api_failed, block, client_and_target, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE};
 use crate::model::secrets::SecretValue;
 use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
@@ -92,6 +93,8 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     deleted: BTreeSet<String>,
     /// What could not be probed, for the report.
     notes: Vec<String>,
+    /// Which cluster it is, for messages: "context `kind-dev`".
+    pub(crate) cluster: String,
 }
 
 impl KubeSandbox<HelmInstaller, KubeExec> {
@@ -104,11 +107,19 @@ impl KubeSandbox<HelmInstaller, KubeExec> {
         let (client, target) = runtime
             .block_on(client_and_target())
             .map_err(|e| anyhow::anyhow!("{e} (--runtime podman probes locally)"))?;
-        let sandbox = KubeSandbox::with_parts(runtime, client, installer, KubeExec, options);
+        let mut sandbox = KubeSandbox::with_parts(runtime, client, installer, KubeExec, options);
+        sandbox.cluster = target.cluster();
         progress(&format!(
             "kube runtime: the sandbox namespace {} and release `{}` go into {target}",
             sandbox.name, sandbox.options.release
         ));
+        sandbox.adapt_to_versions(progress).map_err(|e| {
+            if interrupt::is_interrupt(&e) {
+                e
+            } else {
+                anyhow::anyhow!("{e:#} (--runtime podman probes locally)")
+            }
+        })?;
         Ok(sandbox)
     }
 }
@@ -138,11 +149,39 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             expected: BTreeMap::new(),
             deleted: BTreeSet::new(),
             notes: Vec::new(),
+            cluster: "the current context".into(),
         }
+    }
+
+    /// Read the API server's version, and make helm install as that
+    /// server can: Helm 4 against a server older than 1.22 gets
+    /// `--server-side=false` (said in a progress line) unless the user gave
+    /// a `--server-side` flag ([`client_side_apply`]). Reads only.
+    pub(crate) fn adapt_to_versions(&mut self, progress: &dyn Fn(&str)) -> Result<()> {
+        let limit = self.options.api_timeout;
+        let server = block(
+            &self.runtime,
+            within(
+                limit,
+                "cannot read the API server's version",
+                server_version(&self.client),
+            ),
+        )?;
+        let helm_major = self.installer.helm_major();
+        if let Some(line) = client_side_apply(helm_major, server.as_ref(), self.installer.extra_args()) {
+            self.installer.extra_args().push("--server-side=false".into());
+            progress(&line);
+        }
+        Ok(())
     }
 
     fn pods_api(&self) -> Api<Pod> {
         Api::namespaced(self.client.clone(), &self.name)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn installer_mut(&mut self) -> &mut I {
+        &mut self.installer
     }
 
     /// Reading the sandbox's pods (debug containers allowed: the sandbox is ours).
@@ -346,9 +385,17 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         block(&self.runtime, within(limit, what, self.create_namespace()))?;
         self.created = true;
         self.install_attempted = true;
-        match self.installer.install(&self.name, self.options.install_timeout)? {
-            InstallOutcome::Ready => {}
-            InstallOutcome::WaitTimedOut(message) => self.install_note = Some(message),
+        let outcome = self.installer.install(&self.name, self.options.install_timeout);
+        let outcome = outcome.map_err(|error| match error.downcast::<KubeVersionRefused>() {
+            Ok(refused) => anyhow::anyhow!(
+                "{refused} and the cluster of {} runs {}; nothing was installed",
+                self.cluster,
+                refused.cluster
+            ),
+            Err(error) => error,
+        })?;
+        if let InstallOutcome::WaitTimedOut(message) = outcome {
+            self.install_note = Some(message);
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use kube::client::Body;
 use kube::Client;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub(crate) struct Cluster {
     generation: usize,
     /// Requests answered with a fault instead of the state.
     pub(crate) faults: Vec<Fault>,
+    /// What `/version` answers (major, minor, gitVersion); 1.20.2 when not set.
+    pub(crate) version: Option<(&'static str, &'static str, &'static str)>,
 }
 
 /// How a faulty API server answers.
@@ -159,6 +162,14 @@ impl Cluster {
     fn handle(&mut self, method: &str, path: &str, query: &str, body: &[u8]) -> (u16, Value) {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (method, segments.as_slice()) {
+            ("GET", ["version"]) => {
+                let (major, minor, git) = self.version.unwrap_or(("1", "20", "v1.20.2"));
+                (
+                    200,
+                    json!({"major": major, "minor": minor, "gitVersion": git, "gitCommit": "", "gitTreeState": "clean",
+                        "buildDate": "", "goVersion": "go1.15", "compiler": "gc", "platform": "linux/amd64"}),
+                )
+            }
             ("POST", ["api", "v1", "namespaces"]) => {
                 let namespace: Value = serde_json::from_slice(body).unwrap();
                 let name = name_of(&namespace).to_string();
@@ -296,13 +307,46 @@ pub(crate) struct FakeHelm {
     pub(crate) fail: bool,
     pub(crate) fail_uninstall: bool,
     pub(crate) calls: Arc<Mutex<Vec<String>>>,
+    /// What `helm version` says of its major version.
+    pub(crate) major: Option<u32>,
+    /// `--helm-arg`s, and what the sandbox adds.
+    pub(crate) extra_args: Vec<OsString>,
+    /// The chart's `kubeVersion` excludes the cluster's: helm refuses
+    /// it, in helm's own words.
+    pub(crate) refuse_kube_version: bool,
+}
+
+impl FakeHelm {
+    pub(crate) fn new(cluster: Shared, objects: fn(&mut Cluster), calls: Arc<Mutex<Vec<String>>>) -> FakeHelm {
+        FakeHelm {
+            cluster,
+            objects,
+            fail: false,
+            fail_uninstall: false,
+            calls,
+            major: Some(3),
+            extra_args: Vec::new(),
+            refuse_kube_version: false,
+        }
+    }
 }
 
 impl Installer for FakeHelm {
     fn install(&mut self, namespace: &str, _: Duration) -> Result<InstallOutcome> {
-        self.calls.lock().unwrap().push(format!("install {namespace}"));
+        let args: Vec<String> = self
+            .extra_args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let call = format!("install {namespace} {}", args.join(" "));
+        self.calls.lock().unwrap().push(call.trim_end().to_string());
         if self.fail {
             bail!("helm install failed: chart is broken");
+        }
+        if self.refuse_kube_version {
+            let said = "Error: INSTALLATION FAILED: chart requires kubeVersion: >=1.25.0-0 which is incompatible \
+                        with Kubernetes v1.20.2";
+            return Err(super::versions::kube_version_refused(said, "./shop").unwrap().into());
         }
         (self.objects)(&mut self.cluster.lock().unwrap());
         Ok(InstallOutcome::Ready)
@@ -319,6 +363,12 @@ impl Installer for FakeHelm {
     }
     fn release(&self) -> &str {
         "shop"
+    }
+    fn helm_major(&self) -> Option<u32> {
+        self.major
+    }
+    fn extra_args(&mut self) -> &mut Vec<OsString> {
+        &mut self.extra_args
     }
 }
 

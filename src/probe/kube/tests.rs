@@ -1,6 +1,7 @@
 //! The kube sandbox against the fake API server of [`super::testing`].
 
 mod faults;
+mod versions;
 
 use super::installer::HelmInstaller;
 use super::sandbox::{KubeOptions, KubeSandbox};
@@ -35,13 +36,8 @@ fn harness_expecting(objects: fn(&mut Cluster), fail_install: bool, workloads: V
     let client = mock_client(&runtime, &cluster);
     let helm_calls = Arc::new(Mutex::new(Vec::new()));
     let (exec, exec_calls) = fake_exec(SANDBOX_NS);
-    let installer = FakeHelm {
-        cluster: cluster.clone(),
-        objects,
-        fail: fail_install,
-        fail_uninstall: false,
-        calls: helm_calls.clone(),
-    };
+    let mut installer = FakeHelm::new(cluster.clone(), objects, helm_calls.clone());
+    installer.fail = fail_install;
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(5));
     options.poll_interval = Duration::from_millis(10);
     options.cleanup_wait = Duration::from_millis(100);

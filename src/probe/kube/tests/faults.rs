@@ -51,13 +51,9 @@ fn probe_with(injected: &Injected) -> Outcome {
     let helm_calls = Arc::new(Mutex::new(Vec::new()));
     let (mut exec, _) = fake_exec(SANDBOX_NS);
     exec.broken = matches!(injected, Injected::Exec);
-    let installer = FakeHelm {
-        cluster: cluster.clone(),
-        objects: deployment_objects,
-        fail: matches!(injected, Injected::HelmInstall),
-        fail_uninstall: matches!(injected, Injected::HelmUninstall),
-        calls: helm_calls.clone(),
-    };
+    let mut installer = FakeHelm::new(cluster.clone(), deployment_objects, helm_calls.clone());
+    installer.fail = matches!(injected, Injected::HelmInstall);
+    installer.fail_uninstall = matches!(injected, Injected::HelmUninstall);
     let mut options = KubeOptions::new("shop", "prod", Duration::from_secs(2));
     options.poll_interval = Duration::from_millis(10);
     options.cleanup_wait = Duration::from_millis(100);
