@@ -12,7 +12,8 @@
 //! `templates/server/`; in `templates/` itself: every workload of the
 //! chart, not of its subcharts); read nowhere literally (through `with`,
 //! say): every workload of the chart. A subchart's toggle covers the
-//! subchart's workloads. Only subcharts the render holds are read.
+//! subchart's workloads; a `global.` one, which helm hands to every
+//! subchart, any workload. Only subcharts the render holds are read.
 
 use super::helm::Helm;
 use super::values::{enabled_toggle_paths, network_policy_toggles};
@@ -43,6 +44,10 @@ pub fn chart_toggles(helm: &Helm, dir: &Path, rendered: &str) -> Vec<ValuesToggl
         // `metrics.networkPolicy.enabled` in the parent's values is the
         // `metrics` subchart's own toggle, set by its parent.
         let first = toggle.path.split('.').next().unwrap_or_default();
+        if first == "global" {
+            // Helm hands `global` to every subchart too: any workload.
+            continue;
+        }
         if let Some(sub) = subcharts.iter().find(|s| s.key() == first) {
             toggle.applies_to = Some(sub.prefixes(&name));
             continue;
@@ -225,7 +230,60 @@ fn template_texts(dir: &Path) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::archive_chart_name;
+    use super::{archive_chart_name, chart_toggles};
+    use crate::source::helm::Helm;
+
+    /// The chart's own toggles cover the template directories that read
+    /// them; a subchart's, its workloads under its alias; a `global.` one,
+    /// every workload (no helm call: the subchart is a directory).
+    #[test]
+    fn toggles_cover_their_templates_subcharts_and_globals() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "Chart.yaml",
+            "name: stack\ndependencies: [{name: metrics, alias: kube-metrics}]\n",
+        );
+        write(
+            "values.yaml",
+            "server: {networkPolicy: {enabled: false}}\nglobal: {networkPolicy: {enabled: false}}\n",
+        );
+        write(
+            "templates/server/np.yaml",
+            "{{ if .Values.server.networkPolicy.enabled }}x{{ end }}",
+        );
+        write("charts/metrics/Chart.yaml", "name: metrics\n");
+        write("charts/metrics/values.yaml", "networkPolicy: {enabled: false}\n");
+        let rendered = "# Source: stack/charts/kube-metrics/templates/deployment.yaml\n";
+        let helm = Helm {
+            bin: "no-helm-needed".into(),
+        };
+        let found: Vec<(String, Option<Vec<String>>)> = chart_toggles(&helm, dir.path(), rendered)
+            .into_iter()
+            .map(|t| (t.path, t.applies_to))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "server.networkPolicy.enabled".into(),
+                    Some(vec!["stack/templates/server/".into()])
+                ),
+                ("global.networkPolicy.enabled".into(), None),
+                (
+                    "kube-metrics.networkPolicy.enabled".into(),
+                    Some(vec![
+                        "stack/charts/metrics/".into(),
+                        "stack/charts/kube-metrics/".into()
+                    ])
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn archives_are_named_without_their_version() {
