@@ -947,12 +947,13 @@ impl Cluster {
         stdout(&out).lines().map(str::to_string).collect()
     }
 
-    /// Wait (at most 120 s) until no namespace of ours exists, terminating
-    /// ones included.
+    /// Wait (at most 120 s) until no namespace of ours exists, and no
+    /// namespace at all is terminating (what the tests before left going:
+    /// it would vanish from an inventory taken now).
     fn await_no_sandboxes(&self) {
         let started = Instant::now();
         loop {
-            let out = self.kubectl(&[
+            let ours = self.kubectl(&[
                 "get",
                 "namespaces",
                 "-l",
@@ -960,7 +961,13 @@ impl Cluster {
                 "-o",
                 "name",
             ]);
-            let left = stdout(&out);
+            let terminating = self.kubectl(&[
+                "get",
+                "namespaces",
+                "-o",
+                "jsonpath={range .items[?(@.status.phase==\"Terminating\")]}{.metadata.name}{\"\\n\"}{end}",
+            ]);
+            let left = format!("{}{}", stdout(&ours), stdout(&terminating));
             if left.trim().is_empty() {
                 return;
             }
