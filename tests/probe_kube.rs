@@ -33,10 +33,15 @@ fn cluster() -> Option<Cluster> {
         return None;
     }
     let serial = CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(Cluster {
+    let cluster = Cluster {
         kubeconfig: common::test_cluster()?,
         _serial: Some(serial),
-    })
+    };
+    // What the test before left terminating (its namespace, pods holding
+    // host ports) would make this one's pods unschedulable or its
+    // inventories change: each test starts on a settled cluster.
+    cluster.await_no_terminating_namespaces();
+    Some(cluster)
 }
 
 impl Cluster {
@@ -947,31 +952,36 @@ impl Cluster {
         stdout(&out).lines().map(str::to_string).collect()
     }
 
-    /// Wait (at most 120 s) until no namespace of ours exists, and no
-    /// namespace at all is terminating (what the tests before left going:
-    /// it would vanish from an inventory taken now).
+    /// Wait (at most 120 s) until no namespace of ours exists, terminating
+    /// ones included.
     fn await_no_sandboxes(&self) {
+        self.await_namespaces_gone(&["-l", "app.kubernetes.io/managed-by=helm-netaudit", "-o", "name"]);
+    }
+
+    /// Wait (at most 120 s) until no namespace at all is terminating.
+    fn await_no_terminating_namespaces(&self) {
+        self.await_namespaces_gone(&[
+            "-o",
+            "jsonpath={range .items[?(@.status.phase==\"Terminating\")]}{.metadata.name}{\"\\n\"}{end}",
+        ]);
+    }
+
+    /// Wait (at most 120 s) until `kubectl get namespaces ARGS` prints nothing.
+    fn await_namespaces_gone(&self, args: &[&str]) {
         let started = Instant::now();
         loop {
-            let ours = self.kubectl(&[
-                "get",
-                "namespaces",
-                "-l",
-                "app.kubernetes.io/managed-by=helm-netaudit",
-                "-o",
-                "name",
-            ]);
-            let terminating = self.kubectl(&[
-                "get",
-                "namespaces",
-                "-o",
-                "jsonpath={range .items[?(@.status.phase==\"Terminating\")]}{.metadata.name}{\"\\n\"}{end}",
-            ]);
-            let left = format!("{}{}", stdout(&ours), stdout(&terminating));
-            if left.trim().is_empty() {
+            let mut all = vec!["get", "namespaces"];
+            all.extend_from_slice(args);
+            let out = self.kubectl(&all);
+            let left = stdout(&out);
+            if out.status.success() && left.trim().is_empty() {
                 return;
             }
-            assert!(started.elapsed() < Duration::from_secs(120), "sandboxes left: {left}");
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "namespaces left: {left} {}",
+                stderr(&out)
+            );
             std::thread::sleep(Duration::from_secs(2));
         }
     }
