@@ -79,12 +79,7 @@ fn sarif_is_valid_sarif_2_1_0_and_points_at_chart_templates() {
         &std::fs::read_to_string(repo().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
     )
     .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("SARIF schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+    assert_valid_sarif(&schema, &sarif);
 
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
@@ -138,16 +133,7 @@ fn sarif_locates_a_chart_elsewhere_with_file_uris() {
         &std::fs::read_to_string(repo().join("testdata/schemas/sarif-schema-2.1.0.json")).unwrap(),
     )
     .unwrap();
-    // Draft 7: `format: uri-reference` is checked (explicitly, all the same).
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .expect("SARIF schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
-    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
+    assert_valid_sarif(&schema, &sarif);
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
     let prefix = format!("file://{base}/my%20charts%231/shop%20%C3%BC/templates/");
@@ -249,4 +235,17 @@ fn a_group_of_identical_labels_is_one_finding_and_every_pair_in_the_summary() {
     assert_eq!(m4a.len(), 1, "{m4a:?}");
     assert_eq!(m4a[0]["objects"].as_array().unwrap().len(), 5);
     assert_eq!(json["summary"]["rows"][0]["counts"]["M4A"], 10);
+}
+
+/// No violation of the SARIF 2.1.0 schema, formats (`uri-reference`) included.
+fn assert_valid_sarif(schema: &serde_json::Value, sarif: &serde_json::Value) {
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .expect("SARIF schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(sarif)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations:\n{}", errors.join("\n"));
 }

@@ -305,15 +305,17 @@ fn pull_events(cluster: &mut Cluster, pod: &str) {
     cluster.events.push(event(pod, 6, "Failed", "Error: ImagePullBackOff"));
 }
 
+/// One pod whose image cannot be pulled (ErrImagePull), with the kubelet's events.
+fn unpullable(cluster: &mut Cluster) {
+    let image = "localhost/netaudit-no-such-image:1.0";
+    cluster
+        .pods
+        .push(waiting_pod("web-5d9f-abcde", image, "ErrImagePull", PULL_ERROR));
+    pull_events(cluster, "web-5d9f-abcde");
+}
+
 #[test]
 fn an_image_that_cannot_be_pulled_ends_the_wait_at_once_in_one_short_line() {
-    fn unpullable(cluster: &mut Cluster) {
-        let image = "localhost/netaudit-no-such-image:1.0";
-        cluster
-            .pods
-            .push(waiting_pod("web-5d9f-abcde", image, "ErrImagePull", PULL_ERROR));
-        pull_events(cluster, "web-5d9f-abcde");
-    }
     let mut h = harness_expecting(unpullable, false, vec![web()]);
     h.sandbox.install().unwrap();
     let mut polls = 0;
@@ -362,13 +364,6 @@ fn an_image_pull_back_off_takes_the_pull_error_from_the_last_failed_event() {
 /// probe is an error naming the pod.
 #[test]
 fn an_unpullable_image_is_a_probe_incomplete_error_without_a_second_run() {
-    fn unpullable(cluster: &mut Cluster) {
-        let image = "localhost/netaudit-no-such-image:1.0";
-        cluster
-            .pods
-            .push(waiting_pod("web-5d9f-abcde", image, "ErrImagePull", PULL_ERROR));
-        pull_events(cluster, "web-5d9f-abcde");
-    }
     let mut h = harness_expecting(unpullable, false, vec![web()]);
     let options = ProbeOptions {
         runs: 2,
