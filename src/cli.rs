@@ -387,10 +387,14 @@ pub struct FixArgs {
     )]
     pub output_dir: Option<PathBuf>,
     /// Write nothing: check the NetworkPolicies in the manifests as they are (yours, the chart's,
-    /// or the output of a previous `fix`): every flow the application needs, allowed or BLOCKED,
-    /// and every flow they allow. Exit 1 when a needed flow is blocked
+    /// or the output of a previous `fix`): every flow the application needs, allowed, BLOCKED or
+    /// UNKNOWN, and every flow they allow. Exit 1 when a needed flow is blocked or unknown
     #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "from_report", "force"])]
     pub check: bool,
+    /// With --check: needed flows netaudit cannot decide (UNKNOWN: where they go is not known, or
+    /// they pass only through a construct it does not evaluate) do not make the exit code 1
+    #[arg(long = "unknown-ok", help_heading = "Output", requires = "check")]
+    pub unknown_ok: bool,
     /// Overwrite files that already exist in the directory
     #[arg(long, help_heading = "Output")]
     pub force: bool,

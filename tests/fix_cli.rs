@@ -724,15 +724,22 @@ fn fix_check_prints_the_flows_a_policy_set_allows() {
 
 /// A needed flow netaudit cannot tell (a datasource whose host is no Service
 /// of the manifests) is UNKNOWN in `fix --check`: first, with what is
-/// lacking, never counted as passing; it does not fail the run by itself.
+/// lacking, never counted as passing; exit 1 like a blocked flow, unless
+/// `--unknown-ok`.
 #[test]
 fn fix_check_says_unknown_never_n_of_n_pass() {
-    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-        .args(["fix", "--check", "--manifests"])
-        .arg(repo().join("testdata/fix/monitoring-stack.yaml"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let check = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_netaudit"))
+            .args(["fix", "--check", "--manifests"])
+            .arg(repo().join("testdata/fix/monitoring-stack.yaml"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let accepted = check(&["--unknown-ok"]);
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
     let mut lines = text.lines();
     assert_eq!(
@@ -749,7 +756,7 @@ fn fix_check_says_unknown_never_n_of_n_pass() {
         "{text}"
     );
     assert!(
-        stderr(&out).contains("1 needed flow(s) UNKNOWN: netaudit cannot tell where they go"),
+        stderr(&out).contains("1 needed flow(s) UNKNOWN: netaudit cannot tell whether they pass (UNKNOWN above says what it lacks); --unknown-ok accepts them"),
         "{}",
         stderr(&out)
     );

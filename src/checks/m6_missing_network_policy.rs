@@ -1,6 +1,6 @@
 use super::support::{describe, pod_labels_subject};
 use super::{declare_check, Finding};
-use crate::model::{Index, ValuesToggle};
+use crate::model::{Index, PodPick, Policy, ValuesToggle};
 
 declare_check! {
     /// ## What it does
@@ -55,9 +55,14 @@ declare_check! {
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     for workload in &index.workloads {
-        if workload.host_network_line.is_some() || index.policies.iter().any(|p| p.covers(workload)) {
+        if workload.host_network_line.is_some() {
             continue;
         }
+        let open_pods = match Policy::left_open(&index.policies, workload) {
+            PodPick::None => continue,
+            PodPick::All => None,
+            PodPick::Some(ordinals) => Some(ordinals),
+        };
         let toggles: Vec<&ValuesToggle> = index.inputs[workload.obj.input]
             .netpol_toggles
             .iter()
@@ -77,18 +82,27 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                 sets.join(" ")
             )
         };
-        findings.push(
-            Finding::new(
-                &M6,
+        let message = match open_pods {
+            None => format!(
+                "{} is not selected by any policy restricting ingress in namespace `{}`",
+                describe(workload.obj),
+                workload.obj.namespace
+            ),
+            Some(ordinals) => {
+                let names: Vec<String> = ordinals
+                    .iter()
+                    .map(|&i| format!("`{}`", workload.pod_name(i)))
+                    .collect();
                 format!(
-                    "{} is not selected by any policy restricting ingress in namespace `{}`",
+                    "{}: pod{} {} {} not selected by any policy restricting ingress in namespace `{}` (a policy selects only the others)",
                     describe(workload.obj),
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", "),
+                    if names.len() == 1 { "is" } else { "are" },
                     workload.obj.namespace
-                ),
-                help,
-                vec![pod_labels_subject(workload)],
-            )
-            .exposing_workloads(),
-        );
+                )
+            }
+        };
+        findings.push(Finding::new(&M6, message, help, vec![pod_labels_subject(workload)]).exposing_workloads());
     }
 }

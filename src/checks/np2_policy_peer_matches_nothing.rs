@@ -89,7 +89,7 @@ fn matches_nothing(
             let names: Vec<&str> = audited
                 .iter()
                 .copied()
-                .filter(|n| matcher.matches_namespace(n))
+                .filter(|n| matcher.matches(&index.namespaces.of_namespace(n)))
                 .collect();
             if names.is_empty() {
                 return Some(format!("namespaceSelector {} matches no namespace", matcher.display()));

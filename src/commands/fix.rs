@@ -57,7 +57,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
     };
     if args.check {
-        return check(&spec, &policy_options(&args.policy));
+        return check(&spec, &policy_options(&args.policy), args.unknown_ok);
     }
     let Some(dir) = &args.output_dir else {
         bail!("give --output-dir DIR (or --check)");
@@ -115,8 +115,8 @@ pub fn run(args: &FixArgs) -> Result<u8> {
 
 /// `fix --check`: whether the manifests' own NetworkPolicies let every
 /// needed flow through, and every flow they allow, on stdout. Exit 1 when a
-/// needed flow is blocked.
-fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
+/// needed flow is blocked, or unknown without `unknown_ok`.
+fn check(spec: &InputSpec, options: &PolicyOptions, unknown_ok: bool) -> Result<u8> {
     let inputs = source::acquire(std::slice::from_ref(spec))?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
     let tables = flows::as_they_are(&manifests, options)?;
@@ -135,14 +135,14 @@ fn check(spec: &InputSpec, options: &PolicyOptions) -> Result<u8> {
     let unknown = tables.unknown().count();
     if unknown > 0 {
         note(&format!(
-            "{unknown} needed flow(s) UNKNOWN: netaudit cannot tell where they go (UNKNOWN above says what it lacks)"
+            "{unknown} needed flow(s) UNKNOWN: netaudit cannot tell whether they pass (UNKNOWN above says what it lacks){}",
+            if unknown_ok { "" } else { "; --unknown-ok accepts them" }
         ));
     }
     if blocked > 0 {
         note(&format!("{blocked} needed flow(s) blocked (BLOCKED above)"));
-        return Ok(1);
     }
-    Ok(0)
+    Ok(u8::from(blocked > 0 || (unknown > 0 && !unknown_ok)))
 }
 
 fn refuse_to_overwrite(dir: &Path, force: bool) -> Result<()> {

@@ -14,7 +14,7 @@
 
 use super::policy::needs::{Destination, Need, Source};
 use crate::model::{Index, Protocol, Workload, WorkloadRef};
-use crate::reach::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+use crate::reach::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
 use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -198,105 +198,134 @@ pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16,
 /// the manifests through on its port, else unknown.
 pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
     let eval = Evaluator::new(&index.policies, &index.workloads);
-    let notes = &mut Notes::default();
-    let find = |reference: &WorkloadRef| index.workloads.iter().find(|w| &w.reference() == reference);
+    let doubting = Evaluator::new(&index.policies, &index.workloads).leaning(Lean::Blocked);
     let stand_ins = super::stand_in::load(needs)?;
     let stand_ins = stand_ins.index();
     Ok(needs
         .iter()
         .map(|need| {
-            let dest = match &need.to {
-                Destination::Workload(reference) => match find(reference) {
-                    Some(w) => Some(w),
-                    None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
-                },
-                Destination::ServicePods(pods) => match super::stand_in::find(&stand_ins, pods) {
-                    Some(w) => Some(w),
-                    None => return Verdict::blocked(format!("no stand-in for {}", need.to), Vec::new()),
-                },
-                // Where it goes is not known, nor on which port: nothing to decide.
-                Destination::Unknown(_) if need.port.is_none() => return Verdict::unknown(),
-                Destination::Outside(_) | Destination::Unknown(_) => None,
-            };
-            let sources: Vec<&Workload<'_>> = match &need.from {
-                Source::Workload(reference) => match find(reference) {
-                    Some(w) => vec![w],
-                    None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
-                },
-                Source::Release { members, .. } => members.iter().filter_map(find).collect(),
-                Source::Outside => Vec::new(),
-            };
-            let traffic = Traffic {
-                dest,
-                ports: match need.port {
-                    Some(port) => Ports::One(port, need.protocol),
-                    None => Ports::Every(need.protocol),
-                },
-            };
-            let dest_as_peer = dest.map_or(Party::Outside, Party::of);
-            let mut passage = Passage::default();
-            // The destination's ingress side, for one source (`None`: not a pod, not evaluated).
-            let mut ingress_of = |source: Party<'_, '_>| -> Result<Option<Vec<String>>, ()> {
-                match dest {
-                    Some(_) => eval.ingress_permit(&traffic, source, notes).map(Some).ok_or(()),
-                    None => Ok(None),
-                }
-            };
-            let add = |side: &mut Option<Vec<String>>, names: Vec<String>| {
-                let side = side.get_or_insert_with(Vec::new);
-                side.extend(names);
-                side.sort();
-                side.dedup();
-            };
-            let deny_in = |from: &str| {
-                let names = dest
-                    .map(|d| eval.selecting_names(d, Direction::Ingress))
-                    .unwrap_or_default();
-                Verdict::blocked(
-                    format!("denied{from} by the ingress policies {}", names.join(", ")),
-                    names,
-                )
-            };
-            if matches!(need.from, Source::Outside) {
-                match ingress_of(Party::Outside) {
-                    Ok(names) => passage.ingress = names,
-                    Err(()) => return deny_in(""),
+            let mut notes = Notes::default();
+            let verdict = judge(&eval, index, &stand_ins, need, &mut notes);
+            let passes = verdict.blocked.is_none() && verdict.unknown.is_none();
+            // Allowed only where netaudit leant towards reachable: not known to pass.
+            if passes && !notes.0.is_empty() {
+                let doubted = judge(&doubting, index, &stand_ins, need, &mut Notes::default());
+                if doubted.blocked.is_some() {
+                    let constructs: Vec<String> = notes.0.into_iter().collect();
+                    return Verdict {
+                        unknown: Some(format!(
+                            "it passes only if what netaudit does not evaluate lets it: {}",
+                            constructs.join("; ")
+                        )),
+                        ..verdict
+                    };
                 }
             }
-            for source in sources {
-                let Ok(ingress) = ingress_of(Party::of(source)) else {
-                    return deny_in(&format!(" from {}", source.reference()));
-                };
-                let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer, &mut Notes::default()) else {
-                    let names = eval.selecting_names(source, Direction::Egress);
-                    return Verdict::blocked(
-                        format!(
-                            "denied by the egress policies {} of {}",
-                            names.join(", "),
-                            source.reference()
-                        ),
-                        names,
-                    );
-                };
-                if let Some(names) = ingress {
-                    add(&mut passage.ingress, names);
-                }
-                add(&mut passage.egress, egress);
-            }
-            match &need.to {
-                Destination::Unknown(_) => Verdict {
-                    passage,
-                    ..Verdict::unknown()
-                },
-                _ => Verdict {
-                    passage,
-                    blocked: None,
-                    blocked_by: Vec::new(),
-                    unknown: None,
-                },
-            }
+            verdict
         })
         .collect())
+}
+
+/// One needed flow's verdict under `eval`, with the notes of what the
+/// answer rested on that was not evaluated.
+fn judge(
+    eval: &Evaluator<'_, '_>,
+    index: &Index<'_>,
+    stand_ins: &Index<'_>,
+    need: &Need,
+    notes: &mut Notes,
+) -> Verdict {
+    let find = |reference: &WorkloadRef| index.workloads.iter().find(|w| &w.reference() == reference);
+    let dest = match &need.to {
+        Destination::Workload(reference) => match find(reference) {
+            Some(w) => Some(w),
+            None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
+        },
+        Destination::ServicePods(pods) => match super::stand_in::find(stand_ins, pods) {
+            Some(w) => Some(w),
+            None => return Verdict::blocked(format!("no stand-in for {}", need.to), Vec::new()),
+        },
+        // Where it goes is not known, nor on which port: nothing to decide.
+        Destination::Unknown(_) if need.port.is_none() => return Verdict::unknown(),
+        Destination::Outside(_) | Destination::Unknown(_) => None,
+    };
+    let sources: Vec<&Workload<'_>> = match &need.from {
+        Source::Workload(reference) => match find(reference) {
+            Some(w) => vec![w],
+            None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
+        },
+        Source::Release { members, .. } => members.iter().filter_map(find).collect(),
+        Source::Outside => Vec::new(),
+    };
+    let traffic = Traffic {
+        dest,
+        ports: match need.port {
+            Some(port) => Ports::One(port, need.protocol),
+            None => Ports::Every(need.protocol),
+        },
+    };
+    let dest_as_peer = dest.map_or(Party::Outside, Party::of);
+    let mut passage = Passage::default();
+    // The destination's ingress side, for one source (`None`: not a pod, not evaluated).
+    let ingress_of = |source: Party<'_, '_>, notes: &mut Notes| -> Result<Option<Vec<String>>, ()> {
+        match dest {
+            Some(_) => eval.ingress_permit(&traffic, source, notes).map(Some).ok_or(()),
+            None => Ok(None),
+        }
+    };
+    let add = |side: &mut Option<Vec<String>>, names: Vec<String>| {
+        let side = side.get_or_insert_with(Vec::new);
+        side.extend(names);
+        side.sort();
+        side.dedup();
+    };
+    let deny_in = |from: &str| {
+        let names = dest
+            .map(|d| eval.selecting_names(d, Direction::Ingress))
+            .unwrap_or_default();
+        Verdict::blocked(
+            format!("denied{from} by the ingress policies {}", names.join(", ")),
+            names,
+        )
+    };
+    if matches!(need.from, Source::Outside) {
+        match ingress_of(Party::Outside, notes) {
+            Ok(names) => passage.ingress = names,
+            Err(()) => return deny_in(""),
+        }
+    }
+    for source in sources {
+        let Ok(ingress) = ingress_of(Party::of(source), notes) else {
+            return deny_in(&format!(" from {}", source.reference()));
+        };
+        let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer, notes) else {
+            let names = eval.selecting_names(source, Direction::Egress);
+            return Verdict::blocked(
+                format!(
+                    "denied by the egress policies {} of {}",
+                    names.join(", "),
+                    source.reference()
+                ),
+                names,
+            );
+        };
+        if let Some(names) = ingress {
+            add(&mut passage.ingress, names);
+        }
+        add(&mut passage.egress, egress);
+    }
+    match &need.to {
+        Destination::Unknown(_) => Verdict {
+            passage,
+            ..Verdict::unknown()
+        },
+        _ => Verdict {
+            passage,
+            blocked: None,
+            blocked_by: Vec::new(),
+            unknown: None,
+        },
+    }
 }
 
 /// A readable table of flows, one `from -> to port/proto` line each, sorted

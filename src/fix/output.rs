@@ -108,7 +108,7 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
          What the manifests say the application needs: each workload's Services as named in its env, \
          arguments and ConfigMaps, ports exposed outside the cluster or called by the API server, scraped \
          ports, the API server for workloads bound by RBAC, the cluster DNS, what scrapers discover. {} once these \
-         files are applied{}. UNKNOWN: netaudit cannot tell where the flow goes (it says what it lacks); \
+         files are applied{}. UNKNOWN: netaudit cannot tell whether the flow passes (it says what it lacks); \
          check it by hand. `(outside)` is anything that is not a pod of these manifests: other \
          namespaces, nodes, the API server, the internet. `in:`/`out:` name the policies that let a flow \
          through on the destination's and the source's side.\n\n```text\n",

@@ -29,7 +29,7 @@ pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
 pub use input::{Input, ValuesToggle};
 pub use lookup::{Collision, PodLookup, ServiceSelection};
-pub use objects::{Container, ContainerPort, Service, ServicePort, TargetPort, Workload};
+pub use objects::{Container, ContainerPort, PodPick, Service, ServicePort, TargetPort, Workload};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use policy::{
@@ -181,7 +181,6 @@ const IGNORED_KINDS: &[&str] = &[
     "PersistentVolume",
     "StorageClass",
     "PriorityClass",
-    "Namespace",
 ];
 
 /// Split `input.text` into documents and append the objects to `out`, and
@@ -414,6 +413,8 @@ pub struct Index<'a> {
     /// Kubernetes, Cilium and Calico policies, malformed ones included
     /// (they select nothing; NP3 reports them).
     pub policies: Vec<Policy<'a>>,
+    /// The labels of the input's `Namespace` objects.
+    pub namespaces: policy::NamespaceLabels,
     /// Parsed only with [`Detail::WithConfiguration`].
     pub config_maps: Vec<ConfigMap<'a>>,
     pub secrets: Vec<Secret<'a>>,
@@ -455,10 +456,18 @@ impl<'a> Index<'a> {
             }
         }
         let analysed = || kept.iter().copied();
+        let namespaces = policy::NamespaceLabels::of(analysed());
+        let mut workloads: Vec<Workload<'a>> = analysed().filter_map(Workload::from_object).collect();
+        for workload in &mut workloads {
+            if let Some(labels) = namespaces.get(&workload.obj.namespace) {
+                workload.namespace_labels = labels.clone();
+            }
+        }
         Index {
             inputs,
             objects,
-            workloads: analysed().filter_map(Workload::from_object).collect(),
+            workloads,
+            namespaces,
             services: analysed().filter_map(Service::from_object).collect(),
             policies: analysed().flat_map(Policy::from_object).collect(),
             config_maps: analysed().filter_map(ConfigMap::from_object).collect(),
@@ -537,6 +546,7 @@ impl<'a> Index<'a> {
             whole.workloads.extend(part.workloads);
             whole.services.extend(part.services);
             whole.policies.extend(part.policies);
+            whole.namespaces.extend(part.namespaces);
             whole.config_maps.extend(part.config_maps);
             whole.secrets.extend(part.secrets);
             whole.ingresses.extend(part.ingresses);

@@ -4,6 +4,7 @@ use super::runtime::{Protocol, WorkloadRef};
 use super::selector::{labels_of, Labels, Selector};
 use super::yaml::Node;
 use super::Object;
+use std::collections::BTreeSet;
 
 /// A compute unit: any object carrying a pod template.
 #[derive(Debug)]
@@ -28,6 +29,10 @@ pub struct Workload<'a> {
     pub host_network_line: Option<u32>,
     /// `spec.replicas` (1 when absent or templated away).
     pub replicas: i64,
+    /// The labels of the workload's namespace: those of the input's
+    /// `Namespace` object when there is one (set by the index), plus its
+    /// name under the labels Kubernetes and Calico give it.
+    pub namespace_labels: Labels,
 }
 
 /// Labels a controller adds to the pods it creates, on top of the template's.
@@ -43,6 +48,15 @@ pub const CONTROLLER_LABELS: [&str; 4] = [
 ];
 /// Replicas beyond this are not enumerated for pod-name selectors.
 const MAX_ENUMERATED_REPLICAS: i64 = 1000;
+
+/// Which pods of a workload a selector picks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodPick {
+    None,
+    All,
+    /// Some pods of a StatefulSet, by ordinal (not all of them).
+    Some(BTreeSet<u32>),
+}
 
 /// A long-running container: the pod's containers and its native sidecars
 /// (init containers with `restartPolicy: Always`).
@@ -134,6 +148,7 @@ impl<'a> Workload<'a> {
             containers_line: pod_spec.key_line("containers").unwrap_or(pod_spec.line),
             host_network_line,
             replicas: spec.get("replicas").and_then(Node::as_i64).unwrap_or(1),
+            namespace_labels: super::policy::namespace_labels(&obj.namespace),
         })
     }
 
@@ -143,25 +158,53 @@ impl<'a> Workload<'a> {
     /// `apps.kubernetes.io/pod-index: <i>` (a per-pod Service selects one of
     /// them), Job pods `job-name`/`batch.kubernetes.io/job-name: <name>`.
     pub fn pods_selected_by(&self, selector: &Selector) -> bool {
-        let mentions = |key: &str| selector.mentions(key);
+        self.pods_picked(&|key| selector.mentions(key), &|labels| selector.matches(labels)) != PodPick::None
+    }
+
+    /// Which of this workload's pods a selector picks, given what it reads
+    /// (`mentions`) and how it matches a pod's labels (`matches`). Only a
+    /// selector on the labels a StatefulSet gives each pod can pick some
+    /// pods and not others.
+    pub fn pods_picked(&self, mentions: &dyn Fn(&str) -> bool, matches: &dyn Fn(&Labels) -> bool) -> PodPick {
+        let pick = |picked: bool| if picked { PodPick::All } else { PodPick::None };
         match self.obj.kind.as_str() {
             "StatefulSet" if mentions(STATEFULSET_POD_NAME) || mentions(STATEFULSET_POD_INDEX) => {
                 let mut labels = self.pod_labels.clone();
-                (0..self.replicas.clamp(0, MAX_ENUMERATED_REPLICAS)).any(|i| {
-                    labels.insert(STATEFULSET_POD_NAME.into(), format!("{}-{i}", self.obj.name));
-                    labels.insert(STATEFULSET_POD_INDEX.into(), i.to_string());
-                    selector.matches(&labels)
-                })
+                let ordinals = self.ordinals();
+                let picked: BTreeSet<u32> = ordinals
+                    .clone()
+                    .filter(|&i| {
+                        labels.insert(STATEFULSET_POD_NAME.into(), self.pod_name(i));
+                        labels.insert(STATEFULSET_POD_INDEX.into(), i.to_string());
+                        matches(&labels)
+                    })
+                    .collect();
+                match picked.len() {
+                    0 => PodPick::None,
+                    n if n == ordinals.len() => PodPick::All,
+                    _ => PodPick::Some(picked),
+                }
             }
             "Job" if JOB_NAME_LABELS.iter().any(|k| mentions(k)) => {
                 let mut labels = self.pod_labels.clone();
                 for key in JOB_NAME_LABELS {
                     labels.insert(key.into(), self.obj.name.clone());
                 }
-                selector.matches(&labels)
+                pick(matches(&labels))
             }
-            _ => selector.matches(&self.pod_labels),
+            _ => pick(matches(&self.pod_labels)),
         }
+    }
+
+    /// The ordinals of a StatefulSet's pods (`0..replicas`, enumerated up
+    /// to a bound).
+    pub fn ordinals(&self) -> std::ops::Range<u32> {
+        0..u32::try_from(self.replicas.clamp(0, MAX_ENUMERATED_REPLICAS)).unwrap_or(0)
+    }
+
+    /// The name of a StatefulSet's pod.
+    pub fn pod_name(&self, ordinal: u32) -> String {
+        format!("{}-{ordinal}", self.obj.name)
     }
 
     /// The workload as a [`WorkloadRef`].

@@ -36,9 +36,9 @@
 //!   rules without peers and Cilium's host entities do).
 
 use crate::model::{
-    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyRule, PortMatch, Protocol, Side, Workload,
+    Action, Entity, Flavor, Namespaces, PodPick, Policy, PolicyPeer, PolicyRule, PortMatch, Protocol, Side, Workload,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The other end of a connection, as a policy's peer sees it.
 #[derive(Clone, Copy)]
@@ -94,9 +94,29 @@ pub struct Traffic<'w, 'a> {
     pub ports: Ports,
 }
 
+/// Which way an answer leans where it rests on something not evaluated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lean {
+    /// Towards "reachable": an unevaluated allow rule matches, an
+    /// unevaluated deny rule does not (what exposure and M6 want: never
+    /// hide a way in).
+    Reachable,
+    /// Towards "blocked": the reverse. A needed flow that passes only
+    /// leaning towards reachable is not known to pass.
+    Blocked,
+}
+
+/// Pods of one workload that the same policies select.
+pub struct PodGroup<'e, 'a> {
+    /// `None`: every pod of the workload; else the pods' names.
+    pub pods: Option<Vec<String>>,
+    pub selecting: Vec<(&'e Policy<'a>, &'e Side)>,
+}
+
 pub struct Evaluator<'e, 'a> {
     policies: &'e [Policy<'a>],
     audited: BTreeSet<&'e str>,
+    lean: Lean,
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
@@ -104,11 +124,100 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Evaluator {
             policies,
             audited: workloads.iter().map(|w| w.obj.namespace.as_str()).collect(),
+            lean: Lean::Reachable,
         }
+    }
+
+    /// The same evaluator, leaning the other way on what it does not evaluate.
+    pub fn leaning(self, lean: Lean) -> Evaluator<'e, 'a> {
+        Evaluator { lean, ..self }
     }
 
     pub fn audited(&self) -> &BTreeSet<&'e str> {
         &self.audited
+    }
+
+    /// The pods of `workload` grouped by the policies that select them in
+    /// `direction`: one group of every pod, unless a policy selects some
+    /// pods of a StatefulSet by their name or index and not the others.
+    pub fn pod_groups(&self, workload: &Workload<'_>, direction: Direction) -> Vec<PodGroup<'e, 'a>> {
+        let mut selecting = Vec::new();
+        let mut picks = Vec::new();
+        for policy in self.policies {
+            let Some(side) = policy.side(direction == Direction::Ingress) else {
+                continue;
+            };
+            match policy.picks(workload) {
+                PodPick::None => {}
+                pick => {
+                    selecting.push((policy, side));
+                    picks.push(pick);
+                }
+            }
+        }
+        if picks.iter().all(|p| *p == PodPick::All) {
+            return vec![PodGroup { pods: None, selecting }];
+        }
+        // Ordinals by the positions (in `selecting`) of the policies that pick them.
+        let mut groups: BTreeMap<Vec<usize>, Vec<u32>> = BTreeMap::new();
+        for ordinal in workload.ordinals() {
+            let key = (0..picks.len())
+                .filter(|&i| match &picks[i] {
+                    PodPick::All => true,
+                    PodPick::Some(ordinals) => ordinals.contains(&ordinal),
+                    PodPick::None => false,
+                })
+                .collect();
+            groups.entry(key).or_default().push(ordinal);
+        }
+        groups
+            .into_iter()
+            .map(|(key, ordinals)| PodGroup {
+                pods: Some(ordinals.into_iter().map(|i| workload.pod_name(i)).collect()),
+                selecting: key.into_iter().map(|i| selecting[i]).collect(),
+            })
+            .collect()
+    }
+
+    /// [`Evaluator::decide`] for every group of a workload's pods: allowed
+    /// when some pods allow it (a note says which, when not all do).
+    pub fn decide_for_pods(
+        &self,
+        workload: &Workload<'_>,
+        groups: &[PodGroup<'_, '_>],
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<String>> {
+        if let [group] = groups {
+            return self.decide(&group.selecting, peer, traffic, notes);
+        }
+        let answers: Vec<Option<Vec<String>>> = groups
+            .iter()
+            .map(|g| self.decide(&g.selecting, peer, traffic, notes))
+            .collect();
+        let allowing: Vec<&str> = groups
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| answer.is_some())
+            .flat_map(|(g, _)| g.pods.iter().flatten().map(String::as_str))
+            .collect();
+        if allowing.is_empty() {
+            return None;
+        }
+        if answers.iter().any(Option::is_none) {
+            notes.add(format!(
+                "{} {}/{}: only pods {} let it through",
+                workload.obj.kind,
+                workload.obj.namespace,
+                workload.obj.name,
+                allowing.join(", ")
+            ));
+        }
+        let mut names: Vec<String> = answers.into_iter().flatten().flatten().collect();
+        names.sort();
+        names.dedup();
+        Some(names)
     }
 
     /// The valid policies that select `workload` in `direction`, with their rules.
@@ -139,8 +248,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let Some(dest) = traffic.dest else {
             return Some(Vec::new());
         };
-        let selecting: Vec<_> = self.selecting(dest, Direction::Ingress).collect();
-        self.decide(&selecting, source, traffic, notes)
+        let groups = self.pod_groups(dest, Direction::Ingress);
+        self.decide_for_pods(dest, &groups, source, traffic, notes)
     }
 
     /// Does `source`'s egress side let it out to `dest` (the destination as
@@ -152,8 +261,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         dest: Party<'_, '_>,
         notes: &mut Notes,
     ) -> Option<Vec<String>> {
-        let selecting: Vec<_> = self.selecting(source, Direction::Egress).collect();
-        self.decide(&selecting, dest, traffic, notes)
+        let groups = self.pod_groups(source, Direction::Egress);
+        self.decide_for_pods(source, &groups, dest, traffic, notes)
     }
 
     /// One side's answer, given the policies that select that side (as
@@ -170,12 +279,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             return Some(Vec::new());
         }
         if let Some((policy, _)) = selecting.iter().find(|(p, _)| !p.unevaluated.is_empty()) {
+            let taken = match self.lean {
+                Lean::Reachable => "allowing everything",
+                Lean::Blocked => "denying everything",
+            };
             notes.add(format!(
-                "{}: {} not evaluated; the policy is taken as allowing everything",
+                "{}: {} not evaluated; the policy is taken as {taken}",
                 policy.label(),
                 policy.unevaluated.join(", ")
             ));
-            return Some(vec![policy.label()]);
+            return (self.lean == Lean::Reachable).then(|| vec![policy.label()]);
         }
         let matching = |policy: &Policy<'_>, rule: &PolicyRule, notes: &mut Notes| {
             self.rule_matches(policy, rule, peer, traffic, notes)
@@ -254,13 +367,19 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             (_, false) => false,
             (None, true) => true,
             (Some(what), true) => {
-                let allows = matches!(rule.action, Action::Allow | Action::Pass);
+                let lets_through = matches!(rule.action, Action::Allow | Action::Pass);
+                let matched = lets_through == (self.lean == Lean::Reachable);
+                let taken = match (lets_through, matched) {
+                    (true, true) => "allowing",
+                    (true, false) => "not allowing",
+                    (false, true) => "denying",
+                    (false, false) => "not denying",
+                };
                 notes.add(format!(
-                    "{}: {what} not evaluated; the rule is taken as {}",
-                    policy.label(),
-                    if allows { "allowing" } else { "not denying" }
+                    "{}: {what} not evaluated; the rule is taken as {taken}",
+                    policy.label()
                 ));
-                allows
+                matched
             }
         }
     }
@@ -271,7 +390,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let namespace = workload.obj.namespace.as_str();
                 let namespace_ok = match namespaces {
                     Namespaces::Own => namespace == policy.obj.namespace,
-                    Namespaces::Selected(matcher) => matcher.matches_namespace(namespace),
+                    Namespaces::Selected(matcher) => matcher.matches(&workload.namespace_labels),
                 };
                 namespace_ok && pods.as_ref().is_none_or(|m| workload.pods_match(m))
             }

@@ -2,7 +2,7 @@
 //! finding carries.
 
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
-use crate::model::{Exposure, ExposureSource, Index, Namespaces, PolicyPeer, Protocol, Workload};
+use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
 use std::collections::BTreeSet;
 
 /// The exposure of `ports` (empty: any port) of the workloads at
@@ -72,8 +72,10 @@ impl Reachers {
     /// first answer that says everything (no policy, or any pod allowed);
     /// with it, judge every source (a matrix needs every cell).
     pub fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports, full: bool) {
-        let selecting: Vec<_> = eval.selecting(dest, Direction::Ingress).collect();
-        if selecting.is_empty() {
+        let groups = eval.pod_groups(dest, Direction::Ingress);
+        // Pods no policy selects, among others that one does, are said by
+        // the note of the answers below.
+        if groups.len() == 1 && groups[0].selecting.is_empty() {
             self.unrestricted = true;
             self.any_pod = true;
             if !full {
@@ -86,7 +88,7 @@ impl Reachers {
         };
         // The destination's selecting policies, once for every peer asked about.
         let reaches = |party: Party<'_, '_>, notes: &mut Notes, policies: &mut BTreeSet<String>| match eval
-            .decide(&selecting, party, &traffic, notes)
+            .decide_for_pods(dest, &groups, party, &traffic, notes)
         {
             Some(names) => {
                 if names.is_empty() {
@@ -129,7 +131,14 @@ impl Reachers {
             self.policies.extend(policies);
             self.notes.0.extend(notes.0);
         }
-        for (policy, side) in &selecting {
+        // Every policy that selects some of its pods, once.
+        let mut selecting: Vec<(&Policy<'_>, &Side)> = Vec::new();
+        for &(policy, side) in groups.iter().flat_map(|g| &g.selecting) {
+            if !selecting.iter().any(|(p, _)| std::ptr::eq(*p, policy)) {
+                selecting.push((policy, side));
+            }
+        }
+        for &(policy, side) in &selecting {
             for rule in &side.rules {
                 for peer in rule.peers.iter().flatten() {
                     let PolicyPeer::Pods {

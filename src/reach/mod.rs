@@ -7,7 +7,7 @@ pub mod evaluate;
 pub mod exposure;
 pub mod matrix;
 
-pub use evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+pub use evaluate::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
 pub use exposure::exposure;
 
 #[cfg(test)]

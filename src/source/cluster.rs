@@ -59,6 +59,9 @@ const LISTED: &[Listed] = &[
     listed("", "v1", "Pod", "pods"),
     listed("", "v1", "Service", "services"),
     listed("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+    // Their labels are what namespaceSelectors match; optional, as without
+    // them only each namespace's name is known.
+    custom("", "v1", "Namespace", "namespaces"),
     custom("cilium.io", "v2", "CiliumNetworkPolicy", "ciliumnetworkpolicies"),
     custom(
         "cilium.io",
@@ -140,8 +143,12 @@ pub(crate) async fn list_all(client: &Client) -> Result<Listing> {
             ),
             Err(error) if listed.optional && is_status(&error, 404) => {}
             Err(error) if listed.optional && is_status(&error, 403) => warnings.push(format!(
-                "cannot list {} cluster-wide (forbidden): live policies of that kind are not taken into account",
-                resource_name(listed)
+                "cannot list {} cluster-wide (forbidden): {}",
+                resource_name(listed),
+                match listed.kind {
+                    "Namespace" => "namespaceSelectors see only each namespace's name, not its labels",
+                    _ => "live policies of that kind are not taken into account",
+                }
             )),
             Err(error) => return Err(describe(listed, error)),
         }

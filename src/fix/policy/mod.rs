@@ -40,7 +40,9 @@ mod texts;
 
 use crate::checks;
 use crate::model::selector::display_labels;
-use crate::model::{Index, Labels, Object, Protocol, Service, ServicePort, TargetPort, Workload, WorkloadRef};
+use crate::model::{
+    Index, Labels, Object, PodPick, Policy, Protocol, Service, ServicePort, TargetPort, Workload, WorkloadRef,
+};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -346,10 +348,13 @@ impl<'s, 'a> Context<'s, 'a> {
         let covering: Vec<String> = index
             .policies
             .iter()
-            .filter(|p| p.covers(workload))
+            .filter(|p| p.covers(workload) != PodPick::None)
             .map(|p| p.obj.name.clone())
             .collect();
-        if !covering.is_empty() && !options.also_covered && workload.host_network_line.is_none() {
+        // Covered only when every pod is: a policy on some pods of a
+        // StatefulSet leaves the others open.
+        let every_pod_covered = Policy::left_open(&index.policies, workload) == PodPick::None;
+        if every_pod_covered && !options.also_covered && workload.host_network_line.is_none() {
             return Generated::Covered {
                 workload: reference,
                 policies: covering,

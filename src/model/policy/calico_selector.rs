@@ -68,6 +68,23 @@ impl Expr {
     }
 
     /// Does the expression select every endpoint, whatever its labels?
+    /// Does the expression read label `key`?
+    pub fn mentions(&self, key: &str) -> bool {
+        match self {
+            Expr::All | Expr::Global => false,
+            Expr::Has(k)
+            | Expr::Equals(k, _)
+            | Expr::NotEquals(k, _)
+            | Expr::In(k, _)
+            | Expr::NotIn(k, _)
+            | Expr::Contains(k, _)
+            | Expr::StartsWith(k, _)
+            | Expr::EndsWith(k, _) => k == key,
+            Expr::Not(e) => e.mentions(key),
+            Expr::And(a, b) | Expr::Or(a, b) => a.mentions(key) || b.mentions(key),
+        }
+    }
+
     pub fn matches_all(&self) -> bool {
         matches!(self, Expr::All)
     }

@@ -2,8 +2,9 @@
 //! and validation.
 
 use super::{
-    field, is_everywhere, label_selector, list, non_empty_list, port_value, strings, valid_cidr, Action, Flavor,
-    Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, PortValue, Problem, Side,
+    field, is_everywhere, is_quoted_number, label_selector, list, non_empty_list, port_value, strictly_within, strings,
+    valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope,
+    PortMatch, PortValue, Problem, Side,
 };
 use crate::model::runtime::Protocol;
 use crate::model::yaml::Node;
@@ -93,6 +94,11 @@ fn peer(node: &Node, problems: &mut Vec<Problem>) -> Option<PolicyPeer> {
                     "ipBlock `{cidr}` is not a valid CIDR (or one of its `except` is not)"
                 ));
             }
+            if let Some(outside) = except.iter().find(|e| !strictly_within(e, &cidr)) {
+                return problem(&format!(
+                    "ipBlock `except` entry `{outside}` is not a strict subset of its `cidr` `{cidr}`"
+                ));
+            }
             Some(PolicyPeer::Addresses {
                 includes_pods: is_everywhere(&cidr) && except.is_empty(),
                 cidr,
@@ -124,6 +130,17 @@ fn port(node: &Node, problems: &mut Vec<Problem>) -> Option<PolicyPort> {
         },
     };
     let end_port = field(node, "endPort");
+    if let Some(quoted) = field(node, "port").filter(|n| is_quoted_number(n)) {
+        // `port` is an IntOrString: a string is a port name, and a name
+        // needs a letter.
+        return problem(format!(
+            "port `\"{}\"` is a quoted number: the API server reads a string as a port name, which needs a letter",
+            quoted.scalar_text().unwrap_or("")
+        ));
+    }
+    if end_port.is_some_and(|n| n.as_i64().is_none()) {
+        return problem("endPort is not an integer".into());
+    }
     let port = match field(node, "port").map(port_value) {
         None if end_port.is_some() => return problem("endPort without port".into()),
         None => PortMatch::Any,

@@ -17,7 +17,7 @@ mod calico;
 mod cilium;
 mod kubernetes;
 
-use super::objects::Workload;
+use super::objects::{PodPick, Workload};
 use super::runtime::Protocol;
 use super::selector::{Labels, Selector, NAMESPACE_NAME_LABEL};
 use super::yaml::Node;
@@ -71,12 +71,6 @@ impl Matcher {
         }
     }
 
-    /// Does it select the audited namespace `name` (whose only known labels
-    /// are its name)?
-    pub fn matches_namespace(&self, name: &str) -> bool {
-        self.matches(&namespace_labels(name))
-    }
-
     /// Can it select some namespace other than `audited`? Only the name of
     /// such a namespace is known to differ from theirs; requirements on
     /// other labels are taken as satisfiable.
@@ -102,8 +96,49 @@ impl Matcher {
     }
 }
 
-/// What is known of an audited namespace's labels: its name, under the
-/// label Kubernetes sets and the one Calico adds.
+/// The labels of the `Namespace` objects of the input, by name.
+#[derive(Debug, Default)]
+pub struct NamespaceLabels(std::collections::BTreeMap<String, Labels>);
+
+impl NamespaceLabels {
+    /// From the `Namespace` objects among `objects`: each one's own labels,
+    /// and its name under the labels Kubernetes and Calico set (they win
+    /// over a label of the same key in the object, as the API server's does).
+    pub fn of<'o>(objects: impl Iterator<Item = &'o Object>) -> NamespaceLabels {
+        NamespaceLabels(
+            objects
+                .filter(|o| o.kind == "Namespace" && o.api_version == "v1")
+                .map(|o| {
+                    let mut labels = o
+                        .root
+                        .path(&["metadata", "labels"])
+                        .map(super::selector::labels_of)
+                        .unwrap_or_default();
+                    labels.extend(namespace_labels(&o.name));
+                    (o.name.clone(), labels)
+                })
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, namespace: &str) -> Option<&Labels> {
+        self.0.get(namespace)
+    }
+
+    /// The labels of `namespace`: its object's, else only its name.
+    pub fn of_namespace(&self, namespace: &str) -> Labels {
+        self.get(namespace)
+            .cloned()
+            .unwrap_or_else(|| namespace_labels(namespace))
+    }
+
+    pub fn extend(&mut self, other: NamespaceLabels) {
+        self.0.extend(other.0);
+    }
+}
+
+/// What is known of a namespace's labels without its object: its name,
+/// under the label Kubernetes sets and the one Calico adds.
 pub fn namespace_labels(namespace: &str) -> Labels {
     Labels::from([
         (NAMESPACE_NAME_LABEL.to_string(), namespace.to_string()),
@@ -349,12 +384,12 @@ impl<'a> Policy<'a> {
         self.problems.is_empty()
     }
 
-    /// Can it apply to pods of `namespace`?
-    pub fn applies_in(&self, namespace: &str) -> bool {
+    /// Can it apply to pods of `workload`'s namespace?
+    pub fn applies_in(&self, workload: &Workload<'_>) -> bool {
         match &self.scope {
-            PolicyScope::Namespace => self.obj.namespace == namespace,
+            PolicyScope::Namespace => self.obj.namespace == workload.obj.namespace,
             PolicyScope::Cluster(None) => true,
-            PolicyScope::Cluster(Some(matcher)) => matcher.matches_namespace(namespace),
+            PolicyScope::Cluster(Some(matcher)) => matcher.matches(&workload.namespace_labels),
         }
     }
 
@@ -367,12 +402,43 @@ impl<'a> Policy<'a> {
     /// Does its pod selector select some pods of `workload`, hostNetwork or
     /// not (what NP1 asks)?
     pub fn selects_labels_of(&self, workload: &Workload<'_>) -> bool {
-        self.is_valid() && self.applies_in(&workload.obj.namespace) && workload.pods_match(&self.pod_selector)
+        self.is_valid() && self.applies_in(workload) && workload.pods_match(&self.pod_selector)
     }
 
-    /// Does the policy restrict ingress to some pods of `workload` (M6)?
-    pub fn covers(&self, workload: &Workload<'_>) -> bool {
-        self.ingress.as_ref().is_some_and(|side| side.isolates) && self.selects(workload)
+    /// Which pods of `workload` the policy applies to (none of a
+    /// hostNetwork workload's, none for a malformed policy).
+    pub fn picks(&self, workload: &Workload<'_>) -> PodPick {
+        if workload.host_network_line.is_some() || !self.is_valid() || !self.applies_in(workload) {
+            return PodPick::None;
+        }
+        workload.pods_picked_by(&self.pod_selector)
+    }
+
+    /// Which pods of `workload` the policy restricts ingress to (M6).
+    pub fn covers(&self, workload: &Workload<'_>) -> PodPick {
+        match self.ingress.as_ref().is_some_and(|side| side.isolates) {
+            true => self.picks(workload),
+            false => PodPick::None,
+        }
+    }
+
+    /// The pods of `workload` that none of `policies` restricts ingress to
+    /// (`PodPick::None`: every pod is restricted).
+    pub fn left_open(policies: &[Policy<'_>], workload: &Workload<'_>) -> PodPick {
+        let mut covered = BTreeSet::new();
+        for policy in policies {
+            match policy.covers(workload) {
+                PodPick::All => return PodPick::None,
+                PodPick::Some(ordinals) => covered.extend(ordinals),
+                PodPick::None => {}
+            }
+        }
+        let open: BTreeSet<u32> = workload.ordinals().filter(|i| !covered.contains(i)).collect();
+        match (covered.is_empty(), open.is_empty()) {
+            (true, _) => PodPick::All,
+            (false, true) => PodPick::None,
+            (false, false) => PodPick::Some(open),
+        }
     }
 
     /// The rules of one direction, when the policy restricts it.
@@ -386,26 +452,37 @@ impl<'a> Policy<'a> {
 }
 
 impl<'a> Workload<'a> {
-    /// Does `matcher` select some pods of this workload? Besides their own
-    /// labels, pods carry those the CNIs add: Calico's namespace,
-    /// orchestrator and ServiceAccount labels, Cilium's ServiceAccount.
+    /// Does `matcher` select some pods of this workload?
     pub fn pods_match(&self, matcher: &Matcher) -> bool {
+        self.pods_picked_by(matcher) != PodPick::None
+    }
+
+    /// Which pods of this workload `matcher` selects. Besides their own
+    /// labels (and those their controller adds), pods carry those the CNIs
+    /// add: Calico's namespace, orchestrator and ServiceAccount labels,
+    /// Cilium's ServiceAccount.
+    pub fn pods_picked_by(&self, matcher: &Matcher) -> PodPick {
         match matcher {
             Matcher::Labels(selector) if selector.mentions(CILIUM_SERVICE_ACCOUNT) => {
-                let mut labels = self.pod_labels.clone();
-                labels.insert(CILIUM_SERVICE_ACCOUNT.into(), self.service_account().to_string());
-                selector.matches(&labels)
+                let account = self.service_account().to_string();
+                self.pods_picked(&|key| selector.mentions(key), &|labels| {
+                    let mut labels = labels.clone();
+                    labels.insert(CILIUM_SERVICE_ACCOUNT.into(), account.clone());
+                    selector.matches(&labels)
+                })
             }
-            Matcher::Labels(selector) => self.pods_selected_by(selector),
+            Matcher::Labels(selector) => self.pods_picked(&|key| selector.mentions(key), &|l| selector.matches(l)),
             Matcher::Calico(expr, _) => {
-                let mut labels = self.pod_labels.clone();
-                labels.insert(CALICO_POD_NAMESPACE.into(), self.obj.namespace.clone());
-                labels.insert("projectcalico.org/orchestrator".into(), "k8s".into());
-                labels.insert(
-                    "projectcalico.org/serviceaccount".into(),
-                    self.service_account().to_string(),
-                );
-                expr.matches(&labels)
+                let extra = [
+                    (CALICO_POD_NAMESPACE, self.obj.namespace.as_str()),
+                    ("projectcalico.org/orchestrator", "k8s"),
+                    ("projectcalico.org/serviceaccount", self.service_account()),
+                ];
+                self.pods_picked(&|key| expr.mentions(key), &|labels| {
+                    let mut labels = labels.clone();
+                    labels.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                    expr.matches(&labels)
+                })
             }
         }
     }
@@ -513,6 +590,42 @@ fn valid_cidr(text: &str) -> bool {
         Ok(std::net::IpAddr::V6(_)) => length <= 128,
         Err(_) => false,
     }
+}
+
+/// A scalar written in quotes that reads as a number (`"8080"`): a string
+/// for the API server.
+fn is_quoted_number(node: &Node) -> bool {
+    matches!(&node.value, crate::model::yaml::Value::Scalar { text, plain: false } if text.trim().parse::<i64>().is_ok())
+}
+
+/// Is `inner` a strict subset of `outer` (both valid CIDRs), as the API
+/// server requires of an ipBlock's `except`: the same family, a longer
+/// prefix, and its network address inside `outer`?
+fn strictly_within(inner: &str, outer: &str) -> bool {
+    let parse = |cidr: &str| -> Option<(u128, u8, bool)> {
+        let (address, length) = cidr.split_once('/')?;
+        let length: u8 = length.parse().ok()?;
+        match address.parse::<std::net::IpAddr>().ok()? {
+            std::net::IpAddr::V4(v4) => Some((u128::from(u32::from(v4)) << 96, length, true)),
+            std::net::IpAddr::V6(v6) => Some((u128::from(v6), length, false)),
+        }
+    };
+    let (Some((inner_bits, inner_length, inner_v4)), Some((outer_bits, outer_length, outer_v4))) =
+        (parse(inner), parse(outer))
+    else {
+        return false;
+    };
+    // IPv4 addresses sit in the top 32 bits: a prefix is the top bits either way.
+    let mask = |length: u8| {
+        if length == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(length))
+        }
+    };
+    inner_v4 == outer_v4
+        && inner_length > outer_length
+        && (inner_bits & mask(inner_length)) & mask(outer_length) == outer_bits & mask(outer_length)
 }
 
 /// `0.0.0.0/0` or `::/0`.

@@ -96,12 +96,35 @@ fn malformed_kubernetes_policies_are_problems() {
             "not a valid CIDR",
         ),
         ("  podSelector: {}\n  ingress: {from: []}\n", "`ingress` is not a list"),
+        (
+            "  podSelector: {}\n  ingress: [{ports: [{port: \"8080\"}]}]\n",
+            "port `\"8080\"` is a quoted number",
+        ),
+        (
+            "  podSelector: {}\n  ingress: [{ports: [{port: 8080, endPort: \"8090\"}]}]\n",
+            "endPort is not an integer",
+        ),
+        (
+            "  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}}]}]\n",
+            "`192.168.0.0/16` is not a strict subset of its `cidr` `10.0.0.0/8`",
+        ),
+        (
+            "  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/8]}}]}]\n",
+            "not a strict subset",
+        ),
+        (
+            "  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [\"fd00::/8\"]}}]}]\n",
+            "not a strict subset",
+        ),
     ];
     for (spec, expected) in cases {
         let found = problems(&k8s(spec));
         assert!(found.iter().any(|p| p.contains(expected)), "{spec}: {found:?}");
     }
     assert_eq!(problems(&k8s("  podSelector: {matchLabels: {app: web}}\n  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchExpressions: [{key: tier, operator: Exists}]}}], ports: [{port: http}, {port: 8000, endPort: 8080, protocol: UDP}]}]\n")), Vec::<String>::new());
+    // An exception inside its range, in either family, and a host address
+    // with a prefix, are what the API server accepts.
+    assert_eq!(problems(&k8s("  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16, 10.255.255.255/32]}}, {ipBlock: {cidr: \"fd00::/8\", except: [\"fd12::/16\"]}}, {ipBlock: {cidr: 0.0.0.0/0, except: [169.254.169.254/32]}}]}]\n")), Vec::<String>::new());
 }
 
 #[test]
@@ -112,7 +135,7 @@ fn a_malformed_policy_selects_nothing() {
     ));
     let index = m.index();
     assert!(!index.policies[0].selects(&index.workloads[0]));
-    assert!(!index.policies[0].covers(&index.workloads[0]));
+    assert_eq!(index.policies[0].covers(&index.workloads[0]), PodPick::None);
 }
 
 #[test]
@@ -201,7 +224,10 @@ fn cilium_specs_host_policies_and_cluster_scope() {
     let index = m.index();
     assert_eq!(index.policies.len(), 1, "the host policy selects no pod");
     let p = &index.policies[0];
-    assert!(p.applies_in("shop") && !p.applies_in("tools"));
+    let PolicyScope::Cluster(Some(scope)) = &p.scope else {
+        panic!("{:?}", p.scope)
+    };
+    assert!(scope.matches(&namespace_labels("shop")) && !scope.matches(&namespace_labels("tools")));
     // Without a namespace label, a cluster-wide policy's peers are in every namespace.
     match &p.ingress.as_ref().unwrap().rules[0].peers.as_ref().unwrap()[0] {
         PolicyPeer::Pods {
@@ -251,7 +277,7 @@ fn calico_selectors_types_order_and_ports() {
             namespaces: Namespaces::Selected(ns),
             pods: Some(pods),
         } => {
-            assert!(ns.matches_namespace("tools") && !ns.matches_namespace("shop"));
+            assert!(ns.matches(&namespace_labels("tools")) && !ns.matches(&namespace_labels("shop")));
             assert_eq!(pods.display(), "role in {'api', 'worker'}");
         }
         other => panic!("{other:?}"),
