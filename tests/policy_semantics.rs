@@ -137,19 +137,41 @@ fn labels_of_namespace_objects_are_read() {
     assert!(!findings(fixture).iter().any(|(check, _)| check == "NP2"));
 }
 
-/// A needs check never says "allowed" on a guess.
+/// A needs check never says "allowed" on a guess: a Calico egress rule
+/// for the API server's Service is evaluated (the database is BLOCKED, and
+/// the cluster DNS, which the rule may or may not be, is UNKNOWN); one for
+/// a Service not in the input is UNKNOWN, naming it. UNKNOWN exits 1
+/// unless `--unknown-ok`.
 #[test]
 fn a_needed_flow_that_passes_only_through_an_unevaluated_construct_is_not_allowed() {
-    let fixture = "calico-services-egress.yaml";
+    let (code, needs) = check("calico-services-egress.yaml", &[]);
+    assert_eq!(code, Some(1), "{needs:#?}");
+    assert_eq!(
+        needs[..3],
+        [
+            "# Flows the application needs: 0 of 2 pass (1 BLOCKED, 1 UNKNOWN)",
+            "BLOCKED: Deployment/shop/api -> Deployment/shop/db 5432/TCP (denied by the egress policies Calico NetworkPolicy shop/api-egress of Deployment/shop/api)",
+            "UNKNOWN: Deployment/shop/api -> (cluster DNS) 53/UDP (it passes only if what netaudit does not evaluate lets it: Calico NetworkPolicy shop/api-egress: `services` default/kubernetes (the API server: whether it is the other end is not known) not evaluated; the rule is taken as allowing)",
+        ],
+        "{needs:#?}"
+    );
+    let fixture = "calico-unknown-service-egress.yaml";
     let (code, needs) = check(fixture, &[]);
     assert_eq!(code, Some(1), "{needs:#?}");
-    let flow = needs
-        .iter()
-        .find(|l| l.contains("Deployment/shop/api -> Deployment/shop/db 5432/TCP"))
-        .unwrap_or_else(|| panic!("{needs:#?}"));
-    assert!(!flow.starts_with("allowed"), "{flow}");
+    assert_eq!(needs[0], "# Flows the application needs: 0 of 2 pass (2 UNKNOWN)");
+    assert_eq!(
+        needs[1],
+        "UNKNOWN: Deployment/shop/api -> Deployment/shop/db 5432/TCP (it passes only if what netaudit does not evaluate lets it: Calico NetworkPolicy shop/api-egress: `services` infra/cache (not in the input: its endpoints are not known) not evaluated; the rule is taken as allowing)"
+    );
     let (accepted, _) = check(fixture, &["--unknown-ok"]);
-    assert_eq!(accepted, if flow.starts_with("BLOCKED") { Some(1) } else { Some(0) });
+    assert_eq!(accepted, Some(0));
+    // Exposure leans the other way: the flow is allowed there, with the note.
+    let row = reach_row(fixture, "Deployment/shop/db", 5432);
+    assert_eq!(row["from"]["Deployment/shop/api"], true, "{row:#}");
+    assert!(
+        row["notes"][0].as_str().unwrap().contains("`services` infra/cache"),
+        "{row:#}"
+    );
 }
 
 /// Policies the API server rejects protect nothing: NP3, and every command

@@ -153,7 +153,7 @@ fn finish<'a>(
 /// Who can reach each finding's ports or workloads, under the policies of
 /// the input.
 pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(index);
     for finding in findings {
         let mut ports = match &finding.exposed {
             Exposed::Nothing => continue,

@@ -132,7 +132,7 @@ impl Verdict {
 /// (ports a probe saw open); sources are every workload plus
 /// [`Peer::Outside`]. See the module documentation for the semantics.
 pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> Allowed {
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(index);
     let notes = &mut Notes::default();
     let mut flows = BTreeMap::new();
     for dest in &index.workloads {
@@ -176,7 +176,7 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
 /// cluster (the API server, the internet) on `port`/`protocol`.
 #[cfg(test)]
 pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16, protocol: Protocol) -> bool {
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(index);
     let traffic = Traffic {
         dest: None,
         ports: Ports::One(port, protocol),
@@ -197,8 +197,8 @@ pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16,
 /// cannot tell is blocked when the source's egress lets nothing outside
 /// the manifests through on its port, else unknown.
 pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
-    let eval = Evaluator::new(&index.policies, &index.workloads);
-    let doubting = Evaluator::new(&index.policies, &index.workloads).leaning(Lean::Blocked);
+    let eval = Evaluator::new(index);
+    let doubting = Evaluator::new(index).leaning(Lean::Blocked);
     let stand_ins = super::stand_in::load(needs)?;
     let stand_ins = stand_ins.index();
     Ok(needs

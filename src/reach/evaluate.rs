@@ -35,8 +35,10 @@
 //!   traffic is the node's, which selectors do not match (address ranges,
 //!   rules without peers and Cilium's host entities do).
 
+use crate::model::policy::{API_SERVER_SERVICE, CALICO_NAMESPACE_NAME};
 use crate::model::{
-    Action, Entity, Flavor, Namespaces, PodPick, Policy, PolicyPeer, PolicyRule, PortMatch, Protocol, Side, Workload,
+    Action, Entity, Flavor, Index, Namespaces, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch,
+    Protocol, Service, Side, Workload,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,15 +117,18 @@ pub struct PodGroup<'e, 'a> {
 
 pub struct Evaluator<'e, 'a> {
     policies: &'e [Policy<'a>],
+    /// The Services a Calico `services` peer names.
+    services: &'e [Service<'a>],
     audited: BTreeSet<&'e str>,
     lean: Lean,
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
-    pub fn new(policies: &'e [Policy<'a>], workloads: &'e [Workload<'a>]) -> Evaluator<'e, 'a> {
+    pub fn new(index: &'e Index<'a>) -> Evaluator<'e, 'a> {
         Evaluator {
-            policies,
-            audited: workloads.iter().map(|w| w.obj.namespace.as_str()).collect(),
+            policies: &index.policies,
+            services: &index.services,
+            audited: index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect(),
             lean: Lean::Reachable,
         }
     }
@@ -190,11 +195,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         notes: &mut Notes,
     ) -> Option<Vec<String>> {
         if let [group] = groups {
-            return self.decide(&group.selecting, peer, traffic, notes);
+            return self.decide(workload, &group.selecting, peer, traffic, notes);
         }
         let answers: Vec<Option<Vec<String>>> = groups
             .iter()
-            .map(|g| self.decide(&g.selecting, peer, traffic, notes))
+            .map(|g| self.decide(workload, &g.selecting, peer, traffic, notes))
             .collect();
         let allowing: Vec<&str> = groups
             .iter()
@@ -265,11 +270,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         self.decide_for_pods(source, &groups, dest, traffic, notes)
     }
 
-    /// One side's answer, given the policies that select that side (as
-    /// [`Evaluator::selecting`] lists them): the callers that ask about many
-    /// peers for one destination compute that list once.
+    /// One side's answer for pods of `local`, given the policies that
+    /// select them on that side (as [`Evaluator::pod_groups`] lists them):
+    /// the callers that ask about many peers for one destination compute
+    /// that list once.
     pub fn decide(
         &self,
+        local: &Workload<'_>,
         selecting: &[(&Policy<'_>, &Side)],
         peer: Party<'_, '_>,
         traffic: &Traffic<'_, '_>,
@@ -291,7 +298,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             return (self.lean == Lean::Reachable).then(|| vec![policy.label()]);
         }
         let matching = |policy: &Policy<'_>, rule: &PolicyRule, notes: &mut Notes| {
-            self.rule_matches(policy, rule, peer, traffic, notes)
+            self.rule_matches(policy, rule, local, peer, traffic, notes)
         };
         for (policy, side) in selecting.iter().filter(|(p, _)| p.flavor == Flavor::Cilium) {
             for rule in side.rules.iter().filter(|r| r.action == Action::Deny) {
@@ -343,30 +350,47 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         &self,
         policy: &Policy<'_>,
         rule: &PolicyRule,
+        local: &Workload<'_>,
         peer: Party<'_, '_>,
         traffic: &Traffic<'_, '_>,
         notes: &mut Notes,
     ) -> bool {
-        let evaluable = rule
-            .peers
-            .as_ref()
-            .is_none_or(|peers| peers.iter().any(|p| self.peer_matches(policy, p, peer)))
-            && rule.ports.as_ref().is_none_or(|ports| {
-                ports.iter().any(|p| match traffic.ports {
-                    Ports::One(port, protocol) => {
-                        p.protocol == protocol && port_allows(&p.port, traffic.dest, port, protocol)
-                    }
-                    Ports::Every(protocol) => p.protocol == protocol && p.port == PortMatch::Any,
-                    Ports::Some => match &p.port {
-                        PortMatch::Named(name) => traffic.dest.is_some_and(|d| d.declares_name(name, p.protocol)),
-                        _ => true,
-                    },
-                })
-            });
-        match (&rule.unevaluated, evaluable) {
+        let port_matches = |p: &PolicyPort| match traffic.ports {
+            Ports::One(port, protocol) => p.protocol == protocol && port_allows(&p.port, traffic.dest, port, protocol),
+            Ports::Every(protocol) => p.protocol == protocol && p.port == PortMatch::Any,
+            Ports::Some => match &p.port {
+                PortMatch::Named(name) => traffic.dest.is_some_and(|d| d.declares_name(name, p.protocol)),
+                _ => true,
+            },
+        };
+        // `notPorts`: a connection on one port must avoid them; "some
+        // port" or "every port" is excluded only by a range of all ports.
+        let not_port_matches = |p: &PolicyPort| match traffic.ports {
+            Ports::One(..) => port_matches(p),
+            Ports::Every(protocol) => p.protocol == protocol,
+            Ports::Some => p.port == PortMatch::Any || p.port == PortMatch::Range(1, u16::MAX),
+        };
+        // A party that stands for many (addresses outside, arbitrary pods)
+        // is let through when some of it may be: a Deny stops it only
+        // when it covers all of it, the rest goes on to the next rules.
+        let denies_all_of = rule.action == Action::Deny && !matches!(peer, Party::Pod(_));
+        let peer_matches = |p: &PolicyPeer| match denies_all_of {
+            true => self.covers(policy, p, peer, traffic),
+            false => self.peer_matches(policy, p, peer, traffic),
+        };
+        let evaluable = rule.peers.as_ref().is_none_or(|peers| peers.iter().any(peer_matches))
+            && rule
+                .local
+                .as_ref()
+                .is_none_or(|l| self.peer_matches(policy, l, Party::Pod(local), traffic))
+            && rule.ports.as_ref().is_none_or(|ports| ports.iter().any(port_matches))
+            && !rule.not_ports.iter().any(not_port_matches);
+        let mut unevaluated: Vec<String> = rule.unevaluated.iter().cloned().collect();
+        unevaluated.extend(self.unknown_services(rule, peer));
+        match (unevaluated.is_empty(), evaluable) {
             (_, false) => false,
-            (None, true) => true,
-            (Some(what), true) => {
+            (true, true) => true,
+            (false, true) => {
                 let lets_through = matches!(rule.action, Action::Allow | Action::Pass);
                 let matched = lets_through == (self.lean == Lean::Reachable);
                 let taken = match (lets_through, matched) {
@@ -376,20 +400,97 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     (false, false) => "not denying",
                 };
                 notes.add(format!(
-                    "{}: {what} not evaluated; the rule is taken as {taken}",
-                    policy.label()
+                    "{}: {} not evaluated; the rule is taken as {taken}",
+                    policy.label(),
+                    unevaluated.join(", ")
                 ));
                 matched
             }
         }
     }
 
-    fn peer_matches(&self, policy: &Policy<'_>, spec: &PolicyPeer, peer: Party<'_, '_>) -> bool {
+    /// The Service of the input a Calico `services` peer names.
+    fn service(&self, namespace: &str, name: &str) -> Option<&'e Service<'a>> {
+        self.services
+            .iter()
+            .find(|s| s.obj.namespace == namespace && s.obj.name == name)
+    }
+
+    /// The `services` peers of a rule whose endpoints are not known: a
+    /// Service not in the input (other than the API server's), one that
+    /// selects nothing, and the API server's when the other end is
+    /// anything outside the audited pods (of which it is only a part).
+    fn unknown_services(&self, rule: &PolicyRule, party: Party<'_, '_>) -> Vec<String> {
+        let mut unknown = Vec::new();
+        let mut visit = |peer: &PolicyPeer| {
+            peer.each(&mut |p| {
+                if let PolicyPeer::Service { namespace, name } = p {
+                    if (namespace.as_str(), name.as_str()) == API_SERVER_SERVICE {
+                        if matches!(party, Party::Outside) {
+                            unknown.push(format!(
+                                "`services` {namespace}/{name} (the API server: whether it is the other end is not known)"
+                            ));
+                        }
+                        return;
+                    }
+                    if self.service(namespace, name).is_none_or(|s| s.selector.is_none()) {
+                        unknown.push(format!(
+                            "`services` {namespace}/{name} (not in the input: its endpoints are not known)"
+                        ));
+                    }
+                }
+            })
+        };
+        rule.peers.iter().flatten().for_each(&mut visit);
+        rule.local.iter().for_each(&mut visit);
+        unknown
+    }
+
+    fn peer_matches(
+        &self,
+        policy: &Policy<'_>,
+        spec: &PolicyPeer,
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+    ) -> bool {
         match (spec, peer) {
+            (PolicyPeer::AllOf(all), peer) => all.iter().all(|s| self.peer_matches(policy, s, peer, traffic)),
+            (PolicyPeer::AnyOf(any), peer) => any.iter().any(|s| self.peer_matches(policy, s, peer, traffic)),
+            (PolicyPeer::Not(inner), Party::Pod(_)) => !self.peer_matches(policy, inner, peer, traffic),
+            // A set of parties: some of it escapes `inner` unless `inner` covers all of it.
+            (PolicyPeer::Not(inner), peer) => !self.covers(policy, inner, peer, traffic),
+            (PolicyPeer::Service { namespace, name }, peer) => self.service_matches(namespace, name, peer, traffic),
+            (
+                PolicyPeer::ServiceAccounts {
+                    namespaces,
+                    names,
+                    selector,
+                },
+                Party::Pod(workload),
+            ) => {
+                let account = workload.service_account();
+                self.peer_matches(
+                    policy,
+                    &PolicyPeer::Pods {
+                        namespaces: namespaces.clone(),
+                        pods: None,
+                    },
+                    peer,
+                    traffic,
+                ) && names.as_ref().is_none_or(|n| n.iter().any(|n| n == account))
+                    && selector
+                        .as_ref()
+                        .is_none_or(|m| m.matches(&service_account_labels(account)))
+            }
+            (PolicyPeer::ServiceAccounts { namespaces, .. }, Party::Outside) => match namespaces {
+                Namespaces::Own => false,
+                Namespaces::Selected(matcher) => matcher.may_match_other_namespace(&self.audited),
+            },
+            // An arbitrary pod runs under an account no policy names.
+            (PolicyPeer::ServiceAccounts { .. }, _) => false,
             (PolicyPeer::Pods { namespaces, pods }, Party::Pod(workload)) => {
-                let namespace = workload.obj.namespace.as_str();
                 let namespace_ok = match namespaces {
-                    Namespaces::Own => namespace == policy.obj.namespace,
+                    Namespaces::Own => workload.obj.namespace == policy.obj.namespace,
                     Namespaces::Selected(matcher) => matcher.matches(&workload.namespace_labels),
                 };
                 namespace_ok && pods.as_ref().is_none_or(|m| workload.pods_match(m))
@@ -405,7 +506,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             (spec, Party::PodsOf(named, named_policy)) => {
                 (spec == named && policy.obj.namespace == named_policy.obj.namespace)
-                    || self.peer_matches(policy, spec, Party::AnyPod)
+                    || self.peer_matches(policy, spec, Party::AnyPod, traffic)
             }
             (PolicyPeer::Addresses { includes_pods, .. }, Party::AnyPod) => *includes_pods,
             (PolicyPeer::Addresses { .. }, Party::Pod(_)) => false,
@@ -413,6 +514,74 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             (PolicyPeer::Entity(entity), peer) => entity_matches(*entity, peer),
         }
     }
+
+    /// Does `spec` match every member of `party`? (For a pod, whether it
+    /// matches it.)
+    fn covers(&self, policy: &Policy<'_>, spec: &PolicyPeer, party: Party<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
+        if let Party::Pod(_) = party {
+            return self.peer_matches(policy, spec, party, traffic);
+        }
+        match spec {
+            PolicyPeer::AllOf(all) => all.iter().all(|s| self.covers(policy, s, party, traffic)),
+            PolicyPeer::AnyOf(any) => any.iter().any(|s| self.covers(policy, s, party, traffic)),
+            PolicyPeer::Not(inner) => !self.peer_matches(policy, inner, party, traffic),
+            PolicyPeer::Addresses {
+                cidr,
+                except,
+                includes_pods,
+            } => match party {
+                // Every address (Cilium's CIDR rules included: they match
+                // everything but its pods).
+                Party::Node | Party::External => cidr.ends_with("/0") && except.is_empty(),
+                _ => *includes_pods,
+            },
+            PolicyPeer::Pods { .. } => {
+                matches!(party, Party::AnyPod | Party::PodsOf(..))
+                    && self.peer_matches(policy, spec, Party::AnyPod, traffic)
+            }
+            PolicyPeer::Entity(Entity::All) => true,
+            PolicyPeer::Entity(Entity::Cluster) => matches!(party, Party::AnyPod | Party::PodsOf(..) | Party::Node),
+            PolicyPeer::Entity(_) | PolicyPeer::Service { .. } | PolicyPeer::ServiceAccounts { .. } => false,
+        }
+    }
+
+    /// Is `party` among the endpoints of Service `namespace/name`, and, when
+    /// it is the destination, on one of the Service's target ports?
+    fn service_matches(&self, namespace: &str, name: &str, party: Party<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
+        let Some(service) = self.service(namespace, name).filter(|s| s.selector.is_some()) else {
+            // The API server's endpoints are on the nodes or outside; any
+            // other unknown Service: its endpoints may be anything (the rule
+            // carries a note, see `unknown_services`).
+            return match (namespace, name) == API_SERVER_SERVICE {
+                true => matches!(party, Party::Node | Party::Outside),
+                false => true,
+            };
+        };
+        let Party::Pod(workload) = party else {
+            // The audited namespaces hold only the audited pods.
+            return false;
+        };
+        if !service.selects(workload) {
+            return false;
+        }
+        let is_destination = traffic.dest.is_some_and(|d| std::ptr::eq(d, workload));
+        if !is_destination {
+            return true;
+        }
+        match traffic.ports {
+            Ports::One(port, protocol) => service
+                .ports
+                .iter()
+                .any(|p| p.protocol == protocol && service.target_numbers(p, workload).contains(&port)),
+            Ports::Every(_) => false,
+            Ports::Some => !service.ports.is_empty(),
+        }
+    }
+}
+
+/// What is known of a ServiceAccount's labels: its name, under Calico's label.
+fn service_account_labels(account: &str) -> crate::model::Labels {
+    crate::model::Labels::from([(CALICO_NAMESPACE_NAME.to_string(), account.to_string())])
 }
 
 fn entity_matches(entity: Entity, peer: Party<'_, '_>) -> bool {

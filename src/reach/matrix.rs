@@ -46,7 +46,7 @@ pub struct NamedPods {
 
 impl Matrix {
     pub fn of(index: &Index<'_>) -> Matrix {
-        let eval = Evaluator::new(&index.policies, &index.workloads);
+        let eval = Evaluator::new(index);
         let mut rows = Vec::new();
         for dest in &index.workloads {
             let mut ports: Vec<(u16, Protocol)> = dest.ports().map(|p| (p.number, p.protocol)).collect();

@@ -33,7 +33,7 @@ fn table(policies: &str, port: u16, protocol: Protocol) -> String {
     for p in &index.policies {
         assert!(p.is_valid(), "{}: {:?}", p.obj.name, p.problems);
     }
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let notes = &mut Notes::default();
     let names: Vec<String> = index
         .workloads
@@ -416,7 +416,7 @@ fn unevaluated_constructs_lean_towards_reachable_with_a_note() {
         "  endpointSelector: {matchLabels: {pod: a}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {pod: b}}]\n    toPorts: [{ports: [{port: '80', protocol: TCP}], rules: {http: [{method: GET}]}}]\n",
     ));
     let index = manifests.index();
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let xa = &index.workloads[0];
     let xb = &index.workloads[1];
     let traffic = Traffic {
@@ -440,7 +440,7 @@ fn unevaluated_constructs_lean_towards_reachable_with_a_note() {
         "  tier: security\n  selector: pod == 'a'\n  types: [Ingress]\n",
     ));
     let index = manifests.index();
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let traffic = Traffic {
         dest: Some(&index.workloads[0]),
         ports: Ports::One(80, Protocol::Tcp),
@@ -459,7 +459,7 @@ fn arbitrary_pods_of_other_namespaces() {
         k8s("x", "c-from-everywhere", "  podSelector: {matchLabels: {pod: c}}\n  ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]\n"),
     ));
     let index = manifests.index();
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let reaches = |dest: usize, party: Party<'_, '_>| {
         let traffic = Traffic {
             dest: Some(&index.workloads[dest]),
@@ -517,7 +517,7 @@ fn a_pod_of_another_release_and_namespace_counts_as_any_pod() {
     )
     .unwrap();
     let index = manifests.index();
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let exposure = super::exposure(&eval, &index, &[0], &[(5432, Protocol::Tcp)]);
     assert!(exposure.any_pod, "{exposure:?}");
     assert_eq!(
@@ -531,7 +531,7 @@ fn a_pod_of_another_release_and_namespace_counts_as_any_pod() {
     )
     .unwrap();
     let index = alone.index();
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let exposure = super::exposure(&eval, &index, &[0], &[(5432, Protocol::Tcp)]);
     // The namespaceSelector names `tools`, which may hold pods the audit does not see.
     assert!(exposure.any_pod, "{exposure:?}");
@@ -539,4 +539,181 @@ fn a_pod_of_another_release_and_namespace_counts_as_any_pod() {
         exposure.describe(),
         "reachable only from any pod of namespaces `kubernetes.io/metadata.name=tools` and `Pod/shop/web` (allowed by db)"
     );
+}
+
+fn global(name: &str, spec: &str) -> String {
+    format!(
+        "---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}"
+    )
+}
+
+/// Rows (sources) x/a … z/c; every row but those listed is `others`.
+fn rows_except(others: &'static str, listed: &[(usize, &'static str)]) -> [&'static str; 9] {
+    let mut rows = [others; 9];
+    for &(i, row) in listed {
+        rows[i] = row;
+    }
+    rows
+}
+
+#[test]
+fn calico_not_selector_in_a_namespaced_and_a_global_policy() {
+    // Namespaced: the notSelector also limits the rule to the policy's
+    // namespace (as Calico converts it): x/a and x/c get in, x/b and the
+    // other namespaces do not.
+    let namespaced = calico(
+        "x",
+        "not-b",
+        "  selector: all()\n  ingress: [{action: Allow, source: {notSelector: pod == 'b'}}]\n",
+    );
+    let into_x_blocked = "X X X . . . . . .";
+    assert_eq!(
+        table(&namespaced, 80, Protocol::Tcp),
+        expected(rows_except(
+            into_x_blocked,
+            &[(0, ". . . . . . . . ."), (2, ". . . . . . . . .")]
+        ))
+    );
+    // Global: every endpoint but the b pods, whatever their namespace.
+    let global_policy = global(
+        "not-b",
+        "  selector: projectcalico.org/namespace == 'x'\n  ingress: [{action: Allow, source: {notSelector: pod == 'b'}}]\n",
+    );
+    assert_eq!(
+        table(&global_policy, 80, Protocol::Tcp),
+        expected(rows_except(
+            ". . . . . . . . .",
+            &[(1, into_x_blocked), (4, into_x_blocked), (7, into_x_blocked)]
+        ))
+    );
+}
+
+#[test]
+fn calico_not_ports_not_nets_and_service_accounts() {
+    let not_80 = calico(
+        "x",
+        "not-80",
+        "  selector: all()\n  ingress: [{action: Allow, protocol: TCP, destination: {notPorts: [80]}}]\n",
+    );
+    assert_eq!(table(&not_80, 80, Protocol::Tcp), expected(["X X X . . . . . ."; 9]));
+    assert_eq!(table(&not_80, 81, Protocol::Tcp), expected(ALL));
+    // notNets: pods are not in 10.0.0.0/8 as far as anyone knows, and a
+    // notNets alone does not limit the rule to a namespace.
+    let not_nets = calico(
+        "x",
+        "not-nets",
+        "  selector: all()\n  ingress: [{action: Allow, source: {notNets: [10.0.0.0/8]}}]\n",
+    );
+    assert_eq!(table(&not_nets, 80, Protocol::Tcp), expected(ALL));
+    // Every pod runs as `default`: the accounts of x's pods get in.
+    let accounts = |names: &str| {
+        calico(
+            "x",
+            "accounts",
+            &format!("  selector: all()\n  ingress: [{{action: Allow, source: {{serviceAccounts: {{names: [{names}]}}}}}}]\n"),
+        )
+    };
+    let from_x_only = rows_except("X X X . . . . . .", &[(0, ALL[0]), (1, ALL[0]), (2, ALL[0])]);
+    assert_eq!(table(&accounts("default"), 80, Protocol::Tcp), expected(from_x_only));
+    assert_eq!(
+        table(&accounts("api"), 80, Protocol::Tcp),
+        expected(["X X X . . . . . ."; 9])
+    );
+}
+
+#[test]
+fn calico_services_peers_and_the_policys_own_endpoint() {
+    // x/a may only talk to the pods of Service y/svc-b, on their target port 81.
+    let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc-b, namespace: y}\nspec:\n  selector: {pod: b}\n  ports: [{port: 80, targetPort: 81}]\n";
+    let egress = calico(
+        "x",
+        "to-svc-b",
+        "  selector: pod == 'a'\n  egress: [{action: Allow, destination: {services: {name: svc-b, namespace: y}}}]\n",
+    );
+    let policies = format!("{service}{egress}");
+    assert_eq!(
+        table(&policies, 81, Protocol::Tcp),
+        expected(rows_except(ALL[0], &[(0, "X X X X . X X X X")]))
+    );
+    assert_eq!(
+        table(&policies, 80, Protocol::Tcp),
+        expected(rows_except(ALL[0], &[(0, "X X X X X X X X X")]))
+    );
+    // Only to the API server: nothing in the cluster.
+    let api_only = calico(
+        "x",
+        "api-only",
+        "  selector: pod == 'a'\n  egress: [{action: Allow, destination: {services: {name: kubernetes, namespace: default}}}]\n",
+    );
+    assert_eq!(
+        table(&api_only, 80, Protocol::Tcp),
+        expected(rows_except(ALL[0], &[(0, "X X X X X X X X X")]))
+    );
+    // A rule for the policy's own endpoint: only x/a is let in; x/b and x/c
+    // are selected and no rule matches them.
+    let only_a = calico(
+        "x",
+        "only-a",
+        "  selector: all()\n  ingress: [{action: Allow, destination: {selector: pod == 'a'}}]\n",
+    );
+    assert_eq!(table(&only_a, 80, Protocol::Tcp), expected([". X X . . . . . ."; 9]));
+}
+
+#[test]
+fn a_service_not_in_the_input_is_an_unknown_set_with_a_note() {
+    let manifests = cluster(&calico(
+        "x",
+        "to-elsewhere",
+        "  selector: pod == 'a'\n  egress: [{action: Allow, destination: {services: {name: cache, namespace: infra}}}]\n",
+    ));
+    let index = manifests.index();
+    let xa = &index.workloads[0];
+    let yb = &index.workloads[4];
+    let traffic = Traffic {
+        dest: Some(yb),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    let mut notes = Notes::default();
+    let eval = Evaluator::new(&index);
+    assert!(eval.egress_permit(xa, &traffic, Party::of(yb), &mut notes).is_some());
+    assert_eq!(
+        notes.0.iter().collect::<Vec<_>>(),
+        ["Calico NetworkPolicy x/to-elsewhere: `services` infra/cache (not in the input: its endpoints are not known) not evaluated; the rule is taken as allowing"]
+    );
+    // Leaning the other way, the same flow is not let through.
+    let doubting = Evaluator::new(&index).leaning(super::evaluate::Lean::Blocked);
+    assert!(doubting
+        .egress_permit(xa, &traffic, Party::of(yb), &mut Notes::default())
+        .is_none());
+}
+
+#[test]
+fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
+    // Deny 10.0.0.0/8, then allow everything: other addresses get in.
+    let manifests = cluster(&calico(
+        "x",
+        "some-addresses",
+        "  selector: pod == 'a'\n  ingress:\n  - {action: Deny, source: {nets: [10.0.0.0/8]}}\n  - {action: Allow, source: {nets: [0.0.0.0/0]}}\n",
+    ));
+    let index = manifests.index();
+    let eval = Evaluator::new(&index);
+    let traffic = Traffic {
+        dest: Some(&index.workloads[0]),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    let notes = &mut Notes::default();
+    assert!(eval.ingress_permit(&traffic, Party::External, notes).is_some());
+    // Denying every address does stop them.
+    let manifests = cluster(&calico(
+        "x",
+        "all-addresses",
+        "  selector: pod == 'a'\n  ingress:\n  - {action: Deny, source: {nets: [0.0.0.0/0]}}\n  - {action: Allow}\n",
+    ));
+    let index = manifests.index();
+    let eval = Evaluator::new(&index);
+    let traffic = Traffic {
+        dest: Some(&index.workloads[0]),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    assert!(eval.ingress_permit(&traffic, Party::External, notes).is_none());
 }

@@ -11,10 +11,19 @@
 //!   policies sit at order 1000. The first rule that matches decides:
 //!   Allow, Deny, Pass (on to the namespace profile, which allows); Log goes
 //!   on. A pod some policy selects and no rule allows is denied.
-//! - A rule matches when every field it sets matches: `protocol`,
-//!   `source.selector`/`namespaceSelector`/`nets`, `destination.ports`.
-//!   Without `namespaceSelector`, `source.selector` means the policy's
-//!   namespace (every namespace for a GlobalNetworkPolicy).
+//! - A rule matches when every field it sets matches: `protocol`, the
+//!   peer's entity rule (`source` of an ingress rule, `destination` of an
+//!   egress rule), the policy's own endpoint's (the other one), and
+//!   `destination.ports`/`notPorts`. An entity rule's criteria hold
+//!   together: `selector` and `namespaceSelector`, not `notSelector`,
+//!   `nets`, not `notNets`, `serviceAccounts` (names and a selector on the
+//!   ServiceAccount's labels), `services` (a Service's endpoints; as a
+//!   destination on its ports; alone). Without `namespaceSelector`, the
+//!   selectors mean the policy's namespace (every namespace for a
+//!   GlobalNetworkPolicy); `notSelector` then excludes only there.
+//! - Not evaluated (a note, and the lean of the question asked): source
+//!   ports, `http`, `notProtocol`, `notICMP`, `ipVersion`, tiers other than
+//!   `default`, `serviceAccountSelector`.
 
 use super::calico_selector::Expr;
 use super::{
@@ -77,7 +86,10 @@ pub(super) fn parse(obj: &Object) -> Policy<'_> {
         }
     }
     let mut side = |rules: &[Node], ingress: bool| Side {
-        rules: rules.iter().map(|r| rule(r, ingress, global, &mut problems)).collect(),
+        rules: rules
+            .iter()
+            .map(|r| rule(r, ingress, obj, global, &mut problems))
+            .collect(),
         isolates: true,
     };
     let ingress = ingress.then(|| side(ingress_rules, true));
@@ -116,7 +128,7 @@ fn expression(node: &Node, what: &str, problems: &mut Vec<Problem>) -> Matcher {
 }
 
 /// One rule; `ingress`: the peer is `source` (else `destination`).
-fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -> PolicyRule {
+fn rule(node: &Node, ingress: bool, policy: &Object, global: bool, problems: &mut Vec<Problem>) -> PolicyRule {
     let mut unevaluated: Vec<String> = Vec::new();
     let action_text = node.get("action").and_then(Node::scalar_text).unwrap_or("");
     let action = match action_text.to_ascii_lowercase().as_str() {
@@ -142,31 +154,11 @@ fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -
         line: node.line,
     };
     let peer = field(node, peer_key).unwrap_or(&empty);
-    let local = field(node, local_key).unwrap_or(&empty);
-    for key in [
-        "notSelector",
-        "notNets",
-        "serviceAccounts",
-        "services",
-        "notPorts",
-        "ports",
-    ] {
-        if field(peer, key).is_some() {
-            unevaluated.push(format!("`{peer_key}.{key}`"));
-        }
-    }
-    for key in [
-        "selector",
-        "namespaceSelector",
-        "nets",
-        "notSelector",
-        "notNets",
-        "serviceAccounts",
-        "services",
-        "notPorts",
-    ] {
-        if field(local, key).is_some() {
-            unevaluated.push(format!("`{local_key}.{key}`"));
+    let local_node = field(node, local_key).unwrap_or(&empty);
+    // Source ports are the client's, chosen at random: not evaluated.
+    for key in ["ports", "notPorts"] {
+        if field(node, "source").and_then(|s| field(s, key)).is_some() {
+            unevaluated.push(format!("`source.{key}` (the client's port)"));
         }
     }
     for key in ["http", "notProtocol", "notICMP", "ipVersion"] {
@@ -174,45 +166,155 @@ fn rule(node: &Node, ingress: bool, global: bool, problems: &mut Vec<Problem>) -
             unevaluated.push(format!("`{key}`"));
         }
     }
-    let selector = field(peer, "selector").map(|n| expression(n, &format!("{peer_key}.selector"), problems));
-    let namespace_selector =
-        field(peer, "namespaceSelector").map(|n| expression(n, &format!("{peer_key}.namespaceSelector"), problems));
-    let nets = strings(peer, "nets");
-    if let Some(bad) = nets.iter().find(|n| !valid_cidr(n)) {
+    let context = Context {
+        namespace: &policy.namespace,
+        global,
+    };
+    let peers = entity(peer, peer_key, &context, problems).map(|peer| match peer {
+        PolicyPeer::AnyOf(nets) => nets,
+        peer => vec![peer],
+    });
+    let local = entity(local_node, local_key, &context, problems);
+    for (key, side) in [(peer_key, peer), (local_key, local_node)] {
+        let reads_unknown_labels = field(side, "serviceAccounts")
+            .and_then(|a| field(a, "selector"))
+            .and_then(Node::scalar_text)
+            .and_then(|text| Expr::parse(text).ok())
+            .is_some_and(|e| e.reads_other_than(&[super::CALICO_NAMESPACE_NAME]));
+        if reads_unknown_labels {
+            unevaluated.push(format!(
+                "`{key}.serviceAccounts.selector` on ServiceAccount labels other than their name"
+            ));
+        }
+    }
+    let destination_ports =
+        field(node, "destination").is_some_and(|d| field(d, "ports").is_some() || field(d, "notPorts").is_some());
+    if !ingress && destination_ports && field(peer, "services").is_some() {
         problems.push(Problem {
             line: node.line,
-            message: format!("`{peer_key}.nets` entry `{bad}` is not a valid CIDR"),
+            message: "`destination.ports` and `destination.notPorts` cannot go with `destination.services` in an egress rule (the Service's ports are used)".into(),
         });
     }
-    let peers = match (selector, namespace_selector, nets.is_empty()) {
-        (None, None, true) => None,
-        (None, None, false) => Some(
-            nets.into_iter()
-                .map(|cidr| PolicyPeer::Addresses {
-                    includes_pods: is_everywhere(&cidr),
-                    cidr,
-                    except: Vec::new(),
-                })
-                .collect(),
-        ),
-        (pods, namespaces, nets_empty) => {
-            if !nets_empty {
-                unevaluated.push(format!("`{peer_key}.nets` together with a selector"));
-            }
-            let namespaces = match namespaces {
-                Some(matcher) => Namespaces::Selected(matcher),
-                None if global => Namespaces::Selected(Matcher::Calico(Expr::All, String::new())),
-                None => Namespaces::Own,
-            };
-            Some(vec![PolicyPeer::Pods { namespaces, pods }])
-        }
-    };
-    let ports = ports(node, problems);
-    PolicyRule::new(action, peers, ports, &unevaluated, node.line)
+    let listed = ports(node, "ports", problems);
+    let mut rule = PolicyRule::new(action, peers, listed, &unevaluated, node.line);
+    rule.local = local;
+    rule.not_ports = ports(node, "notPorts", problems).unwrap_or_default();
+    rule
 }
 
-/// `protocol` and `destination.ports` (numbers, `"from:to"` ranges, names).
-fn ports(node: &Node, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {
+/// What an entity rule's criteria mean in its policy.
+struct Context<'c> {
+    namespace: &'c str,
+    global: bool,
+}
+
+/// An entity rule (`source` or `destination`): every criterion it sets,
+/// together; `None` when it sets none (any endpoint).
+fn entity(node: &Node, key: &str, context: &Context<'_>, problems: &mut Vec<Problem>) -> Option<PolicyPeer> {
+    let mut criteria = Vec::new();
+    let selector = field(node, "selector").map(|n| expression(n, &format!("{key}.selector"), problems));
+    let namespace_selector =
+        field(node, "namespaceSelector").map(|n| expression(n, &format!("{key}.namespaceSelector"), problems));
+    let not_selector = field(node, "notSelector").map(|n| expression(n, &format!("{key}.notSelector"), problems));
+    // Without a namespaceSelector, selectors pick endpoints of the policy's
+    // namespace (every namespace for a GlobalNetworkPolicy).
+    let namespaces = match namespace_selector.clone() {
+        Some(matcher) => Namespaces::Selected(matcher),
+        None if context.global => Namespaces::Selected(Matcher::Calico(Expr::All, String::new())),
+        None => Namespaces::Own,
+    };
+    // As Calico converts it: in a namespaced policy, or with a
+    // namespaceSelector, a `notSelector` also limits the rule to pods of
+    // those namespaces; the `notSelector` itself is not namespaced.
+    let namespaced = namespace_selector.is_some() || !context.global;
+    if selector.is_some() || (namespaced && (not_selector.is_some() || namespace_selector.is_some())) {
+        criteria.push(PolicyPeer::Pods {
+            namespaces: namespaces.clone(),
+            pods: selector.clone(),
+        });
+    }
+    if let Some(not_selector) = not_selector.clone() {
+        criteria.push(PolicyPeer::Not(Box::new(PolicyPeer::Pods {
+            namespaces: Namespaces::Selected(Matcher::Calico(Expr::All, String::new())),
+            pods: Some(not_selector),
+        })));
+    }
+    let mut nets = |nets_key: &str| -> Option<PolicyPeer> {
+        let nets = strings(node, nets_key);
+        if let Some(bad) = nets.iter().find(|n| !valid_cidr(n)) {
+            problems.push(Problem {
+                line: node.line,
+                message: format!("`{key}.{nets_key}` entry `{bad}` is not a valid CIDR"),
+            });
+        }
+        let mut ranges: Vec<PolicyPeer> = nets
+            .into_iter()
+            .map(|cidr| PolicyPeer::Addresses {
+                includes_pods: is_everywhere(&cidr),
+                cidr,
+                except: Vec::new(),
+            })
+            .collect();
+        match ranges.len() {
+            0 => None,
+            1 => ranges.pop(),
+            _ => Some(PolicyPeer::AnyOf(ranges)),
+        }
+    };
+    let has_nets = nets("nets").inspect(|n| criteria.push(n.clone())).is_some();
+    let has_not_nets = nets("notNets")
+        .inspect(|n| criteria.push(PolicyPeer::Not(Box::new(n.clone()))))
+        .is_some();
+    let accounts = field(node, "serviceAccounts");
+    if let Some(accounts) = accounts {
+        let names = field(accounts, "names").map(|_| strings(accounts, "names"));
+        let selector =
+            field(accounts, "selector").map(|n| expression(n, &format!("{key}.serviceAccounts.selector"), problems));
+        criteria.push(PolicyPeer::ServiceAccounts {
+            namespaces: namespaces.clone(),
+            names,
+            selector,
+        });
+    }
+    if let Some(services) = field(node, "services") {
+        let set = [
+            ("selector", selector.is_some()),
+            ("notSelector", not_selector.is_some()),
+            ("namespaceSelector", namespace_selector.is_some()),
+            ("nets", has_nets),
+            ("notNets", has_not_nets),
+            ("serviceAccounts", accounts.is_some()),
+        ];
+        if let Some((other, _)) = set.iter().find(|(_, present)| *present) {
+            problems.push(Problem {
+                line: services.line,
+                message: format!("`{key}.services` cannot go with `{key}.{other}`"),
+            });
+        }
+        let text = |k: &str| services.get(k).and_then(Node::scalar_text).unwrap_or("").to_string();
+        let name = text("name");
+        if name.is_empty() {
+            problems.push(Problem {
+                line: services.line,
+                message: format!("`{key}.services` without a `name`"),
+            });
+        }
+        let namespace = match text("namespace") {
+            namespace if namespace.is_empty() => context.namespace.to_string(),
+            namespace => namespace,
+        };
+        criteria.push(PolicyPeer::Service { namespace, name });
+    }
+    match criteria.len() {
+        0 => None,
+        1 => criteria.pop(),
+        _ => Some(PolicyPeer::AllOf(criteria)),
+    }
+}
+
+/// `protocol` and `destination.ports` (or `destination.notPorts`, `key`):
+/// numbers, `"from:to"` ranges, names. `None`: any port.
+fn ports(node: &Node, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {
     let protocol_node = field(node, "protocol");
     let protocol_text = protocol_node.and_then(Node::scalar_text).unwrap_or("");
     let protocol = match protocol_text.to_ascii_uppercase().as_str() {
@@ -223,8 +325,11 @@ fn ports(node: &Node, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {
         // ICMP and other protocols carry no TCP/UDP port.
         _ => Some(None),
     };
-    let listed = node.path(&["destination", "ports"]).filter(|n| !n.is_null());
+    let listed = node.path(&["destination", key]).filter(|n| !n.is_null());
     let Some(listed) = listed else {
+        if key == "notPorts" {
+            return None;
+        }
         return match protocol {
             None => None,
             Some(Some(protocol)) => Some(vec![PolicyPort {
@@ -237,7 +342,7 @@ fn ports(node: &Node, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {
     let Some(Some(protocol)) = protocol else {
         problems.push(Problem {
             line: listed.line,
-            message: "`destination.ports` needs `protocol` TCP, UDP or SCTP".into(),
+            message: format!("`destination.{key}` needs `protocol` TCP, UDP or SCTP"),
         });
         return Some(Vec::new());
     };

@@ -68,6 +68,23 @@ impl Expr {
     }
 
     /// Does the expression select every endpoint, whatever its labels?
+    /// Does the expression read a label other than these?
+    pub fn reads_other_than(&self, keys: &[&str]) -> bool {
+        match self {
+            Expr::All | Expr::Global => false,
+            Expr::Has(k)
+            | Expr::Equals(k, _)
+            | Expr::NotEquals(k, _)
+            | Expr::In(k, _)
+            | Expr::NotIn(k, _)
+            | Expr::Contains(k, _)
+            | Expr::StartsWith(k, _)
+            | Expr::EndsWith(k, _) => !keys.contains(&k.as_str()),
+            Expr::Not(e) => e.reads_other_than(keys),
+            Expr::And(a, b) | Expr::Or(a, b) => a.reads_other_than(keys) || b.reads_other_than(keys),
+        }
+    }
+
     /// Does the expression read label `key`?
     pub fn mentions(&self, key: &str) -> bool {
         match self {

@@ -216,7 +216,43 @@ pub enum PolicyPeer {
         includes_pods: bool,
     },
     Entity(Entity),
+    /// Calico: the endpoints of a Kubernetes Service (`services`), and as
+    /// a destination only on its target ports. `default/kubernetes` is the
+    /// API server; another Service that is not in the input is an unknown
+    /// set of addresses.
+    Service {
+        namespace: String,
+        name: String,
+    },
+    /// Calico: pods whose ServiceAccount is one of `names` (when given) and
+    /// whose ServiceAccount's labels `selector` matches (when given).
+    ServiceAccounts {
+        namespaces: Namespaces,
+        names: Option<Vec<String>>,
+        selector: Option<Matcher>,
+    },
+    /// Calico: every one of these (an entity rule's criteria together).
+    AllOf(Vec<PolicyPeer>),
+    /// Calico: one of these (`nets` among other criteria).
+    AnyOf(Vec<PolicyPeer>),
+    /// Calico: not this (`notSelector`, `notNets`).
+    Not(Box<PolicyPeer>),
 }
+
+impl PolicyPeer {
+    /// Call `f` on this peer and every peer inside it.
+    pub fn each(&self, f: &mut dyn FnMut(&PolicyPeer)) {
+        f(self);
+        match self {
+            PolicyPeer::AllOf(peers) | PolicyPeer::AnyOf(peers) => peers.iter().for_each(|p| p.each(f)),
+            PolicyPeer::Not(peer) => peer.each(f),
+            _ => {}
+        }
+    }
+}
+
+/// The Kubernetes Service that stands for the API server.
+pub const API_SERVER_SERVICE: (&str, &str) = ("default", "kubernetes");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -241,6 +277,12 @@ pub struct PolicyRule {
     pub unevaluated: Option<String>,
     /// Where the rule starts in the input.
     pub line: u32,
+    /// Calico: what the policy's own endpoint must be for the rule to
+    /// match (`destination.selector` of an ingress rule, `source.*` of an
+    /// egress rule).
+    pub local: Option<PolicyPeer>,
+    /// Calico `notPorts`: ports the rule does not match.
+    pub not_ports: Vec<PolicyPort>,
 }
 
 impl PolicyRule {
@@ -258,6 +300,8 @@ impl PolicyRule {
             ports,
             unevaluated: (!unevaluated.is_empty()).then(|| unevaluated.join(", ")),
             line,
+            local: None,
+            not_ports: Vec::new(),
         }
     }
 

@@ -300,11 +300,14 @@ fn calico_global_policies_and_what_is_not_evaluated() {
     let p = &index.policies[0];
     assert!(p.is_cluster_wide());
     assert!(p.unevaluated[0].contains("tier `security`"));
-    assert!(p.ingress.as_ref().unwrap().rules[0]
-        .unevaluated
-        .as_deref()
-        .unwrap()
-        .contains("serviceAccounts"));
+    // Service accounts are evaluated: pods of the selected namespaces
+    // running as `api`.
+    let rule = &p.ingress.as_ref().unwrap().rules[0];
+    assert_eq!(rule.unevaluated, None);
+    assert!(matches!(
+        rule.peers.as_deref(),
+        Some([PolicyPeer::ServiceAccounts { names: Some(names), selector: None, .. }]) if names == &["api"]
+    ));
     for (spec, expected) in [
         ("  selector: app = 'db'\n", "selector `app = 'db'`"),
         ("  ingress: [{action: Accept}]\n", "action `Accept`"),
@@ -321,6 +324,22 @@ fn calico_global_policies_and_what_is_not_evaluated() {
             "not a valid CIDR",
         ),
         ("  types: [Forward]\n", "types entry `Forward`"),
+        (
+            "  egress: [{action: Allow, destination: {services: {name: db}, selector: all()}}]\n",
+            "`destination.services` cannot go with `destination.selector`",
+        ),
+        (
+            "  egress: [{action: Allow, protocol: TCP, destination: {services: {name: db}, ports: [80]}}]\n",
+            "cannot go with `destination.services` in an egress rule",
+        ),
+        (
+            "  egress: [{action: Allow, destination: {services: {namespace: shop}}}]\n",
+            "`destination.services` without a `name`",
+        ),
+        (
+            "  ingress: [{action: Allow, source: {notNets: [10.0.0.0]}}]\n",
+            "`source.notNets` entry `10.0.0.0` is not a valid CIDR",
+        ),
     ] {
         let found = problems(&calico("NetworkPolicy", spec));
         assert!(found.iter().any(|p| p.contains(expected)), "{spec}: {found:?}");
