@@ -13,7 +13,13 @@ declare_check! {
     /// `NetworkPolicy` (`projectcalico.org/v3`, `crd.projectcalico.org/v1`)
     /// whose `selector` selects them and whose `types` include `Ingress`.
     /// The cluster-wide kinds (`CiliumClusterwideNetworkPolicy`, Calico
-    /// `GlobalNetworkPolicy`) count for every namespace they select. An
+    /// `GlobalNetworkPolicy`) count for every namespace they select. So do
+    /// the cluster-wide tiers of `policy.networking.k8s.io`
+    /// (`AdminNetworkPolicy`, `BaselineAdminNetworkPolicy`,
+    /// `ClusterNetworkPolicy`) whose `subject` selects the pods, but only
+    /// with an ingress rule whose action is `Deny`: they do not isolate, so
+    /// one whose rules only allow (`Allow`, `Accept`) or hand over (`Pass`)
+    /// leaves every other connection as open as no policy does. An
     /// Egress-only policy does not count; a malformed policy (NP3) protects
     /// nothing. hostNetwork workloads are left to M7: no policy applies to
     /// them. When the chart ships a NetworkPolicy that its values switch off
@@ -48,7 +54,7 @@ declare_check! {
         analysis: Static,
         scope: OneRelease,
         counting: OncePerInput,
-        summary: "a workload (not in the host's network) is not selected by any Kubernetes, Cilium or Calico policy that restricts ingress",
+        summary: "a workload (not in the host's network) is not selected by any Kubernetes, Cilium, Calico or admin-tier policy that restricts ingress",
         run: run,
     };
 }

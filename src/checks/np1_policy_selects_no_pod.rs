@@ -4,8 +4,9 @@ use crate::model::{Index, Matcher};
 
 declare_check! {
     /// ## What it does
-    /// Finds network policies (Kubernetes, Cilium, Calico) whose pod
-    /// selector selects no pod of the audited workloads it can apply to
+    /// Finds network policies (Kubernetes, Cilium, Calico, and the
+    /// cluster-wide AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+    /// ClusterNetworkPolicy by their `subject`) whose pod selector selects no pod of the audited workloads it can apply to
     /// (its namespace; for a cluster-wide policy, the namespaces it
     /// selects), or selects only hostNetwork pods, which no policy applies
     /// to. A selector that selects everything (`podSelector: {}`, `all()`)

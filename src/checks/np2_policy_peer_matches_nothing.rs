@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 declare_check! {
     /// ## What it does
-    /// Finds rules of network policies (Kubernetes, Cilium, Calico) whose
+    /// Finds rules of network policies (Kubernetes, Cilium, Calico,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) whose
     /// pod peer matches nothing in the input: a pod selector that selects no
     /// audited pod of the namespaces the peer names, when those namespaces
     /// are all audited (the policy's own namespace, or a namespace selector

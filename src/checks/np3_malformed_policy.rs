@@ -3,14 +3,23 @@ use crate::model::Index;
 
 declare_check! {
     /// ## What it does
-    /// Finds network policies (Kubernetes, Cilium, Calico) that the API
+    /// Finds network policies (Kubernetes, Cilium, Calico, and the
+    /// cluster-wide admin and baseline kinds) that the API
     /// server or the CRD's validation would reject, or that the CNI cannot
     /// read: a selector that is not a selector (`podSelector: 5`), an
     /// unknown operator or one without values, a port that is neither a
     /// number in 1-65535 nor a port name, `endPort` below `port`, an
     /// `ipBlock` mixed with selectors or with a bad CIDR, an unknown
     /// protocol, policy type, Cilium entity or Calico action, a Calico
-    /// selector expression that does not parse. Such a policy protects
+    /// selector expression that does not parse; for the cluster-wide kinds
+    /// of `policy.networking.k8s.io`, what their CRDs reject: a `priority`
+    /// outside 0-1000, a ClusterNetworkPolicy without `tier`, a `subject`
+    /// or peer that does not set exactly one field, a rule without peers,
+    /// an action of the other API (`Accept` in an AdminNetworkPolicy,
+    /// `Pass` in a BaselineAdminNetworkPolicy), a port range whose start is
+    /// not below its end, a named port with `networks`/`nodes` peers, more
+    /// rules, peers or ports than allowed, a BaselineAdminNetworkPolicy not
+    /// named `default`. Such a policy protects
     /// nothing: every check and every exposure ignore it. One finding per
     /// policy, each problem labelled at its line.
     ///

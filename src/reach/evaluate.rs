@@ -10,6 +10,8 @@
 //!   order applies to it and the Kubernetes policies (at order 1000): the
 //!   first matching rule decides (Allow, Deny; Pass hands over to the
 //!   namespace profile, which allows).
+//! - Around them, the cluster-wide tiers (`tiers.rs`): AdminNetworkPolicy
+//!   first, BaselineAdminNetworkPolicy for pods nothing above isolates.
 //! - Kubernetes peers: `podSelector` alone selects pods of the policy's
 //!   namespace; `namespaceSelector` (optionally with `podSelector`) pods of
 //!   the matching namespaces; `ipBlock` addresses. Named ports resolve
@@ -273,8 +275,22 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     /// One side's answer for pods of `local`, given the policies that
     /// select them on that side (as [`Evaluator::pod_groups`] lists them):
     /// the callers that ask about many peers for one destination compute
-    /// that list once.
+    /// that list once. The admin tier, then the NetworkPolicy tier, then
+    /// the baseline tier (`tiers.rs`).
     pub fn decide(
+        &self,
+        local: &Workload<'_>,
+        selecting: &[(&Policy<'_>, &Side)],
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+        notes: &mut Notes,
+    ) -> Option<Vec<String>> {
+        self.decide_in_tiers(local, selecting, peer, traffic, notes)
+    }
+
+    /// The NetworkPolicy tier's answer (Kubernetes, Cilium, Calico), given
+    /// its policies that select that side.
+    pub(super) fn decide_network_policies(
         &self,
         local: &Workload<'_>,
         selecting: &[(&Policy<'_>, &Side)],
@@ -346,7 +362,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         (!isolated).then(Vec::new)
     }
 
-    fn rule_matches(
+    pub(super) fn rule_matches(
         &self,
         policy: &Policy<'_>,
         rule: &PolicyRule,

@@ -1,11 +1,13 @@
 //! Reachability under network policies: which connections the
-//! Kubernetes, Cilium and Calico policies of the audited input let through
+//! Kubernetes, Cilium and Calico policies of the audited input (and the
+//! admin and baseline tiers around them) let through
 //! ([`evaluate`]), who can reach a finding's ports ([`exposure`]), and the
 //! per-port source matrix of `netaudit reach` ([`matrix`]).
 
 pub mod evaluate;
 pub mod exposure;
 pub mod matrix;
+mod tiers;
 
 pub use evaluate::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
 pub use exposure::exposure;

@@ -717,3 +717,6 @@ fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
     };
     assert!(eval.ingress_permit(&traffic, Party::External, notes).is_none());
 }
+
+/// The admin and baseline tiers around these policies.
+mod tiers;

@@ -76,6 +76,24 @@ const LISTED: &[Listed] = &[
         "GlobalNetworkPolicy",
         "globalnetworkpolicies",
     ),
+    custom(
+        "policy.networking.k8s.io",
+        "v1alpha1",
+        "AdminNetworkPolicy",
+        "adminnetworkpolicies",
+    ),
+    custom(
+        "policy.networking.k8s.io",
+        "v1alpha1",
+        "BaselineAdminNetworkPolicy",
+        "baselineadminnetworkpolicies",
+    ),
+    custom(
+        "policy.networking.k8s.io",
+        "v1alpha2",
+        "ClusterNetworkPolicy",
+        "clusternetworkpolicies",
+    ),
 ];
 
 /// What M4G calls the release of objects Helm did not install.

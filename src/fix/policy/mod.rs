@@ -348,12 +348,15 @@ impl<'s, 'a> Context<'s, 'a> {
         let covering: Vec<String> = index
             .policies
             .iter()
-            .filter(|p| p.covers(workload) != PodPick::None)
+            // An admin or baseline policy is another tier: a NetworkPolicy
+            // does not add to it, it decides where that one does not.
+            .filter(|p| p.covers(workload) != PodPick::None && !p.flavor.is_admin_or_baseline())
             .map(|p| p.obj.name.clone())
             .collect();
         // Covered only when every pod is: a policy on some pods of a
         // StatefulSet leaves the others open.
-        let every_pod_covered = Policy::left_open(&index.policies, workload) == PodPick::None;
+        let namespace_policies = index.policies.iter().filter(|p| !p.flavor.is_admin_or_baseline());
+        let every_pod_covered = Policy::left_open(namespace_policies, workload) == PodPick::None;
         if every_pod_covered && !options.also_covered && workload.host_network_line.is_none() {
             return Generated::Covered {
                 workload: reference,
@@ -454,11 +457,13 @@ fn service_targets(index: &Index<'_>, service: &Service<'_>, workload: &Workload
 }
 
 /// Do the chart's own policies restrict where `workload` may connect? Some
-/// select it for egress and none of those allows everything (`egress: [{}]`).
+/// of the NetworkPolicy tier select it for egress and none of those allows
+/// everything (`egress: [{}]`).
 fn egress_restricted(index: &Index<'_>, workload: &Workload<'_>) -> bool {
     let mut selecting = index
         .policies
         .iter()
+        .filter(|p| !p.flavor.is_admin_or_baseline())
         .filter_map(|p| p.egress.as_ref().filter(|_| p.selects(workload)))
         .peekable();
     selecting.peek().is_some()

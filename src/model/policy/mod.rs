@@ -1,8 +1,10 @@
 //! Network policies of the three kinds M6 and exposure read, in one model:
 //! Kubernetes `NetworkPolicy` (`networking.k8s.io/v1`), Cilium
-//! `CiliumNetworkPolicy`/`CiliumClusterwideNetworkPolicy` (`cilium.io/v2`)
-//! and Calico `NetworkPolicy`/`GlobalNetworkPolicy` (`projectcalico.org/v3`,
-//! `crd.projectcalico.org/v1`).
+//! `CiliumNetworkPolicy`/`CiliumClusterwideNetworkPolicy` (`cilium.io/v2`),
+//! Calico `NetworkPolicy`/`GlobalNetworkPolicy` (`projectcalico.org/v3`,
+//! `crd.projectcalico.org/v1`), and the cluster-wide tiers around them:
+//! `AdminNetworkPolicy`, `BaselineAdminNetworkPolicy` and
+//! `ClusterNetworkPolicy` (`policy.networking.k8s.io`).
 //!
 //! Each policy says which pods it applies to, and per direction whether it
 //! isolates them and with which ordered rules. What would make the API
@@ -13,6 +15,7 @@
 
 pub mod calico_selector;
 
+mod admin;
 mod calico;
 mod cilium;
 mod kubernetes;
@@ -30,6 +33,20 @@ pub enum Flavor {
     Kubernetes,
     Cilium,
     Calico,
+    /// AdminNetworkPolicy, ClusterNetworkPolicy `tier: Admin`: before
+    /// every other policy, in `order` (their priority).
+    Admin,
+    /// BaselineAdminNetworkPolicy, ClusterNetworkPolicy `tier: Baseline`:
+    /// for pods no other policy isolates.
+    Baseline,
+}
+
+impl Flavor {
+    /// A policy of the admin or the baseline tier (`policy.networking.k8s.io`),
+    /// around the NetworkPolicy tier the other kinds share.
+    pub fn is_admin_or_baseline(self) -> bool {
+        matches!(self, Flavor::Admin | Flavor::Baseline)
+    }
 }
 
 /// Which pods a policy can apply to.
@@ -352,7 +369,7 @@ pub struct Policy<'a> {
     /// `None`: the policy does not restrict that direction.
     pub ingress: Option<Side>,
     pub egress: Option<Side>,
-    /// Calico's `order` (lower first, absent last).
+    /// Calico's `order`, an admin policy's `priority` (lower first, absent last).
     pub order: Option<f64>,
     pub problems: Vec<Problem>,
     /// Policy-wide constructs that are not evaluated.
@@ -370,6 +387,10 @@ impl<'a> Policy<'a> {
             ("NetworkPolicy" | "GlobalNetworkPolicy", "projectcalico.org" | "crd.projectcalico.org") => {
                 vec![calico::parse(obj)]
             }
+            (
+                "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy",
+                "policy.networking.k8s.io",
+            ) => vec![admin::parse(obj)],
             _ => Vec::new(),
         }
     }
@@ -400,7 +421,7 @@ impl<'a> Policy<'a> {
     pub fn label(&self) -> String {
         let kind = match self.flavor {
             Flavor::Kubernetes => return self.obj.name.clone(),
-            Flavor::Cilium => self.obj.kind.clone(),
+            Flavor::Cilium | Flavor::Admin | Flavor::Baseline => self.obj.kind.clone(),
             Flavor::Calico => format!("Calico {}", self.obj.kind),
         };
         if self.is_cluster_wide() {
@@ -458,9 +479,14 @@ impl<'a> Policy<'a> {
         workload.pods_picked_by(&self.pod_selector)
     }
 
-    /// Which pods of `workload` the policy restricts ingress to (M6).
+    /// Which pods of `workload` the policy restricts ingress to (M6): it
+    /// isolates them, or, for an admin or baseline policy (which does not
+    /// isolate), one of its ingress rules denies.
     pub fn covers(&self, workload: &Workload<'_>) -> PodPick {
-        match self.ingress.as_ref().is_some_and(|side| side.isolates) {
+        let restricts = |side: &Side| {
+            side.isolates || (self.flavor.is_admin_or_baseline() && side.rules.iter().any(|r| r.action == Action::Deny))
+        };
+        match self.ingress.as_ref().is_some_and(restricts) {
             true => self.picks(workload),
             false => PodPick::None,
         }
@@ -468,7 +494,7 @@ impl<'a> Policy<'a> {
 
     /// The pods of `workload` that none of `policies` restricts ingress to
     /// (`PodPick::None`: every pod is restricted).
-    pub fn left_open(policies: &[Policy<'_>], workload: &Workload<'_>) -> PodPick {
+    pub fn left_open<'p>(policies: impl IntoIterator<Item = &'p Policy<'p>>, workload: &Workload<'_>) -> PodPick {
         let mut covered = BTreeSet::new();
         for policy in policies {
             match policy.covers(workload) {

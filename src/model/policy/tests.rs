@@ -351,3 +351,6 @@ fn calico_global_policies_and_what_is_not_evaluated() {
     );
     assert_eq!(m.index().policies[0].flavor, Flavor::Calico);
 }
+
+/// AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy.
+mod admin;
