@@ -10,7 +10,9 @@
 #   tests/probe_kube.rs alone, stopped again on exit. The cluster runs only
 #   while its tests do: its idle load does not slow the podman probes.
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
-# NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here.
+# NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here. tests/nca_oracle.rs
+# needs IBM's Network Config Analyzer (scripts/setup-nca.sh: a venv under
+# ${XDG_CACHE_HOME:-~/.cache}/netaudit-nca, pip-installed once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +33,13 @@ echo "==> scripts/build-real-image.sh (real servers from Debian packages; cached
 bash scripts/build-real-image.sh
 # tests/probe_podman.rs fails, instead of skipping, when podman is missing.
 export NETAUDIT_REQUIRE_PODMAN=1
+
+echo "==> scripts/setup-nca.sh (IBM's Network Config Analyzer in a venv under ~/.cache; installed once)"
+# tests/nca_oracle.rs compares `netaudit reach` with NCA; it finds NCA's
+# python through NETAUDIT_NCA and fails, instead of skipping, without it.
+NETAUDIT_NCA="$(bash scripts/setup-nca.sh | tail -n1)"
+export NETAUDIT_NCA
+export NETAUDIT_REQUIRE_NCA=1
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

@@ -288,3 +288,25 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The python of the venv that `scripts/setup-nca.sh` makes, with IBM's
+/// Network Config Analyzer installed: `NETAUDIT_NCA` (scripts/test.sh sets
+/// it). `None`: the test skips, saying how to enable it, unless
+/// `NETAUDIT_REQUIRE_NCA` is set (CI), where a missing NCA fails it.
+pub fn nca_python() -> Option<PathBuf> {
+    let found = std::env::var_os("NETAUDIT_NCA")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    if let Some(path) = &found {
+        assert!(path.is_file(), "NETAUDIT_NCA={} is not a file", path.display());
+    }
+    if found.is_none() {
+        if std::env::var_os("NETAUDIT_REQUIRE_NCA").is_some() {
+            panic!("NETAUDIT_NCA is not set: run `bash scripts/setup-nca.sh` and export its last line as NETAUDIT_NCA");
+        }
+        eprintln!(
+            "skipping: NCA not set up (enable with NETAUDIT_NCA=\"$(bash scripts/setup-nca.sh | tail -n1)\" cargo test --test nca_oracle)"
+        );
+    }
+    found
+}

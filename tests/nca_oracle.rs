@@ -1,0 +1,336 @@
+//! Differential test: `netaudit reach` (the `Matrix`) against IBM np-guard's
+//! Network Config Analyzer (NCA 2.1.0, an independent implementation of
+//! Kubernetes and Calico policy semantics), cell by cell: (destination
+//! workload, port/protocol, source) over every chart of the shared corpus
+//! that has policies (skipped when ../shared/corpus is absent) and the edge
+//! cases of testdata/nca/.
+//!
+//! NCA runs once, as a library, over every case (scripts/nca/connectivity.py,
+//! which also says how its input is normalized); probe pods stand for the
+//! sources of other namespaces (tests/nca/probes.rs). A difference is either
+//! a listed exception with its reason (tests/nca/exceptions.rs), or a known
+//! netaudit bug being fixed (`KNOWN_NETAUDIT_BUGS` there), or a failure.
+//!
+//! Needs `NETAUDIT_NCA` (the venv's python; scripts/test.sh sets it): without
+//! it the test skips, saying how to enable it.
+
+mod common;
+mod nca;
+
+use nca::exceptions::{classify, Diff, Facts, Verdict, KNOWN_NETAUDIT_BUGS};
+use nca::probes::{self, Probe};
+use netaudit::model::{Detail, Manifests};
+use netaudit::reach::matrix::Matrix;
+use netaudit::reach::{Direction, Evaluator};
+use netaudit::source::{self, InputSpec};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// One input: a corpus chart or an edge case.
+struct Case {
+    name: String,
+    file: PathBuf,
+    namespace: String,
+    spec: InputSpec,
+}
+
+/// One cell of the matrix: what netaudit says, and what to know about it
+/// to tell an exception.
+struct Cell {
+    source: String,
+    netaudit: bool,
+    facts: Facts,
+}
+
+/// One row: the NCA query, and netaudit's cells in the order of its sources.
+struct Query {
+    to: String,
+    port: Option<u16>,
+    protocol: Option<String>,
+    cells: Vec<Cell>,
+}
+
+fn corpus_cases() -> Vec<Case> {
+    let dir = common::repo().join("../shared/corpus/rendered");
+    if !dir.is_dir() {
+        eprintln!("nca_oracle: ../shared/corpus/rendered not found: only the edge cases of testdata/nca/");
+        return Vec::new();
+    }
+    let mut cases = Vec::new();
+    let mut datasets: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    datasets.sort();
+    for dataset in datasets {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dataset)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            // Only charts with policies say anything NCA could disagree with.
+            if !std::fs::read_to_string(&path).unwrap().contains("NetworkPolicy") {
+                continue;
+            }
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let name = format!("{}/{stem}", dataset.file_name().unwrap().to_string_lossy());
+            cases.push(Case {
+                spec: InputSpec::RenderedChart {
+                    path: path.clone(),
+                    name: name.clone(),
+                    release: stem.clone(),
+                    namespace: stem.clone(),
+                    default_values: None,
+                },
+                name,
+                file: path,
+                namespace: stem,
+            });
+        }
+    }
+    cases
+}
+
+fn edge_cases() -> Vec<Case> {
+    let dir = common::repo().join("testdata/nca");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|path| Case {
+            name: format!("testdata/nca/{}", path.file_name().unwrap().to_string_lossy()),
+            spec: InputSpec::Manifests {
+                path: path.display().to_string(),
+                namespace: "nca".into(),
+            },
+            file: path,
+            namespace: "nca".into(),
+        })
+        .collect()
+}
+
+/// netaudit's matrix of a case as NCA queries, and the probes they use.
+fn netaudit_side(case: &Case) -> (Vec<Probe>, Vec<Query>) {
+    let inputs = source::acquire(std::slice::from_ref(&case.spec)).unwrap_or_else(|e| panic!("{}: {e:#}", case.name));
+    let manifests = Manifests::load(inputs, Detail::Checks).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+    let index = manifests.index();
+    let matrix = Matrix::of(&index);
+    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let probes = probes::probes(&index, eval.audited());
+    let text = std::fs::read_to_string(&case.file).unwrap();
+    let case_facts = nca::exceptions::case_facts(&index, &text);
+    let mut queries = Vec::new();
+    for row in &matrix.rows {
+        let dest = index
+            .workloads
+            .iter()
+            .find(|w| w.obj.id() == row.to)
+            .expect("a row's workload");
+        let row_facts = nca::exceptions::row_facts(&eval, dest, row, &case_facts);
+        let mut cells = Vec::new();
+        for (j, source) in index.workloads.iter().enumerate() {
+            cells.push(Cell {
+                source: source.obj.id(),
+                netaudit: row.from_workloads[j],
+                facts: row_facts.with_source(nca::exceptions::source_facts(source, dest)),
+            });
+        }
+        // The peers of the policies that select this destination: the
+        // probes the matrix has an answer for.
+        let keys: Vec<probes::PeerKey> = eval
+            .selecting(dest, Direction::Ingress)
+            .flat_map(|(_, side)| side.rules.iter().flat_map(|r| r.peers.iter().flatten()))
+            .filter_map(|peer| match peer {
+                netaudit::model::PolicyPeer::Pods {
+                    namespaces: netaudit::model::Namespaces::Selected(namespaces),
+                    pods,
+                } => Some(probes::key_of(namespaces, pods.as_ref())),
+                _ => None,
+            })
+            .collect();
+        for probe in &probes {
+            let netaudit = match &probe.key {
+                None => row.from_any_pod,
+                Some(key) if keys.contains(key) => {
+                    row.host_network
+                        || row
+                            .from_pods
+                            .iter()
+                            .any(|p| (&p.pods, &p.namespaces) == (&key.0, &key.1))
+                }
+                Some(_) => continue,
+            };
+            cells.push(Cell {
+                source: probe.id(),
+                netaudit,
+                facts: row_facts.with_source(nca::exceptions::probe_facts(probe)),
+            });
+        }
+        cells.push(Cell {
+            source: "outside".into(),
+            netaudit: row.from_outside,
+            facts: row_facts.with_source(nca::exceptions::Source::Outside),
+        });
+        queries.push(Query {
+            to: row.to.clone(),
+            port: row.port,
+            protocol: row.protocol.map(|p| p.as_str().to_string()),
+            cells,
+        });
+    }
+    (probes, queries)
+}
+
+/// NCA's answer for one case.
+enum Answer {
+    /// Per query, per source: allowed, blocked, or `None` (not compared).
+    Cells(Vec<Vec<Option<bool>>>),
+    /// The case has kinds of policies NCA does not model.
+    Skipped(String),
+    Refused(String),
+}
+
+/// NCA's answers, by case name.
+fn nca_side(python: &PathBuf, request: &Value) -> BTreeMap<String, Answer> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("request.json");
+    std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
+    let output = Command::new(python)
+        .arg(common::repo().join("scripts/nca/connectivity.py"))
+        .arg(&path)
+        .output()
+        .expect("run scripts/nca/connectivity.py");
+    assert!(
+        output.status.success(),
+        "scripts/nca/connectivity.py failed:\n{}",
+        common::stderr(&output)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).expect("NCA's answer is JSON");
+    answer["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let name = case["name"].as_str().unwrap().to_string();
+            let answer = if let Some(error) = case["error"].as_str() {
+                Answer::Refused(error.to_string())
+            } else if let Some(why) = case["skipped"].as_str() {
+                Answer::Skipped(why.to_string())
+            } else {
+                Answer::Cells(serde_json::from_value(case["answers"].clone()).unwrap())
+            };
+            (name, answer)
+        })
+        .collect()
+}
+
+#[test]
+fn reach_agrees_with_nca() {
+    let Some(python) = common::nca_python() else {
+        return;
+    };
+    let mut cases = corpus_cases();
+    let corpus = cases.len();
+    cases.extend(edge_cases());
+    let mut sides = Vec::new();
+    let mut request = Vec::new();
+    for case in &cases {
+        let (probes, queries) = netaudit_side(case);
+        request.push(json!({
+            "name": case.name,
+            "file": case.file,
+            "namespace": case.namespace,
+            "probes": probes.iter().map(Probe::to_json).collect::<Vec<_>>(),
+            "queries": queries.iter().map(|q| json!({
+                "to": q.to, "port": q.port, "protocol": q.protocol,
+                "from": q.cells.iter().map(|c| &c.source).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        }));
+        sides.push(queries);
+    }
+    let answers = nca_side(&python, &json!({ "cases": request }));
+
+    let (mut compared, mut not_compared, mut blocked) = (0usize, 0usize, 0usize);
+    let mut skipped = Vec::new();
+    let mut excepted: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
+    let mut known: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for (case, queries) in cases.iter().zip(&sides) {
+        let rows = match &answers[&case.name] {
+            Answer::Cells(rows) => rows,
+            Answer::Skipped(why) => {
+                skipped.push(format!("{} ({why})", case.name));
+                continue;
+            }
+            Answer::Refused(error) => {
+                failures.push(format!("{}: NCA refused the case: {error}", case.name));
+                continue;
+            }
+        };
+        for (query, row) in queries.iter().zip(rows) {
+            for (cell, nca) in query.cells.iter().zip(row) {
+                let Some(nca) = *nca else {
+                    not_compared += 1;
+                    continue;
+                };
+                compared += 1;
+                blocked += usize::from(!nca);
+                if cell.netaudit == nca {
+                    continue;
+                }
+                let diff = Diff {
+                    case: &case.name,
+                    to: &query.to,
+                    port: query.port,
+                    protocol: query.protocol.as_deref(),
+                    source: &cell.source,
+                    netaudit: cell.netaudit,
+                    nca,
+                    facts: &cell.facts,
+                };
+                match classify(&diff) {
+                    Verdict::Exception(e) => excepted.entry(e.name).or_insert((0, e.reason)).0 += 1,
+                    Verdict::KnownBug(e) => known.entry(e.name).or_default().push(diff.line()),
+                    Verdict::Unexplained => failures.push(diff.line()),
+                }
+            }
+        }
+    }
+    eprintln!(
+        "nca_oracle: {} cases ({corpus} corpus charts), {compared} cells compared ({blocked} blocked by NCA), \
+         {not_compared} not (NCA has no such pods: a single pod reaching itself, pods an operator makes)",
+        cases.len()
+    );
+    for case in &skipped {
+        eprintln!("  skipped {case}");
+    }
+    for (name, (count, reason)) in &excepted {
+        eprintln!("  exception \"{name}\": {count} cells ({reason})");
+    }
+    for (name, lines) in &known {
+        eprintln!(
+            "  KNOWN_NETAUDIT_BUGS \"{name}\": {} cells, e.g. {}",
+            lines.len(),
+            lines[0]
+        );
+    }
+    // Both answers occur: a harness that saw only one would compare nothing.
+    assert!(
+        compared > 100 && blocked > 10 && compared - blocked > 10,
+        "suspiciously uniform: {compared} cells compared, {blocked} blocked"
+    );
+    for bug in KNOWN_NETAUDIT_BUGS {
+        assert!(
+            known.contains_key(bug.name),
+            "KNOWN_NETAUDIT_BUGS \"{}\" covers no difference any more: remove it from tests/nca/exceptions.rs",
+            bug.name
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells where netaudit and NCA disagree, unexplained:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
