@@ -5,7 +5,7 @@
 
 use netaudit::model::selector::{Operator, NAMESPACE_NAME_LABEL};
 use netaudit::model::yaml::{parse_documents, Node};
-use netaudit::model::{Index, Matcher, Namespaces, Policy, PolicyPeer, Workload};
+use netaudit::model::{Action, Index, Matcher, Namespaces, Policy, PolicyPeer, PolicyRule, Workload};
 use netaudit::reach::matrix::Row;
 use netaudit::reach::{Direction, Evaluator};
 
@@ -17,6 +17,9 @@ pub struct Facts {
     /// A policy selecting the destination for ingress allows an address
     /// range netaudit takes as containing pods (0.0.0.0/0, ::/0).
     pub dest_allows_pod_addresses: bool,
+    /// A policy selecting the destination for ingress denies an address
+    /// range that is not every address (Calico, Cilium).
+    pub dest_denies_some_addresses: bool,
     /// A policy selecting the destination for ingress has a peer with a
     /// namespaceSelector whose podSelector has Exists/DoesNotExist.
     pub dest_peer_pods_exists: bool,
@@ -162,6 +165,15 @@ pub const KNOWN_NETAUDIT_BUGS: &[Exception] = &[
         covers: |d| d.facts.case.namespace_labels,
     },
     Exception {
+        name: "found by this test, not in issue 24: a Deny of some addresses denies them all",
+        reason: "a Calico (or Cilium) Deny rule whose peer is an address range matches every address outside the \
+                 cluster, whatever the range: `out` says blocked while other addresses get in \
+                 (evaluate.rs: `(PolicyPeer::Addresses { .. }, Party::External) => true`)",
+        covers: |d| {
+            d.facts.dest_denies_some_addresses && matches!(d.facts.source, Source::Outside) && !d.netaudit && d.nca
+        },
+    },
+    Exception {
         name: "issue 24 part 3: Calico constructs not evaluated",
         reason: "Calico services, notPorts, notSelector, notNets, serviceAccounts, nets with a selector are taken \
                  as allowing (the matrix row has a note)",
@@ -200,10 +212,23 @@ pub fn case_facts(index: &Index<'_>, text: &str) -> CaseFacts {
 }
 
 pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case: &CaseFacts) -> Facts {
-    let peers: Vec<&PolicyPeer> = eval
+    let rules: Vec<&PolicyRule> = eval
         .selecting(dest, Direction::Ingress)
-        .flat_map(|(_, side)| side.rules.iter().flat_map(|r| r.peers.iter().flatten()))
+        .flat_map(|(_, side)| &side.rules)
         .collect();
+    let peers: Vec<&PolicyPeer> = rules.iter().flat_map(|r| r.peers.iter().flatten()).collect();
+    let dest_denies_some_addresses = rules.iter().any(|r| {
+        r.action == Action::Deny
+            && r.peers.iter().flatten().any(|p| {
+                matches!(
+                    p,
+                    PolicyPeer::Addresses {
+                        includes_pods: false,
+                        ..
+                    }
+                )
+            })
+    });
     let dest_allows_pod_addresses = peers.iter().any(|p| {
         matches!(
             p,
@@ -226,6 +251,7 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
     Facts {
         dest_host_network: row.host_network,
         dest_allows_pod_addresses,
+        dest_denies_some_addresses,
         dest_peer_pods_exists,
         unevaluated: !row.notes.is_empty(),
         source: Source::AnyPod,
