@@ -8,8 +8,8 @@
 //! NCA runs once, as a library, over every case (scripts/nca/connectivity.py,
 //! which also says how its input is normalized); probe pods stand for the
 //! sources of other namespaces (tests/nca/probes.rs). A difference is either
-//! a listed exception with its reason (tests/nca/exceptions.rs), or a known
-//! netaudit bug being fixed (`KNOWN_NETAUDIT_BUGS` there), or a failure.
+//! a listed exception with its reason (tests/nca/exceptions.rs), or a
+//! failure.
 //!
 //! Needs `NETAUDIT_NCA` (the venv's python; scripts/test.sh sets it): without
 //! it the test skips, saying how to enable it.
@@ -17,7 +17,7 @@
 mod common;
 mod nca;
 
-use nca::exceptions::{classify, Diff, Facts, Verdict, KNOWN_NETAUDIT_BUGS};
+use nca::exceptions::{classify, Diff, Facts};
 use nca::probes::{self, Probe};
 use netaudit::model::{Detail, Manifests};
 use netaudit::reach::matrix::Matrix;
@@ -116,10 +116,9 @@ fn netaudit_side(case: &Case) -> (Vec<Probe>, Vec<Query>) {
     let manifests = Manifests::load(inputs, Detail::Checks).unwrap_or_else(|e| panic!("{}: {e}", case.name));
     let index = manifests.index();
     let matrix = Matrix::of(&index);
-    let eval = Evaluator::new(&index.policies, &index.workloads);
+    let eval = Evaluator::new(&index);
     let probes = probes::probes(&index, eval.audited());
-    let text = std::fs::read_to_string(&case.file).unwrap();
-    let case_facts = nca::exceptions::case_facts(&index, &text);
+    let case_facts = nca::exceptions::case_facts(&index);
     let mut queries = Vec::new();
     for row in &matrix.rows {
         let dest = index
@@ -254,7 +253,6 @@ fn reach_agrees_with_nca() {
     let (mut compared, mut not_compared, mut blocked) = (0usize, 0usize, 0usize);
     let mut skipped = Vec::new();
     let mut excepted: BTreeMap<&str, (usize, &str)> = BTreeMap::new();
-    let mut known: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut failures = Vec::new();
     for (case, queries) in cases.iter().zip(&sides) {
         let rows = match &answers[&case.name] {
@@ -290,9 +288,8 @@ fn reach_agrees_with_nca() {
                     facts: &cell.facts,
                 };
                 match classify(&diff) {
-                    Verdict::Exception(e) => excepted.entry(e.name).or_insert((0, e.reason)).0 += 1,
-                    Verdict::KnownBug(e) => known.entry(e.name).or_default().push(diff.line()),
-                    Verdict::Unexplained => failures.push(diff.line()),
+                    Some(e) => excepted.entry(e.name).or_insert((0, e.reason)).0 += 1,
+                    None => failures.push(diff.line()),
                 }
             }
         }
@@ -308,25 +305,11 @@ fn reach_agrees_with_nca() {
     for (name, (count, reason)) in &excepted {
         eprintln!("  exception \"{name}\": {count} cells ({reason})");
     }
-    for (name, lines) in &known {
-        eprintln!(
-            "  KNOWN_NETAUDIT_BUGS \"{name}\": {} cells, e.g. {}",
-            lines.len(),
-            lines[0]
-        );
-    }
     // Both answers occur: a harness that saw only one would compare nothing.
     assert!(
         compared > 100 && blocked > 10 && compared - blocked > 10,
         "suspiciously uniform: {compared} cells compared, {blocked} blocked"
     );
-    for bug in KNOWN_NETAUDIT_BUGS {
-        assert!(
-            known.contains_key(bug.name),
-            "KNOWN_NETAUDIT_BUGS \"{}\" covers no difference any more: remove it from tests/nca/exceptions.rs",
-            bug.name
-        );
-    }
     assert!(
         failures.is_empty(),
         "{} cells where netaudit and NCA disagree, unexplained:\n{}",

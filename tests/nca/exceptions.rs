@@ -1,11 +1,9 @@
 //! Why netaudit and NCA may disagree on a cell: the listed exceptions (NCA
 //! wrong, or modelling less, or the two modelling what a static view cannot
-//! know differently), each with its reason, and the known netaudit bugs
-//! being fixed (`KNOWN_NETAUDIT_BUGS`, temporary). Anything else fails.
+//! know differently), each with its reason. Anything else fails.
 
-use netaudit::model::selector::{Operator, NAMESPACE_NAME_LABEL};
-use netaudit::model::yaml::{parse_documents, Node};
-use netaudit::model::{Action, Index, Matcher, Namespaces, Policy, PolicyPeer, PolicyRule, Workload};
+use netaudit::model::selector::Operator;
+use netaudit::model::{Index, Matcher, Namespaces, PolicyPeer, PolicyRule, Workload};
 use netaudit::reach::matrix::Row;
 use netaudit::reach::{Direction, Evaluator};
 
@@ -17,14 +15,13 @@ pub struct Facts {
     /// A policy selecting the destination for ingress allows an address
     /// range netaudit takes as containing pods (0.0.0.0/0, ::/0).
     pub dest_allows_pod_addresses: bool,
-    /// A policy selecting the destination for ingress denies an address
-    /// range that is not every address (Calico, Cilium).
-    pub dest_denies_some_addresses: bool,
     /// A policy selecting the destination for ingress has a peer with a
     /// namespaceSelector whose podSelector has Exists/DoesNotExist.
     pub dest_peer_pods_exists: bool,
-    /// netaudit's answer rests on something it did not evaluate (a note).
-    pub unevaluated: bool,
+    /// A namespaced Calico policy selecting the destination for ingress
+    /// has a rule with a `notSelector` and no `selector` or
+    /// `namespaceSelector`.
+    pub dest_namespaced_not_selector: bool,
     pub source: Source,
     pub case: CaseFacts,
 }
@@ -45,11 +42,6 @@ pub enum Source {
 
 #[derive(Clone, Debug, Default)]
 pub struct CaseFacts {
-    /// A policy selector names `statefulset.kubernetes.io/pod-name` or
-    /// `apps.kubernetes.io/pod-index`.
-    pub pod_name_selector: bool,
-    /// The input has Namespace objects with labels.
-    pub namespace_labels: bool,
     /// A policy has a problem the API server would reject it for.
     pub rejected_policy: bool,
 }
@@ -89,12 +81,6 @@ impl Diff<'_> {
             say(self.nca)
         )
     }
-}
-
-pub enum Verdict {
-    Exception(&'static Exception),
-    KnownBug(&'static Exception),
-    Unexplained,
 }
 
 /// An exception: its name, why the difference is not a netaudit bug, and
@@ -141,6 +127,23 @@ pub const EXCEPTIONS: &[Exception] = &[
         },
     },
     Exception {
+        name: "NCA: a namespaced Calico policy's notSelector",
+        reason: "Calico limits a rule with a `notSelector` in a namespaced NetworkPolicy to the policy's namespace \
+                 (libcalico-go's RuleAPIV2ToBackend: \"We need to namespace the rule's selector ... when a \
+                 Selector, NotSelector, or NamespaceSelector is provided and ... this is a namespaced \
+                 NetworkPolicy\"); NCA 2.1.0 applies the notSelector alone, so it lets in other namespaces' pods \
+                 and outside addresses",
+        covers: |d| {
+            d.facts.dest_namespaced_not_selector
+                && !d.netaudit
+                && d.nca
+                && matches!(
+                    d.facts.source,
+                    Source::AnyPod | Source::NamedPods | Source::Outside | Source::Workload { other_namespace: true }
+                )
+        },
+    },
+    Exception {
         name: "policy the API server rejects",
         reason: "NCA accepts some policies the API server rejects (a quoted port number, an ipBlock except outside \
                  its cidr); netaudit takes them as selecting nothing (NP3 reports them)",
@@ -148,65 +151,14 @@ pub const EXCEPTIONS: &[Exception] = &[
     },
 ];
 
-/// Temporary: differences that come from netaudit bugs being fixed, by
-/// the part of the issue that fixes them. The main developer empties it.
-pub const KNOWN_NETAUDIT_BUGS: &[Exception] = &[
-    Exception {
-        name: "issue 24 part 1: StatefulSet pod-name selectors",
-        reason: "a policy selecting some pods of a StatefulSet by statefulset.kubernetes.io/pod-name is taken as \
-                 selecting all of them",
-        covers: |d| {
-            d.facts.case.pod_name_selector && (d.to.starts_with("StatefulSet/") || d.source.starts_with("StatefulSet/"))
-        },
-    },
-    Exception {
-        name: "issue 24 part 2: Namespace labels",
-        reason: "the labels of Namespace objects in the input are ignored for namespaceSelectors",
-        covers: |d| d.facts.case.namespace_labels,
-    },
-    Exception {
-        name: "found by this test, not in issue 24: a Deny of some addresses denies them all",
-        reason: "a Calico (or Cilium) Deny rule whose peer is an address range matches every address outside the \
-                 cluster, whatever the range: `out` says blocked while other addresses get in \
-                 (evaluate.rs: `(PolicyPeer::Addresses { .. }, Party::External) => true`)",
-        covers: |d| {
-            d.facts.dest_denies_some_addresses && matches!(d.facts.source, Source::Outside) && !d.netaudit && d.nca
-        },
-    },
-    Exception {
-        name: "issue 24 part 3: Calico constructs not evaluated",
-        reason: "Calico services, notPorts, notSelector, notNets, serviceAccounts, nets with a selector are taken \
-                 as allowing (the matrix row has a note)",
-        covers: |d| d.facts.unevaluated,
-    },
-];
-
-pub fn classify(diff: &Diff<'_>) -> Verdict {
-    if let Some(e) = EXCEPTIONS.iter().find(|e| (e.covers)(diff)) {
-        return Verdict::Exception(e);
-    }
-    if let Some(e) = KNOWN_NETAUDIT_BUGS.iter().find(|e| (e.covers)(diff)) {
-        return Verdict::KnownBug(e);
-    }
-    Verdict::Unexplained
+/// The exception that explains a difference, if one does.
+pub fn classify(diff: &Diff<'_>) -> Option<&'static Exception> {
+    EXCEPTIONS.iter().find(|e| (e.covers)(diff))
 }
 
-/// What the exceptions need to know of a whole case; `text` is its input
-/// (Namespace objects are not among the objects the index keeps).
-pub fn case_facts(index: &Index<'_>, text: &str) -> CaseFacts {
-    let names_pods = |p: &Policy<'_>| {
-        let text = p.obj.root.to_json().to_string();
-        text.contains("statefulset.kubernetes.io/pod-name") || text.contains("apps.kubernetes.io/pod-index")
-    };
-    let labelled = |doc: &Node| {
-        doc.get("kind").and_then(Node::as_str) == Some("Namespace")
-            && doc
-                .path(&["metadata", "labels"])
-                .is_some_and(|l| l.entries().iter().any(|(k, _)| k.text.as_str() != NAMESPACE_NAME_LABEL))
-    };
+/// What the exceptions need to know of a whole case.
+pub fn case_facts(index: &Index<'_>) -> CaseFacts {
     CaseFacts {
-        pod_name_selector: index.policies.iter().any(names_pods),
-        namespace_labels: parse_documents(text, 1).is_ok_and(|docs| docs.iter().any(labelled)),
         rejected_policy: index.policies.iter().any(|p| !p.problems.is_empty()),
     }
 }
@@ -217,18 +169,6 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
         .flat_map(|(_, side)| &side.rules)
         .collect();
     let peers: Vec<&PolicyPeer> = rules.iter().flat_map(|r| r.peers.iter().flatten()).collect();
-    let dest_denies_some_addresses = rules.iter().any(|r| {
-        r.action == Action::Deny
-            && r.peers.iter().flatten().any(|p| {
-                matches!(
-                    p,
-                    PolicyPeer::Addresses {
-                        includes_pods: false,
-                        ..
-                    }
-                )
-            })
-    });
     let dest_allows_pod_addresses = peers.iter().any(|p| {
         matches!(
             p,
@@ -248,12 +188,25 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
             .any(|r| matches!(r.operator, Operator::Exists | Operator::DoesNotExist)),
         _ => false,
     });
+    let dest_namespaced_not_selector = peers.iter().any(|p| match p {
+        PolicyPeer::AllOf(criteria) => {
+            criteria.iter().any(|c| {
+                matches!(
+                    c,
+                    PolicyPeer::Pods {
+                        namespaces: Namespaces::Own,
+                        pods: None
+                    }
+                )
+            }) && criteria.iter().any(|c| matches!(c, PolicyPeer::Not(_)))
+        }
+        _ => false,
+    });
     Facts {
         dest_host_network: row.host_network,
+        dest_namespaced_not_selector,
         dest_allows_pod_addresses,
-        dest_denies_some_addresses,
         dest_peer_pods_exists,
-        unevaluated: !row.notes.is_empty(),
         source: Source::AnyPod,
         case: case.clone(),
     }
