@@ -317,3 +317,16 @@ fn reach_agrees_with_nca() {
         failures.join("\n")
     );
 }
+
+/// docs/checks.md lists every exception, by name, in its table.
+#[test]
+fn every_exception_is_documented() {
+    let docs = std::fs::read_to_string(common::repo().join("docs/checks.md")).unwrap();
+    for exception in nca::exceptions::EXCEPTIONS {
+        assert!(
+            docs.contains(&format!("| {} |", exception.name)),
+            "docs/checks.md does not list the NCA exception \"{}\"",
+            exception.name
+        );
+    }
+}
