@@ -76,14 +76,17 @@ One evaluator (`src/reach/`) answers for exposure, M6, `netaudit reach` and `fix
 - **What a static view cannot know.** Pod addresses: an address range matches other namespaces' pods
   only when it is every address (`0.0.0.0/0`, `::/0`, no `except`; never for Cilium's CIDR rules), and
   never an audited pod. hostNetwork pods are outside every policy (Calico, Cilium, OpenShift); as peers
-  their traffic is the node's. A Deny stops "any pod" or "outside" only when it covers all of it.
+  their traffic is the node's. A Deny stops "any pod", "outside" or the pods of a StatefulSet only when
+  it matches all of them; an admin-tier Pass that matches only some of them passes those on.
 
 **Not evaluated**, each time with a note naming it: L7 rules (Cilium `http`/`kafka`/`dns`, Calico
 `http`), Cilium `toRequires`/`toGroups`/`toNodes`/`toFQDNs`/`toServices` and `authentication`, Calico
 tiers other than `default`, `serviceAccountSelector`, source ports, `notProtocol`, `notICMP`,
-`ipVersion`, a `serviceAccounts.selector` on labels other than the name, a `services` peer whose Service
-is not in the input, the API server's Service when the other end is anything outside the audited pods,
-AdminNetworkPolicy/ClusterNetworkPolicy `domainNames`. Exposure, M6 and `reach` take such a construct
+`ipVersion`, `nets`/`notNets` on the policy's own pod (its address), `namespaceSelector: global()`
+(network sets and host endpoints are not read), a `serviceAccounts.selector` on labels other than the
+name, a `services` peer whose Service is not in the input (or has no selector), the API server's Service
+when the other end is a node or anything outside the audited pods, AdminNetworkPolicy/ClusterNetworkPolicy
+`domainNames` and a non-empty `nodes` selector (node labels). Exposure, M6 and `reach` take such a construct
 as letting the connection through (an allow rule matches, a deny rule does not): they never hide a way
 in. `fix --check` evaluates each needed flow both ways: one that passes only the first way is UNKNOWN,
 with the construct named, and fails the check unless `--unknown-ok`.

@@ -207,16 +207,15 @@ pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
             let mut notes = Notes::default();
             let verdict = judge(&eval, index, &stand_ins, need, &mut notes);
             let passes = verdict.blocked.is_none() && verdict.unknown.is_none();
-            // Allowed only where netaudit leant towards reachable: not known to pass.
+            // Allowed only where netaudit leant towards reachable (on what it
+            // does not evaluate, or for some pods of a workload and not
+            // others): not known to pass.
             if passes && !notes.0.is_empty() {
                 let doubted = judge(&doubting, index, &stand_ins, need, &mut Notes::default());
                 if doubted.blocked.is_some() {
-                    let constructs: Vec<String> = notes.0.into_iter().collect();
+                    let reasons: Vec<String> = notes.0.into_iter().collect();
                     return Verdict {
-                        unknown: Some(format!(
-                            "it passes only if what netaudit does not evaluate lets it: {}",
-                            constructs.join("; ")
-                        )),
+                        unknown: Some(format!("it may not pass: {}", reasons.join("; "))),
                         ..verdict
                     };
                 }

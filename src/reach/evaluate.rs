@@ -17,15 +17,24 @@
 //!   the matching namespaces; `ipBlock` addresses. Named ports resolve
 //!   against the destination's declared container ports; `endPort` makes a
 //!   range; `protocol` defaults to TCP.
-//! - What a policy does not say in a way we evaluate (L7 rules, service
-//!   accounts, tiers) is taken in the direction of "reachable": such an
-//!   allow rule matches, such a deny rule does not, a policy we cannot
-//!   evaluate as a whole allows everything; each time with a note.
+//! - Calico peers are every criterion of an entity rule together (see
+//!   `model/policy/calico.rs`), with the policy's own pod held to the
+//!   other entity rule.
+//! - What a policy does not say in a way we evaluate (L7 rules, Calico
+//!   tiers, source ports, Services not in the input, …) leans one way, with
+//!   a note: towards "reachable" ([`Lean::Reachable`]: such an allow rule
+//!   matches, such a deny rule does not, a policy we cannot evaluate as a
+//!   whole allows everything), or towards "blocked" for `fix --check`.
+//! - A party that stands for many (addresses outside, arbitrary pods, the
+//!   pods of a StatefulSet some selector picks one by one) may be let
+//!   through by a rule that matches some of it; a Deny stops it only when
+//!   it matches all of it.
 //!
 //! Modelling choices (what a static view cannot know):
 //!
 //! - **Audited namespaces** (those holding audited workloads) are taken to
-//!   contain only the audited workloads, and to carry one label, their name
+//!   contain only the audited workloads, and to carry the labels of their
+//!   `Namespace` object when the input has one, else only their name
 //!   (`kubernetes.io/metadata.name`; Calico's `projectcalico.org/name`).
 //! - **Other namespaces** have unknown labels: only requirements on the
 //!   name are decided for them; others are taken as satisfiable.
@@ -37,10 +46,9 @@
 //!   traffic is the node's, which selectors do not match (address ranges,
 //!   rules without peers and Cilium's host entities do).
 
-use crate::model::policy::{API_SERVER_SERVICE, CALICO_NAMESPACE_NAME};
 use crate::model::{
-    Action, Entity, Flavor, Index, Namespaces, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch,
-    Protocol, Service, Side, Workload,
+    Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
+    Workload,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -120,8 +128,8 @@ pub struct PodGroup<'e, 'a> {
 pub struct Evaluator<'e, 'a> {
     policies: &'e [Policy<'a>],
     /// The Services a Calico `services` peer names.
-    services: &'e [Service<'a>],
-    audited: BTreeSet<&'e str>,
+    pub(super) services: &'e [Service<'a>],
+    pub(super) audited: BTreeSet<&'e str>,
     lean: Lean,
 }
 
@@ -187,7 +195,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     /// [`Evaluator::decide`] for every group of a workload's pods: allowed
-    /// when some pods allow it (a note says which, when not all do).
+    /// when some pods allow it (a note says which, when not all do), or,
+    /// leaning towards blocked, when all do.
     pub fn decide_for_pods(
         &self,
         workload: &Workload<'_>,
@@ -209,10 +218,13 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             .filter(|(_, answer)| answer.is_some())
             .flat_map(|(g, _)| g.pods.iter().flatten().map(String::as_str))
             .collect();
-        if allowing.is_empty() {
+        // Leaning towards blocked, a connection some pods refuse does not
+        // pass (a Service sends some of them there).
+        let all_allow = answers.iter().all(Option::is_some);
+        if allowing.is_empty() || (self.lean == Lean::Blocked && !all_allow) {
             return None;
         }
-        if answers.iter().any(Option::is_none) {
+        if !all_allow {
             notes.add(format!(
                 "{} {}/{}: only pods {} let it through",
                 workload.obj.kind,
@@ -270,22 +282,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     ) -> Option<Vec<String>> {
         let groups = self.pod_groups(source, Direction::Egress);
         self.decide_for_pods(source, &groups, dest, traffic, notes)
-    }
-
-    /// One side's answer for pods of `local`, given the policies that
-    /// select them on that side (as [`Evaluator::pod_groups`] lists them):
-    /// the callers that ask about many peers for one destination compute
-    /// that list once. The admin tier, then the NetworkPolicy tier, then
-    /// the baseline tier (`tiers.rs`).
-    pub fn decide(
-        &self,
-        local: &Workload<'_>,
-        selecting: &[(&Policy<'_>, &Side)],
-        peer: Party<'_, '_>,
-        traffic: &Traffic<'_, '_>,
-        notes: &mut Notes,
-    ) -> Option<Vec<String>> {
-        self.decide_in_tiers(local, selecting, peer, traffic, notes)
     }
 
     /// The NetworkPolicy tier's answer (Kubernetes, Cilium, Calico), given
@@ -371,6 +367,22 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         traffic: &Traffic<'_, '_>,
         notes: &mut Notes,
     ) -> bool {
+        let all_of = rule.action == Action::Deny;
+        self.rule_matches_as(policy, rule, all_of, local, peer, traffic, notes)
+    }
+
+    /// Does `rule` match some of `peer` (every member of it with `all_of`)?
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn rule_matches_as(
+        &self,
+        policy: &Policy<'_>,
+        rule: &PolicyRule,
+        all_of: bool,
+        local: &Workload<'_>,
+        peer: Party<'_, '_>,
+        traffic: &Traffic<'_, '_>,
+        notes: &mut Notes,
+    ) -> bool {
         let port_matches = |p: &PolicyPort| match traffic.ports {
             Ports::One(port, protocol) => p.protocol == protocol && port_allows(&p.port, traffic.dest, port, protocol),
             Ports::Every(protocol) => p.protocol == protocol && p.port == PortMatch::Any,
@@ -386,19 +398,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Ports::Every(protocol) => p.protocol == protocol,
             Ports::Some => p.port == PortMatch::Any || p.port == PortMatch::Range(1, u16::MAX),
         };
-        // A party that stands for many (addresses outside, arbitrary pods)
-        // is let through when some of it may be: a Deny stops it only
-        // when it covers all of it, the rest goes on to the next rules.
-        let denies_all_of = rule.action == Action::Deny && !matches!(peer, Party::Pod(_));
-        let peer_matches = |p: &PolicyPeer| match denies_all_of {
-            true => self.covers(policy, p, peer, traffic),
-            false => self.peer_matches(policy, p, peer, traffic),
-        };
-        let evaluable = rule.peers.as_ref().is_none_or(|peers| peers.iter().any(peer_matches))
-            && rule
-                .local
-                .as_ref()
-                .is_none_or(|l| self.peer_matches(policy, l, Party::Pod(local), traffic))
+        // A party that stands for many (addresses outside, arbitrary pods,
+        // the pods of a workload) is let through when some of it may be: a
+        // Deny stops it only when it covers all of it, the rest goes on to
+        // the next rules.
+        let evaluable = rule.peers.as_ref().is_none_or(|peers| match all_of {
+            true => self.any_covers_all(policy, peers, peer, traffic),
+            false => peers.iter().any(|p| self.peer_matches(policy, p, peer, traffic)),
+        }) && rule
+            .local
+            .as_ref()
+            .is_none_or(|l| self.peer_matches(policy, l, Party::Pod(local), traffic))
             && rule.ports.as_ref().is_none_or(|ports| ports.iter().any(port_matches))
             && !rule.not_ports.iter().any(not_port_matches);
         let mut unevaluated: Vec<String> = rule.unevaluated.iter().cloned().collect();
@@ -423,190 +433,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 matched
             }
         }
-    }
-
-    /// The Service of the input a Calico `services` peer names.
-    fn service(&self, namespace: &str, name: &str) -> Option<&'e Service<'a>> {
-        self.services
-            .iter()
-            .find(|s| s.obj.namespace == namespace && s.obj.name == name)
-    }
-
-    /// The `services` peers of a rule whose endpoints are not known: a
-    /// Service not in the input (other than the API server's), one that
-    /// selects nothing, and the API server's when the other end is
-    /// anything outside the audited pods (of which it is only a part).
-    fn unknown_services(&self, rule: &PolicyRule, party: Party<'_, '_>) -> Vec<String> {
-        let mut unknown = Vec::new();
-        let mut visit = |peer: &PolicyPeer| {
-            peer.each(&mut |p| {
-                if let PolicyPeer::Service { namespace, name } = p {
-                    if (namespace.as_str(), name.as_str()) == API_SERVER_SERVICE {
-                        if matches!(party, Party::Outside) {
-                            unknown.push(format!(
-                                "`services` {namespace}/{name} (the API server: whether it is the other end is not known)"
-                            ));
-                        }
-                        return;
-                    }
-                    if self.service(namespace, name).is_none_or(|s| s.selector.is_none()) {
-                        unknown.push(format!(
-                            "`services` {namespace}/{name} (not in the input: its endpoints are not known)"
-                        ));
-                    }
-                }
-            })
-        };
-        rule.peers.iter().flatten().for_each(&mut visit);
-        rule.local.iter().for_each(&mut visit);
-        unknown
-    }
-
-    fn peer_matches(
-        &self,
-        policy: &Policy<'_>,
-        spec: &PolicyPeer,
-        peer: Party<'_, '_>,
-        traffic: &Traffic<'_, '_>,
-    ) -> bool {
-        match (spec, peer) {
-            (PolicyPeer::AllOf(all), peer) => all.iter().all(|s| self.peer_matches(policy, s, peer, traffic)),
-            (PolicyPeer::AnyOf(any), peer) => any.iter().any(|s| self.peer_matches(policy, s, peer, traffic)),
-            (PolicyPeer::Not(inner), Party::Pod(_)) => !self.peer_matches(policy, inner, peer, traffic),
-            // A set of parties: some of it escapes `inner` unless `inner` covers all of it.
-            (PolicyPeer::Not(inner), peer) => !self.covers(policy, inner, peer, traffic),
-            (PolicyPeer::Service { namespace, name }, peer) => self.service_matches(namespace, name, peer, traffic),
-            (
-                PolicyPeer::ServiceAccounts {
-                    namespaces,
-                    names,
-                    selector,
-                },
-                Party::Pod(workload),
-            ) => {
-                let account = workload.service_account();
-                self.peer_matches(
-                    policy,
-                    &PolicyPeer::Pods {
-                        namespaces: namespaces.clone(),
-                        pods: None,
-                    },
-                    peer,
-                    traffic,
-                ) && names.as_ref().is_none_or(|n| n.iter().any(|n| n == account))
-                    && selector
-                        .as_ref()
-                        .is_none_or(|m| m.matches(&service_account_labels(account)))
-            }
-            (PolicyPeer::ServiceAccounts { namespaces, .. }, Party::Outside) => match namespaces {
-                Namespaces::Own => false,
-                Namespaces::Selected(matcher) => matcher.may_match_other_namespace(&self.audited),
-            },
-            // An arbitrary pod runs under an account no policy names.
-            (PolicyPeer::ServiceAccounts { .. }, _) => false,
-            (PolicyPeer::Pods { namespaces, pods }, Party::Pod(workload)) => {
-                let namespace_ok = match namespaces {
-                    Namespaces::Own => workload.obj.namespace == policy.obj.namespace,
-                    Namespaces::Selected(matcher) => matcher.matches(&workload.namespace_labels),
-                };
-                namespace_ok && pods.as_ref().is_none_or(|m| workload.pods_match(m))
-            }
-            (PolicyPeer::Pods { .. }, Party::Node | Party::External) => false,
-            (PolicyPeer::Pods { namespaces, .. }, Party::Outside) => match namespaces {
-                Namespaces::Own => false,
-                Namespaces::Selected(matcher) => matcher.may_match_other_namespace(&self.audited),
-            },
-            (PolicyPeer::Pods { namespaces, pods }, Party::AnyPod) => {
-                matches!(namespaces, Namespaces::Selected(m) if m.matches_all())
-                    && pods.as_ref().is_none_or(|m| m.matches_all())
-            }
-            (spec, Party::PodsOf(named, named_policy)) => {
-                (spec == named && policy.obj.namespace == named_policy.obj.namespace)
-                    || self.peer_matches(policy, spec, Party::AnyPod, traffic)
-            }
-            (PolicyPeer::Addresses { includes_pods, .. }, Party::AnyPod) => *includes_pods,
-            (PolicyPeer::Addresses { .. }, Party::Pod(_)) => false,
-            (PolicyPeer::Addresses { .. }, Party::Node | Party::Outside | Party::External) => true,
-            (PolicyPeer::Entity(entity), peer) => entity_matches(*entity, peer),
-        }
-    }
-
-    /// Does `spec` match every member of `party`? (For a pod, whether it
-    /// matches it.)
-    fn covers(&self, policy: &Policy<'_>, spec: &PolicyPeer, party: Party<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
-        if let Party::Pod(_) = party {
-            return self.peer_matches(policy, spec, party, traffic);
-        }
-        match spec {
-            PolicyPeer::AllOf(all) => all.iter().all(|s| self.covers(policy, s, party, traffic)),
-            PolicyPeer::AnyOf(any) => any.iter().any(|s| self.covers(policy, s, party, traffic)),
-            PolicyPeer::Not(inner) => !self.peer_matches(policy, inner, party, traffic),
-            PolicyPeer::Addresses {
-                cidr,
-                except,
-                includes_pods,
-            } => match party {
-                // Every address (Cilium's CIDR rules included: they match
-                // everything but its pods).
-                Party::Node | Party::External => cidr.ends_with("/0") && except.is_empty(),
-                _ => *includes_pods,
-            },
-            PolicyPeer::Pods { .. } => {
-                matches!(party, Party::AnyPod | Party::PodsOf(..))
-                    && self.peer_matches(policy, spec, Party::AnyPod, traffic)
-            }
-            PolicyPeer::Entity(Entity::All) => true,
-            PolicyPeer::Entity(Entity::Cluster) => matches!(party, Party::AnyPod | Party::PodsOf(..) | Party::Node),
-            PolicyPeer::Entity(_) | PolicyPeer::Service { .. } | PolicyPeer::ServiceAccounts { .. } => false,
-        }
-    }
-
-    /// Is `party` among the endpoints of Service `namespace/name`, and, when
-    /// it is the destination, on one of the Service's target ports?
-    fn service_matches(&self, namespace: &str, name: &str, party: Party<'_, '_>, traffic: &Traffic<'_, '_>) -> bool {
-        let Some(service) = self.service(namespace, name).filter(|s| s.selector.is_some()) else {
-            // The API server's endpoints are on the nodes or outside; any
-            // other unknown Service: its endpoints may be anything (the rule
-            // carries a note, see `unknown_services`).
-            return match (namespace, name) == API_SERVER_SERVICE {
-                true => matches!(party, Party::Node | Party::Outside),
-                false => true,
-            };
-        };
-        let Party::Pod(workload) = party else {
-            // The audited namespaces hold only the audited pods.
-            return false;
-        };
-        if !service.selects(workload) {
-            return false;
-        }
-        let is_destination = traffic.dest.is_some_and(|d| std::ptr::eq(d, workload));
-        if !is_destination {
-            return true;
-        }
-        match traffic.ports {
-            Ports::One(port, protocol) => service
-                .ports
-                .iter()
-                .any(|p| p.protocol == protocol && service.target_numbers(p, workload).contains(&port)),
-            Ports::Every(_) => false,
-            Ports::Some => !service.ports.is_empty(),
-        }
-    }
-}
-
-/// What is known of a ServiceAccount's labels: its name, under Calico's label.
-fn service_account_labels(account: &str) -> crate::model::Labels {
-    crate::model::Labels::from([(CALICO_NAMESPACE_NAME.to_string(), account.to_string())])
-}
-
-fn entity_matches(entity: Entity, peer: Party<'_, '_>) -> bool {
-    match entity {
-        Entity::All => true,
-        Entity::Cluster => !matches!(peer, Party::External),
-        Entity::World | Entity::Ingress | Entity::KubeApiserver => matches!(peer, Party::External | Party::Outside),
-        Entity::Host | Entity::RemoteNode => matches!(peer, Party::Node | Party::Outside),
-        Entity::Health | Entity::Init | Entity::Unmanaged => false,
     }
 }
 

@@ -141,20 +141,9 @@ impl Reachers {
         for &(policy, side) in &selecting {
             for rule in &side.rules {
                 for peer in rule.peers.iter().flatten() {
-                    let PolicyPeer::Pods {
-                        namespaces: Namespaces::Selected(namespaces),
-                        pods,
-                    } = peer
-                    else {
+                    let Some(key) = pods_of_other_namespaces(peer, eval.audited()) else {
                         continue;
                     };
-                    if !namespaces.may_match_other_namespace(eval.audited()) {
-                        continue;
-                    }
-                    let key = (
-                        pods.as_ref().filter(|m| !m.matches_all()).map(|m| m.display()),
-                        namespaces.display(),
-                    );
                     if self.pods.contains(&key) {
                         continue;
                     }
@@ -203,6 +192,72 @@ impl Reachers {
             notes,
             target,
         }
+    }
+}
+
+/// The pods of other namespaces `peer` may name, in words: (which pods,
+/// which namespaces); `None` when it names none.
+fn pods_of_other_namespaces(peer: &PolicyPeer, audited: &BTreeSet<&str>) -> Option<(Option<String>, String)> {
+    match peer {
+        PolicyPeer::Pods {
+            namespaces: Namespaces::Selected(namespaces),
+            pods,
+        } => namespaces.may_match_other_namespace(audited).then(|| {
+            (
+                pods.as_ref().filter(|m| !m.matches_all()).map(|m| m.display()),
+                namespaces.display(),
+            )
+        }),
+        PolicyPeer::ServiceAccounts {
+            namespaces: Namespaces::Selected(namespaces),
+            ..
+        } => namespaces
+            .may_match_other_namespace(audited)
+            .then(|| (Some(describe(peer)), namespaces.display())),
+        // Calico's criteria together: the namespaces of the one on pods,
+        // the others in words.
+        PolicyPeer::AllOf(criteria) => {
+            let (position, (pods, namespaces)) = criteria
+                .iter()
+                .enumerate()
+                .find_map(|(i, c)| Some((i, pods_of_other_namespaces(c, audited)?)))?;
+            let others: Vec<String> = pods
+                .into_iter()
+                .chain(
+                    criteria
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != position)
+                        .map(|(_, c)| describe(c)),
+                )
+                .collect();
+            Some(((!others.is_empty()).then(|| others.join(" and ")), namespaces))
+        }
+        _ => None,
+    }
+}
+
+/// A peer in words, as a policy states it.
+fn describe(peer: &PolicyPeer) -> String {
+    match peer {
+        PolicyPeer::Pods { pods, .. } => pods.as_ref().map_or_else(|| "any pod".to_string(), |m| m.display()),
+        PolicyPeer::Addresses { cidr, except, .. } if except.is_empty() => cidr.clone(),
+        PolicyPeer::Addresses { cidr, except, .. } => format!("{cidr} except {}", except.join(", ")),
+        PolicyPeer::Entity(entity) => format!("{entity:?}").to_lowercase(),
+        PolicyPeer::Service { namespace, name } => format!("endpoints of Service {namespace}/{name}"),
+        PolicyPeer::ServiceAccounts { names, selector, .. } => {
+            let mut said = Vec::new();
+            if let Some(names) = names {
+                said.push(format!("ServiceAccount in ({})", names.join(", ")));
+            }
+            if let Some(selector) = selector {
+                said.push(format!("ServiceAccount labels {}", selector.display()));
+            }
+            said.join(" and ")
+        }
+        PolicyPeer::AllOf(all) => all.iter().map(describe).collect::<Vec<_>>().join(" and "),
+        PolicyPeer::AnyOf(any) => format!("({})", any.iter().map(describe).collect::<Vec<_>>().join(" or ")),
+        PolicyPeer::Not(inner) => format!("not {}", describe(inner)),
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod evaluate;
 pub mod exposure;
 pub mod matrix;
+mod peers;
 mod tiers;
 
 pub use evaluate::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};

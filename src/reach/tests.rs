@@ -720,3 +720,72 @@ fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
 
 /// The admin and baseline tiers around these policies.
 mod tiers;
+
+#[test]
+fn a_deny_of_some_pods_of_a_statefulset_leaves_the_others() {
+    // db-0 is denied as a source; db-1 still gets to x/a, and a notSelector
+    // on db-0 lets db-1 in too.
+    let db = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: x}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec: {containers: [{name: db, image: db}]}\n";
+    for rule in [
+        "[{action: Deny, source: {selector: statefulset.kubernetes.io/pod-name == 'db-0'}}, {action: Allow}]",
+        "[{action: Allow, source: {notSelector: statefulset.kubernetes.io/pod-name == 'db-0'}}]",
+    ] {
+        let manifests = cluster(&format!(
+            "{db}{}",
+            calico("x", "db-0", &format!("  selector: pod == 'a'\n  ingress: {rule}\n"))
+        ));
+        let index = manifests.index();
+        let db = index.workloads.iter().find(|w| w.obj.name == "db").unwrap();
+        let traffic = Traffic {
+            dest: Some(&index.workloads[0]),
+            ports: Ports::One(80, Protocol::Tcp),
+        };
+        let eval = Evaluator::new(&index);
+        assert!(
+            eval.ingress_permit(&traffic, Party::of(db), &mut Notes::default())
+                .is_some(),
+            "{rule}"
+        );
+    }
+}
+
+#[test]
+fn what_calico_rules_name_that_is_not_read_leans_with_a_note() {
+    // A ServiceAccount selector on labels netaudit does not know, and a
+    // rule on the policy's own pod's address.
+    for (rule, construct) in [
+        (
+            "{action: Allow, source: {serviceAccounts: {selector: team == 'ops'}}}",
+            "`source.serviceAccounts.selector`",
+        ),
+        (
+            "{action: Allow, destination: {nets: [10.0.0.0/8]}}",
+            "`destination.nets` (the address of the policy's own pod is not known)",
+        ),
+    ] {
+        let manifests = cluster(&calico(
+            "x",
+            "unknown",
+            &format!("  selector: pod == 'a'\n  ingress: [{rule}]\n"),
+        ));
+        let index = manifests.index();
+        let traffic = Traffic {
+            dest: Some(&index.workloads[0]),
+            ports: Ports::One(80, Protocol::Tcp),
+        };
+        let xb = Party::of(&index.workloads[1]);
+        let mut notes = Notes::default();
+        assert!(
+            Evaluator::new(&index)
+                .ingress_permit(&traffic, xb, &mut notes)
+                .is_some(),
+            "{rule}"
+        );
+        assert!(notes.0.iter().any(|n| n.contains(construct)), "{rule}: {notes:?}");
+        let doubting = Evaluator::new(&index).leaning(super::evaluate::Lean::Blocked);
+        assert!(
+            doubting.ingress_permit(&traffic, xb, &mut Notes::default()).is_none(),
+            "{rule}"
+        );
+    }
+}

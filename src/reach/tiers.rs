@@ -28,8 +28,11 @@ enum Verdict {
 }
 
 impl Evaluator<'_, '_> {
-    /// One side's answer through the three tiers (as [`Evaluator::decide`]).
-    pub(super) fn decide_in_tiers(
+    /// One side's answer for pods of `local`, given the policies that
+    /// select them on that side (as [`Evaluator::pod_groups`] lists them:
+    /// callers that ask about many peers for one destination compute that
+    /// list once), through the three tiers.
+    pub fn decide(
         &self,
         local: &Workload<'_>,
         selecting: &[(&Policy<'_>, &Side)],
@@ -72,6 +75,10 @@ impl Evaluator<'_, '_> {
         traffic: &Traffic<'_, '_>,
         notes: &mut Notes,
     ) -> Verdict {
+        // A Pass that matches only some of a party that stands for many
+        // hands those on; the rest go on through the tier, and a later
+        // Deny no longer stops all of it.
+        let mut passed_some = false;
         for (policy, side) in tier {
             for rule in &side.rules {
                 if !self.rule_matches(policy, rule, local, peer, traffic, notes) {
@@ -79,8 +86,12 @@ impl Evaluator<'_, '_> {
                 }
                 match rule.action {
                     Action::Allow => return Verdict::Allow(policy.label()),
+                    Action::Deny if passed_some => return Verdict::Next,
                     Action::Deny => return Verdict::Deny,
-                    Action::Pass => return Verdict::Next,
+                    Action::Pass if self.rule_matches_as(policy, rule, true, local, peer, traffic, notes) => {
+                        return Verdict::Next
+                    }
+                    Action::Pass => passed_some = true,
                     Action::Log => {}
                 }
             }

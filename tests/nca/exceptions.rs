@@ -23,7 +23,8 @@ pub struct Facts {
     /// `namespaceSelector`.
     pub dest_namespaced_not_selector: bool,
     pub source: Source,
-    pub case: CaseFacts,
+    /// A policy the API server would reject would select the destination.
+    pub dest_selected_by_rejected: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -42,8 +43,9 @@ pub enum Source {
 
 #[derive(Clone, Debug, Default)]
 pub struct CaseFacts {
-    /// A policy has a problem the API server would reject it for.
-    pub rejected_policy: bool,
+    /// The pod selectors (with their namespace) of the policies the API
+    /// server would reject.
+    pub rejected: Vec<(String, Matcher)>,
 }
 
 impl Facts {
@@ -147,7 +149,7 @@ pub const EXCEPTIONS: &[Exception] = &[
         name: "policy the API server rejects",
         reason: "NCA accepts some policies the API server rejects (a quoted port number, an ipBlock except outside \
                  its cidr); netaudit takes them as selecting nothing (NP3 reports them)",
-        covers: |d| d.facts.case.rejected_policy,
+        covers: |d| d.facts.dest_selected_by_rejected,
     },
 ];
 
@@ -159,7 +161,12 @@ pub fn classify(diff: &Diff<'_>) -> Option<&'static Exception> {
 /// What the exceptions need to know of a whole case.
 pub fn case_facts(index: &Index<'_>) -> CaseFacts {
     CaseFacts {
-        rejected_policy: index.policies.iter().any(|p| !p.problems.is_empty()),
+        rejected: index
+            .policies
+            .iter()
+            .filter(|p| !p.problems.is_empty())
+            .map(|p| (p.obj.namespace.clone(), p.pod_selector.clone()))
+            .collect(),
     }
 }
 
@@ -208,7 +215,10 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
         dest_allows_pod_addresses,
         dest_peer_pods_exists,
         source: Source::AnyPod,
-        case: case.clone(),
+        dest_selected_by_rejected: case
+            .rejected
+            .iter()
+            .any(|(namespace, selector)| *namespace == dest.obj.namespace && dest.pods_match(selector)),
     }
 }
 

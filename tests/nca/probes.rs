@@ -12,7 +12,7 @@
 //!   the selectors name.
 
 use netaudit::model::policy::calico_selector::Expr;
-use netaudit::model::policy::{namespace_labels, CALICO_NAMESPACE_NAME, CALICO_POD_NAMESPACE};
+use netaudit::model::policy::{namespace_labels, CALICO_NAME, CALICO_POD_NAMESPACE};
 use netaudit::model::selector::{Operator, NAMESPACE_NAME_LABEL};
 use netaudit::model::{Index, Labels, Matcher, Namespaces, PolicyPeer};
 use serde_json::json;
@@ -126,14 +126,14 @@ fn pod_labels(namespace: &str, mut labels: Labels) -> Labels {
 /// name is one the selector names, or a new one.
 fn probe_namespace(matcher: &Matcher, audited: &BTreeSet<&str>, number: usize) -> Option<(String, Labels)> {
     let named = candidates(matcher);
-    let mut names: Vec<String> = [NAMESPACE_NAME_LABEL, CALICO_NAMESPACE_NAME]
+    let mut names: Vec<String> = [NAMESPACE_NAME_LABEL, CALICO_NAME]
         .iter()
         .flat_map(|key| named.get(*key).into_iter().flatten())
         .filter(|name| !name.is_empty() && !audited.contains(name.as_str()))
         .cloned()
         .collect();
     names.push(format!("nca-probe-{number}"));
-    let tied = [NAMESPACE_NAME_LABEL, CALICO_NAMESPACE_NAME];
+    let tied = [NAMESPACE_NAME_LABEL, CALICO_NAME];
     names.into_iter().find_map(|name| {
         let labels = satisfy(matcher, &namespace_labels(&name), &tied)?;
         Some((name, labels))

@@ -354,10 +354,14 @@ impl Peers {
                     pods: Some(Matcher::Labels(pods)),
                 });
             }
-            // Node labels are not known: any selector is taken to match
-            // every node (as other namespaces' unknown labels are).
+            // Node labels are not known: a selector is taken to match every
+            // node, with a note (an empty one does match them all).
             "nodes" if !ingress => {
-                label_selector(value, "nodes", &mut problems.0);
+                let selector = label_selector(value, "nodes", &mut problems.0);
+                if !selector.is_empty() {
+                    self.unevaluated
+                        .push(format!("`nodes` {} (node labels are not known)", selector.display()));
+                }
                 self.without_named_ports = true;
                 self.peers.push(PolicyPeer::Entity(Entity::Host));
                 self.peers.push(PolicyPeer::Entity(Entity::RemoteNode));

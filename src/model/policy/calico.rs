@@ -174,13 +174,41 @@ fn rule(node: &Node, ingress: bool, policy: &Object, global: bool, problems: &mu
         PolicyPeer::AnyOf(nets) => nets,
         peer => vec![peer],
     });
-    let local = entity(local_node, local_key, &context, problems);
+    // The policy's own pod: its address is not known.
+    for key in ["nets", "notNets"] {
+        if field(local_node, key).is_some() {
+            unevaluated.push(format!(
+                "`{local_key}.{key}` (the address of the policy's own pod is not known)"
+            ));
+        }
+    }
+    let local = entity(local_node, local_key, &context, problems).and_then(without_addresses);
+    // Calico's validator: `services` only names the other end.
+    if field(local_node, "services").is_some() {
+        problems.push(Problem {
+            line: node.line,
+            message: format!(
+                "`{local_key}.services` is not allowed in an {} rule",
+                if ingress { "ingress" } else { "egress" }
+            ),
+        });
+    }
+    for (key, side) in [(peer_key, peer), (local_key, local_node)] {
+        let global = field(side, "namespaceSelector")
+            .and_then(Node::scalar_text)
+            .is_some_and(|text| text.contains("global()"));
+        if global {
+            unevaluated.push(format!(
+                "`{key}.namespaceSelector` global() (network sets and host endpoints are not read)"
+            ));
+        }
+    }
     for (key, side) in [(peer_key, peer), (local_key, local_node)] {
         let reads_unknown_labels = field(side, "serviceAccounts")
             .and_then(|a| field(a, "selector"))
             .and_then(Node::scalar_text)
             .and_then(|text| Expr::parse(text).ok())
-            .is_some_and(|e| e.reads_other_than(&[super::CALICO_NAMESPACE_NAME]));
+            .is_some_and(|e| e.reads_other_than(&[super::CALICO_NAME]));
         if reads_unknown_labels {
             unevaluated.push(format!(
                 "`{key}.serviceAccounts.selector` on ServiceAccount labels other than their name"
@@ -200,6 +228,27 @@ fn rule(node: &Node, ingress: bool, policy: &Object, global: bool, problems: &mu
     rule.local = local;
     rule.not_ports = ports(node, "notPorts", problems).unwrap_or_default();
     rule
+}
+
+/// An entity's criteria without those on addresses (`nets`, `notNets`).
+fn without_addresses(peer: PolicyPeer) -> Option<PolicyPeer> {
+    let on_addresses = |p: &PolicyPeer| {
+        let mut addresses = false;
+        p.each(&mut |q| addresses |= matches!(q, PolicyPeer::Addresses { .. }));
+        addresses
+    };
+    match peer {
+        PolicyPeer::AllOf(criteria) => {
+            let mut kept: Vec<PolicyPeer> = criteria.into_iter().filter(|c| !on_addresses(c)).collect();
+            match kept.len() {
+                0 => None,
+                1 => kept.pop(),
+                _ => Some(PolicyPeer::AllOf(kept)),
+            }
+        }
+        peer if on_addresses(&peer) => None,
+        peer => Some(peer),
+    }
 }
 
 /// What an entity rule's criteria mean in its policy.
@@ -320,9 +369,9 @@ fn ports(node: &Node, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<Poli
     let protocol = match protocol_text.to_ascii_uppercase().as_str() {
         "" => None,
         "TCP" | "6" => Some(Some(Protocol::Tcp)),
-        "UDP" | "17" | "UDPLITE" | "136" => Some(Some(Protocol::Udp)),
+        "UDP" | "17" => Some(Some(Protocol::Udp)),
         "SCTP" | "132" => Some(Some(Protocol::Sctp)),
-        // ICMP and other protocols carry no TCP/UDP port.
+        // ICMP, UDPLite and other protocols: no TCP, UDP or SCTP port matches.
         _ => Some(None),
     };
     let listed = node.path(&["destination", key]).filter(|n| !n.is_null());

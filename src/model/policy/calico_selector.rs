@@ -67,26 +67,18 @@ impl Expr {
         Ok(expr)
     }
 
-    /// Does the expression select every endpoint, whatever its labels?
     /// Does the expression read a label other than these?
     pub fn reads_other_than(&self, keys: &[&str]) -> bool {
-        match self {
-            Expr::All | Expr::Global => false,
-            Expr::Has(k)
-            | Expr::Equals(k, _)
-            | Expr::NotEquals(k, _)
-            | Expr::In(k, _)
-            | Expr::NotIn(k, _)
-            | Expr::Contains(k, _)
-            | Expr::StartsWith(k, _)
-            | Expr::EndsWith(k, _) => !keys.contains(&k.as_str()),
-            Expr::Not(e) => e.reads_other_than(keys),
-            Expr::And(a, b) | Expr::Or(a, b) => a.reads_other_than(keys) || b.reads_other_than(keys),
-        }
+        self.reads_any(&|key| !keys.contains(&key))
     }
 
     /// Does the expression read label `key`?
     pub fn mentions(&self, key: &str) -> bool {
+        self.reads_any(&|k| k == key)
+    }
+
+    /// Does the expression read a label that `wanted` says yes to?
+    fn reads_any(&self, wanted: &dyn Fn(&str) -> bool) -> bool {
         match self {
             Expr::All | Expr::Global => false,
             Expr::Has(k)
@@ -96,12 +88,13 @@ impl Expr {
             | Expr::NotIn(k, _)
             | Expr::Contains(k, _)
             | Expr::StartsWith(k, _)
-            | Expr::EndsWith(k, _) => k == key,
-            Expr::Not(e) => e.mentions(key),
-            Expr::And(a, b) | Expr::Or(a, b) => a.mentions(key) || b.mentions(key),
+            | Expr::EndsWith(k, _) => wanted(k),
+            Expr::Not(e) => e.reads_any(wanted),
+            Expr::And(a, b) | Expr::Or(a, b) => a.reads_any(wanted) || b.reads_any(wanted),
         }
     }
 
+    /// Does the expression select every endpoint, whatever its labels?
     pub fn matches_all(&self) -> bool {
         matches!(self, Expr::All)
     }

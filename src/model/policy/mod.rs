@@ -10,7 +10,7 @@
 //! isolates them and with which ordered rules. What would make the API
 //! server, the CRD's validation or the CNI reject the object is a
 //! [`Problem`]: such a policy protects nothing and selects nothing. What is
-//! valid but not modelled (L7 rules, service-account peers, tiers) is kept
+//! valid but not modelled (L7 rules, Calico tiers, source ports) is kept
 //! as text, so an answer that depends on it can say so instead of guessing.
 
 pub mod calico_selector;
@@ -100,7 +100,7 @@ impl Matcher {
             Matcher::Labels(selector) => selector.may_match_other_namespace(audited),
             Matcher::Calico(expr, _) => {
                 let label = |key: &str| match key {
-                    NAMESPACE_NAME_LABEL | CALICO_NAMESPACE_NAME => Known::NoneOf(audited),
+                    NAMESPACE_NAME_LABEL | CALICO_NAME => Known::NoneOf(audited),
                     _ => Known::Unknown,
                 };
                 expr.decide(&label) != Some(false)
@@ -163,12 +163,12 @@ impl NamespaceLabels {
 pub fn namespace_labels(namespace: &str) -> Labels {
     Labels::from([
         (NAMESPACE_NAME_LABEL.to_string(), namespace.to_string()),
-        (CALICO_NAMESPACE_NAME.to_string(), namespace.to_string()),
+        (CALICO_NAME.to_string(), namespace.to_string()),
     ])
 }
 
-/// The label Calico gives a namespace: its name.
-pub const CALICO_NAMESPACE_NAME: &str = "projectcalico.org/name";
+/// The label Calico gives a namespace and a ServiceAccount: its name.
+pub const CALICO_NAME: &str = "projectcalico.org/name";
 /// The label Calico gives a pod: its namespace.
 pub const CALICO_POD_NAMESPACE: &str = "projectcalico.org/namespace";
 /// The label Cilium gives a pod: its ServiceAccount.
@@ -292,9 +292,9 @@ pub struct PolicyRule {
     pub action: Action,
     pub peers: Option<Vec<PolicyPeer>>,
     pub ports: Option<Vec<PolicyPort>>,
-    /// A part of the rule that is not evaluated (L7 rules, service-account
-    /// peers, …): the rule is then taken to match when it allows and not to
-    /// match when it denies, so an answer errs towards "reachable".
+    /// A part of the rule that is not evaluated (L7 rules, source ports,
+    /// …): when the rest matches, the evaluator's lean decides, with a note
+    /// (towards "reachable": an allow matches, a deny does not).
     pub unevaluated: Option<String>,
     /// Where the rule starts in the input.
     pub line: u32,

@@ -340,6 +340,14 @@ fn calico_global_policies_and_what_is_not_evaluated() {
             "  ingress: [{action: Allow, source: {notNets: [10.0.0.0]}}]\n",
             "`source.notNets` entry `10.0.0.0` is not a valid CIDR",
         ),
+        (
+            "  egress: [{action: Allow, source: {services: {name: db}}}]\n",
+            "`source.services` is not allowed in an egress rule",
+        ),
+        (
+            "  ingress: [{action: Allow, destination: {services: {name: db}}}]\n",
+            "`destination.services` is not allowed in an ingress rule",
+        ),
     ] {
         let found = problems(&calico("NetworkPolicy", spec));
         assert!(found.iter().any(|p| p.contains(expected)), "{spec}: {found:?}");

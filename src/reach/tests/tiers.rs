@@ -291,3 +291,68 @@ fn ports_protocols_and_named_ports() {
         assert_eq!(tcp80(policy), expected(expected_80), "{policy}");
     }
 }
+
+/// Who outside the audited pods (`Party::Outside`) may reach x/a on 80.
+fn outside_reaches_xa(policies: &str) -> bool {
+    use crate::reach::evaluate::{Evaluator, Notes, Party, Ports, Traffic};
+    let manifests = super::cluster(policies);
+    let index = manifests.index();
+    let eval = Evaluator::new(&index);
+    let traffic = Traffic {
+        dest: Some(&index.workloads[0]),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    eval.ingress_permit(&traffic, Party::Outside, &mut Notes::default())
+        .is_some()
+}
+
+#[test]
+fn a_pass_for_some_of_a_party_leaves_the_rest_to_the_tier() {
+    // Pods of `monitoring` are passed on (to a NetworkPolicy that denies
+    // them); everyone else outside is allowed by the next admin policy.
+    let pass = anp(
+        "pass-monitoring",
+        &format!(
+            "  priority: 1\n  subject: {{namespaces: {}}}\n  ingress: [{{action: Pass, from: [{{namespaces: {}}}]}}]\n",
+            ns("x"),
+            ns("monitoring")
+        ),
+    );
+    let allow = anp(
+        "allow-all",
+        &format!(
+            "  priority: 2\n  subject: {{namespaces: {}}}\n  ingress: [{{action: Allow, from: [{{namespaces: {{}}}}]}}]\n",
+            ns("x")
+        ),
+    );
+    let deny = k8s("x", "deny", "  podSelector: {}\n  policyTypes: [Ingress]\n");
+    assert!(outside_reaches_xa(&format!("{pass}{allow}{deny}")));
+    // Without the Allow, what the Pass leaves goes on to the NetworkPolicy too.
+    assert!(!outside_reaches_xa(&format!("{pass}{deny}")));
+}
+
+#[test]
+fn a_deny_of_nodes_denies_the_nodes() {
+    use crate::reach::evaluate::{Evaluator, Notes, Party, Ports, Traffic};
+    let deny_nodes = anp(
+        "deny-nodes",
+        &format!(
+            "  priority: 1\n  subject: {{namespaces: {}}}\n  egress: [{{action: Deny, to: [{{nodes: {{}}}}]}}]\n",
+            ns("x")
+        ),
+    );
+    let manifests = super::cluster(&deny_nodes);
+    let index = manifests.index();
+    let eval = Evaluator::new(&index);
+    let traffic = Traffic {
+        dest: None,
+        ports: Ports::One(10250, Protocol::Tcp),
+    };
+    let xa = &index.workloads[0];
+    assert!(eval
+        .egress_permit(xa, &traffic, Party::Node, &mut Notes::default())
+        .is_none());
+    assert!(eval
+        .egress_permit(xa, &traffic, Party::External, &mut Notes::default())
+        .is_some());
+}
