@@ -411,28 +411,28 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             .is_none_or(|l| self.peer_matches(policy, l, Party::Pod(local), traffic))
             && rule.ports.as_ref().is_none_or(|ports| ports.iter().any(port_matches))
             && !rule.not_ports.iter().any(not_port_matches);
-        let mut unevaluated: Vec<String> = rule.unevaluated.iter().cloned().collect();
-        unevaluated.extend(self.unknown_services(rule, peer));
-        match (unevaluated.is_empty(), evaluable) {
-            (_, false) => false,
-            (true, true) => true,
-            (false, true) => {
-                let lets_through = matches!(rule.action, Action::Allow | Action::Pass);
-                let matched = lets_through == (self.lean == Lean::Reachable);
-                let taken = match (lets_through, matched) {
-                    (true, true) => "allowing",
-                    (true, false) => "not allowing",
-                    (false, true) => "denying",
-                    (false, false) => "not denying",
-                };
-                notes.add(format!(
-                    "{}: {} not evaluated; the rule is taken as {taken}",
-                    policy.label(),
-                    unevaluated.join(", ")
-                ));
-                matched
-            }
+        if !evaluable {
+            return false;
         }
+        let unknown_services = self.unknown_services(rule, peer);
+        if rule.unevaluated.is_none() && unknown_services.is_empty() {
+            return true;
+        }
+        let unevaluated: Vec<String> = rule.unevaluated.iter().cloned().chain(unknown_services).collect();
+        let lets_through = matches!(rule.action, Action::Allow | Action::Pass);
+        let matched = lets_through == (self.lean == Lean::Reachable);
+        let taken = match (lets_through, matched) {
+            (true, true) => "allowing",
+            (true, false) => "not allowing",
+            (false, true) => "denying",
+            (false, false) => "not denying",
+        };
+        notes.add(format!(
+            "{}: {} not evaluated; the rule is taken as {taken}",
+            policy.label(),
+            unevaluated.join(", ")
+        ));
+        matched
     }
 }
 

@@ -34,10 +34,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         }
                         return;
                     }
-                    if self.service(namespace, name).is_none_or(|s| s.selector.is_none()) {
-                        unknown.push(format!(
+                    match self.service(namespace, name) {
+                        None => unknown.push(format!(
                             "`services` {namespace}/{name} (not in the input: its endpoints are not known)"
-                        ));
+                        )),
+                        Some(service) if service.selector.is_none() => unknown.push(format!(
+                            "`services` {namespace}/{name} (no selector: its endpoints are not known)"
+                        )),
+                        Some(_) => {}
                     }
                 }
             })
