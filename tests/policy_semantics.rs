@@ -166,6 +166,21 @@ fn a_needed_flow_that_passes_only_through_an_unevaluated_construct_is_not_allowe
     );
     let (accepted, _) = check(fixture, &["--unknown-ok"]);
     assert_eq!(accepted, Some(0));
+    // The flows the policies allow say it too.
+    let out = run(&["fix", "--check"], fixture);
+    let allowed: Vec<String> = stdout(&out)
+        .lines()
+        .skip_while(|l| !l.starts_with("# Flows the NetworkPolicies allow"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        allowed.contains(&"Deployment/shop/api -> Deployment/shop/db 5432/TCP in: no policy; out: Calico NetworkPolicy shop/api-egress (it may not pass: Calico NetworkPolicy shop/api-egress: `services` infra/cache (not in the input: its endpoints are not known) not evaluated; the rule is taken as allowing)".to_string()),
+        "{allowed:#?}"
+    );
+    assert!(
+        allowed.contains(&"Deployment/shop/db -> Deployment/shop/api 8080/TCP in: no policy; out: no policy".to_string()),
+        "{allowed:#?}"
+    );
     // Exposure leans the other way: the flow is allowed there, with the note.
     let row = reach_row(fixture, "Deployment/shop/db", 5432);
     assert_eq!(row["from"]["Deployment/shop/api"], true, "{row:#}");

@@ -70,6 +70,10 @@ pub struct Passage {
     pub ingress: Option<Vec<String>>,
     /// `None`: the source is not a pod of the manifests.
     pub egress: Option<Vec<String>>,
+    /// Why it may not pass, when it is let through only leaning towards
+    /// "reachable" (what it rests on that netaudit does not evaluate, or
+    /// the pods of a workload that let it through when not all do).
+    pub doubt: Option<String>,
 }
 
 impl fmt::Display for Passage {
@@ -82,7 +86,11 @@ impl fmt::Display for Passage {
             .into_iter()
             .filter_map(|(label, names)| Some(format!("{label}: {}", side(names.as_ref()?))))
             .collect();
-        f.write_str(&sides.join("; "))
+        f.write_str(&sides.join("; "))?;
+        match &self.doubt {
+            Some(why) => write!(f, " (it may not pass: {why})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -133,7 +141,7 @@ impl Verdict {
 /// [`Peer::Outside`]. See the module documentation for the semantics.
 pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> Allowed {
     let eval = Evaluator::new(index);
-    let notes = &mut Notes::default();
+    let doubting = Evaluator::new(index).leaning(Lean::Blocked);
     let mut flows = BTreeMap::new();
     for dest in &index.workloads {
         let to = dest.reference();
@@ -145,7 +153,7 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
                 dest: Some(dest),
                 ports: Ports::One(port, protocol),
             };
-            let mut allow = |from: Peer, ingress: Vec<String>, egress: Option<Vec<String>>| {
+            let mut allow = |from: Peer, ingress: Vec<String>, egress: Option<Vec<String>>, doubt: Option<String>| {
                 let flow = Flow {
                     from,
                     to: to.clone(),
@@ -153,19 +161,46 @@ pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<
                     protocol,
                 };
                 let ingress = Some(ingress);
-                flows.insert(flow, Passage { ingress, egress });
+                flows.insert(flow, Passage { ingress, egress, doubt });
             };
-            if let Some(ingress) = eval.ingress_permit(&traffic, Party::Outside, notes) {
-                allow(Peer::Outside, ingress, None);
+            // Whether a flow let through is so only leaning towards
+            // reachable: asked again, leaning the other way, when the
+            // answer rested on something not evaluated.
+            let doubted = |source: Option<&Workload<'_>>, notes: Notes| {
+                let doubted = !notes.0.is_empty()
+                    && match source {
+                        None => doubting
+                            .ingress_permit(&traffic, Party::Outside, &mut Notes::default())
+                            .is_none(),
+                        Some(src) => {
+                            doubting
+                                .ingress_permit(&traffic, Party::of(src), &mut Notes::default())
+                                .is_none()
+                                || doubting
+                                    .egress_permit(src, &traffic, dest_as_peer, &mut Notes::default())
+                                    .is_none()
+                        }
+                    };
+                doubted.then(|| notes.0.into_iter().collect::<Vec<_>>().join("; "))
+            };
+            let mut notes = Notes::default();
+            if let Some(ingress) = eval.ingress_permit(&traffic, Party::Outside, &mut notes) {
+                allow(Peer::Outside, ingress, None, doubted(None, notes));
             }
             for src in &index.workloads {
-                let Some(ingress) = eval.ingress_permit(&traffic, Party::of(src), notes) else {
+                let mut notes = Notes::default();
+                let Some(ingress) = eval.ingress_permit(&traffic, Party::of(src), &mut notes) else {
                     continue;
                 };
-                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer, notes) else {
+                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer, &mut notes) else {
                     continue;
                 };
-                allow(Peer::Workload(src.reference()), ingress, Some(egress));
+                allow(
+                    Peer::Workload(src.reference()),
+                    ingress,
+                    Some(egress),
+                    doubted(Some(src), notes),
+                );
             }
         }
     }
