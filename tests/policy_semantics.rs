@@ -178,7 +178,8 @@ fn a_needed_flow_that_passes_only_through_an_unevaluated_construct_is_not_allowe
         "{allowed:#?}"
     );
     assert!(
-        allowed.contains(&"Deployment/shop/db -> Deployment/shop/api 8080/TCP in: no policy; out: no policy".to_string()),
+        allowed
+            .contains(&"Deployment/shop/db -> Deployment/shop/api 8080/TCP in: no policy; out: no policy".to_string()),
         "{allowed:#?}"
     );
     // Exposure leans the other way: the flow is allowed there, with the note.

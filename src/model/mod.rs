@@ -456,13 +456,15 @@ impl<'a> Index<'a> {
             }
         }
         let analysed = || kept.iter().copied();
-        let namespaces = policy::NamespaceLabels::of(analysed());
-        let mut workloads: Vec<Workload<'a>> = analysed().filter_map(Workload::from_object).collect();
-        for workload in &mut workloads {
-            if let Some(labels) = namespaces.get(&workload.obj.namespace) {
-                workload.namespace_labels = labels.clone();
-            }
-        }
+        let mut namespaces = policy::NamespaceLabels::of(analysed());
+        // One copy of a namespace's labels, which its workloads share.
+        let workloads: Vec<Workload<'a>> = analysed()
+            .filter_map(Workload::from_object)
+            .map(|mut workload| {
+                workload.namespace_labels = namespaces.shared(&workload.obj.namespace);
+                workload
+            })
+            .collect();
         Index {
             inputs,
             objects,

@@ -32,7 +32,7 @@ pub struct Workload<'a> {
     /// The labels of the workload's namespace: those of the input's
     /// `Namespace` object when there is one (set by the index), plus its
     /// name under the labels Kubernetes and Calico give it.
-    pub namespace_labels: Labels,
+    pub namespace_labels: std::sync::Arc<Labels>,
 }
 
 /// Labels a controller adds to the pods it creates, on top of the template's.
@@ -148,7 +148,7 @@ impl<'a> Workload<'a> {
             containers_line: pod_spec.key_line("containers").unwrap_or(pod_spec.line),
             host_network_line,
             replicas: spec.get("replicas").and_then(Node::as_i64).unwrap_or(1),
-            namespace_labels: super::policy::namespace_labels(&obj.namespace),
+            namespace_labels: std::sync::Arc::new(super::policy::namespace_labels(&obj.namespace)),
         })
     }
 
@@ -158,14 +158,14 @@ impl<'a> Workload<'a> {
     /// `apps.kubernetes.io/pod-index: <i>` (a per-pod Service selects one of
     /// them), Job pods `job-name`/`batch.kubernetes.io/job-name: <name>`.
     pub fn pods_selected_by(&self, selector: &Selector) -> bool {
-        self.pods_picked(&|key| selector.mentions(key), &|labels| selector.matches(labels)) != PodPick::None
+        self.pods_picked(|key| selector.mentions(key), |labels| selector.matches(labels)) != PodPick::None
     }
 
     /// Which of this workload's pods a selector picks, given what it reads
     /// (`mentions`) and how it matches a pod's labels (`matches`). Only a
     /// selector on the labels a StatefulSet gives each pod can pick some
     /// pods and not others.
-    pub fn pods_picked(&self, mentions: &dyn Fn(&str) -> bool, matches: &dyn Fn(&Labels) -> bool) -> PodPick {
+    pub fn pods_picked(&self, mentions: impl Fn(&str) -> bool, matches: impl Fn(&Labels) -> bool) -> PodPick {
         let pick = |picked: bool| if picked { PodPick::All } else { PodPick::None };
         match self.obj.kind.as_str() {
             "StatefulSet" if mentions(STATEFULSET_POD_NAME) || mentions(STATEFULSET_POD_INDEX) => {

@@ -50,7 +50,9 @@ use crate::model::{
     Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
     Workload,
 };
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 /// The other end of a connection, as a policy's peer sees it.
 #[derive(Clone, Copy)]
@@ -119,6 +121,7 @@ pub enum Lean {
 }
 
 /// Pods of one workload that the same policies select.
+#[derive(Clone)]
 pub struct PodGroup<'e, 'a> {
     /// `None`: every pod of the workload; else the pods' names.
     pub pods: Option<Vec<String>>,
@@ -127,6 +130,10 @@ pub struct PodGroup<'e, 'a> {
 
 pub struct Evaluator<'e, 'a> {
     policies: &'e [Policy<'a>],
+    workloads: &'e [Workload<'a>],
+    /// [`Evaluator::pod_groups`] of each workload (ingress, egress), once:
+    /// a matrix asks for every source's egress side for every destination.
+    groups: Vec<[OnceLock<Vec<PodGroup<'e, 'a>>>; 2]>,
     /// The Services a Calico `services` peer names.
     pub(super) services: &'e [Service<'a>],
     pub(super) audited: BTreeSet<&'e str>,
@@ -137,6 +144,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(index: &'e Index<'a>) -> Evaluator<'e, 'a> {
         Evaluator {
             policies: &index.policies,
+            workloads: &index.workloads,
+            groups: (0..index.workloads.len()).map(|_| Default::default()).collect(),
             services: &index.services,
             audited: index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect(),
             lean: Lean::Reachable,
@@ -194,9 +203,25 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             .collect()
     }
 
+    /// [`Evaluator::pod_groups`], computed once for the index's workloads.
+    pub fn groups_of<'s>(&'s self, workload: &Workload<'_>, direction: Direction) -> Cow<'s, [PodGroup<'e, 'a>]> {
+        let address = workload as *const Workload<'_> as usize;
+        let start = self.workloads.as_ptr() as usize;
+        let size = std::mem::size_of::<Workload<'_>>().max(1);
+        let position = address.checked_sub(start).map(|offset| offset / size);
+        match position.filter(|&i| i < self.workloads.len() && std::ptr::eq(&self.workloads[i], workload)) {
+            Some(i) => {
+                Cow::Borrowed(self.groups[i][direction as usize].get_or_init(|| self.pod_groups(workload, direction)))
+            }
+            // Not one of the index's (a stand-in pod).
+            None => Cow::Owned(self.pod_groups(workload, direction)),
+        }
+    }
+
     /// [`Evaluator::decide`] for every group of a workload's pods: allowed
     /// when some pods allow it (a note says which, when not all do), or,
     /// leaning towards blocked, when all do.
+    #[inline]
     pub fn decide_for_pods(
         &self,
         workload: &Workload<'_>,
@@ -267,7 +292,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let Some(dest) = traffic.dest else {
             return Some(Vec::new());
         };
-        let groups = self.pod_groups(dest, Direction::Ingress);
+        let groups = self.groups_of(dest, Direction::Ingress);
         self.decide_for_pods(dest, &groups, source, traffic, notes)
     }
 
@@ -280,7 +305,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         dest: Party<'_, '_>,
         notes: &mut Notes,
     ) -> Option<Vec<String>> {
-        let groups = self.pod_groups(source, Direction::Egress);
+        let groups = self.groups_of(source, Direction::Egress);
         self.decide_for_pods(source, &groups, dest, traffic, notes)
     }
 
@@ -414,7 +439,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         if !evaluable {
             return false;
         }
-        let unknown_services = self.unknown_services(rule, peer);
+        // Only Calico rules name Services.
+        let unknown_services = match policy.flavor {
+            Flavor::Calico => self.unknown_services(rule, peer),
+            _ => Vec::new(),
+        };
         if rule.unevaluated.is_none() && unknown_services.is_empty() {
             return true;
         }

@@ -72,7 +72,7 @@ impl Reachers {
     /// first answer that says everything (no policy, or any pod allowed);
     /// with it, judge every source (a matrix needs every cell).
     pub fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports, full: bool) {
-        let groups = eval.pod_groups(dest, Direction::Ingress);
+        let groups = eval.groups_of(dest, Direction::Ingress);
         // Pods no policy selects, among others that one does, are said by
         // the note of the answers below.
         if groups.len() == 1 && groups[0].selecting.is_empty() {

@@ -219,7 +219,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         let picked = workload.obj.namespace == service.obj.namespace
             && match every_pod {
-                true => workload.pods_picked(&|key| selector.mentions(key), &|l| selector.matches(l)) == PodPick::All,
+                true => workload.pods_picked(|key| selector.mentions(key), |l| selector.matches(l)) == PodPick::All,
                 false => workload.pods_selected_by(selector),
             };
         if !picked {

@@ -32,6 +32,7 @@ impl Evaluator<'_, '_> {
     /// select them on that side (as [`Evaluator::pod_groups`] lists them:
     /// callers that ask about many peers for one destination compute that
     /// list once), through the three tiers.
+    #[inline]
     pub fn decide(
         &self,
         local: &Workload<'_>,

@@ -31,6 +31,7 @@ use fields::{
     strictly_within, strings, valid_cidr, PortValue,
 };
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -119,7 +120,7 @@ impl Matcher {
 
 /// The labels of the `Namespace` objects of the input, by name.
 #[derive(Debug, Default)]
-pub struct NamespaceLabels(std::collections::BTreeMap<String, Labels>);
+pub struct NamespaceLabels(std::collections::BTreeMap<String, Arc<Labels>>);
 
 impl NamespaceLabels {
     /// From the `Namespace` objects among `objects`: each one's own labels,
@@ -136,20 +137,28 @@ impl NamespaceLabels {
                         .map(super::selector::labels_of)
                         .unwrap_or_default();
                     labels.extend(namespace_labels(&o.name));
-                    (o.name.clone(), labels)
+                    (o.name.clone(), Arc::new(labels))
                 })
                 .collect(),
         )
     }
 
-    pub fn get(&self, namespace: &str) -> Option<&Labels> {
-        self.0.get(namespace)
+    /// The labels of `namespace`: its object's, else only its name (one
+    /// copy per namespace, kept here, that the workloads share).
+    pub fn shared(&mut self, namespace: &str) -> Arc<Labels> {
+        if let Some(labels) = self.0.get(namespace) {
+            return labels.clone();
+        }
+        let labels = Arc::new(namespace_labels(namespace));
+        self.0.insert(namespace.to_string(), labels.clone());
+        labels
     }
 
     /// The labels of `namespace`: its object's, else only its name.
     pub fn of_namespace(&self, namespace: &str) -> Labels {
-        self.get(namespace)
-            .cloned()
+        self.0
+            .get(namespace)
+            .map(|labels| Labels::clone(labels))
             .unwrap_or_else(|| namespace_labels(namespace))
     }
 
@@ -539,24 +548,30 @@ impl<'a> Workload<'a> {
         match matcher {
             Matcher::Labels(selector) if selector.mentions(CILIUM_SERVICE_ACCOUNT) => {
                 let account = self.service_account().to_string();
-                self.pods_picked(&|key| selector.mentions(key), &|labels| {
-                    let mut labels = labels.clone();
-                    labels.insert(CILIUM_SERVICE_ACCOUNT.into(), account.clone());
-                    selector.matches(&labels)
-                })
+                self.pods_picked(
+                    |key| selector.mentions(key),
+                    |labels| {
+                        let mut labels = labels.clone();
+                        labels.insert(CILIUM_SERVICE_ACCOUNT.into(), account.clone());
+                        selector.matches(&labels)
+                    },
+                )
             }
-            Matcher::Labels(selector) => self.pods_picked(&|key| selector.mentions(key), &|l| selector.matches(l)),
+            Matcher::Labels(selector) => self.pods_picked(|key| selector.mentions(key), |l| selector.matches(l)),
             Matcher::Calico(expr, _) => {
                 let extra = [
                     (CALICO_POD_NAMESPACE, self.obj.namespace.as_str()),
                     ("projectcalico.org/orchestrator", "k8s"),
                     ("projectcalico.org/serviceaccount", self.service_account()),
                 ];
-                self.pods_picked(&|key| expr.mentions(key), &|labels| {
-                    let mut labels = labels.clone();
-                    labels.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-                    expr.matches(&labels)
-                })
+                self.pods_picked(
+                    |key| expr.mentions(key),
+                    |labels| {
+                        let mut labels = labels.clone();
+                        labels.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                        expr.matches(&labels)
+                    },
+                )
             }
         }
     }
