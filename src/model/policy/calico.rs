@@ -23,7 +23,10 @@
 //!   GlobalNetworkPolicy); `notSelector` then excludes only there.
 //! - Not evaluated (a note, and the lean of the question asked): source
 //!   ports, `http`, `notProtocol`, `notICMP`, `ipVersion`, tiers other than
-//!   `default`, `serviceAccountSelector`.
+//!   `default`, `serviceAccountSelector`, `nets`/`notNets` on the policy's
+//!   own pod, `namespaceSelector: global()` (network sets and host
+//!   endpoints), a `serviceAccounts.selector` on labels other than the
+//!   ServiceAccount's name.
 
 use super::calico_selector::Expr;
 use super::{
