@@ -154,6 +154,14 @@ fn finish<'a>(
 /// the input.
 pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
     let eval = Evaluator::new(index);
+    // Each workload's position by its object, once: a cluster has a
+    // finding for most of its workloads (M6).
+    let positions: std::collections::HashMap<*const crate::model::Object, usize> = index
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.obj as *const _, i))
+        .collect();
     for finding in findings {
         let mut ports = match &finding.exposed {
             Exposed::Nothing => continue,
@@ -165,7 +173,7 @@ pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
         let mut workloads: Vec<usize> = finding
             .subjects
             .iter()
-            .filter_map(|s| index.workloads.iter().position(|w| std::ptr::eq(w.obj, s.object)))
+            .filter_map(|s| positions.get(&(s.object as *const _)).copied())
             .collect();
         workloads.sort();
         workloads.dedup();
