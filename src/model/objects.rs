@@ -158,7 +158,12 @@ impl<'a> Workload<'a> {
     /// `apps.kubernetes.io/pod-index: <i>` (a per-pod Service selects one of
     /// them), Job pods `job-name`/`batch.kubernetes.io/job-name: <name>`.
     pub fn pods_selected_by(&self, selector: &Selector) -> bool {
-        self.pods_picked(|key| selector.mentions(key), |labels| selector.matches(labels)) != PodPick::None
+        self.pods_picked_by_selector(selector) != PodPick::None
+    }
+
+    /// Which of this workload's pods `selector` selects.
+    pub fn pods_picked_by_selector(&self, selector: &Selector) -> PodPick {
+        self.pods_picked(|key| selector.mentions(key), |labels| selector.matches(labels))
     }
 
     /// Which of this workload's pods a selector picks, given what it reads

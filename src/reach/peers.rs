@@ -62,11 +62,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         traffic: &Traffic<'_, '_>,
     ) -> bool {
         match (spec, peer) {
-            (spec, Party::PodsOf(named, named_policy))
-                if spec == named && policy.obj.namespace == named_policy.obj.namespace =>
-            {
-                true
-            }
+            (spec, party) if names_exactly(policy, spec, party) => true,
             (PolicyPeer::AllOf(all), peer) => all.iter().all(|s| self.peer_matches(policy, s, peer, traffic)),
             (PolicyPeer::AnyOf(any), peer) => any.iter().any(|s| self.peer_matches(policy, s, peer, traffic)),
             // Some of it escapes `inner` unless `inner` matches all of it.
@@ -132,11 +128,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         traffic: &Traffic<'_, '_>,
     ) -> bool {
         match (spec, party) {
-            (spec, Party::PodsOf(named, named_policy))
-                if spec == named && policy.obj.namespace == named_policy.obj.namespace =>
-            {
-                true
-            }
+            (spec, party) if names_exactly(policy, spec, party) => true,
             (PolicyPeer::AllOf(all), _) => all.iter().all(|s| self.covers_all(policy, s, party, traffic)),
             (PolicyPeer::AnyOf(any), _) => self.any_covers_all(policy, any, party, traffic),
             (PolicyPeer::Not(inner), _) => !self.peer_matches(policy, inner, party, traffic),
@@ -219,7 +211,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         let picked = workload.obj.namespace == service.obj.namespace
             && match every_pod {
-                true => workload.pods_picked(|key| selector.mentions(key), |l| selector.matches(l)) == PodPick::All,
+                true => workload.pods_picked_by_selector(selector) == PodPick::All,
                 false => workload.pods_selected_by(selector),
             };
         if !picked {
@@ -238,6 +230,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             Ports::Some => !service.ports.is_empty(),
         }
     }
+}
+
+/// Is `party` the pods this very peer of a policy of this namespace names?
+fn names_exactly(policy: &Policy<'_>, spec: &PolicyPeer, party: Party<'_, '_>) -> bool {
+    matches!(party, Party::PodsOf(named, named_policy)
+        if spec == named && policy.obj.namespace == named_policy.obj.namespace)
 }
 
 /// Is `workload`'s namespace among `namespaces` (of `policy`)?

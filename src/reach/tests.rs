@@ -75,6 +75,14 @@ fn expected(rows: [&str; 9]) -> String {
     out
 }
 
+/// A connection to `dest` on 80/TCP.
+fn tcp_80<'w, 'a>(dest: &'w crate::model::Workload<'a>) -> Traffic<'w, 'a> {
+    Traffic {
+        dest: Some(dest),
+        ports: Ports::One(80, Protocol::Tcp),
+    }
+}
+
 fn k8s(namespace: &str, name: &str, spec: &str) -> String {
     format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{spec}")
 }
@@ -419,10 +427,7 @@ fn unevaluated_constructs_lean_towards_reachable_with_a_note() {
     let eval = Evaluator::new(&index);
     let xa = &index.workloads[0];
     let xb = &index.workloads[1];
-    let traffic = Traffic {
-        dest: Some(xa),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = tcp_80(xa);
     let mut notes = Notes::default();
     assert!(eval.ingress_permit(&traffic, Party::of(xb), &mut notes).is_some());
     assert_eq!(
@@ -441,10 +446,7 @@ fn unevaluated_constructs_lean_towards_reachable_with_a_note() {
     ));
     let index = manifests.index();
     let eval = Evaluator::new(&index);
-    let traffic = Traffic {
-        dest: Some(&index.workloads[0]),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = tcp_80(&index.workloads[0]);
     let mut notes = Notes::default();
     assert!(eval.ingress_permit(&traffic, Party::AnyPod, &mut notes).is_some());
     assert!(notes.0.iter().next().unwrap().contains("tier `security`"));
@@ -669,10 +671,7 @@ fn a_service_not_in_the_input_is_an_unknown_set_with_a_note() {
     let index = manifests.index();
     let xa = &index.workloads[0];
     let yb = &index.workloads[4];
-    let traffic = Traffic {
-        dest: Some(yb),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = tcp_80(yb);
     let mut notes = Notes::default();
     let eval = Evaluator::new(&index);
     assert!(eval.egress_permit(xa, &traffic, Party::of(yb), &mut notes).is_some());
@@ -697,10 +696,7 @@ fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
     ));
     let index = manifests.index();
     let eval = Evaluator::new(&index);
-    let traffic = Traffic {
-        dest: Some(&index.workloads[0]),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = tcp_80(&index.workloads[0]);
     let notes = &mut Notes::default();
     assert!(eval.ingress_permit(&traffic, Party::External, notes).is_some());
     // Denying every address does stop them.
@@ -711,10 +707,7 @@ fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
     ));
     let index = manifests.index();
     let eval = Evaluator::new(&index);
-    let traffic = Traffic {
-        dest: Some(&index.workloads[0]),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = tcp_80(&index.workloads[0]);
     assert!(eval.ingress_permit(&traffic, Party::External, notes).is_none());
 }
 
@@ -736,10 +729,7 @@ fn a_deny_of_some_pods_of_a_statefulset_leaves_the_others() {
         ));
         let index = manifests.index();
         let db = index.workloads.iter().find(|w| w.obj.name == "db").unwrap();
-        let traffic = Traffic {
-            dest: Some(&index.workloads[0]),
-            ports: Ports::One(80, Protocol::Tcp),
-        };
+        let traffic = tcp_80(&index.workloads[0]);
         let eval = Evaluator::new(&index);
         assert!(
             eval.ingress_permit(&traffic, Party::of(db), &mut Notes::default())
@@ -769,10 +759,7 @@ fn what_calico_rules_name_that_is_not_read_leans_with_a_note() {
             &format!("  selector: pod == 'a'\n  ingress: [{rule}]\n"),
         ));
         let index = manifests.index();
-        let traffic = Traffic {
-            dest: Some(&index.workloads[0]),
-            ports: Ports::One(80, Protocol::Tcp),
-        };
+        let traffic = tcp_80(&index.workloads[0]);
         let xb = Party::of(&index.workloads[1]);
         let mut notes = Notes::default();
         assert!(

@@ -461,6 +461,32 @@ mod tests {
         assert!(!manifests.inputs[0].text.contains("status"));
     }
 
+    /// A live namespace's labels reach the workloads in it, as the input's
+    /// `Namespace` objects do: what namespaceSelectors match.
+    #[test]
+    fn live_namespace_labels_reach_its_workloads() {
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"team": "web"}}});
+        let pod = object(
+            "Pod",
+            "shop",
+            "web",
+            json!({"spec": {"containers": [{"name": "web", "image": "img"}]}}),
+        );
+        let inputs = group_into_inputs(vec![namespace, pod], &Exclusions::default(), 1 << 20);
+        let manifests = crate::model::Manifests::load(inputs, crate::model::Detail::Checks).expect("loads");
+        let index = manifests.index();
+        assert_eq!(index.workloads.len(), 1);
+        let labels = &index.workloads[0].namespace_labels;
+        assert_eq!(labels.get("team").map(String::as_str), Some("web"), "{labels:?}");
+        assert_eq!(
+            labels
+                .get(crate::model::selector::NAMESPACE_NAME_LABEL)
+                .map(String::as_str),
+            Some("shop")
+        );
+    }
+
     /// A fake API server: Deployments in two pages, CronJobs only as
     /// batch/v1beta1 (Kubernetes 1.20), no Cilium, Calico forbidden, and
     /// `forbid` answered 403.

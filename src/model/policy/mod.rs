@@ -474,7 +474,7 @@ impl<'a> Policy<'a> {
     /// Does the policy apply to `workload`'s pods? (hostNetwork pods are
     /// outside every policy, and a malformed policy selects nothing.)
     pub fn selects(&self, workload: &Workload<'_>) -> bool {
-        workload.host_network_line.is_none() && self.selects_labels_of(workload)
+        self.picks(workload) != PodPick::None
     }
 
     /// Does its pod selector select some pods of `workload`, hostNetwork or
@@ -557,7 +557,7 @@ impl<'a> Workload<'a> {
                     },
                 )
             }
-            Matcher::Labels(selector) => self.pods_picked(|key| selector.mentions(key), |l| selector.matches(l)),
+            Matcher::Labels(selector) => self.pods_picked_by_selector(selector),
             Matcher::Calico(expr, _) => {
                 let extra = [
                     (CALICO_POD_NAMESPACE, self.obj.namespace.as_str()),

@@ -294,14 +294,11 @@ fn ports_protocols_and_named_ports() {
 
 /// Who outside the audited pods (`Party::Outside`) may reach x/a on 80.
 fn outside_reaches_xa(policies: &str) -> bool {
-    use crate::reach::evaluate::{Evaluator, Notes, Party, Ports, Traffic};
+    use crate::reach::evaluate::{Evaluator, Notes, Party};
     let manifests = super::cluster(policies);
     let index = manifests.index();
     let eval = Evaluator::new(&index);
-    let traffic = Traffic {
-        dest: Some(&index.workloads[0]),
-        ports: Ports::One(80, Protocol::Tcp),
-    };
+    let traffic = super::tcp_80(&index.workloads[0]);
     eval.ingress_permit(&traffic, Party::Outside, &mut Notes::default())
         .is_some()
 }
