@@ -46,13 +46,14 @@
 //!   traffic is the node's, which selectors do not match (address ranges,
 //!   rules without peers and Cilium's host entities do).
 
+use super::classes::{ClassId, Classes};
 use crate::model::{
     Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
     Workload,
 };
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The other end of a connection, as a policy's peer sees it.
 #[derive(Clone, Copy)]
@@ -84,14 +85,14 @@ impl<'w, 'a> Party<'w, 'a> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Direction {
     Ingress,
     Egress,
 }
 
 /// Which ports a connection may use.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Ports {
     One(u16, Protocol),
     /// Every port of the protocol (a need without a port).
@@ -128,9 +129,32 @@ pub struct PodGroup<'e, 'a> {
     pub selecting: Vec<(&'e Policy<'a>, &'e Side)>,
 }
 
+/// One side's answer for a connection between two audited workloads.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// `Some` with the policies that let it through (empty: none restricts
+    /// that side); `None`: denied.
+    pub allowed: Option<Vec<String>>,
+    pub notes: Notes,
+}
+
+/// A decision's question, by classes: (direction, the deciding side's
+/// class, the other end's class, ports).
+type DecisionKey = (Direction, ClassId, ClassId, Ports);
+
 pub struct Evaluator<'e, 'a> {
+    index: &'e Index<'a>,
     policies: &'e [Policy<'a>],
     workloads: &'e [Workload<'a>],
+    /// Positions of the namespaced policies of each namespace, and of the
+    /// cluster-wide ones: the only ones that can select a pod there.
+    by_namespace: HashMap<&'e str, Vec<usize>>,
+    cluster_wide: Vec<usize>,
+    /// The classes of workloads the policies see alike (built on first use).
+    classes: OnceLock<Classes>,
+    /// Each workload its own class: the reference the classes are tested against.
+    singletons: bool,
+    decisions: Mutex<HashMap<DecisionKey, Arc<Decision>>>,
     /// [`Evaluator::pod_groups`] of each workload (ingress, egress), once:
     /// a matrix asks for every source's egress side for every destination.
     groups: Vec<[OnceLock<Vec<PodGroup<'e, 'a>>>; 2]>,
@@ -142,7 +166,21 @@ pub struct Evaluator<'e, 'a> {
 
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(index: &'e Index<'a>) -> Evaluator<'e, 'a> {
+        let mut by_namespace: HashMap<&'e str, Vec<usize>> = HashMap::new();
+        let mut cluster_wide = Vec::new();
+        for (i, policy) in index.policies.iter().enumerate() {
+            match policy.is_cluster_wide() {
+                true => cluster_wide.push(i),
+                false => by_namespace.entry(policy.obj.namespace.as_str()).or_default().push(i),
+            }
+        }
         Evaluator {
+            index,
+            by_namespace,
+            cluster_wide,
+            classes: OnceLock::new(),
+            singletons: false,
+            decisions: Mutex::default(),
             policies: &index.policies,
             workloads: &index.workloads,
             groups: (0..index.workloads.len()).map(|_| Default::default()).collect(),
@@ -154,7 +192,86 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// The same evaluator, leaning the other way on what it does not evaluate.
     pub fn leaning(self, lean: Lean) -> Evaluator<'e, 'a> {
-        Evaluator { lean, ..self }
+        Evaluator {
+            lean,
+            decisions: Mutex::default(),
+            ..self
+        }
+    }
+
+    /// The same evaluator with every workload a class of its own: what the
+    /// classes are held to in tests.
+    pub fn without_classes(self) -> Evaluator<'e, 'a> {
+        Evaluator {
+            singletons: true,
+            classes: OnceLock::new(),
+            decisions: Mutex::default(),
+            ..self
+        }
+    }
+
+    /// The classes of the audited workloads.
+    pub fn classes(&self) -> &Classes {
+        self.classes.get_or_init(|| match self.singletons {
+            true => Classes::singletons(self.index),
+            false => Classes::of(self.index),
+        })
+    }
+
+    /// Does the ingress side of the workload at `dest` let the one at
+    /// `source` in on `ports`? Decided once per pair of classes.
+    pub fn ingress_decision(&self, dest: usize, source: usize, ports: Ports) -> Arc<Decision> {
+        let classes = self.classes();
+        let (local, peer) = (&classes.ingress, &classes.peer);
+        let key = (Direction::Ingress, local.of[dest], peer.of[source], ports);
+        self.decided(key, || (local.representative(key.1), peer.representative(key.2)))
+    }
+
+    /// Does the egress side of the workload at `source` let it out to the
+    /// one at `dest` on `ports`? Decided once per pair of classes.
+    pub fn egress_decision(&self, source: usize, dest: usize, ports: Ports) -> Arc<Decision> {
+        let classes = self.classes();
+        let (local, target) = (&classes.egress, &classes.target);
+        let key = (Direction::Egress, local.of[source], target.of[dest], ports);
+        self.decided(key, || (local.representative(key.1), target.representative(key.2)))
+    }
+
+    /// The decision of `key`, computed (on the classes' representatives,
+    /// the deciding side's and the other end's) when first asked.
+    fn decided(&self, key: DecisionKey, representatives: impl FnOnce() -> (usize, usize)) -> Arc<Decision> {
+        if let Some(known) = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return known.clone();
+        }
+        let (local, other) = representatives();
+        let (local, other) = (&self.workloads[local], &self.workloads[other]);
+        let (direction, _, _, ports) = key;
+        let dest = match direction {
+            Direction::Ingress => local,
+            Direction::Egress => other,
+        };
+        let traffic = Traffic {
+            dest: Some(dest),
+            ports,
+        };
+        let groups = self.groups_of(local, direction);
+        let mut notes = Notes::default();
+        let allowed = self.decide_for_pods(local, &groups, Party::of(other), &traffic, &mut notes);
+        let decision = Arc::new(Decision { allowed, notes });
+        self.decisions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, decision.clone());
+        decision
+    }
+
+    /// The policies that can select pods of `namespace`, in input order.
+    fn policies_in(&self, namespace: &str) -> impl Iterator<Item = &'e Policy<'a>> + '_ {
+        let local = self.by_namespace.get(namespace).map_or(&[][..], Vec::as_slice);
+        let mut positions: Vec<usize> = local.iter().chain(&self.cluster_wide).copied().collect();
+        if !local.is_empty() && !self.cluster_wide.is_empty() {
+            positions.sort_unstable();
+        }
+        positions.into_iter().map(|i| &self.policies[i])
     }
 
     pub fn audited(&self) -> &BTreeSet<&'e str> {
@@ -167,7 +284,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn pod_groups(&self, workload: &Workload<'_>, direction: Direction) -> Vec<PodGroup<'e, 'a>> {
         let mut selecting = Vec::new();
         let mut picks = Vec::new();
-        for policy in self.policies {
+        for policy in self.policies_in(&workload.obj.namespace) {
             let Some(side) = policy.side(direction == Direction::Ingress) else {
                 continue;
             };
@@ -270,7 +387,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         workload: &'s Workload<'_>,
         direction: Direction,
     ) -> impl Iterator<Item = (&'e Policy<'a>, &'e Side)> + 's {
-        self.policies.iter().filter_map(move |p| {
+        self.policies_in(&workload.obj.namespace).filter_map(move |p| {
             let side = p.side(direction == Direction::Ingress)?;
             p.selects(workload).then_some((p, side))
         })

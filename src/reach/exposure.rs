@@ -1,9 +1,10 @@
 //! Who can reach a port (or any port) of some workloads: the exposure a
 //! finding carries.
 
+use super::classes::{ClassId, Classes};
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The exposure of `ports` (empty: any port) of the workloads at
 /// `workloads` (positions in `index.workloads`).
@@ -37,7 +38,7 @@ pub fn exposure(
             .collect()
     };
     let mut found = Reachers::default();
-    'dests: for dest in dests {
+    'dests: for &dest in workloads.iter().filter(|&&i| i < index.workloads.len()) {
         for &ports in &queries {
             found.add(eval, index, dest, ports, false);
             if found.unrestricted || found.every_pod {
@@ -45,7 +46,7 @@ pub fn exposure(
             }
         }
     }
-    found.into_exposure(index, target)
+    found.into_exposure(eval, index, target)
 }
 
 /// Who can reach some destinations, by kind of source.
@@ -57,8 +58,8 @@ pub struct Reachers {
     pub every_pod: bool,
     /// Some pod of another namespace can.
     pub any_pod: bool,
-    /// Audited workloads that can (positions in the index).
-    pub workloads: BTreeSet<usize>,
+    /// Audited workloads that can, by class (ids in [`Classes::source`]).
+    pub sources: BTreeSet<ClassId>,
     /// Pods of other namespaces a policy names: (pod selector, namespace selector).
     pub pods: BTreeSet<(Option<String>, String)>,
     /// Addresses outside the cluster can.
@@ -68,10 +69,13 @@ pub struct Reachers {
 }
 
 impl Reachers {
-    /// Add who can reach `dest` on `ports`. Without `full`, stop at the
-    /// first answer that says everything (no policy, or any pod allowed);
-    /// with it, judge every source (a matrix needs every cell).
-    pub fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: &Workload<'_>, ports: Ports, full: bool) {
+    /// Add who can reach the workload at `dest` on `ports`. Without
+    /// `full`, stop at the first answer that says everything (no policy,
+    /// or any pod allowed); with it, judge every source (a matrix needs
+    /// every cell).
+    pub fn add(&mut self, eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: usize, ports: Ports, full: bool) {
+        let position = dest;
+        let dest = &index.workloads[position];
         let groups = eval.groups_of(dest, Direction::Ingress);
         // Pods no policy selects, among others that one does, are said by
         // the note of the answers below.
@@ -91,9 +95,6 @@ impl Reachers {
             .decide_for_pods(dest, &groups, party, &traffic, notes)
         {
             Some(names) => {
-                if names.is_empty() {
-                    return true;
-                }
                 policies.extend(names);
                 true
             }
@@ -106,30 +107,33 @@ impl Reachers {
                 return;
             }
         }
-        for (i, source) in index.workloads.iter().enumerate() {
-            if self.workloads.contains(&i) {
+        // The audited workloads, a class at a time: each side's decision
+        // is the same for every member.
+        let classes = eval.classes();
+        for class in 0..classes.source.len() as ClassId {
+            if self.sources.contains(&class) {
                 continue;
             }
-            let mut notes = Notes::default();
-            let mut policies = BTreeSet::new();
-            let party = Party::of(source);
-            if !reaches(party, &mut notes, &mut policies) {
+            let source = classes.source.representative(class);
+            let ingress = eval.ingress_decision(position, source, ports);
+            let Some(names) = &ingress.allowed else {
                 continue;
-            }
+            };
             // The source's own egress policies bind it too.
-            if eval
-                .egress_permit(source, &traffic, Party::of(dest), &mut notes)
-                .is_none()
-            {
+            let egress = eval.egress_decision(source, position, ports);
+            if egress.allowed.is_none() {
                 continue;
             }
-            self.workloads.insert(i);
+            self.sources.insert(class);
             // A pod of another namespace and another release: what `any_pod` asks.
+            let source = &index.workloads[source];
             if source.obj.namespace != dest.obj.namespace && source.obj.input != dest.obj.input {
                 self.any_pod = true;
             }
-            self.policies.extend(policies);
-            self.notes.0.extend(notes.0);
+            self.policies.extend(names.iter().cloned());
+            self.notes
+                .0
+                .extend(ingress.notes.0.iter().chain(&egress.notes.0).cloned());
         }
         // Every policy that selects some of its pods, once.
         let mut selecting: Vec<(&Policy<'_>, &Side)> = Vec::new();
@@ -159,7 +163,20 @@ impl Reachers {
         }
     }
 
-    fn into_exposure(self, index: &Index<'_>, target: String) -> Exposure {
+    /// The audited workloads that can (positions in the index, in order).
+    pub fn workloads(&self, classes: &Classes) -> Vec<usize> {
+        let mut all: Vec<usize> = self
+            .sources
+            .iter()
+            .flat_map(|&c| classes.source.members[c as usize].iter().copied())
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    fn into_exposure(self, eval: &Evaluator<'_, '_>, index: &Index<'_>, target: String) -> Exposure {
+        let classes = eval.classes();
+        let allowed = self.workloads(classes);
         let notes = self.notes.0.into_iter().collect();
         if self.unrestricted {
             return Exposure {
@@ -180,7 +197,7 @@ impl Reachers {
                     .into_iter()
                     .map(|(pods, namespaces)| ExposureSource::Pods { pods, namespaces }),
             );
-            sources.extend(group_by_release(index, &self.workloads));
+            sources.extend(group_by_release(index, classes, &allowed));
             if self.outside {
                 sources.push(ExposureSource::Outside);
             }
@@ -261,38 +278,40 @@ fn describe(peer: &PolicyPeer) -> String {
     }
 }
 
-/// Allowed workloads, a whole release of a namespace said as one source.
-fn group_by_release(index: &Index<'_>, allowed: &BTreeSet<usize>) -> Vec<ExposureSource> {
-    let mut sources = Vec::new();
-    let mut said: BTreeSet<usize> = BTreeSet::new();
+/// Allowed workloads (positions, in order), a whole release of a
+/// namespace said as one source.
+fn group_by_release(index: &Index<'_>, classes: &Classes, allowed: &[usize]) -> Vec<ExposureSource> {
+    let mut allowed_in: HashMap<(usize, &str), usize> = HashMap::new();
     for &i in allowed {
-        if said.contains(&i) {
-            continue;
+        let w = &index.workloads[i];
+        if w.host_network_line.is_none() {
+            *allowed_in.entry((w.obj.input, w.obj.namespace.as_str())).or_insert(0) += 1;
         }
+    }
+    let mut sources = Vec::new();
+    let mut said: BTreeSet<(usize, &str)> = BTreeSet::new();
+    for &i in allowed {
         let w = &index.workloads[i];
         if w.host_network_line.is_some() {
-            said.insert(i);
             if !sources.contains(&ExposureSource::Nodes) {
                 sources.push(ExposureSource::Nodes);
             }
             continue;
         }
-        let members: Vec<usize> = (0..index.workloads.len())
-            .filter(|&j| {
-                let other = &index.workloads[j];
-                other.obj.input == w.obj.input
-                    && other.obj.namespace == w.obj.namespace
-                    && other.host_network_line.is_none()
-            })
-            .collect();
-        if members.len() > 1 && members.iter().all(|j| allowed.contains(j)) {
-            said.extend(members);
-            sources.push(ExposureSource::Release {
-                release: index.release_of(w.obj).to_string(),
-                namespace: w.obj.namespace.clone(),
-            });
+        let release = (w.obj.input, w.obj.namespace.as_str());
+        let size = classes
+            .namespace_sizes
+            .get(&(w.obj.input, w.obj.namespace.clone()))
+            .copied()
+            .unwrap_or(0);
+        if size > 1 && allowed_in.get(&release) == Some(&size) {
+            if said.insert(release) {
+                sources.push(ExposureSource::Release {
+                    release: index.release_of(w.obj).to_string(),
+                    namespace: w.obj.namespace.clone(),
+                });
+            }
         } else {
-            said.insert(i);
             sources.push(ExposureSource::Workload { workload: w.obj.id() });
         }
     }

@@ -2,10 +2,12 @@
 //! truth table in the style of the Kubernetes network-policy e2e suite
 //! (`.` allowed, `X` blocked).
 
+use super::classes::{ClassId, Classes};
 use super::evaluate::{Evaluator, Ports};
 use super::exposure::Reachers;
-use crate::model::{Index, Protocol};
+use crate::model::{Index, Protocol, Workload};
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 
 /// The whole view: one row per workload port.
 #[derive(Debug, Serialize)]
@@ -38,54 +40,141 @@ pub struct Row {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct NamedPods {
     pub pods: Option<String>,
     pub namespaces: String,
 }
 
-impl Matrix {
-    pub fn of(index: &Index<'_>) -> Matrix {
-        let eval = Evaluator::new(index);
-        let mut rows = Vec::new();
-        for dest in &index.workloads {
-            let mut ports: Vec<(u16, Protocol)> = dest.ports().map(|p| (p.number, p.protocol)).collect();
-            ports.sort();
-            ports.dedup();
-            let queries: Vec<Option<(u16, Protocol)>> = if ports.is_empty() {
-                vec![None]
-            } else {
-                ports.into_iter().map(Some).collect()
-            };
-            for query in queries {
-                let host_network = dest.host_network_line.is_some();
-                let mut reachers = Reachers::default();
-                if !host_network {
-                    let ports = query.map_or(Ports::Some, |(port, protocol)| Ports::One(port, protocol));
-                    reachers.add(&eval, index, dest, ports, true);
-                }
-                let everyone = host_network;
-                rows.push(Row {
-                    to: dest.obj.id(),
-                    port: query.map(|q| q.0),
-                    protocol: query.map(|q| q.1),
-                    from_workloads: (0..index.workloads.len())
-                        .map(|i| everyone || reachers.workloads.contains(&i))
-                        .collect(),
-                    from_any_pod: everyone || reachers.every_pod,
-                    from_pods: reachers
-                        .pods
-                        .into_iter()
-                        .map(|(pods, namespaces)| NamedPods { pods, namespaces })
-                        .collect(),
-                    from_outside: everyone || reachers.outside || reachers.unrestricted,
-                    host_network,
-                    unrestricted: reachers.unrestricted,
-                    policies: reachers.policies.into_iter().collect(),
-                    notes: reachers.notes.0.into_iter().collect(),
+/// Who may connect to one destination port, for a class of destinations:
+/// the answer every member shares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Answer {
+    /// Audited sources that may, by class (ids in [`Classes::source`]).
+    pub sources: BTreeSet<ClassId>,
+    pub from_any_pod: bool,
+    pub from_pods: Vec<NamedPods>,
+    pub from_outside: bool,
+    pub host_network: bool,
+    pub unrestricted: bool,
+    pub policies: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// One destination port and its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination {
+    /// Position of the workload in the index.
+    pub workload: usize,
+    /// `None`: the workload declares no port; the row is about any port.
+    pub port: Option<(u16, Protocol)>,
+    /// Position of its answer in [`Reachability::answers`].
+    pub answer: usize,
+}
+
+/// Who may connect to every workload port of the input, computed once per
+/// class of destinations and port; every source a class at a time.
+pub struct Reachability {
+    pub destinations: Vec<Destination>,
+    pub answers: Vec<Answer>,
+}
+
+impl Reachability {
+    pub fn of(eval: &Evaluator<'_, '_>, index: &Index<'_>) -> Reachability {
+        let classes = eval.classes();
+        let mut answers: Vec<Answer> = Vec::new();
+        let mut known: HashMap<(ClassId, Option<(u16, Protocol)>), usize> = HashMap::new();
+        let mut destinations = Vec::new();
+        for (position, dest) in index.workloads.iter().enumerate() {
+            for query in port_queries(dest) {
+                let class = classes.ingress.of[position];
+                let answer = *known.entry((class, query)).or_insert_with(|| {
+                    answers.push(answer_for(eval, index, classes.ingress.representative(class), query));
+                    answers.len() - 1
+                });
+                destinations.push(Destination {
+                    workload: position,
+                    port: query,
+                    answer,
                 });
             }
         }
+        Reachability { destinations, answers }
+    }
+
+    /// Does `answer` let the workload at `source` connect?
+    pub fn lets_in(&self, classes: &Classes, answer: &Answer, source: usize) -> bool {
+        answer.host_network || answer.sources.contains(&classes.source.of[source])
+    }
+}
+
+/// The ports a row is about: each declared port, or any port when none is.
+fn port_queries(dest: &Workload<'_>) -> Vec<Option<(u16, Protocol)>> {
+    let mut ports: Vec<(u16, Protocol)> = dest.ports().map(|p| (p.number, p.protocol)).collect();
+    ports.sort();
+    ports.dedup();
+    if ports.is_empty() {
+        vec![None]
+    } else {
+        ports.into_iter().map(Some).collect()
+    }
+}
+
+fn answer_for(eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: usize, query: Option<(u16, Protocol)>) -> Answer {
+    let host_network = index.workloads[dest].host_network_line.is_some();
+    let mut reachers = Reachers::default();
+    if !host_network {
+        let ports = query.map_or(Ports::Some, |(port, protocol)| Ports::One(port, protocol));
+        reachers.add(eval, index, dest, ports, true);
+    }
+    let everyone = host_network;
+    Answer {
+        sources: reachers.sources,
+        from_any_pod: everyone || reachers.every_pod,
+        from_pods: reachers
+            .pods
+            .into_iter()
+            .map(|(pods, namespaces)| NamedPods { pods, namespaces })
+            .collect(),
+        from_outside: everyone || reachers.outside || reachers.unrestricted,
+        host_network,
+        unrestricted: reachers.unrestricted,
+        policies: reachers.policies.into_iter().collect(),
+        notes: reachers.notes.0.into_iter().collect(),
+    }
+}
+
+impl Matrix {
+    pub fn of(index: &Index<'_>) -> Matrix {
+        Matrix::with(&Evaluator::new(index), index)
+    }
+
+    /// The matrix as `eval` answers it (with or without classes).
+    pub fn with(eval: &Evaluator<'_, '_>, index: &Index<'_>) -> Matrix {
+        let reach = Reachability::of(eval, index);
+        let classes = eval.classes();
+        let rows = reach
+            .destinations
+            .iter()
+            .map(|d| {
+                let answer = &reach.answers[d.answer];
+                Row {
+                    to: index.workloads[d.workload].obj.id(),
+                    port: d.port.map(|q| q.0),
+                    protocol: d.port.map(|q| q.1),
+                    from_workloads: (0..index.workloads.len())
+                        .map(|i| reach.lets_in(classes, answer, i))
+                        .collect(),
+                    from_any_pod: answer.from_any_pod,
+                    from_pods: answer.from_pods.clone(),
+                    from_outside: answer.from_outside,
+                    host_network: answer.host_network,
+                    unrestricted: answer.unrestricted,
+                    policies: answer.policies.clone(),
+                    notes: answer.notes.clone(),
+                }
+            })
+            .collect();
         Matrix {
             workloads: index.workloads.iter().map(|w| w.obj.id()).collect(),
             rows,

@@ -4,13 +4,15 @@
 //! ([`evaluate`]), who can reach a finding's ports ([`exposure`]), and the
 //! per-port source matrix of `netaudit reach` ([`matrix`]).
 
+pub mod classes;
 pub mod evaluate;
 pub mod exposure;
 pub mod matrix;
 mod peers;
 mod tiers;
 
-pub use evaluate::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
+pub use classes::Classes;
+pub use evaluate::{Decision, Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
 pub use exposure::exposure;
 
 #[cfg(test)]

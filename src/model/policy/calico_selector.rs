@@ -77,6 +77,26 @@ impl Expr {
         self.reads_any(&|k| k == key)
     }
 
+    /// Call `f` with every label key the expression reads.
+    pub fn each_key(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            Expr::All | Expr::Global => {}
+            Expr::Has(k)
+            | Expr::Equals(k, _)
+            | Expr::NotEquals(k, _)
+            | Expr::In(k, _)
+            | Expr::NotIn(k, _)
+            | Expr::Contains(k, _)
+            | Expr::StartsWith(k, _)
+            | Expr::EndsWith(k, _) => f(k),
+            Expr::Not(e) => e.each_key(f),
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.each_key(f);
+                b.each_key(f);
+            }
+        }
+    }
+
     /// Does the expression read a label that `wanted` says yes to?
     fn reads_any(&self, wanted: &dyn Fn(&str) -> bool) -> bool {
         match self {

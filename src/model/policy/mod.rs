@@ -85,6 +85,18 @@ impl Matcher {
         }
     }
 
+    /// Call `f` with every label key the matcher reads.
+    pub fn each_key(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            Matcher::Labels(selector) => selector
+                .match_labels
+                .keys()
+                .chain(selector.expressions.iter().map(|r| &r.key))
+                .for_each(|k| f(k)),
+            Matcher::Calico(expr, _) => expr.each_key(f),
+        }
+    }
+
     /// Selects every object whatever its labels.
     pub fn matches_all(&self) -> bool {
         match self {
@@ -180,6 +192,8 @@ pub fn namespace_labels(namespace: &str) -> Labels {
 pub const CALICO_NAME: &str = "projectcalico.org/name";
 /// The label Calico gives a pod: its namespace.
 pub const CALICO_POD_NAMESPACE: &str = "projectcalico.org/namespace";
+/// The label Calico gives a pod: its ServiceAccount.
+pub const CALICO_SERVICE_ACCOUNT: &str = "projectcalico.org/serviceaccount";
 /// The label Cilium gives a pod: its ServiceAccount.
 pub const CILIUM_SERVICE_ACCOUNT: &str = "io.cilium.k8s.policy.serviceaccount";
 
@@ -562,7 +576,7 @@ impl<'a> Workload<'a> {
                 let extra = [
                     (CALICO_POD_NAMESPACE, self.obj.namespace.as_str()),
                     ("projectcalico.org/orchestrator", "k8s"),
-                    ("projectcalico.org/serviceaccount", self.service_account()),
+                    (CALICO_SERVICE_ACCOUNT, self.service_account()),
                 ];
                 self.pods_picked(
                     |key| expr.mentions(key),

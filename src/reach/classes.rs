@@ -1,0 +1,239 @@
+//! Classes of workloads that every policy of the input sees alike, so that
+//! reachability is computed once per class and expanded to workloads only
+//! for output (the approach of NPV and Kano: equivalence classes of pods).
+//!
+//! A selector's answer depends only on the label keys it reads, so two
+//! workloads are alike to every selector when they agree on those keys
+//! and on the rest of what the evaluator reads of a workload: its
+//! namespace (and so the namespace's labels), its input, hostNetwork, its
+//! ServiceAccount when a policy names one, and, on its ingress side, its
+//! declared ports (named ports, Service target ports). Three views, each
+//! as fine as its questions need:
+//!
+//! - **peer**: how a workload looks to the peers of policy rules (as the
+//!   source an ingress rule names, as the destination an egress rule
+//!   names): the keys peers read;
+//! - **egress**: which policies select its pods for egress, and how they
+//!   see it: the keys any selector reads;
+//! - **ingress**: the same for ingress, with its declared ports;
+//! - **target**: the peer view with the declared ports (the destination an
+//!   egress rule names, whose named ports resolve against its own);
+//! - **source**: peer and egress together (all a source's answers need).
+//!
+//! What a class cannot stand for gets a class of its own: StatefulSet and
+//! Job pods when a selector reads the labels their controller gives each
+//! pod (pod names, job names), and the endpoints of the Services a Calico
+//! `services` peer names (whose target ports, and whether they are the
+//! destination itself, are per workload).
+
+use crate::model::objects::CONTROLLER_LABELS;
+use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
+use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
+use std::collections::{BTreeSet, HashMap};
+
+/// A class id in one of the views.
+pub type ClassId = u32;
+
+/// One view's partition of the workloads.
+#[derive(Debug, Default)]
+pub struct Partition {
+    /// Each workload's class.
+    pub of: Vec<ClassId>,
+    /// Each class's members (positions in the index), in input order; the
+    /// first stands for the class.
+    pub members: Vec<Vec<usize>>,
+}
+
+impl Partition {
+    fn build<K: std::hash::Hash + Eq>(count: usize, key: impl Fn(usize) -> K) -> Partition {
+        let mut ids: HashMap<K, ClassId> = HashMap::new();
+        let mut partition = Partition::default();
+        for i in 0..count {
+            let next = partition.members.len() as ClassId;
+            let id = *ids.entry(key(i)).or_insert(next);
+            if id == next {
+                partition.members.push(Vec::new());
+            }
+            partition.members[id as usize].push(i);
+            partition.of.push(id);
+        }
+        partition
+    }
+
+    /// The workload that stands for `class`.
+    pub fn representative(&self, class: ClassId) -> usize {
+        self.members[class as usize][0]
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+}
+
+/// The three views of the audited workloads.
+#[derive(Debug, Default)]
+pub struct Classes {
+    pub peer: Partition,
+    pub target: Partition,
+    pub ingress: Partition,
+    pub egress: Partition,
+    pub source: Partition,
+    /// How many workloads (not hostNetwork) each (input, namespace) holds.
+    pub namespace_sizes: HashMap<(usize, String), usize>,
+}
+
+/// What the policies of an input read of a workload.
+struct Reads {
+    /// Label keys the peers of rules read.
+    peer_keys: Vec<String>,
+    /// Label keys any selector reads (peers and the pods a policy selects).
+    all_keys: Vec<String>,
+    /// Does a policy name ServiceAccounts (so the account sets a class)?
+    accounts: bool,
+    /// Do selectors read the labels a controller gives each pod?
+    controller_labels: bool,
+    /// The Services Calico `services` peers name: (namespace, name).
+    services: BTreeSet<(String, String)>,
+}
+
+impl Reads {
+    fn of(policies: &[Policy<'_>]) -> Reads {
+        let mut peer_keys = BTreeSet::new();
+        let mut subject_keys = BTreeSet::new();
+        let mut accounts = false;
+        let mut services = BTreeSet::new();
+        let add = |keys: &mut BTreeSet<String>, matcher: &Matcher| {
+            matcher.each_key(&mut |k| {
+                keys.insert(k.to_string());
+            })
+        };
+        for policy in policies.iter().filter(|p| p.is_valid()) {
+            add(&mut subject_keys, &policy.pod_selector);
+            let rules = policy.ingress.iter().chain(&policy.egress).flat_map(|side| &side.rules);
+            for rule in rules {
+                for peer in rule.peers.iter().flatten().chain(&rule.local) {
+                    peer.each(&mut |p| match p {
+                        PolicyPeer::Pods {
+                            pods: Some(matcher), ..
+                        } => add(&mut peer_keys, matcher),
+                        PolicyPeer::ServiceAccounts { .. } => accounts = true,
+                        PolicyPeer::Service { namespace, name } => {
+                            services.insert((namespace.clone(), name.clone()));
+                        }
+                        _ => {}
+                    });
+                }
+            }
+        }
+        let all: BTreeSet<String> = peer_keys.union(&subject_keys).cloned().collect();
+        accounts |= all.contains(CILIUM_SERVICE_ACCOUNT) || all.contains(CALICO_SERVICE_ACCOUNT);
+        Reads {
+            controller_labels: CONTROLLER_LABELS.iter().any(|k| all.contains(*k)),
+            peer_keys: peer_keys.into_iter().collect(),
+            all_keys: all.into_iter().collect(),
+            accounts,
+            services,
+        }
+    }
+}
+
+/// What sets a workload's class, in one view.
+#[derive(Hash, PartialEq, Eq)]
+struct Key<'w> {
+    namespace: &'w str,
+    input: usize,
+    host_network: bool,
+    /// The values of the keys the view reads (`None`: absent).
+    labels: Vec<Option<&'w str>>,
+    account: Option<&'w str>,
+    /// Declared ports (ingress view): number, name, protocol.
+    ports: Vec<(u16, Option<&'w str>, crate::model::Protocol)>,
+    /// A workload no class can stand for: its position.
+    alone: Option<usize>,
+}
+
+impl Classes {
+    /// The classes of `index`'s workloads under its policies.
+    pub fn of(index: &Index<'_>) -> Classes {
+        let reads = Reads::of(&index.policies);
+        let workloads = &index.workloads;
+        let alone: Vec<bool> = workloads.iter().map(|w| stands_alone(w, index, &reads)).collect();
+        let key = |i: usize, keys: &[String], ports: bool| {
+            let w = &workloads[i];
+            Key {
+                namespace: &w.obj.namespace,
+                input: w.obj.input,
+                host_network: w.host_network_line.is_some(),
+                labels: keys.iter().map(|k| w.pod_labels.get(k).map(String::as_str)).collect(),
+                account: reads.accounts.then(|| w.service_account()),
+                ports: match ports {
+                    true => {
+                        let mut ports: Vec<_> = w.ports().map(|p| (p.number, p.name.as_deref(), p.protocol)).collect();
+                        ports.sort();
+                        ports.dedup();
+                        ports
+                    }
+                    false => Vec::new(),
+                },
+                alone: alone[i].then_some(i),
+            }
+        };
+        let n = workloads.len();
+        let peer = Partition::build(n, |i| key(i, &reads.peer_keys, false));
+        let egress = Partition::build(n, |i| key(i, &reads.all_keys, false));
+        let source = Partition::build(n, |i| (peer.of[i], egress.of[i]));
+        Classes {
+            target: Partition::build(n, |i| key(i, &reads.peer_keys, true)),
+            ingress: Partition::build(n, |i| key(i, &reads.all_keys, true)),
+            peer,
+            egress,
+            source,
+            namespace_sizes: namespace_sizes(workloads),
+        }
+    }
+
+    /// Every workload a class of its own: the reference the classes are
+    /// held to in tests.
+    pub fn singletons(index: &Index<'_>) -> Classes {
+        let count = index.workloads.len();
+        let one = || Partition::build(count, |i| i);
+        Classes {
+            peer: one(),
+            target: one(),
+            ingress: one(),
+            egress: one(),
+            source: one(),
+            namespace_sizes: namespace_sizes(&index.workloads),
+        }
+    }
+}
+
+/// Can no other workload stand for `workload`? Pods told apart by the
+/// labels their controller gives each (when a selector reads them), and
+/// endpoints of a Service a Calico `services` peer names.
+fn stands_alone(workload: &Workload<'_>, index: &Index<'_>, reads: &Reads) -> bool {
+    let per_pod_labels = matches!(workload.obj.kind.as_str(), "StatefulSet" | "Job");
+    if reads.controller_labels && per_pod_labels {
+        return true;
+    }
+    reads.services.iter().any(|(namespace, name)| {
+        index.services.iter().any(|s| {
+            &s.obj.namespace == namespace
+                && &s.obj.name == name
+                && s.obj.namespace == workload.obj.namespace
+                && s.selector.as_ref().is_some_and(|sel| workload.pods_selected_by(sel))
+        })
+    })
+}
+
+fn namespace_sizes(workloads: &[Workload<'_>]) -> HashMap<(usize, String), usize> {
+    let mut sizes = HashMap::new();
+    for w in workloads.iter().filter(|w| w.host_network_line.is_none()) {
+        *sizes.entry((w.obj.input, w.obj.namespace.clone())).or_insert(0) += 1;
+    }
+    sizes
+}
