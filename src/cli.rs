@@ -68,9 +68,10 @@ label collisions between releases. The human output is then the summary table, o
     )]
     PostRender(Box<PostRenderArgs>),
     /// Show who may connect to each workload port under the network policies of the input
-    /// (Kubernetes, Cilium, Calico): a truth table per port, like the Kubernetes e2e tests print
+    /// (Kubernetes, Cilium, Calico, admin tiers): a truth table per port for a small input, ports
+    /// with the same answer grouped for a large one
     #[command(
-        after_help = "Examples:\n  helm netaudit reach ./mychart\n  helm netaudit reach ./mychart --enable-chart-policies   # with the chart's own policies switched on\n  helm template shop ./mychart | helm netaudit reach --manifests - -o json"
+        after_help = "Examples:\n  helm netaudit reach ./mychart\n  helm netaudit reach ./mychart --enable-chart-policies   # with the chart's own policies switched on\n  helm template shop ./mychart | helm netaudit reach --manifests - -o json\n  helm netaudit reach --manifests cluster.yaml --summary\n  helm netaudit reach --manifests cluster.yaml --to shop --from 'app.kubernetes.io/name=frontend'\n  helm netaudit reach --manifests cluster.yaml -o dot | dot -Tsvg > reach.svg"
     )]
     Reach(Box<ReachArgs>),
     /// Find the sandboxes earlier runs left behind (netaudit killed by SIGKILL, --keep, a
@@ -284,7 +285,22 @@ pub struct RenderArgs {
 pub struct ReachArgs {
     #[command(flatten)]
     pub inputs: InputArgs,
-    /// Output format (json: the matrix as data, documented in docs/json-schema.md)
+    /// Only the destinations in SELECTOR: a workload `Kind/namespace/name`, a namespace, or a
+    /// label selector on pod labels (`app=web,tier in (a,b)`); repeat for any of several
+    #[arg(long, value_name = "SELECTOR", help_heading = "Selection")]
+    pub to: Vec<String>,
+    /// Only the sources in SELECTOR (as --to): rows none of them may reach are left out
+    #[arg(long, value_name = "SELECTOR", help_heading = "Selection")]
+    pub from: Vec<String>,
+    /// Per namespace: how many ports are open to any pod, to outside, isolated
+    #[arg(long, help_heading = "Output")]
+    pub summary: bool,
+    /// Group destination ports with the same answer even for a small input (the human output
+    /// of an input of more than 20 workloads always is)
+    #[arg(long, help_heading = "Output")]
+    pub grouped: bool,
+    /// Output format (json, jsonl: rows and source groups as data, docs/json-schema.md; csv: a
+    /// line per destination port; dot: a Graphviz graph)
     #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]
     pub output: ReachFormat,
     /// Write to FILE (atomically) instead of stdout
@@ -296,6 +312,11 @@ pub struct ReachArgs {
 pub enum ReachFormat {
     Human,
     Json,
+    /// One JSON object per line: the source groups, then the rows
+    Jsonl,
+    Csv,
+    /// Graphviz (dot -Tsvg)
+    Dot,
 }
 
 /// Output and exit-code flags shared by `lint` and `install --probe`.

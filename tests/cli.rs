@@ -172,7 +172,7 @@ fn an_invalid_value_lists_the_possible_ones() {
     );
     assert_eq!(
         usage_error(netaudit(&["reach", "examples/insecure-shop", "-o", "sarif"])),
-        "error: invalid value 'sarif' for '--output <OUTPUT>' [possible values: human, json] \
+        "error: invalid value 'sarif' for '--output <OUTPUT>' [possible values: human, json, jsonl, csv, dot] \
          (see `netaudit reach --help`)"
     );
 }

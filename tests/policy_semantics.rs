@@ -44,22 +44,19 @@ fn findings(fixture: &str) -> Vec<(String, String)> {
 fn reach_row(fixture: &str, to: &str, port: u16) -> Value {
     let out = run(&["reach", "-o", "json"], fixture);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let matrix = json(&out);
-    let row = matrix["rows"]
+    let rows = common::reach_rows(&json(&out));
+    let mut row = rows
+        .iter()
+        .find(|r| r["to"] == to && r["port"] == port)
+        .unwrap_or_else(|| panic!("no row {to} {port}: {rows:#?}"))
+        .clone();
+    // Sources by name, for readable assertions.
+    let from: serde_json::Map<String, Value> = row["from"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["to"] == to && r["port"] == port)
-        .unwrap_or_else(|| panic!("no row {to} {port}: {matrix:#}"))
-        .clone();
-    // Columns by name, for readable assertions.
-    let names = matrix["workloads"].as_array().unwrap().clone();
-    let from: serde_json::Map<String, Value> = names
-        .iter()
-        .zip(row["from_workloads"].as_array().unwrap())
-        .map(|(n, allowed)| (n.as_str().unwrap().to_string(), allowed.clone()))
+        .map(|n| (n.as_str().unwrap().to_string(), Value::Bool(true)))
         .collect();
-    let mut row = row;
     row["from"] = Value::Object(from);
     row
 }

@@ -102,7 +102,7 @@ fn generated_cluster() -> String {
         )
         .unwrap();
     }
-    for i in 0..60 {
+    for i in 0..240 {
         let ns = i % 4;
         let kind = if i % 11 == 3 { "StatefulSet" } else { "Deployment" };
         let host = if i == 17 { "\n      hostNetwork: true" } else { "" };
@@ -119,21 +119,22 @@ fn generated_cluster() -> String {
         writeln!(
             out,
             "---\napiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: w-{i}\n  namespace: ns-{ns}\nspec:\n  replicas: 3\n  \
-             selector:\n    matchLabels: {{app: w-{i}}}\n  template:\n    metadata:\n      labels: {{app: w-{i}, role: r{}, tier: t{}}}\n    \
+             selector:\n    matchLabels: {{app: w-{i}}}\n  template:\n    metadata:\n      labels: {{app: w-{i}, role: r{}, tier: t{}, build: b{}}}\n    \
              spec:{host}{account}\n      containers:\n        - name: c\n          image: busybox\n          ports: {port}",
             i % 3,
-            (i / 4) % 2
+            (i / 4) % 2,
+            (i / 5) % 4
         )
         .unwrap();
     }
     let policies = [
         // Kubernetes: by role, from namespaces of a team, named port.
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k1, namespace: ns-0}\nspec:\n  podSelector: {matchLabels: {role: r0}}\n  policyTypes: [Ingress, Egress]\n  ingress:\n    - from:\n        - namespaceSelector: {matchLabels: {team: a}}\n          podSelector: {matchLabels: {tier: t1}}\n        - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}\n      ports: [{port: http}]\n  egress:\n    - to:\n        - namespaceSelector: {matchExpressions: [{key: env, operator: In, values: [e0, e1]}]}\n      ports: [{port: 8080}]",
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k2, namespace: ns-1}\nspec:\n  podSelector: {matchExpressions: [{key: role, operator: NotIn, values: [r2]}]}\n  ingress:\n    - from:\n        - podSelector: {matchLabels: {role: r2}}\n    - ports: [{port: metrics}]",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k2, namespace: ns-1}\nspec:\n  podSelector: {matchExpressions: [{key: role, operator: NotIn, values: [r2]}]}\n  ingress:\n    - from:\n        - podSelector: {matchLabels: {role: r2}}\n        - podSelector: {matchExpressions: [{key: app, operator: In, values: [w-1, w-5, w-9]}]}\n    - ports: [{port: metrics}]",
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: pick, namespace: ns-3}\nspec:\n  podSelector: {matchLabels: {statefulset.kubernetes.io/pod-name: w-3-1}}\n  ingress: []",
         // Calico: ordered, a Deny before an Allow, notSelector.
         "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: c1, namespace: ns-2}\nspec:\n  order: 10\n  selector: tier == 't0'\n  types: [Ingress]\n  ingress:\n    - action: Deny\n      source:\n        selector: role == 'r1'\n    - action: Allow\n      protocol: TCP\n      source:\n        namespaceSelector: team == 'b'\n        notSelector: role == 'r2'\n      destination:\n        ports: [8080]",
-        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g1}\nspec:\n  order: 5\n  selector: role == 'r2' && has(tier)\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination:\n        selector: tier in {'t0'}\n    - action: Deny",
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g1}\nspec:\n  order: 5\n  selector: role == 'r2' && has(tier)\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination:\n        selector: tier in {'t0'} || build starts with 'b1'\n    - action: Deny",
         // Cilium: endpoint selector, deny, entities.
         "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: cil, namespace: ns-3}\nspec:\n  endpointSelector: {matchLabels: {tier: t1}}\n  ingress:\n    - fromEndpoints:\n        - matchLabels: {role: r0}\n      toPorts:\n        - ports: [{port: '8080', protocol: TCP}]\n    - fromEntities: [world]\n  ingressDeny:\n    - fromEndpoints:\n        - matchLabels: {role: r1, k8s:io.kubernetes.pod.namespace: ns-3}",
         // The admin tier.
@@ -156,14 +157,14 @@ fn classes_answer_as_every_workload_alone_on_a_generated_cluster() {
     })
     .expect("the generated cluster loads");
     let index = manifests.index();
-    assert_eq!(index.workloads.len(), 60);
+    assert_eq!(index.workloads.len(), 240);
     for policy in &index.policies {
         assert!(policy.is_valid(), "{}: {:?}", policy.label(), policy.problems);
     }
     // The classes do group: far fewer than one per workload.
     let eval = Evaluator::new(&index);
     let classes = eval.classes();
-    assert!(classes.source.len() < 40, "{} source classes", classes.source.len());
+    assert!(classes.peer.len() < 150, "{} peer classes", classes.peer.len());
     let found = differences("generated", &index);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }

@@ -8,7 +8,10 @@ use super::{
 use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
 use crate::engine::chart_policies;
 use crate::model::{Detail, Input, Manifests};
-use crate::reach::matrix::Matrix;
+use crate::reach::grouped::{self, Grouped, Part};
+use crate::reach::matrix::{Matrix, Reachability};
+use crate::reach::Evaluator;
+use crate::report;
 use crate::source::helm::RenderRequest;
 use crate::source::{self, cluster, InputSpec};
 use anyhow::{bail, Context, Result};
@@ -166,7 +169,19 @@ fn leave_to_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
+/// Inputs of at most this many workloads get the matrix (a column per
+/// source workload); larger ones get grouped rows.
+const MATRIX_WORKLOADS: usize = 20;
+
 pub fn reach(args: &ReachArgs) -> Result<u8> {
+    let to = parts(&args.to, "--to")?;
+    let from = parts(&args.from, "--from")?;
+    if args.summary && !from.is_empty() {
+        bail!("--summary counts what may reach each namespace's ports from anywhere: it does not take --from");
+    }
+    if args.summary && args.output == ReachFormat::Dot {
+        bail!("--summary is a table: -o human, json, jsonl or csv");
+    }
     let specs = specs(&args.inputs, "reach")?;
     let mut inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     if args.inputs.enable_chart_policies {
@@ -174,15 +189,55 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     }
     let manifests = Manifests::load(inputs, Detail::Checks)?;
     let index = manifests.index();
-    let matrix = Matrix::of(&index);
-    let mut text = match args.output {
+    for (flag, asked, texts) in [("--to", &to, &args.to), ("--from", &from, &args.from)] {
+        for (part, text) in asked.iter().zip(texts) {
+            if !index.workloads.iter().any(|w| part.matches(w)) {
+                bail!("{flag} {text}: no workload of the input is in it");
+            }
+        }
+    }
+    let eval = Evaluator::new(&index);
+    let reach = Reachability::of(&eval, &index);
+    let shown = |text: String| crate::model::terminal::for_terminal(&text).into_owned();
+    let mut text = if args.summary {
+        let rows = grouped::summary(&reach, &index, &to);
+        match args.output {
+            ReachFormat::Human => shown(report::reach::summary(&rows)),
+            ReachFormat::Json => serde_json::to_string_pretty(&rows).context("cannot serialize the summary")?,
+            ReachFormat::Jsonl => rows
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<serde_json::Result<Vec<_>>>()
+                .context("cannot serialize the summary")?
+                .join("\n"),
+            ReachFormat::Csv => shown(report::reach::summary_csv(&rows)),
+            ReachFormat::Dot => unreachable!("refused above"),
+        }
+    } else if args.output == ReachFormat::Human && !args.grouped && index.workloads.len() <= MATRIX_WORKLOADS {
+        let matrix = Matrix::with(&eval, &index).restricted(&index, &to, &from);
         // Workload and namespace names: shown, never acted on by the terminal.
-        ReachFormat::Human => crate::model::terminal::for_terminal(&matrix.render()).into_owned(),
-        ReachFormat::Json => serde_json::to_string_pretty(&matrix).context("cannot serialize the matrix")?,
+        shown(report::reach::matrix(&matrix))
+    } else {
+        let grouped = Grouped::of(&reach, eval.classes(), &index, &to, &from);
+        match args.output {
+            ReachFormat::Human => shown(report::reach::grouped(&grouped)),
+            ReachFormat::Json => serde_json::to_string_pretty(&grouped).context("cannot serialize the rows")?,
+            ReachFormat::Jsonl => report::reach::json_lines(&grouped).context("cannot serialize the rows")?,
+            ReachFormat::Csv => shown(report::reach::csv(&grouped)),
+            ReachFormat::Dot => shown(report::reach::dot(&grouped)),
+        }
     };
     if !text.ends_with('\n') {
         text.push('\n');
     }
     write_output(args.output_file.as_deref(), &text)?;
     Ok(0)
+}
+
+/// `--to`/`--from` values, parsed.
+fn parts(texts: &[String], flag: &str) -> Result<Vec<Part>> {
+    texts
+        .iter()
+        .map(|t| Part::parse(t).map_err(|e| anyhow::anyhow!("{flag}: {e}")))
+        .collect()
 }

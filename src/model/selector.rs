@@ -1,5 +1,34 @@
 //! Label selectors with Kubernetes semantics.
 
+/// The requirements of a selector's text: split at the commas outside
+/// parentheses.
+fn split_requirements(text: &str) -> Result<Vec<&str>, String> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(format!("unbalanced `)` in `{text}`"));
+        }
+    }
+    if depth != 0 {
+        return Err(format!("unbalanced `(` in `{text}`"));
+    }
+    parts.push(&text[start..]);
+    if parts.iter().any(|p| p.trim().is_empty()) {
+        return Err(format!("`{text}` has an empty requirement"));
+    }
+    Ok(parts)
+}
+
 /// The label Kubernetes sets on every namespace: its name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
@@ -80,6 +109,58 @@ impl Selector {
             match_labels,
             expressions,
         })
+    }
+
+    /// A selector in kubectl's text form (`-l`): requirements separated by
+    /// commas, each `key=value`, `key==value`, `key!=value`,
+    /// `key in (a,b)`, `key notin (a,b)`, `key` or `!key`.
+    pub fn parse_text(text: &str) -> Result<Selector, String> {
+        let mut selector = Selector::default();
+        for part in split_requirements(text)? {
+            let part = part.trim();
+            let bad = || {
+                format!("`{part}` is not a label requirement (key=value, key!=value, key in (a,b), key notin (a,b), key, !key)")
+            };
+            let key_ok =
+                |key: &str| !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+            let requirement = |key: &str, operator: Operator, values: Vec<String>| -> Result<Requirement, String> {
+                match key_ok(key) {
+                    true => Ok(Requirement {
+                        key: key.to_string(),
+                        operator,
+                        values,
+                    }),
+                    false => Err(bad()),
+                }
+            };
+            let set = |rest: &str| -> Result<Vec<String>, String> {
+                let inner = rest
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(bad)?;
+                Ok(inner
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect())
+            };
+            let req = if let Some((key, value)) = part.split_once("!=") {
+                requirement(key.trim(), Operator::NotIn, vec![value.trim().to_string()])?
+            } else if let Some((key, value)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                requirement(key.trim(), Operator::In, vec![value.trim().to_string()])?
+            } else if let Some((key, rest)) = part.split_once(" notin ") {
+                requirement(key.trim(), Operator::NotIn, set(rest)?)?
+            } else if let Some((key, rest)) = part.split_once(" in ") {
+                requirement(key.trim(), Operator::In, set(rest)?)?
+            } else if let Some(key) = part.strip_prefix('!') {
+                requirement(key.trim(), Operator::DoesNotExist, Vec::new())?
+            } else {
+                requirement(part, Operator::Exists, Vec::new())?
+            };
+            selector.expressions.push(req);
+        }
+        Ok(selector)
     }
 
     /// Can the selector match a namespace other than `audited`? Only the

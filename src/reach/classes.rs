@@ -2,8 +2,10 @@
 //! reachability is computed once per class and expanded to workloads only
 //! for output (the approach of NPV and Kano: equivalence classes of pods).
 //!
-//! A selector's answer depends only on the label keys it reads, so two
-//! workloads are alike to every selector when they agree on those keys
+//! A selector's answer depends only on the labels it reads, and of their
+//! values only on which of the values it names they equal (Calico's
+//! `contains`, `starts with` and `ends with` read the whole value). So two
+//! workloads are alike to every selector when they agree on those labels
 //! and on the rest of what the evaluator reads of a workload: its
 //! namespace (and so the namespace's labels), its input, hostNetwork, its
 //! ServiceAccount when a policy names one, and, on its ingress side, its
@@ -29,7 +31,7 @@
 use crate::model::objects::CONTROLLER_LABELS;
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A class id in one of the views.
 pub type ClassId = u32;
@@ -86,12 +88,17 @@ pub struct Classes {
     pub namespace_sizes: HashMap<(usize, String), usize>,
 }
 
+/// The labels a view reads: per key, the values selectors compare it to
+/// (any other value is alike to them all), or every value (`None`: a
+/// selector reads more of it than equality).
+type LabelReads = BTreeMap<String, Option<BTreeSet<String>>>;
+
 /// What the policies of an input read of a workload.
 struct Reads {
-    /// Label keys the peers of rules read.
-    peer_keys: Vec<String>,
-    /// Label keys any selector reads (peers and the pods a policy selects).
-    all_keys: Vec<String>,
+    /// Labels the peers of rules read.
+    peer: LabelReads,
+    /// Labels any selector reads (peers and the pods a policy selects).
+    all: LabelReads,
     /// Does a policy name ServiceAccounts (so the account sets a class)?
     accounts: bool,
     /// Do selectors read the labels a controller gives each pod?
@@ -102,24 +109,31 @@ struct Reads {
 
 impl Reads {
     fn of(policies: &[Policy<'_>]) -> Reads {
-        let mut peer_keys = BTreeSet::new();
-        let mut subject_keys = BTreeSet::new();
+        let mut peer = LabelReads::new();
+        let mut subject = LabelReads::new();
         let mut accounts = false;
         let mut services = BTreeSet::new();
-        let add = |keys: &mut BTreeSet<String>, matcher: &Matcher| {
-            matcher.each_key(&mut |k| {
-                keys.insert(k.to_string());
+        let add = |reads: &mut LabelReads, matcher: &Matcher| {
+            matcher.each_label(&mut |key, value, whole| {
+                let values = reads.entry(key.to_string()).or_insert_with(|| Some(BTreeSet::new()));
+                match (whole, values.as_mut(), value) {
+                    (true, _, _) => *values = None,
+                    (false, Some(values), Some(value)) => {
+                        values.insert(value.to_string());
+                    }
+                    _ => {}
+                }
             })
         };
         for policy in policies.iter().filter(|p| p.is_valid()) {
-            add(&mut subject_keys, &policy.pod_selector);
+            add(&mut subject, &policy.pod_selector);
             let rules = policy.ingress.iter().chain(&policy.egress).flat_map(|side| &side.rules);
             for rule in rules {
-                for peer in rule.peers.iter().flatten().chain(&rule.local) {
-                    peer.each(&mut |p| match p {
+                for peer_spec in rule.peers.iter().flatten().chain(&rule.local) {
+                    peer_spec.each(&mut |p| match p {
                         PolicyPeer::Pods {
                             pods: Some(matcher), ..
-                        } => add(&mut peer_keys, matcher),
+                        } => add(&mut peer, matcher),
                         PolicyPeer::ServiceAccounts { .. } => accounts = true,
                         PolicyPeer::Service { namespace, name } => {
                             services.insert((namespace.clone(), name.clone()));
@@ -129,16 +143,32 @@ impl Reads {
                 }
             }
         }
-        let all: BTreeSet<String> = peer_keys.union(&subject_keys).cloned().collect();
-        accounts |= all.contains(CILIUM_SERVICE_ACCOUNT) || all.contains(CALICO_SERVICE_ACCOUNT);
+        let mut all = peer.clone();
+        for (key, values) in subject {
+            match (all.entry(key).or_insert_with(|| Some(BTreeSet::new())), values) {
+                (slot @ Some(_), None) => *slot = None,
+                (Some(known), Some(values)) => known.extend(values),
+                (None, _) => {}
+            }
+        }
+        accounts |= all.contains_key(CILIUM_SERVICE_ACCOUNT) || all.contains_key(CALICO_SERVICE_ACCOUNT);
         Reads {
-            controller_labels: CONTROLLER_LABELS.iter().any(|k| all.contains(*k)),
-            peer_keys: peer_keys.into_iter().collect(),
-            all_keys: all.into_iter().collect(),
+            controller_labels: CONTROLLER_LABELS.iter().any(|k| all.contains_key(*k)),
+            peer,
+            all,
             accounts,
             services,
         }
     }
+}
+
+/// A label's value as a view sees it.
+#[derive(Hash, PartialEq, Eq)]
+enum Seen<'w> {
+    Absent,
+    /// A value no selector names: alike to every other such value.
+    Other,
+    Value(&'w str),
 }
 
 /// What sets a workload's class, in one view.
@@ -147,10 +177,10 @@ struct Key<'w> {
     namespace: &'w str,
     input: usize,
     host_network: bool,
-    /// The values of the keys the view reads (`None`: absent).
-    labels: Vec<Option<&'w str>>,
+    /// The labels the view reads, in its key order.
+    labels: Vec<Seen<'w>>,
     account: Option<&'w str>,
-    /// Declared ports (ingress view): number, name, protocol.
+    /// Declared ports (ingress and target views): number, name, protocol.
     ports: Vec<(u16, Option<&'w str>, crate::model::Protocol)>,
     /// A workload no class can stand for: its position.
     alone: Option<usize>,
@@ -162,13 +192,18 @@ impl Classes {
         let reads = Reads::of(&index.policies);
         let workloads = &index.workloads;
         let alone: Vec<bool> = workloads.iter().map(|w| stands_alone(w, index, &reads)).collect();
-        let key = |i: usize, keys: &[String], ports: bool| {
+        let key = |i: usize, read: &LabelReads, ports: bool| {
             let w = &workloads[i];
+            let seen = |(key, values): (&String, &Option<BTreeSet<String>>)| match w.pod_labels.get(key) {
+                None => Seen::Absent,
+                Some(value) if values.as_ref().is_none_or(|v| v.contains(value)) => Seen::Value(value),
+                Some(_) => Seen::Other,
+            };
             Key {
                 namespace: &w.obj.namespace,
                 input: w.obj.input,
                 host_network: w.host_network_line.is_some(),
-                labels: keys.iter().map(|k| w.pod_labels.get(k).map(String::as_str)).collect(),
+                labels: read.iter().map(seen).collect(),
                 account: reads.accounts.then(|| w.service_account()),
                 ports: match ports {
                     true => {
@@ -183,12 +218,12 @@ impl Classes {
             }
         };
         let n = workloads.len();
-        let peer = Partition::build(n, |i| key(i, &reads.peer_keys, false));
-        let egress = Partition::build(n, |i| key(i, &reads.all_keys, false));
+        let peer = Partition::build(n, |i| key(i, &reads.peer, false));
+        let egress = Partition::build(n, |i| key(i, &reads.all, false));
         let source = Partition::build(n, |i| (peer.of[i], egress.of[i]));
         Classes {
-            target: Partition::build(n, |i| key(i, &reads.peer_keys, true)),
-            ingress: Partition::build(n, |i| key(i, &reads.all_keys, true)),
+            target: Partition::build(n, |i| key(i, &reads.peer, true)),
+            ingress: Partition::build(n, |i| key(i, &reads.all, true)),
             peer,
             egress,
             source,

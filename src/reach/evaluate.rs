@@ -239,12 +239,28 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     /// The decision of `key`, computed (on the classes' representatives,
     /// the deciding side's and the other end's) when first asked.
     fn decided(&self, key: DecisionKey, representatives: impl FnOnce() -> (usize, usize)) -> Arc<Decision> {
-        if let Some(known) = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return known.clone();
-        }
         let (local, other) = representatives();
         let (local, other) = (&self.workloads[local], &self.workloads[other]);
         let (direction, _, _, ports) = key;
+        let groups = self.groups_of(local, direction);
+        // No policy restricts that side: allowed, whatever the other end
+        // (one answer shared, not one per pair).
+        if let [group] = &groups[..] {
+            if group.selecting.is_empty() {
+                static UNRESTRICTED: OnceLock<Arc<Decision>> = OnceLock::new();
+                return UNRESTRICTED
+                    .get_or_init(|| {
+                        Arc::new(Decision {
+                            allowed: Some(Vec::new()),
+                            notes: Notes::default(),
+                        })
+                    })
+                    .clone();
+            }
+        }
+        if let Some(known) = self.decisions.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return known.clone();
+        }
         let dest = match direction {
             Direction::Ingress => local,
             Direction::Egress => other,

@@ -5,6 +5,7 @@
 use super::classes::{ClassId, Classes};
 use super::evaluate::{Evaluator, Ports};
 use super::exposure::Reachers;
+use super::grouped::{in_parts, Part};
 use crate::model::{Index, Protocol, Workload};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
@@ -181,77 +182,36 @@ impl Matrix {
         }
     }
 
-    /// The table, a legend of the columns above it, and below it what the
-    /// `~` cells and the notes stand for.
-    pub fn render(&self) -> String {
-        if self.rows.is_empty() {
-            return "No workload in the input: nothing can be reached.\n".to_string();
-        }
-        let mut out = String::from("Who may open a connection to each workload port (. allowed, X blocked):\n");
-        for (i, w) in self.workloads.iter().enumerate() {
-            out.push_str(&format!("  {:>3}  {w}\n", i + 1));
-        }
-        out.push_str("  any  a pod of another namespace (~: only pods a policy names, listed below)\n");
-        out.push_str("  out  an address outside the cluster\n\n");
-        let destinations: Vec<String> = self
+    /// The rows of the destinations in `to`, the columns of the sources in
+    /// `from` (rows none of them may reach left out when `from` asks).
+    pub fn restricted(self, index: &Index<'_>, to: &[Part], from: &[Part]) -> Matrix {
+        let kept: Vec<bool> = index.workloads.iter().map(|w| in_parts(from, w)).collect();
+        let by_id: HashMap<String, &Workload<'_>> = index.workloads.iter().map(|w| (w.obj.id(), w)).collect();
+        let rows = self
             .rows
-            .iter()
-            .map(|r| match (r.port, r.protocol) {
-                (Some(port), Some(protocol)) => format!("{} {port}/{}", r.to, protocol.as_str()),
-                _ => format!("{} (any port)", r.to),
+            .into_iter()
+            .filter(|row| by_id.get(&row.to).is_some_and(|w| in_parts(to, w)))
+            .map(|row| Row {
+                from_workloads: row
+                    .from_workloads
+                    .iter()
+                    .zip(&kept)
+                    .filter(|(_, k)| **k)
+                    .map(|(f, _)| *f)
+                    .collect(),
+                ..row
             })
+            .filter(|row| from.is_empty() || row.from_workloads.iter().any(|f| *f))
             .collect();
-        let width = destinations.iter().map(String::len).max().unwrap_or(0).max(2);
-        let column = |i: usize| format!("{:>3}", i + 1);
-        let mut header = format!("{:width$}", "to");
-        for i in 0..self.workloads.len() {
-            header.push(' ');
-            header.push_str(&column(i));
+        Matrix {
+            workloads: self
+                .workloads
+                .into_iter()
+                .zip(&kept)
+                .filter(|(_, k)| **k)
+                .map(|(w, _)| w)
+                .collect(),
+            rows,
         }
-        header.push_str("  any  out");
-        out.push_str(header.trim_end());
-        out.push('\n');
-        let mut footnotes = Vec::new();
-        for (row, destination) in self.rows.iter().zip(&destinations) {
-            let mark = |allowed: bool| if allowed { "." } else { "X" };
-            let mut line = format!("{destination:width$}");
-            for &allowed in &row.from_workloads {
-                line.push_str(&format!(" {:>3}", mark(allowed)));
-            }
-            let any = match (row.from_any_pod, row.from_pods.is_empty()) {
-                (true, _) => ".",
-                (false, false) => "~",
-                (false, true) => "X",
-            };
-            line.push_str(&format!("  {any:>3}  {:>3}", mark(row.from_outside)));
-            out.push_str(&line);
-            out.push('\n');
-            let why = if row.host_network {
-                Some("hostNetwork: no policy applies".to_string())
-            } else if row.unrestricted {
-                Some("no policy restricts ingress".to_string())
-            } else {
-                None
-            };
-            let mut said: Vec<String> = why.into_iter().collect();
-            if !row.from_any_pod {
-                said.extend(row.from_pods.iter().map(|p| match &p.pods {
-                    Some(pods) => format!("~ pods `{pods}` of namespaces `{}`", p.namespaces),
-                    None => format!("~ any pod of namespaces `{}`", p.namespaces),
-                }));
-            }
-            said.extend(row.notes.iter().cloned());
-            if !said.is_empty() {
-                footnotes.push(format!("{destination}: {}", said.join("; ")));
-            }
-        }
-        if !footnotes.is_empty() {
-            out.push('\n');
-            for note in footnotes {
-                out.push_str(&note);
-                out.push('\n');
-            }
-        }
-        out
     }
 }

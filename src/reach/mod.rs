@@ -7,6 +7,7 @@
 pub mod classes;
 pub mod evaluate;
 pub mod exposure;
+pub mod grouped;
 pub mod matrix;
 mod peers;
 mod tiers;

@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod json_lines;
 pub mod junit;
+pub mod reach;
 pub mod sarif;
 pub mod summary;
 pub mod template;

@@ -310,3 +310,37 @@ pub fn nca_python() -> Option<PathBuf> {
     }
     found
 }
+
+/// `reach -o json` (rows of destination ports sharing an answer, sources by
+/// group) as one row per destination port: `to` (`Kind/namespace/name`),
+/// `port`, `protocol`, `from` (the audited workloads that may connect, by
+/// name) and the row's other fields.
+pub fn reach_rows(reach: &serde_json::Value) -> Vec<serde_json::Value> {
+    let groups: Vec<Vec<serde_json::Value>> = reach["sources"]
+        .as_array()
+        .expect("reach JSON has sources")
+        .iter()
+        .map(|g| g["workloads"].as_array().unwrap().clone())
+        .collect();
+    let mut rows = Vec::new();
+    for row in reach["rows"].as_array().expect("reach JSON has rows") {
+        let mut from: Vec<serde_json::Value> = row["from_sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| groups[g.as_u64().unwrap() as usize].clone())
+            .collect();
+        from.sort_by_key(|w| w.as_str().unwrap().to_string());
+        for to in row["to"].as_array().unwrap() {
+            let mut one = row.clone();
+            let object = one.as_object_mut().unwrap();
+            object.remove("to");
+            object.insert("to".into(), to["workload"].clone());
+            object.insert("port".into(), to["port"].clone());
+            object.insert("protocol".into(), to["protocol"].clone());
+            object.insert("from".into(), serde_json::Value::Array(from.clone()));
+            rows.push(one);
+        }
+    }
+    rows
+}

@@ -77,22 +77,24 @@ impl Expr {
         self.reads_any(&|k| k == key)
     }
 
-    /// Call `f` with every label key the expression reads.
-    pub fn each_key(&self, f: &mut dyn FnMut(&str)) {
+    /// Call `f` with every label the expression reads: its key, a value it
+    /// compares the label to (`None`: none, as `has(k)`), and whether it
+    /// reads more of the value than equality to such values (`contains`,
+    /// `starts with`, `ends with`).
+    pub fn each_label(&self, f: &mut dyn FnMut(&str, Option<&str>, bool)) {
         match self {
             Expr::All | Expr::Global => {}
-            Expr::Has(k)
-            | Expr::Equals(k, _)
-            | Expr::NotEquals(k, _)
-            | Expr::In(k, _)
-            | Expr::NotIn(k, _)
-            | Expr::Contains(k, _)
-            | Expr::StartsWith(k, _)
-            | Expr::EndsWith(k, _) => f(k),
-            Expr::Not(e) => e.each_key(f),
+            Expr::Has(k) => f(k, None, false),
+            Expr::Equals(k, v) | Expr::NotEquals(k, v) => f(k, Some(v), false),
+            Expr::In(k, values) | Expr::NotIn(k, values) => {
+                f(k, None, false);
+                values.iter().for_each(|v| f(k, Some(v), false));
+            }
+            Expr::Contains(k, _) | Expr::StartsWith(k, _) | Expr::EndsWith(k, _) => f(k, None, true),
+            Expr::Not(e) => e.each_label(f),
             Expr::And(a, b) | Expr::Or(a, b) => {
-                a.each_key(f);
-                b.each_key(f);
+                a.each_label(f);
+                b.each_label(f);
             }
         }
     }

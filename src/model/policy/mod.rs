@@ -85,15 +85,24 @@ impl Matcher {
         }
     }
 
-    /// Call `f` with every label key the matcher reads.
-    pub fn each_key(&self, f: &mut dyn FnMut(&str)) {
+    /// Call `f` with every label the matcher reads: its key, a value it
+    /// compares the label to (`None`: none), and whether it reads more of
+    /// the value than equality (Calico's `contains`, `starts with`, …).
+    pub fn each_label(&self, f: &mut dyn FnMut(&str, Option<&str>, bool)) {
         match self {
-            Matcher::Labels(selector) => selector
-                .match_labels
-                .keys()
-                .chain(selector.expressions.iter().map(|r| &r.key))
-                .for_each(|k| f(k)),
-            Matcher::Calico(expr, _) => expr.each_key(f),
+            Matcher::Labels(selector) => {
+                for (k, v) in &selector.match_labels {
+                    f(k, Some(v), false);
+                }
+                for requirement in &selector.expressions {
+                    f(&requirement.key, None, false);
+                    requirement
+                        .values
+                        .iter()
+                        .for_each(|v| f(&requirement.key, Some(v), false));
+                }
+            }
+            Matcher::Calico(expr, _) => expr.each_label(f),
         }
     }
 
