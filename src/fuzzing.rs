@@ -43,7 +43,7 @@ pub fn manifests(data: &[u8]) {
 /// twice); it must never accept what libyaml-safer refuses.
 pub fn yaml_differential(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    crate::model::yaml::check_fast_path_agrees(text);
+    crate::yaml::check_fast_path_agrees(text);
 }
 
 /// The `/proc/net/{tcp,udp}{,6}` parser.
@@ -61,7 +61,7 @@ pub fn procnet(data: &[u8]) {
 pub fn selectors(data: &[u8]) {
     let Some(text) = text(data) else { return };
     let _ = crate::model::policy::calico_selector::Expr::parse(text);
-    if let Ok(nodes) = crate::model::yaml::parse_documents(text, 1) {
+    if let Ok(nodes) = crate::yaml::parse_documents(text, 1) {
         for node in &nodes {
             if let Ok(selector) = crate::model::Selector::parse_label_selector(node) {
                 let labels = crate::model::selector::labels_of(node);
@@ -181,7 +181,7 @@ mod tests {
     use crate::model::Selector;
 
     fn selector(yaml: &str) -> Selector {
-        let nodes = crate::model::yaml::parse_documents(yaml, 1).unwrap();
+        let nodes = crate::yaml::parse_documents(yaml, 1).unwrap();
         Selector::parse_label_selector(&nodes[0]).unwrap()
     }
 

@@ -21,3 +21,4 @@ pub mod probe;
 pub mod reach;
 pub mod report;
 pub mod source;
+pub mod yaml;

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{finding_keys, helm, netaudit, repo, stderr, stdout};
-use netaudit::model::yaml::{parse_documents, Node};
+use netaudit::yaml::{parse_documents, Node};
 
 fn expectations() -> Vec<(String, Vec<String>)> {
     let text = std::fs::read_to_string(repo().join("testdata/expected.yaml")).unwrap();

@@ -222,7 +222,7 @@ pub fn is_governing_service(workload: &Workload<'_>, service: &Service<'_>) -> b
             .obj
             .root
             .path(&["spec", "serviceName"])
-            .and_then(crate::model::yaml::Node::scalar_text)
+            .and_then(crate::yaml::Node::scalar_text)
             == Some(service.obj.name.as_str())
 }
 

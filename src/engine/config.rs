@@ -10,7 +10,7 @@
 //! ```
 
 use crate::checks::{self, CheckInfo, Severity};
-use crate::model::yaml::{parse_documents, Node};
+use crate::yaml::{parse_documents, Node};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

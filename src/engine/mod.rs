@@ -210,7 +210,7 @@ impl<'a> Audit<'a> {
 /// "`shop/templates/api.yaml:12`: `image` is written twice in one mapping of
 /// Deployment `api` (lines 9 and 12 of its rendered template): …", or the
 /// input and its line for what no template rendered.
-fn duplicate_key_warning(manifests: &Manifests, input: usize, twice: &crate::model::yaml::DuplicateKey) -> String {
+fn duplicate_key_warning(manifests: &Manifests, input: usize, twice: &crate::yaml::DuplicateKey) -> String {
     let object = manifests
         .objects
         .iter()

@@ -601,7 +601,7 @@ mod tests {
         // Expressions on the name: NotIn of every audited namespace leaves Outside only.
         let audited = BTreeSet::from(["shop", "tools"]);
         let selector = |yaml: &str| {
-            crate::model::Selector::from_label_selector(&crate::model::yaml::parse_documents(yaml, 1).unwrap()[0])
+            crate::model::Selector::from_label_selector(&crate::yaml::parse_documents(yaml, 1).unwrap()[0])
         };
         let not_audited =
             selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [shop, tools]}]");

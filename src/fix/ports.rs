@@ -514,7 +514,7 @@ pub fn to_yaml(plan: &PortPlan) -> String {
             out.push_str(&c);
             out.push('\n');
         }
-        out.push_str(&crate::model::yaml_writer::to_yaml(&doc));
+        out.push_str(&crate::yaml::writer::to_yaml(&doc));
     }
     out
 }

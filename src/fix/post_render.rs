@@ -2,7 +2,8 @@
 //! and the policies appended.
 
 use super::plan::Outcome;
-use crate::model::{documents, yaml, yaml_writer};
+use crate::model::documents;
+use crate::yaml;
 use anyhow::{anyhow, Result};
 
 /// The post-renderer: the stream with the port patches applied to its
@@ -44,7 +45,7 @@ pub fn post_render(text: &str, outcome: &Outcome) -> Result<(String, Vec<String>
                 break;
             }
         }
-        out.push_str(&yaml_writer::to_yaml(&json));
+        out.push_str(&yaml::writer::to_yaml(&json));
     }
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');

@@ -25,7 +25,7 @@ pub fn load(needs: &[Need]) -> Result<Manifests> {
         seen.push(pods);
         let value = serde_json::to_value(pod(pods)).map_err(|e| anyhow!("stand-in pod: {e}"))?;
         text.push_str("---\n");
-        text.push_str(&crate::model::yaml_writer::to_yaml(&value));
+        text.push_str(&crate::yaml::writer::to_yaml(&value));
     }
     let input = Input::new("stand-in pods", "stand-in", "default", text);
     Manifests::load(vec![input], Detail::Checks).map_err(|e| anyhow!("stand-in pods: {e}"))

@@ -3,8 +3,8 @@
 //! the podman sandbox mounts, where `fix` looks for Service names) and
 //! Ingresses (whose backends `fix` opens to the outside).
 
-use super::yaml::Node;
 use super::Object;
+use crate::yaml::Node;
 
 /// A ConfigMap: its `data` and `binaryData` entries as text.
 #[derive(Debug)]

@@ -7,8 +7,8 @@
 //! NetworkPolicy with a broken field is NP3's finding instead.
 
 use super::selector::Selector;
-use super::yaml::Node;
 use super::Object;
+use crate::yaml::Node;
 
 /// Kinds whose pod template and selector the API server validates as
 /// below. Custom kinds are left to their CRD's schema.

@@ -21,9 +21,6 @@ pub mod scope;
 pub mod secrets;
 pub mod selector;
 pub mod terminal;
-pub mod yaml;
-mod yaml_fast;
-pub mod yaml_writer;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
@@ -44,7 +41,7 @@ pub use selector::{Labels, Selector};
 
 use documents::{split_documents, Chunk};
 
-use yaml::{Node, SyntaxError};
+use crate::yaml::{self, Node, SyntaxError};
 
 /// Inputs larger than this are refused before parsing. The largest chart of
 /// a 419-chart corpus of real charts renders to 2 MB; 32 MiB is far beyond any

@@ -2,8 +2,8 @@
 
 use super::runtime::{Protocol, WorkloadRef};
 use super::selector::{labels_of, Labels, Selector};
-use super::yaml::Node;
 use super::Object;
+use crate::yaml::Node;
 use std::collections::BTreeSet;
 
 /// A compute unit: any object carrying a pod template.

@@ -4,8 +4,8 @@
 //! own control-plane pods in `kube-system`.
 
 use super::selector::{labels_of, labels_of_object, Labels, Selector};
-use super::yaml::{Node, Value};
 use super::Object;
+use crate::yaml::{Node, Value};
 
 /// An object of an API group that is not Kubernetes' own: its operator may
 /// create pods for it.

@@ -5,8 +5,8 @@
 //! [`Detail::WithConfiguration`](super::Detail).
 
 use super::selector::Selector;
-use super::yaml::Node;
 use super::Object;
+use crate::yaml::Node;
 
 /// The ServiceAccounts a RoleBinding or ClusterRoleBinding binds.
 #[derive(Debug)]

@@ -4,8 +4,8 @@
 //! what lands outside it changes the cluster for everyone.
 
 use super::documents::split_documents;
-use super::yaml::{parse_documents, Node};
 use super::Input;
+use crate::yaml::{parse_documents, Node};
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -3,8 +3,8 @@
 //! and env values whose variable's name looks secret. Reports quote
 //! rendered YAML in their snippets; these values become `<redacted>` there.
 
-use super::yaml::{Node, Value};
 use super::Object;
+use crate::yaml::{Node, Value};
 use std::borrow::Cow;
 
 /// Key names whose values are credentials, lowercased, as substrings.

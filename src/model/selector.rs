@@ -32,7 +32,7 @@ fn split_requirements(text: &str) -> Result<Vec<&str>, String> {
 /// The label Kubernetes sets on every namespace: its name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
-use super::yaml::Node;
+use crate::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub type Labels = BTreeMap<String, String>;
@@ -307,7 +307,7 @@ pub fn display_labels(labels: &Labels) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::yaml::parse_documents;
+    use crate::yaml::parse_documents;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -17,8 +17,8 @@
 
 use super::helm::Helm;
 use super::values::{enabled_toggle_paths, network_policy_toggles};
-use crate::model::yaml::{parse_documents, Node};
 use crate::model::ValuesToggle;
+use crate::yaml::{parse_documents, Node};
 use std::path::{Path, PathBuf};
 
 /// Subcharts of the chart in `dir` that render under an alias: (alias, the

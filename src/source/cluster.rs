@@ -11,8 +11,8 @@
 //! the rest: M4G then names the release on the other side.
 
 use super::kube_client::{block, client_from_environment, innermost, is_status, new_runtime};
-use crate::model::yaml_writer::to_yaml;
 use crate::model::Input;
+use crate::yaml::writer::to_yaml;
 use anyhow::{bail, Result};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;

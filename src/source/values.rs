@@ -1,8 +1,8 @@
 //! Reading a chart's values for the M6 hint: which values key ships a
 //! NetworkPolicy switched off (`networkPolicy.enabled: false`).
 
-use crate::model::yaml::{parse_documents, Node};
 use crate::model::ValuesToggle;
+use crate::yaml::{parse_documents, Node};
 
 /// Values keys `<...>.networkPolicy*.enabled` set to false in a values file.
 /// The match on the parent key is case-insensitive (`networkPolicy`,

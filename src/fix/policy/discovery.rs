@@ -10,7 +10,7 @@
 //! find the files of the node's pods, not addresses: a mapping with
 //! `positions` or `clients` (theirs) is not read.
 
-use crate::model::yaml::{parse_documents, Node, Value};
+use crate::yaml::{parse_documents, Node, Value};
 use std::collections::BTreeSet;
 use std::fmt;
 

@@ -512,7 +512,7 @@ pub fn to_yaml(generated: &[Generated]) -> String {
                     out.push_str(line);
                     out.push('\n');
                 }
-                out.push_str(&crate::model::yaml_writer::to_yaml(policy));
+                out.push_str(&crate::yaml::writer::to_yaml(policy));
             }
             Generated::Covered { workload, policies } => {
                 out.push_str(&format!(

@@ -3,8 +3,8 @@
 //! ConfigMaps it reads.
 
 use super::texts::hostnames;
-use crate::model::yaml::Node;
 use crate::model::{Index, Service, Workload};
+use crate::yaml::Node;
 use std::collections::BTreeMap;
 
 /// Per Service (index in `index.services`): the workloads (index in

@@ -498,7 +498,7 @@ fn host_names_match_cluster_dns_forms_only() {
 fn yaml_output_reads_back_as_the_policies() {
     let generated = run(SHOP, &PolicyOptions::default());
     let yaml = to_yaml(&generated);
-    let docs = crate::model::yaml::parse_documents(&yaml, 1).unwrap();
+    let docs = crate::yaml::parse_documents(&yaml, 1).unwrap();
     let policies: Vec<&Value> = generated
         .iter()
         .filter_map(|g| match g {
@@ -509,7 +509,7 @@ fn yaml_output_reads_back_as_the_policies() {
     let docs: Vec<Value> = docs
         .iter()
         .filter(|d| !d.is_null())
-        .map(crate::model::yaml::Node::to_json)
+        .map(crate::yaml::Node::to_json)
         .collect();
     assert_eq!(docs.iter().collect::<Vec<_>>(), policies);
     assert!(yaml.contains("---\n# NetworkPolicy for StatefulSet `db`"), "{yaml}");

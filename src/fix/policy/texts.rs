@@ -2,8 +2,8 @@
 //! host names in them.
 
 use crate::model::selector::labels_of_object;
-use crate::model::yaml::Node;
 use crate::model::{Index, Workload};
+use crate::yaml::Node;
 use std::collections::BTreeMap;
 
 /// Where configuration comes from.

@@ -34,8 +34,8 @@ use super::{
 };
 use crate::model::runtime::Protocol;
 use crate::model::selector::Selector;
-use crate::model::yaml::Node;
 use crate::model::Object;
+use crate::yaml::Node;
 
 /// Which of the three kinds, for what their schemas say differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

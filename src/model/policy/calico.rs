@@ -34,8 +34,8 @@ use super::{
     PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
 use crate::model::runtime::Protocol;
-use crate::model::yaml::Node;
 use crate::model::Object;
+use crate::yaml::Node;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {
     let global = obj.kind == "GlobalNetworkPolicy";
@@ -153,7 +153,7 @@ fn rule(node: &Node, ingress: bool, policy: &Object, global: bool, problems: &mu
         ("destination", "source")
     };
     let empty = Node {
-        value: crate::model::yaml::Value::Null,
+        value: crate::yaml::Value::Null,
         line: node.line,
     };
     let peer = field(node, peer_key).unwrap_or(&empty);

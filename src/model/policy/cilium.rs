@@ -24,8 +24,8 @@ use super::{
 };
 use crate::model::runtime::Protocol;
 use crate::model::selector::{Requirement, Selector, NAMESPACE_NAME_LABEL};
-use crate::model::yaml::Node;
 use crate::model::Object;
+use crate::yaml::Node;
 
 const POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
 const NAMESPACE_LABEL_PREFIX: &str = "io.cilium.k8s.namespace.labels.";

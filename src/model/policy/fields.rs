@@ -3,7 +3,7 @@
 
 use super::Problem;
 use crate::model::selector::Selector;
-use crate::model::yaml::Node;
+use crate::yaml::Node;
 
 /// A field that is present and not null (`podSelector:` with no value is
 /// absent for the API server).
@@ -112,7 +112,7 @@ pub(super) fn valid_cidr(text: &str) -> bool {
 /// A scalar written in quotes that reads as a number (`"8080"`): a string
 /// for the API server.
 pub(super) fn is_quoted_number(node: &Node) -> bool {
-    matches!(&node.value, crate::model::yaml::Value::Scalar { text, plain: false } if text.trim().parse::<i64>().is_ok())
+    matches!(&node.value, crate::yaml::Value::Scalar { text, plain: false } if text.trim().parse::<i64>().is_ok())
 }
 
 /// Is `inner` a strict subset of `outer` (both valid CIDRs), as the API

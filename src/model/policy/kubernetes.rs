@@ -7,8 +7,8 @@ use super::{
     PortMatch, PortValue, Problem, Side,
 };
 use crate::model::runtime::Protocol;
-use crate::model::yaml::Node;
 use crate::model::Object;
+use crate::yaml::Node;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {
     let spec = match obj.root.get("spec") {

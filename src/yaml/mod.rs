@@ -10,6 +10,9 @@
 use compact_str::CompactString;
 use libyaml_safer::{EventData, Mark, Parser, ScalarStyle};
 
+mod fast;
+pub mod writer;
+
 /// Kubernetes objects nest a few dozen levels deep; anything deeper is
 /// refused (deep nesting would otherwise exhaust the stack of whatever
 /// walks the tree).
@@ -215,7 +218,7 @@ pub fn parse_documents_with_duplicates(
     text: &str,
     first_line: u32,
 ) -> Result<(Vec<Node>, Vec<DuplicateKey>), SyntaxError> {
-    if let Ok(parsed) = super::yaml_fast::parse(text, first_line) {
+    if let Ok(parsed) = fast::parse(text, first_line) {
         return Ok(parsed);
     }
     parse_with_libyaml(text, first_line)
@@ -224,7 +227,7 @@ pub fn parse_documents_with_duplicates(
 /// Panics when the fast path reads `text` otherwise than libyaml-safer
 /// (the differential fuzz target, `fuzz/`); returns whether it answered.
 pub fn check_fast_path_agrees(text: &str) -> bool {
-    super::yaml_fast::agrees(text, 1)
+    fast::agrees(text, 1)
 }
 
 /// [`parse_documents_with_duplicates`] without the fast path.
@@ -252,7 +255,7 @@ pub(super) fn find_duplicates(entries: &[(Key, Node)], out: &mut Vec<DuplicateKe
 /// Scan `text` for syntax errors without building a tree (used for documents
 /// no check looks at, so a broken ConfigMap is still an error, cheaply).
 pub fn validate_syntax(text: &str, first_line: u32) -> Result<(), SyntaxError> {
-    if super::yaml_fast::parse(text, first_line).is_ok() {
+    if fast::parse(text, first_line).is_ok() {
         return Ok(());
     }
     drive(text, first_line.saturating_sub(1), &mut |_, _| Ok(()))

@@ -6,7 +6,7 @@
 //! but the generated files interleave `#` explanations with the documents and
 //! libyaml has no comment events, and its default scalar and sequence styles
 //! differ from what kubectl users review. This writer is 80 lines, and a test
-//! reads everything it writes back through the model's reader.
+//! reads everything it writes back with `parse_documents`.
 
 use serde_json::Value;
 
@@ -98,7 +98,7 @@ pub(crate) fn emit(value: &Value, indent: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::yaml::parse_documents;
+    use crate::yaml::parse_documents;
     use serde_json::json;
 
     #[test]

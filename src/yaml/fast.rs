@@ -14,7 +14,7 @@
 
 use compact_str::CompactString;
 
-use super::yaml::{find_duplicates, DuplicateKey, Key, Node, Value, MAX_DEPTH, MAX_NODES_PER_DOCUMENT};
+use super::{find_duplicates, DuplicateKey, Key, Node, Value, MAX_DEPTH, MAX_NODES_PER_DOCUMENT};
 
 /// The document is not on the fast path: libyaml-safer reads it.
 pub(super) struct Fallback;
@@ -428,7 +428,7 @@ pub(super) fn agrees(text: &str, first_line: u32) -> bool {
     let Ok(fast) = parse(text, first_line) else {
         return false;
     };
-    match super::yaml::parse_with_libyaml(text, first_line) {
+    match super::parse_with_libyaml(text, first_line) {
         Ok(slow) => assert_eq!(fast, slow, "the fast path read this differently:\n{text}"),
         Err(e) => panic!("the fast path accepted what libyaml-safer rejects ({e:?}):\n{text}"),
     }
@@ -614,7 +614,7 @@ mod tests {
     fn any_mutation_is_read_as_libyaml_reads_it_or_left_to_it() {
         // Deterministic mutations of a chart-like text: whenever the fast
         // path answers, it must be libyaml-safer's tree. CI runs 20,000;
-        // `FAST_MUTANTS=3000000 cargo test --release --lib yaml_fast` runs
+        // `FAST_MUTANTS=3000000 cargo test --release --lib yaml::fast` runs
         // more (3 million passed when the fast path was written).
         let alphabet = b" :-#'\"[]{},\n&*!|>?~xa1\\";
         let mut state = 0x2545_f491_4f6c_dd1du64;
