@@ -43,7 +43,7 @@ pub fn manifests(data: &[u8]) {
 /// twice); it must never accept what libyaml-safer refuses.
 pub fn yaml_differential(data: &[u8]) {
     let Some(text) = text(data) else { return };
-    crate::yaml::check_fast_path_agrees(text);
+    crate::yaml::check_fast_path_agrees(text, 1);
 }
 
 /// The `/proc/net/{tcp,udp}{,6}` parser.

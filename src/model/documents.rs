@@ -117,4 +117,40 @@ mod tests {
         assert_eq!(chunks.iter().map(|c| c.document).collect::<Vec<_>>(), [0, 1, 2, 3]);
         assert_eq!(chunks[3].first_line, 5);
     }
+
+    /// The YAML fast path (`crate::yaml`) on every document of the corpus as
+    /// this splitter cuts them: whenever it answers, libyaml-safer's tree.
+    #[test]
+    fn corpus_documents_are_read_as_libyaml_reads_them() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/rendered");
+        if !dir.is_dir() {
+            eprintln!("skipping: ../shared/corpus/rendered not found");
+            return;
+        }
+        let mut files = Vec::new();
+        let mut dirs = vec![dir];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("the corpus is readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    files.push(path);
+                }
+            }
+        }
+        let (mut answered, mut total) = (0, 0);
+        for path in &files {
+            let text = std::fs::read_to_string(path).expect("the corpus is UTF-8");
+            for chunk in split_documents(&text).iter().filter(|c| !c.is_blank()) {
+                total += 1;
+                answered += usize::from(crate::yaml::check_fast_path_agrees(chunk.text, chunk.first_line));
+            }
+        }
+        eprintln!("fast path: {answered} of {total} documents of {} charts", files.len());
+        assert!(
+            answered > total / 2,
+            "the fast path answered only {answered} of {total}"
+        );
+    }
 }
