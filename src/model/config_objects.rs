@@ -3,7 +3,7 @@
 //! the podman sandbox mounts, where `fix` looks for Service names) and
 //! Ingresses (whose backends `fix` opens to the outside).
 
-use super::Object;
+use super::object::Object;
 use crate::yaml::Node;
 
 /// A ConfigMap: its `data` and `binaryData` entries as text.

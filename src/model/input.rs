@@ -1,8 +1,13 @@
 //! One rendered release as netaudit reads it (`Input`), and the values
 //! keys that switch its NetworkPolicies off (`ValuesToggle`).
 
-use super::{Object, MAX_INPUT_BYTES};
+use super::object::Object;
 use std::path::PathBuf;
+
+/// Inputs larger than this are refused before parsing. The largest chart of
+/// a 419-chart corpus of real charts renders to 2 MB; 32 MiB is far beyond any
+/// real release and keeps a hostile input from costing gigabytes of memory.
+pub const MAX_INPUT_BYTES: usize = 32 * 1024 * 1024;
 
 /// One rendered release.
 #[derive(Debug, Clone)]

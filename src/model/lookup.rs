@@ -6,7 +6,7 @@
 
 use super::objects::{Service, Workload, CONTROLLER_LABELS};
 use super::policy::CILIUM_SERVICE_ACCOUNT;
-use super::selector::Selector;
+use super::selector::{Labels, Selector};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -143,7 +143,7 @@ pub fn workload_collisions(workloads: &[Workload<'_>], lookup: &PodLookup) -> Ve
             candidates.insert((workloads[i].obj.namespace.as_str(), i.min(j), i.max(j)));
         }
     };
-    let mut identical: HashMap<(&str, &super::Labels), Vec<usize>> = HashMap::new();
+    let mut identical: HashMap<(&str, &Labels), Vec<usize>> = HashMap::new();
     for (i, workload) in workloads.iter().enumerate() {
         if let Some(selector) = workload.selector.as_ref().filter(|s| !s.is_empty()) {
             for &j in lookup.candidates(&workload.obj.namespace, selector) {

@@ -6,8 +6,8 @@
 //! view and the report warns, naming the object and the field. A
 //! NetworkPolicy with a broken field is NP3's finding instead.
 
+use super::object::Object;
 use super::selector::Selector;
-use super::Object;
 use crate::yaml::Node;
 
 /// Kinds whose pod template and selector the API server validates as

@@ -1,8 +1,8 @@
 //! Typed views of the objects the checks reason about.
 
+use super::object::Object;
 use super::runtime::{Protocol, WorkloadRef};
 use super::selector::{labels_of, Labels, Selector};
-use super::Object;
 use crate::yaml::Node;
 use std::collections::BTreeSet;
 

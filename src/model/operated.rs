@@ -3,8 +3,8 @@
 //! (a `Prometheus`, an `Alertmanager`, a Strimzi `Kafka`), and the cluster's
 //! own control-plane pods in `kube-system`.
 
+use super::object::Object;
 use super::selector::{labels_of, labels_of_object, Labels, Selector};
-use super::Object;
 use crate::yaml::{Node, Value};
 
 /// An object of an API group that is not Kubernetes' own: its operator may

@@ -4,8 +4,8 @@
 //! CRD conversion webhook is called by the API server. Parsed only with
 //! [`Detail::WithConfiguration`](super::Detail).
 
+use super::object::Object;
 use super::selector::Selector;
-use super::Object;
 use crate::yaml::Node;
 
 /// The ServiceAccounts a RoleBinding or ClusterRoleBinding binds.

@@ -4,7 +4,7 @@
 //! what lands outside it changes the cluster for everyone.
 
 use super::documents::split_documents;
-use super::Input;
+use super::input::Input;
 use crate::yaml::{parse_documents, Node};
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,7 +3,7 @@
 //! and env values whose variable's name looks secret. Reports quote
 //! rendered YAML in their snippets; these values become `<redacted>` there.
 
-use super::Object;
+use super::object::Object;
 use crate::yaml::{Node, Value};
 use std::borrow::Cow;
 

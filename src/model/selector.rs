@@ -288,7 +288,7 @@ pub fn labels_of(node: &Node) -> Labels {
 }
 
 /// An object's own `metadata.labels`.
-pub fn labels_of_object(object: &super::Object) -> Labels {
+pub fn labels_of_object(object: &super::object::Object) -> Labels {
     object
         .root
         .path(&["metadata", "labels"])

@@ -32,9 +32,9 @@ use super::{
     field, is_everywhere, label_selector, list, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy,
     PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
+use crate::model::object::Object;
 use crate::model::runtime::Protocol;
 use crate::model::selector::Selector;
-use crate::model::Object;
 use crate::yaml::Node;
 
 /// Which of the three kinds, for what their schemas say differently.

@@ -33,8 +33,8 @@ use super::{
     field, is_everywhere, list, strings, valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
     PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
+use crate::model::object::Object;
 use crate::model::runtime::Protocol;
-use crate::model::Object;
 use crate::yaml::Node;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {

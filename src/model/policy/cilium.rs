@@ -22,9 +22,9 @@ use super::{
     field, label_selector, list, strings, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
     PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
+use crate::model::object::Object;
 use crate::model::runtime::Protocol;
 use crate::model::selector::{Requirement, Selector, NAMESPACE_NAME_LABEL};
-use crate::model::Object;
 use crate::yaml::Node;
 
 const POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";

@@ -6,8 +6,8 @@ use super::{
     valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope,
     PortMatch, PortValue, Problem, Side,
 };
+use crate::model::object::Object;
 use crate::model::runtime::Protocol;
-use crate::model::Object;
 use crate::yaml::Node;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {

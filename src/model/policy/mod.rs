@@ -21,10 +21,10 @@ mod cilium;
 mod fields;
 mod kubernetes;
 
+use super::object::Object;
 use super::objects::{PodPick, Workload};
 use super::runtime::Protocol;
 use super::selector::{Labels, Selector, NAMESPACE_NAME_LABEL};
-use super::Object;
 use calico_selector::{Expr, Known};
 use fields::{
     field, is_everywhere, is_port_name, is_quoted_number, label_selector, list, non_empty_list, port_value,
