@@ -606,7 +606,7 @@ mod tests {
         let not_audited =
             selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: NotIn, values: [shop, tools]}]");
         assert!(not_audited.may_match_other_namespace(&audited));
-        assert!(!not_audited.matches(&crate::model::policy::namespace_labels("shop")));
+        assert!(!not_audited.matches(&crate::model::selector::namespace_labels("shop")));
         let only_audited =
             selector("matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [shop]}]");
         assert!(!only_audited.may_match_other_namespace(&audited));

@@ -148,7 +148,7 @@ impl<'a> Workload<'a> {
             containers_line: pod_spec.key_line("containers").unwrap_or(pod_spec.line),
             host_network_line,
             replicas: spec.get("replicas").and_then(Node::as_i64).unwrap_or(1),
-            namespace_labels: std::sync::Arc::new(super::policy::namespace_labels(&obj.namespace)),
+            namespace_labels: std::sync::Arc::new(super::selector::namespace_labels(&obj.namespace)),
         })
     }
 

@@ -31,11 +31,22 @@ fn split_requirements(text: &str) -> Result<Vec<&str>, String> {
 
 /// The label Kubernetes sets on every namespace: its name.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+/// The label Calico gives a namespace and a ServiceAccount: its name.
+pub const CALICO_NAME: &str = "projectcalico.org/name";
 
 use crate::yaml::Node;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub type Labels = BTreeMap<String, String>;
+
+/// What is known of a namespace's labels without its object: its name,
+/// under the label Kubernetes sets and the one Calico adds.
+pub fn namespace_labels(namespace: &str) -> Labels {
+    Labels::from([
+        (NAMESPACE_NAME_LABEL.to_string(), namespace.to_string()),
+        (CALICO_NAME.to_string(), namespace.to_string()),
+    ])
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operator {

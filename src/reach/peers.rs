@@ -6,7 +6,8 @@
 
 use super::evaluate::{Evaluator, Party, Ports, Traffic};
 use crate::model::policy::calico_selector::Expr;
-use crate::model::policy::{API_SERVER_SERVICE, CALICO_NAME};
+use crate::model::policy::API_SERVER_SERVICE;
+use crate::model::selector::CALICO_NAME;
 use crate::model::{Entity, Matcher, Namespaces, PodPick, Policy, PolicyPeer, PolicyRule, Service, Workload};
 
 impl<'e, 'a> Evaluator<'e, 'a> {

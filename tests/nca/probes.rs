@@ -12,8 +12,8 @@
 //!   the selectors name.
 
 use netaudit::model::policy::calico_selector::Expr;
-use netaudit::model::policy::{namespace_labels, CALICO_NAME, CALICO_POD_NAMESPACE};
-use netaudit::model::selector::{Operator, NAMESPACE_NAME_LABEL};
+use netaudit::model::policy::CALICO_POD_NAMESPACE;
+use netaudit::model::selector::{namespace_labels, Operator, CALICO_NAME, NAMESPACE_NAME_LABEL};
 use netaudit::model::{Index, Labels, Matcher, Namespaces, PolicyPeer};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};

@@ -35,6 +35,7 @@ use super::{
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;
+use crate::model::selector::CALICO_NAME;
 use crate::yaml::Node;
 
 pub(super) fn parse(obj: &Object) -> Policy<'_> {
@@ -211,7 +212,7 @@ fn rule(node: &Node, ingress: bool, policy: &Object, global: bool, problems: &mu
             .and_then(|a| field(a, "selector"))
             .and_then(Node::scalar_text)
             .and_then(|text| Expr::parse(text).ok())
-            .is_some_and(|e| e.reads_other_than(&[super::CALICO_NAME]));
+            .is_some_and(|e| e.reads_other_than(&[CALICO_NAME]));
         if reads_unknown_labels {
             unevaluated.push(format!(
                 "`{key}.serviceAccounts.selector` on ServiceAccount labels other than their name"

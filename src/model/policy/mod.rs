@@ -24,7 +24,7 @@ mod kubernetes;
 use super::object::Object;
 use super::objects::{PodPick, Workload};
 use super::runtime::Protocol;
-use super::selector::{Labels, Selector, NAMESPACE_NAME_LABEL};
+use super::selector::{namespace_labels, Labels, Selector, CALICO_NAME, NAMESPACE_NAME_LABEL};
 use calico_selector::{Expr, Known};
 use fields::{
     field, is_everywhere, is_port_name, is_quoted_number, label_selector, list, non_empty_list, port_value,
@@ -188,17 +188,6 @@ impl NamespaceLabels {
     }
 }
 
-/// What is known of a namespace's labels without its object: its name,
-/// under the label Kubernetes sets and the one Calico adds.
-pub fn namespace_labels(namespace: &str) -> Labels {
-    Labels::from([
-        (NAMESPACE_NAME_LABEL.to_string(), namespace.to_string()),
-        (CALICO_NAME.to_string(), namespace.to_string()),
-    ])
-}
-
-/// The label Calico gives a namespace and a ServiceAccount: its name.
-pub const CALICO_NAME: &str = "projectcalico.org/name";
 /// The label Calico gives a pod: its namespace.
 pub const CALICO_POD_NAMESPACE: &str = "projectcalico.org/namespace";
 /// The label Calico gives a pod: its ServiceAccount.
