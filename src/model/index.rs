@@ -7,11 +7,11 @@ use super::input::Input;
 use super::lookup::{self, Collision, PodLookup, ServiceSelection};
 use super::malformed;
 use super::object::Object;
-use super::objects::{Service, Workload};
 use super::operated::CustomResource;
 use super::platform_objects::{Monitor, RoutingClass, ServiceAccountBinding, WebhookTarget};
 use super::policy::{self, Matcher, Policy, PolicyScope};
 use super::runtime::Observations;
+use super::workloads::{Service, Workload};
 
 /// All objects of all inputs, and the typed views the checks use.
 pub struct Index<'a> {

@@ -4,9 +4,9 @@
 //! workload costs what the matches cost, not Services × workloads. A
 //! candidate list is a superset: callers still decide with the selector.
 
-use super::objects::{Service, Workload, CONTROLLER_LABELS};
 use super::policy::CILIUM_SERVICE_ACCOUNT;
 use super::selector::{Labels, Selector};
+use super::workloads::{Service, Workload, CONTROLLER_LABELS};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};

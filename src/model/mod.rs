@@ -5,7 +5,7 @@
 //! split at `---`) -> `load.rs` (each document parsed with `crate::yaml`,
 //! or only syntax-checked, into an [`Object`], `object.rs`) ->
 //! `manifests.rs` (every input's objects, [`Manifests`]) -> `index.rs` (the
-//! typed views, [`Index`]: `objects.rs`, `policy/`, `config_objects.rs`, …).
+//! typed views, [`Index`]: `workloads.rs`, `policy/`, `config_objects.rs`, …).
 //! This file only declares the modules and the names the crate uses.
 
 pub mod config_objects;
@@ -18,7 +18,6 @@ pub mod lookup;
 pub mod malformed;
 mod manifests;
 mod object;
-pub mod objects;
 pub mod operated;
 pub mod parallel;
 pub mod platform_objects;
@@ -28,6 +27,7 @@ pub mod scope;
 pub mod secrets;
 pub mod selector;
 pub mod terminal;
+pub mod workloads;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};
 pub use exposure::{Exposure, ExposureSource};
@@ -37,7 +37,6 @@ pub use load::{Detail, LoadError};
 pub use lookup::{Collision, PodLookup, ServiceSelection};
 pub use manifests::{objects_of, Manifests};
 pub use object::{Location, Object};
-pub use objects::{Container, ContainerPort, PodPick, Service, ServicePort, TargetPort, Workload};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use policy::{
@@ -49,3 +48,4 @@ pub use runtime::{
     ProcessName, Protocol, RunPorts, WorkloadRef,
 };
 pub use selector::{Labels, Selector};
+pub use workloads::{Container, ContainerPort, PodPick, Service, ServicePort, TargetPort, Workload};

@@ -28,8 +28,8 @@
 //! `services` peer names (whose target ports, and whether they are the
 //! destination itself, are per workload).
 
-use crate::model::objects::CONTROLLER_LABELS;
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
+use crate::model::workloads::CONTROLLER_LABELS;
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

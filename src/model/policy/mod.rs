@@ -22,9 +22,9 @@ mod fields;
 mod kubernetes;
 
 use super::object::Object;
-use super::objects::{PodPick, Workload};
 use super::runtime::Protocol;
 use super::selector::{namespace_labels, Labels, Selector, CALICO_NAME, NAMESPACE_NAME_LABEL};
+use super::workloads::{PodPick, Workload};
 use calico_selector::{Expr, Known};
 use fields::{
     field, is_everywhere, is_port_name, is_quoted_number, label_selector, list, non_empty_list, port_value,

@@ -1,4 +1,6 @@
-//! Typed views of the objects the checks reason about.
+//! Typed views of the objects the checks reason about most: workloads (any
+//! object with a pod template: its pods' labels, containers and ports) and
+//! the Services that select them.
 
 use super::object::Object;
 use super::runtime::{Protocol, WorkloadRef};
