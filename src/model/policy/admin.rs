@@ -28,9 +28,11 @@
 //!   `nodes`, `networks` (CIDRs, which match pod addresses too) and
 //!   `domainNames` (not evaluated: taken as outside the cluster, with a note).
 
-use super::{
-    field, is_everywhere, label_selector, list, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy,
-    PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
+use super::fields::{field, is_everywhere, label_selector, list, valid_cidr};
+use super::matcher::Matcher;
+use super::rules::{
+    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem,
+    Side,
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;

@@ -29,9 +29,10 @@
 //!   ServiceAccount's name.
 
 use super::calico_selector::Expr;
-use super::{
-    field, is_everywhere, list, strings, valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
-    PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
+use super::fields::{field, is_everywhere, is_port_name, list, strings, valid_cidr};
+use super::matcher::Matcher;
+use super::rules::{
+    Action, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;
@@ -410,7 +411,7 @@ fn ports(node: &Node, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<Poli
             },
             None => match number(text) {
                 Some(n) => Some(PortMatch::Range(n, n)),
-                None if super::is_port_name(text) => Some(PortMatch::Named(text.to_string())),
+                None if is_port_name(text) => Some(PortMatch::Named(text.to_string())),
                 None => None,
             },
         };

@@ -18,9 +18,11 @@
 //!   namespace (every namespace for the cluster-wide kind).
 //! - CIDR rules never match pods managed by Cilium.
 
-use super::{
-    field, label_selector, list, strings, valid_cidr, Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer,
-    PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
+use super::fields::{field, is_port_name, label_selector, list, strings, valid_cidr};
+use super::matcher::Matcher;
+use super::rules::{
+    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem,
+    Side,
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;
@@ -314,7 +316,7 @@ fn to_ports(node: &Node, unevaluated: &mut Vec<String>, problems: &mut Vec<Probl
                     });
                     continue;
                 }
-                Err(_) if super::is_port_name(port_text) => PortMatch::Named(port_text.to_string()),
+                Err(_) if is_port_name(port_text) => PortMatch::Named(port_text.to_string()),
                 Err(_) => {
                     problems.push(Problem {
                         line: p.line,

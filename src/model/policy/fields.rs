@@ -1,7 +1,7 @@
 //! Reading a policy's fields as the API server (or the CRD) validates
 //! them: what is absent, what a list, a label selector, a port, a CIDR is.
 
-use super::Problem;
+use super::rules::Problem;
 use crate::model::selector::Selector;
 use crate::yaml::Node;
 

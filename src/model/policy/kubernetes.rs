@@ -1,10 +1,13 @@
 //! `networking.k8s.io/v1` NetworkPolicy, with the API server's defaulting
 //! and validation.
 
-use super::{
+use super::fields::{
     field, is_everywhere, is_quoted_number, label_selector, list, non_empty_list, port_value, strictly_within, strings,
-    valid_cidr, Action, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope,
-    PortMatch, PortValue, Problem, Side,
+    valid_cidr, PortValue,
+};
+use super::matcher::Matcher;
+use super::rules::{
+    Action, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem, Side,
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;

@@ -2,7 +2,8 @@
 //! policy malformed.
 
 use super::*;
-use crate::model::{Detail, Input, Manifests};
+use crate::model::selector::namespace_labels;
+use crate::model::{Detail, Input, Manifests, PodPick, Protocol};
 
 fn manifests(yaml: &str) -> Manifests {
     Manifests::load(
