@@ -1,6 +1,7 @@
 //! The layout's rules, checked on the source (docs/design.md states them):
-//! which layer may import which, files small enough to read, and check IDs
-//! spelled only in `src/checks/`.
+//! which layer may import which, which file of `yaml/` and `model/` may
+//! import which, files small enough to read, and check IDs spelled only in
+//! `src/checks/`.
 
 use std::path::{Path, PathBuf};
 
@@ -53,24 +54,25 @@ fn layer(path: &Path) -> String {
 fn each_layer_imports_only_the_layers_below_it() {
     // layer -> the crate modules it may use besides itself.
     let allowed: &[(&str, &[&str])] = &[
-        ("model", &[]),
-        ("source", &["model"]),
-        ("checks", &["model"]),
+        ("yaml", &[]),
+        ("model", &["yaml"]),
+        ("source", &["yaml", "model"]),
+        ("checks", &["yaml", "model"]),
         ("reach", &["model"]),
-        ("engine", &["model", "checks", "reach"]),
+        ("engine", &["yaml", "model", "checks", "reach"]),
         ("report", &["model", "checks", "engine", "reach"]),
         ("probe", &["model", "source"]),
-        ("fix", &["model", "checks", "engine", "report", "reach"]),
+        ("fix", &["yaml", "model", "checks", "engine", "report", "reach"]),
         ("cli", &["checks", "report", "probe", "fix"]),
         (
             "commands",
             &[
-                "model", "source", "checks", "engine", "report", "reach", "probe", "fix", "cli",
+                "yaml", "model", "source", "checks", "engine", "report", "reach", "probe", "fix", "cli",
             ],
         ),
     ];
     let layers = [
-        "model", "source", "checks", "reach", "engine", "report", "probe", "fix", "cli", "commands",
+        "yaml", "model", "source", "checks", "reach", "engine", "report", "probe", "fix", "cli", "commands",
     ];
     let mut violations = Vec::new();
     for path in rust_files(&src()) {
@@ -86,6 +88,90 @@ fn each_layer_imports_only_the_layers_below_it() {
         }
     }
     assert!(violations.is_empty(), "layer violations:\n{}", violations.join("\n"));
+}
+
+/// The production code of `path` without its comments (doc links name
+/// paths that import nothing).
+fn code_without_comments(path: &Path) -> String {
+    production(path)
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The identifiers that follow `prefix` where it starts a path (in
+/// `super::super::x`, `super::` names `super` only; in `super::{a, b}`,
+/// nothing: an empty name).
+fn names_after<'c>(code: &'c str, prefix: &str) -> Vec<&'c str> {
+    code.match_indices(prefix)
+        .filter(|(at, _)| !code[..*at].ends_with(|c: char| c == ':' || c == '_' || c.is_ascii_alphanumeric()))
+        .map(|(at, _)| {
+            let rest = &code[at + prefix.len()..];
+            let end = rest
+                .find(|c: char| c != '_' && !c.is_ascii_alphanumeric())
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
+}
+
+#[test]
+fn yaml_and_model_files_import_their_siblings_one_way() {
+    // A folder, and its path from the crate root.
+    let folders = [
+        ("yaml", "crate::yaml::"),
+        ("model", "crate::model::"),
+        ("model/policy", "crate::model::policy::"),
+    ];
+    let mut problems = Vec::new();
+    for (folder, path) in folders {
+        let dir = src().join(folder);
+        // The folder's modules: its files but mod.rs, and its folders.
+        let mut modules: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() || p.file_name().unwrap() != "mod.rs")
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+        modules.sort();
+        let mut edges = std::collections::BTreeSet::new();
+        for file in rust_files(&dir) {
+            let relative = file.strip_prefix(&dir).unwrap();
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.len() == 1 && parts[0] == "mod.rs" || parts.iter().any(|p| p == "tests") {
+                continue;
+            }
+            let module = parts[0].trim_end_matches(".rs").to_string();
+            // `super::` from `x.rs` or `x/mod.rs`; `super::super::` from `x/y.rs`.
+            let depth = parts.len() - usize::from(parts.last().unwrap() == "mod.rs");
+            let code = code_without_comments(&file);
+            let up = "super::".repeat(depth);
+            for name in names_after(&code, &up).into_iter().chain(names_after(&code, path)) {
+                if name == "super" || name == module {
+                    continue;
+                }
+                if modules.iter().any(|m| m == name) {
+                    edges.insert((module.clone(), name.to_string()));
+                } else {
+                    let name = if name.is_empty() { "{…}" } else { name };
+                    problems.push(format!(
+                        "{}: `{name}` through {folder}/mod.rs (import it from the file that defines it)",
+                        file.display()
+                    ));
+                }
+            }
+        }
+        for (from, to) in &edges {
+            if edges.contains(&(to.clone(), from.clone())) && from < to {
+                problems.push(format!("{folder}: {from} and {to} import each other"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
