@@ -1,7 +1,8 @@
 //! helm-netaudit: finds network misconfigurations in Kubernetes applications.
 //!
 //! The layers, bottom up (a layer imports only those below it):
-//! `model` (manifests as objects, the runtime vocabulary) <- `source`
+//! `yaml` (a line-aware YAML tree, its readers and writer) <- `model`
+//! (manifests as objects, the runtime vocabulary) <- `source`
 //! (helm, manifests files) and `checks` (one file per check) <- `engine`
 //! (runs checks, applies config and waivers) <- `report` (human, JSON,
 //! SARIF) <- `probe` (sandboxes) and `fix` (policies, patches) <-
