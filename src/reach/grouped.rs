@@ -156,7 +156,7 @@ impl Grouped {
         let mut group_of: HashMap<Vec<usize>, usize> = HashMap::new();
         let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
         for (class, rows) in rows_of_class.into_iter().enumerate() {
-            let chosen_members: Vec<usize> = classes.source.members[class as usize]
+            let chosen_members: Vec<usize> = classes.source.members[class]
                 .iter()
                 .copied()
                 .filter(|&i| chosen[i])

@@ -485,7 +485,7 @@ fn the_matrix_marks_pods_a_policy_names_in_other_namespaces() {
         "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}], ports: [{port: 80}]}]\n",
     ));
     let index = manifests.index();
-    let text = super::matrix::Matrix::of(&index).render();
+    let text = crate::report::reach::matrix(&super::matrix::Matrix::of(&index));
     let row = |to: &str| {
         text.lines()
             .find(|l| l.starts_with(to))

@@ -42,7 +42,10 @@ impl Matcher {
                 }
                 for requirement in &selector.expressions {
                     f(&requirement.key, None, false);
-                    requirement.values.iter().for_each(|v| f(&requirement.key, Some(v), false));
+                    requirement
+                        .values
+                        .iter()
+                        .for_each(|v| f(&requirement.key, Some(v), false));
                 }
             }
             Matcher::Calico(expr, _) => expr.each_label(f),
