@@ -320,6 +320,35 @@ mod tests {
     use super::*;
     use crate::yaml::parse_documents;
 
+    #[test]
+    fn text_selectors_read_as_kubectl_reads_them() {
+        let labels =
+            |pairs: &[(&str, &str)]| -> Labels { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let web = labels(&[("app", "web"), ("tier", "a")]);
+        let db = labels(&[("app", "db"), ("canary", "yes")]);
+        let cases = [
+            ("app=web", true, false),
+            ("app==web", true, false),
+            ("app!=web", false, true),
+            ("tier in (a, b)", true, false),
+            ("tier notin (a)", false, true),
+            ("canary", false, true),
+            ("!canary", true, false),
+            ("app in (web,db),!canary", true, false),
+        ];
+        for (text, on_web, on_db) in cases {
+            let selector = Selector::parse_text(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (selector.matches(&web), selector.matches(&db)),
+                (on_web, on_db),
+                "{text}"
+            );
+        }
+        for bad in ["", "app=web,", "tier in (a", "a b=c", "x in a,b"] {
+            assert!(Selector::parse_text(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }

@@ -97,7 +97,9 @@ pub struct Row {
     pub from_outside: bool,
     pub host_network: bool,
     pub unrestricted: bool,
+    /// The policies that let the sources in, over the row's ports.
     pub policies: Vec<String>,
+    /// What the answers rest on that is not evaluated, over the row's ports.
     pub notes: Vec<String>,
 }
 
@@ -128,14 +130,16 @@ impl Grouped {
         let chosen: Vec<bool> = workloads.iter().map(|w| in_parts(from, w)).collect();
         let chosen_count = chosen.iter().filter(|c| **c).count();
         // Rows: destination ports by answer, in input order.
-        let mut row_of: HashMap<&Answer, usize> = HashMap::new();
+        // The same reachability makes one row, whichever policies say so
+        // (the row lists them all).
+        let mut row_of: HashMap<Reached<'_>, usize> = HashMap::new();
         let mut members: Vec<(usize, Vec<usize>)> = Vec::new();
         for (d, dest) in reach.destinations.iter().enumerate() {
             if !in_parts(to, &workloads[dest.workload]) {
                 continue;
             }
             let answer = &reach.answers[dest.answer];
-            let row = *row_of.entry(answer).or_insert_with(|| {
+            let row = *row_of.entry(Reached::of(answer)).or_insert_with(|| {
                 members.push((dest.answer, Vec::new()));
                 members.len() - 1
             });
@@ -207,6 +211,16 @@ impl Grouped {
                 continue;
             }
             let dest_workloads: BTreeSet<usize> = dests.iter().map(|&d| reach.destinations[d].workload).collect();
+            let mut policies = BTreeSet::new();
+            let mut notes = BTreeSet::new();
+            let mut said: BTreeSet<usize> = BTreeSet::new();
+            for &d in &dests {
+                let answer = reach.destinations[d].answer;
+                if said.insert(answer) {
+                    policies.extend(reach.answers[answer].policies.iter().cloned());
+                    notes.extend(reach.answers[answer].notes.iter().cloned());
+                }
+            }
             rows.push(Row {
                 ports: dests.len(),
                 workloads: dest_workloads.len(),
@@ -230,8 +244,8 @@ impl Grouped {
                 from_outside: answer.from_outside,
                 host_network: answer.host_network,
                 unrestricted: answer.unrestricted,
-                policies: answer.policies.clone(),
-                notes: answer.notes.clone(),
+                policies: policies.into_iter().collect(),
+                notes: notes.into_iter().collect(),
             });
         }
         Grouped {
@@ -239,6 +253,31 @@ impl Grouped {
             workloads: chosen_count,
             rows,
             sources,
+        }
+    }
+}
+
+/// What a row's destinations share: who may connect, not which policies
+/// or notes say so.
+#[derive(PartialEq, Eq, Hash)]
+struct Reached<'r> {
+    sources: &'r BTreeSet<u32>,
+    from_any_pod: bool,
+    from_pods: &'r [NamedPods],
+    from_outside: bool,
+    host_network: bool,
+    unrestricted: bool,
+}
+
+impl<'r> Reached<'r> {
+    fn of(answer: &'r Answer) -> Reached<'r> {
+        Reached {
+            sources: &answer.sources,
+            from_any_pod: answer.from_any_pod,
+            from_pods: &answer.from_pods,
+            from_outside: answer.from_outside,
+            host_network: answer.host_network,
+            unrestricted: answer.unrestricted,
         }
     }
 }
@@ -260,7 +299,8 @@ pub struct NamespaceSummary {
     pub open_to_any_pod: usize,
     /// Ports an address outside the cluster may connect to.
     pub open_to_outside: usize,
-    /// Ports a policy restricts ingress to (hostNetwork ones are never).
+    /// Ports a policy restricts ingress to so that neither an arbitrary pod
+    /// nor an address outside may connect (hostNetwork ones never are).
     pub isolated: usize,
     /// Ports of hostNetwork pods (no policy applies).
     pub host_network: usize,
@@ -280,7 +320,7 @@ pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<Name
         row.ports += 1;
         row.open_to_any_pod += usize::from(answer.from_any_pod);
         row.open_to_outside += usize::from(answer.from_outside);
-        row.isolated += usize::from(!answer.unrestricted && !answer.host_network);
+        row.isolated += usize::from(!answer.unrestricted && !answer.from_any_pod && !answer.from_outside);
         row.host_network += usize::from(answer.host_network);
     }
     by_namespace

@@ -233,7 +233,7 @@ pub fn summary(rows: &[NamespaceSummary]) -> String {
         .map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::from(
-        "Ports per namespace: open to any pod (of another namespace), to outside the cluster, isolated (a policy restricts ingress):\n",
+        "Ports per namespace: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
     );
     for r in &table {
         let mut line = format!("{:<w$}", r[0], w = widths[0]);
