@@ -518,7 +518,7 @@ fn a_helm_killed_or_failing_while_it_renders_is_one_line() {
         return;
     }
     for (fault, said) in [
-        ("template|1|kill:0", "failed: Killed"),
+        ("template|1|kill:0", "failed: helm was killed by signal 9 (SIGKILL)"),
         ("template|1|fail", "injected fault in helm template"),
     ] {
         let dir = tempfile::tempdir().unwrap();

@@ -158,14 +158,22 @@ fn a_podman_failing_at_any_step_ends_the_probe_with_one_line_and_leaves_nothing(
             "cannot start the pod for Deployment",
         ),
         ("readiness", "ps -a|1|fail", "injected fault in podman ps -a"),
-        ("readiness, killed", "ps -a|2|kill:0", "failed: Killed"),
+        (
+            "readiness, killed",
+            "ps -a|2|kill:0",
+            "failed: podman was killed by signal 9 (SIGKILL)",
+        ),
         ("read", &format!("{read}|1|fail"), "injected fault in podman inspect"),
         (
             "second read",
             &format!("{read}|2|fail"),
             "injected fault in podman inspect",
         ),
-        ("second read, killed", &format!("{read}|2|kill:0"), "failed: Killed"),
+        (
+            "second read, killed",
+            &format!("{read}|2|kill:0"),
+            "failed: podman was killed by signal 9 (SIGKILL)",
+        ),
         (
             "restart: stop",
             "pod stop -i -t 1 netaudit-*|1|fail",
@@ -174,14 +182,18 @@ fn a_podman_failing_at_any_step_ends_the_probe_with_one_line_and_leaves_nothing(
         (
             "restart: stop killed",
             "pod stop -i -t 1 netaudit-*|1|kill:0",
-            "failed: Killed",
+            "failed: podman was killed by signal 9 (SIGKILL)",
         ),
         (
             "restart: start",
             "pod start|1|fail",
             "injected fault in podman pod start",
         ),
-        ("restart: start killed", "pod start|1|kill:0", "failed: Killed"),
+        (
+            "restart: start killed",
+            "pod start|1|kill:0",
+            "failed: podman was killed by signal 9 (SIGKILL)",
+        ),
     ]
     .into_iter()
     .map(|(case, fault, expected)| (case, fault.to_string(), expected))

@@ -146,7 +146,7 @@ impl Helm {
         if !output.status.success() {
             return Err(HelmError::Render {
                 chart: request.chart.clone(),
-                stderr: one_line(&output.stderr),
+                stderr: one_line(&output),
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -171,7 +171,7 @@ impl Helm {
         if !output.status.success() {
             return Err(HelmError::ShowValues {
                 chart: chart.to_string(),
-                stderr: one_line(&output.stderr),
+                stderr: one_line(&output),
             });
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
@@ -187,7 +187,7 @@ impl Helm {
     ) -> Result<String, HelmError> {
         let output = self.run(&get_manifest_args(release, namespace, kube_context))?;
         if !output.status.success() {
-            let stderr = one_line(&output.stderr);
+            let stderr = one_line(&output);
             let (release, namespace) = (release.to_string(), namespace.to_string());
             // helm 3 and 4: "Error: release: not found".
             return Err(if stderr.contains("release: not found") {
@@ -221,7 +221,7 @@ impl Helm {
         loop {
             let output = self.run(&list_args(scope, kube_context, offset))?;
             if !output.status.success() {
-                return Err(HelmError::List(one_line(&output.stderr)));
+                return Err(HelmError::List(one_line(&output)));
             }
             let page: Vec<ReleaseRecord> = serde_json::from_slice(&output.stdout)
                 .map_err(|e| HelmError::List(format!("unreadable JSON from helm list -o json: {e}")))?;
@@ -289,9 +289,9 @@ pub fn get_manifest_args(release: &str, namespace: &str, kube_context: Option<&s
     args
 }
 
-/// helm's error output on one line (`Error: ` prefixes dropped).
-fn one_line(stderr: &[u8]) -> String {
-    super::stderr_summary(stderr, "helm")
+/// Why helm failed, on one line (`Error: ` prefixes dropped, a signal named).
+fn one_line(output: &std::process::Output) -> String {
+    super::failure_summary(output.status, &output.stderr, "helm")
 }
 
 fn push_opt(args: &mut Vec<OsString>, flag: &str, value: &Option<String>) {

@@ -144,18 +144,91 @@ fn rendered_chart(
     Ok(input)
 }
 
-/// A failed command's stderr in one line: its non-empty lines joined, without
-/// Go's `Error: ` prefix.
-pub fn stderr_summary(stderr: &[u8], program: &str) -> String {
+/// Why a command failed, in one line: its stderr's non-empty lines joined,
+/// without Go's `Error: ` prefix, and, when it died by a signal (`kill -9`,
+/// the OOM killer), which one: such a command has usually printed nothing,
+/// and its wait status is the only sign of what happened.
+pub fn failure_summary(status: std::process::ExitStatus, stderr: &[u8], program: &str) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text
         .lines()
         .map(|l| l.trim().strip_prefix("Error: ").unwrap_or(l.trim()))
         .filter(|l| !l.is_empty())
         .collect();
-    if lines.is_empty() {
-        format!("{program} exited with an error and printed nothing")
+    match (killed_by(status), lines.is_empty()) {
+        (Some(signal), true) => format!("{program} was killed by {signal}"),
+        (Some(signal), false) => format!("{}; {program} was killed by {signal}", lines.join("; ")),
+        (None, true) => format!("{program} exited with an error and printed nothing"),
+        (None, false) => lines.join("; "),
+    }
+}
+
+/// The signal that ended a process, as `signal 9 (SIGKILL)`.
+#[cfg(unix)]
+fn killed_by(status: std::process::ExitStatus) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = status.signal()?;
+    // The numbers POSIX systems share (SIGBUS, SIGUSR1, ... differ).
+    let name = match signal {
+        1 => "HUP",
+        2 => "INT",
+        3 => "QUIT",
+        4 => "ILL",
+        6 => "ABRT",
+        8 => "FPE",
+        9 => "KILL",
+        11 => "SEGV",
+        13 => "PIPE",
+        14 => "ALRM",
+        15 => "TERM",
+        _ => "",
+    };
+    let name = if name.is_empty() {
+        String::new()
     } else {
-        lines.join("; ")
+        format!(" (SIG{name})")
+    };
+    let core = if status.core_dumped() { ", core dumped" } else { "" };
+    Some(format!("signal {signal}{name}{core}"))
+}
+
+#[cfg(not(unix))]
+fn killed_by(_: std::process::ExitStatus) -> Option<String> {
+    None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::failure_summary;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    #[test]
+    fn a_failure_says_the_signal_that_killed_the_command() {
+        // Raw wait statuses: exit code << 8, or the signal (| 0x80: core).
+        let exited = ExitStatus::from_raw(1 << 8);
+        let killed = ExitStatus::from_raw(9);
+        let aborted = ExitStatus::from_raw(6 | 0x80);
+        assert_eq!(failure_summary(exited, b"Error: no chart\n\n", "helm"), "no chart");
+        assert_eq!(
+            failure_summary(exited, b"", "helm"),
+            "helm exited with an error and printed nothing"
+        );
+        assert_eq!(
+            failure_summary(killed, b"", "helm"),
+            "helm was killed by signal 9 (SIGKILL)"
+        );
+        assert_eq!(
+            failure_summary(killed, b"rendering\n", "podman"),
+            "rendering; podman was killed by signal 9 (SIGKILL)"
+        );
+        assert_eq!(
+            failure_summary(aborted, b"", "helm"),
+            "helm was killed by signal 6 (SIGABRT), core dumped"
+        );
+        assert_eq!(
+            failure_summary(ExitStatus::from_raw(64), b"", "helm"),
+            "helm was killed by signal 64"
+        );
     }
 }

@@ -127,7 +127,7 @@ impl HelmInstaller {
 }
 
 fn stderr_line(output: &std::process::Output) -> String {
-    crate::source::stderr_summary(&output.stderr, "helm")
+    crate::source::failure_summary(output.status, &output.stderr, "helm")
 }
 
 impl Installer for HelmInstaller {

@@ -4,7 +4,7 @@
 use crate::model::ProcessName;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
-use crate::source::stderr_summary;
+use crate::source::failure_summary;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ pub(super) fn run(command: &mut Command) -> Result<String> {
         }
     })?;
     if !output.status.success() {
-        let why = stderr_summary(&output.stderr, "podman");
+        let why = failure_summary(output.status, &output.stderr, "podman");
         if String::from_utf8_lossy(&output.stderr).contains(RLIMIT_FAILURE) {
             bail!("{shown} failed: {why}; {}", super::config::advice());
         }

@@ -270,7 +270,7 @@ impl PodmanSandbox {
                             let last = text.lines().rev().find(|l| !l.trim().is_empty());
                             bail!(
                                 "{}",
-                                crate::source::stderr_summary(last.unwrap_or("").as_bytes(), "podman")
+                                crate::source::failure_summary(output.status, last.unwrap_or("").as_bytes(), "podman")
                             )
                         }
                     })
