@@ -227,6 +227,8 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
             ReachFormat::Dot => shown(report::reach::dot(&grouped)),
         }
     };
+    leave_to_exit(reach);
+    leave_to_exit(eval);
     if !text.ends_with('\n') {
         text.push('\n');
     }
