@@ -64,7 +64,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
         if workload.host_network_line.is_some() {
             continue;
         }
-        let open_pods = match Policy::left_open(&index.policies, workload) {
+        let open_pods = match Policy::left_open(index.policies_in(&workload.obj.namespace), workload) {
             PodPick::None => continue,
             PodPick::All => None,
             PodPick::Some(ordinals) => Some(ordinals),

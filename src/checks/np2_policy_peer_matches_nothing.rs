@@ -1,5 +1,5 @@
 use super::{declare_check, Finding, Subject};
-use crate::model::{Index, Namespaces, Policy, PolicyPeer, PolicyScope};
+use crate::model::{Index, Labels, Namespaces, Policy, PolicyPeer, PolicyScope};
 use std::collections::BTreeSet;
 
 declare_check! {
@@ -43,6 +43,8 @@ declare_check! {
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
     let audited: BTreeSet<&str> = index.workloads.iter().map(|w| w.obj.namespace.as_str()).collect();
+    // Each audited namespace's labels, once (a policy per workload asks for all of them).
+    let labelled: Vec<(&str, Labels)> = audited.iter().map(|n| (*n, index.namespaces.of_namespace(n))).collect();
     for policy in index.policies.iter().filter(|p| p.is_valid()) {
         let sides = [("ingress", &policy.ingress), ("egress", &policy.egress)];
         for (direction, side) in sides {
@@ -51,7 +53,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
                     .peers
                     .iter()
                     .flatten()
-                    .find_map(|peer| matches_nothing(index, &audited, policy, peer))
+                    .find_map(|peer| matches_nothing(index, &audited, &labelled, policy, peer))
                 else {
                     continue;
                 };
@@ -74,6 +76,7 @@ fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
 fn matches_nothing(
     index: &Index<'_>,
     audited: &BTreeSet<&str>,
+    labelled: &[(&str, Labels)],
     policy: &Policy<'_>,
     peer: &PolicyPeer,
 ) -> Option<String> {
@@ -87,10 +90,10 @@ fn matches_nothing(
             if matcher.may_match_other_namespace(audited) {
                 return None;
             }
-            let names: Vec<&str> = audited
+            let names: Vec<&str> = labelled
                 .iter()
-                .copied()
-                .filter(|n| matcher.matches(&index.namespaces.of_namespace(n)))
+                .filter(|(_, labels)| matcher.matches(labels))
+                .map(|(n, _)| *n)
                 .collect();
             if names.is_empty() {
                 return Some(format!("namespaceSelector {} matches no namespace", matcher.display()));
@@ -99,11 +102,11 @@ fn matches_nothing(
         }
     };
     let pods = pods.as_ref()?;
-    let any = index
-        .workloads
+    let any = in_namespaces
         .iter()
-        .filter(|w| in_namespaces.contains(&w.obj.namespace.as_str()) && w.host_network_line.is_none())
-        .any(|w| w.pods_match(pods));
+        .flat_map(|n| index.lookup.in_namespace(n))
+        .map(|&i| &index.workloads[i])
+        .any(|w| w.host_network_line.is_none() && w.pods_match(pods));
     (!any).then(|| {
         let names: Vec<String> = in_namespaces.iter().map(|n| format!("`{n}`")).collect();
         format!("{} matches no pod in namespace {}", pods.display(), names.join(", "))

@@ -45,6 +45,8 @@ pub struct Index<'a> {
     pub lookup: PodLookup,
     /// Which workloads each Service selects, and the reverse.
     pub service_selection: ServiceSelection,
+    /// Which policies can apply in each namespace.
+    policy_lookup: PolicyLookup,
     /// [`Index::workload_collisions`], computed when first asked.
     collisions: std::sync::OnceLock<Vec<(usize, usize, Collision)>>,
     /// What a probe observed; `None` for a static audit, and then the
@@ -92,6 +94,7 @@ impl<'a> Index<'a> {
             malformed: rejected,
             lookup: PodLookup::default(),
             service_selection: ServiceSelection::default(),
+            policy_lookup: PolicyLookup::default(),
             collisions: std::sync::OnceLock::new(),
             runtime: None,
         }
@@ -102,6 +105,7 @@ impl<'a> Index<'a> {
     pub(super) fn with_lookups(mut self) -> Index<'a> {
         self.lookup = PodLookup::new(&self.workloads);
         self.service_selection = ServiceSelection::new(&self.services, &self.workloads, &self.lookup);
+        self.policy_lookup = PolicyLookup::new(&self.policies);
         self.collisions = std::sync::OnceLock::new();
         self
     }
@@ -141,6 +145,20 @@ impl<'a> Index<'a> {
             (PolicyScope::Cluster(_), _) => (0..self.workloads.len()).collect(),
         };
         positions.into_iter().map(|i| &self.workloads[i])
+    }
+
+    /// The policies that can apply to pods of `namespace` (its namespaced
+    /// ones and the cluster-wide ones), in input order: positions in
+    /// `policies`.
+    pub fn policy_positions_in(&self, namespace: &str) -> Vec<usize> {
+        self.policy_lookup.positions_in(namespace)
+    }
+
+    /// [`Index::policy_positions_in`], as policies.
+    pub fn policies_in<'s>(&'s self, namespace: &str) -> impl Iterator<Item = &'s Policy<'a>> + 's {
+        self.policy_positions_in(namespace)
+            .into_iter()
+            .map(|i| &self.policies[i])
     }
 
     /// The position of `workload` (one of this index's) in `workloads`.
@@ -196,4 +214,38 @@ fn readable<'i, T>(items: &'i [T], object: impl Fn(&T) -> &Object, name: &str, f
         .filter(in_namespace)
         .find(|item| object(item).input == from.input)
         .or_else(|| items.iter().find(in_namespace))
+}
+
+/// The policies that can apply in each namespace: a namespaced policy
+/// only in its own (what keeps a 10,000-policy cluster linear).
+#[derive(Debug, Default)]
+struct PolicyLookup {
+    by_namespace: std::collections::HashMap<String, Vec<usize>>,
+    cluster_wide: Vec<usize>,
+}
+
+impl PolicyLookup {
+    fn new(policies: &[Policy<'_>]) -> PolicyLookup {
+        let mut lookup = PolicyLookup::default();
+        for (i, policy) in policies.iter().enumerate() {
+            match policy.is_cluster_wide() {
+                true => lookup.cluster_wide.push(i),
+                false => lookup
+                    .by_namespace
+                    .entry(policy.obj.namespace.clone())
+                    .or_default()
+                    .push(i),
+            }
+        }
+        lookup
+    }
+
+    fn positions_in(&self, namespace: &str) -> Vec<usize> {
+        let local = self.by_namespace.get(namespace).map_or(&[][..], Vec::as_slice);
+        let mut positions: Vec<usize> = local.iter().chain(&self.cluster_wide).copied().collect();
+        if !local.is_empty() && !self.cluster_wide.is_empty() {
+            positions.sort_unstable();
+        }
+        positions
+    }
 }

@@ -194,10 +194,6 @@ pub struct Evaluator<'e, 'a> {
     index: &'e Index<'a>,
     policies: &'e [Policy<'a>],
     workloads: &'e [Workload<'a>],
-    /// Positions of the namespaced policies of each namespace, and of the
-    /// cluster-wide ones: the only ones that can select a pod there.
-    by_namespace: HashMap<&'e str, Vec<usize>>,
-    cluster_wide: Vec<usize>,
     /// The classes of workloads the policies see alike (built on first use).
     classes: OnceLock<Classes>,
     /// Each workload its own class: the reference the classes are tested against.
@@ -214,18 +210,8 @@ pub struct Evaluator<'e, 'a> {
 
 impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn new(index: &'e Index<'a>) -> Evaluator<'e, 'a> {
-        let mut by_namespace: HashMap<&'e str, Vec<usize>> = HashMap::new();
-        let mut cluster_wide = Vec::new();
-        for (i, policy) in index.policies.iter().enumerate() {
-            match policy.is_cluster_wide() {
-                true => cluster_wide.push(i),
-                false => by_namespace.entry(policy.obj.namespace.as_str()).or_default().push(i),
-            }
-        }
         Evaluator {
             index,
-            by_namespace,
-            cluster_wide,
             classes: OnceLock::new(),
             singletons: false,
             decisions: Mutex::default(),
@@ -344,12 +330,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
     /// The policies that can select pods of `namespace`, in input order.
     fn policies_in(&self, namespace: &str) -> impl Iterator<Item = &'e Policy<'a>> + '_ {
-        let local = self.by_namespace.get(namespace).map_or(&[][..], Vec::as_slice);
-        let mut positions: Vec<usize> = local.iter().chain(&self.cluster_wide).copied().collect();
-        if !local.is_empty() && !self.cluster_wide.is_empty() {
-            positions.sort_unstable();
-        }
-        positions.into_iter().map(|i| &self.policies[i])
+        self.index
+            .policy_positions_in(namespace)
+            .into_iter()
+            .map(|i| &self.policies[i])
     }
 
     pub fn audited(&self) -> &BTreeSet<&'e str> {
