@@ -5,7 +5,7 @@
 //! `--summary` counts per namespace.
 
 use super::classes::Classes;
-use super::matrix::{Answer, NamedPods, Reachability};
+use super::matrix::{NamedPods, Reachability, Reached};
 use crate::model::{Index, Protocol, Selector, Workload};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -132,14 +132,14 @@ impl Grouped {
         // Rows: destination ports by answer, in input order.
         // The same reachability makes one row, whichever policies say so
         // (the row lists them all).
-        let mut row_of: HashMap<Reached<'_>, usize> = HashMap::new();
+        let mut row_of: HashMap<&Reached, usize> = HashMap::new();
         let mut members: Vec<(usize, Vec<usize>)> = Vec::new();
         for (d, dest) in reach.destinations.iter().enumerate() {
             if !in_parts(to, &workloads[dest.workload]) {
                 continue;
             }
             let answer = &reach.answers[dest.answer];
-            let row = *row_of.entry(Reached::of(answer)).or_insert_with(|| {
+            let row = *row_of.entry(&answer.reached).or_insert_with(|| {
                 members.push((dest.answer, Vec::new()));
                 members.len() - 1
             });
@@ -151,10 +151,14 @@ impl Grouped {
         let mut rows_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.source.len()];
         for (row, (answer, _)) in members.iter().enumerate() {
             let answer = &reach.answers[*answer];
-            match answer.host_network {
+            match answer.reached.host_network {
                 // Everyone: no policy applies to a hostNetwork pod.
                 true => rows_of_class.iter_mut().for_each(|rows| rows.push(row)),
-                false => answer.sources.iter().for_each(|&c| rows_of_class[c as usize].push(row)),
+                false => answer
+                    .reached
+                    .sources
+                    .iter()
+                    .for_each(|&c| rows_of_class[c as usize].push(row)),
             }
         }
         let mut group_of: HashMap<Vec<usize>, usize> = HashMap::new();
@@ -239,11 +243,11 @@ impl Grouped {
                 from_all_workloads: from_all,
                 from_workload_count,
                 from_sources: groups_in,
-                from_any_pod: answer.from_any_pod,
-                from_pods: answer.from_pods.clone(),
-                from_outside: answer.from_outside,
-                host_network: answer.host_network,
-                unrestricted: answer.unrestricted,
+                from_any_pod: answer.reached.from_any_pod,
+                from_pods: answer.reached.from_pods.clone(),
+                from_outside: answer.reached.from_outside,
+                host_network: answer.reached.host_network,
+                unrestricted: answer.reached.unrestricted,
                 policies: policies.into_iter().collect(),
                 notes: notes.into_iter().collect(),
             });
@@ -253,31 +257,6 @@ impl Grouped {
             workloads: chosen_count,
             rows,
             sources,
-        }
-    }
-}
-
-/// What a row's destinations share: who may connect, not which policies
-/// or notes say so.
-#[derive(PartialEq, Eq, Hash)]
-struct Reached<'r> {
-    sources: &'r BTreeSet<u32>,
-    from_any_pod: bool,
-    from_pods: &'r [NamedPods],
-    from_outside: bool,
-    host_network: bool,
-    unrestricted: bool,
-}
-
-impl<'r> Reached<'r> {
-    fn of(answer: &'r Answer) -> Reached<'r> {
-        Reached {
-            sources: &answer.sources,
-            from_any_pod: answer.from_any_pod,
-            from_pods: &answer.from_pods,
-            from_outside: answer.from_outside,
-            host_network: answer.host_network,
-            unrestricted: answer.unrestricted,
         }
     }
 }
@@ -318,10 +297,11 @@ pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<Name
         let (row, seen) = by_namespace.entry(&workload.obj.namespace).or_default();
         seen.insert(dest.workload);
         row.ports += 1;
-        row.open_to_any_pod += usize::from(answer.from_any_pod);
-        row.open_to_outside += usize::from(answer.from_outside);
-        row.isolated += usize::from(!answer.unrestricted && !answer.from_any_pod && !answer.from_outside);
-        row.host_network += usize::from(answer.host_network);
+        row.open_to_any_pod += usize::from(answer.reached.from_any_pod);
+        row.open_to_outside += usize::from(answer.reached.from_outside);
+        row.isolated +=
+            usize::from(!answer.reached.unrestricted && !answer.reached.from_any_pod && !answer.reached.from_outside);
+        row.host_network += usize::from(answer.reached.host_network);
     }
     by_namespace
         .into_iter()

@@ -51,6 +51,15 @@ pub struct NamedPods {
 /// the answer every member shares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Answer {
+    pub reached: Reached,
+    pub policies: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Who may connect (not which policies or notes say so): what the rows of
+/// a grouped view share.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reached {
     /// Audited sources that may, by class (ids in [`Classes::source`]).
     pub sources: BTreeSet<ClassId>,
     pub from_any_pod: bool,
@@ -58,8 +67,6 @@ pub struct Answer {
     pub from_outside: bool,
     pub host_network: bool,
     pub unrestricted: bool,
-    pub policies: Vec<String>,
-    pub notes: Vec<String>,
 }
 
 /// One destination port and its answer.
@@ -105,7 +112,7 @@ impl Reachability {
 
     /// Does `answer` let the workload at `source` connect?
     pub fn lets_in(&self, classes: &Classes, answer: &Answer, source: usize) -> bool {
-        answer.host_network || answer.sources.contains(&classes.source.of[source])
+        answer.reached.host_network || answer.reached.sources.contains(&classes.source.of[source])
     }
 }
 
@@ -130,16 +137,18 @@ fn answer_for(eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: usize, query: O
     }
     let everyone = host_network;
     Answer {
-        sources: reachers.sources,
-        from_any_pod: everyone || reachers.every_pod,
-        from_pods: reachers
-            .pods
-            .into_iter()
-            .map(|(pods, namespaces)| NamedPods { pods, namespaces })
-            .collect(),
-        from_outside: everyone || reachers.outside || reachers.unrestricted,
-        host_network,
-        unrestricted: reachers.unrestricted,
+        reached: Reached {
+            sources: reachers.sources,
+            from_any_pod: everyone || reachers.every_pod,
+            from_pods: reachers
+                .pods
+                .into_iter()
+                .map(|(pods, namespaces)| NamedPods { pods, namespaces })
+                .collect(),
+            from_outside: everyone || reachers.outside || reachers.unrestricted,
+            host_network,
+            unrestricted: reachers.unrestricted,
+        },
         policies: reachers.policies.into_iter().collect(),
         notes: reachers.notes.0.into_iter().collect(),
     }
@@ -166,11 +175,11 @@ impl Matrix {
                     from_workloads: (0..index.workloads.len())
                         .map(|i| reach.lets_in(classes, answer, i))
                         .collect(),
-                    from_any_pod: answer.from_any_pod,
-                    from_pods: answer.from_pods.clone(),
-                    from_outside: answer.from_outside,
-                    host_network: answer.host_network,
-                    unrestricted: answer.unrestricted,
+                    from_any_pod: answer.reached.from_any_pod,
+                    from_pods: answer.reached.from_pods.clone(),
+                    from_outside: answer.reached.from_outside,
+                    host_network: answer.reached.host_network,
+                    unrestricted: answer.reached.unrestricted,
                     policies: answer.policies.clone(),
                     notes: answer.notes.clone(),
                 }
