@@ -137,6 +137,19 @@ fn generated_cluster() -> String {
         "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g1}\nspec:\n  order: 5\n  selector: role == 'r2' && has(tier)\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination:\n        selector: tier in {'t0'} || build starts with 'b1'\n    - action: Deny",
         // Cilium: endpoint selector, deny, entities.
         "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: cil, namespace: ns-3}\nspec:\n  endpointSelector: {matchLabels: {tier: t1}}\n  ingress:\n    - fromEndpoints:\n        - matchLabels: {role: r0}\n      toPorts:\n        - ports: [{port: '8080', protocol: TCP}]\n    - fromEntities: [world]\n  ingressDeny:\n    - fromEndpoints:\n        - matchLabels: {role: r1, k8s:io.kubernetes.pod.namespace: ns-3}",
+        // A Deny that matches all pods of some workloads and one pod of a
+        // StatefulSet (w-14, role r2): its other pods go on to the Allow.
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: part, namespace: ns-2}\nspec:\n  order: 30\n  selector: tier == 't1'\n  types: [Ingress]\n  ingress:\n    - action: Deny\n      source:\n        selector: role == 'r0' || statefulset.kubernetes.io/pod-name == 'w-14-0'\n    - action: Allow",
+        // Egress rules said alike by policies of other names (one egress
+        // profile per namespace: `podSelector` alone means its own).
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: same-1, namespace: ns-1}\nspec:\n  podSelector: {matchLabels: {build: b2}}\n  policyTypes: [Egress]\n  egress:\n    - to:\n        - podSelector: {matchLabels: {role: r1}}\n      ports: [{port: 8080}]",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: same-2, namespace: ns-2}\nspec:\n  podSelector: {matchLabels: {build: b2}}\n  policyTypes: [Egress]\n  egress:\n    - to:\n        - podSelector: {matchLabels: {role: r1}}\n      ports: [{port: 8080}]",
+        // Calico policies of one order: their names order them, not the
+        // input (build b0: z1's Deny first; b1: y0's Allow first).
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: z2, namespace: ns-0}\nspec:\n  order: 20\n  selector: build == 'b0'\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination:\n        selector: tier == 't0'",
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: z1, namespace: ns-0}\nspec:\n  order: 20\n  selector: build == 'b0'\n  types: [Egress]\n  egress:\n    - action: Deny\n      destination:\n        selector: tier == 't0'",
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: y0, namespace: ns-0}\nspec:\n  order: 20\n  selector: build == 'b1'\n  types: [Egress]\n  egress:\n    - action: Allow\n      destination:\n        selector: tier == 't0'",
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: y1, namespace: ns-0}\nspec:\n  order: 20\n  selector: build == 'b1'\n  types: [Egress]\n  egress:\n    - action: Deny\n      destination:\n        selector: tier == 't0'",
         // The admin tier.
         "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: adm}\nspec:\n  priority: 10\n  subject:\n    namespaces: {matchLabels: {env: e2}}\n  ingress:\n    - name: deny-r1\n      action: Deny\n      from:\n        - pods:\n            namespaceSelector: {}\n            podSelector: {matchLabels: {role: r1}}",
     ];

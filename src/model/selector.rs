@@ -48,7 +48,7 @@ pub fn namespace_labels(namespace: &str) -> Labels {
     ])
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Operator {
     In,
     NotIn,
@@ -56,7 +56,7 @@ pub enum Operator {
     DoesNotExist,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub key: String,
     pub operator: Operator,
@@ -65,7 +65,7 @@ pub struct Requirement {
 
 /// A `LabelSelector` (`matchLabels` + `matchExpressions`) or a Service's plain
 /// map selector (only `match_labels`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Selector {
     pub match_labels: Labels,
     pub expressions: Vec<Requirement>,

@@ -16,7 +16,8 @@
 //!   source an ingress rule names, as the destination an egress rule
 //!   names): the keys peers read;
 //! - **egress**: which policies select its pods for egress, and how they
-//!   see it: the keys any selector reads;
+//!   see it: the keys the peers read and those the pod selectors of
+//!   policies with egress rules read;
 //! - **ingress**: the same for ingress, with its declared ports;
 //! - **target**: the peer view with the declared ports (the destination an
 //!   egress rule names, whose named ports resolve against its own);
@@ -35,6 +36,76 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A class id in one of the views.
 pub type ClassId = u32;
+
+/// A set of class ids of one view, as bits. It grows as members are
+/// added and never ends in an empty word, so equal sets compare and hash
+/// equal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ClassSet(Vec<u64>);
+
+impl ClassSet {
+    /// Add `class`; `false` when it was already there.
+    pub fn insert(&mut self, class: ClassId) -> bool {
+        let (word, bit) = (class as usize / 64, 1u64 << (class % 64));
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        let new = self.0[word] & bit == 0;
+        self.0[word] |= bit;
+        new
+    }
+
+    pub fn contains(&self, class: ClassId) -> bool {
+        self.0
+            .get(class as usize / 64)
+            .is_some_and(|word| word & (1 << (class % 64)) != 0)
+    }
+
+    /// Add every member of `other`.
+    pub fn union_with(&mut self, other: &ClassSet) {
+        if other.0.len() > self.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (word, more) in self.0.iter_mut().zip(&other.0) {
+            *word |= more;
+        }
+    }
+
+    /// The members, in order.
+    pub fn iter(&self) -> impl Iterator<Item = ClassId> + '_ {
+        bits(self.0.iter().copied(), usize::MAX)
+    }
+
+    /// The ids below `count` that are not members, in order.
+    pub fn absent_below(&self, count: usize) -> impl Iterator<Item = ClassId> + '_ {
+        let words = (self.0.iter().map(|w| !w)).chain(std::iter::repeat(u64::MAX));
+        bits(words.take(count.div_ceil(64)), count)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The positions of the set bits of `words`, below `limit`.
+fn bits(words: impl Iterator<Item = u64>, limit: usize) -> impl Iterator<Item = ClassId> {
+    words
+        .enumerate()
+        .flat_map(|(i, mut word)| {
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let bit = word.trailing_zeros();
+                    word &= word - 1;
+                    (i * 64) as ClassId + bit
+                })
+            })
+        })
+        .take_while(move |&class| (class as usize) < limit)
+}
 
 /// One view's partition of the workloads.
 #[derive(Debug, Default)]
@@ -84,6 +155,8 @@ pub struct Classes {
     pub ingress: Partition,
     pub egress: Partition,
     pub source: Partition,
+    /// The source classes of each peer class.
+    pub sources_of_peer: Vec<Vec<ClassId>>,
     /// How many workloads (not hostNetwork) each (input, namespace) holds.
     pub namespace_sizes: HashMap<(usize, String), usize>,
 }
@@ -97,8 +170,12 @@ type LabelReads = BTreeMap<String, Option<BTreeSet<String>>>;
 struct Reads {
     /// Labels the peers of rules read.
     peer: LabelReads,
-    /// Labels any selector reads (peers and the pods a policy selects).
-    all: LabelReads,
+    /// Labels the peers read and the pod selectors of the policies that
+    /// restrict ingress (what an ingress side's answer reads of its pod).
+    ingress: LabelReads,
+    /// The same for egress. A policy with ingress rules only does not
+    /// tell sources apart, and most clusters restrict egress far less.
+    egress: LabelReads,
     /// Does a policy name ServiceAccounts (so the account sets a class)?
     accounts: bool,
     /// Do selectors read the labels a controller gives each pod?
@@ -110,7 +187,8 @@ struct Reads {
 impl Reads {
     fn of(policies: &[Policy<'_>]) -> Reads {
         let mut peer = LabelReads::new();
-        let mut subject = LabelReads::new();
+        let mut ingress_subject = LabelReads::new();
+        let mut egress_subject = LabelReads::new();
         let mut accounts = false;
         let mut services = BTreeSet::new();
         let add = |reads: &mut LabelReads, matcher: &Matcher| {
@@ -126,7 +204,12 @@ impl Reads {
             })
         };
         for policy in policies.iter().filter(|p| p.is_valid()) {
-            add(&mut subject, &policy.pod_selector);
+            if policy.ingress.is_some() {
+                add(&mut ingress_subject, &policy.pod_selector);
+            }
+            if policy.egress.is_some() {
+                add(&mut egress_subject, &policy.pod_selector);
+            }
             let rules = policy.ingress.iter().chain(&policy.egress).flat_map(|side| &side.rules);
             for rule in rules {
                 for peer_spec in rule.peers.iter().flatten().chain(&rule.local) {
@@ -143,19 +226,25 @@ impl Reads {
                 }
             }
         }
-        let mut all = peer.clone();
-        for (key, values) in subject {
-            match (all.entry(key).or_insert_with(|| Some(BTreeSet::new())), values) {
-                (slot @ Some(_), None) => *slot = None,
-                (Some(known), Some(values)) => known.extend(values),
-                (None, _) => {}
+        let with_peer = |subject: LabelReads| {
+            let mut reads = peer.clone();
+            for (key, values) in subject {
+                match (reads.entry(key).or_insert_with(|| Some(BTreeSet::new())), values) {
+                    (slot @ Some(_), None) => *slot = None,
+                    (Some(known), Some(values)) => known.extend(values),
+                    (None, _) => {}
+                }
             }
-        }
-        accounts |= all.contains_key(CILIUM_SERVICE_ACCOUNT) || all.contains_key(CALICO_SERVICE_ACCOUNT);
+            reads
+        };
+        let (ingress, egress) = (with_peer(ingress_subject), with_peer(egress_subject));
+        let reads_any = |key: &str| ingress.contains_key(key) || egress.contains_key(key);
+        accounts |= reads_any(CILIUM_SERVICE_ACCOUNT) || reads_any(CALICO_SERVICE_ACCOUNT);
         Reads {
-            controller_labels: CONTROLLER_LABELS.iter().any(|k| all.contains_key(*k)),
+            controller_labels: CONTROLLER_LABELS.iter().any(|k| reads_any(k)),
             peer,
-            all,
+            ingress,
+            egress,
             accounts,
             services,
         }
@@ -219,11 +308,12 @@ impl Classes {
         };
         let n = workloads.len();
         let peer = Partition::build(n, |i| key(i, &reads.peer, false));
-        let egress = Partition::build(n, |i| key(i, &reads.all, false));
+        let egress = Partition::build(n, |i| key(i, &reads.egress, false));
         let source = Partition::build(n, |i| (peer.of[i], egress.of[i]));
         Classes {
             target: Partition::build(n, |i| key(i, &reads.peer, true)),
-            ingress: Partition::build(n, |i| key(i, &reads.all, true)),
+            ingress: Partition::build(n, |i| key(i, &reads.ingress, true)),
+            sources_of_peer: sources_of_peer(&peer, &source),
             peer,
             egress,
             source,
@@ -236,12 +326,14 @@ impl Classes {
     pub fn singletons(index: &Index<'_>) -> Classes {
         let count = index.workloads.len();
         let one = || Partition::build(count, |i| i);
+        let (peer, source) = (one(), one());
         Classes {
-            peer: one(),
+            sources_of_peer: sources_of_peer(&peer, &source),
+            peer,
             target: one(),
             ingress: one(),
             egress: one(),
-            source: one(),
+            source,
             namespace_sizes: namespace_sizes(&index.workloads),
         }
     }
@@ -263,6 +355,14 @@ fn stands_alone(workload: &Workload<'_>, index: &Index<'_>, reads: &Reads) -> bo
                 && s.selector.as_ref().is_some_and(|sel| workload.pods_selected_by(sel))
         })
     })
+}
+
+fn sources_of_peer(peer: &Partition, source: &Partition) -> Vec<Vec<ClassId>> {
+    let mut of_peer = vec![Vec::new(); peer.len()];
+    for class in 0..source.len() as ClassId {
+        of_peer[peer.of[source.representative(class)] as usize].push(class);
+    }
+    of_peer
 }
 
 fn namespace_sizes(workloads: &[Workload<'_>]) -> HashMap<(usize, String), usize> {

@@ -46,7 +46,9 @@
 //!   traffic is the node's, which selectors do not match (address ranges,
 //!   rules without peers and Cilium's host entities do).
 
+use super::admitted::PeerBitsCache;
 use super::classes::{ClassId, Classes};
+use super::profiles::{ProfileAnswers, Profiles};
 use crate::model::{
     Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
     Workload,
@@ -154,7 +156,7 @@ struct Decisions {
 /// rotate per word, as rustc's FxHasher; SipHash's resistance to chosen
 /// keys buys nothing here and cost a tenth of `reach`.
 #[derive(Default)]
-struct Multiply(u64);
+pub(super) struct Multiply(u64);
 
 impl Hasher for Multiply {
     fn write(&mut self, bytes: &[u8]) {
@@ -193,12 +195,19 @@ impl Hasher for Multiply {
 pub struct Evaluator<'e, 'a> {
     index: &'e Index<'a>,
     policies: &'e [Policy<'a>],
-    workloads: &'e [Workload<'a>],
+    pub(super) workloads: &'e [Workload<'a>],
     /// The classes of workloads the policies see alike (built on first use).
     classes: OnceLock<Classes>,
-    /// Each workload its own class: the reference the classes are tested against.
-    singletons: bool,
+    /// Each workload its own class, every pair decided alone: the
+    /// reference the classes (and the shortcuts of `admitted.rs` and
+    /// `profiles.rs`) are tested against.
+    pub(super) singletons: bool,
     decisions: Mutex<Decisions>,
+    /// What each rule peer says of every peer class (`admitted.rs`).
+    pub(super) peer_bits: Mutex<PeerBitsCache<'e>>,
+    /// The egress profiles (`profiles.rs`) and their answers.
+    pub(super) profiles: OnceLock<Profiles>,
+    pub(super) profile_answers: Mutex<ProfileAnswers>,
     /// [`Evaluator::pod_groups`] of each workload (ingress, egress), once:
     /// a matrix asks for every source's egress side for every destination.
     groups: Vec<[OnceLock<Vec<PodGroup<'e, 'a>>>; 2]>,
@@ -215,6 +224,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             classes: OnceLock::new(),
             singletons: false,
             decisions: Mutex::default(),
+            peer_bits: Mutex::default(),
+            profiles: OnceLock::new(),
+            profile_answers: Mutex::default(),
             policies: &index.policies,
             workloads: &index.workloads,
             groups: (0..index.workloads.len()).map(|_| Default::default()).collect(),
@@ -229,6 +241,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         Evaluator {
             lean,
             decisions: Mutex::default(),
+            peer_bits: Mutex::default(),
+            profile_answers: Mutex::default(),
             ..self
         }
     }
@@ -240,6 +254,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             singletons: true,
             classes: OnceLock::new(),
             decisions: Mutex::default(),
+            peer_bits: Mutex::default(),
+            profiles: OnceLock::new(),
+            profile_answers: Mutex::default(),
             ..self
         }
     }
@@ -646,7 +663,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 
 /// Where a policy sits in Calico's chain: its `order`, Kubernetes policies
 /// at 1000, no order last.
-fn calico_order(policy: &Policy<'_>) -> f64 {
+pub(super) fn calico_order(policy: &Policy<'_>) -> f64 {
     match policy.flavor {
         Flavor::Kubernetes => 1000.0,
         _ => policy.order.unwrap_or(f64::INFINITY),

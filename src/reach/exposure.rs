@@ -1,7 +1,7 @@
 //! Who can reach a port (or any port) of some workloads: the exposure a
 //! finding carries.
 
-use super::classes::{ClassId, Classes};
+use super::classes::{ClassSet, Classes};
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
 use std::collections::{BTreeSet, HashMap};
@@ -59,7 +59,7 @@ pub struct Reachers {
     /// Some pod of another namespace can.
     pub any_pod: bool,
     /// Audited workloads that can, by class (ids in [`Classes::source`]).
-    pub sources: BTreeSet<ClassId>,
+    pub sources: ClassSet,
     /// Pods of other namespaces a policy names: (pod selector, namespace selector).
     pub pods: BTreeSet<(Option<String>, String)>,
     /// Addresses outside the cluster can.
@@ -108,32 +108,36 @@ impl Reachers {
             }
         }
         // The audited workloads, a class at a time: each side's decision
-        // is the same for every member.
+        // is the same for every member. Each peer class the ingress side
+        // lets in, then each source class of it that its own egress
+        // policies let out.
         let classes = eval.classes();
-        for class in 0..classes.source.len() as ClassId {
-            if self.sources.contains(&class) {
-                continue;
-            }
-            let source = classes.source.representative(class);
-            let ingress = eval.ingress_decision(position, source, ports);
+        let mut lets_out = eval.lets_out_to(position, ports);
+        for (peer, ingress) in eval.admitted(position, ports) {
             let Some(names) = &ingress.allowed else {
                 continue;
             };
-            // The source's own egress policies bind it too.
-            let egress = eval.egress_decision(source, position, ports);
-            if egress.allowed.is_none() {
-                continue;
+            let mut some = false;
+            for &class in &classes.sources_of_peer[peer as usize] {
+                if self.sources.contains(class) {
+                    continue;
+                }
+                let Some(egress_notes) = lets_out.from(class) else {
+                    continue;
+                };
+                self.sources.insert(class);
+                self.notes.0.extend(egress_notes.0.iter().cloned());
+                some = true;
             }
-            self.sources.insert(class);
-            // A pod of another namespace and another release: what `any_pod` asks.
-            let source = &index.workloads[source];
-            if source.obj.namespace != dest.obj.namespace && source.obj.input != dest.obj.input {
-                self.any_pod = true;
+            if some {
+                // A pod of another namespace and another release: what `any_pod` asks.
+                let source = &index.workloads[classes.peer.representative(peer)];
+                if source.obj.namespace != dest.obj.namespace && source.obj.input != dest.obj.input {
+                    self.any_pod = true;
+                }
+                self.policies.extend(names.iter().cloned());
+                self.notes.0.extend(ingress.notes.0.iter().cloned());
             }
-            self.policies.extend(names.iter().cloned());
-            self.notes
-                .0
-                .extend(ingress.notes.0.iter().chain(&egress.notes.0).cloned());
         }
         // Every policy that selects some of its pods, once.
         let mut selecting: Vec<(&Policy<'_>, &Side)> = Vec::new();
@@ -168,7 +172,7 @@ impl Reachers {
         let mut all: Vec<usize> = self
             .sources
             .iter()
-            .flat_map(|&c| classes.source.members[c as usize].iter().copied())
+            .flat_map(|c| classes.source.members[c as usize].iter().copied())
             .collect();
         all.sort_unstable();
         all

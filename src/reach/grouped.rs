@@ -158,7 +158,7 @@ impl Grouped {
                     .reached
                     .sources
                     .iter()
-                    .for_each(|&c| rows_of_class[c as usize].push(row)),
+                    .for_each(|c| rows_of_class[c as usize].push(row)),
             }
         }
         let mut group_of: HashMap<Vec<usize>, usize> = HashMap::new();

@@ -2,13 +2,13 @@
 //! truth table in the style of the Kubernetes network-policy e2e suite
 //! (`.` allowed, `X` blocked).
 
-use super::classes::{ClassId, Classes};
+use super::classes::{ClassId, ClassSet, Classes};
 use super::evaluate::{Evaluator, Ports};
 use super::exposure::Reachers;
 use super::grouped::{in_parts, Part};
 use crate::model::{Index, Protocol, Workload};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// The whole view: one row per workload port.
 #[derive(Debug, Serialize)]
@@ -61,7 +61,7 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reached {
     /// Audited sources that may, by class (ids in [`Classes::source`]).
-    pub sources: BTreeSet<ClassId>,
+    pub sources: ClassSet,
     pub from_any_pod: bool,
     pub from_pods: Vec<NamedPods>,
     pub from_outside: bool,
@@ -112,7 +112,7 @@ impl Reachability {
 
     /// Does `answer` let the workload at `source` connect?
     pub fn lets_in(&self, classes: &Classes, answer: &Answer, source: usize) -> bool {
-        answer.reached.host_network || answer.reached.sources.contains(&classes.source.of[source])
+        answer.reached.host_network || answer.reached.sources.contains(classes.source.of[source])
     }
 }
 

@@ -4,12 +4,14 @@
 //! ([`evaluate`]), who can reach a finding's ports ([`exposure`]), and the
 //! per-port source matrix of `netaudit reach` ([`matrix`]).
 
+mod admitted;
 pub mod classes;
 pub mod evaluate;
 pub mod exposure;
 pub mod grouped;
 pub mod matrix;
 mod peers;
+mod profiles;
 mod tiers;
 
 pub use classes::Classes;

@@ -13,7 +13,7 @@ use super::super::selector::Labels;
 /// bytes; this bounds the recursion a hostile input can cause.
 const MAX_EXPRESSION_BYTES: usize = 4096;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Expr {
     All,
     /// `global()`: non-namespaced endpoints (host endpoints, network sets).

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A label selector in one of the two languages.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Matcher {
     /// A `metav1.LabelSelector` (Kubernetes, Cilium with its prefixes removed).
     Labels(Selector),

@@ -8,7 +8,7 @@ use crate::model::runtime::Protocol;
 use crate::model::workloads::{PodPick, Workload};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
     Kubernetes,
     Cilium,
@@ -40,7 +40,7 @@ pub enum PolicyScope {
 }
 
 /// Which namespaces a peer's pods are in.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Namespaces {
     /// The policy's own namespace.
     Own,
@@ -48,7 +48,7 @@ pub enum Namespaces {
 }
 
 /// Cilium's entities: sources and destinations named by role, not labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entity {
     /// Everything outside the cluster.
     World,
@@ -85,7 +85,7 @@ impl Entity {
 }
 
 /// Who a rule lets in (ingress) or out to (egress).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PolicyPeer {
     /// Pods selected by labels (`None`: every pod) in some namespaces.
     Pods {
@@ -140,7 +140,7 @@ impl PolicyPeer {
 /// The Kubernetes Service that stands for the API server.
 pub const API_SERVER_SERVICE: (&str, &str) = ("default", "kubernetes");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Allow,
     Deny,
@@ -197,13 +197,13 @@ impl PolicyRule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PolicyPort {
     pub protocol: Protocol,
     pub port: PortMatch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PortMatch {
     Any,
     /// `port` to `endPort` (or just `port`).
