@@ -1,17 +1,20 @@
 //! The reachability engine computes each answer once per class of
 //! workloads the policies see alike (src/reach/classes.rs). Held here to
 //! the same engine with every workload a class of its own, answer for
-//! answer: the whole `reach` matrix and the exposure of every workload
-//! port, over every manifest of testdata/, a generated cluster that mixes
+//! answer: the whole `reach` matrix, the exposure of every workload port
+//! and the flows `fix` is told are allowed (each with its policies and
+//! doubt), over every manifest of testdata/, a generated cluster that mixes
 //! every policy kind over shared labels, and every chart of the shared
 //! corpus (skipped, saying so, when ../shared/corpus is absent).
 
 mod common;
 
 use netaudit::model::{Detail, Index, Manifests};
+use netaudit::reach::flows::allowed_flows_with;
 use netaudit::reach::matrix::Matrix;
-use netaudit::reach::{exposure, Evaluator};
+use netaudit::reach::{exposure, Evaluator, Lean};
 use netaudit::source::{self, InputSpec};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,19 @@ fn differences(name: &str, index: &Index<'_>) -> Vec<String> {
         let (a, b) = (rows(&by_class), rows(&by_workload));
         let first = a.iter().zip(&b).find(|(x, y)| x != y);
         found.push(format!("{name}: reach matrices differ, first row: {first:#?}"));
+    }
+    let doubting = Evaluator::new(index).leaning(Lean::Blocked);
+    let doubting_alone = Evaluator::new(index).without_classes().leaning(Lean::Blocked);
+    let flows = allowed_flows_with(&classes, &doubting, index, &BTreeMap::new());
+    let flows_alone = allowed_flows_with(&reference, &doubting_alone, index, &BTreeMap::new());
+    if flows != flows_alone {
+        let first = flows
+            .iter()
+            .zip(&flows_alone)
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("{a:?} != {b:?}"))
+            .unwrap_or_else(|| format!("{} flows != {}", flows.len(), flows_alone.len()));
+        found.push(format!("{name}: allowed flows differ, first: {first}"));
     }
     for (i, w) in index.workloads.iter().enumerate() {
         let mut queries: Vec<Vec<(u16, netaudit::model::Protocol)>> = vec![Vec::new()];

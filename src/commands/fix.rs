@@ -3,10 +3,10 @@
 
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
-use crate::fix::evaluate::describe_allowed;
 use crate::fix::policy::{self, PolicyOptions};
 use crate::fix::{flows, output, plan, ports, post_render};
 use crate::model::{Detail, Manifests};
+use crate::report::flows::describe_allowed;
 use crate::source::{self, InputSpec};
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;

@@ -1,15 +1,17 @@
 //! The flows a set of policies allows, as a reviewer reads them: every
-//! (source, destination, port) the evaluator lets through once the fixes
-//! are applied, which of them only a guess allows (the whole release, where
-//! nothing in the chart names a port's clients), and whether every flow the
-//! application needs passes.
+//! (source, destination, port) the engine ([`crate::reach::flows`]) lets
+//! through once the fixes are applied, which of them only a guess allows
+//! (the whole release, where nothing in the chart names a port's clients),
+//! and whether every flow the application needs passes. The tables' text
+//! is [`crate::report::flows`]'s.
 
-use super::evaluate::{allowed_flows, verify, Allowed, Flow, Verdict};
 use super::plan::{self, Outcome};
-use super::policy::needs::{needs, Need};
+use super::policy::needs::needs;
 use super::policy::PolicyOptions;
 use super::post_render::post_render;
 use crate::model::{Detail, Input, Manifests};
+use crate::reach::flows::{allowed_flows, verify, Allowed, Flow, Verdict};
+use crate::reach::need::Need;
 use anyhow::{anyhow, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,53 +38,14 @@ impl FlowTables {
             .filter(|(_, verdict)| verdict.blocked.is_none() && verdict.unknown.is_some())
     }
 
-    /// "18 of 20 pass (1 blocked, 1 UNKNOWN)": never "N of N pass" while a
-    /// flow is blocked or unknown.
+    /// "18 of 20 pass (1 blocked, 1 UNKNOWN)" ([`crate::report::flows::tally`]).
     pub fn tally(&self) -> String {
-        let (blocked, unknown) = (self.blocked().count(), self.unknown().count());
-        let passing = self.needs.len() - blocked - unknown;
-        let mut counts = Vec::new();
-        if blocked > 0 {
-            counts.push(format!("{blocked} BLOCKED"));
-        }
-        if unknown > 0 {
-            counts.push(format!("{unknown} UNKNOWN"));
-        }
-        let mut tally = format!("{passing} of {} pass", self.needs.len());
-        if !counts.is_empty() {
-            tally.push_str(&format!(" ({})", counts.join(", ")));
-        }
-        tally
+        crate::report::flows::tally(&self.needs)
     }
 
-    /// The needed flows, two lines each: whether it passes (and through
-    /// which policies, or what blocks it), then why it is needed. Blocked
-    /// ones first.
+    /// The needed flows as text ([`crate::report::flows::describe_needs`]).
     pub fn describe_needs(&self) -> String {
-        if self.needs.is_empty() {
-            return "(no flow needed)\n".to_string();
-        }
-        let mut rows: Vec<&(Need, Verdict)> = self.needs.iter().collect();
-        rows.sort_by_key(|(need, verdict)| (verdict.blocked.is_none(), verdict.unknown.is_none(), need.guessed));
-        let mut out = String::new();
-        for (need, verdict) in rows {
-            let status = match (&verdict.blocked, &verdict.unknown, need.guessed) {
-                (Some(_), _, _) => "BLOCKED",
-                (None, Some(_), _) => "UNKNOWN",
-                (None, None, false) => "allowed",
-                (None, None, true) => "allowed, guessed",
-            };
-            let detail = match (&verdict.blocked, &verdict.unknown) {
-                (Some(why), _) | (None, Some(why)) => why.clone(),
-                (None, None) => verdict.passage.to_string(),
-            };
-            out.push_str(&format!(
-                "{status}: {} ({detail})\n    needed: {}\n",
-                need.route(),
-                need.why
-            ));
-        }
-        out
+        crate::report::flows::describe_needs(&self.needs)
     }
 }
 
@@ -136,7 +99,7 @@ pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> Result<Flo
 /// What the policies of `manifests` allow, and whether they let `needed` through.
 fn evaluate(manifests: &Manifests, needed: Vec<Need>) -> Result<FlowTables> {
     let index = manifests.index();
-    let verdicts = verify(&index, &needed)?;
+    let verdicts = verify(&index, &needed).map_err(|e| anyhow!(e))?;
     Ok(FlowTables {
         allowed: allowed_flows(&index, &BTreeMap::new()),
         guessed: BTreeSet::new(),

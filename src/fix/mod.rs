@@ -4,17 +4,16 @@
 //!
 //! `plan` computes everything from the manifests; `policy` generates the
 //! policies, `ports` the patches; `post_render` and `output` write them;
-//! `evaluate` computes the flows a set of policies allows; `flows` turns
-//! that into the tables the README and `fix --check` show.
+//! `flows` asks the reachability engine ([`crate::reach::flows`]) which
+//! flows a set of policies allows and whether the needed ones pass, for
+//! the tables the README and `fix --check` show.
 
-pub mod evaluate;
 pub mod flows;
 pub(crate) mod output;
 pub mod plan;
 pub mod policy;
 pub(crate) mod ports;
 pub(crate) mod post_render;
-mod stand_in;
 
 /// The runtime findings of a JSON report's text (`fix --from-report`,
 /// `post-render --from-report`).

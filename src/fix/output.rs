@@ -1,11 +1,11 @@
 //! The files `netaudit fix` writes besides the manifests and policies:
 //! `kustomization.yaml` and the README a platform engineer reads.
 
-use super::evaluate::{describe, describe_allowed};
 use super::flows::FlowTables;
 use super::plan::Outcome;
 use super::policy::{EgressMode, Generated};
 use crate::checks;
+use crate::report::flows::{describe, describe_allowed};
 use serde_json::Value;
 
 /// `kustomization.yaml` for the `fix` directory.

@@ -1,11 +1,12 @@
 //! Generated NetworkPolicies, checked by the evaluator: applied to the
 //! manifests, they allow exactly the expected flows and nothing more.
 
-use super::evaluate::{allowed_flows, describe};
 use super::policy::{generate, to_yaml, Generated, PolicyOptions};
 use crate::checks;
 use crate::engine::config::Config;
 use crate::model::{Detail, Input, Manifests};
+use crate::reach::flows::allowed_flows;
+use crate::report::flows::describe;
 use std::collections::BTreeMap;
 
 fn shop() -> String {
@@ -148,13 +149,13 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
         ..operator.clone()
     };
     for port in [443, 6443] {
-        assert!(super::evaluate::allows_egress_outside(
+        assert!(crate::reach::flows::allows_egress_outside(
             &index,
             &operator,
             port,
             Protocol::Tcp
         ));
-        assert!(!super::evaluate::allows_egress_outside(
+        assert!(!crate::reach::flows::allows_egress_outside(
             &index,
             &app,
             port,

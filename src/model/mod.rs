@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod scope;
 pub mod secrets;
 pub mod selector;
+pub mod stand_in;
 pub mod terminal;
 pub mod workloads;
 
@@ -48,4 +49,5 @@ pub use runtime::{
     ProcessName, Protocol, RunPorts, WorkloadRef,
 };
 pub use selector::{Labels, Selector};
+pub use stand_in::ServicePods;
 pub use workloads::{Container, ContainerPort, PodPick, Service, ServicePort, TargetPort, Workload};

@@ -2,6 +2,7 @@
 //! docs/json-schema.md), SARIF 2.1.0, and the summary table.
 
 pub mod compact;
+pub mod flows;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -1,106 +1,16 @@
 //! The flows an application needs, as its manifests say: what a policy set
 //! must allow for the application to keep working. Read from the same
 //! evidence the generator uses (Service references, exposure, webhooks,
-//! RBAC bindings, monitors, ingress classes), so that the evaluator can
-//! check any policy set, generated or hand-written, against it.
+//! RBAC bindings, monitors, ingress classes), so that the engine
+//! ([`crate::reach::flows::verify`]) can check any policy set, generated or
+//! hand-written, against it. The question's types ([`Need`], [`Source`],
+//! [`Destination`]) are the engine's ([`crate::reach::need`]).
 
 use super::exposure;
 use super::references::{aliased_service, clients, peers};
 use super::{describe, display_port, targets_of, Context, PolicyOptions, Port};
-use crate::model::{control_plane_pods, Index, Labels, Protocol, Service, TargetPort, Workload, WorkloadRef};
-use std::fmt;
-
-/// Where a needed flow starts.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    Workload(WorkloadRef),
-    /// Any pod of the release (the clients of a port are unknown): the
-    /// `members`, the workloads of the release whose own destinations are
-    /// unknown too (they name no Service) and that are not on the host
-    /// network. A workload that names its Services is taken to need those.
-    Release {
-        release: String,
-        members: Vec<WorkloadRef>,
-    },
-    /// Outside the manifests: the API server, other namespaces, the internet.
-    Outside,
-}
-
-/// Where a needed flow goes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Destination {
-    Workload(WorkloadRef),
-    /// The pods a Service of the manifests selects that no workload of the
-    /// manifests runs: an operator's (a `Prometheus`'s), the control
-    /// plane's, another release's. Whoever creates them, they carry the
-    /// Service's selector: the evaluator checks a stand-in pod with exactly
-    /// those labels and the Service's target ports.
-    ServicePods(ServicePods),
-    /// Outside the manifests' pods: the API server, the cluster DNS, other
-    /// namespaces, an ExternalName's host.
-    Outside(String),
-    /// Somewhere netaudit cannot tell: a host in the cluster that no Service
-    /// of the manifests is. The flow is neither checked nor allowed.
-    Unknown(String),
-}
-
-/// The pods behind a Service that no workload of the manifests runs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ServicePods {
-    pub namespace: String,
-    /// The Service's name.
-    pub service: String,
-    /// Its selector: the labels the pods carry.
-    pub labels: Labels,
-    /// Its target ports as the pods declare them: numbers, and named
-    /// targets as the Service's port number under that name.
-    pub ports: Vec<(Option<String>, Protocol, u16)>,
-}
-
-/// A flow the application needs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Need {
-    pub from: Source,
-    pub to: Destination,
-    pub protocol: Protocol,
-    /// `None`: every port (an ingress controller proxies to any backend).
-    pub port: Option<u16>,
-    /// Why the application needs it, as the manifests say.
-    pub why: String,
-    /// Only a guess: nothing in the manifests names the clients.
-    pub guessed: bool,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Source::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
-            Source::Release { release, .. } => write!(f, "(release {release})"),
-            Source::Outside => f.write_str("(outside)"),
-        }
-    }
-}
-
-impl fmt::Display for Destination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Destination::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
-            Destination::ServicePods(pods) => write!(f, "(pods of Service {}/{})", pods.namespace, pods.service),
-            Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
-        }
-    }
-}
-
-impl Need {
-    /// `from -> to port/proto`.
-    pub fn route(&self) -> String {
-        let port = match self.port {
-            Some(p) => format!("{p}/{}", self.protocol),
-            None => "any port".to_string(),
-        };
-        format!("{} -> {} {port}", self.from, self.to)
-    }
-}
+use crate::model::{control_plane_pods, Index, Protocol, Service, ServicePods, TargetPort, Workload};
+use crate::reach::need::{Destination, Need, Source};
 
 /// Every flow the manifests say the application needs. `options` gives the
 /// API server's ports (`--api-server`) and the monitoring namespace. Read

@@ -1,34 +1,48 @@
 //! Stand-in pods for the pods a Service selects that no workload of the
-//! manifests runs ([`Destination::ServicePods`]): an operator's, the
-//! control plane's, another release's. Whoever creates them, the Service
-//! finds them by its selector, so they carry exactly its labels and serve
-//! its target ports: the evaluator decides a flow to them as to any pod.
+//! manifests runs ([`ServicePods`]): an operator's, the control plane's,
+//! another release's. Whoever creates them, the Service finds them by its
+//! selector, so they carry exactly its labels and serve its target ports:
+//! the evaluator decides a flow to them as to any pod.
 
-use super::policy::needs::{Destination, Need, ServicePods};
-use crate::model::{Detail, Index, Input, Manifests, Workload};
-use anyhow::{anyhow, Result};
+use super::index::Index;
+use super::input::Input;
+use super::load::Detail;
+use super::manifests::Manifests;
+use super::runtime::Protocol;
+use super::selector::Labels;
+use super::workloads::Workload;
 use k8s_openapi::api::core::v1::{Container, ContainerPort, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-/// A Pod per distinct [`ServicePods`] destination of `needs`, loaded as
-/// manifests (empty when there is none).
-pub fn load(needs: &[Need]) -> Result<Manifests> {
+/// The pods behind a Service that no workload of the manifests runs.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServicePods {
+    pub namespace: String,
+    /// The Service's name.
+    pub service: String,
+    /// Its selector: the labels the pods carry.
+    pub labels: Labels,
+    /// Its target ports as the pods declare them: numbers, and named
+    /// targets as the Service's port number under that name.
+    pub ports: Vec<(Option<String>, Protocol, u16)>,
+}
+
+/// A Pod per distinct [`ServicePods`] of `pods`, loaded as manifests
+/// (empty when there is none).
+pub fn load<'p>(pods: impl IntoIterator<Item = &'p ServicePods>) -> Result<Manifests, String> {
     let mut text = String::new();
     let mut seen: Vec<&ServicePods> = Vec::new();
-    for need in needs {
-        let Destination::ServicePods(pods) = &need.to else {
-            continue;
-        };
+    for pods in pods {
         if seen.contains(&pods) {
             continue;
         }
         seen.push(pods);
-        let value = serde_json::to_value(pod(pods)).map_err(|e| anyhow!("stand-in pod: {e}"))?;
+        let value = serde_json::to_value(pod(pods)).map_err(|e| format!("stand-in pod: {e}"))?;
         text.push_str("---\n");
         text.push_str(&crate::yaml::writer::to_yaml(&value));
     }
     let input = Input::new("stand-in pods", "stand-in", "default", text);
-    Manifests::load(vec![input], Detail::Checks).map_err(|e| anyhow!("stand-in pods: {e}"))
+    Manifests::load(vec![input], Detail::Checks).map_err(|e| format!("stand-in pods: {e}"))
 }
 
 /// The stand-in of `pods` in `index` (loaded by [`load`]).

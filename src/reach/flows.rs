@@ -1,21 +1,26 @@
-//! Which (source, destination, port) flows NetworkPolicies allow.
+//! The one reachability engine's answers about flows: which (source,
+//! destination, port) flows the NetworkPolicies of an index allow
+//! ([`allowed_flows`], with the policies that let each through on each
+//! side), and whether they let the flows an application needs through
+//! ([`verify`]). The tables of the README `fix` writes and `fix --check`
+//! ask these; `reach` and the exposure of findings ask the same
+//! [`Evaluator`] ([`super::matrix`], [`super::exposure`]).
 //!
-//! An evaluator of `networking.k8s.io/v1` NetworkPolicy semantics over the
-//! audited objects, used to check generated policies (and later by
-//! `netaudit explain-policy`). It answers for every destination workload,
-//! every port it declares (plus ports a probe saw open), and every source
-//! (each audited workload, and [`Peer::Outside`]) whether the traffic passes.
-//!
-//! A flow is allowed when the destination's ingress side allows it AND the
-//! source's egress side allows it (for [`Peer::Outside`], only the
-//! destination's ingress side is evaluated). The semantics of each side,
-//! and what a static view has to assume, are those of
-//! [`crate::reach::evaluate`].
+//! The flows answer for every destination workload, every port it
+//! declares (plus ports a probe saw open), and every source (each audited
+//! workload, and [`Peer::Outside`]) whether the traffic passes. A flow is
+//! allowed when the destination's ingress side allows it AND the source's
+//! egress side allows it (for [`Peer::Outside`], only the destination's
+//! ingress side is evaluated). The semantics of each side, and what a
+//! static view has to assume, are those of [`super::evaluate`]. Audited
+//! sources are asked a class at a time ([`super::classes`]): each side's
+//! decision is the same for every member of a source class.
 
-use super::policy::needs::{Destination, Need, Source};
+use super::classes::ClassId;
+use super::evaluate::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
+use super::need::{Destination, Need, Source};
+use crate::model::stand_in;
 use crate::model::{Index, Protocol, Workload, WorkloadRef};
-use crate::reach::{Direction, Evaluator, Lean, Notes, Party, Ports, Traffic};
-use anyhow::Result;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -142,69 +147,92 @@ impl Verdict {
 pub fn allowed_flows(index: &Index<'_>, extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>) -> Allowed {
     let eval = Evaluator::new(index);
     let doubting = Evaluator::new(index).leaning(Lean::Blocked);
-    let mut flows = BTreeMap::new();
-    for dest in &index.workloads {
-        let to = dest.reference();
+    allowed_flows_with(&eval, &doubting, index, extra_ports)
+}
+
+/// [`allowed_flows`] as `eval` answers it, and `doubting` (the same
+/// evaluator leaning towards blocked) where an answer rests on something
+/// not evaluated: with classes, or every workload alone (what the classes
+/// are held to in tests).
+pub fn allowed_flows_with(
+    eval: &Evaluator<'_, '_>,
+    doubting: &Evaluator<'_, '_>,
+    index: &Index<'_>,
+    extra_ports: &BTreeMap<WorkloadRef, Vec<(Protocol, u16)>>,
+) -> Allowed {
+    let sources = &eval.classes().source;
+    let references: Vec<WorkloadRef> = index.workloads.iter().map(Workload::reference).collect();
+    // Gathered, then sorted once into the map.
+    let mut flows = Vec::new();
+    for (position, dest) in index.workloads.iter().enumerate() {
+        let to = &references[position];
         let mut ports: BTreeSet<(Protocol, u16)> = dest.ports().map(|p| (p.protocol, p.number)).collect();
-        ports.extend(extra_ports.get(&to).into_iter().flatten().copied());
-        let dest_as_peer = Party::of(dest);
+        ports.extend(extra_ports.get(to).into_iter().flatten().copied());
         for &(protocol, port) in &ports {
-            let traffic = Traffic {
-                dest: Some(dest),
-                ports: Ports::One(port, protocol),
-            };
-            let mut allow = |from: Peer, ingress: Vec<String>, egress: Option<Vec<String>>, doubt: Option<String>| {
-                let flow = Flow {
-                    from,
-                    to: to.clone(),
-                    port,
-                    protocol,
-                };
-                let ingress = Some(ingress);
-                flows.insert(flow, Passage { ingress, egress, doubt });
+            let query = Ports::One(port, protocol);
+            let flow = |from: Peer| Flow {
+                from,
+                to: to.clone(),
+                port,
+                protocol,
             };
             // Whether a flow let through is so only leaning towards
             // reachable: asked again, leaning the other way, when the
             // answer rested on something not evaluated.
-            let doubted = |source: Option<&Workload<'_>>, notes: Notes| {
-                let doubted = !notes.0.is_empty()
-                    && match source {
-                        None => doubting
-                            .ingress_permit(&traffic, Party::Outside, &mut Notes::default())
-                            .is_none(),
-                        Some(src) => {
-                            doubting
-                                .ingress_permit(&traffic, Party::of(src), &mut Notes::default())
-                                .is_none()
-                                || doubting
-                                    .egress_permit(src, &traffic, dest_as_peer, &mut Notes::default())
-                                    .is_none()
-                        }
-                    };
-                doubted.then(|| notes.0.into_iter().collect::<Vec<_>>().join("; "))
+            let doubt = |notes: BTreeSet<&String>, doubted: &dyn Fn() -> bool| {
+                (!notes.is_empty() && doubted()).then(|| notes.into_iter().cloned().collect::<Vec<_>>().join("; "))
+            };
+            let traffic = Traffic {
+                dest: Some(dest),
+                ports: query,
             };
             let mut notes = Notes::default();
             if let Some(ingress) = eval.ingress_permit(&traffic, Party::Outside, &mut notes) {
-                allow(Peer::Outside, ingress, None, doubted(None, notes));
+                let doubted = || {
+                    doubting
+                        .ingress_permit(&traffic, Party::Outside, &mut Notes::default())
+                        .is_none()
+                };
+                let doubt = doubt(notes.0.iter().collect(), &doubted);
+                let ingress = Some(ingress);
+                flows.push((
+                    flow(Peer::Outside),
+                    Passage {
+                        ingress,
+                        egress: None,
+                        doubt,
+                    },
+                ));
             }
-            for src in &index.workloads {
-                let mut notes = Notes::default();
-                let Some(ingress) = eval.ingress_permit(&traffic, Party::of(src), &mut notes) else {
+            // The audited sources, a class at a time: both sides decide
+            // alike for every member (once per pair of classes).
+            for (class, members) in sources.members.iter().enumerate() {
+                let source = sources.representative(class as ClassId);
+                let ingress = eval.ingress_decision(position, source, query);
+                let Some(ingress_names) = &ingress.allowed else {
                     continue;
                 };
-                let Some(egress) = eval.egress_permit(src, &traffic, dest_as_peer, &mut notes) else {
+                let egress = eval.egress_decision(source, position, query);
+                let Some(egress_names) = &egress.allowed else {
                     continue;
                 };
-                allow(
-                    Peer::Workload(src.reference()),
-                    ingress,
-                    Some(egress),
-                    doubted(Some(src), notes),
-                );
+                let doubted = || {
+                    doubting.ingress_decision(position, source, query).allowed.is_none()
+                        || doubting.egress_decision(source, position, query).allowed.is_none()
+                };
+                let passage = Passage {
+                    ingress: Some(ingress_names.clone()),
+                    egress: Some(egress_names.clone()),
+                    doubt: doubt(ingress.notes.0.iter().chain(&egress.notes.0).collect(), &doubted),
+                };
+                for &member in members {
+                    let from = Peer::Workload(references[member].clone());
+                    flows.push((flow(from), passage.clone()));
+                }
             }
         }
     }
-    flows
+    flows.into_iter().collect()
 }
 
 /// Whether `source`'s egress side lets it reach an address outside the
@@ -228,13 +256,17 @@ pub fn allows_egress_outside(index: &Index<'_>, source: &WorkloadRef, port: u16,
 
 /// Whether the policies let each needed flow through, in the order of
 /// `needs`. Pods a Service selects that no workload runs are decided on
-/// stand-ins ([`super::stand_in`]); a flow to a destination netaudit
+/// stand-ins ([`stand_in`]); a flow to a destination netaudit
 /// cannot tell is blocked when the source's egress lets nothing outside
-/// the manifests through on its port, else unknown.
-pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>> {
+/// the manifests through on its port, else unknown. An error: the
+/// stand-ins could not be made.
+pub fn verify(index: &Index<'_>, needs: &[Need]) -> Result<Vec<Verdict>, String> {
     let eval = Evaluator::new(index);
     let doubting = Evaluator::new(index).leaning(Lean::Blocked);
-    let stand_ins = super::stand_in::load(needs)?;
+    let stand_ins = stand_in::load(needs.iter().filter_map(|need| match &need.to {
+        Destination::ServicePods(pods) => Some(pods),
+        _ => None,
+    }))?;
     let stand_ins = stand_ins.index();
     Ok(needs
         .iter()
@@ -275,7 +307,7 @@ fn judge(
             Some(w) => Some(w),
             None => return Verdict::blocked(format!("{reference} is not in the manifests"), Vec::new()),
         },
-        Destination::ServicePods(pods) => match super::stand_in::find(stand_ins, pods) {
+        Destination::ServicePods(pods) => match stand_in::find(stand_ins, pods) {
             Some(w) => Some(w),
             None => return Verdict::blocked(format!("no stand-in for {}", need.to), Vec::new()),
         },
@@ -362,52 +394,6 @@ fn judge(
     }
 }
 
-/// A readable table of flows, one `from -> to port/proto` line each, sorted
-/// by source, destination, port and protocol.
-pub fn describe<'f>(flows: impl IntoIterator<Item = &'f Flow>) -> String {
-    table(flows.into_iter().map(|f| (f, String::new())))
-}
-
-/// [`describe`] with a last column: the policies that let each flow through.
-pub fn describe_allowed(flows: &Allowed) -> String {
-    table(flows.iter().map(|(f, passage)| (f, passage.to_string())))
-}
-
-fn table<'f>(rows: impl Iterator<Item = (&'f Flow, String)>) -> String {
-    let mut rows: Vec<(String, String, String, String)> = rows
-        .map(|(f, why)| {
-            let to = Peer::Workload(f.to.clone()).to_string();
-            (
-                f.from.to_string(),
-                to,
-                format!("{}/{}", f.port, f.protocol.as_str()),
-                why,
-            )
-        })
-        .collect();
-    if rows.is_empty() {
-        return "(no flow allowed)\n".to_string();
-    }
-    rows.sort_by(|a, b| (&a.0, &a.1, sort_key(&a.2)).cmp(&(&b.0, &b.1, sort_key(&b.2))));
-    rows.dedup();
-    let from_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-    let to_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
-    let port_width = rows.iter().map(|r| r.2.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for (from, to, port, why) in rows {
-        let line = format!("{from:from_width$} -> {to:to_width$} {port:port_width$}  {why}");
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// `8080/TCP` sorts by number, then protocol.
-fn sort_key(port: &str) -> (u32, &str) {
-    let (number, protocol) = port.split_once('/').unwrap_or((port, ""));
-    (number.parse().unwrap_or(0), protocol)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,19 +471,6 @@ mod tests {
                 "(outside) -> Pod/shop/db 5432/TCP",
             ],
         );
-        assert_eq!(
-            describe(&result),
-            "(outside)    -> Pod/shop/db  5432/TCP\n\
-             (outside)    -> Pod/shop/web 8080/TCP\n\
-             (outside)    -> Pod/shop/web 9999/UDP\n\
-             Pod/shop/db  -> Pod/shop/db  5432/TCP\n\
-             Pod/shop/db  -> Pod/shop/web 8080/TCP\n\
-             Pod/shop/db  -> Pod/shop/web 9999/UDP\n\
-             Pod/shop/web -> Pod/shop/db  5432/TCP\n\
-             Pod/shop/web -> Pod/shop/web 8080/TCP\n\
-             Pod/shop/web -> Pod/shop/web 9999/UDP\n"
-        );
-        assert_eq!(describe(&BTreeSet::new()), "(no flow allowed)\n");
     }
 
     #[test]
