@@ -47,8 +47,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    // Commands that run helm or a sandbox turn SIGINT/SIGTERM into a flag:
-    // children are killed, sandboxes removed, and the exit is 130.
+    // SIGINT/SIGTERM end these commands with exit 130: at once while they
+    // compute, and after killing children and removing sandboxes while
+    // those exist (src/source/interrupt.rs).
     if matches!(
         cli.command,
         Command::Lint(_) | Command::Reach(_) | Command::Install(_) | Command::Audit(_) | Command::Fix(_)
@@ -71,6 +72,9 @@ fn main() -> ExitCode {
         Command::Version => commands::docs::version(),
         Command::GenDocs { path } => commands::docs::generate(path),
     };
+    // A signal that came while a section cleaned up (it then only set the
+    // flag), and that nothing polled after: still an interrupt.
+    let result = result.and_then(|code| interrupt::check().map(|()| code));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

@@ -510,6 +510,104 @@ fn a_signal_to_netaudit_alone_stops_its_helm_child() {
     }
 }
 
+/// `workloads` Deployments with a Service each over 50 namespaces, and a
+/// NetworkPolicy per namespace (examples/synthetic.rs's `unprotected`
+/// shape): a lint that computes for seconds in a debug build.
+fn big_dump(workloads: usize) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for i in 0..workloads {
+        let (ns, label, team) = (i % 50, if i % 50 == 1 { i - 1 } else { i }, (i / 50) % 7);
+        write!(
+            out,
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: ns-{ns}\n\
+             spec:\n  replicas: 1\n  selector:\n    matchLabels: {{app: app-{label}}}\n  template:\n    metadata:\n      \
+             labels: {{app: app-{label}, tier: web, team: t{team}}}\n    spec:\n      containers:\n        - name: c\n          \
+             image: busybox:1.36\n          ports: [{{name: http, containerPort: 8080}}]\n\
+             ---\napiVersion: v1\nkind: Service\nmetadata:\n  name: app-{i}\n  namespace: ns-{ns}\nspec:\n  \
+             selector: {{app: app-{label}}}\n  ports: [{{port: 80, targetPort: http}}]\n"
+        )
+        .unwrap();
+    }
+    for n in 0..50 {
+        write!(
+            out,
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web\n  namespace: ns-{n}\n\
+             spec:\n  podSelector: {{matchLabels: {{team: t0}}}}\n  policyTypes: [Ingress]\n  ingress:\n    \
+             - from:\n        - podSelector: {{matchLabels: {{app: app-{n}}}}}\n      ports: [{{port: 8080}}]\n"
+        )
+        .unwrap();
+    }
+    out
+}
+
+/// SIGTERM or SIGINT while netaudit only computes (a big lint, no helm, no
+/// sandbox) ends it at once with exit 130 and `error: interrupted`, as
+/// during a probe, and leaves neither the `--output-file` nor its
+/// temporary file. Signalled while it still runs: an input that a fast
+/// machine finishes first is made bigger.
+#[test]
+fn a_signal_during_a_long_computation_ends_it_at_once() {
+    use std::time::{Duration, Instant};
+    const SIGNAL_AFTER: Duration = Duration::from_millis(500);
+    let input_dir = tempfile::tempdir().unwrap();
+    let mut workloads = 20_000;
+    let mut dump = None;
+    for signal in ["-TERM", "-INT"] {
+        loop {
+            let path = input_dir.path().join(format!("dump-{workloads}.yaml"));
+            if dump.as_ref() != Some(&path) {
+                std::fs::write(&path, big_dump(workloads)).unwrap();
+                dump = Some(path.clone());
+            }
+            let out_dir = tempfile::tempdir().unwrap();
+            let report = out_dir.path().join("report.json");
+            let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+                .args(["lint", "--manifests"])
+                .arg(&path)
+                .args(["-o", "json", "--output-file"])
+                .arg(&report)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(SIGNAL_AFTER);
+            if child.try_wait().unwrap().is_some() {
+                // Done before the signal: that proves nothing. Bigger.
+                assert!(
+                    workloads < 1_000_000,
+                    "netaudit finishes {workloads} workloads within {SIGNAL_AFTER:?}"
+                );
+                workloads *= 4;
+                continue;
+            }
+            let signalled = Instant::now();
+            let pid = child.id().to_string();
+            assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+            // At once: well before the lint would have ended (seconds).
+            let status = loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(
+                    signalled.elapsed() < Duration::from_secs(2),
+                    "{signal}: netaudit still runs 2 s after the signal"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(status.code(), Some(130), "{signal}: {}", stderr(&out));
+            assert_eq!(stderr(&out), "error: interrupted\n", "{signal}");
+            let left: Vec<_> = std::fs::read_dir(out_dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "{signal}: left in the output directory: {left:?}");
+            break;
+        }
+    }
+}
+
 /// helm killed with SIGKILL while it renders, or failing: one line naming
 /// the chart, exit 2 (before any sandbox exists, for `install --probe`).
 #[test]

@@ -79,6 +79,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
         };
         session::run_probe(sandbox.as_mut(), &options, not_probed, &printer)?
     };
+    // An interrupt during the sandbox's last steps only set the flag (the
+    // sandbox held a cooperative section): stop before the checks.
+    crate::source::interrupt::check()?;
     let mut audit = crate::engine::run_on(&manifests, index, &config, Some(&evidence));
     if let Some(as_valued) = as_valued {
         let before = Manifests::load(vec![as_valued], Detail::Checks)?;

@@ -201,7 +201,14 @@ fn report_width(to_terminal: bool) -> usize {
 /// a half-written file, and an error leaves no file behind. The file is
 /// created with mode 0666 less the umask, as any new file would be (the
 /// temporary file's own default, 0600, would hide it from the group).
+///
+/// An interrupt neither leaves the temporary file behind nor ends the
+/// process between its creation and its rename (a cooperative section):
+/// the write ends, and an interrupt that came meanwhile returns
+/// [`Interrupted`](crate::source::interrupt::Interrupted) instead of
+/// renaming, the temporary file removed when dropped.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let _cooperative = crate::source::interrupt::Cooperative::enter();
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -217,6 +224,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::source::interrupt::check()?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

@@ -1,25 +1,123 @@
-//! Ctrl-C and SIGTERM: one flag, set by the handler, that every wait polls.
-//! An interrupted command ends with [`Interrupted`], which `main` turns into
-//! exit code 130 as shells expect.
+//! Ctrl-C and SIGTERM. Two cases, decided when the signal arrives:
+//!
+//! - No [`Cooperative`] section is active (netaudit is reading input,
+//!   computing, writing to stdout): nothing needs cleaning up, so the
+//!   handler itself ends the process, with `error: interrupted` and exit
+//!   code 130. Pure computation (a 100,000-workload lint or reach, tens of
+//!   seconds) polls nothing, so a flag alone would be seen only at its end.
+//! - A section is active (a sandbox exists, a child such as helm runs, an
+//!   output file is being written): the handler only sets the flag, which
+//!   every wait polls; the section kills its child, removes its sandbox, and
+//!   the command ends with [`Interrupted`], which `main` turns into exit
+//!   code 130 as shells expect.
+//!
+//! Why a count of sections rather than a flag polled everywhere: computing
+//! code would have to poll in every loop, and one forgotten loop makes the
+//! interrupt wait again; the few places that own something to clean up are
+//! known and already poll. The count and the handler's decision share one
+//! lock, held until the process is gone, so a section cannot begin while the
+//! handler ends the process, nor the handler end it while one runs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+/// The flag and the number of active [`Cooperative`] sections.
+struct State {
+    interrupted: AtomicBool,
+    active: Mutex<usize>,
 }
 
-/// Route SIGINT and SIGTERM to the flag (once per process).
+impl State {
+    const fn new() -> State {
+        State {
+            interrupted: AtomicBool::new(false),
+            active: Mutex::new(0),
+        }
+    }
+
+    fn active(&self) -> MutexGuard<'_, usize> {
+        // A panic never happens with the lock held; should one, the count
+        // is still right.
+        self.active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A signal: set the flag; with no section active, call `finish` with
+    /// the lock still held (it ends the process: no section begins).
+    fn on_signal(&self, finish: impl FnOnce()) {
+        let active = self.active();
+        self.interrupted.store(true, Ordering::SeqCst);
+        if *active == 0 {
+            finish();
+        }
+        drop(active);
+    }
+}
+
+static STATE: State = State::new();
+
+pub fn interrupted() -> bool {
+    STATE.interrupted.load(Ordering::SeqCst)
+}
+
+/// Route SIGINT and SIGTERM to [`State::on_signal`] (once per process).
+/// The `ctrlc` handler runs on its own thread, not in signal context: it
+/// may lock, write and exit.
 pub fn install_handler() -> anyhow::Result<()> {
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     let mut result = Ok(());
     INSTALLED.call_once(|| {
-        result = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst))
+        result = ctrlc::set_handler(|| STATE.on_signal(exit_interrupted))
             .map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"));
     });
     result
+}
+
+/// End the process as `main` ends an interrupted command: `error:
+/// interrupted` on stderr, exit code 130. Called from the handler's thread
+/// while others still run, so it neither takes the stderr lock (another
+/// thread may hold it) nor runs exit handlers (`_exit`, not `exit`: the
+/// allocator's and libc's would run beside threads still computing).
+fn exit_interrupted() {
+    const LINE: &[u8] = b"error: interrupted\n";
+    #[cfg(unix)]
+    {
+        // SAFETY: writing a static buffer to fd 2, then ending the process;
+        // neither touches memory another thread uses.
+        unsafe {
+            let _ = libc::write(2, LINE.as_ptr().cast(), LINE.len());
+            libc::_exit(130);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(LINE);
+        std::process::exit(130);
+    }
+}
+
+/// A section that owns something an interrupt must clean up (a sandbox, a
+/// child process, a temporary file): while one is alive, SIGINT and SIGTERM
+/// only set the flag, and the section must poll it ([`check`],
+/// [`sleep`], [`output`]) and clean up. Held by whatever owns the resource
+/// for as long as it does (the sandboxes hold one as a field, dropped after
+/// everything they remove).
+#[derive(Debug)]
+#[must_use = "the section ends when the guard is dropped"]
+pub struct Cooperative(());
+
+impl Cooperative {
+    pub fn enter() -> Cooperative {
+        *STATE.active() += 1;
+        Cooperative(())
+    }
+}
+
+impl Drop for Cooperative {
+    fn drop(&mut self) {
+        *STATE.active() -= 1;
+    }
 }
 
 /// The error an interrupted step returns.
@@ -62,6 +160,8 @@ pub fn is_interrupt(error: &anyhow::Error) -> bool {
 pub fn output(command: &mut std::process::Command) -> std::io::Result<std::process::Output> {
     use std::io::Read;
     use std::process::Stdio;
+    // The child must be killed on an interrupt, not left running.
+    let _cooperative = Cooperative::enter();
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -102,6 +202,24 @@ pub fn output(command: &mut std::process::Command) -> std::io::Result<std::proce
 mod tests {
     use super::*;
     use std::process::Command;
+
+    #[test]
+    fn a_signal_ends_the_process_only_outside_every_section() {
+        // A state of its own: the process-wide one must never be set in
+        // tests (every wait would see an interrupt).
+        let state = State::new();
+        *state.active() += 2;
+        let mut finished = false;
+        state.on_signal(|| finished = true);
+        assert!(!finished, "a section is active: only the flag");
+        assert!(state.interrupted.load(Ordering::SeqCst));
+        *state.active() -= 1;
+        state.on_signal(|| finished = true);
+        assert!(!finished, "one section is still active");
+        *state.active() -= 1;
+        state.on_signal(|| finished = true);
+        assert!(finished, "no section: the handler ends the process");
+    }
 
     #[test]
     fn output_collects_both_streams_and_the_status() {

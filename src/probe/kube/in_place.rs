@@ -16,6 +16,10 @@
 //! added to its pod (`PATCH pods/<pod>/ephemeralcontainers`), which
 //! Kubernetes never removes from the pod's spec. Without that permission the
 //! container is not read and the report says so.
+//!
+//! It takes no [`Cooperative`](crate::source::interrupt::Cooperative)
+//! section: there is nothing to clean up (an ephemeral container cannot be
+//! removed), so an interrupt ends the process at once.
 
 use super::exec::{KubeExec, PodExec};
 use super::pods::{DebugContainers, PodAccess, TrackedPod};

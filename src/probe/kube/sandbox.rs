@@ -95,6 +95,9 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     notes: Vec<String>,
     /// Which cluster it is, for messages: "context `kind-dev`".
     pub(crate) cluster: String,
+    /// For the sandbox's whole life (a namespace, a release, helm running):
+    /// an interrupt lets cleanup run instead of ending the process.
+    _cooperative: interrupt::Cooperative,
 }
 
 impl KubeSandbox<HelmInstaller, KubeExec> {
@@ -150,6 +153,7 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             deleted: BTreeSet::new(),
             notes: Vec::new(),
             cluster: "the current context".into(),
+            _cooperative: interrupt::Cooperative::enter(),
         }
     }
 

@@ -70,6 +70,8 @@ fn cached_copy() -> std::io::Result<PathBuf> {
         return Ok(file);
     }
     std::fs::create_dir_all(&dir)?;
+    // An interrupt does not end the process with the temporary file left.
+    let _cooperative = crate::source::interrupt::Cooperative::enter();
     let mut temporary = tempfile::NamedTempFile::new_in(&dir)?;
     std::io::Write::write_all(&mut temporary, SHIPPED.as_bytes())?;
     temporary.persist(&file).map_err(|e| e.error)?;

@@ -51,17 +51,23 @@ pub struct PodmanSandbox {
     /// The pods the last wait found ready: the only ones probed (a pod that
     /// is not ready may hold boot-time sockets, or not yet its real ones).
     ready: BTreeSet<String>,
+    /// From before the plan's directory (the chart's Secrets, decoded) is
+    /// made until after it is removed: an interrupt meanwhile cleans up
+    /// instead of ending the process. Last, so dropped after `plan`.
+    _cooperative: interrupt::Cooperative,
 }
 
 impl PodmanSandbox {
     /// Plan the sandbox for the workloads of `index` (one rendered release,
     /// loaded with its configuration objects).
     pub fn new(index: &Index<'_>, release: &str) -> Result<PodmanSandbox> {
+        let cooperative = interrupt::Cooperative::enter();
         Ok(PodmanSandbox {
             plan: Plan::new(index, release)?,
             pull: PullPolicy::Never,
             installed: false,
             ready: BTreeSet::new(),
+            _cooperative: cooperative,
         })
     }
 }
