@@ -60,11 +60,11 @@ declare_check! {
 }
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
-    for workload in &index.workloads {
+    for (position, workload) in index.workloads.iter().enumerate() {
         if workload.host_network_line.is_some() {
             continue;
         }
-        let open_pods = match Policy::left_open(index.policies_in(&workload.obj.namespace), workload) {
+        let open_pods = match Policy::left_open(index.policies_selecting(position), workload) {
             PodPick::None => continue,
             PodPick::All => None,
             PodPick::Some(ordinals) => Some(ordinals),

@@ -48,14 +48,15 @@ declare_check! {
 }
 
 fn run<'a>(index: &Index<'a>, findings: &mut Vec<Finding<'a>>) {
-    for policy in index.policies.iter().filter(|p| p.is_valid()) {
+    let selection = index.policy_selection();
+    for (position, policy) in index.policies.iter().enumerate() {
         // Every pod (of its namespaces): a default for pods to come.
-        if policy.pod_selector.matches_all() {
+        if !policy.is_valid() || policy.pod_selector.matches_all() {
             continue;
         }
-        let selected: Vec<_> = index
-            .candidates_of_policy(policy)
-            .filter(|w| policy.selects_labels_of(w))
+        let selected: Vec<_> = selection.workloads_of[position]
+            .iter()
+            .map(|&i| &index.workloads[i])
             .collect();
         if selected.iter().any(|w| w.host_network_line.is_none()) {
             continue;

@@ -34,12 +34,13 @@ pub fn warnings(index: &Index<'_>) -> Vec<Warning> {
             .inputs
             .insert(workload.obj.input);
     };
-    for policy in index
-        .policies
-        .iter()
-        .filter(|p| !p.is_cluster_wide() && defaulted(p.obj))
-    {
-        for workload in index.candidates_of_policy(policy).filter(|w| foreign(policy.obj, w)) {
+    let selection = index.policy_selection();
+    for (position, policy) in index.policies.iter().enumerate() {
+        if policy.is_cluster_wide() || !defaulted(policy.obj) {
+            continue;
+        }
+        let selected = selection.workloads_of[position].iter().map(|&i| &index.workloads[i]);
+        for workload in selected.filter(|w| foreign(policy.obj, w)) {
             if policy.selects(workload) {
                 record(policy.obj, &|| policy.describe(), workload);
             }

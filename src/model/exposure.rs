@@ -34,6 +34,17 @@ pub enum ExposureSource {
     Release { release: String, namespace: String },
     /// Pods of one audited workload (`Kind/namespace/name`).
     Workload { workload: String },
+    /// `count` of the `of` audited workloads of a release in a namespace
+    /// (when naming each would take too many entries).
+    Workloads {
+        release: String,
+        namespace: String,
+        count: usize,
+        of: usize,
+    },
+    /// Audited workloads of more releases (of a namespace each), counted,
+    /// not named (`netaudit reach --to` names them).
+    More { releases: usize, workloads: usize },
     /// Addresses outside the cluster.
     Outside,
     /// Nodes (and hostNetwork pods).
@@ -54,6 +65,15 @@ impl ExposureSource {
                 format!("pods of release `{release}` in namespace `{namespace}`")
             }
             ExposureSource::Workload { workload } => format!("`{workload}`"),
+            ExposureSource::Workloads {
+                release,
+                namespace,
+                count,
+                of,
+            } => format!("{count} of the {of} workloads of release `{release}` in namespace `{namespace}`"),
+            ExposureSource::More { releases, workloads } => {
+                format!("{workloads} more workloads of {releases} more releases (`netaudit reach --to` lists them)")
+            }
             ExposureSource::Outside => "addresses outside the cluster".to_string(),
             ExposureSource::Nodes => "the nodes".to_string(),
         }

@@ -4,12 +4,12 @@
 
 use super::config_objects::{ConfigMap, Ingress, Secret};
 use super::input::Input;
-use super::lookup::{self, Collision, PodLookup, ServiceSelection};
+use super::lookup::{self, Collision, PodLookup, PolicySelection, ServiceSelection};
 use super::malformed;
 use super::object::Object;
 use super::operated::CustomResource;
 use super::platform_objects::{Monitor, RoutingClass, ServiceAccountBinding, WebhookTarget};
-use super::policy::{self, Matcher, Policy, PolicyScope};
+use super::policy::{self, Policy};
 use super::runtime::Observations;
 use super::workloads::{Service, Workload};
 
@@ -47,6 +47,8 @@ pub struct Index<'a> {
     pub service_selection: ServiceSelection,
     /// Which policies can apply in each namespace.
     policy_lookup: PolicyLookup,
+    /// [`Index::policy_selection`], computed when first asked.
+    policy_selection: std::sync::OnceLock<PolicySelection>,
     /// [`Index::workload_collisions`], computed when first asked.
     collisions: std::sync::OnceLock<Vec<(usize, usize, Collision)>>,
     /// What a probe observed; `None` for a static audit, and then the
@@ -95,6 +97,7 @@ impl<'a> Index<'a> {
             lookup: PodLookup::default(),
             service_selection: ServiceSelection::default(),
             policy_lookup: PolicyLookup::default(),
+            policy_selection: std::sync::OnceLock::new(),
             collisions: std::sync::OnceLock::new(),
             runtime: None,
         }
@@ -106,6 +109,7 @@ impl<'a> Index<'a> {
         self.lookup = PodLookup::new(&self.workloads);
         self.service_selection = ServiceSelection::new(&self.services, &self.workloads, &self.lookup);
         self.policy_lookup = PolicyLookup::new(&self.policies);
+        self.policy_selection = std::sync::OnceLock::new();
         self.collisions = std::sync::OnceLock::new();
         self
     }
@@ -133,18 +137,19 @@ impl<'a> Index<'a> {
             .map(|&i| &self.services[i])
     }
 
-    /// The workloads whose pods `policy` may select (a superset, from the
-    /// pod lookup for a namespaced policy; every workload for a
-    /// cluster-wide one): ask the policy about each.
-    pub fn candidates_of_policy<'s>(&'s self, policy: &Policy<'_>) -> impl Iterator<Item = &'s Workload<'a>> + 's {
-        let positions: Vec<usize> = match (&policy.scope, &policy.pod_selector) {
-            (PolicyScope::Namespace, Matcher::Labels(selector)) => {
-                self.lookup.candidates(&policy.obj.namespace, selector).to_vec()
-            }
-            (PolicyScope::Namespace, _) => self.lookup.in_namespace(&policy.obj.namespace).to_vec(),
-            (PolicyScope::Cluster(_), _) => (0..self.workloads.len()).collect(),
-        };
-        positions.into_iter().map(|i| &self.workloads[i])
+    /// Which workloads each policy's pod selector selects, and the
+    /// reverse (computed when first asked).
+    pub fn policy_selection(&self) -> &PolicySelection {
+        self.policy_selection
+            .get_or_init(|| PolicySelection::new(&self.policies, &self.workloads, &self.lookup))
+    }
+
+    /// The policies whose pod selector selects some pods of the workload
+    /// at `position` (hostNetwork or not), in input order.
+    pub fn policies_selecting<'s>(&'s self, position: usize) -> impl Iterator<Item = &'s Policy<'a>> + 's {
+        self.policy_selection().policies_of[position]
+            .iter()
+            .map(|&i| &self.policies[i])
     }
 
     /// The policies that can apply to pods of `namespace` (its namespaced

@@ -4,7 +4,7 @@
 //! workload costs what the matches cost, not Services × workloads. A
 //! candidate list is a superset: callers still decide with the selector.
 
-use super::policy::CILIUM_SERVICE_ACCOUNT;
+use super::policy::{Matcher, Policy, PolicyScope, CILIUM_SERVICE_ACCOUNT};
 use super::selector::{Labels, Selector};
 use super::workloads::{Service, Workload, CONTROLLER_LABELS};
 use std::collections::hash_map::DefaultHasher;
@@ -80,6 +80,26 @@ impl PodLookup {
         rarest.unwrap_or_else(|| self.in_namespace(namespace))
     }
 
+    /// [`PodLookup::candidates`] for a policy's pod selector in either
+    /// language: a Calico expression by the `k == 'v'` terms it requires
+    /// (not those on the labels Calico itself gives pods).
+    pub fn candidates_of_matcher(&self, namespace: &str, matcher: &Matcher) -> &[usize] {
+        match matcher {
+            Matcher::Labels(selector) => self.candidates(namespace, selector),
+            Matcher::Calico(expr, _) => expr
+                .required_equalities()
+                .into_iter()
+                .filter(|(k, _)| set_by_template(k) && !k.starts_with(CALICO_LABEL_PREFIX))
+                .map(|(k, v)| {
+                    self.by_label
+                        .get(&key(&[namespace, k, v]))
+                        .map_or(&[][..], Vec::as_slice)
+                })
+                .min_by_key(|list| list.len())
+                .unwrap_or_else(|| self.in_namespace(namespace)),
+        }
+    }
+
     /// Every workload of `namespace`.
     pub fn in_namespace(&self, namespace: &str) -> &[usize] {
         self.by_namespace.get(&key(&[namespace])).map_or(&[][..], Vec::as_slice)
@@ -115,6 +135,45 @@ impl ServiceSelection {
                 if service.selects(&workloads[wi]) {
                     selection.workloads_of[si].push(wi);
                     selection.services_of[wi].push(si);
+                }
+            }
+        }
+        selection
+    }
+}
+
+/// The prefix of the labels Calico gives every pod (its namespace,
+/// orchestrator, ServiceAccount): no pod template sets them.
+const CALICO_LABEL_PREFIX: &str = "projectcalico.org/";
+
+/// Which workloads each policy's pod selector selects some pods of
+/// (hostNetwork ones included, which no policy applies to), and the
+/// reverse: computed once per index, for NP1, M6 and the evaluator.
+#[derive(Debug, Default)]
+pub struct PolicySelection {
+    /// Per policy (a malformed one selects nothing), ascending.
+    pub workloads_of: Vec<Vec<usize>>,
+    /// Per workload, the policies whose selector selects it, ascending
+    /// (the input's order).
+    pub policies_of: Vec<Vec<usize>>,
+}
+
+impl PolicySelection {
+    pub fn new(policies: &[Policy<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> PolicySelection {
+        let mut selection = PolicySelection {
+            workloads_of: vec![Vec::new(); policies.len()],
+            policies_of: vec![Vec::new(); workloads.len()],
+        };
+        let every: Vec<usize> = (0..workloads.len()).collect();
+        for (pi, policy) in policies.iter().enumerate().filter(|(_, p)| p.is_valid()) {
+            let candidates = match policy.scope {
+                PolicyScope::Namespace => lookup.candidates_of_matcher(&policy.obj.namespace, &policy.pod_selector),
+                PolicyScope::Cluster(_) => &every,
+            };
+            for &wi in candidates {
+                if policy.selects_labels_of(&workloads[wi]) {
+                    selection.workloads_of[pi].push(wi);
+                    selection.policies_of[wi].push(pi);
                 }
             }
         }

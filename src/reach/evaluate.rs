@@ -360,10 +360,21 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     /// The pods of `workload` grouped by the policies that select them in
     /// `direction`: one group of every pod, unless a policy selects some
     /// pods of a StatefulSet by their name or index and not the others.
-    pub fn pod_groups(&self, workload: &Workload<'_>, direction: Direction) -> Vec<PodGroup<'e, 'a>> {
+    fn pod_groups(
+        &self,
+        workload: &Workload<'_>,
+        position: Option<usize>,
+        direction: Direction,
+    ) -> Vec<PodGroup<'e, 'a>> {
         let mut selecting = Vec::new();
         let mut picks = Vec::new();
-        for policy in self.policies_in(&workload.obj.namespace) {
+        // A workload of the index: the policies that select it, looked up
+        // once; a stand-in: every policy of its namespace, asked.
+        let candidates: Box<dyn Iterator<Item = &'e Policy<'a>>> = match position {
+            Some(i) => Box::new(self.index.policies_selecting(i)),
+            None => Box::new(self.policies_in(&workload.obj.namespace)),
+        };
+        for policy in candidates {
             let Some(side) = policy.side(direction == Direction::Ingress) else {
                 continue;
             };
@@ -406,11 +417,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let size = std::mem::size_of::<Workload<'_>>().max(1);
         let position = address.checked_sub(start).map(|offset| offset / size);
         match position.filter(|&i| i < self.workloads.len() && std::ptr::eq(&self.workloads[i], workload)) {
-            Some(i) => {
-                Cow::Borrowed(self.groups[i][direction as usize].get_or_init(|| self.pod_groups(workload, direction)))
-            }
+            Some(i) => Cow::Borrowed(
+                self.groups[i][direction as usize].get_or_init(|| self.pod_groups(workload, Some(i), direction)),
+            ),
             // Not one of the index's (a stand-in pod).
-            None => Cow::Owned(self.pod_groups(workload, direction)),
+            None => Cow::Owned(self.pod_groups(workload, None, direction)),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Who can reach a port (or any port) of some workloads: the exposure a
 //! finding carries.
 
-use super::classes::{ClassSet, Classes};
+use super::classes::{ClassId, ClassSet, Classes};
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
 use std::collections::{BTreeSet, HashMap};
@@ -167,20 +167,8 @@ impl Reachers {
         }
     }
 
-    /// The audited workloads that can (positions in the index, in order).
-    pub fn workloads(&self, classes: &Classes) -> Vec<usize> {
-        let mut all: Vec<usize> = self
-            .sources
-            .iter()
-            .flat_map(|c| classes.source.members[c as usize].iter().copied())
-            .collect();
-        all.sort_unstable();
-        all
-    }
-
     fn into_exposure(self, eval: &Evaluator<'_, '_>, index: &Index<'_>, target: String) -> Exposure {
         let classes = eval.classes();
-        let allowed = self.workloads(classes);
         let notes = self.notes.0.into_iter().collect();
         if self.unrestricted {
             return Exposure {
@@ -201,7 +189,7 @@ impl Reachers {
                     .into_iter()
                     .map(|(pods, namespaces)| ExposureSource::Pods { pods, namespaces }),
             );
-            sources.extend(group_by_release(index, classes, &allowed));
+            sources.extend(audited_sources(index, classes, &self.sources));
             if self.outside {
                 sources.push(ExposureSource::Outside);
             }
@@ -282,42 +270,107 @@ fn describe(peer: &PolicyPeer) -> String {
     }
 }
 
-/// Allowed workloads (positions, in order), a whole release of a
-/// namespace said as one source.
-fn group_by_release(index: &Index<'_>, classes: &Classes, allowed: &[usize]) -> Vec<ExposureSource> {
-    let mut allowed_in: HashMap<(usize, &str), usize> = HashMap::new();
-    for &i in allowed {
-        let w = &index.workloads[i];
-        if w.host_network_line.is_none() {
-            *allowed_in.entry((w.obj.input, w.obj.namespace.as_str())).or_insert(0) += 1;
-        }
+/// At most this many entries name the audited workloads of an exposure;
+/// beyond, they are counted (`reach --to` lists them all).
+pub const LISTED_SOURCES: usize = 20;
+
+/// The audited workloads of the source classes `allowed`, in the order of
+/// their first workload: a whole release of a namespace as one entry, the
+/// others one by one, hostNetwork ones as the nodes. When that takes more
+/// than [`LISTED_SOURCES`] entries, one per release of a namespace instead
+/// (the release, or how many of its workloads), the last ones counted as
+/// one. Computed
+/// from the classes, so that the cost is that of the classes and of what
+/// is said, not of the workloads behind them.
+fn audited_sources(index: &Index<'_>, classes: &Classes, allowed: &ClassSet) -> Vec<ExposureSource> {
+    struct Namespace<'w> {
+        input: usize,
+        name: &'w str,
+        first: usize,
+        allowed: Vec<ClassId>,
+        count: usize,
     }
-    let mut sources = Vec::new();
-    let mut said: BTreeSet<(usize, &str)> = BTreeSet::new();
-    for &i in allowed {
-        let w = &index.workloads[i];
+    let mut namespaces: Vec<Namespace<'_>> = Vec::new();
+    let mut position_of: HashMap<(usize, &str), usize> = HashMap::new();
+    let mut nodes: Option<usize> = None;
+    for class in allowed.iter() {
+        let members = &classes.source.members[class as usize];
+        let first = members[0];
+        let w = &index.workloads[first];
         if w.host_network_line.is_some() {
-            if !sources.contains(&ExposureSource::Nodes) {
-                sources.push(ExposureSource::Nodes);
-            }
+            nodes = Some(nodes.map_or(first, |n| n.min(first)));
             continue;
         }
-        let release = (w.obj.input, w.obj.namespace.as_str());
-        let size = classes
-            .namespace_sizes
-            .get(&(w.obj.input, w.obj.namespace.clone()))
-            .copied()
-            .unwrap_or(0);
-        if size > 1 && allowed_in.get(&release) == Some(&size) {
-            if said.insert(release) {
-                sources.push(ExposureSource::Release {
-                    release: index.release_of(w.obj).to_string(),
-                    namespace: w.obj.namespace.clone(),
-                });
-            }
-        } else {
-            sources.push(ExposureSource::Workload { workload: w.obj.id() });
-        }
+        let key = (w.obj.input, w.obj.namespace.as_str());
+        let at = *position_of.entry(key).or_insert_with(|| {
+            namespaces.push(Namespace {
+                input: key.0,
+                name: key.1,
+                first,
+                allowed: Vec::new(),
+                count: 0,
+            });
+            namespaces.len() - 1
+        });
+        let namespace = &mut namespaces[at];
+        namespace.first = namespace.first.min(first);
+        namespace.allowed.push(class);
+        namespace.count += members.len();
     }
-    sources
+    let size = |n: &Namespace<'_>| {
+        let key = (n.input, n.name.to_string());
+        classes.namespace_sizes.get(&key).copied().unwrap_or(0)
+    };
+    let whole = |n: &Namespace<'_>| size(n) > 1 && n.count == size(n);
+    let release = |n: &Namespace<'_>| {
+        let member = &index.workloads[n.first];
+        ExposureSource::Release {
+            release: index.release_of(member.obj).to_string(),
+            namespace: n.name.to_string(),
+        }
+    };
+    let entries: usize = namespaces.iter().map(|n| if whole(n) { 1 } else { n.count }).sum();
+    let mut said: Vec<(usize, ExposureSource)> = Vec::new();
+    if let Some(first) = nodes {
+        said.push((first, ExposureSource::Nodes));
+    }
+    if entries <= LISTED_SOURCES {
+        for n in &namespaces {
+            if whole(n) {
+                said.push((n.first, release(n)));
+                continue;
+            }
+            for &class in &n.allowed {
+                for &i in &classes.source.members[class as usize] {
+                    let workload = index.workloads[i].obj.id();
+                    said.push((i, ExposureSource::Workload { workload }));
+                }
+            }
+        }
+        said.sort_by_key(|(first, _)| *first);
+        return said.into_iter().map(|(_, source)| source).collect();
+    }
+    // One entry per release of a namespace, with how many workloads it
+    // stands for.
+    let mut summary: Vec<(usize, ExposureSource, usize)> = said.into_iter().map(|(f, s)| (f, s, 0)).collect();
+    for n in &namespaces {
+        let source = match n.count == size(n) {
+            true => release(n),
+            false => ExposureSource::Workloads {
+                release: index.release_of(index.workloads[n.first].obj).to_string(),
+                namespace: n.name.to_string(),
+                count: n.count,
+                of: size(n),
+            },
+        };
+        summary.push((n.first, source, n.count));
+    }
+    summary.sort_by_key(|(first, ..)| *first);
+    if summary.len() > LISTED_SOURCES {
+        let rest = summary.split_off(LISTED_SOURCES - 1);
+        let counted = rest.iter().filter(|(_, source, _)| *source != ExposureSource::Nodes);
+        let (releases, workloads) = counted.fold((0, 0), |(r, w), (_, _, count)| (r + 1, w + count));
+        summary.push((usize::MAX, ExposureSource::More { releases, workloads }, workloads));
+    }
+    summary.into_iter().map(|(_, source, _)| source).collect()
 }

@@ -712,6 +712,7 @@ fn a_deny_of_some_addresses_leaves_the_others_to_the_next_rules() {
 }
 
 /// The admin and baseline tiers around these policies.
+mod summary;
 mod tiers;
 
 #[test]

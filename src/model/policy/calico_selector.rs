@@ -72,6 +72,21 @@ impl Expr {
         self.reads_any(&|key| !keys.contains(&key))
     }
 
+    /// The `key == 'value'` terms every object it matches must satisfy
+    /// (those of a chain of `&&`; `in` one value counts).
+    pub fn required_equalities(&self) -> Vec<(&str, &str)> {
+        match self {
+            Expr::Equals(k, v) => vec![(k, v)],
+            Expr::In(k, values) if values.len() == 1 => vec![(k, &values[0])],
+            Expr::And(a, b) => {
+                let mut all = a.required_equalities();
+                all.extend(b.required_equalities());
+                all
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Does the expression read label `key`?
     pub fn mentions(&self, key: &str) -> bool {
         self.reads_any(&|k| k == key)
