@@ -146,7 +146,12 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
                 },
             )
         }
-        (Format::Json, _) => report::json::render(audit).context("cannot serialize the JSON report")?,
+        (Format::Json, _) => {
+            write_output_with(args.output_file.as_deref(), &mut |out| {
+                report::json::render_to(audit, out)
+            })?;
+            return Ok(exit_code(audit, args));
+        }
         (Format::JsonLines, _) => report::json_lines::render(audit).context("cannot serialize the JSON lines")?,
         (Format::Sarif, _) => report::sarif::render(audit).context("cannot serialize the SARIF report")?,
         (Format::Compact, _) => report::compact::render(audit),
@@ -161,22 +166,38 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
         }
     };
     write_output(args.output_file.as_deref(), &text)?;
-    Ok(if audit.fails(args.fail_on.threshold()) {
-        EXIT_FINDINGS
-    } else {
-        0
-    })
+    Ok(exit_code(audit, args))
+}
+
+fn exit_code(audit: &Audit<'_>, args: &ReportArgs) -> u8 {
+    match audit.fails(args.fail_on.threshold()) {
+        true => EXIT_FINDINGS,
+        false => 0,
+    }
 }
 
 /// Write a report to `path` (atomically), else to stdout.
 pub fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    write_output_with(path, &mut |out| out.write_all(text.as_bytes()))
+}
+
+/// [`write_output`] of what `write` writes as it goes.
+pub fn write_output_with(
+    path: Option<&Path>,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     match path {
-        Some(path) => write_atomically(path, text.as_bytes()),
+        Some(path) => write_atomically_with(path, write),
         None => {
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush());
-            Ok(())
+            let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error worth a message;
+            // the serializers' own errors are.
+            match write(&mut stdout).and_then(|_| stdout.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe && e.raw_os_error().is_none() => {
+                    Err(e).context("cannot write the report")
+                }
+                _ => Ok(()),
+            }
         }
     }
 }
@@ -208,6 +229,11 @@ fn report_width(to_terminal: bool) -> usize {
 /// [`Interrupted`](crate::source::interrupt::Interrupted) instead of
 /// renaming, the temporary file removed when dropped.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, &mut |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`] of what `write` writes as it goes.
+pub fn write_atomically_with(path: &Path, write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
     let _cooperative = crate::source::interrupt::Cooperative::enter();
     let dir = path
         .parent()
@@ -222,8 +248,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    tmp.write_all(bytes)
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+    write(&mut out)
+        .and_then(|_| out.flush())
         .with_context(|| format!("cannot write {}", path.display()))?;
+    drop(out);
     crate::source::interrupt::check()?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;

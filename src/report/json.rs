@@ -283,6 +283,13 @@ pub fn render(audit: &Audit<'_>) -> Result<String, serde_json::Error> {
     Ok(text)
 }
 
+/// [`render`], written to `out` as it is serialized: a cluster's report
+/// (tens of MB) is never held whole in memory.
+pub fn render_to(audit: &Audit<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &build(audit))?;
+    out.write_all(b"\n")
+}
+
 /// The oldest schema version [`read`] accepts: version 2 only added
 /// `exposure`, which reading back does not need.
 const OLDEST_READABLE: u32 = 1;
