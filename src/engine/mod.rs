@@ -162,6 +162,10 @@ pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
         .enumerate()
         .map(|(i, w)| (w.obj as *const _, i))
         .collect();
+    // Findings about the same workloads and ports share their exposure (a
+    // collision is often M4A, M4B and M4C at once).
+    type Asked = (Vec<usize>, Vec<(u16, crate::model::Protocol)>);
+    let mut known: std::collections::HashMap<Asked, crate::model::Exposure> = std::collections::HashMap::new();
     for finding in findings {
         let mut ports = match &finding.exposed {
             Exposed::Nothing => continue,
@@ -178,7 +182,10 @@ pub fn add_exposure(index: &Index<'_>, findings: &mut [Finding<'_>]) {
         workloads.sort();
         workloads.dedup();
         if !workloads.is_empty() {
-            finding.exposure = Some(crate::reach::exposure(&eval, index, &workloads, &ports));
+            let exposure = known
+                .entry((workloads, ports))
+                .or_insert_with_key(|(workloads, ports)| crate::reach::exposure(&eval, index, workloads, ports));
+            finding.exposure = Some(exposure.clone());
         }
     }
 }

@@ -29,8 +29,8 @@ const OPEN: ProfileId = 0;
 
 /// The egress profiles of the egress classes.
 pub(super) struct Profiles {
-    /// Each egress class's profile, when it has one.
-    of_class: Vec<Option<ProfileId>>,
+    /// Each source class's profile (its egress class's), when it has one.
+    of_source: Vec<Option<ProfileId>>,
     /// A workload of each profile (positions in the index).
     representative: Vec<usize>,
 }
@@ -88,6 +88,7 @@ fn may_note(rule: &PolicyRule) -> bool {
 /// profile asked once.
 pub struct LetsOutTo<'v, 'e, 'a> {
     eval: &'v Evaluator<'e, 'a>,
+    profiles: &'v Profiles,
     dest: usize,
     ports: Ports,
     /// Per profile: not asked yet, or whether it may.
@@ -102,9 +103,8 @@ impl LetsOutTo<'_, '_, '_> {
         static NONE: OnceLock<Arc<Notes>> = OnceLock::new();
         let none = || NONE.get_or_init(Arc::default).clone();
         let eval = self.eval;
-        let classes = eval.classes();
-        let source = classes.source.representative(class);
-        let Some(profile) = eval.profiles().of_class[classes.egress.of[source] as usize] else {
+        let Some(profile) = self.profiles.of_source[class as usize] else {
+            let source = eval.classes().source.representative(class);
             let decision = eval.egress_decision(source, self.dest, self.ports);
             decision.allowed.as_ref()?;
             return Some(match decision.notes.0.is_empty() {
@@ -126,6 +126,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     pub fn lets_out_to(&self, dest: usize, ports: Ports) -> LetsOutTo<'_, 'e, 'a> {
         LetsOutTo {
             eval: self,
+            profiles: self.profiles(),
             dest,
             ports,
             known: vec![None; self.profiles().representative.len()],
@@ -171,8 +172,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 });
                 of_class.push(profile);
             }
+            let classes = self.classes();
+            let of_source = (0..classes.source.len() as ClassId)
+                .map(|c| of_class[classes.egress.of[classes.source.representative(c)] as usize])
+                .collect();
             Profiles {
-                of_class,
+                of_source,
                 representative,
             }
         })
