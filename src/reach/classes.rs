@@ -269,8 +269,6 @@ struct Key<'w> {
     /// The labels the view reads, in its key order.
     labels: Vec<Seen<'w>>,
     account: Option<&'w str>,
-    /// Declared ports (ingress and target views): number, name, protocol.
-    ports: Vec<(u16, Option<&'w str>, crate::model::Protocol)>,
     /// A workload no class can stand for: its position.
     alone: Option<usize>,
 }
@@ -281,7 +279,7 @@ impl Classes {
         let reads = Reads::of(&index.policies);
         let workloads = &index.workloads;
         let alone: Vec<bool> = workloads.iter().map(|w| stands_alone(w, index, &reads)).collect();
-        let key = |i: usize, read: &LabelReads, ports: bool| {
+        let key = |i: usize, read: &LabelReads| {
             let w = &workloads[i];
             let seen = |(key, values): (&String, &Option<BTreeSet<String>>)| match w.pod_labels.get(key) {
                 None => Seen::Absent,
@@ -294,25 +292,27 @@ impl Classes {
                 host_network: w.host_network_line.is_some(),
                 labels: read.iter().map(seen).collect(),
                 account: reads.accounts.then(|| w.service_account()),
-                ports: match ports {
-                    true => {
-                        let mut ports: Vec<_> = w.ports().map(|p| (p.number, p.name.as_deref(), p.protocol)).collect();
-                        ports.sort();
-                        ports.dedup();
-                        ports
-                    }
-                    false => Vec::new(),
-                },
                 alone: alone[i].then_some(i),
             }
         };
         let n = workloads.len();
-        let peer = Partition::build(n, |i| key(i, &reads.peer, false));
-        let egress = Partition::build(n, |i| key(i, &reads.egress, false));
+        // Declared ports: number, name, protocol.
+        let ports = Partition::build(n, |i| {
+            let mut ports: Vec<_> = workloads[i]
+                .ports()
+                .map(|p| (p.number, p.name.as_deref(), p.protocol))
+                .collect();
+            ports.sort();
+            ports.dedup();
+            ports
+        });
+        let peer = Partition::build(n, |i| key(i, &reads.peer));
+        let egress = Partition::build(n, |i| key(i, &reads.egress));
+        let ingress = Partition::build(n, |i| key(i, &reads.ingress));
         let source = Partition::build(n, |i| (peer.of[i], egress.of[i]));
         Classes {
-            target: Partition::build(n, |i| key(i, &reads.peer, true)),
-            ingress: Partition::build(n, |i| key(i, &reads.ingress, true)),
+            target: Partition::build(n, |i| (peer.of[i], ports.of[i])),
+            ingress: Partition::build(n, |i| (ingress.of[i], ports.of[i])),
             sources_of_peer: sources_of_peer(&peer, &source),
             peer,
             egress,
