@@ -4,7 +4,7 @@
 
 use super::config_objects::{ConfigMap, Ingress, Secret};
 use super::input::Input;
-use super::lookup::{self, Collision, PodLookup, PolicySelection, ServiceSelection};
+use super::lookup::{self, Collision, PodLookup, Selection};
 use super::malformed;
 use super::object::Object;
 use super::operated::CustomResource;
@@ -44,11 +44,11 @@ pub struct Index<'a> {
     /// Workloads by namespace and pod label.
     pub lookup: PodLookup,
     /// Which workloads each Service selects, and the reverse.
-    pub service_selection: ServiceSelection,
+    pub service_selection: Selection,
     /// Which policies can apply in each namespace.
     policy_lookup: PolicyLookup,
     /// [`Index::policy_selection`], computed when first asked.
-    policy_selection: std::sync::OnceLock<PolicySelection>,
+    policy_selection: std::sync::OnceLock<Selection>,
     /// [`Index::workload_collisions`], computed when first asked.
     collisions: std::sync::OnceLock<Vec<(usize, usize, Collision)>>,
     /// What a probe observed; `None` for a static audit, and then the
@@ -95,7 +95,7 @@ impl<'a> Index<'a> {
             custom_resources: analysed().filter_map(CustomResource::from_object).collect(),
             malformed: rejected,
             lookup: PodLookup::default(),
-            service_selection: ServiceSelection::default(),
+            service_selection: Selection::default(),
             policy_lookup: PolicyLookup::default(),
             policy_selection: std::sync::OnceLock::new(),
             collisions: std::sync::OnceLock::new(),
@@ -107,7 +107,7 @@ impl<'a> Index<'a> {
     /// The lookups of the workloads and Services it holds.
     pub(super) fn with_lookups(mut self) -> Index<'a> {
         self.lookup = PodLookup::new(&self.workloads);
-        self.service_selection = ServiceSelection::new(&self.services, &self.workloads, &self.lookup);
+        self.service_selection = Selection::of_services(&self.services, &self.workloads, &self.lookup);
         self.policy_lookup = PolicyLookup::new(&self.policies);
         self.policy_selection = std::sync::OnceLock::new();
         self.collisions = std::sync::OnceLock::new();
@@ -132,22 +132,22 @@ impl<'a> Index<'a> {
     /// The Services that select `workload` (one of this index's).
     pub fn services_selecting<'s>(&'s self, workload: &Workload<'a>) -> impl Iterator<Item = &'s Service<'a>> + 's {
         let position = position(&self.workloads, workload);
-        self.service_selection.services_of[position]
+        self.service_selection.selecting[position]
             .iter()
             .map(|&i| &self.services[i])
     }
 
     /// Which workloads each policy's pod selector selects, and the
     /// reverse (computed when first asked).
-    pub fn policy_selection(&self) -> &PolicySelection {
+    pub fn policy_selection(&self) -> &Selection {
         self.policy_selection
-            .get_or_init(|| PolicySelection::new(&self.policies, &self.workloads, &self.lookup))
+            .get_or_init(|| Selection::of_policies(&self.policies, &self.workloads, &self.lookup))
     }
 
     /// The policies whose pod selector selects some pods of the workload
     /// at `position` (hostNetwork or not), in input order.
     pub fn policies_selecting<'s>(&'s self, position: usize) -> impl Iterator<Item = &'s Policy<'a>> + 's {
-        self.policy_selection().policies_of[position]
+        self.policy_selection().selecting[position]
             .iter()
             .map(|&i| &self.policies[i])
     }

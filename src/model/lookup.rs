@@ -113,73 +113,74 @@ fn set_by_template(key: &str) -> bool {
     !CONTROLLER_LABELS.contains(&key) && key != CILIUM_SERVICE_ACCOUNT
 }
 
-/// Which workloads each Service selects, and which Services select each
-/// workload: computed once per index, for every check that asks.
+/// Which workloads each of some selecting objects (Services, policies)
+/// selects, and the reverse: computed once per index, for every check that
+/// asks.
 #[derive(Debug, Default)]
-pub struct ServiceSelection {
-    /// Per Service (with a selector), the workloads it selects, ascending.
+pub struct Selection {
+    /// Per object, the workloads it selects, ascending.
     pub workloads_of: Vec<Vec<usize>>,
-    /// Per workload, the Services that select it, ascending.
-    pub services_of: Vec<Vec<usize>>,
+    /// Per workload, the objects that select it, ascending (input order).
+    pub selecting: Vec<Vec<usize>>,
 }
 
-impl ServiceSelection {
-    pub fn new(services: &[Service<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> ServiceSelection {
-        let mut selection = ServiceSelection {
-            workloads_of: vec![Vec::new(); services.len()],
-            services_of: vec![Vec::new(); workloads.len()],
+impl Selection {
+    /// `selected(i, add)` calls `add` with each workload object `i` selects,
+    /// in ascending order.
+    fn build(objects: usize, workloads: usize, mut selected: impl FnMut(usize, &mut dyn FnMut(usize))) -> Selection {
+        let mut selection = Selection {
+            workloads_of: vec![Vec::new(); objects],
+            selecting: vec![Vec::new(); workloads],
         };
-        for (si, service) in services.iter().enumerate() {
-            let Some(selector) = &service.selector else { continue };
-            for &wi in lookup.candidates(&service.obj.namespace, selector) {
-                if service.selects(&workloads[wi]) {
-                    selection.workloads_of[si].push(wi);
-                    selection.services_of[wi].push(si);
-                }
-            }
+        for object in 0..objects {
+            let (workloads_of, selecting) = (&mut selection.workloads_of, &mut selection.selecting);
+            selected(object, &mut |workload| {
+                workloads_of[object].push(workload);
+                selecting[workload].push(object);
+            });
         }
         selection
+    }
+
+    /// The Services' (those with a selector).
+    pub fn of_services(services: &[Service<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> Selection {
+        Selection::build(services.len(), workloads.len(), |i, add| {
+            let service = &services[i];
+            let Some(selector) = &service.selector else { return };
+            for &w in lookup.candidates(&service.obj.namespace, selector) {
+                if service.selects(&workloads[w]) {
+                    add(w);
+                }
+            }
+        })
+    }
+
+    /// The policies' pod selectors: the workloads they select some pods of
+    /// (hostNetwork ones included, which no policy applies to; a malformed
+    /// policy selects nothing), for NP1, M6 and the evaluator.
+    pub fn of_policies(policies: &[Policy<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> Selection {
+        let every: Vec<usize> = (0..workloads.len()).collect();
+        Selection::build(policies.len(), workloads.len(), |i, add| {
+            let policy = &policies[i];
+            if !policy.is_valid() {
+                return;
+            }
+            let candidates = match policy.scope {
+                PolicyScope::Namespace => lookup.candidates_of_matcher(&policy.obj.namespace, &policy.pod_selector),
+                PolicyScope::Cluster(_) => &every,
+            };
+            for &w in candidates {
+                if policy.selects_labels_of(&workloads[w]) {
+                    add(w);
+                }
+            }
+        })
     }
 }
 
 /// The prefix of the labels Calico gives every pod (its namespace,
 /// orchestrator, ServiceAccount): no pod template sets them.
 const CALICO_LABEL_PREFIX: &str = "projectcalico.org/";
-
-/// Which workloads each policy's pod selector selects some pods of
-/// (hostNetwork ones included, which no policy applies to), and the
-/// reverse: computed once per index, for NP1, M6 and the evaluator.
-#[derive(Debug, Default)]
-pub struct PolicySelection {
-    /// Per policy (a malformed one selects nothing), ascending.
-    pub workloads_of: Vec<Vec<usize>>,
-    /// Per workload, the policies whose selector selects it, ascending
-    /// (the input's order).
-    pub policies_of: Vec<Vec<usize>>,
-}
-
-impl PolicySelection {
-    pub fn new(policies: &[Policy<'_>], workloads: &[Workload<'_>], lookup: &PodLookup) -> PolicySelection {
-        let mut selection = PolicySelection {
-            workloads_of: vec![Vec::new(); policies.len()],
-            policies_of: vec![Vec::new(); workloads.len()],
-        };
-        let every: Vec<usize> = (0..workloads.len()).collect();
-        for (pi, policy) in policies.iter().enumerate().filter(|(_, p)| p.is_valid()) {
-            let candidates = match policy.scope {
-                PolicyScope::Namespace => lookup.candidates_of_matcher(&policy.obj.namespace, &policy.pod_selector),
-                PolicyScope::Cluster(_) => &every,
-            };
-            for &wi in candidates {
-                if policy.selects_labels_of(&workloads[wi]) {
-                    selection.workloads_of[pi].push(wi);
-                    selection.policies_of[wi].push(pi);
-                }
-            }
-        }
-        selection
-    }
-}
 
 /// Why two workloads collide (M4A, and M4G across releases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

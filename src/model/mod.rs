@@ -35,7 +35,7 @@ pub use exposure::{Exposure, ExposureSource};
 pub use index::Index;
 pub use input::{Input, ValuesToggle, MAX_INPUT_BYTES};
 pub use load::{Detail, LoadError};
-pub use lookup::{Collision, PodLookup, ServiceSelection};
+pub use lookup::{Collision, PodLookup, Selection};
 pub use manifests::{objects_of, Manifests};
 pub use object::{Location, Object};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};

@@ -40,11 +40,6 @@ pub fn format_age(age: Duration) -> String {
     }
 }
 
-/// `n thing` or `n things`.
-pub(crate) fn count(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,7 +50,5 @@ mod tests {
         assert_eq!(format_age(Duration::from_secs(600)), "10m");
         assert_eq!(format_age(Duration::from_secs(3 * 3600 + 5)), "3h");
         assert_eq!(format_age(Duration::from_secs(5 * 86_400)), "5d");
-        assert_eq!(count(1, "pod"), "1 pod");
-        assert_eq!(count(2, "volume"), "2 volumes");
     }
 }

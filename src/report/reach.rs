@@ -2,6 +2,7 @@
 //! matrix of a small input, the grouped rows of a large one, the summary
 //! per namespace, CSV (a line per destination port) and Graphviz.
 
+use super::{count, thousands};
 use crate::reach::grouped::{Grouped, NamespaceSummary, Row};
 use crate::reach::matrix::Matrix;
 use std::fmt::Write as _;
@@ -184,23 +185,6 @@ fn and_more(more: usize) -> String {
         0 => String::new(),
         n => format!(" and {} more", thousands(n)),
     }
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
-
-/// `4112` as `4,112`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `reach --summary`: a table, a namespace a line.

@@ -4,8 +4,9 @@
 //! decoded into ConfigMaps). Never `--all` or prune: podman state is shared.
 
 use super::host::{podman, run};
-use crate::probe::leftovers::{count, Leftover};
+use crate::probe::leftovers::Leftover;
 use crate::probe::naming::{is_sandbox_name, owner, owner_running, OWNER_KEY, SANDBOX_LABEL};
+use crate::report::count;
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -148,9 +149,9 @@ pub fn find() -> Result<Vec<Leftover>> {
     Ok(found
         .into_iter()
         .map(|(name, found)| {
-            let mut contents = vec![count(found.pods, "pod")];
+            let mut contents = vec![count(found.pods, "pod", "pods")];
             if found.volumes > 0 {
-                contents.push(count(found.volumes, "volume"));
+                contents.push(count(found.volumes, "volume", "volumes"));
             }
             if found.plan_dirs > 0 {
                 contents.push("its plan directory".into());
