@@ -94,7 +94,7 @@ impl Input {
         text: String,
     ) -> Input {
         let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
         Input {
             name: name.into(),

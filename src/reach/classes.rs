@@ -32,7 +32,9 @@
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 use crate::model::workloads::CONTROLLER_LABELS;
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use super::evaluate::Multiply;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 /// A class id in one of the views.
 pub type ClassId = u32;
@@ -119,7 +121,7 @@ pub struct Partition {
 
 impl Partition {
     fn build<K: std::hash::Hash + Eq>(count: usize, key: impl Fn(usize) -> K) -> Partition {
-        let mut ids: HashMap<K, ClassId> = HashMap::new();
+        let mut ids: HashMap<K, ClassId, BuildHasherDefault<Multiply>> = HashMap::default();
         let mut partition = Partition::default();
         for i in 0..count {
             let next = partition.members.len() as ClassId;
@@ -164,7 +166,7 @@ pub struct Classes {
 /// The labels a view reads: per key, the values selectors compare it to
 /// (any other value is alike to them all), or every value (`None`: a
 /// selector reads more of it than equality).
-type LabelReads = BTreeMap<String, Option<BTreeSet<String>>>;
+type LabelReads = BTreeMap<String, Option<HashSet<String>>>;
 
 /// What the policies of an input read of a workload.
 struct Reads {
@@ -193,7 +195,7 @@ impl Reads {
         let mut services = BTreeSet::new();
         let add = |reads: &mut LabelReads, matcher: &Matcher| {
             matcher.each_label(&mut |key, value, whole| {
-                let values = reads.entry(key.to_string()).or_insert_with(|| Some(BTreeSet::new()));
+                let values = reads.entry(key.to_string()).or_insert_with(|| Some(HashSet::new()));
                 match (whole, values.as_mut(), value) {
                     (true, _, _) => *values = None,
                     (false, Some(values), Some(value)) => {
@@ -229,7 +231,7 @@ impl Reads {
         let with_peer = |subject: LabelReads| {
             let mut reads = peer.clone();
             for (key, values) in subject {
-                match (reads.entry(key).or_insert_with(|| Some(BTreeSet::new())), values) {
+                match (reads.entry(key).or_insert_with(|| Some(HashSet::new())), values) {
                     (slot @ Some(_), None) => *slot = None,
                     (Some(known), Some(values)) => known.extend(values),
                     (None, _) => {}
@@ -281,7 +283,7 @@ impl Classes {
         let alone: Vec<bool> = workloads.iter().map(|w| stands_alone(w, index, &reads)).collect();
         let key = |i: usize, read: &LabelReads| {
             let w = &workloads[i];
-            let seen = |(key, values): (&String, &Option<BTreeSet<String>>)| match w.pod_labels.get(key) {
+            let seen = |(key, values): (&String, &Option<HashSet<String>>)| match w.pod_labels.get(key) {
                 None => Seen::Absent,
                 Some(value) if values.as_ref().is_none_or(|v| v.contains(value)) => Seen::Value(value),
                 Some(_) => Seen::Other,
