@@ -150,10 +150,11 @@ fn netaudit_side(case: &Case) -> (Vec<Probe>, Vec<Query>) {
             .collect();
         for probe in &probes {
             let netaudit = match &probe.key {
-                None => row.from_any_pod,
+                None => row.others.from_any_pod,
                 Some(key) if keys.contains(key) => {
-                    row.host_network
+                    row.others.host_network
                         || row
+                            .others
                             .from_pods
                             .iter()
                             .any(|p| (&p.pods, &p.namespaces) == (&key.0, &key.1))
@@ -168,7 +169,7 @@ fn netaudit_side(case: &Case) -> (Vec<Probe>, Vec<Query>) {
         }
         cells.push(Cell {
             source: "outside".into(),
-            netaudit: row.from_outside,
+            netaudit: row.others.from_outside,
             facts: row_facts.with_source(nca::exceptions::Source::Outside),
         });
         queries.push(Query {

@@ -29,10 +29,10 @@
 //! `services` peer names (whose target ports, and whether they are the
 //! destination itself, are per workload).
 
+use super::evaluate::Multiply;
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 use crate::model::workloads::CONTROLLER_LABELS;
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
-use super::evaluate::Multiply;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 

@@ -5,7 +5,7 @@
 //! `--summary` counts per namespace.
 
 use super::classes::Classes;
-use super::matrix::{NamedPods, Reachability, Reached};
+use super::matrix::{Others, Reachability, Reached};
 use crate::model::{Index, Protocol, Selector, Workload};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -92,11 +92,8 @@ pub struct Row {
     pub from_sources: Vec<usize>,
     /// How many audited workloads those groups hold.
     pub from_workload_count: usize,
-    pub from_any_pod: bool,
-    pub from_pods: Vec<NamedPods>,
-    pub from_outside: bool,
-    pub host_network: bool,
-    pub unrestricted: bool,
+    #[serde(flatten)]
+    pub others: Others,
     /// The policies that let the sources in, over the row's ports.
     pub policies: Vec<String>,
     /// What the answers rest on that is not evaluated, over the row's ports.
@@ -151,7 +148,7 @@ impl Grouped {
         let mut rows_of_class: Vec<Vec<usize>> = vec![Vec::new(); classes.source.len()];
         for (row, (answer, _)) in members.iter().enumerate() {
             let answer = &reach.answers[*answer];
-            match answer.reached.host_network {
+            match answer.reached.others.host_network {
                 // Everyone: no policy applies to a hostNetwork pod.
                 true => rows_of_class.iter_mut().for_each(|rows| rows.push(row)),
                 false => answer
@@ -243,11 +240,7 @@ impl Grouped {
                 from_all_workloads: from_all,
                 from_workload_count,
                 from_sources: groups_in,
-                from_any_pod: answer.reached.from_any_pod,
-                from_pods: answer.reached.from_pods.clone(),
-                from_outside: answer.reached.from_outside,
-                host_network: answer.reached.host_network,
-                unrestricted: answer.reached.unrestricted,
+                others: answer.reached.others.clone(),
                 policies: policies.into_iter().collect(),
                 notes: notes.into_iter().collect(),
             });
@@ -297,11 +290,11 @@ pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<Name
         let (row, seen) = by_namespace.entry(&workload.obj.namespace).or_default();
         seen.insert(dest.workload);
         row.ports += 1;
-        row.open_to_any_pod += usize::from(answer.reached.from_any_pod);
-        row.open_to_outside += usize::from(answer.reached.from_outside);
-        row.isolated +=
-            usize::from(!answer.reached.unrestricted && !answer.reached.from_any_pod && !answer.reached.from_outside);
-        row.host_network += usize::from(answer.reached.host_network);
+        let others = &answer.reached.others;
+        row.open_to_any_pod += usize::from(others.from_any_pod);
+        row.open_to_outside += usize::from(others.from_outside);
+        row.isolated += usize::from(!others.unrestricted && !others.from_any_pod && !others.from_outside);
+        row.host_network += usize::from(others.host_network);
     }
     by_namespace
         .into_iter()

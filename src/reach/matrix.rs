@@ -27,6 +27,16 @@ pub struct Row {
     pub protocol: Option<Protocol>,
     /// Sources among the audited workloads, one flag per column.
     pub from_workloads: Vec<bool>,
+    #[serde(flatten)]
+    pub others: Others,
+    pub policies: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Who else may connect than the audited workloads, and why everyone may:
+/// what a matrix row, a grouped row and an answer say alike.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Others {
     /// An arbitrary pod of another namespace.
     pub from_any_pod: bool,
     /// Pods of other namespaces a policy names (pod selector, namespaces).
@@ -37,8 +47,6 @@ pub struct Row {
     pub host_network: bool,
     /// No policy restricts ingress to it.
     pub unrestricted: bool,
-    pub policies: Vec<String>,
-    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -62,11 +70,7 @@ pub struct Answer {
 pub struct Reached {
     /// Audited sources that may, by class (ids in [`Classes::source`]).
     pub sources: ClassSet,
-    pub from_any_pod: bool,
-    pub from_pods: Vec<NamedPods>,
-    pub from_outside: bool,
-    pub host_network: bool,
-    pub unrestricted: bool,
+    pub others: Others,
 }
 
 /// One destination port and its answer.
@@ -112,7 +116,7 @@ impl Reachability {
 
     /// Does `answer` let the workload at `source` connect?
     pub fn lets_in(&self, classes: &Classes, answer: &Answer, source: usize) -> bool {
-        answer.reached.host_network || answer.reached.sources.contains(classes.source.of[source])
+        answer.reached.others.host_network || answer.reached.sources.contains(classes.source.of[source])
     }
 }
 
@@ -139,15 +143,17 @@ fn answer_for(eval: &Evaluator<'_, '_>, index: &Index<'_>, dest: usize, query: O
     Answer {
         reached: Reached {
             sources: reachers.sources,
-            from_any_pod: everyone || reachers.every_pod,
-            from_pods: reachers
-                .pods
-                .into_iter()
-                .map(|(pods, namespaces)| NamedPods { pods, namespaces })
-                .collect(),
-            from_outside: everyone || reachers.outside || reachers.unrestricted,
-            host_network,
-            unrestricted: reachers.unrestricted,
+            others: Others {
+                from_any_pod: everyone || reachers.every_pod,
+                from_pods: reachers
+                    .pods
+                    .into_iter()
+                    .map(|(pods, namespaces)| NamedPods { pods, namespaces })
+                    .collect(),
+                from_outside: everyone || reachers.outside || reachers.unrestricted,
+                host_network,
+                unrestricted: reachers.unrestricted,
+            },
         },
         policies: reachers.policies.into_iter().collect(),
         notes: reachers.notes.0.into_iter().collect(),
@@ -175,11 +181,7 @@ impl Matrix {
                     from_workloads: (0..index.workloads.len())
                         .map(|i| reach.lets_in(classes, answer, i))
                         .collect(),
-                    from_any_pod: answer.reached.from_any_pod,
-                    from_pods: answer.reached.from_pods.clone(),
-                    from_outside: answer.reached.from_outside,
-                    host_network: answer.reached.host_network,
-                    unrestricted: answer.reached.unrestricted,
+                    others: answer.reached.others.clone(),
                     policies: answer.policies.clone(),
                     notes: answer.notes.clone(),
                 }

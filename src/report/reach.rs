@@ -44,24 +44,24 @@ pub fn matrix(matrix: &Matrix) -> String {
         for &allowed in &row.from_workloads {
             line.push_str(&format!(" {:>3}", mark(allowed)));
         }
-        let any = match (row.from_any_pod, row.from_pods.is_empty()) {
+        let any = match (row.others.from_any_pod, row.others.from_pods.is_empty()) {
             (true, _) => ".",
             (false, false) => "~",
             (false, true) => "X",
         };
-        line.push_str(&format!("  {any:>3}  {:>3}", mark(row.from_outside)));
+        line.push_str(&format!("  {any:>3}  {:>3}", mark(row.others.from_outside)));
         out.push_str(&line);
         out.push('\n');
-        let why = if row.host_network {
+        let why = if row.others.host_network {
             Some("hostNetwork: no policy applies".to_string())
-        } else if row.unrestricted {
+        } else if row.others.unrestricted {
             Some("no policy restricts ingress".to_string())
         } else {
             None
         };
         let mut said: Vec<String> = why.into_iter().collect();
-        if !row.from_any_pod {
-            said.extend(row.from_pods.iter().map(|p| match &p.pods {
+        if !row.others.from_any_pod {
+            said.extend(row.others.from_pods.iter().map(|p| match &p.pods {
                 Some(pods) => format!("~ pods `{pods}` of namespaces `{}`", p.namespaces),
                 None => format!("~ any pod of namespaces `{}`", p.namespaces),
             }));
@@ -111,8 +111,8 @@ pub fn grouped(grouped: &Grouped) -> String {
             .collect();
         let more = row.to.len().saturating_sub(NAMES_SHOWN);
         let _ = writeln!(out, "    {}{}", names.join(", "), and_more(more));
-        if !row.from_any_pod && !row.from_pods.is_empty() {
-            for pods in &row.from_pods {
+        if !row.others.from_any_pod && !row.others.from_pods.is_empty() {
+            for pods in &row.others.from_pods {
                 let _ = match &pods.pods {
                     Some(p) => writeln!(out, "    ~ pods `{p}` of namespaces `{}`", pods.namespaces),
                     None => writeln!(out, "    ~ any pod of namespaces `{}`", pods.namespaces),
@@ -148,16 +148,16 @@ pub fn grouped(grouped: &Grouped) -> String {
 /// Who may connect to a row's ports, in words.
 fn sources_in_words(row: &Row, grouped: &Grouped) -> String {
     let mut said = Vec::new();
-    if row.host_network {
+    if row.others.host_network {
         said.push("everyone (hostNetwork: no policy applies)".to_string());
         return said.join(", ");
     }
-    if row.from_any_pod {
+    if row.others.from_any_pod {
         said.push("any pod".to_string());
-    } else if !row.from_pods.is_empty() {
+    } else if !row.others.from_pods.is_empty() {
         said.push("pods some policies name (~)".to_string());
     }
-    if row.from_outside {
+    if row.others.from_outside {
         said.push("outside".to_string());
     }
     if row.from_all_workloads {
@@ -174,7 +174,7 @@ fn sources_in_words(row: &Row, grouped: &Grouped) -> String {
         true => "no one".to_string(),
         false => format!("from {}", said.join(", ")),
     };
-    if row.unrestricted {
+    if row.others.unrestricted {
         text.push_str(" (no policy restricts ingress)");
     }
     text
@@ -272,13 +272,13 @@ pub fn csv(grouped: &Grouped) -> String {
         let sources: Vec<String> = row.from_sources.iter().map(|g| format!("S{}", g + 1)).collect();
         let rest = [
             format!("R{}", i + 1),
-            row.from_any_pod.to_string(),
-            row.from_outside.to_string(),
+            row.others.from_any_pod.to_string(),
+            row.others.from_outside.to_string(),
             row.from_all_workloads.to_string(),
             row.from_workload_count.to_string(),
             field(&sources.join(" ")),
-            row.host_network.to_string(),
-            row.unrestricted.to_string(),
+            row.others.host_network.to_string(),
+            row.others.unrestricted.to_string(),
             field(&row.policies.join("; ")),
             field(&row.notes.join("; ")),
         ]
@@ -338,10 +338,10 @@ pub fn dot(grouped: &Grouped) -> String {
             ),
         };
         let _ = writeln!(out, "  R{} [label={}];", i + 1, quote(&label));
-        if row.from_any_pod {
+        if row.others.from_any_pod {
             let _ = writeln!(out, "  any -> R{};", i + 1);
         }
-        if row.from_outside {
+        if row.others.from_outside {
             let _ = writeln!(out, "  outside -> R{};", i + 1);
         }
         for g in &row.from_sources {

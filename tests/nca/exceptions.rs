@@ -210,7 +210,7 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
         _ => false,
     });
     Facts {
-        dest_host_network: row.host_network,
+        dest_host_network: row.others.host_network,
         dest_namespaced_not_selector,
         dest_allows_pod_addresses,
         dest_peer_pods_exists,
