@@ -100,11 +100,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let mut peers: Vec<(&'e Policy<'a>, &'e PolicyPeer)> = Vec::new();
         for &(policy, side) in groups.iter().flat_map(|g| &g.selecting) {
             for rule in &side.rules {
-                let mut names_service = false;
-                for peer in rule.peers.iter().flatten().chain(&rule.local) {
-                    peer.each(&mut |p| names_service |= matches!(p, PolicyPeer::Service { .. }));
-                }
-                if names_service {
+                if rule.names_service() {
                     return None;
                 }
                 for peer in rule.peers.iter().flatten() {

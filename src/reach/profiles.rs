@@ -18,7 +18,7 @@
 
 use super::classes::ClassId;
 use super::evaluate::{calico_order, Direction, Evaluator, Multiply, Notes, Ports};
-use crate::model::{Flavor, Policy, PolicyPeer, PolicyRule, Side};
+use crate::model::{Flavor, Policy, PolicyRule, Side};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, OnceLock};
@@ -77,11 +77,7 @@ impl Hash for Content<'_> {
 
 /// Can a rule's answer carry a note, or depend on the source itself?
 fn may_note(rule: &PolicyRule) -> bool {
-    let mut names_service = false;
-    for peer in rule.peers.iter().flatten() {
-        peer.each(&mut |p| names_service |= matches!(p, PolicyPeer::Service { .. }));
-    }
-    names_service || rule.unevaluated.is_some() || rule.local.is_some()
+    rule.names_service() || rule.unevaluated.is_some() || rule.local.is_some()
 }
 
 /// Which source classes may go out to one destination port: each

@@ -191,6 +191,16 @@ impl PolicyRule {
         }
     }
 
+    /// Does a peer of it (or its own endpoint's criteria) name a Calico
+    /// `services` peer, whose endpoints and target ports are per Service?
+    pub fn names_service(&self) -> bool {
+        let mut found = false;
+        for peer in self.peers.iter().flatten().chain(&self.local) {
+            peer.each(&mut |p| found |= matches!(p, PolicyPeer::Service { .. }));
+        }
+        found
+    }
+
     /// Does it let every peer in on every port?
     pub fn allows_everything(&self) -> bool {
         self.action == Action::Allow && self.peers.is_none() && self.ports.is_none()
