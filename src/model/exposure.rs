@@ -1,6 +1,7 @@
 //! Who can open a connection to a finding's port or workload, under the
 //! policies of the audited input (the spec's "Exposure").
 
+use super::words::{self, thousands};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,10 +71,18 @@ impl ExposureSource {
                 namespace,
                 count,
                 of,
-            } => format!("{count} of the {of} workloads of release `{release}` in namespace `{namespace}`"),
-            ExposureSource::More { releases, workloads } => {
-                format!("{workloads} more workloads of {releases} more releases (`netaudit reach --to` lists them)")
-            }
+            } => format!(
+                "{} of the {} of release `{release}` in namespace `{namespace}`",
+                thousands(*count),
+                words::count(*of, "workload", "workloads")
+            ),
+            ExposureSource::More { releases, workloads } => format!(
+                "{} more {} of {} more {} (`netaudit reach --to` lists them)",
+                thousands(*workloads),
+                if *workloads == 1 { "workload" } else { "workloads" },
+                thousands(*releases),
+                if *releases == 1 { "release" } else { "releases" }
+            ),
             ExposureSource::Outside => "addresses outside the cluster".to_string(),
             ExposureSource::Nodes => "the nodes".to_string(),
         }
@@ -169,6 +178,22 @@ mod tests {
             )
             .describe(),
             "reachable only from pods of release `shop` in namespace `shop` (allowed by db)"
+        );
+        let counted = vec![
+            ExposureSource::Workloads {
+                release: "apps".into(),
+                namespace: "ns-1".into(),
+                count: 600,
+                of: 1000,
+            },
+            ExposureSource::More {
+                releases: 57,
+                workloads: 4112,
+            },
+        ];
+        assert_eq!(
+            exposure(counted, &["db"]).describe(),
+            "reachable only from 600 of the 1,000 workloads of release `apps` in namespace `ns-1` and 4,112 more workloads of 57 more releases (`netaudit reach --to` lists them) (allowed by db)"
         );
         let mut several = exposure(
             vec![

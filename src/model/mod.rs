@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod selector;
 pub mod stand_in;
 pub mod terminal;
+pub mod words;
 pub mod workloads;
 
 pub use config_objects::{BackendPort, ConfigMap, Ingress, Secret};

@@ -29,7 +29,7 @@
 //! `services` peer names (whose target ports, and whether they are the
 //! destination itself, are per workload).
 
-use super::evaluate::Multiply;
+use super::hasher::Multiply;
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 use crate::model::workloads::CONTROLLER_LABELS;
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};

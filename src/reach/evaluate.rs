@@ -48,6 +48,7 @@
 
 use super::admitted::PeerBitsCache;
 use super::classes::{ClassId, Classes};
+use super::hasher::Multiply;
 use super::profiles::{ProfileAnswers, Profiles};
 use crate::model::{
     Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
@@ -55,7 +56,7 @@ use crate::model::{
 };
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The other end of a connection, as a policy's peer sees it.
@@ -150,46 +151,6 @@ type DecisionKey = (Direction, ClassId, ClassId, Ports);
 struct Decisions {
     by_key: HashMap<DecisionKey, Arc<Decision>, BuildHasherDefault<Multiply>>,
     distinct: HashMap<Decision, Arc<Decision>>,
-}
-
-/// A hasher for small integer keys (class ids, ports): a multiply and a
-/// rotate per word, as rustc's FxHasher; SipHash's resistance to chosen
-/// keys buys nothing here and cost a tenth of `reach`.
-#[derive(Default)]
-pub(super) struct Multiply(u64);
-
-impl Hasher for Multiply {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 pub struct Evaluator<'e, 'a> {

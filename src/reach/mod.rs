@@ -12,6 +12,7 @@ pub mod evaluate;
 pub mod exposure;
 pub mod flows;
 pub mod grouped;
+mod hasher;
 pub mod matrix;
 pub mod need;
 mod peers;

@@ -17,7 +17,8 @@
 //! decided per class as before.
 
 use super::classes::ClassId;
-use super::evaluate::{calico_order, Direction, Evaluator, Multiply, Notes, Ports};
+use super::evaluate::{calico_order, Direction, Evaluator, Notes, Ports};
+use super::hasher::Multiply;
 use crate::model::{Flavor, Policy, PolicyRule, Side};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};

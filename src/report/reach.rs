@@ -2,7 +2,7 @@
 //! matrix of a small input, the grouped rows of a large one, the summary
 //! per namespace, CSV (a line per destination port) and Graphviz.
 
-use super::{count, thousands};
+use crate::model::words::{count, thousands};
 use crate::reach::grouped::{Grouped, NamespaceSummary, Row};
 use crate::reach::matrix::Matrix;
 use std::fmt::Write as _;

@@ -4,9 +4,9 @@
 //! decoded into ConfigMaps). Never `--all` or prune: podman state is shared.
 
 use super::host::{podman, run};
+use crate::model::words::count;
 use crate::probe::leftovers::Leftover;
 use crate::probe::naming::{is_sandbox_name, owner, owner_running, OWNER_KEY, SANDBOX_LABEL};
-use crate::report::count;
 use anyhow::{Context, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
