@@ -45,7 +45,7 @@ pub struct Flow {
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Peer::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Peer::Workload(w) => write!(f, "{w}"),
             Peer::Outside => f.write_str("(outside)"),
         }
     }
@@ -55,11 +55,9 @@ impl fmt::Display for Flow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} -> {}/{}/{} {}/{}",
+            "{} -> {} {}/{}",
             self.from,
-            self.to.kind,
-            self.to.namespace,
-            self.to.name,
+            self.to,
             self.port,
             self.protocol.as_str()
         )

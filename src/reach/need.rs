@@ -58,7 +58,7 @@ pub struct Need {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Source::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Source::Workload(w) => write!(f, "{w}"),
             Source::Release { release, .. } => write!(f, "(release {release})"),
             Source::Outside => f.write_str("(outside)"),
         }
@@ -68,7 +68,7 @@ impl fmt::Display for Source {
 impl fmt::Display for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Destination::Workload(w) => write!(f, "{}/{}/{}", w.kind, w.namespace, w.name),
+            Destination::Workload(w) => write!(f, "{w}"),
             Destination::ServicePods(pods) => write!(f, "(pods of Service {}/{})", pods.namespace, pods.service),
             Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
         }
