@@ -4,10 +4,10 @@
 //! workload costs what the matches cost, not Services × workloads. A
 //! candidate list is a superset: callers still decide with the selector.
 
+use super::hasher::{FastMap, Multiply};
 use super::policy::{Matcher, Policy, PolicyScope, CILIUM_SERVICE_ACCOUNT};
 use super::selector::{Labels, Selector};
 use super::workloads::{Service, Workload, CONTROLLER_LABELS};
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
@@ -20,7 +20,7 @@ pub struct PodLookup {
     by_label: HashMap<u64, Vec<usize>, BuildHasherDefault<AlreadyHashed>>,
 }
 
-/// The keys of [`PodLookup`]'s maps are SipHash values already: hashing
+/// The keys of [`PodLookup`]'s maps are hash values already: hashing
 /// them again was about a sixth of the index's time on a 100,000-workload
 /// dump (perf).
 #[derive(Default)]
@@ -44,7 +44,7 @@ impl Hasher for AlreadyHashed {
 }
 
 fn key(parts: &[&str]) -> u64 {
-    let mut hasher = DefaultHasher::new();
+    let mut hasher = Multiply::default();
     parts.hash(&mut hasher);
     hasher.finish()
 }
@@ -203,7 +203,7 @@ pub fn workload_collisions(workloads: &[Workload<'_>], lookup: &PodLookup) -> Ve
             candidates.insert((workloads[i].obj.namespace.as_str(), i.min(j), i.max(j)));
         }
     };
-    let mut identical: HashMap<(&str, &Labels), Vec<usize>> = HashMap::new();
+    let mut identical: FastMap<(&str, &Labels), Vec<usize>> = FastMap::default();
     for (i, workload) in workloads.iter().enumerate() {
         if let Some(selector) = workload.selector.as_ref().filter(|s| !s.is_empty()) {
             for &j in lookup.candidates(&workload.obj.namespace, selector) {

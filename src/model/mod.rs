@@ -11,8 +11,10 @@
 pub mod config_objects;
 pub(crate) mod documents;
 pub mod exposure;
+pub mod hasher;
 mod index;
 mod input;
+pub mod labels;
 mod load;
 pub mod lookup;
 pub mod malformed;

@@ -180,8 +180,7 @@ pub fn control_plane_pods(namespace: &str, selector: &Selector) -> Option<(Contr
         return None;
     }
     CONTROL_PLANE_PODS.iter().find_map(|(key, value, pods)| {
-        (selector.match_labels.get(*key).map(String::as_str) == Some(*value))
-            .then(|| (*pods, format!("{key}: {value}")))
+        (selector.match_labels.get(key).map(String::as_str) == Some(*value)).then(|| (*pods, format!("{key}: {value}")))
     })
 }
 

@@ -35,9 +35,9 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 pub const CALICO_NAME: &str = "projectcalico.org/name";
 
 use crate::yaml::Node;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-pub type Labels = BTreeMap<String, String>;
+pub use super::labels::Labels;
 
 /// What is known of a namespace's labels without its object: its name,
 /// under the label Kubernetes sets and the one Calico adds.

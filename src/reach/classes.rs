@@ -29,12 +29,11 @@
 //! `services` peer names (whose target ports, and whether they are the
 //! destination itself, are per workload).
 
-use super::hasher::Multiply;
+use crate::model::hasher::{FastMap, FastSet};
 use crate::model::policy::{CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 use crate::model::workloads::CONTROLLER_LABELS;
 use crate::model::{Index, Matcher, Policy, PolicyPeer, Workload};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::collections::{BTreeSet, HashMap};
 
 /// A class id in one of the views.
 pub type ClassId = u32;
@@ -121,7 +120,7 @@ pub struct Partition {
 
 impl Partition {
     fn build<K: std::hash::Hash + Eq>(count: usize, key: impl Fn(usize) -> K) -> Partition {
-        let mut ids: HashMap<K, ClassId, BuildHasherDefault<Multiply>> = HashMap::default();
+        let mut ids: FastMap<K, ClassId> = FastMap::default();
         let mut partition = Partition::default();
         for i in 0..count {
             let next = partition.members.len() as ClassId;
@@ -159,14 +158,15 @@ pub struct Classes {
     pub source: Partition,
     /// The source classes of each peer class.
     pub sources_of_peer: Vec<Vec<ClassId>>,
-    /// How many workloads (not hostNetwork) each (input, namespace) holds.
-    pub namespace_sizes: HashMap<(usize, String), usize>,
+    /// How many workloads (not hostNetwork) each namespace of each input
+    /// holds.
+    pub namespace_sizes: HashMap<usize, HashMap<String, usize>>,
 }
 
 /// The labels a view reads: per key, the values selectors compare it to
 /// (any other value is alike to them all), or every value (`None`: a
 /// selector reads more of it than equality).
-type LabelReads = BTreeMap<String, Option<HashSet<String>>>;
+type LabelReads = FastMap<String, Option<FastSet<String>>>;
 
 /// What the policies of an input read of a workload.
 struct Reads {
@@ -188,14 +188,14 @@ struct Reads {
 
 impl Reads {
     fn of(policies: &[Policy<'_>]) -> Reads {
-        let mut peer = LabelReads::new();
-        let mut ingress_subject = LabelReads::new();
-        let mut egress_subject = LabelReads::new();
+        let mut peer = LabelReads::default();
+        let mut ingress_subject = LabelReads::default();
+        let mut egress_subject = LabelReads::default();
         let mut accounts = false;
         let mut services = BTreeSet::new();
         let add = |reads: &mut LabelReads, matcher: &Matcher| {
             matcher.each_label(&mut |key, value, whole| {
-                let values = reads.entry(key.to_string()).or_insert_with(|| Some(HashSet::new()));
+                let values = reads.entry(key.to_string()).or_insert_with(|| Some(FastSet::default()));
                 match (whole, values.as_mut(), value) {
                     (true, _, _) => *values = None,
                     (false, Some(values), Some(value)) => {
@@ -231,7 +231,7 @@ impl Reads {
         let with_peer = |subject: LabelReads| {
             let mut reads = peer.clone();
             for (key, values) in subject {
-                match (reads.entry(key).or_insert_with(|| Some(HashSet::new())), values) {
+                match (reads.entry(key).or_insert_with(|| Some(FastSet::default())), values) {
                     (slot @ Some(_), None) => *slot = None,
                     (Some(known), Some(values)) => known.extend(values),
                     (None, _) => {}
@@ -256,10 +256,19 @@ impl Reads {
 /// A label's value as a view sees it.
 #[derive(Hash, PartialEq, Eq)]
 enum Seen<'w> {
-    Absent,
     /// A value no selector names: alike to every other such value.
     Other,
     Value(&'w str),
+}
+
+/// A label of a workload as a view sees it, if the view reads its key.
+fn seen<'w>(read: &LabelReads, (key, value): (&'w String, &'w String)) -> Option<(&'w str, Seen<'w>)> {
+    let values = read.get(key.as_str())?;
+    let seen = match values.as_ref().is_none_or(|v| v.contains(value)) {
+        true => Seen::Value(value),
+        false => Seen::Other,
+    };
+    Some((key, seen))
 }
 
 /// What sets a workload's class, in one view.
@@ -268,8 +277,8 @@ struct Key<'w> {
     namespace: &'w str,
     input: usize,
     host_network: bool,
-    /// The labels the view reads, in its key order.
-    labels: Vec<Seen<'w>>,
+    /// The labels the view reads that the workload carries, by key.
+    labels: Vec<(&'w str, Seen<'w>)>,
     account: Option<&'w str>,
     /// A workload no class can stand for: its position.
     alone: Option<usize>,
@@ -283,16 +292,11 @@ impl Classes {
         let alone: Vec<bool> = workloads.iter().map(|w| stands_alone(w, index, &reads)).collect();
         let key = |i: usize, read: &LabelReads| {
             let w = &workloads[i];
-            let seen = |(key, values): (&String, &Option<HashSet<String>>)| match w.pod_labels.get(key) {
-                None => Seen::Absent,
-                Some(value) if values.as_ref().is_none_or(|v| v.contains(value)) => Seen::Value(value),
-                Some(_) => Seen::Other,
-            };
             Key {
                 namespace: &w.obj.namespace,
                 input: w.obj.input,
                 host_network: w.host_network_line.is_some(),
-                labels: read.iter().map(seen).collect(),
+                labels: w.pod_labels.iter().filter_map(|label| seen(read, label)).collect(),
                 account: reads.accounts.then(|| w.service_account()),
                 alone: alone[i].then_some(i),
             }
@@ -367,10 +371,27 @@ fn sources_of_peer(peer: &Partition, source: &Partition) -> Vec<Vec<ClassId>> {
     of_peer
 }
 
-fn namespace_sizes(workloads: &[Workload<'_>]) -> HashMap<(usize, String), usize> {
-    let mut sizes = HashMap::new();
+fn namespace_sizes(workloads: &[Workload<'_>]) -> HashMap<usize, HashMap<String, usize>> {
+    let mut sizes: HashMap<usize, HashMap<String, usize>> = HashMap::new();
     for w in workloads.iter().filter(|w| w.host_network_line.is_none()) {
-        *sizes.entry((w.obj.input, w.obj.namespace.clone())).or_insert(0) += 1;
+        let of_input = sizes.entry(w.obj.input).or_default();
+        match of_input.get_mut(w.obj.namespace.as_str()) {
+            Some(size) => *size += 1,
+            None => {
+                of_input.insert(w.obj.namespace.clone(), 1);
+            }
+        }
     }
     sizes
+}
+
+impl Classes {
+    /// How many workloads (not hostNetwork) `namespace` of `input` holds.
+    pub fn namespace_size(&self, input: usize, namespace: &str) -> usize {
+        self.namespace_sizes
+            .get(&input)
+            .and_then(|sizes| sizes.get(namespace))
+            .copied()
+            .unwrap_or(0)
+    }
 }

@@ -48,15 +48,14 @@
 
 use super::admitted::PeerBitsCache;
 use super::classes::{ClassId, Classes};
-use super::hasher::Multiply;
 use super::profiles::{ProfileAnswers, Profiles};
+use crate::model::hasher::FastMap;
 use crate::model::{
     Action, Flavor, Index, PodPick, Policy, PolicyPeer, PolicyPort, PolicyRule, PortMatch, Protocol, Service, Side,
     Workload,
 };
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The other end of a connection, as a policy's peer sees it.
@@ -149,7 +148,7 @@ type DecisionKey = (Direction, ClassId, ClassId, Ports);
 /// The decisions made so far, by question, and each distinct answer once.
 #[derive(Default)]
 struct Decisions {
-    by_key: HashMap<DecisionKey, Arc<Decision>, BuildHasherDefault<Multiply>>,
+    by_key: FastMap<DecisionKey, Arc<Decision>>,
     distinct: HashMap<Decision, Arc<Decision>>,
 }
 

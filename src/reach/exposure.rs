@@ -3,8 +3,9 @@
 
 use super::classes::{ClassId, ClassSet, Classes};
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
+use crate::model::hasher::FastMap;
 use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// The exposure of `ports` (empty: any port) of the workloads at
 /// `workloads` (positions in `index.workloads`).
@@ -284,14 +285,15 @@ pub const LISTED_SOURCES: usize = 20;
 /// is said, not of the workloads behind them.
 fn audited_sources(index: &Index<'_>, classes: &Classes, allowed: &ClassSet) -> Vec<ExposureSource> {
     struct Namespace<'w> {
-        input: usize,
         name: &'w str,
         first: usize,
         allowed: Vec<ClassId>,
         count: usize,
+        /// The workloads of the namespace (hostNetwork ones aside), allowed or not.
+        size: usize,
     }
     let mut namespaces: Vec<Namespace<'_>> = Vec::new();
-    let mut position_of: HashMap<(usize, &str), usize> = HashMap::new();
+    let mut position_of: FastMap<(usize, &str), usize> = FastMap::default();
     let mut nodes: Option<usize> = None;
     for class in allowed.iter() {
         let members = &classes.source.members[class as usize];
@@ -304,11 +306,11 @@ fn audited_sources(index: &Index<'_>, classes: &Classes, allowed: &ClassSet) -> 
         let key = (w.obj.input, w.obj.namespace.as_str());
         let at = *position_of.entry(key).or_insert_with(|| {
             namespaces.push(Namespace {
-                input: key.0,
                 name: key.1,
                 first,
                 allowed: Vec::new(),
                 count: 0,
+                size: classes.namespace_size(key.0, key.1),
             });
             namespaces.len() - 1
         });
@@ -317,11 +319,7 @@ fn audited_sources(index: &Index<'_>, classes: &Classes, allowed: &ClassSet) -> 
         namespace.allowed.push(class);
         namespace.count += members.len();
     }
-    let size = |n: &Namespace<'_>| {
-        let key = (n.input, n.name.to_string());
-        classes.namespace_sizes.get(&key).copied().unwrap_or(0)
-    };
-    let whole = |n: &Namespace<'_>| size(n) > 1 && n.count == size(n);
+    let whole = |n: &Namespace<'_>| n.size > 1 && n.count == n.size;
     let release = |n: &Namespace<'_>| {
         let member = &index.workloads[n.first];
         ExposureSource::Release {
@@ -354,13 +352,13 @@ fn audited_sources(index: &Index<'_>, classes: &Classes, allowed: &ClassSet) -> 
     // stands for.
     let mut summary: Vec<(usize, ExposureSource, usize)> = said.into_iter().map(|(f, s)| (f, s, 0)).collect();
     for n in &namespaces {
-        let source = match n.count == size(n) {
+        let source = match n.count == n.size {
             true => release(n),
             false => ExposureSource::Workloads {
                 release: index.release_of(index.workloads[n.first].obj).to_string(),
                 namespace: n.name.to_string(),
                 count: n.count,
-                of: size(n),
+                of: n.size,
             },
         };
         summary.push((n.first, source, n.count));

@@ -12,7 +12,6 @@ pub mod evaluate;
 pub mod exposure;
 pub mod flows;
 pub mod grouped;
-mod hasher;
 pub mod matrix;
 pub mod need;
 mod peers;

@@ -18,10 +18,10 @@
 
 use super::classes::ClassId;
 use super::evaluate::{calico_order, Direction, Evaluator, Notes, Ports};
-use super::hasher::Multiply;
+use crate::model::hasher::FastMap;
 use crate::model::{Flavor, Policy, PolicyRule, Side};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 
 /// A profile id; [`OPEN`] is the side no policy restricts.
@@ -219,4 +219,4 @@ impl<'e, 'a> Evaluator<'e, 'a> {
 }
 
 /// Answers per (profile, target class, ports).
-pub(super) type ProfileAnswers = HashMap<(ProfileId, ClassId, Ports), bool, BuildHasherDefault<Multiply>>;
+pub(super) type ProfileAnswers = FastMap<(ProfileId, ClassId, Ports), bool>;

@@ -546,7 +546,7 @@ impl<'a> Context<'_, 'a> {
                 .filter(|(k, v)| {
                     members
                         .iter()
-                        .all(|&m| index.workloads[m].pod_labels.get(*k) == Some(*v))
+                        .all(|&m| index.workloads[m].pod_labels.get(k) == Some(*v))
                 })
                 .filter(|(k, v)| {
                     let selector = selector_of(&Labels::from([((*k).clone(), (*v).clone())]));

@@ -64,23 +64,23 @@ pub(super) fn unique_labels<'w, 'a>(
     if !colliding.is_empty() {
         return Err(colliding);
     }
-    let mut keys: Vec<&str> = workload.pod_labels.keys().map(String::as_str).collect();
-    keys.sort_by_key(|k| key_rank(k));
-    keys.truncate(MAX_CANDIDATE_KEYS);
+    let mut entries: Vec<(&String, &String)> = workload.pod_labels.iter().collect();
+    entries.sort_by_key(|(k, _)| key_rank(k));
+    entries.truncate(MAX_CANDIDATE_KEYS);
     let excludes_all = |subset: &[usize]| {
         let labels: Labels = subset
             .iter()
-            .map(|&i| (keys[i].to_string(), workload.pod_labels[keys[i]].clone()))
+            .map(|&i| (entries[i].0.clone(), entries[i].1.clone()))
             .collect();
         let selector = selector_of(&labels);
         let selects_other = others.iter().any(|o| o.pods_selected_by(&selector))
             || unrendered.iter().any(|pods| selector.matches(pods));
         (!selects_other).then_some(labels)
     };
-    for size in 1..=keys.len().min(MAX_SUBSET) {
-        if let Some(mut labels) = combinations(keys.len(), size).find_map(|c| excludes_all(&c)) {
+    for size in 1..=entries.len().min(MAX_SUBSET) {
+        if let Some(mut labels) = combinations(entries.len(), size).find_map(|c| excludes_all(&c)) {
             for key in INSTANCE_KEYS {
-                if let Some(value) = workload.pod_labels.get(*key) {
+                if let Some(value) = workload.pod_labels.get(key) {
                     labels.insert((*key).to_string(), value.clone());
                 }
             }

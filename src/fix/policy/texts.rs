@@ -158,7 +158,7 @@ fn sidecar_texts(index: &Index<'_>, workload: &Workload<'_>, container: &Node, t
             .as_ref()
             .is_none_or(|n| n.contains(&object.namespace.as_str()))
             && labels_of_object(object)
-                .get(*label)
+                .get(label)
                 .is_some_and(|v| value.is_none_or(|want| v == want))
     };
     let mut add = |kind: &str, object: &crate::model::Object, data: &[(String, String)]| {
