@@ -53,6 +53,11 @@ impl Hasher for Multiply {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The low bits of a product depend only on the low bits of its
+        // factors, and hash maps pick a bucket by the low bits: without the
+        // rotation, keys that differ only in their later characters
+        // (`ns-0001`, `ns-0002`) fell in the same bucket (rustc-hash 2
+        // rotates the same way).
+        self.0.rotate_left(26)
     }
 }
