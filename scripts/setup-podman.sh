@@ -5,9 +5,10 @@
 #   bash scripts/setup-podman.sh --rebuild  # also rebuild the test image
 #
 # Idempotent; meant for root (CI runs as root). It:
-#   1. installs podman, runc, busybox-static, catatonit and iptables with
-#      apt-get when one is missing (apt-get update first when apt knows no
-#      candidate for one of them);
+#   1. installs podman, runc, busybox-static, catatonit, iptables and
+#      dnsmasq-base (the sandbox's DNS server: the binary only, no service)
+#      with apt-get when one is missing (apt-get update first when apt knows
+#      no candidate for one of them);
 #   2. builds localhost/netaudit-test:latest with `podman import` of a rootfs
 #      made of testdata/podman/rootfs/ plus the busybox-static binary and one
 #      symlink per applet, unless an image of the current layout exists;
@@ -28,7 +29,7 @@ IMAGE="localhost/netaudit-test:latest"
 # Bump when the image's layout (rootfs/, applets, CMD, ENV) changes: an image
 # with another value is rebuilt.
 IMAGE_LAYOUT="1"
-PACKAGES=(podman runc busybox-static catatonit iptables)
+PACKAGES=(podman runc busybox-static catatonit iptables dnsmasq-base)
 export CONTAINERS_CONF="$ROOT/podman/containers.conf"
 
 rebuild=0

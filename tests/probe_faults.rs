@@ -110,6 +110,7 @@ fn podman_holds(sandbox: &str) -> Vec<String> {
     let mut held = sandbox_pods(sandbox);
     held.extend(podman(&["ps", "-a", "-q", "--filter", &name]));
     held.extend(podman(&["volume", "ls", "-q", "--filter", &name]));
+    held.extend(podman(&["network", "ls", "-q", "--filter", &name]));
     held
 }
 
@@ -316,8 +317,18 @@ fn after_sigkill_netaudit_cleanup_lists_the_sandbox_with_its_age_and_removes_onl
         .unwrap()
         .success());
     killed.wait().unwrap();
-    // What SIGKILL left: the pods, and the plan files with the Secret in clear.
+    // What SIGKILL left: the pods, the network, and the plan files with the
+    // Secret in clear; not the DNS server, which dies with netaudit.
     assert_eq!(sandbox_pods(&sandbox).len(), 2);
+    let dns_servers = || {
+        let out = Command::new("pgrep").args(["-x", "dnsmasq"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dns_servers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(dns_servers(), "", "the sandbox's DNS server outlived netaudit");
     assert!(
         plan_file_text(&place).contains(CANARIES[0]),
         "the plan files hold the decoded Secret"
@@ -343,7 +354,7 @@ fn after_sigkill_netaudit_cleanup_lists_the_sandbox_with_its_age_and_removes_onl
     assert!(
         killed_line.starts_with(&format!("would remove podman sandbox {sandbox} ("))
             && killed_line.contains("s old: 2 pods")
-            && killed_line.ends_with("its plan directory)"),
+            && killed_line.ends_with("its network, its plan directory)"),
         "{killed_line}"
     );
     let in_use_line = line(&in_use);

@@ -72,6 +72,11 @@ fn assert_sandbox_gone(sandbox: &str) {
         Vec::<String>::new(),
         "volumes left"
     );
+    assert_eq!(
+        podman_list(&["network", "ls", "-q", "--filter", &name]),
+        Vec::<String>::new(),
+        "network left"
+    );
 }
 
 fn sandbox_of(json: &serde_json::Value) -> String {
@@ -203,6 +208,36 @@ fn clean_chart_has_no_findings() {
     assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json:#}");
     assert_eq!(json["probe"]["runs"], 2);
     assert_eq!(json["probe"]["incomplete"].as_array().unwrap().len(), 0, "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+}
+
+/// The sandbox's network and DNS: the client becomes ready only once it
+/// has fetched the server's page through the Service, by its short name
+/// and its full name, on the Service's port (80, which the sandbox
+/// redirects to the server's 8080). Nothing of the network is left.
+#[test]
+fn pods_reach_each_other_through_their_services() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = podman_ready() else { return };
+    let out = install(&[
+        "svc",
+        "testdata/charts/probe-services",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "60s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     assert_sandbox_gone(&sandbox_of(&json));
 }
 

@@ -1,5 +1,5 @@
-//! Podman sandboxes left behind, and removing a sandbox: the pods carrying
-//! [`SANDBOX_LABEL`], the volumes named after such a sandbox, and the
+//! Podman sandboxes left behind, and removing a sandbox: the pods and the
+//! network carrying [`SANDBOX_LABEL`], the volumes named after such a sandbox, and the
 //! plan directories marked as one's (they hold the chart's Secrets,
 //! decoded into ConfigMaps). Never `--all` or prune: podman state is shared.
 
@@ -44,7 +44,53 @@ pub(super) fn remove_sandbox(name: &str) -> Result<()> {
     if !volumes.is_empty() {
         run(podman().args(["volume", "rm", "-f"]).args(&volumes))?;
     }
+    for network in networks_of(Some(name))? {
+        run(podman().args(["network", "rm", "-f"]).arg(&network.name))?;
+    }
     Ok(())
+}
+
+/// A sandbox's network: named as the sandbox, labelled with its name.
+struct SandboxNetwork {
+    name: String,
+    sandbox: String,
+    created: Option<SystemTime>,
+}
+
+/// The networks carrying our label (of sandbox `name`, or of any).
+fn networks_of(name: Option<&str>) -> Result<Vec<SandboxNetwork>> {
+    let label = match name {
+        Some(name) => format!("label={SANDBOX_LABEL}={name}"),
+        None => format!("label={SANDBOX_LABEL}"),
+    };
+    let listed = run(podman()
+        .args(["network", "ls", "--format", "json", "--filter"])
+        .arg(label))?;
+    let networks: Vec<Value> = serde_json::from_str(listed.trim())
+        .or_else(|e| {
+            if listed.trim().is_empty() {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })
+        .context("cannot read `podman network ls --format json`")?;
+    Ok(networks
+        .iter()
+        .filter_map(|network| {
+            let sandbox = network["labels"][SANDBOX_LABEL]
+                .as_str()
+                .filter(|n| is_sandbox_name(n))?;
+            Some(SandboxNetwork {
+                name: network["name"].as_str()?.to_string(),
+                sandbox: sandbox.to_string(),
+                created: network["created"]
+                    .as_str()
+                    .and_then(|c| k8s_openapi::chrono::DateTime::parse_from_rfc3339(c).ok())
+                    .map(SystemTime::from),
+            })
+        })
+        .collect())
 }
 
 /// A plan directory of ours in the temporary directory.
@@ -93,6 +139,7 @@ fn plan_dirs() -> Vec<PlanDir> {
 struct Found {
     pods: usize,
     volumes: usize,
+    networks: usize,
     plan_dirs: usize,
     created: Option<SystemTime>,
     owner: Option<String>,
@@ -130,6 +177,11 @@ pub fn find() -> Result<Vec<Leftover>> {
         entry.pods += 1;
         entry.seen(created, labels[OWNER_KEY].as_str().map(str::to_string));
     }
+    for network in networks_of(None)? {
+        let entry = found.entry(network.sandbox).or_default();
+        entry.networks += 1;
+        entry.seen(network.created, None);
+    }
     let dirs = plan_dirs();
     for dir in &dirs {
         let entry = found.entry(dir.name.clone()).or_default();
@@ -152,6 +204,9 @@ pub fn find() -> Result<Vec<Leftover>> {
             let mut contents = vec![count(found.pods, "pod", "pods")];
             if found.volumes > 0 {
                 contents.push(count(found.volumes, "volume", "volumes"));
+            }
+            if found.networks > 0 {
+                contents.push("its network".into());
             }
             if found.plan_dirs > 0 {
                 contents.push("its plan directory".into());

@@ -19,13 +19,17 @@
 //!   run here, as the kubelet runs them (`readiness.rs`).
 //! - Secrets become ConfigMaps (podman 4.3 cannot mount or reference them).
 //! - Every name podman makes global (pods, ConfigMap, claim and emptyDir
-//!   volumes) gets the sandbox's unique prefix, and every pod carries the
-//!   label `netaudit.io/sandbox=<name>`: cleanup removes exactly that, and
-//!   nothing that exists outside the sandbox is ever touched.
+//!   volumes, the network) gets the sandbox's unique prefix, and every pod
+//!   and the network carry the label `netaudit.io/sandbox=<name>`: cleanup
+//!   removes exactly that, and nothing that exists outside the sandbox is
+//!   ever touched.
+//! - The pods run on the sandbox's own internal network, where they find
+//!   each other by their Services' names (`network.rs`).
 
 mod config;
 mod host;
 pub mod leftovers;
+mod network;
 mod plan;
 mod readiness;
 
@@ -48,6 +52,8 @@ pub struct PodmanSandbox {
     /// When to pull the chart's images (before anything is played).
     pub pull: PullPolicy,
     installed: bool,
+    /// The sandbox's network and DNS server, from the install on.
+    network: Option<network::Network>,
     /// The pods the last wait found ready: the only ones probed (a pod that
     /// is not ready may hold boot-time sockets, or not yet its real ones).
     ready: BTreeSet<String>,
@@ -66,6 +72,7 @@ impl PodmanSandbox {
             plan: Plan::new(index, release)?,
             pull: PullPolicy::Never,
             installed: false,
+            network: None,
             ready: BTreeSet::new(),
             _cooperative: cooperative,
         })
@@ -310,7 +317,7 @@ impl Sandbox for PodmanSandbox {
 
     fn removal_hint(&self) -> String {
         format!(
-            "podman pod ps -q --filter label={SANDBOX_LABEL}={0} | xargs -r podman pod rm -f; podman volume ls -q --filter name=^{0}- | xargs -r podman volume rm -f",
+            "podman pod ps -q --filter label={SANDBOX_LABEL}={0} | xargs -r podman pod rm -f; podman volume ls -q --filter name=^{0}- | xargs -r podman volume rm -f; podman network rm -f {0}",
             self.plan.name
         )
     }
@@ -326,16 +333,49 @@ impl Sandbox for PodmanSandbox {
         }
         self.pull_images()?;
         self.installed = true;
-        for pod in &self.plan.pods {
+        let network = self.network.insert(network::Network::create(&self.plan.name)?);
+        self.plan.write(&network.resolver())?;
+        let names: Vec<_> = self
+            .plan
+            .pods
+            .iter()
+            .enumerate()
+            .filter(|(_, pod)| !pod.host_network)
+            .map(|(i, pod)| (network.pod_address(i), pod.dns_names.clone()))
+            .collect();
+        network.start_dns(&names)?;
+        for (i, pod) in self.plan.pods.iter().enumerate() {
             interrupt::check()?;
-            // `--network` explicitly: without it podman creates (and keeps) a
-            // network of its own; with it, it overrides `hostNetwork`, so
-            // host-network pods are played with `--network host`.
-            let network = if pod.host_network { "host" } else { "podman" };
-            run(podman()
-                .args(["kube", "play", "--start", "--network", network])
-                .arg(&pod.file))
-            .with_context(|| format!("cannot start the pod for {} `{}`", pod.owner.kind, pod.owner.name))?;
+            // Host-network pods are played with `--network host`: the
+            // sandbox's network would override their `hostNetwork`.
+            let mut play = podman();
+            play.args(["kube", "play", "--start", "--network"]);
+            match pod.host_network {
+                true => play.arg("host"),
+                false => play
+                    .arg(&network.name)
+                    .arg("--ip")
+                    .arg(network.pod_address(i).to_string()),
+            };
+            run(play.arg(&pod.file))
+                .with_context(|| format!("cannot start the pod for {} `{}`", pod.owner.kind, pod.owner.name))?;
+        }
+        // The Services' ports, once every pod's network namespace exists.
+        let redirected: Vec<(usize, &PlannedPod)> = self
+            .plan
+            .pods
+            .iter()
+            .enumerate()
+            .filter(|(_, pod)| !pod.host_network && !pod.redirects.is_empty())
+            .collect();
+        if !redirected.is_empty() {
+            let (infra_pids, _) = host::process_info(&self.plan.name, &[])?;
+            for (i, pod) in redirected {
+                let infra = *infra_pids
+                    .get(&pod.name)
+                    .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
+                network::redirect_ports(infra, network.pod_address(i), &pod.redirects)?;
+            }
         }
         Ok(())
     }
@@ -504,6 +544,9 @@ impl Sandbox for PodmanSandbox {
         if !self.installed {
             return Ok(());
         }
+        if let Some(network) = &mut self.network {
+            network.stop_dns();
+        }
         if let Err(error) = leftovers::remove_sandbox(&self.plan.name) {
             self.plan.keep_only_the_marker();
             return Err(error);
@@ -525,7 +568,11 @@ mod tests {
         let manifests =
             Manifests::load(vec![Input::new("c", "rel", "default", text)], Detail::WithConfiguration).unwrap();
         let index = manifests.index();
-        let sandbox = PodmanSandbox::new(&index, "rel").unwrap();
+        let mut sandbox = PodmanSandbox::new(&index, "rel").unwrap();
+        let resolver = network::Resolver {
+            nameserver: "10.222.7.1".parse().unwrap(),
+        };
+        sandbox.plan.write(&resolver).unwrap();
         assert_eq!(sandbox.plan.pods.len(), 1, "the Job is not played");
         let pod = &sandbox.plan.pods[0];
         assert!(pod.host_network);
@@ -550,6 +597,8 @@ mod tests {
         let spec = &docs[2]["spec"];
         assert_eq!(docs[2]["metadata"]["labels"][SANDBOX_LABEL], p.as_str());
         assert_eq!(spec["restartPolicy"], "Never");
+        assert_eq!(spec["dnsPolicy"], "None");
+        assert_eq!(spec["dnsConfig"]["nameservers"][0], "10.222.7.1");
         let container = &spec["containers"][0];
         assert!(container.get("ports").is_none() && container.get("readinessProbe").is_none());
         assert_eq!(container["imagePullPolicy"], "Never");

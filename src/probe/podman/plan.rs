@@ -3,10 +3,11 @@
 //! `podman` and docs/podman-notes.md), each in its own file with the
 //! ConfigMaps (and Secrets, as ConfigMaps) it references.
 
+use super::network::{Redirect, Resolver, CLUSTER_DOMAIN, MAX_PODS};
 use super::readiness::Probe;
 use crate::model::{Index, Workload, WorkloadRef};
 use crate::probe::naming::{self, dns_label, sandbox_name, OWNER_KEY, SANDBOX_LABEL};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,14 @@ pub struct PlannedPod {
     pub probes: BTreeMap<String, Result<Probe, String>>,
     /// The file this pod is played from.
     pub file: PathBuf,
+    /// Its namespace in the chart (what its resolver searches).
+    pub namespace: String,
+    /// The names the sandbox's DNS gives it (its Services', in full).
+    pub dns_names: Vec<String>,
+    /// Its Services' ports that reach another port of it.
+    pub redirects: Vec<Redirect>,
+    /// What its file holds: the ConfigMaps it references, then the pod.
+    documents: Vec<Value>,
 }
 
 /// Every pod of one sandbox, written into a temporary directory.
@@ -62,26 +71,56 @@ impl Plan {
             let owner = workload.reference();
             let pod_name = dns_label(&format!("{name}-{i}-{}", workload.obj.name), 60);
             let file = dir.path().join(format!("{pod_name}.yaml"));
-            let (pod, planned) = namer.pod_for(workload, pod_name, owner, file);
-            // The pod and the ConfigMaps it references, in one file.
+            let (pod, mut planned) = namer.pod_for(workload, pod_name, owner, file);
+            (planned.dns_names, planned.redirects) = service_names_and_ports(index, workload);
+            // The pod and the ConfigMaps it references, in one file
+            // (ConfigMaps first: podman resolves them while reading it).
             let pod_text = serde_json::to_string(&pod).context("cannot serialize a pod")?;
-            // (ConfigMaps first: podman resolves them while reading the file.)
-            let mut documents: Vec<String> = Vec::new();
-            for (cm_name, cm) in &config_maps {
-                if pod_text.contains(&format!("\"{cm_name}\"")) {
-                    documents.push(serde_json::to_string(cm).context("cannot serialize a ConfigMap")?);
-                }
-            }
-            documents.push(pod_text);
-            std::fs::write(&planned.file, documents.join("\n---\n"))
-                .with_context(|| format!("cannot write {}", planned.file.display()))?;
+            planned.documents = config_maps
+                .iter()
+                .filter(|(cm_name, _)| pod_text.contains(&format!("\"{cm_name}\"")))
+                .map(|(_, cm)| cm.clone())
+                .chain([pod])
+                .collect();
             pods.push(planned);
+        }
+        // (Pod `i` has the network's address `i + 2`.)
+        if pods.len() > MAX_PODS {
+            bail!(
+                "{} pods to run: a podman sandbox's network holds at most {MAX_PODS} (use --runtime kube)",
+                pods.len()
+            );
         }
         Ok(Plan {
             name,
             pods,
             dir: Some(dir),
         })
+    }
+
+    /// Write each pod's file, its resolver pointed at the sandbox's DNS
+    /// (host-network pods too: the gateway is the host's).
+    pub fn write(&mut self, resolver: &Resolver) -> Result<()> {
+        for pod in &mut self.pods {
+            if let Some(spec) = pod
+                .documents
+                .last_mut()
+                .and_then(|p| p.get_mut("spec"))
+                .and_then(Value::as_object_mut)
+            {
+                spec.insert("dnsPolicy".into(), json!("None"));
+                spec.insert("dnsConfig".into(), resolver.dns_config(&pod.namespace));
+            }
+            let texts = pod
+                .documents
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()
+                .context("cannot serialize a pod")?;
+            std::fs::write(&pod.file, texts.join("\n---\n"))
+                .with_context(|| format!("cannot write {}", pod.file.display()))?;
+        }
+        Ok(())
     }
 
     /// After a cleanup that failed: the pod files (the Secrets, decoded)
@@ -237,12 +276,16 @@ impl Namer {
             pod,
             PlannedPod {
                 name: pod_name,
+                namespace: workload.obj.namespace.clone(),
                 owner,
                 host_network,
                 containers,
                 images,
                 probes,
                 file,
+                dns_names: Vec::new(),
+                redirects: Vec::new(),
+                documents: Vec::new(),
             },
         )
     }
@@ -270,6 +313,47 @@ impl Namer {
             self.prefix_reference(claim.get_mut("claimName"));
         }
     }
+}
+
+/// The names the Services that select `workload` give its pod
+/// (`SERVICE.NAMESPACE.svc.cluster.local`; under its governing Service, a
+/// StatefulSet's pod also `NAME-0.SERVICE.…`: the sandbox runs one pod per
+/// workload), and their ports that reach another of its ports.
+fn service_names_and_ports(index: &Index<'_>, workload: &Workload<'_>) -> (Vec<String>, Vec<Redirect>) {
+    let mut names = Vec::new();
+    let mut redirects: Vec<Redirect> = Vec::new();
+    let governing = workload
+        .obj
+        .root
+        .path(&["spec", "serviceName"])
+        .and_then(|n| n.scalar_text());
+    for service in index.services_selecting(workload) {
+        let name = format!("{}.{}.svc.{CLUSTER_DOMAIN}", service.obj.name, service.obj.namespace);
+        if workload.obj.kind == "StatefulSet" && governing == Some(service.obj.name.as_str()) {
+            names.push(format!("{}-0.{name}", workload.obj.name));
+        }
+        names.push(name);
+        for port in &service.ports {
+            for target in service.target_numbers(port, workload) {
+                let redirect = Redirect {
+                    protocol: port.protocol,
+                    port: port.port,
+                    target,
+                };
+                // The first Service to claim a port keeps it (as the rule
+                // written first wins).
+                let taken = redirects
+                    .iter()
+                    .any(|r| r.protocol == port.protocol && r.port == port.port);
+                if target != port.port && !taken {
+                    redirects.push(redirect);
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    (names, redirects)
 }
 
 fn prefix_string(value: Option<&mut Value>, prefix: &str) {
