@@ -238,6 +238,28 @@ fn pods_reach_each_other_through_their_services() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
+    // The probe saw the client's connections (closed long before it read
+    // the sockets: their TIME_WAIT tells), on the server's own port.
+    let flows = json["probe"]["flows"].as_array().expect("probe.flows");
+    let to_web: Vec<&serde_json::Value> = flows
+        .iter()
+        .filter(|f| f["from"]["name"] == "svc-client" && f["to"]["workload"]["name"] == "svc-web")
+        .collect();
+    assert_eq!(to_web.len(), 1, "{flows:#?}");
+    assert_eq!(
+        (&to_web[0]["port"], &to_web[0]["protocol"], &to_web[0]["completed"]),
+        (
+            &serde_json::json!(8080),
+            &serde_json::json!("TCP"),
+            &serde_json::json!(true)
+        ),
+        "{flows:#?}"
+    );
+    assert!(to_web[0]["count"].as_u64().unwrap_or(0) >= 1, "{flows:#?}");
+    assert!(
+        flows.iter().all(|f| f["from"]["name"] != "svc-web"),
+        "the server made no connection: {flows:#?}"
+    );
     assert_sandbox_gone(&sandbox_of(&json));
 }
 

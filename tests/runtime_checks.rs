@@ -4,8 +4,8 @@
 use netaudit::checks::{self, Analysis};
 use netaudit::engine::config::Config;
 use netaudit::model::{
-    AttributedSocket, Detail, Evidence, Input, Manifests, Observations, OpenSocket, PodSockets, PodStatus, ProbeReport,
-    ProcessName, Protocol, WorkloadRef,
+    AttributedSocket, Detail, Evidence, FlowPeer, Input, Manifests, Observations, ObservedFlow, OpenSocket, PodSockets,
+    PodStatus, ProbeReport, ProcessName, Protocol, WorkloadRef,
 };
 
 /// A web Deployment behind three Services and a hostNetwork agent.
@@ -25,6 +25,33 @@ fn evidence(observations: Observations) -> Evidence {
         waited_for_readiness: true,
         timings: Default::default(),
         kept: None,
+        // One flow answered and named, one attempt nobody answered.
+        flows: vec![
+            ObservedFlow {
+                from: owner("DaemonSet", "node-agent"),
+                to: FlowPeer::Workload {
+                    workload: owner("Deployment", "web"),
+                },
+                port: 8080,
+                protocol: Protocol::Tcp,
+                process: Some("agent".into()),
+                first_seen_ms: 1840,
+                count: 3,
+                completed: true,
+            },
+            ObservedFlow {
+                from: owner("Deployment", "web"),
+                to: FlowPeer::Outside {
+                    address: "192.0.2.7".parse().unwrap(),
+                },
+                port: 443,
+                protocol: Protocol::Tcp,
+                process: None,
+                first_seen_ms: 2250,
+                count: 1,
+                completed: false,
+            },
+        ],
     };
     Evidence {
         observations,

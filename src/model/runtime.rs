@@ -68,6 +68,72 @@ impl OpenSocket {
     }
 }
 
+/// A connection a pod's socket table shows on its side, towards another
+/// end: what the probe samples to learn who talks to whom.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Connection {
+    pub protocol: Protocol,
+    pub local: (IpAddr, u16),
+    pub remote: (IpAddr, u16),
+    /// The pod's side is the server's: its local port listens, the other
+    /// end is the client.
+    pub accepted: bool,
+    /// Answered: established, or closing (TCP), or connected (UDP);
+    /// `false`: a TCP attempt not answered yet (`SYN_SENT`: blocked, or
+    /// nothing listens).
+    pub completed: bool,
+    /// 0 for a connection already closed on this side (`TIME_WAIT`).
+    pub inode: u64,
+}
+
+/// What the other end of an observed flow is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FlowPeer {
+    /// A pod of the sandbox, by its workload.
+    Workload { workload: WorkloadRef },
+    /// The sandbox's DNS server.
+    ClusterDns,
+    /// The host, through the sandbox network's gateway.
+    Host,
+    /// An address outside the sandbox.
+    Outside { address: IpAddr },
+}
+
+impl fmt::Display for FlowPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlowPeer::Workload { workload } => write!(f, "{workload}"),
+            FlowPeer::ClusterDns => f.write_str("the cluster DNS"),
+            FlowPeer::Host => f.write_str("the host"),
+            FlowPeer::Outside { address } => write!(f, "{address} (outside)"),
+        }
+    }
+}
+
+/// A flow the probe saw a pod make: every connection from one workload to
+/// one end's port, taken together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedFlow {
+    pub from: WorkloadRef,
+    pub to: FlowPeer,
+    /// The port the client asked for (a Service's port, before the
+    /// sandbox redirects it to its target port).
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The process that held the client's socket, when it was still there
+    /// to be named.
+    pub process: Option<String>,
+    /// Milliseconds from the start of the install to the first sample that
+    /// showed it.
+    pub first_seen_ms: u64,
+    /// Distinct connections seen (by their client port).
+    pub count: usize,
+    /// Some connection was established (or a UDP socket connected);
+    /// `false`: only attempts that no end answered.
+    pub completed: bool,
+}
+
 /// A workload by kind, namespace and name: how findings, waivers, probe
 /// results and reports name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -278,6 +344,9 @@ pub struct ProbeReport {
     pub timings: ProbeTimings,
     /// `--keep`: the sandbox was left in place; the command that removes it.
     pub kept: Option<String>,
+    /// The flows the pods made, as sampled from their socket tables (in
+    /// the order first seen).
+    pub flows: Vec<ObservedFlow>,
 }
 
 /// Runtime evidence for the engine: what the probe saw, how the probe went,

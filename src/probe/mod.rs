@@ -51,6 +51,11 @@ pub trait Sandbox {
     fn notes(&mut self) -> Vec<String> {
         Vec::new()
     }
+    /// The flows the pods made so far, as sampled from their socket
+    /// tables; taken once. (Only the podman backend samples them yet.)
+    fn flows(&mut self) -> Vec<crate::model::ObservedFlow> {
+        Vec::new()
+    }
     /// Remove everything the sandbox created.
     fn cleanup(&mut self) -> anyhow::Result<()>;
 }

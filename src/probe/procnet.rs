@@ -27,11 +27,12 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use crate::model::{OpenSocket, Protocol};
+use crate::model::{Connection, OpenSocket, Protocol};
 
 /// `TCP_ESTABLISHED`: a connected UDP socket shows this state too.
-#[cfg(test)]
 const STATE_ESTABLISHED: u8 = 0x01;
+/// `TCP_SYN_SENT`: a connection asked for, not answered yet.
+const STATE_SYN_SENT: u8 = 0x02;
 /// `TCP_CLOSE`: what an unconnected UDP socket shows.
 const STATE_CLOSE: u8 = 0x07;
 /// `TCP_LISTEN`.
@@ -108,10 +109,25 @@ impl Row {
 /// (see [`OpenSocket::is_loopback_only`]). Rows in other states are checked
 /// and skipped; any malformed line is an error.
 pub fn parse(text: &str, protocol: Protocol, v6: bool) -> Result<Vec<OpenSocket>, ProcNetError> {
-    let mut open = Vec::new();
+    Ok(rows(text, v6)?
+        .into_iter()
+        .filter(|row| row.is_open(protocol))
+        .map(|row| OpenSocket {
+            protocol,
+            address: row.local.0,
+            port: row.local.1,
+            inode: row.inode,
+        })
+        .collect())
+}
+
+/// Every socket row of a table's text, in file order; any malformed line
+/// is an error.
+fn rows(text: &str, v6: bool) -> Result<Vec<Row>, ProcNetError> {
+    let mut rows = Vec::new();
     for (index, line) in text.lines().enumerate() {
-        let row = match parse_line(line, v6) {
-            Ok(Some(row)) => row,
+        match parse_line(line, v6) {
+            Ok(Some(row)) => rows.push(row),
             Ok(None) => continue,
             Err(reason) => {
                 return Err(ProcNetError::Malformed {
@@ -120,18 +136,86 @@ pub fn parse(text: &str, protocol: Protocol, v6: bool) -> Result<Vec<OpenSocket>
                     reason,
                 })
             }
-        };
-        if row.is_open(protocol) {
-            open.push(OpenSocket {
-                protocol,
-                address: row.local.0,
-                port: row.local.1,
-                inode: row.inode,
-            });
         }
     }
-    Ok(open)
+    Ok(rows)
 }
+
+/// The connections of a network namespace with another end, from the
+/// text of its tables (`(protocol, v6, text)`): TCP connections in any
+/// state after the handshake, closing ones included (a connection that
+/// lasted a few milliseconds stays in `TIME_WAIT` for a minute on the side
+/// that closed first), TCP attempts (`SYN_SENT`), and connected UDP
+/// sockets. A TCP connection whose local port listens is the server's side
+/// (`accepted`). Loopback is a pod talking to itself: left out.
+pub fn connections(tables: &[(Protocol, bool, String)]) -> Result<Vec<Connection>, ProcNetError> {
+    let mut listening = BTreeSet::new();
+    let mut candidates = Vec::new();
+    for (protocol, v6, text) in tables {
+        for row in rows(text, *v6)? {
+            if *protocol == Protocol::Tcp && row.state == STATE_LISTEN {
+                listening.insert(row.local.1);
+            }
+            candidates.push((*protocol, row));
+        }
+    }
+    let mut connections: Vec<Connection> = candidates
+        .into_iter()
+        .filter(|(_, row)| !row.remote.0.is_unspecified() && row.remote.1 != 0)
+        .filter(|(_, row)| !unmapped(row.remote.0).is_loopback())
+        .filter_map(|(protocol, row)| {
+            let completed = match (protocol, row.state) {
+                (Protocol::Tcp, STATE_SYN_SENT) => false,
+                (Protocol::Tcp, STATE_LISTEN | STATE_CLOSE) => return None,
+                (Protocol::Tcp, 0x01..=0x0B) => true,
+                (Protocol::Udp, STATE_ESTABLISHED) => true,
+                _ => return None,
+            };
+            Some(Connection {
+                protocol,
+                local: (unmapped(row.local.0), row.local.1),
+                remote: (unmapped(row.remote.0), row.remote.1),
+                accepted: protocol == Protocol::Tcp && row.state != STATE_SYN_SENT && listening.contains(&row.local.1),
+                completed,
+                inode: row.inode,
+            })
+        })
+        .collect();
+    connections.sort();
+    connections.dedup();
+    Ok(connections)
+}
+
+/// An IPv4 address as the IPv6 socket of a dual-stack server shows it
+/// (`::ffff:a.b.c.d`), as IPv4.
+fn unmapped(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// [`connections`] of the namespace of `/proc/<pid>` (`proc_root`).
+pub fn read_connections(proc_root: &Path) -> Result<Vec<Connection>, ProcNetError> {
+    let mut tables = Vec::new();
+    for (name, protocol, v6) in TABLES {
+        let path = proc_root.join("net").join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => tables.push((protocol, v6, text)),
+            Err(e) if v6 && e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(ProcNetError::Read { path, source }),
+        }
+    }
+    connections(&tables)
+}
+
+/// The four tables of a network namespace: (file, protocol, IPv6).
+const TABLES: [(&str, Protocol, bool); 4] = [
+    ("tcp", Protocol::Tcp, false),
+    ("tcp6", Protocol::Tcp, true),
+    ("udp", Protocol::Udp, false),
+    ("udp6", Protocol::Udp, true),
+];
 
 /// A socket row, or `None` for the header line and blank lines.
 fn parse_line(line: &str, v6: bool) -> Result<Option<Row>, String> {
@@ -217,14 +301,8 @@ fn host_word(hex: &str) -> Option<[u8; 4]> {
 /// a shifted position and list an entry twice. Different sockets on one port
 /// are all kept.
 pub fn read_namespace(proc_root: &Path) -> Result<Vec<OpenSocket>, ProcNetError> {
-    const FILES: [(&str, Protocol, bool); 4] = [
-        ("tcp", Protocol::Tcp, false),
-        ("tcp6", Protocol::Tcp, true),
-        ("udp", Protocol::Udp, false),
-        ("udp6", Protocol::Udp, true),
-    ];
     let mut sockets = Vec::new();
-    for (name, protocol, v6) in FILES {
+    for (name, protocol, v6) in TABLES {
         let path = proc_root.join("net").join(name);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -314,6 +392,62 @@ fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn connections_say_which_side_and_keep_closing_ones() {
+        use super::{connections, Protocol};
+        let header =
+            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        let line = |n: usize, local: &str, remote: &str, state: &str, inode: u64| {
+            format!("   {n}: {local} {remote} {state} 00000000:00000000 00:00000000 00000000     0        0 {inode} 1 0000000000000000 100 0 0 10 0\n")
+        };
+        // 10.222.7.3: listens on 8080; a client connection from 41000 to
+        // 10.222.7.2:80; the accepted side of a client on 8080; an attempt
+        // to 10.222.7.9:443; loopback; a closed one (TIME_WAIT, no inode).
+        let tcp = [
+            header.to_string(),
+            line(0, "00000000:1F90", "00000000:0000", "0A", 11),
+            line(1, "0307DE0A:A028", "0207DE0A:0050", "01", 12),
+            line(2, "0307DE0A:1F90", "0407DE0A:B000", "01", 13),
+            line(3, "0307DE0A:A029", "0907DE0A:01BB", "02", 14),
+            line(4, "0100007F:A02A", "0100007F:1F90", "01", 15),
+            line(5, "0307DE0A:A02B", "0207DE0A:0050", "06", 0),
+        ]
+        .concat();
+        let udp = [
+            header.to_string(),
+            line(0, "0307DE0A:C000", "0107DE0A:0035", "01", 16),
+            line(1, "00000000:0044", "00000000:0000", "07", 17),
+        ]
+        .concat();
+        let found = connections(&[(Protocol::Tcp, false, tcp), (Protocol::Udp, false, udp)]).unwrap();
+        let seen: Vec<(Protocol, String, u16, bool, bool, u64)> = found
+            .iter()
+            .map(|c| {
+                (
+                    c.protocol,
+                    c.remote.0.to_string(),
+                    c.remote.1,
+                    c.accepted,
+                    c.completed,
+                    c.inode,
+                )
+            })
+            .collect();
+        let at = |address: &str, port, accepted, completed, inode| {
+            (Protocol::Tcp, address.to_string(), port, accepted, completed, inode)
+        };
+        assert_eq!(
+            seen,
+            [
+                at("10.222.7.4", 45056, true, true, 13),
+                at("10.222.7.2", 80, false, true, 12),
+                at("10.222.7.9", 443, false, false, 14),
+                at("10.222.7.2", 80, false, true, 0),
+                (Protocol::Udp, "10.222.7.1".to_string(), 53, false, true, 16),
+            ]
+        );
+    }
+
     use super::*;
 
     /// Captured in a private network namespace by `testdata/procnet/capture.py`

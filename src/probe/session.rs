@@ -93,6 +93,7 @@ pub fn run_probe(
         not_probed,
         timings: observations.timings.clone(),
         kept: options.keep.then(|| sandbox.removal_hint()),
+        flows: sandbox.flows(),
     };
     Ok(Evidence {
         observations,

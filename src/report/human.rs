@@ -313,6 +313,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
                 "kept: the sandbox is still there; remove it with: {command}\n"
             ));
         }
+        rest.push_str(&observed_flows(&probe.flows));
     }
     rest.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
     for warning in &audit.warnings {
@@ -365,3 +366,35 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+/// The flows the probe saw, one line each, at most [`SHOWN_FLOWS`] (the
+/// JSON report has them all).
+fn observed_flows(flows: &[crate::model::ObservedFlow]) -> String {
+    if flows.is_empty() {
+        return String::new();
+    }
+    let mut text = format!("observed flows ({}):\n", flows.len());
+    for flow in flows.iter().take(SHOWN_FLOWS) {
+        let connections = crate::model::words::count(flow.count, "connection", "connections");
+        text.push_str(&format!(
+            "  {} -> {} port {}/{}{}: {connections}{}, first after {:.1} s\n",
+            flow.from,
+            flow.to,
+            flow.port,
+            flow.protocol,
+            flow.process.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
+            if flow.completed { "" } else { ", never answered" },
+            flow.first_seen_ms as f64 / 1000.0
+        ));
+    }
+    if flows.len() > SHOWN_FLOWS {
+        text.push_str(&format!(
+            "  … and {} more (-o json lists them all)\n",
+            flows.len() - SHOWN_FLOWS
+        ));
+    }
+    text
+}
+
+/// How many observed flows the human report lists.
+const SHOWN_FLOWS: usize = 20;

@@ -4,7 +4,7 @@
 use super::{display_line, summary::Summary, TemplateLines};
 use crate::checks::{Finding, Severity};
 use crate::engine::Audit;
-use crate::model::{Exposure, ProcessName, Protocol, WorkloadRef};
+use crate::model::{Exposure, ObservedFlow, ProcessName, Protocol, WorkloadRef};
 use serde::{Deserialize, Serialize};
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -48,6 +48,10 @@ pub struct JsonProbe {
     /// `--keep`: the sandbox was left in place, and the command that removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<JsonKept>,
+    /// The flows the pods made, as sampled (podman; empty on kube, which
+    /// does not sample yet).
+    #[serde(default)]
+    pub flows: Vec<ObservedFlow>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -257,6 +261,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
                 })
                 .collect(),
             not_probed: p.not_probed.clone(),
+            flows: p.flows.clone(),
             kept: p.kept.as_ref().map(|command| JsonKept {
                 remove_with: command.clone(),
             }),

@@ -88,6 +88,7 @@ impl InPlaceOutcome {
             not_probed,
             timings: self.observations.timings.clone(),
             kept: None,
+            flows: Vec::new(),
         };
         Evidence {
             observations: self.observations,

@@ -27,6 +27,7 @@
 //!   each other by their Services' names (`network.rs`).
 
 mod config;
+mod flows;
 mod host;
 pub mod leftovers;
 mod network;
@@ -54,6 +55,10 @@ pub struct PodmanSandbox {
     installed: bool,
     /// The sandbox's network and DNS server, from the install on.
     network: Option<network::Network>,
+    /// The flows the pods made, sampled at every poll.
+    flows: flows::FlowLog,
+    /// The pods' infra processes, once they all run (until a restart).
+    infra_pids: host::InfraPids,
     /// The pods the last wait found ready: the only ones probed (a pod that
     /// is not ready may hold boot-time sockets, or not yet its real ones).
     ready: BTreeSet<String>,
@@ -73,6 +78,8 @@ impl PodmanSandbox {
             pull: PullPolicy::Never,
             installed: false,
             network: None,
+            flows: flows::FlowLog::new(),
+            infra_pids: host::InfraPids::new(),
             ready: BTreeSet::new(),
             _cooperative: cooperative,
         })
@@ -243,6 +250,20 @@ fn has_stopped(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> b
 }
 
 impl PodmanSandbox {
+    /// One sample of the flows the pods make (the infra processes looked
+    /// up once they all run).
+    fn sample_flows(&mut self) -> Result<()> {
+        let Some(network) = &self.network else {
+            return Ok(());
+        };
+        let bridged = || self.plan.pods.iter().filter(|p| !p.host_network);
+        if bridged().any(|p| !self.infra_pids.contains_key(&p.name)) {
+            self.infra_pids = host::process_info(&self.plan.name, &[])?.0;
+        }
+        self.flows.sample(&self.plan.pods, network, &self.infra_pids);
+        Ok(())
+    }
+
     /// Pull what `pull` asks for, before anything is played: the pods run
     /// with `imagePullPolicy: Never`, so a missing image is an error naming
     /// it rather than a pod that never starts.
@@ -398,6 +419,7 @@ impl Sandbox for PodmanSandbox {
             interrupt::check()?;
             let now = Instant::now();
             let states = host::container_states(&self.plan.name)?;
+            self.sample_flows()?;
             let infra_pids = if needs_sockets {
                 host::process_info(&self.plan.name, &[])?.0
             } else {
@@ -463,9 +485,12 @@ impl Sandbox for PodmanSandbox {
         let states = host::container_states(&self.plan.name)?;
         let ids: Vec<&str> = states.values().map(|s| s.id.as_str()).collect();
         let (infra_pids, processes) = host::process_info(&self.plan.name, &ids)?;
+        if let Some(network) = &self.network {
+            self.flows.sample(&self.plan.pods, network, &infra_pids);
+        }
         let by_namespace = host::processes_by_pid_namespace();
         let mut result = Vec::new();
-        for pod in &self.plan.pods {
+        for (i, pod) in self.plan.pods.iter().enumerate() {
             if !self.ready.contains(&pod.name) || !containers_running(pod, &states) {
                 continue;
             }
@@ -503,6 +528,7 @@ impl Sandbox for PodmanSandbox {
                     }
                 }
             }
+            self.flows.name_processes(i, &owners);
             let sockets = sockets
                 .into_iter()
                 .map(|socket| {
@@ -535,9 +561,14 @@ impl Sandbox for PodmanSandbox {
         // `pod restart` has no timeout and waits 10 s for any PID 1 that
         // ignores SIGTERM; stop with a 1 s grace period, then start.
         let names: Vec<&str> = self.plan.pods.iter().map(|p| p.name.as_str()).collect();
+        self.infra_pids.clear();
         run(podman().args(["pod", "stop", "-i", "-t", "1"]).args(&names))?;
         run(podman().args(["pod", "start"]).args(&names))?;
         Ok(())
+    }
+
+    fn flows(&mut self) -> Vec<crate::model::ObservedFlow> {
+        self.flows.take()
     }
 
     fn cleanup(&mut self) -> Result<()> {
