@@ -214,7 +214,8 @@ fn clean_chart_has_no_findings() {
 /// The sandbox's network and DNS: the client becomes ready only once it
 /// has fetched the server's page through the Service, by its short name
 /// and its full name, on the Service's port (80, which the sandbox
-/// redirects to the server's 8080). Nothing of the network is left.
+/// redirects to the server's 8080), in both runs (the restart makes each
+/// pod's network namespace anew). Nothing of the network is left.
 #[test]
 fn pods_reach_each_other_through_their_services() {
     if common::skip_without_helm() {
@@ -226,7 +227,7 @@ fn pods_reach_each_other_through_their_services() {
         "testdata/charts/probe-services",
         "--probe",
         "--runs",
-        "1",
+        "2",
         "--timeout",
         "60s",
         "--fail-on",
@@ -236,6 +237,7 @@ fn pods_reach_each_other_through_their_services() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["runs"], 2, "{json:#}");
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     // The probe saw the client's connections (closed long before it read

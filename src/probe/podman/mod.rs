@@ -250,6 +250,33 @@ fn has_stopped(pod: &PlannedPod, states: &BTreeMap<String, ContainerState>) -> b
 }
 
 impl PodmanSandbox {
+    /// Redirect the Services' ports to their target ports in each pod's
+    /// network namespace, once every pod runs: after the install, and
+    /// after a restart (a pod's namespace goes with its infra container).
+    fn redirect_service_ports(&mut self) -> Result<()> {
+        let Some(network) = &self.network else {
+            return Ok(());
+        };
+        let redirected: Vec<(usize, &PlannedPod)> = self
+            .plan
+            .pods
+            .iter()
+            .enumerate()
+            .filter(|(_, pod)| !pod.host_network && !pod.redirects.is_empty())
+            .collect();
+        if redirected.is_empty() {
+            return Ok(());
+        }
+        let (infra_pids, _) = host::process_info(&self.plan.name, &[])?;
+        for (i, pod) in redirected {
+            let infra = *infra_pids
+                .get(&pod.name)
+                .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
+            network::redirect_ports(infra, network.pod_address(i), &pod.redirects)?;
+        }
+        Ok(())
+    }
+
     /// One sample of the flows the pods make (the infra processes looked
     /// up once they all run).
     fn sample_flows(&mut self) -> Result<()> {
@@ -381,24 +408,7 @@ impl Sandbox for PodmanSandbox {
             run(play.arg(&pod.file))
                 .with_context(|| format!("cannot start the pod for {} `{}`", pod.owner.kind, pod.owner.name))?;
         }
-        // The Services' ports, once every pod's network namespace exists.
-        let redirected: Vec<(usize, &PlannedPod)> = self
-            .plan
-            .pods
-            .iter()
-            .enumerate()
-            .filter(|(_, pod)| !pod.host_network && !pod.redirects.is_empty())
-            .collect();
-        if !redirected.is_empty() {
-            let (infra_pids, _) = host::process_info(&self.plan.name, &[])?;
-            for (i, pod) in redirected {
-                let infra = *infra_pids
-                    .get(&pod.name)
-                    .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
-                network::redirect_ports(infra, network.pod_address(i), &pod.redirects)?;
-            }
-        }
-        Ok(())
+        self.redirect_service_ports()
     }
 
     fn wait_ready(&mut self, timeout: Duration, waiting: &mut dyn FnMut(&Waiting)) -> Result<Vec<PodStatus>> {
@@ -564,7 +574,7 @@ impl Sandbox for PodmanSandbox {
         self.infra_pids.clear();
         run(podman().args(["pod", "stop", "-i", "-t", "1"]).args(&names))?;
         run(podman().args(["pod", "start"]).args(&names))?;
-        Ok(())
+        self.redirect_service_ports()
     }
 
     fn flows(&mut self) -> Vec<crate::model::ObservedFlow> {
