@@ -50,6 +50,14 @@ pub(super) fn remove_sandbox(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// When podman says something was created (RFC 3339).
+fn created(value: &Value) -> Option<SystemTime> {
+    value
+        .as_str()
+        .and_then(|c| k8s_openapi::chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map(SystemTime::from)
+}
+
 /// A sandbox's network: named as the sandbox, labelled with its name.
 struct SandboxNetwork {
     name: String,
@@ -84,10 +92,7 @@ fn networks_of(name: Option<&str>) -> Result<Vec<SandboxNetwork>> {
             Some(SandboxNetwork {
                 name: network["name"].as_str()?.to_string(),
                 sandbox: sandbox.to_string(),
-                created: network["created"]
-                    .as_str()
-                    .and_then(|c| k8s_openapi::chrono::DateTime::parse_from_rfc3339(c).ok())
-                    .map(SystemTime::from),
+                created: created(&network["created"]),
             })
         })
         .collect())
@@ -169,10 +174,7 @@ pub fn find() -> Result<Vec<Leftover>> {
         let Some(name) = labels[SANDBOX_LABEL].as_str().filter(|n| is_sandbox_name(n)) else {
             continue;
         };
-        let created = pod["Created"]
-            .as_str()
-            .and_then(|c| k8s_openapi::chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map(SystemTime::from);
+        let created = created(&pod["Created"]);
         let entry = found.entry(name.to_string()).or_default();
         entry.pods += 1;
         entry.seen(created, labels[OWNER_KEY].as_str().map(str::to_string));
