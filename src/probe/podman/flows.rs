@@ -153,7 +153,9 @@ impl Network {
             };
             return (peer, None);
         }
-        let pod = (0..pods.len()).find(|&i| !pods[i].host_network && address == IpAddr::V4(self.pod_address(i)));
+        let pod = self
+            .pod_at(address)
+            .filter(|&i| i < pods.len() && !pods[i].host_network);
         match pod {
             Some(i) => (
                 FlowPeer::Workload {

@@ -254,6 +254,7 @@ impl PodmanSandbox {
     /// network namespace, once every pod runs: after the install, and
     /// after a restart (a pod's namespace goes with its infra container).
     fn redirect_service_ports(&mut self) -> Result<()> {
+        self.refresh_infra_pids()?;
         let Some(network) = &self.network else {
             return Ok(());
         };
@@ -267,9 +268,9 @@ impl PodmanSandbox {
         if redirected.is_empty() {
             return Ok(());
         }
-        let (infra_pids, _) = host::process_info(&self.plan.name, &[])?;
         for (i, pod) in redirected {
-            let infra = *infra_pids
+            let infra = *self
+                .infra_pids
                 .get(&pod.name)
                 .with_context(|| format!("no process for the infra container of pod {}", pod.name))?;
             network::redirect_ports(infra, network.pod_address(i), &pod.redirects)?;
@@ -280,14 +281,19 @@ impl PodmanSandbox {
     /// One sample of the flows the pods make (the infra processes looked
     /// up once they all run).
     fn sample_flows(&mut self) -> Result<()> {
-        let Some(network) = &self.network else {
-            return Ok(());
-        };
-        let bridged = || self.plan.pods.iter().filter(|p| !p.host_network);
-        if bridged().any(|p| !self.infra_pids.contains_key(&p.name)) {
+        self.refresh_infra_pids()?;
+        if let Some(network) = &self.network {
+            self.flows.sample(&self.plan.pods, network, &self.infra_pids);
+        }
+        Ok(())
+    }
+
+    /// Look the pods' infra processes up again while some pod has none
+    /// (not started yet, or restarted: [`Sandbox::restart`] forgets them).
+    fn refresh_infra_pids(&mut self) -> Result<()> {
+        if self.plan.pods.iter().any(|p| !self.infra_pids.contains_key(&p.name)) {
             self.infra_pids = host::process_info(&self.plan.name, &[])?.0;
         }
-        self.flows.sample(&self.plan.pods, network, &self.infra_pids);
         Ok(())
     }
 
@@ -419,27 +425,17 @@ impl Sandbox for PodmanSandbox {
         // not taken for ready.
         let mut trackers = BTreeMap::new();
         let mut consecutive = 0;
-        let needs_sockets = self.plan.pods.iter().any(|p| {
-            p.probes
-                .values()
-                .flatten()
-                .any(|probe| matches!(probe.check, Check::Port(_)))
-        });
         loop {
             interrupt::check()?;
             let now = Instant::now();
             let states = host::container_states(&self.plan.name)?;
             self.sample_flows()?;
-            let infra_pids = if needs_sockets {
-                host::process_info(&self.plan.name, &[])?.0
-            } else {
-                BTreeMap::new()
-            };
+            let infra_pids = &self.infra_pids;
             let polls: Vec<PodReadiness> = self
                 .plan
                 .pods
                 .iter()
-                .map(|p| poll_pod(p, &states, &infra_pids, &mut trackers, now))
+                .map(|p| poll_pod(p, &states, infra_pids, &mut trackers, now))
                 .collect();
             let stopped: Vec<bool> = self
                 .plan

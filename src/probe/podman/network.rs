@@ -126,6 +126,18 @@ impl Network {
         self.address(u8::try_from(i + 2).unwrap_or(u8::MAX))
     }
 
+    /// Which pod has the address `address` (the inverse of
+    /// [`Network::pod_address`]).
+    pub(super) fn pod_at(&self, address: std::net::IpAddr) -> Option<usize> {
+        match address {
+            std::net::IpAddr::V4(v4) => {
+                let [a, b, subnet, host] = v4.octets();
+                ([a, b] == BLOCK && subnet == self.subnet && host >= 2).then(|| usize::from(host) - 2)
+            }
+            std::net::IpAddr::V6(_) => None,
+        }
+    }
+
     pub(super) fn resolver(&self) -> Resolver {
         Resolver {
             nameserver: self.gateway(),
@@ -292,6 +304,21 @@ mod tests {
         }
         assert_eq!(arguments.iter().filter(|a| a.starts_with("--host-record")).count(), 2);
         assert!(!arguments.iter().any(|a| a.starts_with("--server")));
+    }
+
+    #[test]
+    fn a_pods_address_names_the_pod_back() {
+        let network = Network {
+            name: "netaudit-x-000000".into(),
+            subnet: 7,
+            dns: None,
+        };
+        for i in [0, 1, 252] {
+            assert_eq!(network.pod_at(network.pod_address(i).into()), Some(i));
+        }
+        for other in ["10.222.7.1", "10.222.8.2", "10.88.0.2", "::1"] {
+            assert_eq!(network.pod_at(other.parse().unwrap()), None, "{other}");
+        }
     }
 
     #[test]
