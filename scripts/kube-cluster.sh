@@ -13,27 +13,34 @@
 #
 # build: Debian bookworm's `kubernetes` source package (1.20.2, its Go
 # dependencies vendored) builds kube-apiserver, kube-controller-manager,
-# kube-scheduler and kubelet with Debian's Go 1.19, offline (GOPROXY=off).
-# About 14 minutes on 2 cores, so the binaries are cached outside the clone,
-# keyed by the source package's version:
+# kube-scheduler, kubelet and kube-proxy with Debian's Go 1.19, offline
+# (GOPROXY=off). About 16 minutes on 2 cores, so the binaries are cached
+# outside the clone, keyed by the source package's version:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/netaudit-kube/<version>/bin/
-# and a cache that is there is used as it is. `apt-get source` needs a
+# and a cache that is there is used as it is (a component missing from it
+# is built from the cached source tree). `apt-get source` needs a
 # deb-src entry: one is added for bookworm with the URI of the machine's own
 # `deb` entry, and removed again on every exit.
 #
-# up: installs etcd-server and containerd with apt-get when missing (and
-# kubernetes-client when there is no kubectl), then starts etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, containerd and a kubelet. No
+# up: installs etcd-server, containerd, dnsmasq-base, jq and conntrack with
+# apt-get when missing (and kubernetes-client when there is no kubectl), then
+# starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+# containerd, a kubelet, kube-proxy and a cluster DNS (dnsmasq, fed by
+# `dns-sync`: Services and headless Services' endpoints by name). No
 # traffic leaves loopback:
 #   - every server listens on 127.0.0.1 only (etcd 12379/12380, API server
-#     16443, kubelet 10250/10248, controller-manager 10257, scheduler 10259;
-#     the insecure ports are off) or on a unix socket (containerd);
+#     16443, kubelet 10250/10248, controller-manager 10257, scheduler 10259,
+#     kube-proxy 10249/10256, NodePorts; the insecure ports are off) or on a
+#     unix socket (containerd), but for the cluster DNS, on the pods' bridge
+#     (10.217.0.1:53) with no upstream server: it answers cluster.local
+#     names it knows, NXDOMAIN for the others, and refuses the rest;
 #   - the kubelet runs with AWS_EC2_METADATA_DISABLED=true: kubelet 1.20's AWS
 #     credential provider otherwise dials the cloud metadata address once;
 #   - pods sit on a bridge of their own (netaudit0, 10.217.0.0/24) with no
-#     default route and no masquerading, so they reach each other and the
-#     host's bridge address (the kubelet's probes) and nothing else; the
-#     cluster has no kube-proxy and no DNS;
+#     default route and no masquerading, so they reach each other, the
+#     host's bridge address (the kubelet's probes, the DNS) and the service
+#     range (10.218.0.0/24, routed to the bridge address, where kube-proxy's
+#     rules send it on to pods) and nothing else;
 #   - images are never pulled: the pause image is built from the source's
 #     build/pause with gcc, and podman's local test images
 #     (scripts/setup-podman.sh) are copied into containerd with `ctr import`.
@@ -42,21 +49,23 @@
 # refuses a loopback node IP, so it is `--hostname-override=localhost` and
 # the API server reaches it by Hostname; --make-iptables-util-chains=false.
 # The kubelet sets vm.overcommit_memory, kernel.panic and
-# kernel.panic_on_oops: `up` records their values and `down` restores them.
+# kernel.panic_on_oops, kube-proxy net.ipv4.conf.all.route_localnet, and
+# Service addresses need net.ipv4.ip_forward and bridge netfilter: `up`
+# records their values (and conntrack's) and `down` restores them.
 #
 # down: stops the servers `up` recorded (by PID, and the pods' processes
 # under the kubelet's cgroups), unmounts what is mounted under the state
 # directory, removes the pods' network namespaces (cni-*, only those that
 # were not there before `up`), the bridge, CNI's cached results of the
 # network, the kubepods cgroups, any KUBE-*/CNI-* iptables chain that was not
-# there before `up`, the shared directories /run/containerd, /var/lib/cni and
+# there before `up` (and the built-in chains' jumps to it), the shared directories /run/containerd, /var/lib/cni and
 # /run/netns when `up` made them (emptied ones only, but for containerd's),
 # and the state directory. It never stops or removes anything `up` did not
 # start or make.
 set -euo pipefail
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/netaudit-kube
-components=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 deb_src=/etc/apt/sources.list.d/netaudit-kube-src.sources
 
 say() { echo "kube-cluster: $*" >&2; }
@@ -86,34 +95,42 @@ build() {
   local version
   version=$(apt-cache show kubernetes-client 2>/dev/null | awk '/^Version:/ {print $2; exit}')
   [ -n "$version" ] || die "apt knows no package kubernetes-client (Debian bookworm's kubernetes)"
-  local dir="$cache_root/$version"
-  if [ -x "$dir/bin/kubelet" ] && [ -x "$dir/bin/kube-apiserver" ]; then
+  local dir="$cache_root/$version" component missing=()
+  for component in "${components[@]}"; do
+    [ -x "$dir/bin/$component" ] || missing+=("$component")
+  done
+  if [ ${#missing[@]} = 0 ]; then
     say "cached: $dir/bin (kubernetes $version)"
     return 0
   fi
   [ "$(id -u)" = 0 ] || die "build needs root (apt-get)"
   say "installing the build tools (golang-1.19-go, rsync, dpkg-dev)"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-1.19-go rsync dpkg-dev make >/dev/null
-  trap remove_deb_src EXIT
-  printf 'Types: deb-src\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-    "$(debian_uri)" > "$deb_src"
-  apt-get update -qq >/dev/null
-  mkdir -p "$dir/src"
-  say "fetching the source of kubernetes $version"
-  (cd "$dir/src" && apt-get source -qq --download-only "kubernetes=$version" >/dev/null \
-    && dpkg-source -x --no-check ./*.dsc tree >/dev/null)
-  remove_deb_src
-  trap - EXIT
-  say "building ${components[*]} (about 14 minutes on 2 cores)"
+  # A cache made before a component was added keeps its source tree: only
+  # the missing components are built.
+  if [ ! -d "$dir/src/tree" ]; then
+    trap remove_deb_src EXIT
+    printf 'Types: deb-src\nURIs: %s\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$(debian_uri)" > "$deb_src"
+    apt-get update -qq >/dev/null
+    rm -rf "$dir/src"
+    mkdir -p "$dir/src"
+    say "fetching the source of kubernetes $version"
+    (cd "$dir/src" && apt-get source -qq --download-only "kubernetes=$version" >/dev/null \
+      && dpkg-source -x --no-check ./*.dsc tree >/dev/null)
+    remove_deb_src
+    trap - EXIT
+  fi
+  say "building ${missing[*]} (about 16 minutes on 2 cores for all five)"
   local what
-  what=$(printf 'cmd/%s ' "${components[@]}")
+  what=$(printf 'cmd/%s ' "${missing[@]}")
   (
     cd "$dir/src/tree"
     export PATH=/usr/lib/go-1.19/bin:$PATH GOPROXY=off GOFLAGS=-mod=vendor GO111MODULE=on GOCACHE="$dir/go-cache"
     make WHAT="$what" >"$dir/build.log" 2>&1
   ) || die "the build failed; see $dir/build.log"
   mkdir -p "$dir/bin"
-  for component in "${components[@]}"; do
+  for component in "${missing[@]}"; do
     cp "$dir/src/tree/_output/local/bin/linux/amd64/$component" "$dir/bin/" \
       || die "$component was not built; see $dir/build.log"
   done
@@ -132,7 +149,13 @@ etcd_peer=http://127.0.0.1:12380
 pause_image=localhost/netaudit-pause:3.4
 # Local podman images copied into containerd (those that exist).
 podman_images=(localhost/netaudit-test:latest)
-kernel_tunables=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
+# What the kubelet and kube-proxy set, and what Service addresses need:
+# recorded by `up`, restored by `down`.
+kernel_tunables=(vm.overcommit_memory kernel.panic kernel.panic_on_oops
+  net.ipv4.conf.all.route_localnet net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables
+  net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
+  net.netfilter.nf_conntrack_tcp_timeout_close_wait)
+dns_address=10.217.0.1
 shared_dirs=(/run/containerd /var/lib/cni /run/netns)
 
 cached_bin() {
@@ -143,7 +166,8 @@ cached_bin() {
 
 install_packages() {
   local missing=() p
-  for p in etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl gcc; do
+  for p in etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl gcc \
+    dnsmasq-base jq conntrack; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   # Any kubectl will do (another package may own /usr/bin/kubectl already).
@@ -204,12 +228,14 @@ make_pki() {
   certificate node "/O=system:nodes/CN=system:node:localhost" clientAuth
   certificate controller-manager /CN=system:kube-controller-manager clientAuth
   certificate scheduler /CN=system:kube-scheduler clientAuth
+  certificate proxy /CN=system:kube-proxy clientAuth
   openssl genrsa -out "$state/pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$state/pki/sa.key" -pubout -out "$state/pki/sa.pub" 2>/dev/null
   kubeconfig admin
   kubeconfig node
   kubeconfig controller-manager
   kubeconfig scheduler
+  kubeconfig proxy
 }
 
 write_configs() {
@@ -240,7 +266,8 @@ YAML
       "ipam": {
         "type": "host-local",
         "dataDir": "$state/cni-ipam",
-        "ranges": [[{"subnet": "$pod_subnet", "rangeStart": "10.217.0.10", "gateway": "10.217.0.1"}]]
+        "ranges": [[{"subnet": "$pod_subnet", "rangeStart": "10.217.0.10", "gateway": "10.217.0.1"}]],
+        "routes": [{"dst": "$service_range", "gw": "10.217.0.1"}]
       }
     }
   ]
@@ -276,8 +303,27 @@ state = "$state/containerd/state"
     bin_dir = "/usr/lib/cni"
     conf_dir = "$state/cni"
 TOML
-  # Pods resolve names against their own loopback: nothing to dial outside.
+  # Default-policy pods resolve names against their own loopback: nothing
+  # to dial outside. ClusterFirst pods ask the cluster DNS.
   echo "nameserver 127.0.0.1" > "$state/resolv.conf"
+  mkdir -p "$state/dns"
+  : > "$state/dns/hosts"
+  cat > "$state/proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $state/proxy.kubeconfig}
+mode: iptables
+bindAddress: 127.0.0.1
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+hostnameOverride: localhost
+clusterCIDR: $pod_subnet
+# NodePorts open on loopback only.
+nodePortAddresses: [127.0.0.0/8]
+# The machine's conntrack limits and timeouts are left as they are.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+iptables: {masqueradeAll: false, syncPeriod: 30s, minSyncPeriod: 0s}
+YAML
   cat > "$state/kubelet/config.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -297,8 +343,8 @@ cgroupDriver: cgroupfs
 failSwapOn: false
 makeIPTablesUtilChains: false
 resolvConf: $state/resolv.conf
-# ClusterFirst pods ask their own loopback (there is no cluster DNS): nothing leaves the pod.
-clusterDNS: [127.0.0.1]
+# The cluster DNS: dnsmasq on the bridge's address (dns_sync feeds it).
+clusterDNS: [$dns_address]
 clusterDomain: cluster.local
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%}
 imageGCHighThresholdPercent: 100
@@ -409,9 +455,9 @@ up() {
     [ -e "$shared" ] || echo "$shared"
   done > "$state/dirs.created"
   iptables_chains > "$state/iptables.before"
-  local tunable
+  local tunable value
   for tunable in "${kernel_tunables[@]}"; do
-    echo "$tunable=$(sysctl -n "$tunable")"
+    value=$(sysctl -n "$tunable" 2>/dev/null) && echo "$tunable=$value"
   done > "$state/sysctl.before"
   make_pki
   write_configs
@@ -452,6 +498,11 @@ up() {
     --authorization-kubeconfig="$state/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port=10259 --port=0 --leader-elect=false --profiling=false
 
+  # Service addresses: the pods' packets to the service range reach the
+  # host through the bridge (the CNI route), kube-proxy's rules send them on
+  # to a pod, and the replies cross the bridge through conntrack.
+  sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 \
+    || die "cannot enable forwarding and bridge netfilter (modprobe br_netfilter)"
   ip link add "$bridge" type bridge 2>/dev/null || true
   ip addr replace "$bridge_address" dev "$bridge"
   ip link set "$bridge" up
@@ -469,8 +520,72 @@ up() {
   # Service accounts come from the controller-manager: a namespace is usable once
   # `default` has its account.
   await kube-controller-manager 60 kubectl_admin -n default get serviceaccount default
+  start kube-proxy "$bin/kube-proxy" --config="$state/proxy.yaml"
+  await kube-proxy 60 curl -sf http://127.0.0.1:10256/healthz
+  start_dns
   trap - EXIT
   say "up in $((SECONDS - started)) s: export KUBECONFIG=$state/admin.kubeconfig"
+}
+
+# The cluster DNS: dnsmasq on the bridge's address, answering
+# SERVICE.NAMESPACE.svc.cluster.local (and, through the pods' search path,
+# the short forms) from a hosts file that dns_sync rewrites on every change
+# to a Service or Endpoints object; NXDOMAIN for any other cluster.local
+# name and no upstream server at all, so no query leaves the machine.
+start_dns() {
+  start dnsmasq dnsmasq --keep-in-foreground --log-facility=- --conf-file=/dev/null --pid-file= \
+    --no-resolv --no-hosts --bind-interfaces --listen-address="$dns_address" \
+    --local=/cluster.local/ --local=/217.10.in-addr.arpa/ --domain-needed --bogus-priv \
+    --addn-hosts="$state/dns/hosts"
+  await dnsmasq 10 dns_listening
+  start dns-sync bash "$0" dns-sync
+  await dns-sync 30 grep -q ' kubernetes.default.svc.cluster.local$' "$state/dns/hosts"
+}
+
+dns_listening() { [ -n "$(ss -Hlun "src $dns_address:53")" ]; }
+
+# The records of every Service: its ClusterIP, or for a headless one the
+# address of each endpoint, with the endpoint's own name when it has a
+# hostname (StatefulSet pods: POD.SERVICE.NAMESPACE.svc.cluster.local).
+dns_records() {
+  kubectl_admin get services,endpoints -A -o json | jq -r '
+    (.items | map(select(.kind == "Service" and .spec.clusterIP == "None")
+      | "\(.metadata.namespace)/\(.metadata.name)")) as $headless
+    | .items[] | . as $o | "\($o.metadata.name).\($o.metadata.namespace).svc.cluster.local" as $name
+    | if .kind == "Service" then
+        select(.spec.clusterIP != null and .spec.clusterIP != "None" and .spec.clusterIP != "")
+        | "\(.spec.clusterIP) \($name)"
+      else
+        select(("\($o.metadata.namespace)/\($o.metadata.name)") as $k | $headless | index($k))
+        | (.subsets // [])[] | (.addresses // [])[]
+        | "\(.ip) \($name)" + (if .hostname then " \(.hostname).\($name)" else "" end)
+      end'
+}
+
+# Every change to a Service or an Endpoints object prints a line; each
+# burst of lines rewrites the records once and tells dnsmasq to reread them.
+dns_sync() {
+  local hosts=$state/dns/hosts dnsmasq
+  dnsmasq=$(cat "$state/pids/dnsmasq")
+  {
+    watch_names services &
+    watch_names endpoints &
+    wait
+  } | while read -r _; do
+    while read -r -t 0.2 _; do :; done
+    if dns_records > "$hosts.new"; then
+      chmod 644 "$hosts.new"
+      mv "$hosts.new" "$hosts"
+      kill -HUP "$dnsmasq" || true
+    fi
+  done
+}
+
+watch_names() {
+  while :; do
+    kubectl_admin get "$1" -A --watch -o name 2>/dev/null || true
+    sleep 1
+  done
 }
 
 up_failed() {
@@ -527,9 +642,12 @@ down() {
   [ "$(id -u)" = 0 ] || die "down needs root"
   [ -d "$state" ] || { say "nothing to stop ($state does not exist)"; return 0; }
   local name pid
-  # The kubelet first, so that it restarts nothing; then the pods' processes
-  # and the shims; then the servers.
-  for name in kubelet kube-scheduler kube-controller-manager; do
+  # The DNS feed (its whole process group: the watches) and kube-proxy;
+  # the kubelet, so that it restarts nothing; then the pods' processes and
+  # the shims; then the servers.
+  pid=$(cat "$state/pids/dns-sync" 2>/dev/null || true)
+  [ -n "$pid" ] && kill -TERM -- "-$pid" 2>/dev/null || true
+  for name in dnsmasq kube-proxy kubelet kube-scheduler kube-controller-manager; do
     pid=$(cat "$state/pids/$name" 2>/dev/null || true)
     [ -n "$pid" ] && stop_pid "$pid"
   done
@@ -574,6 +692,18 @@ down() {
   done
   local chain table
   if [ -e "$state/iptables.before" ]; then
+    # The rules of the built-in chains that jump to a chain `up` made
+    # (kube-proxy's KUBE-SERVICES, KUBE-FORWARD, ...), then those chains.
+    local new_chains rule
+    new_chains=$(iptables_chains | grep -E ':(KUBE|CNI)-' | grep -vxFf "$state/iptables.before" || true)
+    for table in filter nat mangle; do
+      while read -r rule; do
+        chain=$(sed -E 's/.*-j ((KUBE|CNI)-[^ ]+).*/\1/' <<<"$rule")
+        grep -qxF "$table:$chain" <<<"$new_chains" || continue
+        eval "iptables -t $table -D ${rule#-A }" 2>/dev/null || true
+      done < <(iptables-save -t "$table" 2>/dev/null \
+        | grep -E '^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) .*-j (KUBE|CNI)-' || true)
+    done
     for chain in $(iptables_chains | grep -E ':(KUBE|CNI)-' | grep -vxFf "$state/iptables.before" || true); do
       table=${chain%%:*}
       iptables -t "$table" -F "${chain#*:}" 2>/dev/null || true
@@ -593,6 +723,8 @@ down() {
 
 case "${1:-}" in
   build) build ;;
+  # Internal: the loop that feeds the cluster DNS (started by `up`).
+  dns-sync) dns_sync ;;
   up) up ;;
   down) down ;;
   status) status ;;

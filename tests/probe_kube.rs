@@ -195,6 +195,33 @@ fn clean_chart_through_helm_3_has_no_findings() {
     cluster.assert_sandbox_gone(&json);
 }
 
+/// The test cluster has kube-proxy and a cluster DNS: the client reaches
+/// the web server by its Service's short and full names (its readiness
+/// says so), in both runs, and the flow watches in the pods see it.
+#[test]
+fn pods_reach_each_other_through_their_services() {
+    let Some(cluster) = cluster() else { return };
+    let out = cluster.install(&[
+        "svc",
+        "testdata/charts/probe-services",
+        "--runs",
+        "2",
+        "--timeout",
+        "90s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), stdout(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["runs"], 2, "{json:#}");
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
+    common::assert_client_reached_web(&json, "svc");
+    cluster.assert_sandbox_gone(&json);
+}
+
 /// Kubernetes 1.20 has no ephemeral containers: a container without a shell
 /// cannot be read. Its pod is "not probed", in a warning that says why, and
 /// the other workload is probed as usual.
@@ -217,6 +244,14 @@ fn a_shell_less_container_is_not_probed_and_the_rest_is() {
             .any(|w| w.starts_with("not probed: Deployment `noshell-pause`")
                 && w.contains("container pause: its image has no shell (`sh` not found)")
                 && w.contains("this cluster does not serve ephemeral containers")),
+        "{warnings:#?}"
+    );
+    // Nor can its flows be watched; the report says so, for that pod only.
+    let unwatched: Vec<&&str> = warnings.iter().filter(|w| w.starts_with("flows not sampled")).collect();
+    assert_eq!(unwatched.len(), 1, "{warnings:#?}");
+    assert!(
+        unwatched[0].starts_with("flows not sampled: Deployment `noshell-pause`")
+            && unwatched[0].contains("container pause: its image has no shell"),
         "{warnings:#?}"
     );
     cluster.assert_sandbox_gone(&json);

@@ -4,8 +4,8 @@
 use netaudit::checks::{self, Analysis};
 use netaudit::engine::config::Config;
 use netaudit::model::{
-    AttributedSocket, Detail, Evidence, FlowPeer, Input, Manifests, Observations, ObservedFlow, OpenSocket, PodSockets,
-    PodStatus, ProbeReport, ProcessName, Protocol, WorkloadRef,
+    AskedName, AttributedSocket, Detail, Evidence, FlowPeer, Input, Manifests, Observations, ObservedFlow, OpenSocket,
+    PodSockets, PodStatus, ProbeReport, ProcessName, Protocol, WorkloadRef,
 };
 
 /// A web Deployment behind three Services and a hostNetwork agent.
@@ -38,6 +38,7 @@ fn evidence(observations: Observations) -> Evidence {
                 first_seen_ms: 1840,
                 count: 3,
                 completed: true,
+                names: Vec::new(),
             },
             ObservedFlow {
                 from: owner("Deployment", "web"),
@@ -50,6 +51,23 @@ fn evidence(observations: Observations) -> Evidence {
                 first_seen_ms: 2250,
                 count: 1,
                 completed: false,
+                names: Vec::new(),
+            },
+            // Its DNS queries, logged: one name answered, two search-path tries not.
+            ObservedFlow {
+                from: owner("Deployment", "web"),
+                to: FlowPeer::ClusterDns,
+                port: 53,
+                protocol: Protocol::Udp,
+                process: None,
+                first_seen_ms: 2100,
+                count: 6,
+                completed: true,
+                names: vec![
+                    asked("db.default.svc.cluster.local.default.svc.cluster.local", false),
+                    asked("db.default.svc.cluster.local", true),
+                    asked("db.default.svc.cluster.local.svc.cluster.local", false),
+                ],
             },
         ],
     };
@@ -57,6 +75,13 @@ fn evidence(observations: Observations) -> Evidence {
         observations,
         probe,
         notes: Vec::new(),
+    }
+}
+
+fn asked(name: &str, answered: bool) -> AskedName {
+    AskedName {
+        name: name.into(),
+        answered,
     }
 }
 

@@ -48,8 +48,8 @@ pub use policy::{
     Problem, Side,
 };
 pub use runtime::{
-    AttributedSocket, Connection, Evidence, FlowPeer, Observations, ObservedFlow, OpenSocket, PodSockets, PodStatus,
-    PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol, RunPorts, WorkloadRef,
+    AskedName, AttributedSocket, Connection, Evidence, FlowPeer, Observations, ObservedFlow, OpenSocket, PodSockets,
+    PodStatus, PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol, RunPorts, WorkloadRef,
 };
 pub use selector::{Labels, Selector};
 pub use stand_in::ServicePods;

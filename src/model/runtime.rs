@@ -92,8 +92,13 @@ pub struct Connection {
 pub enum FlowPeer {
     /// A pod of the sandbox, by its workload.
     Workload { workload: WorkloadRef },
+    /// A Service none of whose endpoints (or more than one workload's)
+    /// could be named: by its name, in the sandbox's namespace.
+    Service { service: String },
     /// The sandbox's DNS server.
     ClusterDns,
+    /// The cluster's API server (the `kubernetes` Service).
+    ApiServer,
     /// The host, through the sandbox network's gateway.
     Host,
     /// An address outside the sandbox.
@@ -104,7 +109,9 @@ impl fmt::Display for FlowPeer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             FlowPeer::Workload { workload } => write!(f, "{workload}"),
+            FlowPeer::Service { service } => write!(f, "Service `{service}`"),
             FlowPeer::ClusterDns => f.write_str("the cluster DNS"),
+            FlowPeer::ApiServer => f.write_str("the API server"),
             FlowPeer::Host => f.write_str("the host"),
             FlowPeer::Outside { address } => write!(f, "{address} (outside)"),
         }
@@ -117,8 +124,8 @@ impl fmt::Display for FlowPeer {
 pub struct ObservedFlow {
     pub from: WorkloadRef,
     pub to: FlowPeer,
-    /// The port the client asked for (a Service's port, before the
-    /// sandbox redirects it to its target port).
+    /// The server's own port: a Service's target port when the client
+    /// asked for the Service's port, as a NetworkPolicy sees it.
     pub port: u16,
     pub protocol: Protocol,
     /// The process that held the client's socket, when it was still there
@@ -127,11 +134,25 @@ pub struct ObservedFlow {
     /// Milliseconds from the start of the install to the first sample that
     /// showed it.
     pub first_seen_ms: u64,
-    /// Distinct connections seen (by their client port).
+    /// Distinct connections seen (by their client port); for the cluster
+    /// DNS where its queries are logged, the queries.
     pub count: usize,
-    /// Some connection was established (or a UDP socket connected);
-    /// `false`: only attempts that no end answered.
+    /// Some connection was established (or a UDP socket connected, or a
+    /// query answered); `false`: only attempts that no end answered.
     pub completed: bool,
+    /// The names asked of the cluster DNS, where its queries are logged
+    /// (the podman sandbox's own DNS server), in the order first asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<AskedName>,
+}
+
+/// A name a workload asked the cluster DNS for (an address of any type).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AskedName {
+    pub name: String,
+    /// Some query for it got an address; `false`: only NXDOMAIN, no data
+    /// or a refusal (a search-path try, or a name the sandbox lacks).
+    pub answered: bool,
 }
 
 /// A workload by kind, namespace and name: how findings, waivers, probe

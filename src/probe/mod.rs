@@ -3,9 +3,11 @@
 //!
 //! A backend implements [`Sandbox`] (`podman`, `kube`); [`open_sandbox`]
 //! chooses one; `session` drives any of them and always cleans up;
-//! `procnet` parses `/proc/net/{tcp,udp}*`. What a probe observes is the
+//! `procnet` parses `/proc/net/{tcp,udp}*`; `flows` logs the connections
+//! the pods make. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
+pub(crate) mod flows;
 pub mod kube;
 pub mod leftovers;
 pub(crate) mod naming;

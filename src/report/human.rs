@@ -375,7 +375,12 @@ fn observed_flows(flows: &[crate::model::ObservedFlow]) -> String {
     }
     let mut text = format!("observed flows ({}):\n", flows.len());
     for flow in flows.iter().take(SHOWN_FLOWS) {
-        let connections = crate::model::words::count(flow.count, "connection", "connections");
+        // Logged DNS queries are counted one by one, not by socket.
+        let connections = if flow.names.is_empty() {
+            crate::model::words::count(flow.count, "connection", "connections")
+        } else {
+            crate::model::words::count(flow.count, "query", "queries")
+        };
         text.push_str(&format!(
             "  {} -> {} port {}/{}{}: {connections}{}, first after {:.1} s\n",
             flow.from,
@@ -386,6 +391,9 @@ fn observed_flows(flows: &[crate::model::ObservedFlow]) -> String {
             if flow.completed { "" } else { ", never answered" },
             flow.first_seen_ms as f64 / 1000.0
         ));
+        if !flow.names.is_empty() {
+            text.push_str(&asked_names(&flow.names));
+        }
     }
     if flows.len() > SHOWN_FLOWS {
         text.push_str(&format!(
@@ -395,6 +403,35 @@ fn observed_flows(flows: &[crate::model::ObservedFlow]) -> String {
     }
     text
 }
+
+/// The names a flow to the cluster DNS asked for: those answered, and how
+/// many were not (the resolver's search-path tries, as a rule).
+fn asked_names(names: &[crate::model::AskedName]) -> String {
+    let answered: Vec<&str> = names.iter().filter(|n| n.answered).map(|n| n.name.as_str()).collect();
+    let unanswered = names.len() - answered.len();
+    let mut line = String::from("    names:");
+    if answered.is_empty() {
+        line.push_str(" none answered");
+    } else {
+        let shown = answered.len().min(SHOWN_NAMES);
+        line.push(' ');
+        line.push_str(&answered[..shown].join(", "));
+        if answered.len() > shown {
+            line.push_str(&format!(" and {} more", answered.len() - shown));
+        }
+    }
+    if unanswered > 0 {
+        line.push_str(&format!(
+            " ({unanswered} other {} unanswered)",
+            if unanswered == 1 { "name" } else { "names" }
+        ));
+    }
+    line.push('\n');
+    line
+}
+
+/// How many answered names a DNS flow's line lists.
+const SHOWN_NAMES: usize = 6;
 
 /// How many observed flows the human report lists.
 const SHOWN_FLOWS: usize = 20;

@@ -344,3 +344,31 @@ pub fn reach_rows(reach: &serde_json::Value) -> Vec<serde_json::Value> {
     }
     rows
 }
+
+/// The probe of testdata/charts/probe-services (release `release`) saw the
+/// client's connections to the web server through its Service (closed long
+/// before the probe read the sockets: their TIME_WAIT tells), on the
+/// server's own port, and the server made none.
+pub fn assert_client_reached_web(json: &serde_json::Value, release: &str) {
+    let flows = json["probe"]["flows"].as_array().expect("probe.flows");
+    let (client, web) = (format!("{release}-client"), format!("{release}-web"));
+    let to_web: Vec<&serde_json::Value> = flows
+        .iter()
+        .filter(|f| f["from"]["name"] == client.as_str() && f["to"]["workload"]["name"] == web.as_str())
+        .collect();
+    assert_eq!(to_web.len(), 1, "{flows:#?}");
+    assert_eq!(
+        (&to_web[0]["port"], &to_web[0]["protocol"], &to_web[0]["completed"]),
+        (
+            &serde_json::json!(8080),
+            &serde_json::json!("TCP"),
+            &serde_json::json!(true)
+        ),
+        "{flows:#?}"
+    );
+    assert!(to_web[0]["count"].as_u64().unwrap_or(0) >= 1, "{flows:#?}");
+    assert!(
+        flows.iter().all(|f| f["from"]["name"] != web.as_str()),
+        "the server made no connection: {flows:#?}"
+    );
+}

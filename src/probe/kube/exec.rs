@@ -1,10 +1,22 @@
 //! exec, behind a trait: run a command in a container.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams};
 use kube::Client;
 use std::future::Future;
+
+/// Which container of which pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecTarget {
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+}
+
+/// What a streamed command's lines go to.
+pub type LineSink = Box<dyn FnMut(&str) + Send>;
 
 /// What a command exec'd in a container printed, and how it ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +37,21 @@ pub trait PodExec {
         container: &str,
         command: &[String],
     ) -> impl Future<Output = Result<ExecOutput>>;
+
+    /// Run `command` in a container until it ends or the returned future
+    /// is dropped (which closes the stream: the command's next write
+    /// fails), handing each line it prints to `on_line`. Fails with the
+    /// runtime's message when the command could not run.
+    fn stream(
+        &self,
+        client: Client,
+        target: ExecTarget,
+        command: Vec<String>,
+        on_line: LineSink,
+    ) -> BoxFuture<'static, Result<()>> {
+        let _ = (client, command, on_line);
+        Box::pin(async move { bail!("cannot stream from {}/{}", target.pod, target.container) })
+    }
 }
 
 /// The real exec: `pods/exec` through kube-rs (`ws` feature).
@@ -79,6 +106,48 @@ impl PodExec for KubeExec {
             stdout,
             success,
             message,
+        })
+    }
+
+    fn stream(
+        &self,
+        client: Client,
+        target: ExecTarget,
+        command: Vec<String>,
+        mut on_line: LineSink,
+    ) -> BoxFuture<'static, Result<()>> {
+        Box::pin(async move {
+            use tokio::io::AsyncBufReadExt;
+            let pods: Api<Pod> = Api::namespaced(client, &target.namespace);
+            let params = AttachParams::default()
+                .container(target.container.as_str())
+                .stdin(false)
+                .stdout(true)
+                .stderr(false);
+            let mut process = pods
+                .exec(&target.pod, command, &params)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            let reader = process
+                .stdout()
+                .with_context(|| format!("no output stream from {}/{}", target.pod, target.container))?;
+            let mut lines = tokio::io::BufReader::new(reader).lines();
+            while let Some(line) = lines
+                .next_line()
+                .await
+                .with_context(|| format!("cannot read the output of exec in {}/{}", target.pod, target.container))?
+            {
+                on_line(&line);
+            }
+            let status = match process.take_status() {
+                Some(status) => status.await,
+                None => None,
+            };
+            let _ = process.join().await;
+            match status {
+                Some(s) if s.status.as_deref() != Some("Success") => bail!("{}", s.message.unwrap_or_default()),
+                _ => Ok(()),
+            }
         })
     }
 }

@@ -192,9 +192,9 @@ impl<E: PodExec> InPlaceProbe<E> {
                 progress(&format!("reading the sockets of pod {}", pod.name));
                 let what = format!("{} `{}` (pod {})", pod.owner.kind, pod.owner.name, pod.name);
                 match block(&self.runtime, access.probe_pod(&mut pod)) {
-                    Ok((sockets, unread)) => {
-                        run.push(sockets);
-                        for reason in unread {
+                    Ok(reading) => {
+                        run.push(reading.sockets);
+                        for reason in reading.unread {
                             outcome
                                 .notes
                                 .push(format!("{what}: sockets not attributed to a container: {reason}"));

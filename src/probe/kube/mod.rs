@@ -49,6 +49,7 @@
 //! audit`), `testing` (the mocked API server).
 
 pub(crate) mod exec;
+mod flows;
 pub(crate) mod in_place;
 pub(crate) mod installer;
 pub mod leftovers;

@@ -363,7 +363,7 @@ pods/ephemeralcontainers; Kubernetes has them on by default from 1.23)"
     /// Read the sockets of a pod. Fails when no container could be read;
     /// otherwise also returns why the others could not (their sockets are
     /// still seen, the network namespace is shared, but not attributed).
-    pub(crate) async fn probe_pod(&self, pod: &mut TrackedPod) -> Result<(PodSockets, Vec<String>)> {
+    pub(crate) async fn probe_pod(&self, pod: &mut TrackedPod) -> Result<PodReading> {
         let mut sockets: Vec<OpenSocket> = Vec::new();
         let mut range = None;
         let mut holders: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
@@ -417,8 +417,21 @@ pods/ephemeralcontainers; Kubernetes has them on by default from 1.23)"
             ephemeral_range: range.unwrap_or((32768, 60999)),
             sockets,
         };
-        Ok((reading, failures))
+        Ok(PodReading {
+            sockets: reading,
+            unread: failures,
+            processes,
+        })
     }
+}
+
+/// What [`PodAccess::probe_pod`] read of one pod.
+pub(crate) struct PodReading {
+    pub(crate) sockets: PodSockets,
+    /// Why some containers could not be read.
+    pub(crate) unread: Vec<String>,
+    /// The process holding each socket inode the containers hold.
+    pub(crate) processes: BTreeMap<u64, ProcessName>,
 }
 
 fn controller_of(owners: Option<&[OwnerReference]>) -> Option<&OwnerReference> {
@@ -446,7 +459,7 @@ pub(super) fn pod_is_ready(pod: &Pod) -> bool {
 /// Why exec'ing the reader failed, in a few words: a missing shell is the
 /// usual case (distroless and scratch images) and the runtime's message
 /// for it is a long OCI error.
-fn exec_failure(message: &str) -> String {
+pub(super) fn exec_failure(message: &str) -> String {
     if message.is_empty() {
         "the reader printed nothing".into()
     } else if message.contains("executable file not found") || message.contains("no such file or directory") {

@@ -5,13 +5,14 @@
 //! namespace carrying this sandbox's labels.
 
 use super::exec::{KubeExec, PodExec};
+use super::flows::FlowWatch;
 use super::installer::{HelmInstaller, InstallOutcome, Installer};
 use super::pods::{pod_is_ready, DebugContainers, PodAccess, TrackedPod};
 use super::status::{stopped_reason, Stop};
 use super::versions::{client_side_apply, server_version, KubeVersionRefused};
 use super::{api_failed, block, client_and_target, env_nonempty, is_status, new_runtime, within, DEFAULT_PROBE_IMAGE};
 use crate::model::secrets::SecretValue;
-use crate::model::{OpenSocket, PodSockets, PodStatus, WorkloadRef};
+use crate::model::{ObservedFlow, OpenSocket, PodSockets, PodStatus, WorkloadRef};
 use crate::probe::naming::{owner, sandbox_name, MANAGED_BY, MANAGED_BY_LABEL, OWNER_KEY, RELEASE_KEY, SANDBOX_LABEL};
 use crate::probe::{Sandbox, Waiting};
 use crate::source::interrupt;
@@ -93,6 +94,10 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     deleted: BTreeSet<String>,
     /// What could not be probed, for the report.
     notes: Vec<String>,
+    /// The flows the pods make, streamed from a watch in each pod.
+    flows: FlowWatch,
+    /// The Services could not be read (said once).
+    services_unread: bool,
     /// Which cluster it is, for messages: "context `kind-dev`".
     pub(crate) cluster: String,
     /// For the sandbox's whole life (a namespace, a release, helm running):
@@ -152,6 +157,8 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             expected: BTreeMap::new(),
             deleted: BTreeSet::new(),
             notes: Vec::new(),
+            flows: FlowWatch::new(),
+            services_unread: false,
             cluster: "the current context".into(),
             _cooperative: interrupt::Cooperative::enter(),
         }
@@ -201,6 +208,32 @@ impl<I: Installer, E: PodExec> KubeSandbox<I, E> {
             debug_timeout: self.options.install_timeout.min(Duration::from_secs(120)),
             poll_interval: self.options.poll_interval,
         }
+    }
+
+    /// Watch the flows of the pods that run and are not watched yet, and
+    /// read the Services again (their addresses name the flows).
+    fn watch_flows(&mut self, pods: &[(Pod, WorkloadRef)]) -> Result<()> {
+        self.flows.watch_new_pods(&self.runtime, &self.client, &self.exec, pods);
+        let limit = self.options.api_timeout;
+        let refreshed = block(
+            &self.runtime,
+            within(
+                limit,
+                "cannot read the sandbox's Services",
+                self.flows.refresh_services(&self.client, &self.name),
+            ),
+        );
+        match refreshed {
+            Err(e) if interrupt::is_interrupt(&e) => return Err(e),
+            Err(e) if !self.services_unread => {
+                self.services_unread = true;
+                self.notes
+                    .push(format!("flows through Services are named by their address only: {e:#}"));
+            }
+            _ => {}
+        }
+        self.flows.drain();
+        Ok(())
     }
 
     async fn create_namespace(&self) -> Result<()> {
@@ -412,6 +445,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
             let access = self.access();
             let poll = within(self.options.api_timeout, what, access.current_pods(&self.deleted));
             let pods = block(&self.runtime, poll)?;
+            self.watch_flows(&pods)?;
             let mut counts: BTreeMap<WorkloadRef, usize> = BTreeMap::new();
             for (_, owner) in &pods {
                 *counts.entry(owner.clone()).or_default() += 1;
@@ -508,7 +542,12 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                 self.pods = tracked;
                 return Ok(statuses);
             }
-            interrupt::sleep(self.options.poll_interval)?;
+            // On the runtime, so that the flow watches run meanwhile.
+            let poll = self.options.poll_interval;
+            block(&self.runtime, async move {
+                tokio::time::sleep(poll).await;
+                Ok(())
+            })?;
         }
     }
 
@@ -535,17 +574,20 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
             .await;
             let mut result = Vec::new();
             let mut notes = Vec::new();
+            let mut processes = Vec::new();
             for (what, reading) in readings {
                 match reading {
-                    Ok((sockets, unread)) => {
+                    Ok(reading) => {
                         // Containers that could not be read while another
                         // could: their sockets are seen, only not attributed.
                         notes.extend(
-                            unread
+                            reading
+                                .unread
                                 .into_iter()
                                 .map(|reason| format!("{what}: sockets not attributed to a container: {reason}")),
                         );
-                        result.push(sockets);
+                        processes.push((reading.sockets.pod.clone(), reading.processes));
+                        result.push(reading.sockets);
                     }
                     Err(e) if interrupt::is_interrupt(&e) => return Err(e),
                     // No container readable (no shell, and no ephemeral
@@ -554,16 +596,26 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
                     Err(e) => notes.push(format!("not probed: {what}: {e:#}")),
                 }
             }
-            Ok((result, notes))
+            Ok((result, notes, processes))
         });
         self.pods = pods;
-        let (result, notes) = result?;
+        let (result, notes, processes) = result?;
         self.notes.extend(notes);
+        for (pod, processes) in processes {
+            self.flows
+                .name_processes(&pod, |inode| Some(processes.get(&inode)?.name.clone()));
+        }
         Ok(result)
     }
 
     fn notes(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.notes)
+        let mut notes = std::mem::take(&mut self.notes);
+        notes.extend(self.flows.notes());
+        notes
+    }
+
+    fn flows(&mut self) -> Vec<ObservedFlow> {
+        self.flows.take()
     }
 
     fn restart(&mut self) -> Result<()> {
@@ -579,6 +631,7 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
     }
 
     fn cleanup(&mut self) -> Result<()> {
+        self.flows.stop();
         if !self.created {
             return Ok(());
         }

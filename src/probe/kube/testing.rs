@@ -1,9 +1,10 @@
 //! An in-memory fake API server (a `tower_test` mock service), a fake
 //! installer and a fake exec: the kube backend's tests need no cluster.
 
-use super::exec::{ExecOutput, PodExec};
+use super::exec::{ExecOutput, ExecTarget, LineSink, PodExec};
 use super::installer::{InstallOutcome, Installer};
 use anyhow::{bail, Result};
+use futures::future::BoxFuture;
 use http::{Request, Response};
 use kube::client::Body;
 use kube::Client;
@@ -196,6 +197,9 @@ impl Cluster {
                 None => status(404, "NotFound"),
             },
             ("GET", ["api", "v1", "namespaces", _, "pods"]) => list("PodList", self.pods.clone()),
+            // The sandbox reads them to name flows: none here.
+            ("GET", ["api", "v1", "namespaces", _, "services"]) => list("ServiceList", Vec::new()),
+            ("GET", ["api", "v1", "namespaces", _, "endpoints"]) => list("EndpointsList", Vec::new()),
             ("GET", ["api", "v1", "namespaces", _, "pods", name]) => {
                 match self.pods.iter().find(|p| name_of(p) == *name) {
                     Some(pod) => (200, pod.clone()),
@@ -435,6 +439,41 @@ impl PodExec for FakeExec {
                 message: "executable file not found in $PATH".into(),
             },
         })
+    }
+
+    fn stream(
+        &self,
+        _: Client,
+        target: ExecTarget,
+        _: Vec<String>,
+        mut on_line: LineSink,
+    ) -> BoxFuture<'static, Result<()>> {
+        let output = self.watch_output(&target.container);
+        let broken = self.broken;
+        Box::pin(async move {
+            match output {
+                _ if broken => bail!("cannot exec in pod {}: connection reset by the kubelet", target.pod),
+                Some(text) => {
+                    text.lines().for_each(&mut on_line);
+                    Ok(())
+                }
+                None => bail!("executable file not found in $PATH"),
+            }
+        })
+    }
+}
+
+impl FakeExec {
+    /// The flow watch: one sample of the captured tables from a container
+    /// that has a shell, then the end of the stream (the pod went).
+    pub(crate) fn watch_output(&self, container: &str) -> Option<String> {
+        self.fds.get(container)?;
+        let mut out = String::new();
+        for f in ["tcp", "tcp6", "udp", "udp6"] {
+            out.push_str(&format!("@@netaudit {f}\n{}", captured(f)));
+        }
+        out.push_str("@@netaudit sampled\n");
+        Some(out)
     }
 }
 

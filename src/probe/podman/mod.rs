@@ -35,6 +35,7 @@ mod plan;
 mod readiness;
 
 use crate::model::{AttributedSocket, Index, OpenSocket, PodSockets, PodStatus, ProcessName};
+use crate::probe::flows::FlowLog;
 use crate::probe::naming::SANDBOX_LABEL;
 use crate::probe::procnet;
 use crate::probe::{PullPolicy, Sandbox, Waiting};
@@ -56,7 +57,7 @@ pub struct PodmanSandbox {
     /// The sandbox's network and DNS server, from the install on.
     network: Option<network::Network>,
     /// The flows the pods made, sampled at every poll.
-    flows: flows::FlowLog,
+    flows: FlowLog,
     /// The pods' infra processes, once they all run (until a restart).
     infra_pids: host::InfraPids,
     /// The pods the last wait found ready: the only ones probed (a pod that
@@ -78,7 +79,7 @@ impl PodmanSandbox {
             pull: PullPolicy::Never,
             installed: false,
             network: None,
-            flows: flows::FlowLog::new(),
+            flows: FlowLog::new().with_logged_queries(),
             infra_pids: host::InfraPids::new(),
             ready: BTreeSet::new(),
             _cooperative: cooperative,
@@ -283,7 +284,7 @@ impl PodmanSandbox {
     fn sample_flows(&mut self) -> Result<()> {
         self.refresh_infra_pids()?;
         if let Some(network) = &self.network {
-            self.flows.sample(&self.plan.pods, network, &self.infra_pids);
+            flows::sample(&mut self.flows, &self.plan.pods, network, &self.infra_pids);
         }
         Ok(())
     }
@@ -492,7 +493,7 @@ impl Sandbox for PodmanSandbox {
         let ids: Vec<&str> = states.values().map(|s| s.id.as_str()).collect();
         let (infra_pids, processes) = host::process_info(&self.plan.name, &ids)?;
         if let Some(network) = &self.network {
-            self.flows.sample(&self.plan.pods, network, &infra_pids);
+            flows::sample(&mut self.flows, &self.plan.pods, network, &infra_pids);
         }
         let by_namespace = host::processes_by_pid_namespace();
         let mut result = Vec::new();
@@ -534,7 +535,8 @@ impl Sandbox for PodmanSandbox {
                     }
                 }
             }
-            self.flows.name_processes(i, &owners);
+            self.flows
+                .name_processes(i, |inode| Some(owners.get(&inode)?.1.as_ref()?.name.clone()));
             let sockets = sockets
                 .into_iter()
                 .map(|socket| {

@@ -23,10 +23,13 @@
 
 use super::host::{podman, run};
 use crate::model::Protocol;
+use crate::probe::flows::DnsQuery;
 use crate::probe::naming::SANDBOX_LABEL;
 use anyhow::{bail, Context, Result};
-use std::net::Ipv4Addr;
+use std::io::BufRead;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The block the sandbox networks take their /24 from (the test cluster
@@ -74,6 +77,8 @@ pub(super) struct Network {
     /// The third byte of the network's /24 in [`BLOCK`].
     subnet: u8,
     dns: Option<Child>,
+    /// The queries the DNS server logged, read from its log by a thread.
+    queries: Option<mpsc::Receiver<DnsQuery>>,
 }
 
 impl Network {
@@ -88,6 +93,7 @@ impl Network {
                 name: name.to_string(),
                 subnet,
                 dns: None,
+                queries: None,
             };
             let created = run(podman()
                 .args(["network", "create", "--internal", "--disable-dns", "--label"])
@@ -179,8 +185,19 @@ impl Network {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // The log must be read as it comes: a full pipe would stop the server.
+        if let Some(log) = child.stderr.take() {
+            let (sender, receiver) = mpsc::channel();
+            std::thread::spawn(move || read_queries(std::io::BufReader::new(log), &sender));
+            self.queries = Some(receiver);
+        }
         self.dns = Some(child);
         Ok(())
+    }
+
+    /// The queries the DNS server answered since last asked.
+    pub(super) fn dns_queries(&self) -> Vec<DnsQuery> {
+        self.queries.as_ref().map_or_else(Vec::new, |q| q.try_iter().collect())
     }
 
     /// Stop the DNS server: its supervisor ends it when its input closes
@@ -214,6 +231,9 @@ fn dnsmasq_arguments(gateway: Ipv4Addr, records: &[(Ipv4Addr, Vec<String>)]) -> 
         "--pid-file=".into(),
         format!("--local=/{CLUSTER_DOMAIN}/"),
         "--cache-size=0".into(),
+        // Each query and its answer, on stderr: the flows to the DNS.
+        "--log-queries".into(),
+        "--log-facility=-".into(),
     ];
     arguments.extend(
         records
@@ -222,6 +242,50 @@ fn dnsmasq_arguments(gateway: Ipv4Addr, records: &[(Ipv4Addr, Vec<String>)]) -> 
             .map(|(address, names)| format!("--host-record={},{address}", names.join(","))),
     );
     arguments
+}
+
+/// Read dnsmasq's log (`--log-queries`): each `query[TYPE] NAME from
+/// ADDRESS` line, and the line after it that says the answer (`config NAME
+/// is 10.222.5.2`, or `is NXDOMAIN`, `is NODATA-IPv6`, `error is REFUSED`).
+fn read_queries(log: impl BufRead, queries: &mpsc::Sender<DnsQuery>) {
+    let mut asked: Option<(Instant, IpAddr, String)> = None;
+    for line in log.lines().map_while(Result::ok) {
+        let Some((_, message)) = line.split_once("]: ") else {
+            continue;
+        };
+        if let Some(rest) = message.strip_prefix("query[") {
+            if let Some((at, from, name)) = asked.take() {
+                let _ = queries.send(DnsQuery {
+                    at,
+                    from,
+                    name,
+                    answered: false,
+                });
+            }
+            let parsed = rest
+                .split_once("] ")
+                .and_then(|(_, rest)| rest.rsplit_once(" from "))
+                .and_then(|(name, from)| Some((name.to_string(), from.trim().parse().ok()?)));
+            if let Some((name, from)) = parsed {
+                asked = Some((Instant::now(), from, name));
+            }
+        } else if let Some((at, from, name)) = asked.take() {
+            let answered = message
+                .rsplit_once(" is ")
+                .is_some_and(|(_, answer)| answer.trim().parse::<IpAddr>().is_ok());
+            if queries
+                .send(DnsQuery {
+                    at,
+                    from,
+                    name,
+                    answered,
+                })
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
 }
 
 /// dnsmasq (`$0`, its arguments after) under a shell that ends it when
@@ -272,6 +336,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_dns_log_gives_each_query_and_whether_it_was_answered() {
+        let log = "dnsmasq[7]: started, version 2.90 cache disabled
+dnsmasq[7]: query[A] web.shop.svc.cluster.local.shop.svc.cluster.local from 10.222.7.3
+dnsmasq[7]: config web.shop.svc.cluster.local.shop.svc.cluster.local is NXDOMAIN
+dnsmasq[7]: query[A] web.shop.svc.cluster.local from 10.222.7.3
+dnsmasq[7]: config web.shop.svc.cluster.local is 10.222.7.2
+dnsmasq[7]: query[AAAA] web.shop.svc.cluster.local from 10.222.7.3
+dnsmasq[7]: config web.shop.svc.cluster.local is NODATA-IPv6
+dnsmasq[7]: query[A] example.com from 10.222.7.4
+dnsmasq[7]: config error is REFUSED (EDE: not ready)
+dnsmasq[7]: query[A] cut.off from 10.222.7.4
+";
+        let (sender, receiver) = mpsc::channel();
+        read_queries(log.as_bytes(), &sender);
+        let queries: Vec<(String, String, bool)> = receiver
+            .try_iter()
+            .map(|q| (q.from.to_string(), q.name, q.answered))
+            .collect();
+        let from = |n: u8| format!("10.222.7.{n}");
+        assert_eq!(
+            queries,
+            [
+                (
+                    from(3),
+                    "web.shop.svc.cluster.local.shop.svc.cluster.local".into(),
+                    false
+                ),
+                (from(3), "web.shop.svc.cluster.local".into(), true),
+                (from(3), "web.shop.svc.cluster.local".into(), false),
+                (from(4), "example.com".into(), false),
+            ]
+        );
+    }
+
+    #[test]
     fn the_dns_server_answers_its_records_only_and_forwards_nothing() {
         let records = [
             (
@@ -312,6 +411,7 @@ mod tests {
             name: "netaudit-x-000000".into(),
             subnet: 7,
             dns: None,
+            queries: None,
         };
         for i in [0, 1, 252] {
             assert_eq!(network.pod_at(network.pod_address(i).into()), Some(i));
