@@ -532,6 +532,11 @@ pub struct InstallArgs {
     /// chart as its values render it
     #[arg(long = "enable-chart-policies", help_heading = "Probe")]
     pub enable_chart_policies: bool,
+    /// Print every flow the pods made as a table (to, from, connections, process, first seen,
+    /// answered), grouped by destination port, instead of the findings; the exit code still
+    /// follows --fail-on. Human output only: -o json has them in probe.flows
+    #[arg(long, help_heading = "Probe")]
+    pub flows: bool,
     /// No progress lines on stderr
     #[arg(short = 'q', long, help_heading = "Probe")]
     pub quiet: bool,

@@ -444,6 +444,30 @@ fn install_without_probe_is_refused() {
     assert_error(&out, &["only installs into a throwaway sandbox: add --probe"]);
 }
 
+/// `--flows` is a table: with another format it is refused before anything
+/// is rendered or installed.
+#[test]
+fn install_flows_with_a_machine_format_is_refused() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let out = netaudit(
+        &[
+            "install",
+            "testdata/charts/probe-clean",
+            "--probe",
+            "--flows",
+            "-o",
+            "json",
+        ],
+        &helm(4),
+    );
+    assert_error(
+        &out,
+        &["--flows prints a table: drop -o (-o json lists the flows in probe.flows)"],
+    );
+}
+
 /// Durations that overflow are a usage error naming the value (exit 2), never
 /// a panic in release builds or a silent wrap-around.
 #[test]
@@ -562,8 +586,9 @@ fn a_signal_during_a_long_computation_ends_it_at_once() {
             }
             let out_dir = tempfile::tempdir().unwrap();
             let report = out_dir.path().join("report.json");
+            // The dumps it grows to are over the default input limit.
             let mut child = Command::new(env!("CARGO_BIN_EXE_netaudit"))
-                .args(["lint", "--manifests"])
+                .args(["lint", "--max-input-size", "4GiB", "--manifests"])
                 .arg(&path)
                 .args(["-o", "json", "--output-file"])
                 .arg(&report)
@@ -572,7 +597,10 @@ fn a_signal_during_a_long_computation_ends_it_at_once() {
                 .spawn()
                 .unwrap();
             std::thread::sleep(SIGNAL_AFTER);
-            if child.try_wait().unwrap().is_some() {
+            if let Some(status) = child.try_wait().unwrap() {
+                // An error is not a lint that ended.
+                let out = child.wait_with_output().unwrap();
+                assert!(matches!(status.code(), Some(0 | 1)), "{status}: {}", stderr(&out));
                 // Done before the signal: that proves nothing. Bigger.
                 assert!(
                     workloads < 1_000_000,

@@ -307,3 +307,25 @@ fn runtime_findings_snapshots_human_and_json() {
     insta::assert_snapshot!("runtime_human", human);
     insta::assert_snapshot!("runtime_json", json);
 }
+
+/// `install --probe --flows`: every flow, grouped by destination port, the
+/// unanswered one said in the heading and in its row, the DNS's names.
+#[test]
+fn the_flow_table_lists_every_flow_by_destination() {
+    let mut flows = evidence(observations()).probe.flows;
+    // A second client of web's port: the port is named on the first row only.
+    flows.push(ObservedFlow {
+        from: owner("Deployment", "client"),
+        process: Some("curl".into()),
+        first_seen_ms: 950,
+        count: 1,
+        ..flows[0].clone()
+    });
+    let table = netaudit::report::observed::table(&flows);
+    assert!(table.contains("1 never answered"), "{table}");
+    insta::assert_snapshot!("flow_table", table);
+    assert_eq!(
+        netaudit::report::observed::table(&[]),
+        "No flow observed: no pod connected to anything while the probe watched.\n"
+    );
+}

@@ -2,7 +2,7 @@
 //! probed for the sockets they open; one report with both.
 
 use super::progress::Printer;
-use super::{emit, load_config, quiet_for, release_and_chart, render_request};
+use super::{emit, emit_table, load_config, quiet_for, release_and_chart, render_request};
 use crate::cli::InstallArgs;
 use crate::engine::chart_policies;
 use crate::model::scope;
@@ -14,6 +14,9 @@ use anyhow::{bail, Result};
 pub fn run(args: &InstallArgs) -> Result<u8> {
     if !args.probe {
         bail!("`netaudit install` only installs into a throwaway sandbox: add --probe (see --help)");
+    }
+    if args.flows && args.report.output.format() != crate::report::Format::Human {
+        bail!("--flows prints a table: drop -o (-o json lists the flows in probe.flows)");
     }
     let (release, chart) = release_and_chart(&args.render)?;
     let Some(chart) = chart else {
@@ -87,6 +90,15 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
         let before = Manifests::load(vec![as_valued], Detail::Checks)?;
         let before_audit = crate::engine::run(&before, &config, Some(&evidence));
         audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
+    }
+    if args.flows {
+        // The findings are counted below the table: the exit code follows them.
+        let table = format!(
+            "{}\n{}",
+            crate::report::observed::table(&evidence.probe.flows),
+            crate::report::human::closing_line(&audit)
+        );
+        return emit_table(&audit, &args.report, &table);
     }
     emit(&audit, &args.report)
 }

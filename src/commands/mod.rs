@@ -169,6 +169,16 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
     Ok(exit_code(audit, args))
 }
 
+/// A table in place of the human report (`install --flows`): the report's
+/// warnings go to stderr, the exit code is the report's.
+pub fn emit_table(audit: &Audit<'_>, args: &ReportArgs, table: &str) -> Result<u8> {
+    for warning in &audit.warnings {
+        note(&format!("warning: {}", warning.message));
+    }
+    write_output(args.output_file.as_deref(), table)?;
+    Ok(exit_code(audit, args))
+}
+
 fn exit_code(audit: &Audit<'_>, args: &ReportArgs) -> u8 {
     match audit.fails(args.fail_on.threshold()) {
         true => EXIT_FINDINGS,

@@ -313,7 +313,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
                 "kept: the sandbox is still there; remove it with: {command}\n"
             ));
         }
-        rest.push_str(&observed_flows(&probe.flows));
+        rest.push_str(&super::observed::section(&probe.flows));
     }
     rest.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
     for warning in &audit.warnings {
@@ -324,7 +324,8 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
     out
 }
 
-fn closing_line(audit: &Audit<'_>) -> String {
+/// The last line of the report: how many findings, in what.
+pub fn closing_line(audit: &Audit<'_>) -> String {
     let releases = audit.index.inputs.len();
     let workloads = audit.index.workloads.len();
     let scope = format!(
@@ -366,72 +367,3 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
-
-/// The flows the probe saw, one line each, at most [`SHOWN_FLOWS`] (the
-/// JSON report has them all).
-fn observed_flows(flows: &[crate::model::ObservedFlow]) -> String {
-    if flows.is_empty() {
-        return String::new();
-    }
-    let mut text = format!("observed flows ({}):\n", flows.len());
-    for flow in flows.iter().take(SHOWN_FLOWS) {
-        // Logged DNS queries are counted one by one, not by socket.
-        let connections = if flow.names.is_empty() {
-            crate::model::words::count(flow.count, "connection", "connections")
-        } else {
-            crate::model::words::count(flow.count, "query", "queries")
-        };
-        text.push_str(&format!(
-            "  {} -> {} port {}/{}{}: {connections}{}, first after {:.1} s\n",
-            flow.from,
-            flow.to,
-            flow.port,
-            flow.protocol,
-            flow.process.as_ref().map(|p| format!(" ({p})")).unwrap_or_default(),
-            if flow.completed { "" } else { ", never answered" },
-            flow.first_seen_ms as f64 / 1000.0
-        ));
-        if !flow.names.is_empty() {
-            text.push_str(&asked_names(&flow.names));
-        }
-    }
-    if flows.len() > SHOWN_FLOWS {
-        text.push_str(&format!(
-            "  … and {} more (-o json lists them all)\n",
-            flows.len() - SHOWN_FLOWS
-        ));
-    }
-    text
-}
-
-/// The names a flow to the cluster DNS asked for: those answered, and how
-/// many were not (the resolver's search-path tries, as a rule).
-fn asked_names(names: &[crate::model::AskedName]) -> String {
-    let answered: Vec<&str> = names.iter().filter(|n| n.answered).map(|n| n.name.as_str()).collect();
-    let unanswered = names.len() - answered.len();
-    let mut line = String::from("    names:");
-    if answered.is_empty() {
-        line.push_str(" none answered");
-    } else {
-        let shown = answered.len().min(SHOWN_NAMES);
-        line.push(' ');
-        line.push_str(&answered[..shown].join(", "));
-        if answered.len() > shown {
-            line.push_str(&format!(" and {} more", answered.len() - shown));
-        }
-    }
-    if unanswered > 0 {
-        line.push_str(&format!(
-            " ({unanswered} other {} unanswered)",
-            if unanswered == 1 { "name" } else { "names" }
-        ));
-    }
-    line.push('\n');
-    line
-}
-
-/// How many answered names a DNS flow's line lists.
-const SHOWN_NAMES: usize = 6;
-
-/// How many observed flows the human report lists.
-const SHOWN_FLOWS: usize = 20;

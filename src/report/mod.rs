@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod json_lines;
 pub mod junit;
+pub mod observed;
 pub mod reach;
 pub mod sarif;
 pub mod summary;
