@@ -394,7 +394,8 @@ pub struct FixArgs {
     #[arg(long, value_name = "FILE", help_heading = "Inputs", conflicts_with = "positional")]
     pub manifests: Option<String>,
     /// A JSON report of `install --probe -o json` (or `audit -o json`): its M1 ports are declared,
-    /// its M1/M2 ports allowed by the policies, its M2/M3 explained
+    /// its M1/M2 ports allowed by the policies, its M2/M3 explained, and every flow its pods made
+    /// (`probe.flows`) allowed and needed; with --check, the policies are held to those flows
     #[arg(long = "from-report", value_name = "FILE", help_heading = "Inputs")]
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
@@ -409,8 +410,9 @@ pub struct FixArgs {
     pub output_dir: Option<PathBuf>,
     /// Write nothing: check the NetworkPolicies in the manifests as they are (yours, the chart's,
     /// or the output of a previous `fix`): every flow the application needs, allowed, BLOCKED or
-    /// UNKNOWN, and every flow they allow. Exit 1 when a needed flow is blocked or unknown
-    #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "from_report", "force"])]
+    /// UNKNOWN (with --from-report, every flow the probe observed too, labelled `observed`), and
+    /// every flow they allow. Exit 1 when a needed flow is blocked or unknown
+    #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "force"])]
     pub check: bool,
     /// With --check: needed flows netaudit cannot decide (UNKNOWN: where they go is not known, or
     /// they pass only through a construct it does not evaluate) do not make the exit code 1

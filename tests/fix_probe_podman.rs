@@ -115,3 +115,81 @@ fn declared_ports_from_fix_are_confirmed_by_a_second_probe() {
     // The random port cannot be declared: M2 stays, for a person.
     assert!(!checks(&after, "M2").is_empty());
 }
+
+/// The flows a probe saw are needed: `fix --from-report` allows them (its
+/// README says which were observed), and `fix --check --from-report` holds
+/// any policy set to them: a deny-all ingress policy blocks the observed
+/// flow, exit 1.
+#[test]
+fn observed_flows_are_kept_by_fix_and_held_by_check() {
+    if common::skip_without_helm() || !podman_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = netaudit(&[
+        "install",
+        "svc",
+        "testdata/charts/probe-services",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "60s",
+        "--fail-on",
+        "never",
+        "-q",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, stdout(&out)).unwrap();
+    let report = report.to_str().unwrap();
+    let fixed = dir.path().join("fixed");
+    let out = netaudit(&[
+        "fix",
+        "svc",
+        "testdata/charts/probe-services",
+        "--from-report",
+        report,
+        "--egress",
+        "strict",
+        "--output-dir",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(fixed.join("README.md")).unwrap();
+    let observed = "allowed, observed: Deployment/default/svc-client -> Deployment/default/svc-web 8080/TCP";
+    assert!(readme.contains(observed), "{readme}");
+    assert!(
+        readme.contains("ingress: port 8080/TCP from Deployment `svc-client`, observed by the probe:"),
+        "{readme}"
+    );
+    let rendered = std::fs::read_to_string(fixed.join("rendered.yaml")).unwrap();
+    let policies = std::fs::read_to_string(fixed.join("networkpolicies.yaml")).unwrap();
+    let check = |extra: &str| {
+        let manifests = dir.path().join("check.yaml");
+        std::fs::write(&manifests, format!("{rendered}\n---\n{extra}")).unwrap();
+        netaudit(&[
+            "fix",
+            "--manifests",
+            manifests.to_str().unwrap(),
+            "--check",
+            "--from-report",
+            report,
+        ])
+    };
+    let out = check(&policies);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains(observed), "{}", stdout(&out));
+    let deny = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: default}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n";
+    let out = check(deny);
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "BLOCKED, observed: Deployment/default/svc-client -> Deployment/default/svc-web 8080/TCP (denied"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -4,7 +4,7 @@
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
 use crate::fix::policy::{self, PolicyOptions};
-use crate::fix::{flows, output, plan, ports, post_render};
+use crate::fix::{flows, output, plan, ports, post_render, ProbeEvidence};
 use crate::model::{Detail, Manifests};
 use crate::report::flows::describe_allowed;
 use crate::source::{self, InputSpec};
@@ -32,10 +32,33 @@ fn policy_options(args: &PolicyArgs) -> PolicyOptions {
     }
 }
 
-/// The runtime findings of a `--from-report` file.
-fn read_report(path: &Path) -> Result<Vec<ports::PortFinding>> {
+/// The runtime findings and observed flows of a `--from-report` file.
+fn read_report(path: Option<&Path>) -> Result<ProbeEvidence> {
+    let Some(path) = path else {
+        return Ok(ProbeEvidence::default());
+    };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     crate::fix::read_report_text(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// The observed flows of the report are allowed and needed; those whose
+/// client the manifests lack are said, not used.
+fn with_observed_flows(options: PolicyOptions, evidence: &ProbeEvidence, manifests: &Manifests) -> PolicyOptions {
+    let index = manifests.index();
+    let unmatched = policy::observed::unmatched(&index, &evidence.flows);
+    if !unmatched.is_empty() {
+        let named: Vec<String> = unmatched.iter().take(3).map(|f| f.from.to_string()).collect();
+        note(&format!(
+            "warning: {} observed flow(s) of the report come from workloads these manifests do not have ({}{}): not used (a report of another release or namespace?)",
+            unmatched.len(),
+            named.join(", "),
+            if unmatched.len() > 3 { ", …" } else { "" }
+        ));
+    }
+    PolicyOptions {
+        observed_flows: evidence.flows.clone(),
+        ..options
+    }
 }
 
 pub fn run(args: &FixArgs) -> Result<u8> {
@@ -56,23 +79,20 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (None, None) => bail!("nothing to fix: give [RELEASE] CHART or --manifests FILE (see --help)"),
         (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
     };
+    let evidence = read_report(args.from_report.as_deref())?;
     if args.check {
-        return check(&spec, &policy_options(&args.policy), args.unknown_ok);
+        return check(&spec, policy_options(&args.policy), &evidence, args.unknown_ok);
     }
     let Some(dir) = &args.output_dir else {
         bail!("give --output-dir DIR (or --check)");
-    };
-    let findings = match &args.from_report {
-        Some(path) => read_report(path)?,
-        None => Vec::new(),
     };
     refuse_to_overwrite(dir, args.force)?;
     let inputs = source::acquire(std::slice::from_ref(&spec))?;
     // The user's .netaudit.yaml decides what the README reports, as for lint.
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let options = policy_options(&args.policy);
-    let outcome = plan::plan(&manifests, &config, &findings, &options);
+    let options = with_observed_flows(policy_options(&args.policy), &evidence, &manifests);
+    let outcome = plan::plan(&manifests, &config, &evidence.ports, &options);
     let tables = flows::tables(&manifests, &outcome)?;
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
     let files: [(&str, String); 5] = [
@@ -116,10 +136,11 @@ pub fn run(args: &FixArgs) -> Result<u8> {
 /// `fix --check`: whether the manifests' own NetworkPolicies let every
 /// needed flow through, and every flow they allow, on stdout. Exit 1 when a
 /// needed flow is blocked, or unknown without `unknown_ok`.
-fn check(spec: &InputSpec, options: &PolicyOptions, unknown_ok: bool) -> Result<u8> {
+fn check(spec: &InputSpec, options: PolicyOptions, evidence: &ProbeEvidence, unknown_ok: bool) -> Result<u8> {
     let inputs = source::acquire(std::slice::from_ref(spec))?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
-    let tables = flows::as_they_are(&manifests, options)?;
+    let options = with_observed_flows(options, evidence, &manifests);
+    let tables = flows::as_they_are(&manifests, &options)?;
     let blocked = tables.blocked().count();
     let text = format!(
         "# Flows the application needs: {}\n{}\n# Flows the NetworkPolicies allow\n{}",
@@ -176,14 +197,11 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
         crate::model::MAX_INPUT_BYTES,
     )?;
     input.rendered_by_helm = true;
-    let findings = match &args.from_report {
-        Some(path) => read_report(path)?,
-        None => Vec::new(),
-    };
+    let evidence = read_report(args.from_report.as_deref())?;
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let options = policy_options(&args.policy);
-    let outcome = plan::plan(&manifests, &config, &findings, &options);
+    let options = with_observed_flows(policy_options(&args.policy), &evidence, &manifests);
+    let outcome = plan::plan(&manifests, &config, &evidence.ports, &options);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {
         note(&format!("warning: {m}"));

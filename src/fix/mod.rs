@@ -17,8 +17,21 @@ pub(crate) mod post_render;
 
 /// The runtime findings of a JSON report's text (`fix --from-report`,
 /// `post-render --from-report`).
-pub(crate) fn read_report_text(text: &str) -> Result<Vec<ports::PortFinding>, String> {
-    crate::report::json::read(text).and_then(|report| ports::runtime_findings(&report))
+pub(crate) fn read_report_text(text: &str) -> Result<ProbeEvidence, String> {
+    let report = crate::report::json::read(text)?;
+    Ok(ProbeEvidence {
+        ports: ports::runtime_findings(&report)?,
+        flows: report.probe.map(|p| p.flows).unwrap_or_default(),
+    })
+}
+
+/// What a probe report (`--from-report`) gives `fix` and `post-render`.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeEvidence {
+    /// Its runtime port findings (M1, M2, M3).
+    pub ports: Vec<ports::PortFinding>,
+    /// The flows its pods made: each one allowed and needed.
+    pub flows: Vec<crate::model::ObservedFlow>,
 }
 
 #[cfg(test)]

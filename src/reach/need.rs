@@ -53,6 +53,8 @@ pub struct Need {
     pub why: String,
     /// Only a guess: nothing in the manifests names the clients.
     pub guessed: bool,
+    /// A probe saw it (`fix --from-report`): needed whatever the manifests say.
+    pub observed: bool,
 }
 
 impl fmt::Display for Source {

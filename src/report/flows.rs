@@ -91,6 +91,12 @@ pub fn describe_needs(needs: &[(Need, Verdict)]) -> String {
             (None, None, false) => "allowed",
             (None, None, true) => "allowed, guessed",
         };
+        // A flow a probe saw says so: it is needed whatever the manifests say.
+        let status = if need.observed {
+            format!("{status}, observed")
+        } else {
+            status.to_string()
+        };
         let detail = match (&verdict.blocked, &verdict.unknown) {
             (Some(why), _) | (None, Some(why)) => why.clone(),
             (None, None) => verdict.passage.to_string(),

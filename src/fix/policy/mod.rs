@@ -33,6 +33,7 @@ mod discovery;
 mod exposure;
 mod mesh;
 pub mod needs;
+pub mod observed;
 mod references;
 mod rules;
 mod selectors;
@@ -79,6 +80,8 @@ pub struct PolicyOptions {
     pub without_guesses: bool,
     /// Where the API server is (`--api-server`); empty: any address, TCP 443 and 6443.
     pub api_server: Vec<ApiServer>,
+    /// The flows a probe observed (`--from-report`): each one allowed, and needed.
+    pub observed_flows: Vec<crate::model::ObservedFlow>,
 }
 
 /// An address range of the Kubernetes API server, and its port.
@@ -200,6 +203,8 @@ struct Context<'s, 'a> {
     unresolved: Vec<Vec<references::UnresolvedUrl>>,
     /// Per workload: the service mesh whose proxy its pods get, and why.
     meshes: Vec<Option<(mesh::Mesh, String)>>,
+    /// The flows a probe observed (`--from-report`), resolved: allowed too.
+    observed: Vec<observed::Observed>,
 }
 
 fn workload_position(index: &Index<'_>, workload: &Workload<'_>) -> usize {
@@ -285,6 +290,7 @@ impl<'s, 'a> Context<'s, 'a> {
                 .map(|(w, texts)| references::unresolved_urls(index, w, texts))
                 .collect(),
             meshes: index.workloads.iter().map(mesh::injected).collect(),
+            observed: Vec::new(),
         }
     }
 
@@ -474,7 +480,8 @@ fn egress_restricted(index: &Index<'_>, workload: &Workload<'_>) -> bool {
 
 /// One result per workload of the index, in the index's order.
 pub fn generate(index: &Index<'_>, options: &PolicyOptions) -> Vec<Generated> {
-    let ctx = Context::new(index);
+    let mut ctx = Context::new(index);
+    ctx.observed = observed::resolve(index, &options.observed_flows);
     // Names used by more than one workload of a namespace get the kind in
     // the policy's name.
     let mut names: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();

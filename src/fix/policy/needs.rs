@@ -37,6 +37,7 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         port: Some(port.1),
         why,
         guessed,
+        observed: false,
     };
     for (si, service) in index.services.iter().enumerate() {
         if let Some(host) = service.external_name() {
@@ -66,6 +67,7 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                             describe(service.obj)
                         ),
                         guessed: false,
+                        observed: false,
                     });
                 }
             }
@@ -178,6 +180,7 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
             port,
             why,
             guessed: false,
+            observed: false,
         };
         if ctx.names_a_service[wi] {
             let why = format!("{} names Services by their DNS names", describe(workload.obj));
@@ -255,9 +258,11 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 port: url.port,
                 why: format!("{} names `{}` in {}", describe(workload.obj), url.url, url.place),
                 guessed: false,
+                observed: false,
             });
         }
     }
+    needs.extend(super::observed::needs(index, &options.observed_flows));
     needs.sort();
     needs.dedup();
     needs
@@ -319,6 +324,7 @@ fn to_pods_of(index: &Index<'_>, service: &Service<'_>, service_clients: &[&(usi
                     describe(service.obj)
                 ),
                 guessed: false,
+                observed: false,
             });
         }
     }

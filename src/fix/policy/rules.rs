@@ -1,6 +1,7 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
+use super::observed::Reached;
 use super::references::{aliased_service, clients, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, service_targets, targets_of, Context, EgressMode, PolicyOptions, Port};
@@ -195,7 +196,22 @@ impl<'a> Context<'_, 'a> {
                 );
             }
         }
-        if ports.is_empty() {
+        // What a probe saw connect, from the workload it came from.
+        let mut observed_clients = false;
+        for o in self.observed.iter().filter(|o| o.to == Reached::Workload(wi)) {
+            observed_clients = true;
+            add_rule(
+                Peers::Workloads(BTreeSet::from([o.from])),
+                &o.port,
+                format!(
+                    "ingress: port {} from {}, {}",
+                    display_port(&o.port),
+                    describe(index.workloads[o.from].obj),
+                    o.why
+                ),
+            );
+        }
+        if ports.is_empty() && !observed_clients {
             explanations.push("ingress: no declared or observed port: all ingress is denied".into());
         }
         let mut ingress = Vec::new();
@@ -311,6 +327,7 @@ impl<'a> Context<'_, 'a> {
                 named.join(", ")
             ));
         }
+        egress.extend(self.observed_egress(wi, options, explanations));
         for url in &self.unresolved[wi] {
             let guess = mode == EgressMode::Dns && !options.without_guesses;
             match url.port.filter(|_| guess) {
@@ -431,6 +448,53 @@ impl<'a> Context<'_, 'a> {
                 _ => explanations.push(format!(
                     "egress: {} refers to no Service: DNS only (strict egress mode)",
                     describe(workload.obj)
+                )),
+            }
+        }
+        egress
+    }
+
+    /// Egress for what a probe saw workload `wi` connect to: the workload
+    /// it reached, the API server, an address outside; the DNS is allowed
+    /// to all already. What the manifests lack is explained, not allowed.
+    fn observed_egress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
+        let index = self.index;
+        let namespace = index.workloads[wi].obj.namespace.as_str();
+        let mut egress = Vec::new();
+        for o in self.observed.iter().filter(|o| o.from == wi) {
+            let port = display_port(&o.port);
+            let ports = port_values(&BTreeSet::from([o.port]));
+            match &o.to {
+                Reached::Workload(to) => {
+                    let to_peer = self.workload_peer(*to, namespace, explanations);
+                    egress.push(json!({ "to": [to_peer], "ports": ports }));
+                    explanations.push(format!(
+                        "egress: to {} on {port}, {}",
+                        describe(index.workloads[*to].obj),
+                        o.why
+                    ));
+                }
+                Reached::ClusterDns => {}
+                Reached::ApiServer => {
+                    if self.api_callers[wi].is_none() {
+                        egress.extend(api_server_rules(options));
+                    }
+                    explanations.push(format!("egress: the Kubernetes API server, {}", o.why));
+                }
+                Reached::Address(address) => match address.parse::<std::net::IpAddr>() {
+                    Ok(ip) => {
+                        let cidr = if ip.is_ipv4() { format!("{ip}/32") } else { format!("{ip}/128") };
+                        egress.push(json!({ "to": [{ "ipBlock": { "cidr": cidr } }], "ports": ports }));
+                        explanations.push(format!("egress: {cidr} on {port}, outside the cluster's pods, {}", o.why));
+                    }
+                    Err(_) => explanations.push(format!(
+                        "egress: {address} on {port} was observed ({}): not allowed, it is no address a policy can name",
+                        o.why
+                    )),
+                },
+                Reached::Elsewhere(what) => explanations.push(format!(
+                    "egress: {what} on {port} was observed ({}), but it is not in these manifests: not allowed; add it by hand if it is needed",
+                    o.why
                 )),
             }
         }
