@@ -5,10 +5,13 @@
 //! needed too: a probe sees what the sandbox's few minutes exercised, the
 //! manifests what the application may do later.
 
-use super::Port;
+use super::rules::{api_server_rules, port_values};
+use super::{describe, display_port, Context, PolicyOptions, Port};
 use crate::model::words::count;
 use crate::model::{FlowPeer, Index, ObservedFlow, WorkloadRef};
 use crate::reach::need::{Destination, Need, Source};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// Where an observed flow went, as the generator allows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +129,60 @@ fn why(flow: &ObservedFlow) -> String {
         "observed by the probe: {seen}{process}, first after {:.1} s{answered}",
         flow.first_seen_ms as f64 / 1000.0
     )
+}
+
+impl Context<'_, '_> {
+    /// Egress for what a probe saw workload `wi` connect to: the workload
+    /// it reached, the API server, an address outside; the DNS is allowed
+    /// to all already. What the manifests lack is explained, not allowed.
+    pub(super) fn observed_egress(
+        &self,
+        wi: usize,
+        options: &PolicyOptions,
+        explanations: &mut Vec<String>,
+    ) -> Vec<Value> {
+        let index = self.index;
+        let namespace = index.workloads[wi].obj.namespace.as_str();
+        let mut egress = Vec::new();
+        for o in self.observed.iter().filter(|o| o.from == wi) {
+            let port = display_port(&o.port);
+            let ports = port_values(&BTreeSet::from([o.port]));
+            match &o.to {
+                Reached::Workload(to) => {
+                    let to_peer = self.workload_peer(*to, namespace, explanations);
+                    egress.push(json!({ "to": [to_peer], "ports": ports }));
+                    explanations.push(format!(
+                        "egress: to {} on {port}, {}",
+                        describe(index.workloads[*to].obj),
+                        o.why
+                    ));
+                }
+                Reached::ClusterDns => {}
+                Reached::ApiServer => {
+                    if self.api_callers[wi].is_none() {
+                        egress.extend(api_server_rules(options));
+                    }
+                    explanations.push(format!("egress: the Kubernetes API server, {}", o.why));
+                }
+                Reached::Address(address) => match address.parse::<std::net::IpAddr>() {
+                    Ok(ip) => {
+                        let cidr = if ip.is_ipv4() { format!("{ip}/32") } else { format!("{ip}/128") };
+                        egress.push(json!({ "to": [{ "ipBlock": { "cidr": cidr } }], "ports": ports }));
+                        explanations.push(format!("egress: {cidr} on {port}, outside the cluster's pods, {}", o.why));
+                    }
+                    Err(_) => explanations.push(format!(
+                        "egress: {address} on {port} was observed ({}): not allowed, it is no address a policy can name",
+                        o.why
+                    )),
+                },
+                Reached::Elsewhere(what) => explanations.push(format!(
+                    "egress: {what} on {port} was observed ({}), but it is not in these manifests: not allowed; add it by hand if it is needed",
+                    o.why
+                )),
+            }
+        }
+        egress
+    }
 }
 
 #[cfg(test)]

@@ -454,53 +454,6 @@ impl<'a> Context<'_, 'a> {
         egress
     }
 
-    /// Egress for what a probe saw workload `wi` connect to: the workload
-    /// it reached, the API server, an address outside; the DNS is allowed
-    /// to all already. What the manifests lack is explained, not allowed.
-    fn observed_egress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
-        let index = self.index;
-        let namespace = index.workloads[wi].obj.namespace.as_str();
-        let mut egress = Vec::new();
-        for o in self.observed.iter().filter(|o| o.from == wi) {
-            let port = display_port(&o.port);
-            let ports = port_values(&BTreeSet::from([o.port]));
-            match &o.to {
-                Reached::Workload(to) => {
-                    let to_peer = self.workload_peer(*to, namespace, explanations);
-                    egress.push(json!({ "to": [to_peer], "ports": ports }));
-                    explanations.push(format!(
-                        "egress: to {} on {port}, {}",
-                        describe(index.workloads[*to].obj),
-                        o.why
-                    ));
-                }
-                Reached::ClusterDns => {}
-                Reached::ApiServer => {
-                    if self.api_callers[wi].is_none() {
-                        egress.extend(api_server_rules(options));
-                    }
-                    explanations.push(format!("egress: the Kubernetes API server, {}", o.why));
-                }
-                Reached::Address(address) => match address.parse::<std::net::IpAddr>() {
-                    Ok(ip) => {
-                        let cidr = if ip.is_ipv4() { format!("{ip}/32") } else { format!("{ip}/128") };
-                        egress.push(json!({ "to": [{ "ipBlock": { "cidr": cidr } }], "ports": ports }));
-                        explanations.push(format!("egress: {cidr} on {port}, outside the cluster's pods, {}", o.why));
-                    }
-                    Err(_) => explanations.push(format!(
-                        "egress: {address} on {port} was observed ({}): not allowed, it is no address a policy can name",
-                        o.why
-                    )),
-                },
-                Reached::Elsewhere(what) => explanations.push(format!(
-                    "egress: {what} on {port} was observed ({}), but it is not in these manifests: not allowed; add it by hand if it is needed",
-                    o.why
-                )),
-            }
-        }
-        egress
-    }
-
     /// Egress for a scraper (see [`discovery`](super::discovery)): any port
     /// of the pods of the namespaces it discovers (their ports are known
     /// only once relabelled), the kubelets for role `node`, and the
@@ -543,7 +496,7 @@ impl<'a> Context<'_, 'a> {
     /// A peer selecting one workload's pods, seen from a policy in
     /// `namespace`. Pods without labels can only be selected with every pod
     /// of their namespace (said in `explanations`).
-    fn workload_peer(&self, wi: usize, namespace: &str, explanations: &mut Vec<String>) -> Value {
+    pub(super) fn workload_peer(&self, wi: usize, namespace: &str, explanations: &mut Vec<String>) -> Value {
         let workload = &self.index.workloads[wi];
         let labels = match &self.selectors[wi] {
             Ok(labels) => labels,
@@ -650,7 +603,7 @@ pub(super) const KUBELET: Port = (Protocol::Tcp, 10250);
 
 /// Egress to the API server: each `--api-server` range on its port (else
 /// TCP 443 and 6443), or, without `--api-server`, any address on those two.
-fn api_server_rules(options: &PolicyOptions) -> Vec<Value> {
+pub(super) fn api_server_rules(options: &PolicyOptions) -> Vec<Value> {
     let ports = |port: Option<u16>| -> Vec<Value> {
         let numbers: BTreeSet<Port> = match port {
             Some(p) => BTreeSet::from([(Protocol::Tcp, p)]),
