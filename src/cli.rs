@@ -393,9 +393,8 @@ pub struct FixArgs {
     /// Already rendered manifests to fix instead of a chart (`-` reads stdin)
     #[arg(long, value_name = "FILE", help_heading = "Inputs", conflicts_with = "positional")]
     pub manifests: Option<String>,
-    /// A JSON report of `install --probe -o json` (or `audit -o json`): its M1 ports are declared,
-    /// its M1/M2 ports allowed by the policies, its M2/M3 explained, and every flow its pods made
-    /// (`probe.flows`) allowed and needed; with --check, the policies are held to those flows
+    /// A report of `install --probe -o json` (or `audit -o json`): M1 ports declared, M1/M2 ports
+    /// allowed, M2/M3 explained, every observed flow allowed and needed (--check: checked)
     #[arg(long = "from-report", value_name = "FILE", help_heading = "Inputs")]
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
@@ -410,8 +409,8 @@ pub struct FixArgs {
     pub output_dir: Option<PathBuf>,
     /// Write nothing: check the NetworkPolicies in the manifests as they are (yours, the chart's,
     /// or the output of a previous `fix`): every flow the application needs, allowed, BLOCKED or
-    /// UNKNOWN (with --from-report, every flow the probe observed too, labelled `observed`), and
-    /// every flow they allow. Exit 1 when a needed flow is blocked or unknown
+    /// UNKNOWN (--from-report: the observed flows too), and every flow they allow. Exit 1 when a
+    /// needed flow is blocked or unknown
     #[arg(long, help_heading = "Output", conflicts_with_all = ["output_dir", "force"])]
     pub check: bool,
     /// With --check: needed flows netaudit cannot decide (UNKNOWN: where they go is not known, or
@@ -513,10 +512,14 @@ pub struct InstallArgs {
         help_heading = "Probe"
     )]
     pub helm_args: Vec<String>,
-    /// kube runtime: image of the ephemeral debug container used to read sockets in containers
-    /// that have no shell
+    /// Image of netaudit's containers: kube's debug container for shell-less containers; the
+    /// --exercise client (needs `sh` and `nc`)
     #[arg(long = "probe-image", default_value = crate::probe::kube::DEFAULT_PROBE_IMAGE, help_heading = "Probe")]
     pub probe_image: String,
+    /// After the last run, a client pod connects once to every TCP Service port (by name) and
+    /// the report says which answered (its flows: origin `exercise`)
+    #[arg(long, help_heading = "Probe")]
+    pub exercise: bool,
     /// Probe runs; the pods are restarted between runs to find dynamic ports (M2)
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=5), help_heading = "Probe")]
     pub runs: u8,
@@ -534,9 +537,8 @@ pub struct InstallArgs {
     /// chart as its values render it
     #[arg(long = "enable-chart-policies", help_heading = "Probe")]
     pub enable_chart_policies: bool,
-    /// Print every flow the pods made as a table (to, from, connections, process, first seen,
-    /// answered), grouped by destination port, instead of the findings; the exit code still
-    /// follows --fail-on. Human output only: -o json has them in probe.flows
+    /// Print every flow the pods made as a table grouped by destination port, instead of the
+    /// findings (exit code as --fail-on says). Human output only: -o json has probe.flows
     #[arg(long, help_heading = "Probe")]
     pub flows: bool,
     /// No progress lines on stderr

@@ -204,6 +204,9 @@ fn pods_reach_each_other_through_their_services() {
     let out = cluster.install(&[
         "svc",
         "testdata/charts/probe-services",
+        "--exercise",
+        "--probe-image",
+        "localhost/netaudit-test:latest",
         "--runs",
         "2",
         "--timeout",
@@ -219,6 +222,7 @@ fn pods_reach_each_other_through_their_services() {
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     common::assert_client_reached_web(&json, "svc");
+    common::assert_exercised_web(&json, "svc");
     cluster.assert_sandbox_gone(&json);
 }
 

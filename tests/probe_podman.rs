@@ -226,6 +226,9 @@ fn pods_reach_each_other_through_their_services() {
         "svc",
         "testdata/charts/probe-services",
         "--probe",
+        "--exercise",
+        "--probe-image",
+        "localhost/netaudit-test",
         "--runs",
         "2",
         "--timeout",
@@ -241,6 +244,7 @@ fn pods_reach_each_other_through_their_services() {
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     common::assert_client_reached_web(&json, "svc");
+    common::assert_exercised_web(&json, "svc");
     // The sandbox's DNS server logged the client's queries: the Service's
     // full name answered (the short name is one of the resolver's tries).
     let dns: Vec<&serde_json::Value> = json["probe"]["flows"]

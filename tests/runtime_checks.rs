@@ -4,8 +4,8 @@
 use netaudit::checks::{self, Analysis};
 use netaudit::engine::config::Config;
 use netaudit::model::{
-    AskedName, AttributedSocket, Detail, Evidence, FlowPeer, Input, Manifests, Observations, ObservedFlow, OpenSocket,
-    PodSockets, PodStatus, ProbeReport, ProcessName, Protocol, WorkloadRef,
+    AskedName, AttributedSocket, Detail, Evidence, Exercise, FlowPeer, Input, Manifests, Observations, ObservedFlow,
+    OpenSocket, PodSockets, PodStatus, ProbeReport, ProcessName, Protocol, TriedPort, WorkloadRef,
 };
 
 /// A web Deployment behind three Services and a hostNetwork agent.
@@ -25,6 +25,25 @@ fn evidence(observations: Observations) -> Evidence {
         waited_for_readiness: true,
         timings: Default::default(),
         kept: None,
+        // --exercise: one Service port answered, one did not.
+        exercise: Some(Exercise {
+            pod: "netaudit-exercise".into(),
+            failed: None,
+            tried: vec![
+                TriedPort {
+                    service: "web".into(),
+                    port: 80,
+                    protocol: Protocol::Tcp,
+                    answered: true,
+                },
+                TriedPort {
+                    service: "db".into(),
+                    port: 5432,
+                    protocol: Protocol::Tcp,
+                    answered: false,
+                },
+            ],
+        }),
         // One flow answered and named, one attempt nobody answered.
         flows: vec![
             ObservedFlow {
@@ -39,6 +58,7 @@ fn evidence(observations: Observations) -> Evidence {
                 count: 3,
                 completed: true,
                 names: Vec::new(),
+                origin: None,
             },
             ObservedFlow {
                 from: owner("Deployment", "web"),
@@ -52,6 +72,7 @@ fn evidence(observations: Observations) -> Evidence {
                 count: 1,
                 completed: false,
                 names: Vec::new(),
+                origin: None,
             },
             // Its DNS queries, logged: one name answered, two search-path tries not.
             ObservedFlow {
@@ -68,6 +89,7 @@ fn evidence(observations: Observations) -> Evidence {
                     asked("db.default.svc.cluster.local", true),
                     asked("db.default.svc.cluster.local.svc.cluster.local", false),
                 ],
+                origin: None,
             },
         ],
     };

@@ -73,7 +73,18 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             secrets: &secrets,
         };
         let mut sandbox = probe::open_sandbox(args.runtime.choice(), &request, &progress)?;
+        let exercise = match args.exercise {
+            true => {
+                let plan = probe::exercise::plan(&index, &args.probe_image);
+                if plan.is_none() {
+                    progress("--exercise: the chart has no TCP Service port to try");
+                }
+                plan
+            }
+            false => None,
+        };
         let options = session::ProbeOptions {
+            exercise,
             runs: usize::from(args.runs),
             timeout: args.timeout,
             settle: args.settle,

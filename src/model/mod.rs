@@ -48,8 +48,9 @@ pub use policy::{
     Problem, Side,
 };
 pub use runtime::{
-    AskedName, AttributedSocket, Connection, Evidence, FlowPeer, Observations, ObservedFlow, OpenSocket, PodSockets,
-    PodStatus, PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol, RunPorts, WorkloadRef,
+    AskedName, AttributedSocket, Connection, Evidence, Exercise, FlowOrigin, FlowPeer, Observations, ObservedFlow,
+    OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol, RunPorts, TriedPort,
+    WorkloadRef,
 };
 pub use selector::{Labels, Selector};
 pub use stand_in::ServicePods;

@@ -144,6 +144,48 @@ pub struct ObservedFlow {
     /// (the podman sandbox's own DNS server), in the order first asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<AskedName>,
+    /// A client pod of netaudit's made it (`--exercise`), not the
+    /// application; absent for the application's own flows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<FlowOrigin>,
+}
+
+/// Who made a flow that the application did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowOrigin {
+    /// `--exercise`: the throwaway client that tries every Service port.
+    Exercise,
+}
+
+impl fmt::Display for FlowOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlowOrigin::Exercise => "exercise",
+        })
+    }
+}
+
+/// What `--exercise` found: each Service port it tried, and whether it
+/// answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exercise {
+    /// The client pod's name in the sandbox.
+    pub pod: String,
+    /// Why the client did not finish, if it did not (no image, timed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    pub tried: Vec<TriedPort>,
+}
+
+/// One Service port the exercise tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriedPort {
+    pub service: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// A connection was established; `false`: refused or timed out.
+    pub answered: bool,
 }
 
 /// A name a workload asked the cluster DNS for (an address of any type).
@@ -368,6 +410,8 @@ pub struct ProbeReport {
     /// The flows the pods made, as sampled from their socket tables (in
     /// the order first seen).
     pub flows: Vec<ObservedFlow>,
+    /// `--exercise`: what the throwaway client tried.
+    pub exercise: Option<Exercise>,
 }
 
 /// Runtime evidence for the engine: what the probe saw, how the probe went,

@@ -13,7 +13,7 @@
 //! The port is the server pod's own: a Service port is counted as its
 //! target port, as a NetworkPolicy sees it.
 
-use crate::model::{AskedName, Connection, FlowPeer, ObservedFlow, Protocol, WorkloadRef};
+use crate::model::{AskedName, Connection, FlowOrigin, FlowPeer, ObservedFlow, Protocol, WorkloadRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Instant;
@@ -24,6 +24,11 @@ pub(crate) trait Addresses {
     fn owner(&self, pod: usize) -> &WorkloadRef;
     /// What `address:port` is, for a connection of `protocol`.
     fn resolve(&self, address: IpAddr, port: u16, protocol: Protocol) -> Resolved;
+    /// Who made pod `pod`'s flows when it is netaudit's own client.
+    fn origin(&self, pod: usize) -> Option<FlowOrigin> {
+        let _ = pod;
+        None
+    }
 }
 
 /// An address, named.
@@ -85,7 +90,8 @@ impl FlowLog {
     /// Record a query of pod `pod` to the cluster DNS.
     pub(crate) fn query(&mut self, pod: usize, query: DnsQuery, addresses: &impl Addresses) {
         let from = addresses.owner(pod);
-        let at = self.flow_at(from, FlowPeer::ClusterDns, 53, Protocol::Udp, query.at);
+        let key = (from, FlowPeer::ClusterDns, 53, Protocol::Udp);
+        let at = self.flow_at(key, addresses.origin(pod), query.at);
         let flow = &mut self.flows[at];
         flow.count += 1;
         flow.completed |= query.answered;
@@ -99,7 +105,12 @@ impl FlowLog {
     }
 
     /// The index of the flow of this key, made when first seen.
-    fn flow_at(&mut self, from: &WorkloadRef, to: FlowPeer, port: u16, protocol: Protocol, seen: Instant) -> usize {
+    fn flow_at(
+        &mut self,
+        (from, to, port, protocol): (&WorkloadRef, FlowPeer, u16, Protocol),
+        origin: Option<FlowOrigin>,
+        seen: Instant,
+    ) -> usize {
         let first_seen_ms = seen.saturating_duration_since(self.started).as_millis() as u64;
         let key = (from.clone(), to, port, protocol);
         let flows = &mut self.flows;
@@ -114,6 +125,7 @@ impl FlowLog {
                 count: 0,
                 completed: false,
                 names: Vec::new(),
+                origin,
             });
             flows.len() - 1
         })
@@ -147,7 +159,8 @@ impl FlowLog {
             if self.queries_logged && server == FlowPeer::ClusterDns {
                 continue;
             }
-            let at = self.flow_at(addresses.owner(client), server, port, connection.protocol, seen);
+            let key = (addresses.owner(client), server, port, connection.protocol);
+            let at = self.flow_at(key, addresses.origin(client), seen);
             let flow = &mut self.flows[at];
             if self.connections.insert((at, client, client_port)) {
                 flow.count += 1;

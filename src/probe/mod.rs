@@ -7,6 +7,7 @@
 //! the pods make. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
+pub mod exercise;
 pub(crate) mod flows;
 pub mod kube;
 pub mod leftovers;
@@ -54,9 +55,16 @@ pub trait Sandbox {
         Vec::new()
     }
     /// The flows the pods made so far, as sampled from their socket
-    /// tables; taken once. (Only the podman backend samples them yet.)
+    /// tables; taken once.
     fn flows(&mut self) -> Vec<crate::model::ObservedFlow> {
         Vec::new()
+    }
+    /// Run a client pod of netaudit's own in the sandbox, on its network
+    /// and with its names, until it ends or `timeout` passes; its flows are
+    /// logged with its origin. Fails when it cannot be started at all.
+    fn run_client(&mut self, client: &exercise::ClientPod, timeout: Duration) -> anyhow::Result<exercise::ClientRun> {
+        let _ = timeout;
+        anyhow::bail!("the {} sandbox cannot run the client {}", self.runtime(), client.name)
     }
     /// Remove everything the sandbox created.
     fn cleanup(&mut self) -> anyhow::Result<()>;

@@ -4,7 +4,7 @@
 
 use super::{Progress, Sandbox};
 use crate::model::secrets::{redact_owned, SecretValue};
-use crate::model::{Evidence, Observations, PodStatus, ProbeReport, WorkloadRef};
+use crate::model::{Evidence, Exercise, Observations, PodStatus, ProbeReport, WorkloadRef};
 use crate::source::interrupt::{self, check as check_interrupt};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -23,6 +23,9 @@ pub struct ProbeOptions {
     /// The chart's credentials: never shown, even when a container logs
     /// them (its last log lines explain why it stopped).
     pub secrets: Vec<SecretValue>,
+    /// `--exercise`: the client to run after the last probe, and the
+    /// Service ports it tries.
+    pub exercise: Option<super::exercise::Plan>,
 }
 
 impl ProbeOptions {
@@ -68,6 +71,7 @@ pub fn run_probe(
     let Observed {
         observations,
         cut_short,
+        exercise,
     } = observe(sandbox, options, progress).map_err(|error| options.redact_error(error))?;
     // The same pod may go unread in every run: said once.
     let mut notes: Vec<String> = sandbox.notes();
@@ -94,6 +98,7 @@ pub fn run_probe(
         timings: observations.timings.clone(),
         kept: options.keep.then(|| sandbox.removal_hint()),
         flows: sandbox.flows(),
+        exercise,
     };
     Ok(Evidence {
         observations,
@@ -197,6 +202,8 @@ struct Observed {
     observations: Observations,
     /// "no pod was ready after the wait of run 2".
     cut_short: Option<String>,
+    /// `--exercise`: what the client tried.
+    exercise: Option<Exercise>,
 }
 
 fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observed> {
@@ -301,9 +308,52 @@ fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn
         }
         observations.runs.push(sockets);
     }
+    let exercise = match &options.exercise {
+        Some(plan) if !observations.runs.is_empty() => Some(exercise(sandbox, plan, options, progress)?),
+        _ => None,
+    };
     Ok(Observed {
         observations,
         cut_short,
+        exercise,
+    })
+}
+
+/// Run the `--exercise` client (after the last probe: its connections
+/// change no socket the runs read) and read what it tried. A client that
+/// could not run, or did not finish within `--timeout`, is said in the
+/// report; only an interrupt ends the probe.
+fn exercise(
+    sandbox: &mut dyn Sandbox,
+    plan: &super::exercise::Plan,
+    options: &ProbeOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Exercise> {
+    check_interrupt()?;
+    progress.line(&format!(
+        "exercising {} Service port(s) from a client pod ({})",
+        plan.ports.len(),
+        plan.client.image
+    ));
+    let run = match sandbox.run_client(&plan.client, options.timeout) {
+        Ok(run) => run,
+        Err(e) if interrupt::is_interrupt(&e) => return Err(e),
+        Err(e) => super::exercise::ClientRun {
+            failed: Some(format!("{e:#}")),
+            ..Default::default()
+        },
+    };
+    let mut failed = run.failed;
+    if failed.is_none() && !super::exercise::finished(&run.output) {
+        failed = Some("the client ended before it had tried every port".into());
+    }
+    if let Some(why) = failed.as_mut() {
+        options.redact(why);
+    }
+    Ok(Exercise {
+        pod: run.pod,
+        failed,
+        tried: super::exercise::tried(&run.output, &plan.ports),
     })
 }
 
@@ -348,6 +398,7 @@ mod tests {
     /// One second of timeout, no settle pause.
     fn options(runs: usize, keep: bool) -> ProbeOptions {
         ProbeOptions {
+            exercise: None,
             runs,
             timeout: Duration::from_secs(1),
             settle: Duration::ZERO,

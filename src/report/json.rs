@@ -48,10 +48,12 @@ pub struct JsonProbe {
     /// `--keep`: the sandbox was left in place, and the command that removes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<JsonKept>,
-    /// The flows the pods made, as sampled (podman; empty on kube, which
-    /// does not sample yet).
+    /// The flows the pods made, as sampled (both runtimes).
     #[serde(default)]
     pub flows: Vec<ObservedFlow>,
+    /// `--exercise`: what the throwaway client tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<crate::model::Exercise>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -262,6 +264,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
                 .collect(),
             not_probed: p.not_probed.clone(),
             flows: p.flows.clone(),
+            exercise: p.exercise.clone(),
             kept: p.kept.as_ref().map(|command| JsonKept {
                 remove_with: command.clone(),
             }),

@@ -3,7 +3,33 @@
 //! grouped by where they went as `reach` groups its rows.
 
 use crate::model::words::count;
-use crate::model::{AskedName, ObservedFlow};
+use crate::model::{AskedName, Exercise, ObservedFlow};
+
+/// `--exercise`: how many Service ports answered the client, which did not.
+pub fn exercise(exercise: Option<&Exercise>) -> String {
+    let Some(exercise) = exercise else {
+        return String::new();
+    };
+    let answered = exercise.tried.iter().filter(|t| t.answered).count();
+    let mut text = format!(
+        "exercise: {answered} of {} answered a client pod",
+        count(exercise.tried.len(), "Service port", "Service ports")
+    );
+    let silent: Vec<String> = exercise
+        .tried
+        .iter()
+        .filter(|t| !t.answered)
+        .map(|t| format!("Service `{}` {}/{}", t.service, t.port, t.protocol))
+        .collect();
+    if !silent.is_empty() {
+        text.push_str(&format!("; no answer from {}", silent.join(", ")));
+    }
+    if let Some(why) = &exercise.failed {
+        text.push_str(&format!(" ({why})"));
+    }
+    text.push('\n');
+    text
+}
 
 /// The flows the probe saw, one line each, at most [`SHOWN_FLOWS`] (the
 /// JSON report has them all).

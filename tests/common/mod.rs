@@ -372,3 +372,26 @@ pub fn assert_client_reached_web(json: &serde_json::Value, release: &str) {
         "the server made no connection: {flows:#?}"
     );
 }
+
+/// `--exercise` on testdata/charts/probe-services (release `release`):
+/// the client tried the one Service port, it answered, and the client's
+/// connection is a flow of origin `exercise` to the web server's own port.
+pub fn assert_exercised_web(json: &serde_json::Value, release: &str) {
+    let exercise = &json["probe"]["exercise"];
+    assert_eq!(exercise["failed"], serde_json::Value::Null, "{exercise:#}");
+    assert_eq!(
+        exercise["tried"],
+        serde_json::json!([{"service": format!("{release}-web"), "port": 80, "protocol": "TCP", "answered": true}]),
+        "{exercise:#}"
+    );
+    let flows = json["probe"]["flows"].as_array().expect("probe.flows");
+    assert!(
+        flows.iter().any(|f| f["origin"] == "exercise"
+            && f["from"]["name"] == "netaudit-exercise"
+            && f["to"]["workload"]["name"] == format!("{release}-web").as_str()
+            && f["port"] == 8080),
+        "{flows:#?}"
+    );
+    // The application's own flows carry no origin.
+    assert!(flows.iter().any(|f| f["origin"].is_null()), "{flows:#?}");
+}

@@ -39,11 +39,14 @@ pub(super) struct Observed {
 }
 
 /// The observed flows whose client is a workload of `index`, resolved; the
-/// others (a report of other manifests) are left out: `fix` says so.
+/// others (a report of other manifests) are left out: `fix` says so. The
+/// flows of netaudit's own clients (`--exercise`) are not the
+/// application's: never needed.
 pub(super) fn resolve(index: &Index<'_>, flows: &[ObservedFlow]) -> Vec<Observed> {
     let position = |workload: &WorkloadRef| index.workloads.iter().position(|w| w.reference() == *workload);
     flows
         .iter()
+        .filter(|flow| flow.origin.is_none())
         .filter_map(|flow| {
             let from = position(&flow.from)?;
             let to = match &flow.to {
@@ -71,7 +74,7 @@ pub(super) fn resolve(index: &Index<'_>, flows: &[ObservedFlow]) -> Vec<Observed
 pub fn unmatched<'f>(index: &Index<'_>, flows: &'f [ObservedFlow]) -> Vec<&'f ObservedFlow> {
     flows
         .iter()
-        .filter(|f| !index.workloads.iter().any(|w| w.reference() == f.from))
+        .filter(|f| f.origin.is_none() && !index.workloads.iter().any(|w| w.reference() == f.from))
         .collect()
 }
 
@@ -214,6 +217,7 @@ mod tests {
             count: 2,
             completed: true,
             names: Vec::new(),
+            origin: None,
         }
     }
 

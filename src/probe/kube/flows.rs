@@ -12,7 +12,7 @@
 //! the `kubernetes` Service, DNS by its port.
 
 use super::exec::{ExecTarget, PodExec};
-use crate::model::{Connection, FlowPeer, Protocol, WorkloadRef};
+use crate::model::{Connection, FlowOrigin, FlowPeer, Protocol, WorkloadRef};
 use crate::probe::flows::{Addresses, FlowLog, Resolved};
 use crate::probe::procnet;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
@@ -60,6 +60,47 @@ impl FlowWatch {
         }
     }
 
+    /// Watch netaudit's own client pod `pod` (its flows are of `origin`):
+    /// its address is named as soon as it has one, whether or not it still
+    /// runs for the watch to attach (the other ends see its connections);
+    /// a client that could not be watched is not said.
+    pub(super) fn watch_client<E: PodExec>(
+        &mut self,
+        runtime: &tokio::runtime::Runtime,
+        client: &Client,
+        exec: &E,
+        pod: &Pod,
+        owner: &WorkloadRef,
+        origin: FlowOrigin,
+    ) {
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        if self.book.index.contains_key(name) {
+            return;
+        }
+        let Some(address) = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()?.parse().ok()) else {
+            return;
+        };
+        let index = self.book.add_pod(name, address, owner);
+        self.book.origins.insert(index, origin);
+        if running_address(pod).is_some() {
+            let task = watch_pod(
+                client.clone(),
+                exec,
+                pod.metadata.namespace.clone().unwrap_or_default(),
+                name.to_string(),
+                String::new(),
+                pod.spec
+                    .iter()
+                    .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
+                    .collect(),
+                index,
+                self.sender.clone(),
+                None,
+            );
+            self.tasks.push(runtime.spawn(task));
+        }
+    }
+
     /// Start watching every pod of `pods` that runs, has an address of its
     /// own and is not watched yet (on `runtime`'s current thread: the
     /// watches make progress whenever the sandbox waits on it).
@@ -93,7 +134,7 @@ impl FlowWatch {
                 containers,
                 index,
                 self.sender.clone(),
-                self.unwatched.clone(),
+                Some(self.unwatched.clone()),
             );
             self.tasks.push(runtime.spawn(task));
         }
@@ -182,7 +223,7 @@ fn watch_pod<E: PodExec>(
     containers: Vec<String>,
     index: usize,
     sender: mpsc::Sender<Sample>,
-    unwatched: Arc<Mutex<Vec<String>>>,
+    unwatched: Option<Arc<Mutex<Vec<String>>>>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let attempts: Vec<_> = containers
         .into_iter()
@@ -213,7 +254,7 @@ fn watch_pod<E: PodExec>(
             };
             failures.push(format!("container {container}: {why}"));
         }
-        if !failures.is_empty() {
+        if let (false, Some(unwatched)) = (failures.is_empty(), unwatched) {
             unwatched.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
                 "flows not sampled: {what}: {} (the pods it talks to still see its flows)",
                 failures.join("; ")
@@ -283,6 +324,8 @@ struct AddressBook {
     addresses: BTreeMap<IpAddr, usize>,
     /// (virtual address, port, protocol) -> the Service port.
     service_ports: BTreeMap<(IpAddr, u16, Protocol), ServicePort>,
+    /// The pods that are netaudit's own clients, and what they are for.
+    origins: BTreeMap<usize, FlowOrigin>,
     api_server: Option<IpAddr>,
 }
 
@@ -373,6 +416,10 @@ fn cluster_ip(service: &Service) -> Option<IpAddr> {
 impl Addresses for AddressBook {
     fn owner(&self, pod: usize) -> &WorkloadRef {
         &self.pods[pod]
+    }
+
+    fn origin(&self, pod: usize) -> Option<FlowOrigin> {
+        self.origins.get(&pod).copied()
     }
 
     fn resolve(&self, address: IpAddr, port: u16, protocol: Protocol) -> Resolved {

@@ -80,6 +80,7 @@ impl InPlaceOutcome {
             .chain(self.observations.statuses.iter_mut().map(|s| &mut s.detail));
         texts.for_each(|text| redact_owned(text, secrets));
         let probe = ProbeReport {
+            exercise: None,
             runtime: "kube (in place)".into(),
             sandbox: where_,
             runs: 1,

@@ -48,6 +48,7 @@
 //! script run in containers and its parser), `in_place` (`netaudit
 //! audit`), `testing` (the mocked API server).
 
+mod client;
 pub(crate) mod exec;
 mod flows;
 pub(crate) mod in_place;

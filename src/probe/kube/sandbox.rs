@@ -76,11 +76,11 @@ impl KubeOptions {
 pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     /// The sandbox namespace (also the value of [`SANDBOX_LABEL`]).
     pub name: String,
-    options: KubeOptions,
-    runtime: tokio::runtime::Runtime,
-    client: Client,
+    pub(super) options: KubeOptions,
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) client: Client,
     installer: I,
-    exec: E,
+    pub(super) exec: E,
     /// We created the namespace (so cleanup may delete it).
     created: bool,
     /// helm install ran (so cleanup runs helm uninstall).
@@ -95,7 +95,7 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     /// What could not be probed, for the report.
     notes: Vec<String>,
     /// The flows the pods make, streamed from a watch in each pod.
-    flows: FlowWatch,
+    pub(super) flows: FlowWatch,
     /// The Services could not be read (said once).
     services_unread: bool,
     /// Which cluster it is, for messages: "context `kind-dev`".
@@ -616,6 +616,14 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
 
     fn flows(&mut self) -> Vec<ObservedFlow> {
         self.flows.take()
+    }
+
+    fn run_client(
+        &mut self,
+        client: &crate::probe::exercise::ClientPod,
+        timeout: Duration,
+    ) -> Result<crate::probe::exercise::ClientRun> {
+        self.run_client_pod(client, timeout)
     }
 
     fn restart(&mut self) -> Result<()> {

@@ -366,6 +366,7 @@ fn an_image_pull_back_off_takes_the_pull_error_from_the_last_failed_event() {
 fn an_unpullable_image_is_a_probe_incomplete_error_without_a_second_run() {
     let mut h = harness_expecting(unpullable, false, vec![web()]);
     let options = ProbeOptions {
+        exercise: None,
         runs: 2,
         timeout: Duration::from_secs(600),
         settle: Duration::ZERO,
@@ -681,6 +682,7 @@ fn real_cluster() {
     let options = KubeOptions::new("netaudit-e2e", "default", Duration::from_secs(300));
     let mut sandbox = KubeSandbox::connect(installer, options, &|line| eprintln!("{line}")).unwrap();
     let probe_options = crate::probe::session::ProbeOptions {
+        exercise: None,
         runs: 2,
         timeout: Duration::from_secs(300),
         settle: Duration::from_secs(2),

@@ -7,20 +7,41 @@
 use super::host::InfraPids;
 use super::network::Network;
 use super::plan::PlannedPod;
-use crate::model::{FlowPeer, Protocol, WorkloadRef};
+use crate::model::{FlowOrigin, FlowPeer, Protocol, WorkloadRef};
 use crate::probe::flows::{Addresses, FlowLog, Resolved};
 use crate::probe::procnet;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Instant;
 
-/// Record what the socket tables of `pods` show now. A pod whose table
-/// cannot be read (gone, restarting) is skipped until the next sample.
-pub(super) fn sample(log: &mut FlowLog, pods: &[PlannedPod], network: &Network, infra_pids: &InfraPids) {
-    let addresses = SandboxAddresses { network, pods };
+/// A client pod of netaudit's own on the sandbox's network (`--exercise`):
+/// on the address after the plan's pods (the `i`th client, pod `pods.len()
+/// + i`).
+#[derive(Debug, Clone)]
+pub(super) struct SandboxClient {
+    pub pod: String,
+    pub owner: WorkloadRef,
+    pub origin: FlowOrigin,
+}
+
+/// Record what the socket tables of `pods` (and of netaudit's `clients`)
+/// show now. A pod whose table cannot be read (gone, restarting) is
+/// skipped until the next sample.
+pub(super) fn sample(
+    log: &mut FlowLog,
+    pods: &[PlannedPod],
+    clients: &[SandboxClient],
+    network: &Network,
+    infra_pids: &InfraPids,
+) {
+    let addresses = SandboxAddresses { network, pods, clients };
     let now = Instant::now();
-    for (i, pod) in pods.iter().enumerate().filter(|(_, pod)| !pod.host_network) {
-        let Some(infra) = infra_pids.get(&pod.name) else {
+    let sampled = pods
+        .iter()
+        .map(|pod| (!pod.host_network).then_some(&pod.name))
+        .chain(clients.iter().map(|c| Some(&c.pod)));
+    for (i, name) in sampled.enumerate().filter_map(|(i, name)| Some((i, name?))) {
+        let Some(infra) = infra_pids.get(name) else {
             continue;
         };
         let Ok(connections) = procnet::read_connections(Path::new(&format!("/proc/{infra}"))) else {
@@ -30,7 +51,7 @@ pub(super) fn sample(log: &mut FlowLog, pods: &[PlannedPod], network: &Network, 
     }
     for query in network.dns_queries() {
         // From the host (the gateway): not a pod's.
-        let pod = network.pod_at(query.from).filter(|&i| i < pods.len());
+        let pod = network.pod_at(query.from).filter(|&i| i < pods.len() + clients.len());
         if let Some(pod) = pod {
             log.query(pod, query, &addresses);
         }
@@ -43,11 +64,21 @@ pub(super) fn sample(log: &mut FlowLog, pods: &[PlannedPod], network: &Network, 
 struct SandboxAddresses<'a> {
     network: &'a Network,
     pods: &'a [PlannedPod],
+    clients: &'a [SandboxClient],
 }
 
 impl Addresses for SandboxAddresses<'_> {
     fn owner(&self, pod: usize) -> &WorkloadRef {
-        &self.pods[pod].owner
+        match self.pods.get(pod) {
+            Some(planned) => &planned.owner,
+            None => &self.clients[pod - self.pods.len()].owner,
+        }
+    }
+
+    fn origin(&self, pod: usize) -> Option<FlowOrigin> {
+        pod.checked_sub(self.pods.len())
+            .and_then(|i| self.clients.get(i))
+            .map(|c| c.origin)
     }
 
     fn resolve(&self, address: IpAddr, port: u16, protocol: Protocol) -> Resolved {
@@ -58,21 +89,24 @@ impl Addresses for SandboxAddresses<'_> {
             };
             return Resolved { peer, pod: None, port };
         }
-        let pod = self
-            .network
-            .pod_at(address)
-            .filter(|&i| i < self.pods.len() && !self.pods[i].host_network);
+        let pod = self.network.pod_at(address).filter(|&i| {
+            self.pods
+                .get(i)
+                .map_or(i < self.pods.len() + self.clients.len(), |p| !p.host_network)
+        });
         match pod {
             Some(i) => Resolved {
                 peer: FlowPeer::Workload {
-                    workload: self.pods[i].owner.clone(),
+                    workload: self.owner(i).clone(),
                 },
                 pod: Some(i),
-                port: self.pods[i]
-                    .redirects
-                    .iter()
-                    .find(|r| r.protocol == protocol && r.port == port)
-                    .map_or(port, |r| r.target),
+                port: self.pods.get(i).map_or(port, |planned| {
+                    planned
+                        .redirects
+                        .iter()
+                        .find(|r| r.protocol == protocol && r.port == port)
+                        .map_or(port, |r| r.target)
+                }),
             },
             None => Resolved {
                 peer: FlowPeer::Outside { address },

@@ -26,6 +26,7 @@
 //! - The pods run on the sandbox's own internal network, where they find
 //!   each other by their Services' names (`network.rs`).
 
+mod client;
 mod config;
 mod flows;
 mod host;
@@ -60,6 +61,8 @@ pub struct PodmanSandbox {
     flows: FlowLog,
     /// The pods' infra processes, once they all run (until a restart).
     infra_pids: host::InfraPids,
+    /// netaudit's own client pods (`--exercise`), in the order run.
+    clients: Vec<flows::SandboxClient>,
     /// The pods the last wait found ready: the only ones probed (a pod that
     /// is not ready may hold boot-time sockets, or not yet its real ones).
     ready: BTreeSet<String>,
@@ -81,6 +84,7 @@ impl PodmanSandbox {
             network: None,
             flows: FlowLog::new().with_logged_queries(),
             infra_pids: host::InfraPids::new(),
+            clients: Vec::new(),
             ready: BTreeSet::new(),
             _cooperative: cooperative,
         })
@@ -284,7 +288,13 @@ impl PodmanSandbox {
     fn sample_flows(&mut self) -> Result<()> {
         self.refresh_infra_pids()?;
         if let Some(network) = &self.network {
-            flows::sample(&mut self.flows, &self.plan.pods, network, &self.infra_pids);
+            flows::sample(
+                &mut self.flows,
+                &self.plan.pods,
+                &self.clients,
+                network,
+                &self.infra_pids,
+            );
         }
         Ok(())
     }
@@ -302,7 +312,11 @@ impl PodmanSandbox {
     /// with `imagePullPolicy: Never`, so a missing image is an error naming
     /// it rather than a pod that never starts.
     fn pull_images(&self) -> Result<()> {
-        let images: BTreeSet<&String> = self.plan.pods.iter().flat_map(|p| p.images.iter()).collect();
+        self.ensure_images(self.plan.pods.iter().flat_map(|p| p.images.iter()).collect())
+    }
+
+    /// [`Self::pull_images`] for `images`.
+    fn ensure_images(&self, images: BTreeSet<&String>) -> Result<()> {
         let mut missing = Vec::new();
         for image in images {
             let present = || -> Result<bool> {
@@ -493,7 +507,7 @@ impl Sandbox for PodmanSandbox {
         let ids: Vec<&str> = states.values().map(|s| s.id.as_str()).collect();
         let (infra_pids, processes) = host::process_info(&self.plan.name, &ids)?;
         if let Some(network) = &self.network {
-            flows::sample(&mut self.flows, &self.plan.pods, network, &infra_pids);
+            flows::sample(&mut self.flows, &self.plan.pods, &self.clients, network, &infra_pids);
         }
         let by_namespace = host::processes_by_pid_namespace();
         let mut result = Vec::new();
@@ -577,6 +591,14 @@ impl Sandbox for PodmanSandbox {
 
     fn flows(&mut self) -> Vec<crate::model::ObservedFlow> {
         self.flows.take()
+    }
+
+    fn run_client(
+        &mut self,
+        client: &crate::probe::exercise::ClientPod,
+        timeout: Duration,
+    ) -> Result<crate::probe::exercise::ClientRun> {
+        self.run_client_pod(client, timeout)
     }
 
     fn cleanup(&mut self) -> Result<()> {

@@ -132,6 +132,12 @@ impl Network {
         self.address(u8::try_from(i + 2).unwrap_or(u8::MAX))
     }
 
+    /// The address of pod `i` when the network has one for it (a client
+    /// after the plan's pods may find none left).
+    pub(super) fn checked_pod_address(&self, i: usize) -> Option<Ipv4Addr> {
+        (i < MAX_PODS).then(|| self.pod_address(i))
+    }
+
     /// Which pod has the address `address` (the inverse of
     /// [`Network::pod_address`]).
     pub(super) fn pod_at(&self, address: std::net::IpAddr) -> Option<usize> {

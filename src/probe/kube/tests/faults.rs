@@ -62,6 +62,7 @@ fn probe_with(injected: &Injected) -> Outcome {
     let mut sandbox = KubeSandbox::with_parts(runtime, client, installer, exec, options);
     sandbox.name = SANDBOX_NS.into();
     let probe_options = ProbeOptions {
+        exercise: None,
         runs: 2,
         timeout: Duration::from_secs(2),
         settle: Duration::ZERO,
