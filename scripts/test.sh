@@ -5,7 +5,7 @@
 #   (scripts/build-real-image.sh, about 2 minutes the first time), fmt,
 #   clippy, cargo-deny (deny.toml; installed once), build benches/examples,
 #   every test but the real cluster's; then
-#   the test Kubernetes (scripts/kube-cluster.sh up: about 14 minutes to
+#   the test Kubernetes (scripts/kube-cluster.sh up: about 16 minutes to
 #   build the first time, then cached, and 25 s to start) for
 #   tests/probe_kube.rs alone, stopped again on exit. The cluster runs only
 #   while its tests do: its idle load does not slow the podman probes.
@@ -79,7 +79,7 @@ status=0
 echo "==> cargo test --lib --bins ${targets[*]}"
 cargo test --no-fail-fast --lib --bins "${targets[@]}" 2>&1 | tee -a "$log" || status=1
 
-echo "==> scripts/kube-cluster.sh up (a one-node Kubernetes 1.20 on loopback; built once, about 14 minutes, then cached)"
+echo "==> scripts/kube-cluster.sh up (a one-node Kubernetes 1.20 on loopback, kube-proxy and a cluster DNS; built once, about 16 minutes, then cached)"
 # A cluster that was already up is left up; one started here is stopped on exit.
 if ! bash scripts/kube-cluster.sh status >/dev/null 2>&1; then
     kube_started=1
