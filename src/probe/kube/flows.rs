@@ -83,20 +83,7 @@ impl FlowWatch {
         let index = self.book.add_pod(name, address, owner);
         self.book.origins.insert(index, origin);
         if running_address(pod).is_some() {
-            let task = watch_pod(
-                client.clone(),
-                exec,
-                pod.metadata.namespace.clone().unwrap_or_default(),
-                name.to_string(),
-                String::new(),
-                pod.spec
-                    .iter()
-                    .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
-                    .collect(),
-                index,
-                self.sender.clone(),
-                None,
-            );
+            let task = watch_pod(client, exec, pod, index, self.sender.clone(), None);
             self.tasks.push(runtime.spawn(task));
         }
     }
@@ -119,23 +106,9 @@ impl FlowWatch {
                 continue;
             }
             let index = self.book.add_pod(name, address, owner);
-            let namespace = pod.metadata.namespace.clone().unwrap_or_default();
-            let containers: Vec<String> = pod
-                .spec
-                .iter()
-                .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
-                .collect();
-            let task = watch_pod(
-                client.clone(),
-                exec,
-                namespace,
-                name.to_string(),
-                format!("{} `{}` (pod {name})", owner.kind, owner.name),
-                containers,
-                index,
-                self.sender.clone(),
-                Some(self.unwatched.clone()),
-            );
+            let what = format!("{} `{}` (pod {name})", owner.kind, owner.name);
+            let unwatched = Some((what, self.unwatched.clone()));
+            let task = watch_pod(client, exec, pod, index, self.sender.clone(), unwatched);
             self.tasks.push(runtime.spawn(task));
         }
     }
@@ -212,25 +185,27 @@ fn running_address(pod: &Pod) -> Option<(&str, IpAddr)> {
 }
 
 /// Watch one pod from the first of its containers that runs the watch; a
-/// pod none of whose containers can (no shell) is said in `unwatched`.
-#[allow(clippy::too_many_arguments)]
+/// pod none of whose containers can (no shell) is said in `unwatched`
+/// (as `what`, the pod in words), when given.
 fn watch_pod<E: PodExec>(
-    client: Client,
+    client: &Client,
     exec: &E,
-    namespace: String,
-    pod: String,
-    what: String,
-    containers: Vec<String>,
+    pod: &Pod,
     index: usize,
     sender: mpsc::Sender<Sample>,
-    unwatched: Option<Arc<Mutex<Vec<String>>>>,
+    unwatched: Option<(String, Arc<Mutex<Vec<String>>>)>,
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let containers = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter().map(|c| c.name.clone()));
     let attempts: Vec<_> = containers
-        .into_iter()
         .map(|container| {
             let target = ExecTarget {
                 namespace: namespace.clone(),
-                pod: pod.clone(),
+                pod: name.clone(),
                 container: container.clone(),
             };
             let sampled = Arc::new(Mutex::new(false));
@@ -254,7 +229,7 @@ fn watch_pod<E: PodExec>(
             };
             failures.push(format!("container {container}: {why}"));
         }
-        if let (false, Some(unwatched)) = (failures.is_empty(), unwatched) {
+        if let (false, Some((what, unwatched))) = (failures.is_empty(), unwatched) {
             unwatched.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
                 "flows not sampled: {what}: {} (the pods it talks to still see its flows)",
                 failures.join("; ")
