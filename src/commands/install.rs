@@ -105,8 +105,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     if args.flows {
         // The findings are counted below the table: the exit code follows them.
         let table = format!(
-            "{}\n{}",
+            "{}{}\n{}",
             crate::report::observed::table(&evidence.probe.flows),
+            crate::report::observed::exercise(evidence.probe.exercise.as_ref()),
             crate::report::human::closing_line(&audit)
         );
         return emit_table(&audit, &args.report, &table);
