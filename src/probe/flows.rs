@@ -131,7 +131,7 @@ impl FlowLog {
         })
     }
 
-    /// Record the connections pod `pod`'s socket tables showed at `at`.
+    /// Record the connections pod `pod`'s socket tables showed at `seen`.
     pub(crate) fn sample(
         &mut self,
         pod: usize,
@@ -195,5 +195,146 @@ impl FlowLog {
         self.connections.clear();
         self.unnamed.clear();
         std::mem::take(&mut self.flows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pods 0 and 2 are `client` (2 replaced 0 after a restart), pod 1 is
+    /// `web` at 10.0.0.2; pod 3 is netaudit's exercise client.
+    struct Book(Vec<WorkloadRef>);
+
+    fn workload(name: &str) -> WorkloadRef {
+        WorkloadRef {
+            kind: "Deployment".into(),
+            namespace: "shop".into(),
+            name: name.into(),
+        }
+    }
+
+    impl Addresses for Book {
+        fn owner(&self, pod: usize) -> &WorkloadRef {
+            &self.0[pod]
+        }
+
+        fn resolve(&self, address: IpAddr, port: u16, _: Protocol) -> Resolved {
+            let pod = match address.to_string().as_str() {
+                "10.0.0.1" => Some(0),
+                "10.0.0.2" => Some(1),
+                "10.0.0.3" => Some(2),
+                "10.0.0.4" => Some(3),
+                _ => None,
+            };
+            match pod {
+                Some(pod) => Resolved {
+                    peer: FlowPeer::Workload {
+                        workload: self.0[pod].clone(),
+                    },
+                    pod: Some(pod),
+                    // A Service port 80 in front of web's 8080.
+                    port: if port == 80 { 8080 } else { port },
+                },
+                None => Resolved {
+                    peer: FlowPeer::Outside { address },
+                    pod: None,
+                    port,
+                },
+            }
+        }
+
+        fn origin(&self, pod: usize) -> Option<FlowOrigin> {
+            (pod == 3).then_some(FlowOrigin::Exercise)
+        }
+    }
+
+    fn tcp(local: (&str, u16), remote: (&str, u16), accepted: bool, completed: bool) -> Connection {
+        Connection {
+            protocol: Protocol::Tcp,
+            local: (local.0.parse().unwrap(), local.1),
+            remote: (remote.0.parse().unwrap(), remote.1),
+            accepted,
+            completed,
+            inode: 0,
+        }
+    }
+
+    #[test]
+    fn both_ends_and_a_restarted_pod_make_one_flow_and_clients_keep_their_origin() {
+        let book = Book(vec![
+            workload("client"),
+            workload("web"),
+            workload("client"),
+            workload("exercise"),
+        ]);
+        let mut log = FlowLog::new();
+        let now = Instant::now();
+        // The client's side (to the Service's port) and the server's side
+        // (on its own port) of one connection.
+        log.sample(
+            0,
+            now,
+            vec![tcp(("10.0.0.1", 40000), ("10.0.0.2", 80), false, true)],
+            &book,
+        );
+        log.sample(
+            1,
+            now,
+            vec![tcp(("10.0.0.2", 8080), ("10.0.0.1", 40000), true, true)],
+            &book,
+        );
+        // The restarted client's connection; an attempt nobody answered.
+        log.sample(
+            2,
+            now,
+            vec![tcp(("10.0.0.3", 40000), ("10.0.0.2", 80), false, true)],
+            &book,
+        );
+        log.sample(
+            1,
+            now,
+            vec![tcp(("10.0.0.2", 41000), ("192.0.2.7", 443), false, false)],
+            &book,
+        );
+        // netaudit's client, seen from the server.
+        log.sample(
+            1,
+            now,
+            vec![tcp(("10.0.0.2", 8080), ("10.0.0.4", 50000), true, true)],
+            &book,
+        );
+        log.query(
+            0,
+            DnsQuery {
+                at: now,
+                from: "10.0.0.1".parse().unwrap(),
+                name: "web.shop.svc.cluster.local".into(),
+                answered: true,
+            },
+            &book,
+        );
+        let flows: Vec<(String, String, u16, usize, bool, Option<FlowOrigin>)> = log
+            .take()
+            .into_iter()
+            .map(|f| (f.from.name, f.to.to_string(), f.port, f.count, f.completed, f.origin))
+            .collect();
+        assert_eq!(
+            flows,
+            [
+                ("client".into(), "Deployment/shop/web".into(), 8080, 2, true, None),
+                ("web".into(), "192.0.2.7 (outside)".into(), 443, 1, false, None),
+                (
+                    "exercise".into(),
+                    "Deployment/shop/web".into(),
+                    8080,
+                    1,
+                    true,
+                    Some(FlowOrigin::Exercise)
+                ),
+                ("client".into(), "the cluster DNS".into(), 53, 1, true, None),
+            ]
+        );
+        assert!(log.take().is_empty());
     }
 }
