@@ -131,6 +131,9 @@ fn observed_flows_are_kept_by_fix_and_held_by_check() {
         "svc",
         "testdata/charts/probe-services",
         "--probe",
+        "--exercise",
+        "--probe-image",
+        "localhost/netaudit-test",
         "--runs",
         "1",
         "--timeout",
@@ -158,7 +161,14 @@ fn observed_flows_are_kept_by_fix_and_held_by_check() {
         fixed.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The exercise client's flows are said, and not taken as needed.
+    assert!(
+        stderr(&out).contains("observed flow(s) of the report are netaudit's own --exercise client's"),
+        "{}",
+        stderr(&out)
+    );
     let readme = std::fs::read_to_string(fixed.join("README.md")).unwrap();
+    assert!(!readme.contains("netaudit-exercise"), "{readme}");
     let observed = "allowed, observed: Deployment/default/svc-client -> Deployment/default/svc-web 8080/TCP";
     assert!(readme.contains(observed), "{readme}");
     assert!(

@@ -45,6 +45,12 @@ fn read_report(path: Option<&Path>) -> Result<ProbeEvidence> {
 /// client the manifests lack are said, not used.
 fn with_observed_flows(options: PolicyOptions, evidence: &ProbeEvidence, manifests: &Manifests) -> PolicyOptions {
     let index = manifests.index();
+    let exercised = evidence.flows.iter().filter(|f| f.origin.is_some()).count();
+    if exercised > 0 {
+        note(&format!(
+            "{exercised} observed flow(s) of the report are netaudit's own --exercise client's, not the application's: not taken as needed"
+        ));
+    }
     let unmatched = policy::observed::unmatched(&index, &evidence.flows);
     if !unmatched.is_empty() {
         let named: Vec<String> = unmatched.iter().take(3).map(|f| f.from.to_string()).collect();
