@@ -150,6 +150,18 @@ pub struct ObservedFlow {
     pub origin: Option<FlowOrigin>,
 }
 
+impl ObservedFlow {
+    /// "4 connections", or for the cluster DNS whose queries are logged,
+    /// "20 queries": what `count` counts.
+    pub fn seen(&self) -> String {
+        if self.names.is_empty() {
+            super::words::count(self.count, "connection", "connections")
+        } else {
+            super::words::count(self.count, "query", "queries")
+        }
+    }
+}
+
 /// Who made a flow that the application did not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

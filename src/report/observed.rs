@@ -40,11 +40,7 @@ pub fn section(flows: &[ObservedFlow]) -> String {
     let mut text = format!("observed flows ({}):\n", flows.len());
     for flow in flows.iter().take(SHOWN_FLOWS) {
         // Logged DNS queries are counted one by one, not by socket.
-        let connections = if flow.names.is_empty() {
-            count(flow.count, "connection", "connections")
-        } else {
-            count(flow.count, "query", "queries")
-        };
+        let connections = flow.seen();
         text.push_str(&format!(
             "  {} -> {} port {}/{}{}: {connections}{}, first after {:.1} s\n",
             flow.from,
@@ -124,11 +120,7 @@ pub fn table(flows: &[ObservedFlow]) -> String {
             [
                 format!("{} {}/{}", f.to, f.port, f.protocol),
                 f.from.to_string(),
-                if f.names.is_empty() {
-                    count(f.count, "connection", "connections")
-                } else {
-                    count(f.count, "query", "queries")
-                },
+                f.seen(),
                 f.process.clone().unwrap_or_else(|| "-".into()),
                 format!("{:.1} s", f.first_seen_ms as f64 / 1000.0),
                 if f.completed { "yes" } else { "NO" }.to_string(),

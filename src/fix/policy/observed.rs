@@ -7,7 +7,6 @@
 
 use super::rules::{api_server_rules, port_values};
 use super::{describe, display_port, Context, PolicyOptions, Port};
-use crate::model::words::count;
 use crate::model::{FlowPeer, Index, ObservedFlow, WorkloadRef};
 use crate::reach::need::{Destination, Need, Source};
 use serde_json::{json, Value};
@@ -107,7 +106,7 @@ pub(super) fn needs(index: &Index<'_>, flows: &[ObservedFlow]) -> Vec<Need> {
 /// DNS's queries with the names answered.
 fn why(flow: &ObservedFlow) -> String {
     let seen = if flow.names.is_empty() {
-        count(flow.count, "connection", "connections")
+        flow.seen()
     } else {
         let answered: Vec<&str> = flow
             .names
@@ -116,7 +115,7 @@ fn why(flow: &ObservedFlow) -> String {
             .map(|n| n.name.as_str())
             .take(3)
             .collect();
-        let asked = count(flow.count, "query", "queries");
+        let asked = flow.seen();
         match answered.as_slice() {
             [] => asked,
             names => format!("{asked} ({})", names.join(", ")),
