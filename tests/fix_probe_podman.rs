@@ -117,7 +117,8 @@ fn declared_ports_from_fix_are_confirmed_by_a_second_probe() {
 }
 
 /// The flows a probe saw are needed: `fix --from-report` allows them (its
-/// README says which were observed), and `fix --check --from-report` holds
+/// README says which were observed; netaudit's client's and the chart's
+/// tests' are left out, said), and `fix --check --from-report` holds
 /// any policy set to them: a deny-all ingress policy blocks the observed
 /// flow, exit 1.
 #[test]
@@ -132,6 +133,7 @@ fn observed_flows_are_kept_by_fix_and_held_by_check() {
         "testdata/charts/probe-services",
         "--probe",
         "--exercise",
+        "--run-tests",
         "--probe-image",
         "localhost/netaudit-test",
         "--runs",
@@ -167,8 +169,15 @@ fn observed_flows_are_kept_by_fix_and_held_by_check() {
         "{}",
         stderr(&out)
     );
+    // So are the chart's tests': not the release's workloads.
+    assert!(
+        stderr(&out).contains("observed flow(s) of the report are the chart's test hooks' (--run-tests)"),
+        "{}",
+        stderr(&out)
+    );
     let readme = std::fs::read_to_string(fixed.join("README.md")).unwrap();
     assert!(!readme.contains("netaudit-exercise"), "{readme}");
+    assert!(!readme.contains("svc-test-connection"), "{readme}");
     let observed = "allowed, observed: Deployment/default/svc-client -> Deployment/default/svc-web 8080/TCP";
     assert!(readme.contains(observed), "{readme}");
     assert!(

@@ -197,7 +197,8 @@ fn clean_chart_through_helm_3_has_no_findings() {
 
 /// The test cluster has kube-proxy and a cluster DNS: the client reaches
 /// the web server by its Service's short and full names (its readiness
-/// says so), in both runs, and the flow watches in the pods see it.
+/// says so), in both runs, and the flow watches in the pods see it. Then
+/// `helm test` runs the chart's tests, and the exercise client follows.
 #[test]
 fn pods_reach_each_other_through_their_services() {
     let Some(cluster) = cluster() else { return };
@@ -207,6 +208,9 @@ fn pods_reach_each_other_through_their_services() {
         "--exercise",
         "--probe-image",
         "localhost/netaudit-test:latest",
+        "--run-tests",
+        "--set",
+        "failingTest=true",
         "--runs",
         "2",
         "--timeout",
@@ -223,6 +227,7 @@ fn pods_reach_each_other_through_their_services() {
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     common::assert_client_reached_web(&json, "svc");
     common::assert_exercised_web(&json, "svc");
+    common::assert_chart_tests_ran(&json, "svc", false);
     cluster.assert_sandbox_gone(&json);
 }
 

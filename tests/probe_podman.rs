@@ -215,7 +215,8 @@ fn clean_chart_has_no_findings() {
 /// has fetched the server's page through the Service, by its short name
 /// and its full name, on the Service's port (80, which the sandbox
 /// redirects to the server's 8080), in both runs (the restart makes each
-/// pod's network namespace anew). Nothing of the network is left.
+/// pod's network namespace anew). The chart's tests run after the probe,
+/// the exercise client after them. Nothing of the network is left.
 #[test]
 fn pods_reach_each_other_through_their_services() {
     if common::skip_without_helm() {
@@ -229,6 +230,9 @@ fn pods_reach_each_other_through_their_services() {
         "--exercise",
         "--probe-image",
         "localhost/netaudit-test",
+        "--run-tests",
+        "--set",
+        "failingTest=true",
         "--runs",
         "2",
         "--timeout",
@@ -245,6 +249,7 @@ fn pods_reach_each_other_through_their_services() {
     assert_eq!(json["probe"]["not_probed"], serde_json::json!([]), "{json:#}");
     common::assert_client_reached_web(&json, "svc");
     common::assert_exercised_web(&json, "svc");
+    common::assert_chart_tests_ran(&json, "svc", true);
     // The sandbox's DNS server logged the client's queries: the Service's
     // full name answered (the short name is one of the resolver's tries).
     let dns: Vec<&serde_json::Value> = json["probe"]["flows"]

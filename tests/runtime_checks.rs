@@ -4,8 +4,9 @@
 use netaudit::checks::{self, Analysis};
 use netaudit::engine::config::Config;
 use netaudit::model::{
-    AskedName, AttributedSocket, Detail, Evidence, Exercise, FlowPeer, Input, Manifests, Observations, ObservedFlow,
-    OpenSocket, PodSockets, PodStatus, ProbeReport, ProcessName, Protocol, TriedPort, WorkloadRef,
+    AskedName, AttributedSocket, ChartTests, Detail, Evidence, Exercise, FlowOrigin, FlowPeer, Input, Manifests,
+    Observations, ObservedFlow, OpenSocket, PodSockets, PodStatus, ProbeReport, ProcessName, Protocol, TestOutcome,
+    TriedPort, WorkloadRef,
 };
 
 /// A web Deployment behind three Services and a hostNetwork agent.
@@ -44,8 +45,41 @@ fn evidence(observations: Observations) -> Evidence {
                 },
             ],
         }),
-        // One flow answered and named, one attempt nobody answered.
+        // --run-tests: the chart's first test passed, its second failed.
+        tests: Some(ChartTests {
+            failed: None,
+            ran: vec![
+                TestOutcome {
+                    kind: "Pod".into(),
+                    name: "web-test-connection".into(),
+                    passed: true,
+                    detail: None,
+                },
+                TestOutcome {
+                    kind: "Job".into(),
+                    name: "web-test-db".into(),
+                    passed: false,
+                    detail: Some("1 pod(s) failed".into()),
+                },
+            ],
+        }),
+        // One flow answered and named, one attempt nobody answered, and
+        // the first test's connection.
         flows: vec![
+            ObservedFlow {
+                from: owner("Pod", "web-test-connection"),
+                to: FlowPeer::Workload {
+                    workload: owner("Deployment", "web"),
+                },
+                port: 8080,
+                protocol: Protocol::Tcp,
+                process: Some("wget".into()),
+                first_seen_ms: 9250,
+                count: 1,
+                completed: true,
+                names: Vec::new(),
+                origin: Some(FlowOrigin::Test),
+            },
             ObservedFlow {
                 from: owner("DaemonSet", "node-agent"),
                 to: FlowPeer::Workload {
@@ -341,6 +375,7 @@ fn the_flow_table_lists_every_flow_by_destination() {
         process: Some("curl".into()),
         first_seen_ms: 950,
         count: 1,
+        origin: None,
         ..flows[0].clone()
     });
     let table = netaudit::report::observed::table(&flows);

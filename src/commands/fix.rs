@@ -5,7 +5,7 @@ use super::{load_config, namespace_or_default, note, release_and_chart, render_r
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
 use crate::fix::policy::{self, PolicyOptions};
 use crate::fix::{flows, output, plan, ports, post_render, ProbeEvidence};
-use crate::model::{Detail, Manifests};
+use crate::model::{Detail, FlowOrigin, Manifests};
 use crate::report::flows::describe_allowed;
 use crate::source::{self, InputSpec};
 use anyhow::{anyhow, bail, Context, Result};
@@ -45,10 +45,18 @@ fn read_report(path: Option<&Path>) -> Result<ProbeEvidence> {
 /// client the manifests lack are said, not used.
 fn with_observed_flows(options: PolicyOptions, evidence: &ProbeEvidence, manifests: &Manifests) -> PolicyOptions {
     let index = manifests.index();
-    let exercised = evidence.flows.iter().filter(|f| f.origin.is_some()).count();
+    let of_origin = |origin| evidence.flows.iter().filter(|f| f.origin == Some(origin)).count();
+    let exercised = of_origin(FlowOrigin::Exercise);
     if exercised > 0 {
         note(&format!(
             "{exercised} observed flow(s) of the report are netaudit's own --exercise client's, not the application's: not taken as needed"
+        ));
+    }
+    let tested = of_origin(FlowOrigin::Test);
+    if tested > 0 {
+        note(&format!(
+            "warning: {tested} observed flow(s) of the report are the chart's test hooks' (--run-tests): the policies are for the \
+             release's workloads, not for `helm test` pods, so `helm test` may fail under them"
         ));
     }
     let unmatched = policy::observed::unmatched(&index, &evidence.flows);

@@ -83,8 +83,16 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
             }
             false => None,
         };
+        let tests = args.run_tests.then(|| {
+            let hooks = probe::chart_tests::test_hooks(&index);
+            if hooks.is_empty() {
+                progress("--run-tests: the chart has no test hook (`helm.sh/hook: test` on a Pod or Job)");
+            }
+            hooks
+        });
         let options = session::ProbeOptions {
             exercise,
+            tests,
             runs: usize::from(args.runs),
             timeout: args.timeout,
             settle: args.settle,
@@ -105,8 +113,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     if args.flows {
         // The findings are counted below the table: the exit code follows them.
         let table = format!(
-            "{}{}\n{}",
+            "{}{}{}\n{}",
             crate::report::observed::table(&evidence.probe.flows),
+            crate::report::observed::tests(evidence.probe.tests.as_ref()),
             crate::report::observed::exercise(evidence.probe.exercise.as_ref()),
             crate::report::human::closing_line(&audit)
         );

@@ -48,9 +48,9 @@ pub use policy::{
     Problem, Side,
 };
 pub use runtime::{
-    AskedName, AttributedSocket, Connection, Evidence, Exercise, FlowOrigin, FlowPeer, Observations, ObservedFlow,
-    OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol, RunPorts, TriedPort,
-    WorkloadRef,
+    AskedName, AttributedSocket, ChartTests, Connection, Evidence, Exercise, FlowOrigin, FlowPeer, Observations,
+    ObservedFlow, OpenSocket, PodSockets, PodStatus, PortKey, ProbeReport, ProbeTimings, ProcessName, Protocol,
+    RunPorts, TestOutcome, TriedPort, WorkloadRef,
 };
 pub use selector::{Labels, Selector};
 pub use stand_in::ServicePods;

@@ -168,12 +168,15 @@ impl ObservedFlow {
 pub enum FlowOrigin {
     /// `--exercise`: the throwaway client that tries every Service port.
     Exercise,
+    /// `--run-tests`: the chart's own test hooks (`helm.sh/hook: test`).
+    Test,
 }
 
 impl fmt::Display for FlowOrigin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             FlowOrigin::Exercise => "exercise",
+            FlowOrigin::Test => "test",
         })
     }
 }
@@ -188,6 +191,30 @@ pub struct Exercise {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<String>,
     pub tried: Vec<TriedPort>,
+}
+
+/// What `--run-tests` found: each of the chart's test hooks, run as
+/// `helm test` runs them, and whether it passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartTests {
+    /// Why the tests could not all run (`helm test` failed to start, the
+    /// sandbox's time ran out), if they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+    /// In the order run (hook weight, then name).
+    pub ran: Vec<TestOutcome>,
+}
+
+/// One test hook of the chart, run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    /// `Pod` or `Job`.
+    pub kind: String,
+    pub name: String,
+    pub passed: bool,
+    /// Why it did not pass (a container's exit code, its phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// One Service port the exercise tried.
@@ -424,6 +451,8 @@ pub struct ProbeReport {
     pub flows: Vec<ObservedFlow>,
     /// `--exercise`: what the throwaway client tried.
     pub exercise: Option<Exercise>,
+    /// `--run-tests`: how the chart's test hooks went.
+    pub tests: Option<ChartTests>,
 }
 
 /// Runtime evidence for the engine: what the probe saw, how the probe went,

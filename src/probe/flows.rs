@@ -189,6 +189,11 @@ impl FlowLog {
         }
     }
 
+    /// Whether some flow of `client`'s was seen.
+    pub(crate) fn any_from(&self, client: &WorkloadRef) -> bool {
+        self.flows.iter().any(|flow| flow.from == *client)
+    }
+
     /// Every flow seen, in the order first seen; the log starts over.
     pub(crate) fn take(&mut self) -> Vec<ObservedFlow> {
         self.by_key.clear();

@@ -7,6 +7,7 @@
 //! the pods make. What a probe observes is the
 //! model's runtime vocabulary (`crate::model::runtime`).
 
+pub mod chart_tests;
 pub mod exercise;
 pub(crate) mod flows;
 pub mod kube;
@@ -65,6 +66,21 @@ pub trait Sandbox {
     fn run_client(&mut self, client: &exercise::ClientPod, timeout: Duration) -> anyhow::Result<exercise::ClientRun> {
         let _ = timeout;
         anyhow::bail!("the {} sandbox cannot run the client {}", self.runtime(), client.name)
+    }
+    /// Run the chart's test hooks `hooks`, one after the other and each
+    /// to its end (or until `timeout` passes), as `helm test` does; their
+    /// flows are logged with origin `test`. What kept a hook from running
+    /// is said in the result; only an interrupt is an error.
+    fn run_tests(
+        &mut self,
+        hooks: &[chart_tests::TestHook],
+        timeout: Duration,
+    ) -> anyhow::Result<crate::model::ChartTests> {
+        let _ = (hooks, timeout);
+        Ok(crate::model::ChartTests {
+            failed: Some(format!("the {} sandbox cannot run test hooks", self.runtime())),
+            ran: Vec::new(),
+        })
     }
     /// Remove everything the sandbox created.
     fn cleanup(&mut self) -> anyhow::Result<()>;

@@ -4,7 +4,7 @@
 
 use super::{Progress, Sandbox};
 use crate::model::secrets::{redact_owned, SecretValue};
-use crate::model::{Evidence, Exercise, Observations, PodStatus, ProbeReport, WorkloadRef};
+use crate::model::{ChartTests, Evidence, Exercise, Observations, PodStatus, ProbeReport, WorkloadRef};
 use crate::source::interrupt::{self, check as check_interrupt};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -26,6 +26,9 @@ pub struct ProbeOptions {
     /// `--exercise`: the client to run after the last probe, and the
     /// Service ports it tries.
     pub exercise: Option<super::exercise::Plan>,
+    /// `--run-tests`: the chart's test hooks, to run after the last probe
+    /// (`None`: not asked).
+    pub tests: Option<Vec<super::chart_tests::TestHook>>,
 }
 
 impl ProbeOptions {
@@ -72,6 +75,7 @@ pub fn run_probe(
         observations,
         cut_short,
         exercise,
+        tests,
     } = observe(sandbox, options, progress).map_err(|error| options.redact_error(error))?;
     // The same pod may go unread in every run: said once.
     let mut notes: Vec<String> = sandbox.notes();
@@ -99,6 +103,7 @@ pub fn run_probe(
         kept: options.keep.then(|| sandbox.removal_hint()),
         flows: sandbox.flows(),
         exercise,
+        tests,
     };
     Ok(Evidence {
         observations,
@@ -204,6 +209,8 @@ struct Observed {
     cut_short: Option<String>,
     /// `--exercise`: what the client tried.
     exercise: Option<Exercise>,
+    /// `--run-tests`: how the chart's test hooks went.
+    tests: Option<ChartTests>,
 }
 
 fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn Progress) -> anyhow::Result<Observed> {
@@ -308,6 +315,13 @@ fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn
         }
         observations.runs.push(sockets);
     }
+    // The chart's tests first, as after `helm install`; then netaudit's
+    // client. Both after the last probe: their connections change no
+    // socket the runs read.
+    let tests = match &options.tests {
+        Some(hooks) if !observations.runs.is_empty() => Some(run_tests(sandbox, hooks, options, progress)?),
+        _ => None,
+    };
     let exercise = match &options.exercise {
         Some(plan) if !observations.runs.is_empty() => Some(exercise(sandbox, plan, options, progress)?),
         _ => None,
@@ -316,7 +330,35 @@ fn probe_steps(sandbox: &mut dyn Sandbox, options: &ProbeOptions, progress: &dyn
         observations,
         cut_short,
         exercise,
+        tests,
     })
+}
+
+/// Run the chart's test hooks (`--run-tests`).
+fn run_tests(
+    sandbox: &mut dyn Sandbox,
+    hooks: &[super::chart_tests::TestHook],
+    options: &ProbeOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<ChartTests> {
+    check_interrupt()?;
+    if hooks.is_empty() {
+        return Ok(ChartTests::default());
+    }
+    progress.line(&format!(
+        "running the chart's {} (helm test)",
+        crate::model::words::count(hooks.len(), "test hook", "test hooks")
+    ));
+    let mut tests = sandbox.run_tests(hooks, options.timeout)?;
+    if let Some(why) = tests.failed.as_mut() {
+        options.redact(why);
+    }
+    for outcome in &mut tests.ran {
+        if let Some(detail) = outcome.detail.as_mut() {
+            options.redact(detail);
+        }
+    }
+    Ok(tests)
 }
 
 /// Run the `--exercise` client (after the last probe: its connections
@@ -399,6 +441,7 @@ mod tests {
     fn options(runs: usize, keep: bool) -> ProbeOptions {
         ProbeOptions {
             exercise: None,
+            tests: None,
             runs,
             timeout: Duration::from_secs(1),
             settle: Duration::ZERO,

@@ -313,6 +313,7 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
                 "kept: the sandbox is still there; remove it with: {command}\n"
             ));
         }
+        rest.push_str(&super::observed::tests(probe.tests.as_ref()));
         rest.push_str(&super::observed::exercise(probe.exercise.as_ref()));
         rest.push_str(&super::observed::section(&probe.flows));
     }

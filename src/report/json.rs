@@ -54,6 +54,9 @@ pub struct JsonProbe {
     /// `--exercise`: what the throwaway client tried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exercise: Option<crate::model::Exercise>,
+    /// `--run-tests`: each of the chart's test hooks, and whether it passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<crate::model::ChartTests>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -265,6 +268,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
             not_probed: p.not_probed.clone(),
             flows: p.flows.clone(),
             exercise: p.exercise.clone(),
+            tests: p.tests.clone(),
             kept: p.kept.as_ref().map(|command| JsonKept {
                 remove_with: command.clone(),
             }),

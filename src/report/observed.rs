@@ -3,7 +3,7 @@
 //! grouped by where they went as `reach` groups its rows.
 
 use crate::model::words::count;
-use crate::model::{AskedName, Exercise, ObservedFlow};
+use crate::model::{AskedName, ChartTests, Exercise, ObservedFlow};
 
 /// `--exercise`: how many Service ports answered the client, which did not.
 pub fn exercise(exercise: Option<&Exercise>) -> String {
@@ -31,6 +31,40 @@ pub fn exercise(exercise: Option<&Exercise>) -> String {
     text
 }
 
+/// `--run-tests`: how many of the chart's test hooks passed, which did not
+/// and why.
+pub fn tests(tests: Option<&ChartTests>) -> String {
+    let Some(tests) = tests else {
+        return String::new();
+    };
+    let passed = tests.ran.iter().filter(|t| t.passed).count();
+    let mut text = if tests.ran.is_empty() && tests.failed.is_none() {
+        "tests: the chart has no test hook (`helm.sh/hook: test`)".to_string()
+    } else {
+        format!(
+            "tests: {passed} of {} passed",
+            count(tests.ran.len(), "test hook", "test hooks")
+        )
+    };
+    let failed: Vec<String> = tests
+        .ran
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| match &t.detail {
+            Some(why) => format!("{} `{}` ({why})", t.kind, t.name),
+            None => format!("{} `{}`", t.kind, t.name),
+        })
+        .collect();
+    if !failed.is_empty() {
+        text.push_str(&format!("; failed: {}", failed.join(", ")));
+    }
+    if let Some(why) = &tests.failed {
+        text.push_str(&format!(" ({why})"));
+    }
+    text.push('\n');
+    text
+}
+
 /// The flows the probe saw, one line each, at most [`SHOWN_FLOWS`] (the
 /// JSON report has them all).
 pub fn section(flows: &[ObservedFlow]) -> String {
@@ -43,7 +77,7 @@ pub fn section(flows: &[ObservedFlow]) -> String {
         let connections = flow.seen();
         text.push_str(&format!(
             "  {} -> {} port {}/{}{}: {connections}{}, first after {:.1} s\n",
-            flow.from,
+            client(flow),
             flow.to,
             flow.port,
             flow.protocol,
@@ -90,6 +124,15 @@ fn asked_names(names: &[AskedName]) -> String {
     line
 }
 
+/// A flow's client, and who ran it when not the application
+/// (`Pod/default/netaudit-exercise (exercise)`, a test hook's `(test)`).
+fn client(flow: &ObservedFlow) -> String {
+    match flow.origin {
+        Some(origin) => format!("{} ({origin})", flow.from),
+        None => flow.from.to_string(),
+    }
+}
+
 /// How many answered names a DNS flow's line lists.
 const SHOWN_NAMES: usize = 6;
 
@@ -119,7 +162,7 @@ pub fn table(flows: &[ObservedFlow]) -> String {
         .map(|f| {
             [
                 format!("{} {}/{}", f.to, f.port, f.protocol),
-                f.from.to_string(),
+                client(f),
                 f.seen(),
                 f.process.clone().unwrap_or_else(|| "-".into()),
                 format!("{:.1} s", f.first_seen_ms as f64 / 1000.0),

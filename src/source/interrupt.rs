@@ -158,6 +158,16 @@ pub fn is_interrupt(error: &anyhow::Error) -> bool {
 /// which would otherwise run on (a `helm install` for minutes). The error
 /// is then of kind [`std::io::ErrorKind::Interrupted`].
 pub fn output(command: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    output_while(command, Duration::MAX, || {})
+}
+
+/// [`output`], calling `tick` every `every` while the command runs (the
+/// kube sandbox watches the pods `helm test` makes meanwhile).
+pub fn output_while(
+    command: &mut std::process::Command,
+    every: Duration,
+    mut tick: impl FnMut(),
+) -> std::io::Result<std::process::Output> {
     use std::io::Read;
     use std::process::Stdio;
     // The child must be killed on an interrupt, not left running.
@@ -180,9 +190,14 @@ pub fn output(command: &mut std::process::Command) -> std::io::Result<std::proce
     };
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let mut last_tick = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
+        }
+        if last_tick.elapsed() >= every {
+            tick();
+            last_tick = std::time::Instant::now();
         }
         if interrupted() {
             let _ = child.kill();

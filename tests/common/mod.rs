@@ -395,3 +395,49 @@ pub fn assert_exercised_web(json: &serde_json::Value, release: &str) {
     // The application's own flows carry no origin.
     assert!(flows.iter().any(|f| f["origin"].is_null()), "{flows:#?}");
 }
+
+/// `--run-tests --set failingTest=true` on probe-services (`release`): the
+/// chart's first test fetched the web page and passed; the second, on a
+/// port nothing serves, failed, and its container's last words say why.
+/// `flows_seen`: the test's connection is among the flows, of origin
+/// `test` (the podman runtime); else a note says it was not seen (kube,
+/// where the test's pod is gone before a look from inside it).
+pub fn assert_chart_tests_ran(json: &serde_json::Value, release: &str, flows_seen: bool) {
+    let tests = &json["probe"]["tests"];
+    assert_eq!(tests["failed"], serde_json::Value::Null, "{tests:#}");
+    let ran = tests["ran"].as_array().expect("probe.tests.ran");
+    assert_eq!(ran.len(), 2, "{tests:#}");
+    assert_eq!(
+        ran[0],
+        serde_json::json!({"kind": "Pod", "name": format!("{release}-test-connection"), "passed": true}),
+        "{tests:#}"
+    );
+    assert_eq!(
+        ran[1]["name"],
+        format!("{release}-test-wrong-port").as_str(),
+        "{tests:#}"
+    );
+    assert_eq!(ran[1]["passed"], false, "{tests:#}");
+    let detail = ran[1]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("container `nc` exited with 1") && detail.contains("nothing answers on port 81"),
+        "{detail}"
+    );
+    let flows = json["probe"]["flows"].as_array().expect("probe.flows");
+    let test_flow = flows.iter().any(|f| {
+        f["origin"] == "test"
+            && f["from"]["name"] == format!("{release}-test-connection").as_str()
+            && f["to"]["workload"]["name"] == format!("{release}-web").as_str()
+            && f["port"] == 8080
+    });
+    let noted = json["warnings"].as_array().into_iter().flatten().any(|w| {
+        w["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!("flows not sampled: test Pod `{release}-test-connection`")))
+    });
+    if flows_seen {
+        assert!(test_flow, "{flows:#?}");
+    } else {
+        assert!(test_flow || noted, "{json:#}");
+    }
+}

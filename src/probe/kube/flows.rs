@@ -18,7 +18,7 @@ use crate::probe::procnet;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{Api, ListParams};
 use kube::Client;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,8 @@ pub(super) struct FlowWatch {
     samples: mpsc::Receiver<Sample>,
     sender: mpsc::Sender<Sample>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// The pods (in the address book) whose watch was started.
+    watched: BTreeSet<usize>,
     /// Pods none of whose containers could be watched, with why.
     unwatched: Arc<Mutex<Vec<String>>>,
 }
@@ -56,6 +58,7 @@ impl FlowWatch {
             samples,
             sender,
             tasks: Vec::new(),
+            watched: BTreeSet::new(),
             unwatched: Arc::new(Mutex::new(Vec::new())),
         }
     }
@@ -74,15 +77,19 @@ impl FlowWatch {
         origin: FlowOrigin,
     ) {
         let name = pod.metadata.name.as_deref().unwrap_or_default();
-        if self.book.index.contains_key(name) {
-            return;
-        }
-        let Some(address) = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()?.parse().ok()) else {
-            return;
+        let index = match self.book.index.get(name) {
+            Some(&index) => index,
+            None => {
+                let Some(address) = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()?.parse().ok()) else {
+                    return;
+                };
+                let index = self.book.add_pod(name, address, owner);
+                self.book.origins.insert(index, origin);
+                index
+            }
         };
-        let index = self.book.add_pod(name, address, owner);
-        self.book.origins.insert(index, origin);
-        if running_address(pod).is_some() {
+        // Named while it starts, watched once it runs.
+        if running_address(pod).is_some() && self.watched.insert(index) {
             let task = watch_pod(client, exec, pod, index, self.sender.clone(), None);
             self.tasks.push(runtime.spawn(task));
         }
@@ -106,6 +113,7 @@ impl FlowWatch {
                 continue;
             }
             let index = self.book.add_pod(name, address, owner);
+            self.watched.insert(index);
             let what = format!("{} `{}` (pod {name})", owner.kind, owner.name);
             let unwatched = Some((what, self.unwatched.clone()));
             let task = watch_pod(client, exec, pod, index, self.sender.clone(), unwatched);
@@ -146,6 +154,13 @@ impl FlowWatch {
         if let Some(&index) = self.book.index.get(pod) {
             self.log.name_processes(index, process_of);
         }
+    }
+
+    /// Whether some flow of `client`'s was seen (after the samples sent
+    /// so far).
+    pub(super) fn any_from(&mut self, client: &WorkloadRef) -> bool {
+        self.drain();
+        self.log.any_from(client)
     }
 
     pub(super) fn take(&mut self) -> Vec<crate::model::ObservedFlow> {

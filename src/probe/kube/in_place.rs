@@ -81,6 +81,7 @@ impl InPlaceOutcome {
         texts.for_each(|text| redact_owned(text, secrets));
         let probe = ProbeReport {
             exercise: None,
+            tests: None,
             runtime: "kube (in place)".into(),
             sandbox: where_,
             runs: 1,

@@ -31,6 +31,12 @@ pub trait Installer {
     fn release(&self) -> &str;
     /// helm's major version, when it says it.
     fn helm_major(&self) -> Option<u32>;
+    /// `helm test` of the release in `namespace`, for the sandbox to run
+    /// while it watches the test pods; `None` where there is no helm.
+    fn test_command(&self, namespace: &str, timeout: Duration) -> Option<Command> {
+        let _ = (namespace, timeout);
+        None
+    }
     /// What goes after the chart's flags on `helm install`: `--helm-arg`,
     /// and what the sandbox adds (`--server-side=false`).
     fn extra_args(&mut self) -> &mut Vec<OsString>;
@@ -180,6 +186,19 @@ impl Installer for HelmInstaller {
 
     fn release(&self) -> &str {
         &self.release
+    }
+
+    fn test_command(&self, namespace: &str, timeout: Duration) -> Option<Command> {
+        let mut args: Vec<OsString> = vec![
+            "test".into(),
+            self.release.clone().into(),
+            "--namespace".into(),
+            namespace.into(),
+            "--timeout".into(),
+            format!("{}s", timeout.as_secs().max(1)).into(),
+        ];
+        args.extend(self.context_args());
+        Some(self.command(&args))
     }
 
     fn helm_major(&self) -> Option<u32> {

@@ -51,6 +51,7 @@
 mod client;
 pub(crate) mod exec;
 mod flows;
+mod hooks;
 pub(crate) mod in_place;
 pub(crate) mod installer;
 pub mod leftovers;

@@ -79,7 +79,7 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     pub(super) options: KubeOptions,
     pub(super) runtime: tokio::runtime::Runtime,
     pub(super) client: Client,
-    installer: I,
+    pub(super) installer: I,
     pub(super) exec: E,
     /// We created the namespace (so cleanup may delete it).
     created: bool,
@@ -93,7 +93,7 @@ pub struct KubeSandbox<I: Installer = HelmInstaller, E: PodExec = KubeExec> {
     /// Pods deleted by `restart`: never taken for their replacements.
     deleted: BTreeSet<String>,
     /// What could not be probed, for the report.
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     /// The flows the pods make, streamed from a watch in each pod.
     pub(super) flows: FlowWatch,
     /// The Services could not be read (said once).
@@ -624,6 +624,14 @@ impl<I: Installer, E: PodExec> Sandbox for KubeSandbox<I, E> {
         timeout: Duration,
     ) -> Result<crate::probe::exercise::ClientRun> {
         self.run_client_pod(client, timeout)
+    }
+
+    fn run_tests(
+        &mut self,
+        hooks: &[crate::probe::chart_tests::TestHook],
+        timeout: Duration,
+    ) -> Result<crate::model::ChartTests> {
+        self.run_test_hooks(hooks, timeout)
     }
 
     fn restart(&mut self) -> Result<()> {

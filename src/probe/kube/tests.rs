@@ -367,6 +367,7 @@ fn an_unpullable_image_is_a_probe_incomplete_error_without_a_second_run() {
     let mut h = harness_expecting(unpullable, false, vec![web()]);
     let options = ProbeOptions {
         exercise: None,
+        tests: None,
         runs: 2,
         timeout: Duration::from_secs(600),
         settle: Duration::ZERO,
@@ -683,6 +684,7 @@ fn real_cluster() {
     let mut sandbox = KubeSandbox::connect(installer, options, &|line| eprintln!("{line}")).unwrap();
     let probe_options = crate::probe::session::ProbeOptions {
         exercise: None,
+        tests: None,
         runs: 2,
         timeout: Duration::from_secs(300),
         settle: Duration::from_secs(2),

@@ -601,6 +601,14 @@ impl Sandbox for PodmanSandbox {
         self.run_client_pod(client, timeout)
     }
 
+    fn run_tests(
+        &mut self,
+        hooks: &[crate::probe::chart_tests::TestHook],
+        timeout: Duration,
+    ) -> Result<crate::model::ChartTests> {
+        self.run_test_pods(hooks, timeout)
+    }
+
     fn cleanup(&mut self) -> Result<()> {
         if !self.installed {
             return Ok(());

@@ -43,6 +43,9 @@ pub struct Plan {
     /// One per long-running workload (Jobs and CronJobs run to completion:
     /// nothing to probe).
     pub pods: Vec<PlannedPod>,
+    /// The chart's test hooks' pods (`--run-tests`), in the order `helm
+    /// test` runs them: played one by one after the probe, not installed.
+    pub tests: Vec<PlannedPod>,
     /// Holds the pod files, removed when the plan is dropped (`None` once
     /// [`Plan::keep_only_the_marker`] kept it).
     dir: Option<tempfile::TempDir>,
@@ -73,16 +76,23 @@ impl Plan {
             let file = dir.path().join(format!("{pod_name}.yaml"));
             let (pod, mut planned) = namer.pod_for(workload, pod_name, owner, file);
             (planned.dns_names, planned.redirects) = service_names_and_ports(index, workload);
-            // The pod and the ConfigMaps it references, in one file
-            // (ConfigMaps first: podman resolves them while reading it).
-            let pod_text = serde_json::to_string(&pod).context("cannot serialize a pod")?;
-            planned.documents = config_maps
-                .iter()
-                .filter(|(cm_name, _)| pod_text.contains(&format!("\"{cm_name}\"")))
-                .map(|(_, cm)| cm.clone())
-                .chain([pod])
-                .collect();
+            planned.documents = with_config_maps(&config_maps, pod)?;
             pods.push(planned);
+        }
+        let mut tests = Vec::new();
+        let hooks = crate::probe::chart_tests::test_hooks(index);
+        for (i, object) in crate::probe::chart_tests::hook_objects(index, &hooks)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(workload) = Workload::from_object(object) else {
+                continue;
+            };
+            let pod_name = dns_label(&format!("{name}-t{i}-{}", object.name), 60);
+            let file = dir.path().join(format!("{pod_name}.yaml"));
+            let (pod, mut planned) = namer.pod_for(&workload, pod_name, workload.reference(), file);
+            planned.documents = with_config_maps(&config_maps, pod)?;
+            tests.push(planned);
         }
         // (Pod `i` has the network's address `i + 2`.)
         if pods.len() > MAX_PODS {
@@ -94,6 +104,7 @@ impl Plan {
         Ok(Plan {
             name,
             pods,
+            tests,
             dir: Some(dir),
         })
     }
@@ -101,7 +112,7 @@ impl Plan {
     /// Write each pod's file, its resolver pointed at the sandbox's DNS
     /// (host-network pods too: the gateway is the host's).
     pub fn write(&mut self, resolver: &Resolver) -> Result<()> {
-        for pod in &mut self.pods {
+        for pod in self.pods.iter_mut().chain(&mut self.tests) {
             if let Some(spec) = pod
                 .documents
                 .last_mut()
@@ -128,13 +139,25 @@ impl Plan {
     /// cleanup` finds the sandbox's remains by it (podman volumes carry no
     /// label of ours, only a name).
     pub fn keep_only_the_marker(&mut self) {
-        for pod in &self.pods {
+        for pod in self.pods.iter().chain(&self.tests) {
             let _ = std::fs::remove_file(&pod.file);
         }
         if let Some(dir) = self.dir.take() {
             let _kept = dir.keep();
         }
     }
+}
+
+/// A pod and the ConfigMaps it references, the documents of one file
+/// (ConfigMaps first: podman resolves them while reading it).
+fn with_config_maps(config_maps: &BTreeMap<String, Value>, pod: Value) -> Result<Vec<Value>> {
+    let pod_text = serde_json::to_string(&pod).context("cannot serialize a pod")?;
+    Ok(config_maps
+        .iter()
+        .filter(|(cm_name, _)| pod_text.contains(&format!("\"{cm_name}\"")))
+        .map(|(_, cm)| cm.clone())
+        .chain([pod])
+        .collect())
 }
 
 /// Renames what podman makes global with the sandbox's prefix.

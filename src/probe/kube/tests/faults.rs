@@ -63,6 +63,7 @@ fn probe_with(injected: &Injected) -> Outcome {
     sandbox.name = SANDBOX_NS.into();
     let probe_options = ProbeOptions {
         exercise: None,
+        tests: None,
         runs: 2,
         timeout: Duration::from_secs(2),
         settle: Duration::ZERO,
