@@ -147,8 +147,9 @@ api_port=16443
 etcd_client=http://127.0.0.1:12379
 etcd_peer=http://127.0.0.1:12380
 pause_image=localhost/netaudit-pause:3.4
-# Local podman images copied into containerd (those that exist).
-podman_images=(localhost/netaudit-test:latest)
+# Local podman images copied into containerd (those that exist): the test
+# image, and the real servers of scripts/build-real-image.sh (about 25 s).
+podman_images=(localhost/netaudit-test:latest localhost/netaudit-real:latest)
 # What the kubelet and kube-proxy set, and what Service addresses need:
 # recorded by `up`, restored by `down`.
 kernel_tunables=(vm.overcommit_memory kernel.panic kernel.panic_on_oops

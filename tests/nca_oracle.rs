@@ -26,7 +26,6 @@ use netaudit::source::{self, InputSpec};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// One input: a corpus chart or an edge case.
 struct Case {
@@ -193,20 +192,7 @@ enum Answer {
 
 /// NCA's answers, by case name.
 fn nca_side(python: &PathBuf, request: &Value) -> BTreeMap<String, Answer> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("request.json");
-    std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
-    let output = Command::new(python)
-        .arg(common::repo().join("scripts/nca/connectivity.py"))
-        .arg(&path)
-        .output()
-        .expect("run scripts/nca/connectivity.py");
-    assert!(
-        output.status.success(),
-        "scripts/nca/connectivity.py failed:\n{}",
-        common::stderr(&output)
-    );
-    let answer: Value = serde_json::from_slice(&output.stdout).expect("NCA's answer is JSON");
+    let answer = common::nca_answers(python, request);
     answer["cases"]
         .as_array()
         .unwrap()

@@ -1178,3 +1178,40 @@ fn faults_and_sigkill_leave_the_cluster_as_it_was_after_netaudit_cleanup() {
     let removed: Vec<&String> = before.difference(&after).collect();
     assert_eq!((added, removed), (Vec::new(), Vec::new()), "the cluster changed");
 }
+
+/// Real software that talks, on Kubernetes (the podman side:
+/// tests/probe_podman.rs, `real_servers_redis_replica_flows_…`): the
+/// replica's link to the primary and the client's connections to both, by
+/// their Services' names through kube-proxy, each counted for the workload
+/// it reached, with its process; `fix --from-report` keeps them all. (The
+/// cluster DNS's queries are not logged here: its flows are seen when a
+/// resolver's socket is caught, and are left out of the comparison.)
+#[test]
+fn real_servers_redis_replica_flows_are_observed_and_kept() {
+    let Some(cluster) = cluster() else { return };
+    let chart = "testdata/charts/real-redis";
+    let out = cluster.install(&["rr", chart, "--runs", "1", "--timeout", "150s", "--fail-on", "never", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    cluster.assert_sandbox_gone(&json);
+    let flows: Vec<String> = common::observed::flow_lines(&json)
+        .into_iter()
+        .filter(|line| !line.contains(" -> dns "))
+        .collect();
+    assert_eq!(
+        flows,
+        [
+            "rr-client -> rr-primary 6379/TCP (redis-cli)",
+            "rr-client -> rr-replica 6379/TCP (redis-cli)",
+            "rr-replica -> rr-primary 6379/TCP (redis-server)",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "rr",
+        chart,
+        &[("rr-primary", "rr-replica", 6379), ("rr-replica", "rr-client", 6379)],
+    );
+}

@@ -864,3 +864,39 @@ fn real_servers_postgresql() {
         ["M1 StatefulSet/pg-postgresql :5432 postgres"]
     );
 }
+
+/// Real software that talks (docs/real-software.md, "Observed flows"): a
+/// Redis replica follows its primary by the primary's Service name, and a
+/// client writes to the primary and reads from the replica. The probe
+/// sees exactly these flows, with their processes, and the policies `fix
+/// --from-report` writes keep them all, and nothing else between them.
+#[test]
+fn real_servers_redis_replica_flows_are_observed_and_kept() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-redis";
+    let out = install(&["rr", chart, "--probe", "--timeout", "120s", "--fail-on", "never", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+    assert_eq!(
+        common::observed::flow_lines(&json),
+        [
+            "rr-client -> dns 53/UDP",
+            "rr-client -> rr-primary 6379/TCP (redis-cli)",
+            "rr-client -> rr-replica 6379/TCP (redis-cli)",
+            "rr-replica -> dns 53/UDP",
+            "rr-replica -> rr-primary 6379/TCP (redis-server)",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "rr",
+        chart,
+        &[("rr-primary", "rr-replica", 6379), ("rr-replica", "rr-client", 6379)],
+    );
+}

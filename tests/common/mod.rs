@@ -2,6 +2,8 @@
 //! real `netaudit` binary.
 #![allow(dead_code)]
 
+pub mod observed;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -309,6 +311,25 @@ pub fn nca_python() -> Option<PathBuf> {
         );
     }
     found
+}
+
+/// NCA's answers to `request` (scripts/nca/connectivity.py says its form),
+/// from one run of its python `python`.
+pub fn nca_answers(python: &std::path::Path, request: &serde_json::Value) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("request.json");
+    std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
+    let output = std::process::Command::new(python)
+        .arg(repo().join("scripts/nca/connectivity.py"))
+        .arg(&path)
+        .output()
+        .expect("run scripts/nca/connectivity.py");
+    assert!(
+        output.status.success(),
+        "scripts/nca/connectivity.py failed:\n{}",
+        stderr(&output)
+    );
+    serde_json::from_slice(&output.stdout).expect("NCA's answer is JSON")
 }
 
 /// `reach -o json` (rows of destination ports sharing an answer, sources by

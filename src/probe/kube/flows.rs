@@ -375,7 +375,10 @@ impl AddressBook {
                     let Some(target) = target.and_then(|p| u16::try_from(p.port).ok()) else {
                         continue;
                     };
-                    for address in subset.addresses.iter().flatten() {
+                    // Not-ready endpoints too: a connection refused while
+                    // the server starts was still aimed at its workload.
+                    let addresses = subset.addresses.iter().flatten();
+                    for address in addresses.chain(subset.not_ready_addresses.iter().flatten()) {
                         if let Ok(ip) = address.ip.parse() {
                             reached.push((ip, target));
                         }
@@ -481,7 +484,12 @@ mod tests {
         let mut book = AddressBook::default();
         book.add_pod("web-1", "10.217.0.11".parse().unwrap(), &owner("web"));
         book.add_pod("client-1", "10.217.0.12".parse().unwrap(), &owner("client"));
+        book.add_pod("db-1", "10.217.0.13".parse().unwrap(), &owner("db"));
         let services = [
+            service(serde_json::json!({
+                "metadata": {"name": "db"},
+                "spec": {"clusterIP": "10.218.0.22", "ports": [{"port": 5432}]}
+            })),
             service(serde_json::json!({
                 "metadata": {"name": "web"},
                 "spec": {"clusterIP": "10.218.0.20", "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
@@ -491,12 +499,15 @@ mod tests {
                 "spec": {"clusterIP": "10.218.0.21", "ports": [{"port": 53, "protocol": "UDP", "targetPort": 5353}]}
             })),
         ];
-        let endpoints: Endpoints = serde_json::from_value(serde_json::json!({
+        let endpoints: Vec<Endpoints> = serde_json::from_value(serde_json::json!([{
             "metadata": {"name": "web"},
             "subsets": [{"addresses": [{"ip": "10.217.0.11"}], "ports": [{"name": "http", "port": 8080}]}]
-        }))
+        }, {
+            "metadata": {"name": "db"},
+            "subsets": [{"notReadyAddresses": [{"ip": "10.217.0.13"}], "ports": [{"port": 5432}]}]
+        }]))
         .unwrap();
-        book.set_services(&services, &[endpoints]);
+        book.set_services(&services, &endpoints);
         book.api_server = Some("10.218.0.1".parse().unwrap());
         book
     }
@@ -507,6 +518,9 @@ mod tests {
         let through = book.resolve("10.218.0.20".parse().unwrap(), 80, Protocol::Tcp);
         assert_eq!(through.peer, FlowPeer::Workload { workload: owner("web") });
         assert_eq!(through.port, 8080);
+        // A server that is not ready yet: still the workload aimed at.
+        let starting = book.resolve("10.218.0.22".parse().unwrap(), 5432, Protocol::Tcp);
+        assert_eq!(starting.peer, FlowPeer::Workload { workload: owner("db") });
         // No endpoint: the Service, on its numeric target port.
         let idle = book.resolve("10.218.0.21".parse().unwrap(), 53, Protocol::Udp);
         assert_eq!(idle.peer, FlowPeer::Service { service: "idle".into() });
