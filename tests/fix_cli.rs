@@ -744,7 +744,7 @@ fn fix_check_says_unknown_never_n_of_n_pass() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("# Flows the application needs: 7 of 8 pass (1 UNKNOWN)"),
+        Some("# Flows the application needs: 6 of 7 pass (1 UNKNOWN)"),
         "{text}"
     );
     assert_eq!(

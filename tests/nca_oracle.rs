@@ -191,7 +191,7 @@ enum Answer {
 }
 
 /// NCA's answers, by case name.
-fn nca_side(python: &PathBuf, request: &Value) -> BTreeMap<String, Answer> {
+fn nca_side(python: &std::path::Path, request: &Value) -> BTreeMap<String, Answer> {
     let answer = common::nca_answers(python, request);
     answer["cases"]
         .as_array()

@@ -1190,7 +1190,18 @@ fn faults_and_sigkill_leave_the_cluster_as_it_was_after_netaudit_cleanup() {
 fn real_servers_redis_replica_flows_are_observed_and_kept() {
     let Some(cluster) = cluster() else { return };
     let chart = "testdata/charts/real-redis";
-    let out = cluster.install(&["rr", chart, "--runs", "1", "--timeout", "150s", "--fail-on", "never", "-o", "json"]);
+    let out = cluster.install(&[
+        "rr",
+        chart,
+        "--runs",
+        "1",
+        "--timeout",
+        "150s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json = json_of(&out);
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
@@ -1211,7 +1222,54 @@ fn real_servers_redis_replica_flows_are_observed_and_kept() {
     common::observed::assert_fix_keeps_observed_flows(
         &json,
         "rr",
-        chart,
+        &[chart],
         &[("rr-primary", "rr-replica", 6379), ("rr-replica", "rr-client", 6379)],
+    );
+}
+
+/// The ZooKeeper ensemble on Kubernetes (the podman side:
+/// `real_servers_zookeeper_ensemble_…` in tests/probe_podman.rs): three
+/// members started in parallel, their peer connections by their stable
+/// names under the headless Service, the client's session; kept by `fix`.
+#[test]
+fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
+    let Some(cluster) = cluster() else { return };
+    let chart = "testdata/charts/real-zookeeper";
+    let out = cluster.install(&[
+        "zk",
+        chart,
+        "--set",
+        "ensemble=true,jmx=false",
+        "--runs",
+        "1",
+        "--timeout",
+        "240s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    cluster.assert_sandbox_gone(&json);
+    let flows: Vec<String> = common::observed::flow_lines(&json)
+        .into_iter()
+        .filter(|line| !line.contains(" -> dns "))
+        .collect();
+    assert_eq!(
+        flows,
+        [
+            "zk-client -> zk-zookeeper 2181/TCP (java)",
+            "zk-zookeeper -> zk-zookeeper 2888/TCP (java)",
+            "zk-zookeeper -> zk-zookeeper 3888/TCP (java)",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "zk",
+        &[chart, "--set", "ensemble=true,jmx=false"],
+        &[("zk-client", "zk-zookeeper", 2888), ("zk-client", "zk-zookeeper", 3888)],
     );
 }

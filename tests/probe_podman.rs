@@ -877,7 +877,17 @@ fn real_servers_redis_replica_flows_are_observed_and_kept() {
     }
     let Some(_serial) = real_image_ready() else { return };
     let chart = "testdata/charts/real-redis";
-    let out = install(&["rr", chart, "--probe", "--timeout", "120s", "--fail-on", "never", "-o", "json"]);
+    let out = install(&[
+        "rr",
+        chart,
+        "--probe",
+        "--timeout",
+        "120s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
@@ -896,7 +906,57 @@ fn real_servers_redis_replica_flows_are_observed_and_kept() {
     common::observed::assert_fix_keeps_observed_flows(
         &json,
         "rr",
-        chart,
+        &[chart],
         &[("rr-primary", "rr-replica", 6379), ("rr-replica", "rr-client", 6379)],
+    );
+}
+
+/// A ZooKeeper ensemble of three (a StatefulSet: the sandbox runs its
+/// replicas with their stable names) and a client holding a session: the
+/// members' election (3888) and follower (2888) connections among
+/// themselves, the client's to 2181, all of the JVM; kept by `fix`, and
+/// the client kept off the peer ports.
+#[test]
+fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-zookeeper";
+    let out = install(&[
+        "zk",
+        chart,
+        "--set",
+        "ensemble=true,jmx=false",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "180s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+    assert_eq!(
+        common::observed::flow_lines(&json),
+        [
+            "zk-client -> dns 53/UDP",
+            "zk-client -> zk-zookeeper 2181/TCP (java)",
+            "zk-zookeeper -> dns 53/UDP",
+            "zk-zookeeper -> zk-zookeeper 2888/TCP (java)",
+            "zk-zookeeper -> zk-zookeeper 3888/TCP (java)",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "zk",
+        &[chart, "--set", "ensemble=true,jmx=false"],
+        &[("zk-client", "zk-zookeeper", 2888), ("zk-client", "zk-zookeeper", 3888)],
     );
 }

@@ -362,7 +362,6 @@ fn needed_flows_pass_for_clients_a_pod_selector_cannot_name() {
     DaemonSet/edges/agent -> Deployment/edges/server 8081/TCP: pass
     DaemonSet/edges/agent -> (cluster DNS) 53/UDP: pass
     Deployment/edges/app -> StatefulSet/edges/search 9200/TCP: pass
-    Deployment/edges/app -> StatefulSet/edges/search 9300/TCP: pass
     Deployment/edges/app -> (cluster DNS) 53/UDP: pass
     StatefulSet/edges/search -> StatefulSet/edges/search 9200/TCP: pass
     StatefulSet/edges/search -> StatefulSet/edges/search 9300/TCP: pass
@@ -451,7 +450,7 @@ fn needed_flows_are_blocked_by_policies_that_deny_them() {
 /// A quorum through a headless Service whose named targets no container
 /// declares (bitnami/zookeeper's `follower` and `election`): the ports are
 /// assumed to be the Service's, declared under their names, and the peers
-/// reach each other on them.
+/// reach each other on them (the ports they name, `zk-0.zk-headless:2888:3888`).
 #[test]
 fn named_targets_no_container_declares_are_assumed_and_declared() {
     let text = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: zk, namespace: shop}\nspec:\n  serviceName: zk-headless\n  selector: {matchLabels: {app: zk}}\n  template:\n    metadata: {labels: {app: zk}}\n    spec:\n      containers:\n        - name: zk\n          image: zk\n          env: [{name: ZOO_SERVERS, value: \"zk-0.zk-headless:2888:3888\"}]\n          ports: [{name: client, containerPort: 2181}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: zk-headless, namespace: shop}\nspec:\n  clusterIP: None\n  selector: {app: zk}\n  ports:\n    - {name: client, port: 2181, targetPort: client}\n    - {name: follower, port: 2888, targetPort: follower}\n    - {name: election, port: 3888, targetPort: election}\n";
@@ -463,10 +462,17 @@ fn named_targets_no_container_declares_are_assumed_and_declared() {
         [("follower".to_string(), 2888), ("election".to_string(), 3888)]
     );
     let tables = super::flows::tables(&manifests, &outcome).unwrap();
-    for port in [2181, 2888, 3888] {
+    for port in [2888, 3888] {
         let route = format!("StatefulSet/shop/zk -> StatefulSet/shop/zk {port}/TCP: pass");
         assert!(need_lines(&tables).contains(&route), "{:#?}", need_lines(&tables));
     }
+    // The peers name their peer ports, not the client port: they need no more.
+    let client_port = "StatefulSet/shop/zk -> StatefulSet/shop/zk 2181/TCP: pass".to_string();
+    assert!(
+        !need_lines(&tables).contains(&client_port),
+        "{:#?}",
+        need_lines(&tables)
+    );
 }
 
 /// kube-prometheus-stack's shape: Grafana's datasources (loaded by its

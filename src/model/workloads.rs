@@ -38,8 +38,8 @@ pub struct Workload<'a> {
 }
 
 /// Labels a controller adds to the pods it creates, on top of the template's.
-const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
-const STATEFULSET_POD_INDEX: &str = "apps.kubernetes.io/pod-index";
+pub const STATEFULSET_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+pub const STATEFULSET_POD_INDEX: &str = "apps.kubernetes.io/pod-index";
 const JOB_NAME_LABELS: [&str; 2] = ["job-name", "batch.kubernetes.io/job-name"];
 /// Every label a controller adds (no pod template sets them).
 pub const CONTROLLER_LABELS: [&str; 4] = [

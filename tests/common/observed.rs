@@ -44,31 +44,22 @@ pub fn flow_lines(report: &Value) -> Vec<String> {
     lines
 }
 
-/// `fix --from-report` on `chart` (as `release`) with the probe's report
+/// `fix --from-report` on `chart` (the chart and its flags, as `release`) with the probe's report
 /// `report`: every observed flow between two workloads is allowed by the
 /// policies it writes, says `fix --check --from-report`; NCA agrees; and
 /// NCA blocks each of `blocked` (`client -> server port`, by workload
 /// name, in the chart's namespace `default`).
-pub fn assert_fix_keeps_observed_flows(report: &Value, release: &str, chart: &str, blocked: &[(&str, &str, u16)]) {
+pub fn assert_fix_keeps_observed_flows(report: &Value, release: &str, chart: &[&str], blocked: &[(&str, &str, u16)]) {
     let dir = tempfile::tempdir().unwrap();
     let report_file = dir.path().join("report.json");
     std::fs::write(&report_file, report.to_string()).unwrap();
     let report_file = report_file.to_str().unwrap();
     let fixed = dir.path().join("fixed");
-    let out = netaudit(
-        &[
-            "fix",
-            release,
-            chart,
-            "--from-report",
-            report_file,
-            "--egress",
-            "strict",
-            "--output-dir",
-            fixed.to_str().unwrap(),
-        ],
-        &helm(4),
-    );
+    let mut args = vec!["fix", release];
+    args.extend_from_slice(chart);
+    args.extend(["--from-report", report_file, "--egress", "strict", "--output-dir"]);
+    args.push(fixed.to_str().unwrap());
+    let out = netaudit(&args, &helm(4));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rendered = std::fs::read_to_string(fixed.join("rendered.yaml")).unwrap();
     let policies = std::fs::read_to_string(fixed.join("networkpolicies.yaml")).unwrap();

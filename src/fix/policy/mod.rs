@@ -186,6 +186,8 @@ struct Context<'s, 'a> {
     /// Per workload: its unique pod selector, or the workloads it collides with.
     selectors: Vec<Result<Labels, Vec<usize>>>,
     references: references::References,
+    /// The Service ports each reference names, where it names some.
+    named_ports: references::NamedPorts,
     exposed: exposure::Exposed,
     /// Ingress backends the release's own controllers proxy to.
     proxied: exposure::Proxied,
@@ -260,6 +262,7 @@ impl<'s, 'a> Context<'s, 'a> {
             .map(|w| texts::referring_texts(index, w))
             .collect();
         let references = references::find(index, &texts);
+        let named_ports = references::named_ports(index, &texts, &references);
         let names_a_service = (0..index.workloads.len())
             .map(|wi| references.values().flatten().any(|(w, _)| *w == wi))
             .collect();
@@ -267,6 +270,7 @@ impl<'s, 'a> Context<'s, 'a> {
             index,
             selectors,
             references,
+            named_ports,
             names_a_service,
             exposed,
             proxied,

@@ -7,7 +7,7 @@
 //! [`Destination`]) are the engine's ([`crate::reach::need`]).
 
 use super::exposure;
-use super::references::{aliased_service, clients, peers};
+use super::references::{aliased_service, clients, names_port, peers};
 use super::{describe, display_port, targets_of, Context, PolicyOptions, Port};
 use crate::model::{control_plane_pods, Index, Protocol, Service, ServicePods, TargetPort, Workload};
 use crate::reach::need::{Destination, Need, Source};
@@ -75,7 +75,8 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         }
         let service_clients = clients(index, &ctx.references, si);
         if !index.workloads.iter().any(|w| service.selects(w)) {
-            needs.extend(to_pods_of(index, service, &service_clients));
+            let names = |wi: usize, service_port: u16| names_port(&ctx.named_ports, si, wi, service_port);
+            needs.extend(to_pods_of(index, service, &service_clients, names));
             continue;
         }
         let backends = index
@@ -93,10 +94,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 numbers
                     .into_iter()
                     .filter(move |_| !guessed_against_chart)
-                    .map(move |n| (sp.protocol, n))
+                    .map(move |n| (sp.port, (sp.protocol, n)))
             });
-            for port in ports {
-                for (client, place) in &service_clients {
+            // A reference that names ports (`zk:2181`) needs those only.
+            let names = |wi: usize, service_port: u16| names_port(&ctx.named_ports, si, wi, service_port);
+            for (service_port, port) in ports {
+                for (client, place) in service_clients.iter().filter(|(c, _)| names(*c, service_port)) {
                     let client = &index.workloads[*client];
                     let why = format!("{} names {} in {place}", describe(client.obj), describe(service.obj));
                     needs.push(to_workload(
@@ -122,7 +125,7 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                     };
                     needs.push(to_workload(backend, port, from, why, true));
                 }
-                for (peer, place) in &service_peers {
+                for (peer, place) in service_peers.iter().filter(|(p, _)| names(*p, service_port)) {
                     let peer = &index.workloads[*peer];
                     let why = format!(
                         "{} names its own {} in {place} (peers of a cluster)",
@@ -272,7 +275,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
 /// no workload of the manifests runs (see [`Destination::ServicePods`]).
 /// A selector with expressions has no single set of labels to stand in
 /// for its pods: those flows are [`Destination::Unknown`].
-fn to_pods_of(index: &Index<'_>, service: &Service<'_>, service_clients: &[&(usize, String)]) -> Vec<Need> {
+fn to_pods_of(
+    index: &Index<'_>,
+    service: &Service<'_>,
+    service_clients: &[&(usize, String)],
+    names: impl Fn(usize, u16) -> bool,
+) -> Vec<Need> {
     let Some(selector) = service.selector.as_ref().filter(|s| !s.match_labels.is_empty()) else {
         return Vec::new();
     };
@@ -296,6 +304,7 @@ fn to_pods_of(index: &Index<'_>, service: &Service<'_>, service_clients: &[&(usi
             TargetPort::Name(name) => (Some(name.clone()), sp.protocol, sp.port),
         })
         .collect();
+    let service_ports: Vec<u16> = service.ports.iter().map(|sp| sp.port).collect();
     let to = if selector.expressions.is_empty() {
         Destination::ServicePods(ServicePods {
             namespace: namespace.clone(),
@@ -310,9 +319,10 @@ fn to_pods_of(index: &Index<'_>, service: &Service<'_>, service_clients: &[&(usi
         ))
     };
     let mut needs = Vec::new();
-    for (client, place) in service_clients {
-        let client = &index.workloads[*client];
-        for (_, protocol, port) in &ports {
+    for (wi, place) in service_clients {
+        let client = &index.workloads[*wi];
+        let named = ports.iter().zip(&service_ports).filter(|(_, sp)| names(*wi, **sp));
+        for ((_, protocol, port), _) in named {
             needs.push(Need {
                 from: Source::Workload(client.reference()),
                 to: to.clone(),

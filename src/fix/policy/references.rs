@@ -5,7 +5,7 @@
 use super::texts::hostnames;
 use crate::model::{Index, Service, Workload};
 use crate::yaml::Node;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Per Service (index in `index.services`): the workloads (index in
 /// `index.workloads`) that refer to it, with where. A workload behind the
@@ -92,6 +92,64 @@ pub(super) fn find(index: &Index<'_>, texts: &[Vec<(String, String)>]) -> Refere
         }
     }
     references
+}
+
+/// The Service ports a referrer names with the Service (`zk:2181`,
+/// `zk-0.zk:2888:3888`, `http://web:8080`), by (Service, workload), when
+/// every mention of the Service in the workload's texts names one of its
+/// ports; a reference without a port (or only with ports the Service does
+/// not have) is to the Service as a whole, and is not listed.
+pub(super) type NamedPorts = BTreeMap<(usize, usize), BTreeSet<u16>>;
+
+/// The [`NamedPorts`] of `references`.
+pub(super) fn named_ports(index: &Index<'_>, texts: &[Vec<(String, String)>], references: &References) -> NamedPorts {
+    let mut named = NamedPorts::new();
+    for (&si, referrers) in references {
+        let service = &index.services[si];
+        for (wi, _) in referrers {
+            let namespace = &index.workloads[*wi].obj.namespace;
+            let mut ports = BTreeSet::new();
+            let mut whole = false;
+            for (_, text) in &texts[*wi] {
+                for host in hostnames(text).filter(|h| refers_to(h, service, namespace)) {
+                    // `hostnames` cuts `host` out of `text`: what follows it.
+                    let start = (host.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                    let rest = text.get(start + host.len()..).unwrap_or_default();
+                    let named_here: Vec<u16> = ports_after(rest)
+                        .into_iter()
+                        .filter(|p| service.ports.iter().any(|sp| sp.port == *p))
+                        .collect();
+                    whole |= named_here.is_empty();
+                    ports.extend(named_here);
+                }
+            }
+            if !whole && !ports.is_empty() {
+                named.insert((si, *wi), ports);
+            }
+        }
+    }
+    named
+}
+
+/// Whether workload `wi`'s reference to Service `si` takes in the Service
+/// port `port`.
+pub(super) fn names_port(named: &NamedPorts, si: usize, wi: usize, port: u16) -> bool {
+    named.get(&(si, wi)).is_none_or(|ports| ports.contains(&port))
+}
+
+/// The ports right after a host: `:2888:3888/…` gives 2888 and 3888.
+fn ports_after(text: &str) -> Vec<u16> {
+    let mut ports = Vec::new();
+    let mut rest = text;
+    while let Some(after_colon) = rest.strip_prefix(':') {
+        let digits = after_colon.len() - after_colon.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let Ok(port) = after_colon[..digits].parse() else {
+            break;
+        };
+        ports.push(port);
+        rest = &after_colon[digits..];
+    }
+    ports
 }
 
 /// The Service of the manifests that an ExternalName Service aliases
@@ -285,6 +343,16 @@ fn default_port(scheme: &str) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::urls;
+
+    #[test]
+    fn ports_follow_a_host() {
+        use super::ports_after;
+        assert_eq!(ports_after(":2181"), [2181]);
+        assert_eq!(ports_after(":2888:3888\nserver.2=…"), [2888, 3888]);
+        assert_eq!(ports_after(":2181 and :99"), [2181]);
+        assert_eq!(ports_after("/path:80"), Vec::<u16>::new());
+        assert_eq!(ports_after(":http"), Vec::<u16>::new());
+    }
 
     #[test]
     fn urls_give_their_host_and_port() {

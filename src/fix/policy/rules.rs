@@ -2,7 +2,7 @@
 //! ports they name.
 
 use super::observed::Reached;
-use super::references::{aliased_service, clients, peers};
+use super::references::{aliased_service, clients, names_port, peers};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, service_targets, targets_of, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
@@ -149,7 +149,20 @@ impl<'a> Context<'_, 'a> {
             let mut from = BTreeSet::new();
             let mut evidence = Vec::new();
             for si in &behind {
-                for (referrer, place) in clients(index, &self.references, *si) {
+                // A reference that names ports (`zk:2181`) reaches those only.
+                let service = &index.services[*si];
+                let workload = &index.workloads[wi];
+                let reaches_port = |referrer: usize| {
+                    service.ports.iter().any(|sp| {
+                        sp.protocol == port.0
+                            && service.target_numbers(sp, workload).contains(&port.1)
+                            && names_port(&self.named_ports, *si, referrer, sp.port)
+                    })
+                };
+                for (referrer, place) in clients(index, &self.references, *si)
+                    .into_iter()
+                    .filter(|(r, _)| reaches_port(*r))
+                {
                     from.insert(*referrer);
                     evidence.push(format!(
                         "{} refers to {} in {place}",
@@ -158,7 +171,10 @@ impl<'a> Context<'_, 'a> {
                     ));
                 }
                 // The peers of a cluster call each other through their own Service.
-                for (peer, place) in peers(index, &self.references, *si) {
+                for (peer, place) in peers(index, &self.references, *si)
+                    .into_iter()
+                    .filter(|(p, _)| reaches_port(*p))
+                {
                     from.insert(*peer);
                     evidence.push(format!(
                         "{} names its own {} in {place} (peers of a cluster)",
@@ -166,6 +182,14 @@ impl<'a> Context<'_, 'a> {
                         describe(index.services[*si].obj)
                     ));
                 }
+            }
+            if from.is_empty() {
+                add_rule(
+                    unknown.clone(),
+                    port,
+                    format!("ingress: port {shown} is named by none of the workloads that refer to its Service (they name other ports): {whom}"),
+                );
+                continue;
             }
             add_rule(
                 Peers::Workloads(from),

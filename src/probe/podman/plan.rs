@@ -5,6 +5,7 @@
 
 use super::network::{Redirect, Resolver, CLUSTER_DOMAIN, MAX_PODS};
 use super::readiness::Probe;
+use crate::model::workloads::{STATEFULSET_POD_INDEX, STATEFULSET_POD_NAME};
 use crate::model::{Index, Workload, WorkloadRef};
 use crate::probe::naming::{self, dns_label, sandbox_name, OWNER_KEY, SANDBOX_LABEL};
 use anyhow::{bail, Context, Result};
@@ -71,13 +72,20 @@ impl Plan {
             if workload.runs_to_completion() {
                 continue;
             }
-            let owner = workload.reference();
-            let pod_name = dns_label(&format!("{name}-{i}-{}", workload.obj.name), 60);
-            let file = dir.path().join(format!("{pod_name}.yaml"));
-            let (pod, mut planned) = namer.pod_for(workload, pod_name, owner, file);
-            (planned.dns_names, planned.redirects) = service_names_and_ports(index, workload);
-            planned.documents = with_config_maps(&config_maps, pod)?;
-            pods.push(planned);
+            let replicas = stateful_replicas(workload);
+            for ordinal in 0..replicas {
+                let pod_name = match replicas {
+                    1 => dns_label(&format!("{name}-{i}-{}", workload.obj.name), 60),
+                    _ => dns_label(&format!("{name}-{i}-{ordinal}-{}", workload.obj.name), 60),
+                };
+                let file = dir.path().join(format!("{pod_name}.yaml"));
+                let (mut pod, mut planned) = namer.pod_for(workload, pod_name, workload.reference(), file);
+                let identity =
+                    (workload.obj.kind == "StatefulSet").then(|| stateful_identity(&mut pod, workload, ordinal));
+                (planned.dns_names, planned.redirects) = service_names_and_ports(index, workload, identity.as_ref());
+                planned.documents = with_config_maps(&config_maps, pod)?;
+                pods.push(planned);
+            }
         }
         let mut tests = Vec::new();
         let hooks = crate::probe::chart_tests::test_hooks(index);
@@ -145,6 +153,60 @@ impl Plan {
         if let Some(dir) = self.dir.take() {
             let _kept = dir.keep();
         }
+    }
+}
+
+/// The most pods of one StatefulSet the sandbox runs.
+const MAX_STATEFUL_REPLICAS: i64 = 5;
+
+/// How many pods the sandbox runs for `workload`: a StatefulSet's replicas
+/// (at most [`MAX_STATEFUL_REPLICAS`]), each with its stable identity, as
+/// the members of a cluster find each other by them; one pod of any other
+/// workload (its replicas are alike: one shows what they open).
+fn stateful_replicas(workload: &Workload<'_>) -> i64 {
+    match workload.obj.kind.as_str() {
+        "StatefulSet" => workload.replicas.clamp(1, MAX_STATEFUL_REPLICAS),
+        _ => 1,
+    }
+}
+
+/// A StatefulSet pod's identity: its name (`NAME-ORDINAL`, its hostname),
+/// its governing Service (its subdomain), and its labels with the two the
+/// controller adds.
+struct StatefulIdentity {
+    pod_name: String,
+    governing: Option<String>,
+    labels: crate::model::Labels,
+}
+
+/// Give `pod` (a kube play document) the identity of the StatefulSet's pod
+/// `ordinal`: hostname, subdomain and the controller's labels.
+fn stateful_identity(pod: &mut Value, workload: &Workload<'_>, ordinal: i64) -> StatefulIdentity {
+    let pod_name = format!("{}-{ordinal}", workload.obj.name);
+    let governing = workload
+        .obj
+        .root
+        .path(&["spec", "serviceName"])
+        .and_then(|n| n.scalar_text())
+        .filter(|name| !name.is_empty())
+        .map(str::to_string);
+    let mut labels = workload.pod_labels.clone();
+    labels.insert(STATEFULSET_POD_NAME.into(), pod_name.clone());
+    labels.insert(STATEFULSET_POD_INDEX.into(), ordinal.to_string());
+    if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("hostname".into(), json!(pod_name));
+        if let Some(governing) = &governing {
+            spec.insert("subdomain".into(), json!(governing));
+        }
+    }
+    if let Some(pod_labels) = pod.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
+        pod_labels.insert(STATEFULSET_POD_NAME.into(), json!(pod_name));
+        pod_labels.insert(STATEFULSET_POD_INDEX.into(), json!(ordinal.to_string()));
+    }
+    StatefulIdentity {
+        pod_name,
+        governing,
+        labels,
     }
 }
 
@@ -339,21 +401,25 @@ impl Namer {
 }
 
 /// The names the Services that select `workload` give its pod
-/// (`SERVICE.NAMESPACE.svc.cluster.local`; under its governing Service, a
-/// StatefulSet's pod also `NAME-0.SERVICE.…`: the sandbox runs one pod per
-/// workload), and their ports that reach another of its ports.
-fn service_names_and_ports(index: &Index<'_>, workload: &Workload<'_>) -> (Vec<String>, Vec<Redirect>) {
+/// (`SERVICE.NAMESPACE.svc.cluster.local`; a StatefulSet's pod, under its
+/// governing Service, also `NAME-ORDINAL.SERVICE.…`), and their ports that
+/// reach another port of it. A StatefulSet pod's Services are those that
+/// select its own labels (a Service per pod selects one by its name).
+fn service_names_and_ports(
+    index: &Index<'_>,
+    workload: &Workload<'_>,
+    identity: Option<&StatefulIdentity>,
+) -> (Vec<String>, Vec<Redirect>) {
     let mut names = Vec::new();
     let mut redirects: Vec<Redirect> = Vec::new();
-    let governing = workload
-        .obj
-        .root
-        .path(&["spec", "serviceName"])
-        .and_then(|n| n.scalar_text());
-    for service in index.services_selecting(workload) {
+    let selects_this_pod = |service: &&crate::model::Service<'_>| match (identity, &service.selector) {
+        (Some(identity), Some(selector)) => selector.matches(&identity.labels),
+        _ => true,
+    };
+    for service in index.services_selecting(workload).filter(selects_this_pod) {
         let name = format!("{}.{}.svc.{CLUSTER_DOMAIN}", service.obj.name, service.obj.namespace);
-        if workload.obj.kind == "StatefulSet" && governing == Some(service.obj.name.as_str()) {
-            names.push(format!("{}-0.{name}", workload.obj.name));
+        if let Some(identity) = identity.filter(|i| i.governing.as_deref() == Some(service.obj.name.as_str())) {
+            names.push(format!("{}.{name}", identity.pod_name));
         }
         names.push(name);
         for port in &service.ports {
