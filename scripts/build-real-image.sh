@@ -23,10 +23,10 @@ cd "$ROOT"
 
 IMAGE="localhost/netaudit-real:latest"
 # Bump when the package list or the image's layout changes.
-IMAGE_LAYOUT="2"
+IMAGE_LAYOUT="3"
 SUITE="bookworm"
 SERVERS=(zookeeper rabbitmq-server redis-server memcached postgresql)
-TOOLS=(iproute2 procps netcat-openbsd)
+TOOLS=(iproute2 procps netcat-openbsd amqp-tools)
 STAGE="$ROOT/target/real-rootfs"
 export CONTAINERS_CONF="$ROOT/podman/containers.conf"
 

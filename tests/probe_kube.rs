@@ -1273,3 +1273,52 @@ fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
         &[("zk-client", "zk-zookeeper", 2888), ("zk-client", "zk-zookeeper", 3888)],
     );
 }
+
+/// The RabbitMQ cluster on Kubernetes (the podman side:
+/// `real_servers_rabbitmq_cluster_…` in tests/probe_podman.rs). The
+/// nodes' processes are not named here: they run as another user than the
+/// exec that reads them, and a container has no CAP_SYS_PTRACE.
+#[test]
+fn real_servers_rabbitmq_cluster_flows_are_observed_and_kept() {
+    let Some(cluster) = cluster() else { return };
+    let chart = "testdata/charts/real-rabbitmq";
+    let out = cluster.install(&[
+        "rq",
+        chart,
+        "--set",
+        "cluster=true",
+        "--runs",
+        "1",
+        "--timeout",
+        "240s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    cluster.assert_sandbox_gone(&json);
+    let flows: Vec<String> = common::observed::rabbitmq_flow_lines(&json)
+        .into_iter()
+        .filter(|line| !line.contains(" -> dns "))
+        .collect();
+    assert_eq!(
+        flows,
+        [
+            "rq-client -> rq-rabbitmq 5672/TCP (amqp-consume)",
+            // The nodes run as `rabbitmq` (su): an exec as root without
+            // CAP_SYS_PTRACE cannot read their sockets' owners.
+            "rq-rabbitmq -> rq-rabbitmq 25672/TCP (-)",
+            "rq-rabbitmq -> rq-rabbitmq 4369/TCP",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "rq",
+        &[chart, "--set", "cluster=true"],
+        &[("rq-client", "rq-rabbitmq", 4369), ("rq-client", "rq-rabbitmq", 25672)],
+    );
+}

@@ -960,3 +960,53 @@ fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
         &[("zk-client", "zk-zookeeper", 2888), ("zk-client", "zk-zookeeper", 3888)],
     );
 }
+
+/// A RabbitMQ cluster of two nodes (long names under a headless Service,
+/// classic peer discovery) and a consumer: the nodes' Erlang distribution
+/// (25672, `beam.smp`) and their epmd lookups (4369: each lasts a moment,
+/// so its process is rarely still there to be named), the consumer's AMQP
+/// connection; kept by `fix`, and the client kept off 4369 and 25672.
+#[test]
+fn real_servers_rabbitmq_cluster_flows_are_observed_and_kept() {
+    if common::skip_without_helm() {
+        return;
+    }
+    let Some(_serial) = real_image_ready() else { return };
+    let chart = "testdata/charts/real-rabbitmq";
+    let out = install(&[
+        "rq",
+        chart,
+        "--set",
+        "cluster=true",
+        "--probe",
+        "--runs",
+        "1",
+        "--timeout",
+        "180s",
+        "--fail-on",
+        "never",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+    assert_eq!(
+        common::observed::rabbitmq_flow_lines(&json),
+        [
+            "rq-client -> dns 53/UDP",
+            "rq-client -> rq-rabbitmq 5672/TCP (amqp-consume)",
+            "rq-rabbitmq -> dns 53/UDP",
+            "rq-rabbitmq -> rq-rabbitmq 25672/TCP (beam.smp)",
+            "rq-rabbitmq -> rq-rabbitmq 4369/TCP",
+        ],
+        "{json:#}"
+    );
+    common::observed::assert_fix_keeps_observed_flows(
+        &json,
+        "rq",
+        &[chart, "--set", "cluster=true"],
+        &[("rq-client", "rq-rabbitmq", 4369), ("rq-client", "rq-rabbitmq", 25672)],
+    );
+}

@@ -44,6 +44,19 @@ pub fn flow_lines(report: &Value) -> Vec<String> {
     lines
 }
 
+/// [`flow_lines`] of a RabbitMQ cluster: the epmd lookups (4369) without
+/// their process, which is named only when a lookup (a moment long) was
+/// open at a probe.
+pub fn rabbitmq_flow_lines(report: &Value) -> Vec<String> {
+    flow_lines(report)
+        .into_iter()
+        .map(|line| match line.split_once(" 4369/TCP (") {
+            Some((before, _)) => format!("{before} 4369/TCP"),
+            None => line,
+        })
+        .collect()
+}
+
 /// `fix --from-report` on `chart` (the chart and its flags, as `release`) with the probe's report
 /// `report`: every observed flow between two workloads is allowed by the
 /// policies it writes, says `fix --check --from-report`; NCA agrees; and
