@@ -349,7 +349,15 @@ fn run_tests(
         "running the chart's {} (helm test)",
         crate::model::words::count(hooks.len(), "test hook", "test hooks")
     ));
-    let mut tests = sandbox.run_tests(hooks, options.timeout)?;
+    let mut tests = match sandbox.run_tests(hooks, options.timeout) {
+        Ok(tests) => tests,
+        Err(e) if interrupt::is_interrupt(&e) => return Err(e),
+        // Said in the report; the probe's findings stand.
+        Err(e) => ChartTests {
+            failed: Some(format!("{e:#}")),
+            ran: Vec::new(),
+        },
+    };
     if let Some(why) = tests.failed.as_mut() {
         options.redact(why);
     }
@@ -587,8 +595,49 @@ mod tests {
         fn notes(&mut self) -> Vec<String> {
             std::mem::take(&mut self.unprobed)
         }
+        fn run_tests(
+            &mut self,
+            hooks: &[crate::probe::chart_tests::TestHook],
+            _timeout: Duration,
+        ) -> anyhow::Result<ChartTests> {
+            self.step("tests")?;
+            Ok(ChartTests {
+                failed: None,
+                ran: hooks.iter().map(|hook| hook.outcome(true, None)).collect(),
+            })
+        }
         fn cleanup(&mut self) -> anyhow::Result<()> {
             self.step("cleanup")
+        }
+    }
+
+    /// `--run-tests`: the chart's tests run once, after the last probe and
+    /// before cleanup; a sandbox that cannot run them says why in the
+    /// report, and the probe's findings stand.
+    #[test]
+    fn chart_tests_run_after_the_last_probe_and_a_failure_to_run_them_is_reported() {
+        let hook = crate::probe::chart_tests::TestHook {
+            kind: "Pod".into(),
+            name: "web-test".into(),
+            namespace: "default".into(),
+            weight: 0,
+        };
+        for fail_at in [None, Some("tests")] {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let mut sandbox = Scripted::new(log.clone(), fail_at, None);
+            let mut options = options(2, false);
+            options.tests = Some(vec![hook.clone()]);
+            let evidence = run_probe(&mut sandbox, &options, Vec::new(), &Recorded::default()).unwrap();
+            assert_eq!(
+                *log.borrow(),
+                ["baseline", "install", "wait", "probe", "restart", "wait", "probe", "tests", "cleanup"]
+            );
+            assert_eq!(evidence.observations.runs.len(), 2);
+            let tests = evidence.probe.tests.expect("probe.tests");
+            match fail_at {
+                None => assert_eq!((tests.failed, tests.ran), (None, vec![hook.outcome(true, None)])),
+                Some(_) => assert_eq!((tests.failed.as_deref(), tests.ran), (Some("tests failed"), Vec::new())),
+            }
         }
     }
 

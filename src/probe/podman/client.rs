@@ -90,6 +90,11 @@ impl PodmanSandbox {
             tests.failed = Some(format!("{e:#}"));
             return Ok(tests);
         }
+        // Without it, a short test's connections may go unseen.
+        match host::infra_image(&self.plan.name) {
+            Ok(Some(image)) => self.plan.hold_test_pods_open(&image)?,
+            Ok(None) | Err(_) => {}
+        }
         let planned = self.plan.tests.clone();
         let started = Instant::now();
         let mut unplayable = Vec::new();
@@ -100,14 +105,23 @@ impl PodmanSandbox {
                 continue;
             };
             let left = timeout.saturating_sub(started.elapsed());
-            let played = self.play_to_end(
+            let started_pod = self.play_to_end(
                 &pod.name,
                 &pod.file,
                 &pod.containers,
                 pod.owner.clone(),
                 FlowOrigin::Test,
                 left,
-            )?;
+            );
+            let played = match started_pod {
+                Ok(played) => played,
+                Err(e) if interrupt::is_interrupt(&e) => return Err(e),
+                // As `helm test` when a hook cannot be created: it fails, and the run ends.
+                Err(e) => {
+                    tests.ran.push(hook.outcome(false, Some(format!("{e:#}"))));
+                    break;
+                }
+            };
             let outcome = match played.ended {
                 Err(e) if interrupt::is_interrupt(&e) => return Err(e),
                 Err(e) => hook.outcome(false, Some(format!("{e:#}"))),
@@ -229,7 +243,11 @@ impl PodmanSandbox {
                 .collect();
             match ended {
                 Some(codes) => {
-                    // Its last connections: the other ends still hold them.
+                    // Its last connections, closed (TIME_WAIT) in its own
+                    // network namespace: its infra process, looked up again
+                    // (a pod that ran only a moment may have ended before
+                    // the first lookup), holds it while a container runs.
+                    let (infra_pids, _) = host::process_info(&self.plan.name, &[])?;
                     if let Some(network) = &self.network {
                         flows::sample(&mut self.flows, &self.plan.pods, &self.clients, network, &infra_pids);
                     }

@@ -117,6 +117,19 @@ pub(super) fn container_states(sandbox: &str) -> Result<BTreeMap<String, Contain
         .collect())
 }
 
+/// The image of the infra containers of the sandbox's pods (podman's own
+/// pause image, built locally), when some pod has one.
+pub(super) fn infra_image(sandbox: &str) -> Result<Option<String>> {
+    let pods = run(podman()
+        .args(["pod", "ps", "--format", "{{.InfraId}}", "--filter"])
+        .arg(format!("label={SANDBOX_LABEL}={sandbox}")))?;
+    let Some(infra) = pods.lines().map(str::trim).find(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    let image = run(podman().args(["inspect", "--format", "{{.ImageName}}", infra]))?;
+    Ok(Some(image.trim().to_string()).filter(|i| !i.is_empty()))
+}
+
 /// Infra process of every pod, and PID + cgroup of the given containers,
 /// in two podman calls whatever the number of pods (one `inspect` per
 /// container made a 10-pod probe take ~2 s).

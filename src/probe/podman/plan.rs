@@ -142,6 +142,34 @@ impl Plan {
         Ok(())
     }
 
+    /// Give every test pod a container that runs `image` (the sandbox's
+    /// own infra image: a pause process) until the pod is removed, and
+    /// write their files again. `kube play` stops a pod's infra container,
+    /// and so its network namespace, when its last container ends: a test
+    /// that connects and is done within a moment would take its side of
+    /// the connection (closed, in TIME_WAIT) with it before a sample.
+    pub fn hold_test_pods_open(&mut self, image: &str) -> Result<()> {
+        for pod in &mut self.tests {
+            let Some(Value::Array(containers)) =
+                pod.documents.last_mut().and_then(|p| p.pointer_mut("/spec/containers"))
+            else {
+                continue;
+            };
+            if !containers.iter().any(|c| c["name"] == HOLD_CONTAINER) {
+                containers.push(json!({"name": HOLD_CONTAINER, "image": image, "imagePullPolicy": "Never"}));
+            }
+            let texts = pod
+                .documents
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()
+                .context("cannot serialize a pod")?;
+            std::fs::write(&pod.file, texts.join("\n---\n"))
+                .with_context(|| format!("cannot write {}", pod.file.display()))?;
+        }
+        Ok(())
+    }
+
     /// After a cleanup that failed: the pod files (the Secrets, decoded)
     /// go, the directory stays with only its marker, so that `netaudit
     /// cleanup` finds the sandbox's remains by it (podman volumes carry no
@@ -155,6 +183,9 @@ impl Plan {
         }
     }
 }
+
+/// The container that holds a test pod's network open ([`Plan::hold_test_pods_open`]).
+pub const HOLD_CONTAINER: &str = "netaudit-hold";
 
 /// The most pods of one StatefulSet the sandbox runs.
 const MAX_STATEFUL_REPLICAS: i64 = 5;
