@@ -91,9 +91,8 @@ impl PodmanSandbox {
             return Ok(tests);
         }
         // Without it, a short test's connections may go unseen.
-        match host::infra_image(&self.plan.name) {
-            Ok(Some(image)) => self.plan.hold_test_pods_open(&image)?,
-            Ok(None) | Err(_) => {}
+        if let Ok(Some(image)) = host::infra_image(&self.plan.name) {
+            self.plan.hold_test_pods_open(&image)?;
         }
         let planned = self.plan.tests.clone();
         let started = Instant::now();
