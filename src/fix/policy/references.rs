@@ -2,6 +2,7 @@
 //! or cluster DNS name appears in its env values, arguments, commands or the
 //! ConfigMaps it reads.
 
+use super::describe;
 use super::texts::hostnames;
 use crate::model::{Index, Service, Workload};
 use crate::yaml::Node;
@@ -150,6 +151,58 @@ fn ports_after(text: &str) -> Vec<u16> {
         rest = &after_colon[digits..];
     }
     ports
+}
+
+impl super::Context<'_, '_> {
+    /// The workloads that refer to the Services `behind` workload `wi`'s
+    /// `port`, and why: clients and the peers of a cluster; with
+    /// `named_only`, those whose reference takes in a Service port that
+    /// targets `port` ([`names_port`]).
+    pub(super) fn referrers_of_port(
+        &self,
+        wi: usize,
+        port: &super::Port,
+        behind: &[usize],
+        named_only: bool,
+    ) -> (BTreeSet<usize>, Vec<String>) {
+        let index = self.index;
+        let workload = &index.workloads[wi];
+        let mut from = BTreeSet::new();
+        let mut evidence = Vec::new();
+        for &si in behind {
+            let service = &index.services[si];
+            let reaches_port = |referrer: usize| {
+                !named_only
+                    || service.ports.iter().any(|sp| {
+                        sp.protocol == port.0
+                            && service.target_numbers(sp, workload).contains(&port.1)
+                            && names_port(&self.named_ports, si, referrer, sp.port)
+                    })
+            };
+            for (referrer, place) in clients(index, &self.references, si) {
+                if reaches_port(*referrer) {
+                    from.insert(*referrer);
+                    evidence.push(format!(
+                        "{} refers to {} in {place}",
+                        describe(index.workloads[*referrer].obj),
+                        describe(service.obj)
+                    ));
+                }
+            }
+            // The peers of a cluster call each other through their own Service.
+            for (peer, place) in peers(index, &self.references, si) {
+                if reaches_port(*peer) {
+                    from.insert(*peer);
+                    evidence.push(format!(
+                        "{} names its own {} in {place} (peers of a cluster)",
+                        describe(index.workloads[*peer].obj),
+                        describe(service.obj)
+                    ));
+                }
+            }
+        }
+        (from, evidence)
+    }
 }
 
 /// The Service of the manifests that an ExternalName Service aliases

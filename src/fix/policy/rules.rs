@@ -2,7 +2,7 @@
 //! ports they name.
 
 use super::observed::Reached;
-use super::references::{aliased_service, clients, names_port, peers};
+use super::references::{aliased_service, clients};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, service_targets, targets_of, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
@@ -146,50 +146,12 @@ impl<'a> Context<'_, 'a> {
                 );
                 continue;
             }
-            let mut from = BTreeSet::new();
-            let mut evidence = Vec::new();
-            for si in &behind {
-                // A reference that names ports (`zk:2181`) reaches those only.
-                let service = &index.services[*si];
-                let workload = &index.workloads[wi];
-                let reaches_port = |referrer: usize| {
-                    service.ports.iter().any(|sp| {
-                        sp.protocol == port.0
-                            && service.target_numbers(sp, workload).contains(&port.1)
-                            && names_port(&self.named_ports, *si, referrer, sp.port)
-                    })
-                };
-                for (referrer, place) in clients(index, &self.references, *si)
-                    .into_iter()
-                    .filter(|(r, _)| reaches_port(*r))
-                {
-                    from.insert(*referrer);
-                    evidence.push(format!(
-                        "{} refers to {} in {place}",
-                        describe(index.workloads[*referrer].obj),
-                        describe(index.services[*si].obj)
-                    ));
-                }
-                // The peers of a cluster call each other through their own Service.
-                for (peer, place) in peers(index, &self.references, *si)
-                    .into_iter()
-                    .filter(|(p, _)| reaches_port(*p))
-                {
-                    from.insert(*peer);
-                    evidence.push(format!(
-                        "{} names its own {} in {place} (peers of a cluster)",
-                        describe(index.workloads[*peer].obj),
-                        describe(index.services[*si].obj)
-                    ));
-                }
-            }
+            // A reference that names ports (`zk:2181`) reaches those only;
+            // a port that none of the references names stays open to all
+            // of them (never wider: its clients may be among them).
+            let (mut from, mut evidence) = self.referrers_of_port(wi, port, &behind, true);
             if from.is_empty() {
-                add_rule(
-                    unknown.clone(),
-                    port,
-                    format!("ingress: port {shown} is named by none of the workloads that refer to its Service (they name other ports): {whom}"),
-                );
-                continue;
+                (from, evidence) = self.referrers_of_port(wi, port, &behind, false);
             }
             add_rule(
                 Peers::Workloads(from),
