@@ -1179,6 +1179,26 @@ fn faults_and_sigkill_leave_the_cluster_as_it_was_after_netaudit_cleanup() {
     assert_eq!((added, removed), (Vec::new(), Vec::new()), "the cluster changed");
 }
 
+/// Probe a chart of real servers that talk once (`args`: the release, the
+/// chart and their flags) and return its report: it ran, every pod was
+/// ready, the sandbox is gone.
+fn probed_flows(cluster: &Cluster, args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.extend(["--runs", "1", "--fail-on", "never", "-o", "json"]);
+    let out = cluster.install(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = json_of(&out);
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    cluster.assert_sandbox_gone(&json);
+    json
+}
+
+/// Flow lines without the cluster DNS's (its queries are not logged here:
+/// its flows are seen only when a resolver's socket is caught).
+fn without_dns(lines: Vec<String>) -> Vec<String> {
+    lines.into_iter().filter(|line| !line.contains(" -> dns ")).collect()
+}
+
 /// Real software that talks, on Kubernetes (the podman side:
 /// tests/probe_podman.rs, `real_servers_redis_replica_flows_…`): the
 /// replica's link to the primary and the client's connections to both, by
@@ -1190,26 +1210,8 @@ fn faults_and_sigkill_leave_the_cluster_as_it_was_after_netaudit_cleanup() {
 fn real_servers_redis_replica_flows_are_observed_and_kept() {
     let Some(cluster) = cluster() else { return };
     let chart = "testdata/charts/real-redis";
-    let out = cluster.install(&[
-        "rr",
-        chart,
-        "--runs",
-        "1",
-        "--timeout",
-        "150s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json = json_of(&out);
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    cluster.assert_sandbox_gone(&json);
-    let flows: Vec<String> = common::observed::flow_lines(&json)
-        .into_iter()
-        .filter(|line| !line.contains(" -> dns "))
-        .collect();
+    let json = probed_flows(&cluster, &["rr", chart, "--timeout", "150s"]);
+    let flows = without_dns(common::observed::flow_lines(&json));
     assert_eq!(
         flows,
         [
@@ -1235,28 +1237,11 @@ fn real_servers_redis_replica_flows_are_observed_and_kept() {
 fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
     let Some(cluster) = cluster() else { return };
     let chart = "testdata/charts/real-zookeeper";
-    let out = cluster.install(&[
-        "zk",
-        chart,
-        "--set",
-        "ensemble=true,jmx=false",
-        "--runs",
-        "1",
-        "--timeout",
-        "240s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json = json_of(&out);
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    cluster.assert_sandbox_gone(&json);
-    let flows: Vec<String> = common::observed::flow_lines(&json)
-        .into_iter()
-        .filter(|line| !line.contains(" -> dns "))
-        .collect();
+    let json = probed_flows(
+        &cluster,
+        &["zk", chart, "--set", "ensemble=true,jmx=false", "--timeout", "240s"],
+    );
+    let flows = without_dns(common::observed::flow_lines(&json));
     assert_eq!(
         flows,
         [
@@ -1282,28 +1267,8 @@ fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
 fn real_servers_rabbitmq_cluster_flows_are_observed_and_kept() {
     let Some(cluster) = cluster() else { return };
     let chart = "testdata/charts/real-rabbitmq";
-    let out = cluster.install(&[
-        "rq",
-        chart,
-        "--set",
-        "cluster=true",
-        "--runs",
-        "1",
-        "--timeout",
-        "240s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json = json_of(&out);
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    cluster.assert_sandbox_gone(&json);
-    let flows: Vec<String> = common::observed::rabbitmq_flow_lines(&json)
-        .into_iter()
-        .filter(|line| !line.contains(" -> dns "))
-        .collect();
+    let json = probed_flows(&cluster, &["rq", chart, "--set", "cluster=true", "--timeout", "240s"]);
+    let flows = without_dns(common::observed::rabbitmq_flow_lines(&json));
     assert_eq!(
         flows,
         [

@@ -865,6 +865,20 @@ fn real_servers_postgresql() {
     );
 }
 
+/// Probe a chart of real servers that talk once (`args`: the release, the
+/// chart and their flags) and return its report: it ran, every pod was
+/// ready, and nothing of the sandbox is left.
+fn probed_flows(args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.extend(["--probe", "--fail-on", "never", "-o", "json"]);
+    let out = install(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
+    assert_sandbox_gone(&sandbox_of(&json));
+    json
+}
+
 /// Real software that talks (docs/real-software.md, "Observed flows"): a
 /// Redis replica follows its primary by the primary's Service name, and a
 /// client writes to the primary and reads from the replica. The probe
@@ -877,21 +891,7 @@ fn real_servers_redis_replica_flows_are_observed_and_kept() {
     }
     let Some(_serial) = real_image_ready() else { return };
     let chart = "testdata/charts/real-redis";
-    let out = install(&[
-        "rr",
-        chart,
-        "--probe",
-        "--timeout",
-        "120s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    assert_sandbox_gone(&sandbox_of(&json));
+    let json = probed_flows(&["rr", chart, "--timeout", "120s"]);
     assert_eq!(
         common::observed::flow_lines(&json),
         [
@@ -923,25 +923,16 @@ fn real_servers_zookeeper_ensemble_flows_are_observed_and_kept() {
     }
     let Some(_serial) = real_image_ready() else { return };
     let chart = "testdata/charts/real-zookeeper";
-    let out = install(&[
+    let json = probed_flows(&[
         "zk",
         chart,
         "--set",
         "ensemble=true,jmx=false",
-        "--probe",
         "--runs",
         "1",
         "--timeout",
         "180s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    assert_sandbox_gone(&sandbox_of(&json));
     assert_eq!(
         common::observed::flow_lines(&json),
         [
@@ -973,25 +964,7 @@ fn real_servers_rabbitmq_cluster_flows_are_observed_and_kept() {
     }
     let Some(_serial) = real_image_ready() else { return };
     let chart = "testdata/charts/real-rabbitmq";
-    let out = install(&[
-        "rq",
-        chart,
-        "--set",
-        "cluster=true",
-        "--probe",
-        "--runs",
-        "1",
-        "--timeout",
-        "180s",
-        "--fail-on",
-        "never",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["probe"]["incomplete"], serde_json::json!([]), "{json:#}");
-    assert_sandbox_gone(&sandbox_of(&json));
+    let json = probed_flows(&["rq", chart, "--set", "cluster=true", "--runs", "1", "--timeout", "180s"]);
     assert_eq!(
         common::observed::rabbitmq_flow_lines(&json),
         [

@@ -37,6 +37,20 @@ pub struct PlannedPod {
     documents: Vec<Value>,
 }
 
+impl PlannedPod {
+    /// Write its file: its documents, in order.
+    fn write_file(&self) -> Result<()> {
+        let texts = self
+            .documents
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .context("cannot serialize a pod")?;
+        std::fs::write(&self.file, texts.join("\n---\n"))
+            .with_context(|| format!("cannot write {}", self.file.display()))
+    }
+}
+
 /// Every pod of one sandbox, written into a temporary directory.
 pub struct Plan {
     /// Unique name: prefix of every pod and volume of this sandbox.
@@ -130,14 +144,7 @@ impl Plan {
                 spec.insert("dnsPolicy".into(), json!("None"));
                 spec.insert("dnsConfig".into(), resolver.dns_config(&pod.namespace));
             }
-            let texts = pod
-                .documents
-                .iter()
-                .map(serde_json::to_string)
-                .collect::<Result<Vec<_>, _>>()
-                .context("cannot serialize a pod")?;
-            std::fs::write(&pod.file, texts.join("\n---\n"))
-                .with_context(|| format!("cannot write {}", pod.file.display()))?;
+            pod.write_file()?;
         }
         Ok(())
     }
@@ -158,14 +165,7 @@ impl Plan {
             if !containers.iter().any(|c| c["name"] == HOLD_CONTAINER) {
                 containers.push(json!({"name": HOLD_CONTAINER, "image": image, "imagePullPolicy": "Never"}));
             }
-            let texts = pod
-                .documents
-                .iter()
-                .map(serde_json::to_string)
-                .collect::<Result<Vec<_>, _>>()
-                .context("cannot serialize a pod")?;
-            std::fs::write(&pod.file, texts.join("\n---\n"))
-                .with_context(|| format!("cannot write {}", pod.file.display()))?;
+            pod.write_file()?;
         }
         Ok(())
     }
