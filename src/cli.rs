@@ -188,9 +188,38 @@ pub struct LintArgs {
     /// involve the inputs are reported; the installed copy of the audited release is left out
     #[arg(long, help_heading = "Inputs")]
     pub cluster: bool,
+    #[command(flatten)]
+    pub explore: ExploreArgs,
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// `--explore-values` and its limits.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Render the chart (a chart directory) again with each values key it offers that decides a
+    /// Service, a port, a NetworkPolicy, hostNetwork, labels, an Ingress or a monitor flipped
+    /// (booleans of values.yaml, booleans and enums of values.schema.json), then pairs that guard
+    /// the same object; report which findings only some values bring, which values remove
+    /// findings, and for each finding the values keys that decide it
+    #[arg(long = "explore-values", help_heading = "Values")]
+    pub explore_values: bool,
+    /// With --explore-values: render at most this many variants (single flips first)
+    #[arg(
+        long = "max-renders",
+        value_name = "N",
+        default_value_t = 64,
+        requires = "explore_values",
+        help_heading = "Values"
+    )]
+    pub max_renders: usize,
+    /// With --explore-values: renders run at once (default: the cores)
+    #[arg(short = 'j', long = "jobs", value_name = "N", requires = "explore_values", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Values")]
+    pub jobs: Option<u16>,
+    /// With --explore-values: stop a variant's render after this long (it is listed as stopped)
+    #[arg(long = "render-timeout", value_name = "DURATION", default_value = "60s", value_parser = parse_duration, requires = "explore_values", help_heading = "Values")]
+    pub render_timeout: Duration,
 }
 
 /// What `lint` and `reach` audit: charts, manifests, and whether to switch

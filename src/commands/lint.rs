@@ -7,12 +7,15 @@ use super::{
 };
 use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
 use crate::engine::chart_policies;
+use crate::engine::config::Config;
+use crate::engine::values_space::{Comparison, VariantAudit};
 use crate::model::{Detail, Input, Manifests};
 use crate::reach::grouped::{self, Grouped, Part};
 use crate::reach::matrix::{Matrix, Reachability};
 use crate::reach::Evaluator;
 use crate::report;
 use crate::source::helm::RenderRequest;
+use crate::source::values_space::{self, NotRendered};
 use crate::source::{self, cluster, InputSpec};
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
@@ -127,6 +130,9 @@ fn live_inputs(args: &LintArgs, specs: &[InputSpec], audited: &Manifests) -> Res
 
 pub fn run(args: &LintArgs) -> Result<u8> {
     let specs = specs(&args.inputs, "lint")?;
+    if args.explore.explore_values {
+        explorable(args, &specs)?;
+    }
     let inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
     if args.cluster {
@@ -139,6 +145,9 @@ pub fn run(args: &LintArgs) -> Result<u8> {
             crate::engine::run(manifests, &config, None)
         }
     };
+    if args.explore.explore_values {
+        return explore_values(args, &specs, inputs, &config);
+    }
     let mut manifests = Manifests::load(inputs, Detail::Checks)?;
     let live = match args.cluster {
         true => live_inputs(args, &specs, &manifests)?,
@@ -159,6 +168,66 @@ pub fn run(args: &LintArgs) -> Result<u8> {
     let before_audit = audit_of(&manifests);
     let mut audit = audit_of(&after);
     audit.chart_policies = chart_policies::compare(&before_audit, &audit, &keys);
+    emit(&audit, &args.report)
+}
+
+/// The chart `--explore-values` explores (the first input), refused
+/// before anything renders when the flags cannot go with it.
+fn explorable<'s>(args: &LintArgs, specs: &'s [InputSpec]) -> Result<&'s RenderRequest> {
+    if args.inputs.enable_chart_policies || args.cluster || args.separately {
+        bail!(
+            "--explore-values audits the chart's values on their own: it does not combine with \
+             --enable-chart-policies (the NetworkPolicy toggles are among the values it explores), --cluster or --separately"
+        );
+    }
+    match specs.first() {
+        Some(InputSpec::Chart(request)) => {
+            values_space::require_chart_directory(request)?;
+            Ok(request)
+        }
+        _ => bail!("--explore-values explores a chart's values: give a CHART directory"),
+    }
+}
+
+/// `--explore-values`: the defaults' report, with what each variant of the
+/// first chart's values changes (the other inputs stay as they are in
+/// every variant).
+fn explore_values(args: &LintArgs, specs: &[InputSpec], inputs: Vec<Input>, config: &Config) -> Result<u8> {
+    let request = explorable(args, specs)?;
+    let (space, warnings) = values_space::explore(request, args.explore.max_renders)?;
+    for warning in &warnings {
+        note(&format!("warning: {warning}"));
+    }
+    let quiet = quiet_for(&args.report, false) || !std::io::stderr().is_terminal();
+    let jobs = args
+        .explore
+        .jobs
+        .map_or_else(|| crate::model::parallel::threads_for(usize::MAX), usize::from);
+    progress(quiet)(&format!(
+        "rendering {} variant{} of {}'s values ({jobs} at a time)",
+        space.variants.len(),
+        if space.variants.len() == 1 { "" } else { "s" },
+        request.chart
+    ));
+    let rendered = values_space::render_variants(request, &space, jobs, args.explore.render_timeout, |_| {})?;
+    let defaults = Manifests::load(inputs.clone(), Detail::Checks)?;
+    let mut audit = crate::engine::run(&defaults, config, None);
+    let mut comparison = Comparison::new(&audit, &space);
+    for variant in rendered {
+        match variant {
+            Ok(input) => {
+                let mut variant_inputs = inputs.clone();
+                variant_inputs[0] = input;
+                let manifests = Manifests::load(variant_inputs, Detail::Checks)?;
+                let variant_audit = crate::engine::run(&manifests, config, None);
+                comparison.add(VariantAudit::Audited(&variant_audit));
+            }
+            Err(NotRendered::Failed(reason)) => comparison.add(VariantAudit::Failed(reason)),
+            Err(NotRendered::TimedOut(seconds)) => comparison.add(VariantAudit::TimedOut(seconds)),
+        }
+    }
+    let explored = comparison.finish();
+    audit.values_space = Some(explored);
     emit(&audit, &args.report)
 }
 

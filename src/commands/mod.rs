@@ -82,6 +82,7 @@ pub fn render_request(render: &RenderArgs, release: Option<String>, chart: Strin
         kube_version: render.kube_version.clone(),
         api_versions: render.api_versions.clone(),
         include_crds: false,
+        timeout: None,
     }
 }
 
@@ -119,6 +120,14 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
         }
     }
     let text = match (args.output.format(), summary) {
+        (Format::Human, true) if audit.values_space.is_some() => {
+            let table = report::summary::Summary::of(audit);
+            let explored = audit
+                .values_space
+                .as_ref()
+                .map(|e| report::values::summary(e, &table.checks));
+            format!("{}{}", table.to_markdown(row_noun), explored.unwrap_or_default())
+        }
         (Format::Human, true) if audit.chart_policies.is_empty() => {
             report::summary::Summary::of(audit).to_markdown(row_noun)
         }

@@ -6,6 +6,7 @@
 pub mod chart_policies;
 pub mod config;
 mod shared_namespace;
+pub mod values_space;
 pub mod waivers;
 
 use crate::checks::{self, Exposed, Finding, Severity};
@@ -26,6 +27,23 @@ pub struct Audit<'a> {
     pub probe: Option<&'a ProbeReport>,
     /// `--enable-chart-policies`: what switching the charts' policies on changed.
     pub chart_policies: Vec<chart_policies::Switched>,
+    /// `--explore-values`: what the chart's values change.
+    pub values_space: Option<values_space::Explored>,
+}
+
+impl Audit<'_> {
+    /// `--explore-values`: the values keys that decide `finding` (one of
+    /// [`Audit::findings`]), with where their defaults are set.
+    pub fn values_keys(&self, finding: &Finding<'_>) -> &[crate::model::ValuesKey] {
+        let Some(explored) = &self.values_space else {
+            return &[];
+        };
+        self.findings
+            .iter()
+            .position(|f| std::ptr::eq(f, finding))
+            .and_then(|i| explored.finding_keys.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The analysis of `manifests`: the static checks, and the runtime checks
@@ -147,6 +165,7 @@ fn finish<'a>(
         warnings,
         probe: evidence.map(|e| &e.probe),
         chart_policies: Vec::new(),
+        values_space: None,
     }
 }
 
@@ -206,6 +225,24 @@ impl<'a> Audit<'a> {
     /// input among its subjects.
     pub fn counted_under(&self, finding: &Finding<'a>) -> Option<usize> {
         first_audited_input(self.index.inputs, finding)
+    }
+
+    /// Per input, its findings counted per check as summaries count them
+    /// (the spec's "Counting for summaries": a check counted once per
+    /// input counts 1, the others their `counts_as`).
+    pub fn counts(&self) -> Vec<std::collections::BTreeMap<&'static str, usize>> {
+        let mut counts = vec![std::collections::BTreeMap::new(); self.index.inputs.len()];
+        for finding in &self.findings {
+            let Some(input) = self.counted_under(finding) else {
+                continue;
+            };
+            let n = counts[input].entry(finding.check.id).or_insert(0);
+            *n = match finding.check.counting {
+                checks::Counting::OncePerInput => 1,
+                _ => *n + finding.counts_as,
+            };
+        }
+        counts
     }
 
     /// Is any reported finding at or above `threshold`? (`None`: never fail.)

@@ -30,6 +30,7 @@ pub mod secrets;
 pub mod selector;
 pub mod stand_in;
 pub mod terminal;
+pub mod values_space;
 pub mod words;
 pub mod workloads;
 
@@ -54,4 +55,5 @@ pub use runtime::{
 };
 pub use selector::{Labels, Selector};
 pub use stand_in::ServicePods;
+pub use values_space::{DocumentGuards, Setting, ValuesKey, ValuesSpace, Variant};
 pub use workloads::{Container, ContainerPort, PodPick, Service, ServicePort, TargetPort, Workload};

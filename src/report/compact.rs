@@ -1,6 +1,8 @@
 //! `-o compact`: one line per finding, `path:line:col: ID severity message`,
 //! as gcc and ruff's concise output print them, so editors and `grep` can
-//! jump to the place. Warnings follow as `input: warning: message`.
+//! jump to the place; with `--explore-values`, a `note:` line per values
+//! key that decides it, at its line in the values file. Warnings follow as
+//! `input: warning: message`.
 
 use super::{place, TemplateLines};
 use crate::engine::Audit;
@@ -20,6 +22,17 @@ pub fn render(audit: &Audit<'_>) -> String {
             finding.severity,
             one_line(&finding.message)
         ));
+        // `--explore-values`: where the values that decide it are set.
+        for key in audit.values_keys(finding) {
+            if let (Some(file), Some(line)) = (&key.file, key.line) {
+                out.push_str(&format!(
+                    "{}:{line}:1: note: {} is decided by values key {}\n",
+                    for_terminal_line(file),
+                    finding.check.id,
+                    for_terminal_line(&key.key)
+                ));
+            }
+        }
     }
     for warning in &audit.warnings {
         out.push_str(&format!("netaudit: warning: {}\n", one_line(&warning.message)));

@@ -212,18 +212,7 @@ fn diagnostic(audit: &Audit<'_>, shown: &Shown<'_>, lines: &TemplateLines, findi
         code: format!("{} {} ({})", finding.check.id, finding.check.name, finding.severity),
         severity: miette_severity(finding.severity),
         message: for_terminal(&finding.message).into_owned(),
-        help: Some(
-            for_terminal(&match &finding.exposure {
-                Some(exposure) => format!(
-                    "{}\nexposure: {}\n(more: netaudit explain {})",
-                    finding.help,
-                    exposure.describe(),
-                    finding.check.id
-                ),
-                None => format!("{}\n(more: netaudit explain {})", finding.help, finding.check.id),
-            })
-            .into_owned(),
-        ),
+        help: Some(for_terminal(&help(audit, finding)).into_owned()),
         source,
         labels,
         related: groups
@@ -238,6 +227,21 @@ fn diagnostic(audit: &Audit<'_>, shown: &Shown<'_>, lines: &TemplateLines, findi
             })
             .collect(),
     }
+}
+
+/// What to do, who can reach it, the values keys that decide it
+/// (`--explore-values`), and where to read more.
+fn help(audit: &Audit<'_>, finding: &Finding<'_>) -> String {
+    let mut help = finding.help.clone();
+    if let Some(exposure) = &finding.exposure {
+        help.push_str(&format!("\nexposure: {}", exposure.describe()));
+    }
+    let keys = audit.values_keys(finding);
+    if let (false, Some(explored)) = (keys.is_empty(), &audit.values_space) {
+        help.push_str(&format!("\nvalues: {}", super::values::keys(keys, &explored.chart)));
+    }
+    help.push_str(&format!("\n(more: netaudit explain {})", finding.check.id));
+    help
 }
 
 /// Above the findings of severity info.
@@ -318,6 +322,9 @@ pub fn render(audit: &Audit<'_>, options: &Options) -> String {
         rest.push_str(&super::observed::section(&probe.flows));
     }
     rest.push_str(&crate::engine::chart_policies::describe(&audit.chart_policies));
+    if let Some(explored) = &audit.values_space {
+        rest.push_str(&super::values::section(explored));
+    }
     for warning in &audit.warnings {
         rest.push_str(&format!("warning: {}\n", warning.message));
     }

@@ -32,6 +32,9 @@ pub struct JsonReport {
     /// NetworkPolicies on closed and what stays reachable.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chart_policies: Vec<crate::engine::chart_policies::Switched>,
+    /// `--explore-values` only: the chart's variants and what each changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_space: Option<crate::engine::values_space::Explored>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -136,6 +139,10 @@ pub struct JsonFinding {
     pub exposure: Option<Exposure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiver: Option<JsonWaiver>,
+    /// `--explore-values`: the values keys that decide the finding, with
+    /// where their defaults are set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<crate::model::ValuesKey>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -209,6 +216,7 @@ pub(crate) fn finding(audit: &Audit<'_>, lines: &TemplateLines, f: &Finding<'_>)
             .collect(),
         exposure: f.exposure.clone(),
         waiver: None,
+        values: audit.values_keys(f).to_vec(),
     }
 }
 
@@ -284,6 +292,7 @@ pub fn build(audit: &Audit<'_>) -> JsonReport {
             },
         }),
         chart_policies: audit.chart_policies.clone(),
+        values_space: audit.values_space.clone(),
     }
 }
 

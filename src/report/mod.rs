@@ -13,6 +13,7 @@ pub mod reach;
 pub mod sarif;
 pub mod summary;
 pub mod template;
+pub mod values;
 
 use crate::checks::Subject;
 use crate::engine::Audit;

@@ -219,6 +219,31 @@ fn location(audit: &Audit<'_>, lines: &TemplateLines, subject: &Subject<'_>, id:
     }
 }
 
+/// `--explore-values`: the values keys that decide the finding, where a
+/// values file sets them, after the finding's other objects.
+fn values_locations(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<Location> {
+    audit
+        .values_keys(finding)
+        .iter()
+        .filter_map(|key| Some((key, key.file.as_deref()?, key.line?)))
+        .enumerate()
+        .map(|(i, (key, file, line))| Location {
+            id: Some(finding.subjects.len() + i),
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation { uri: uri(file) },
+                region: Region { start_line: line },
+            },
+            logical_locations: vec![LogicalLocation {
+                fully_qualified_name: key.key.clone(),
+                kind: "variable",
+            }],
+            message: Text {
+                text: format!("values key `{}` decides this finding", key.key),
+            },
+        })
+        .collect()
+}
+
 /// A place's file as `artifactLocation.uri`, which SARIF 2.1.0 requires to
 /// be a valid URI reference: a path relative to the current
 /// directory (already with `/` separators) stays a relative reference, an
@@ -269,6 +294,7 @@ fn result(audit: &Audit<'_>, lines: &TemplateLines, finding: &Finding<'_>, waive
             .iter()
             .enumerate()
             .map(|(i, s)| location(audit, lines, s, Some(i + 1)))
+            .chain(values_locations(audit, finding))
             .collect(),
         suppressions: waiver
             .map(|w| Suppression {

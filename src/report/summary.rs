@@ -2,7 +2,7 @@
 //! check, counted as the spec's "Counting for summaries" says: findings as
 //! reported, except M6, counted once per chart.
 
-use crate::checks::{Counting, REGISTRY};
+use crate::checks::REGISTRY;
 use crate::engine::Audit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -37,35 +37,22 @@ impl Summary {
             .map(|c| c.id.to_string())
             .collect();
         // Per input; live objects (`lint --cluster`) are context, not a row.
-        let mut rows: Vec<Option<Row>> = audit
+        let rows = audit
             .index
             .inputs
             .iter()
-            .map(|i| {
-                (!i.live).then(|| Row {
-                    name: i.name.clone(),
-                    counts: checks.iter().map(|c| (c.clone(), 0)).collect(),
-                    affected: false,
-                })
+            .zip(audit.counts())
+            .filter(|(input, _)| !input.live)
+            .map(|(input, counted)| Row {
+                name: input.name.clone(),
+                counts: checks
+                    .iter()
+                    .map(|c| (c.clone(), counted.get(c.as_str()).copied().unwrap_or(0)))
+                    .collect(),
+                affected: !counted.is_empty(),
             })
             .collect();
-        for finding in &audit.findings {
-            let Some(row) = audit.counted_under(finding).and_then(|input| rows[input].as_mut()) else {
-                continue;
-            };
-            row.affected = true;
-            if let Some(n) = row.counts.get_mut(finding.check.id) {
-                *n = if finding.check.counting == Counting::OncePerInput {
-                    1
-                } else {
-                    *n + finding.counts_as
-                };
-            }
-        }
-        Summary {
-            checks,
-            rows: rows.into_iter().flatten().collect(),
-        }
+        Summary { checks, rows }
     }
 
     /// A Markdown table (readable as plain text too), with a total row when

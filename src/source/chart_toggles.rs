@@ -91,17 +91,17 @@ pub fn chart_toggles(helm: &Helm, dir: &Path, rendered: &str) -> Vec<ValuesToggl
 }
 
 /// A subchart in `charts/`: a directory or an archive.
-struct Subchart {
+pub(super) struct Subchart {
     /// Its chart name.
     name: String,
     /// Its alias in the parent's dependencies, if any.
     alias: Option<String>,
-    path: PathBuf,
+    pub(super) path: PathBuf,
 }
 
 impl Subchart {
     /// The key of its values in the parent's values: the alias, else the name.
-    fn key(&self) -> &str {
+    pub(super) fn key(&self) -> &str {
         self.alias.as_deref().unwrap_or(&self.name)
     }
 
@@ -129,7 +129,7 @@ impl Subchart {
 
 /// The subcharts in `dir/charts`, with the aliases of the parent's
 /// dependencies (`Chart.yaml`, or `requirements.yaml` of v1 charts).
-fn subcharts(dir: &Path) -> Vec<Subchart> {
+pub(super) fn subcharts(dir: &Path) -> Vec<Subchart> {
     let aliases: Vec<(String, String)> = ["Chart.yaml", "requirements.yaml"]
         .iter()
         .filter_map(|f| std::fs::read_to_string(dir.join(f)).ok())
@@ -180,7 +180,7 @@ fn subcharts(dir: &Path) -> Vec<Subchart> {
 }
 
 /// `name` of a Chart.yaml.
-fn chart_name(chart_yaml: &Path) -> Option<String> {
+pub(super) fn chart_name(chart_yaml: &Path) -> Option<String> {
     let text = std::fs::read_to_string(chart_yaml).ok()?;
     let doc = parse_documents(&text, 1).ok()?.into_iter().next()?;
     doc.get("name").and_then(Node::scalar_text).map(str::to_string)
@@ -197,7 +197,7 @@ fn archive_chart_name(file: &str) -> Option<String> {
     Some(stem[..at].to_string())
 }
 
-fn file_name(path: &Path) -> String {
+pub(super) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -205,7 +205,7 @@ fn file_name(path: &Path) -> String {
 
 /// Every template file under `dir` (recursively), by its path relative to
 /// `dir` with `/` separators.
-fn template_texts(dir: &Path) -> Vec<(String, String)> {
+pub(super) fn template_texts(dir: &Path) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {

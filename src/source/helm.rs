@@ -13,6 +13,8 @@ pub enum HelmError {
     Spawn { bin: String, source: std::io::Error },
     #[error("helm template {chart} failed: {stderr}")]
     Render { chart: String, stderr: String },
+    #[error("helm template {chart} did not finish within {seconds} s; it was stopped")]
+    RenderTimedOut { chart: String, seconds: u64 },
     #[error("helm show values {chart} failed: {stderr}")]
     ShowValues { chart: String, stderr: String },
     #[error("release {release} not found in namespace {namespace} (helm get manifest: {stderr}); `helm list --namespace {namespace}` lists the releases there")]
@@ -103,6 +105,9 @@ pub struct RenderRequest {
     /// `helm template --include-crds`: the chart's `crds/` too, as `helm
     /// install` creates them.
     pub include_crds: bool,
+    /// How long `helm template` may run before it is killed (a variant of
+    /// `--explore-values`); no limit when `None`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl Helm {
@@ -142,7 +147,25 @@ impl Helm {
     }
 
     pub fn template(&self, request: &RenderRequest) -> Result<String, HelmError> {
-        let output = self.run(&template_args(request))?;
+        let output = match request.timeout {
+            None => self.run(&template_args(request))?,
+            Some(limit) => {
+                let mut command = Command::new(&self.bin);
+                command.args(template_args(request));
+                match super::interrupt::output_within(&mut command, limit) {
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        return Err(HelmError::RenderTimedOut {
+                            chart: request.chart.clone(),
+                            seconds: limit.as_secs(),
+                        })
+                    }
+                    result => result.map_err(|source| HelmError::Spawn {
+                        bin: self.bin.display().to_string(),
+                        source,
+                    })?,
+                }
+            }
+        };
         if !output.status.success() {
             return Err(HelmError::Render {
                 chart: request.chart.clone(),

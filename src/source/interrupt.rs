@@ -161,12 +161,28 @@ pub fn output(command: &mut std::process::Command) -> std::io::Result<std::proce
     output_while(command, Duration::MAX, || {})
 }
 
+/// [`output`], killing the command once it has run for `limit` (a render
+/// that never ends): the error is then of kind
+/// [`std::io::ErrorKind::TimedOut`].
+pub fn output_within(command: &mut std::process::Command, limit: Duration) -> std::io::Result<std::process::Output> {
+    run_to_end(command, Duration::MAX, || {}, limit)
+}
+
 /// [`output`], calling `tick` every `every` while the command runs (the
 /// kube sandbox watches the pods `helm test` makes meanwhile).
 pub fn output_while(
     command: &mut std::process::Command,
     every: Duration,
+    tick: impl FnMut(),
+) -> std::io::Result<std::process::Output> {
+    run_to_end(command, every, tick, Duration::MAX)
+}
+
+fn run_to_end(
+    command: &mut std::process::Command,
+    every: Duration,
     mut tick: impl FnMut(),
+    limit: Duration,
 ) -> std::io::Result<std::process::Output> {
     use std::io::Read;
     use std::process::Stdio;
@@ -190,10 +206,16 @@ pub fn output_while(
     };
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let mut last_tick = std::time::Instant::now();
+    let started = std::time::Instant::now();
+    let mut last_tick = started;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"));
         }
         if last_tick.elapsed() >= every {
             tick();
@@ -246,5 +268,15 @@ mod tests {
         let big =
             output(Command::new("sh").args(["-c", "head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2"])).unwrap();
         assert_eq!((big.stdout.len(), big.stderr.len()), (300_000, 300_000));
+    }
+
+    #[test]
+    fn a_command_past_its_limit_is_killed() {
+        let started = std::time::Instant::now();
+        let error = output_within(Command::new("sleep").arg("30"), Duration::from_millis(200)).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(10), "killed, not waited for");
+        let done = output_within(&mut Command::new("true"), Duration::from_secs(30)).unwrap();
+        assert!(done.status.success());
     }
 }

@@ -10,6 +10,7 @@ pub mod interrupt;
 pub(crate) mod kube_client;
 pub mod manifests;
 pub mod values;
+pub mod values_space;
 
 use crate::model::{Input, MAX_INPUT_BYTES};
 use anyhow::{Context, Result};
