@@ -430,6 +430,8 @@ pub struct FixArgs {
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub explore: ExploreArgs,
     /// Directory to write into (created if missing)
     #[arg(
         long = "output-dir",

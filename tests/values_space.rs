@@ -267,3 +267,33 @@ fn what_cannot_be_explored_is_one_line_and_exit_2() {
         assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn fix_offers_the_values_that_remove_findings_before_its_policies() {
+    if skip_without_helm() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("fix");
+    let out = netaudit(
+        &[
+            "fix",
+            CHART,
+            "--explore-values",
+            "--output-dir",
+            out_dir.to_str().unwrap(),
+        ],
+        &helm(4),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let advice = "--set networkPolicy.enabled=true (default false at values.yaml:16): removes M6 on 1 object (Deployment/default/release-name-web)";
+    assert!(stderr(&out).contains(advice), "{}", stderr(&out));
+    let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
+    assert!(readme.contains(&format!("- `{advice}`")), "{readme}");
+    // hostNetwork=true removes M6 too, but brings M7: not offered.
+    assert!(!readme.contains("hostNetwork=true"), "{readme}");
+
+    let out = netaudit(&["fix", CHART, "--explore-values", "--check"], &helm(4));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("without --check"), "{}", stderr(&out));
+}

@@ -93,6 +93,12 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (None, None) => bail!("nothing to fix: give [RELEASE] CHART or --manifests FILE (see --help)"),
         (Some(_), Some(_)) => bail!("give either [RELEASE] CHART or --manifests FILE, not both"),
     };
+    if args.explore.explore_values && (args.check || args.manifests.is_some()) {
+        bail!("--explore-values explores a chart's values before fix writes its policies: give a CHART directory, without --check");
+    }
+    if let (true, InputSpec::Chart(request)) = (args.explore.explore_values, &spec) {
+        crate::source::values_space::require_chart_directory(request)?;
+    }
     let evidence = read_report(args.from_report.as_deref())?;
     if args.check {
         return check(&spec, policy_options(&args.policy), &evidence, args.unknown_ok);
@@ -105,6 +111,10 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     // The user's .netaudit.yaml decides what the README reports, as for lint.
     let config = load_config(args.config.as_deref(), &inputs)?;
     let manifests = Manifests::load(inputs, Detail::WithConfiguration)?;
+    let advice = match (&spec, args.explore.explore_values) {
+        (InputSpec::Chart(request), true) => values_advice(request, &manifests, &config, args)?,
+        _ => Vec::new(),
+    };
     let options = with_observed_flows(policy_options(&args.policy), &evidence, &manifests);
     let outcome = plan::plan(&manifests, &config, &evidence.ports, &options);
     let tables = flows::tables(&manifests, &outcome)?;
@@ -116,7 +126,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
             "README.md",
-            output::readme(&outcome, &source, report.as_deref(), &tables),
+            output::readme(&outcome, &source, report.as_deref(), &tables, &advice),
         ),
     ];
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -145,6 +155,34 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         ));
     }
     Ok(0)
+}
+
+/// `--explore-values`: the values the chart offers that remove findings
+/// and bring none, said before the policies are written (and in the
+/// README).
+fn values_advice(
+    request: &crate::source::helm::RenderRequest,
+    manifests: &Manifests,
+    config: &crate::engine::config::Config,
+    args: &FixArgs,
+) -> Result<Vec<String>> {
+    let audit = crate::engine::run(manifests, config, None);
+    let explored = super::values::explore(request, &manifests.inputs, &audit, config, &args.explore, false)?;
+    let advice = crate::report::values::advice(&explored);
+    match advice.as_slice() {
+        [] => note(&format!(
+            "the chart's values remove none of the {} finding(s) without bringing others ({} variant(s) rendered): the policies netaudit writes are what fixes them",
+            explored.defaults,
+            explored.variants.len()
+        )),
+        lines => {
+            note("the chart's own values remove findings without bringing any; set them instead of, or before, applying the policies netaudit writes:");
+            for line in lines {
+                note(&format!("  {line}"));
+            }
+        }
+    }
+    Ok(advice)
 }
 
 /// `fix --check`: whether the manifests' own NetworkPolicies let every

@@ -8,14 +8,13 @@ use super::{
 use crate::cli::{InputArgs, LintArgs, ReachArgs, ReachFormat};
 use crate::engine::chart_policies;
 use crate::engine::config::Config;
-use crate::engine::values_space::{Comparison, VariantAudit};
 use crate::model::{Detail, Input, Manifests};
 use crate::reach::grouped::{self, Grouped, Part};
 use crate::reach::matrix::{Matrix, Reachability};
 use crate::reach::Evaluator;
 use crate::report;
 use crate::source::helm::RenderRequest;
-use crate::source::values_space::{self, NotRendered};
+use crate::source::values_space;
 use crate::source::{self, cluster, InputSpec};
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
@@ -194,39 +193,10 @@ fn explorable<'s>(args: &LintArgs, specs: &'s [InputSpec]) -> Result<&'s RenderR
 /// every variant).
 fn explore_values(args: &LintArgs, specs: &[InputSpec], inputs: Vec<Input>, config: &Config) -> Result<u8> {
     let request = explorable(args, specs)?;
-    let (space, warnings) = values_space::explore(request, args.explore.max_renders)?;
-    for warning in &warnings {
-        note(&format!("warning: {warning}"));
-    }
     let quiet = quiet_for(&args.report, false) || !std::io::stderr().is_terminal();
-    let jobs = args
-        .explore
-        .jobs
-        .map_or_else(|| crate::model::parallel::threads_for(usize::MAX), usize::from);
-    progress(quiet)(&format!(
-        "rendering {} variant{} of {}'s values ({jobs} at a time)",
-        space.variants.len(),
-        if space.variants.len() == 1 { "" } else { "s" },
-        request.chart
-    ));
-    let rendered = values_space::render_variants(request, &space, jobs, args.explore.render_timeout, |_| {})?;
     let defaults = Manifests::load(inputs.clone(), Detail::Checks)?;
     let mut audit = crate::engine::run(&defaults, config, None);
-    let mut comparison = Comparison::new(&audit, &space);
-    for variant in rendered {
-        match variant {
-            Ok(input) => {
-                let mut variant_inputs = inputs.clone();
-                variant_inputs[0] = input;
-                let manifests = Manifests::load(variant_inputs, Detail::Checks)?;
-                let variant_audit = crate::engine::run(&manifests, config, None);
-                comparison.add(VariantAudit::Audited(&variant_audit));
-            }
-            Err(NotRendered::Failed(reason)) => comparison.add(VariantAudit::Failed(reason)),
-            Err(NotRendered::TimedOut(seconds)) => comparison.add(VariantAudit::TimedOut(seconds)),
-        }
-    }
-    let explored = comparison.finish();
+    let explored = super::values::explore(request, &inputs, &audit, config, &args.explore, quiet)?;
     audit.values_space = Some(explored);
     emit(&audit, &args.report)
 }

@@ -10,6 +10,7 @@ pub mod install;
 pub mod lint;
 mod progress;
 pub mod usage;
+mod values;
 
 use crate::cli::{ColorChoice, RenderArgs, ReportArgs};
 use crate::engine::config::Config;

@@ -29,7 +29,7 @@ pub fn kustomization(outcome: &Outcome) -> String {
 
 /// `README.md` for the `fix` directory: finding by finding, what was
 /// generated and why, and what needs a person.
-pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &FlowTables) -> String {
+pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &FlowTables, values: &[String]) -> String {
     let egress = outcome.options.egress;
     let mut out = String::new();
     out.push_str("# netaudit fix\n\n");
@@ -52,6 +52,17 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
         m2 = checks::M2.id,
         m3 = checks::M3.id,
     ));
+    if !values.is_empty() {
+        out.push_str(
+            "## Values the chart offers (`--explore-values`)\n\n\
+             These settings of the chart's own values remove findings and bring none. Setting them \
+             may make some of the policies below unneeded, and keeps the fix in the chart:\n\n",
+        );
+        for line in values {
+            out.push_str(&format!("- `{}`\n", line.replace('`', "'")));
+        }
+        out.push('\n');
+    }
     let egress_text = match egress {
         EgressMode::Dns => "DNS, the Services each workload refers to, and the whole release for a workload whose references cannot be inferred (`--egress dns`)",
         EgressMode::Strict => "DNS and the Services each workload refers to only (`--egress strict`)",

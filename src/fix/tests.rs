@@ -171,7 +171,7 @@ fn generated_fixes_keep_what_the_platform_needs_and_nothing_more() {
     let cache_flow = "CronJob/platform/batch -> Deployment/platform/cache 6379/TCP";
     assert!(allowed(db_flow) && !guessed(db_flow), "{tables:#?}");
     assert!(allowed(cache_flow) && guessed(cache_flow), "{tables:#?}");
-    let readme = super::output::readme(&outcome, "platform.yaml", None, &tables);
+    let readme = super::output::readme(&outcome, "platform.yaml", None, &tables, &[]);
     assert!(readme.contains("## Flows allowed by a guess"), "{readme}");
     assert!(readme.contains("the Kubernetes API server, because its ServiceAccount `operator` is bound by ClusterRoleBinding `operator`"), "{readme}");
     assert!(readme.contains("tells the API server to call"), "{readme}");

@@ -24,17 +24,22 @@ impl ValuesKey {
     /// `metrics.enabled (values.yaml:12)`, or the key alone; the file is
     /// shown from `chart` (the chart directory) on.
     pub fn located_in(&self, chart: &str) -> String {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => {
-                let chart = chart.trim_end_matches('/');
-                let shown = file
-                    .strip_prefix(chart)
-                    .and_then(|f| f.strip_prefix('/'))
-                    .unwrap_or(file);
-                format!("{} ({shown}:{line})", self.key)
-            }
-            _ => self.key.clone(),
+        match self.place_in(chart) {
+            Some(place) => format!("{} ({place})", self.key),
+            None => self.key.clone(),
         }
+    }
+
+    /// `values.yaml:12`: where the default is set, the file shown from
+    /// `chart` on.
+    pub fn place_in(&self, chart: &str) -> Option<String> {
+        let (file, line) = (self.file.as_ref()?, self.line?);
+        let chart = chart.trim_end_matches('/');
+        let shown = file
+            .strip_prefix(chart)
+            .and_then(|f| f.strip_prefix('/'))
+            .unwrap_or(file);
+        Some(format!("{shown}:{line}"))
     }
 }
 

@@ -16,10 +16,9 @@ fn settings(variant: &VariantReport, chart: &str) -> String {
     variant
         .settings
         .iter()
-        .map(|s| {
-            let located = s.key.located_in(chart);
-            let at = located.strip_prefix(s.key.key.as_str()).unwrap_or_default();
-            format!("{}={}{at}", s.key.key, s.value)
+        .map(|s| match s.key.place_in(chart) {
+            Some(place) => format!("{}={} ({place})", s.key.key, s.value),
+            None => format!("{}={}", s.key.key, s.value),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -182,4 +181,45 @@ pub fn summary(explored: &Explored, checks: &[String]) -> String {
         }
     }
     out
+}
+
+/// The variants that remove findings of the defaults and bring none: what
+/// the chart's own values avoid, for `fix` to offer before its policies
+/// (`--set networkPolicy.enabled=true (values.yaml:75): removes M6 on 6
+/// objects (…)`), with how each is set.
+pub fn advice(explored: &Explored) -> Vec<String> {
+    explored
+        .variants
+        .iter()
+        .filter_map(|variant| match &variant.outcome {
+            Outcome::Rendered { appears, removes, .. } if appears.is_empty() && !removes.is_empty() => {
+                let mut by_check: Vec<(&str, Vec<&FindingRef>)> = Vec::new();
+                for finding in removes {
+                    match by_check.iter_mut().find(|(c, _)| *c == finding.check) {
+                        Some((_, list)) => list.push(finding),
+                        None => by_check.push((&finding.check, vec![finding])),
+                    }
+                }
+                let removed: Vec<String> = by_check
+                    .iter()
+                    .map(|(check, findings)| format!("{check} on {}", workloads_phrase(findings)))
+                    .collect();
+                let flags: Vec<String> = variant
+                    .settings
+                    .iter()
+                    .map(|s| {
+                        let flag = if s.string { "--set-string" } else { "--set" };
+                        let at = s
+                            .key
+                            .place_in(&explored.chart)
+                            .map(|p| format!(" at {p}"))
+                            .unwrap_or_default();
+                        format!("{flag} {}={} (default {}{at})", s.key.key, s.value, s.default)
+                    })
+                    .collect();
+                Some(format!("{}: removes {}", flags.join(" "), removed.join("; ")))
+            }
+            _ => None,
+        })
+        .collect()
 }
