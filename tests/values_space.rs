@@ -72,17 +72,9 @@ fn each_key_is_reported_with_what_it_brings_or_removes() {
             .iter()
             .map(|k| (k["key"].as_str().unwrap().to_string(), k["line"].as_u64().unwrap()))
             .collect();
-        // The keys the Deployment's template reads where it decides ports
-        // and hostNetwork, and the toggle whose flip removes the finding.
-        assert_eq!(
-            keys,
-            [
-                ("hostNetwork".to_string(), 4),
-                ("networkPolicy.enabled".to_string(), 16),
-                ("tls.enabled".to_string(), 21)
-            ],
-            "helm {major}"
-        );
+        // The toggle whose flip removes the finding (hostNetwork=true
+        // removes it too, but brings M7 on the same Deployment).
+        assert_eq!(keys, [("networkPolicy.enabled".to_string(), 16)], "helm {major}");
         assert!(findings[0]["values"][0]["file"]
             .as_str()
             .unwrap()
@@ -105,8 +97,18 @@ fn each_key_is_reported_with_what_it_brings_or_removes() {
                 "M5B Service/default/release-name-metrics :9100"
             ]
         );
-        assert_eq!(metrics["appears"][1]["guarded_by"][0]["key"], "metrics.enabled");
-        assert_eq!(metrics["appears"][1]["guarded_by"][0]["line"], 12);
+        // The metrics Service renders only under its toggle; its port is
+        // read from metrics.port.
+        let m5b = &metrics["appears"][1];
+        assert_eq!(m5b["guarded_by"][0]["key"], "metrics.enabled");
+        assert_eq!(m5b["guarded_by"][0]["line"], 12);
+        let reads: Vec<&str> = m5b["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(reads, ["metrics.enabled", "metrics.port"]);
 
         let policy = variant(&json, "networkPolicy.enabled=true");
         assert_eq!(
@@ -140,7 +142,10 @@ fn the_human_report_groups_findings_by_values() {
     let out = netaudit(&["lint", CHART, "--explore-values", "-j", "2"], &helm(4));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("values: hostNetwork (values.yaml:4)"), "{text}");
+    assert!(
+        text.contains("values: networkPolicy.enabled (values.yaml:16)"),
+        "{text}"
+    );
     assert!(
         text.contains("Values explored in testdata/charts/values-toggles"),
         "{text}"
@@ -296,4 +301,49 @@ fn fix_offers_the_values_that_remove_findings_before_its_policies() {
     let out = netaudit(&["fix", CHART, "--explore-values", "--check"], &helm(4));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("without --check"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_packaged_subchart_is_explored_under_its_alias() {
+    if skip_without_helm() {
+        return;
+    }
+    // A parent whose only dependency is the fixture, packaged by helm into
+    // charts/ (as `helm dependency build` leaves it), under the alias `web`.
+    let dir = tempfile::tempdir().unwrap();
+    let parent = dir.path().join("stack");
+    std::fs::create_dir_all(parent.join("charts")).unwrap();
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        "apiVersion: v2\nname: stack\nversion: 0.1.0\ndependencies:\n  - name: values-toggles\n    version: 0.1.0\n    alias: web\n",
+    )
+    .unwrap();
+    let packaged = std::process::Command::new(helm(4))
+        .args(["package", CHART, "--destination"])
+        .arg(parent.join("charts"))
+        .current_dir(common::repo())
+        .output()
+        .unwrap();
+    assert!(
+        packaged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&packaged.stderr)
+    );
+    let parent_arg = parent.to_str().unwrap();
+    let out = netaudit(&["lint", parent_arg, "--explore-values", "-o", "json"], &helm(4));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let host = variant(&json, "web.hostNetwork=true");
+    assert_eq!(described(&host["appears"]), ["M7 Deployment/default/release-name-web"]);
+    assert!(
+        host["settings"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("values-toggles-0.1.0.tgz:values-toggles/values.yaml"),
+        "{host}"
+    );
+    let policy = variant(&json, "web.networkPolicy.enabled=true");
+    assert_eq!(
+        described(&policy["removes"]),
+        ["M6 Deployment/default/release-name-web"]
+    );
 }

@@ -24,9 +24,13 @@ pub struct FindingRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     pub message: String,
-    /// The keys of the conditions around its object in its template.
+    /// The keys of the conditions its object is rendered under.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guarded_by: Vec<ValuesKey>,
+    /// Every key its object's template reads where it decides something
+    /// the checks look at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<ValuesKey>,
 }
 
 impl FindingRef {
@@ -42,6 +46,11 @@ impl FindingRef {
                 .template
                 .as_deref()
                 .map(|t| space.guards_of(t, &primary.kind))
+                .unwrap_or_default(),
+            reads: primary
+                .template
+                .as_deref()
+                .map(|t| space.reads_of(t, &primary.kind))
                 .unwrap_or_default(),
         }
     }
@@ -260,9 +269,36 @@ fn identity(finding: &Finding<'_>) -> Identity {
     )
 }
 
+impl VariantReport {
+    /// Whether every setting of `self` is in `other`, which has more.
+    fn smaller_than(&self, other: &VariantReport) -> bool {
+        self.settings.len() < other.settings.len() && self.settings.iter().all(|s| other.settings.contains(s))
+    }
+
+    /// What it changed, by description.
+    fn effects(&self) -> Option<(Vec<String>, Vec<String>, Vec<String>)> {
+        let Outcome::Rendered {
+            appears,
+            removes,
+            exposure,
+            ..
+        } = &self.outcome
+        else {
+            return None;
+        };
+        let words = |list: &[FindingRef]| list.iter().map(FindingRef::describe).collect();
+        let changes = exposure
+            .iter()
+            .map(|c| format!("{}: {} -> {}", c.finding.describe(), c.before, c.after))
+            .collect();
+        Some((words(appears), words(removes), changes))
+    }
+}
+
 impl Explored {
-    /// Every finding that only some values bring, once, with the
-    /// variants that bring it (single flips before pairs).
+    /// Every finding that only some values bring, once, with the smallest
+    /// variants that bring it (a pair whose one setting alone brings it
+    /// too is left out).
     pub fn only_with_values(&self) -> Vec<(&FindingRef, Vec<&VariantReport>)> {
         let mut found: Vec<(&FindingRef, Vec<&VariantReport>)> = Vec::new();
         for variant in &self.variants {
@@ -279,6 +315,25 @@ impl Explored {
                 }
             }
         }
+        for (_, variants) in &mut found {
+            let all = variants.clone();
+            variants.retain(|v| !all.iter().any(|smaller| smaller.smaller_than(v)));
+        }
         found
+    }
+
+    /// The variants worth reporting: not a pair that changed exactly what
+    /// one of its settings alone changed.
+    pub fn telling(&self) -> Vec<&VariantReport> {
+        self.variants
+            .iter()
+            .filter(|v| {
+                let Some(effects) = v.effects() else { return true };
+                !self
+                    .variants
+                    .iter()
+                    .any(|smaller| smaller.smaller_than(v) && smaller.effects().as_ref() == Some(&effects))
+            })
+            .collect()
     }
 }

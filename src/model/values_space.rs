@@ -80,6 +80,11 @@ impl Variant {
 pub struct DocumentGuards {
     /// The `kind:` it writes literally, when it does.
     pub kind: Option<String>,
+    /// Keys of the conditions around the whole document: it renders only
+    /// under them.
+    pub around: BTreeSet<String>,
+    /// Every key it reads where it decides something that matters (the
+    /// conditions around it and inside it, and the lines that matter).
     pub keys: BTreeSet<String>,
 }
 
@@ -109,19 +114,30 @@ impl ValuesSpace {
         })
     }
 
-    /// The keys that guard the object of `kind` rendered from `template`:
-    /// the document of that kind (or the template's only document).
-    pub fn guards_of(&self, template: &str, kind: &str) -> Vec<ValuesKey> {
-        let Some(documents) = self.templates.get(template) else {
-            return Vec::new();
-        };
+    /// The document of `kind` rendered from `template` (or the template's
+    /// only document).
+    fn document(&self, template: &str, kind: &str) -> Option<&DocumentGuards> {
+        let documents = self.templates.get(template)?;
         let of_kind: Vec<&DocumentGuards> = documents.iter().filter(|d| d.kind.as_deref() == Some(kind)).collect();
-        let document = match (of_kind.as_slice(), documents.as_slice()) {
+        match (of_kind.as_slice(), documents.as_slice()) {
             ([one], _) => Some(*one),
             (_, [only]) => Some(only),
             _ => None,
-        };
-        document
+        }
+    }
+
+    /// The keys of the conditions the object of `kind` rendered from
+    /// `template` is rendered under.
+    pub fn guards_of(&self, template: &str, kind: &str) -> Vec<ValuesKey> {
+        self.document(template, kind)
+            .map(|d| d.around.iter().map(|k| self.key(k)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Every key the object's template reads where it decides something
+    /// that matters.
+    pub fn reads_of(&self, template: &str, kind: &str) -> Vec<ValuesKey> {
+        self.document(template, kind)
             .map(|d| d.keys.iter().map(|k| self.key(k)).collect())
             .unwrap_or_default()
     }
@@ -159,11 +175,13 @@ mod tests {
             vec![
                 DocumentGuards {
                     kind: Some("Deployment".into()),
-                    keys: BTreeSet::new(),
+                    around: BTreeSet::new(),
+                    keys: BTreeSet::from(["tls.enabled".to_string()]),
                 },
                 DocumentGuards {
                     kind: Some("Service".into()),
-                    keys: BTreeSet::from(["metrics.enabled".to_string()]),
+                    around: BTreeSet::from(["metrics.enabled".to_string()]),
+                    keys: BTreeSet::from(["metrics.enabled".to_string(), "metrics.port".to_string()]),
                 },
             ],
         );
@@ -174,5 +192,11 @@ mod tests {
             .collect();
         assert_eq!(keys, ["metrics.enabled"]);
         assert!(space.guards_of("c/templates/x.yaml", "Deployment").is_empty());
+        let reads: Vec<String> = space
+            .reads_of("c/templates/x.yaml", "Service")
+            .into_iter()
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(reads, ["metrics.enabled", "metrics.port"]);
     }
 }

@@ -24,7 +24,11 @@ pub fn render(audit: &Audit<'_>) -> String {
         ));
         // `--explore-values`: where the values that decide it are set.
         for key in audit.values_keys(finding) {
-            if let (Some(file), Some(line)) = (&key.file, key.line) {
+            // A values file inside a subchart's archive is no place to jump to.
+            if let (Some(file), Some(line)) = (
+                key.file.as_ref().filter(|f| std::path::Path::new(f).is_file()),
+                key.line,
+            ) {
                 out.push_str(&format!(
                     "{}:{line}:1: note: {} is decided by values key {}\n",
                     for_terminal_line(file),

@@ -225,7 +225,9 @@ fn values_locations(audit: &Audit<'_>, finding: &Finding<'_>) -> Vec<Location> {
     audit
         .values_keys(finding)
         .iter()
+        // A values file inside a subchart's archive is no file to point at.
         .filter_map(|key| Some((key, key.file.as_deref()?, key.line?)))
+        .filter(|(_, file, _)| std::path::Path::new(file).is_file())
         .enumerate()
         .map(|(i, (key, file, line))| Location {
             id: Some(finding.subjects.len() + i),

@@ -70,15 +70,16 @@ pub fn section(explored: &Explored) -> String {
             out.push_str(&format!("      with {}\n", with.join("; or ")));
             if !finding.guarded_by.is_empty() {
                 out.push_str(&format!(
-                    "      its object's template reads {}\n",
+                    "      its object renders only with {}\n",
                     keys(&finding.guarded_by, chart)
                 ));
             }
         }
     }
-    let removing: Vec<&VariantReport> = explored
-        .variants
+    let telling = explored.telling();
+    let removing: Vec<&VariantReport> = telling
         .iter()
+        .copied()
         .filter(|v| matches!(&v.outcome, Outcome::Rendered { removes, exposure, .. } if !removes.is_empty() || !exposure.is_empty()))
         .collect();
     if !removing.is_empty() {
@@ -102,6 +103,12 @@ pub fn section(explored: &Explored) -> String {
             if !removed.is_empty() {
                 out.push_str(&format!("      removes {}\n", removed.join("; ")));
             }
+            if let Outcome::Rendered { appears, .. } = &variant.outcome {
+                if !appears.is_empty() {
+                    let brought: Vec<String> = appears.iter().map(FindingRef::describe).collect();
+                    out.push_str(&format!("      and brings {} (above)\n", brought.join("; ")));
+                }
+            }
             for change in exposure {
                 out.push_str(&format!(
                     "      changes the exposure of {}: {} -> {}\n",
@@ -112,14 +119,13 @@ pub fn section(explored: &Explored) -> String {
             }
         }
     }
-    let unchanged: Vec<String> = explored
-        .variants
+    let unchanged: Vec<String> = telling
         .iter()
         .filter(|v| {
             matches!(&v.outcome, Outcome::Rendered { appears, removes, exposure, .. }
                 if appears.is_empty() && removes.is_empty() && exposure.is_empty())
         })
-        .map(VariantReport::describe)
+        .map(|v| v.describe())
         .collect();
     if !unchanged.is_empty() {
         out.push_str(&format!("  No finding changed with: {}\n", unchanged.join("; ")));

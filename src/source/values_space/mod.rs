@@ -11,9 +11,9 @@
 //! `--max-renders`. The chart's subcharts that are directories are read
 //! too, their keys under the subchart's alias.
 
+mod chart_files;
 mod templates;
 
-use super::chart_toggles::{chart_name, file_name, subcharts, template_texts};
 use super::helm::{Helm, HelmError, RenderRequest};
 use crate::model::{Input, Setting, ValuesKey, ValuesSpace, Variant};
 use crate::yaml::{parse_documents, Node};
@@ -31,15 +31,6 @@ struct Offered {
     flips: Vec<(String, bool)>,
 }
 
-/// One chart directory's templates and values, or a subchart's under its key.
-struct ChartPart {
-    /// `stack.` for the parent's keys... empty for the parent, `redis.` for a subchart.
-    key_prefix: String,
-    /// Helm's `# Source:` prefix of its templates (`stack/templates/`).
-    source_prefix: String,
-    dir: std::path::PathBuf,
-}
-
 /// Find what is worth rendering in the chart `request` names (a chart
 /// directory), with the user's own values counted as the defaults.
 /// Problems with the chart's schema are warnings: the exploration goes on
@@ -48,19 +39,7 @@ pub fn explore(request: &RenderRequest, max_renders: usize) -> Result<(ValuesSpa
     require_chart_directory(request)?;
     let dir = Path::new(&request.chart);
     let mut warnings = Vec::new();
-    let name = chart_name(&dir.join("Chart.yaml")).unwrap_or_else(|| file_name(dir));
-    let mut parts = vec![ChartPart {
-        key_prefix: String::new(),
-        source_prefix: format!("{name}/templates/"),
-        dir: dir.to_path_buf(),
-    }];
-    for sub in subcharts(dir).into_iter().filter(|s| s.path.is_dir()) {
-        parts.push(ChartPart {
-            key_prefix: format!("{}.", sub.key()),
-            source_prefix: format!("{name}/charts/{}/templates/", sub.key()),
-            dir: sub.path.clone(),
-        });
-    }
+    let parts = chart_files::parts(dir)?;
 
     // Values: a subchart's defaults first, the parent's (which override
     // them) last.
@@ -68,37 +47,32 @@ pub fn explore(request: &RenderRequest, max_renders: usize) -> Result<(ValuesSpa
     let mut keys: BTreeMap<String, ValuesKey> = BTreeMap::new();
     let mut scalars: BTreeMap<String, String> = BTreeMap::new();
     for part in parts.iter().rev() {
-        let file = part.dir.join("values.yaml");
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        match parse_documents(&text, 1) {
-            Ok(documents) => {
-                for document in &documents {
-                    let file = file.display().to_string();
-                    let mut found = Found {
-                        keys: &mut keys,
-                        scalars: &mut scalars,
-                        offered: &mut offered,
-                    };
-                    read_values(document, &part.key_prefix, &file, &mut found);
+        let file = part.files.shown("values.yaml");
+        if let Some(text) = part.files.get("values.yaml") {
+            match parse_documents(text, 1) {
+                Ok(documents) => {
+                    for document in &documents {
+                        let mut found = Found {
+                            keys: &mut keys,
+                            scalars: &mut scalars,
+                            offered: &mut offered,
+                        };
+                        read_values(document, &part.key_prefix, &file, true, &mut found);
+                    }
                 }
+                // helm fails on it too: the defaults' render says so.
+                Err(e) => warnings.push(format!(
+                    "{file}:{}: not valid YAML ({}); its keys are not explored",
+                    e.line, e.message
+                )),
             }
-            // helm fails on it too: the defaults' render says so.
-            Err(e) => warnings.push(format!(
-                "{}:{}: not valid YAML ({}); its keys are not explored",
-                file.display(),
-                e.line,
-                e.message
-            )),
         }
-        let schema = part.dir.join("values.schema.json");
-        if let Ok(text) = std::fs::read_to_string(&schema) {
-            match serde_json::from_str::<serde_json::Value>(&text) {
+        if let Some(text) = part.files.get("values.schema.json") {
+            match serde_json::from_str::<serde_json::Value>(text) {
                 Ok(schema) => read_schema(&schema, &part.key_prefix, &keys, &scalars, &mut offered),
                 Err(e) => warnings.push(format!(
                     "{}: not JSON ({e}); its booleans and enums are not explored",
-                    schema.display()
+                    part.files.shown("values.schema.json")
                 )),
             }
         }
@@ -106,12 +80,13 @@ pub fn explore(request: &RenderRequest, max_renders: usize) -> Result<(ValuesSpa
     apply_user_values(request, &mut offered);
 
     // Templates: helpers are global to a chart and its subcharts.
-    let texts: Vec<(&ChartPart, String, String)> = parts
+    let texts: Vec<(&chart_files::Part, &str, &str)> = parts
         .iter()
         .flat_map(|part| {
-            template_texts(&part.dir.join("templates"))
-                .into_iter()
-                .map(move |(relative, text)| (part, relative, text))
+            part.files
+                .files
+                .iter()
+                .filter_map(move |(path, text)| Some((part, path.strip_prefix("templates/")?, text.as_str())))
         })
         .collect();
     let mut helpers = Helpers::default();
@@ -149,7 +124,7 @@ pub fn explore(request: &RenderRequest, max_renders: usize) -> Result<(ValuesSpa
     }
 
     // The candidates in the values files' order, parent first.
-    let parent_values = Some(dir.join("values.yaml").display().to_string());
+    let parent_values = parts.first().map(|p| p.files.shown("values.yaml"));
     let mut candidates: Vec<&Offered> = offered.values().filter(|o| deciding.contains(&o.key.key)).collect();
     candidates.sort_by_key(|o| {
         (
@@ -227,9 +202,13 @@ struct Found<'a> {
     offered: &'a mut BTreeMap<String, Offered>,
 }
 
-fn read_values(node: &Node, prefix: &str, file: &str, found: &mut Found<'_>) {
+fn read_values(node: &Node, prefix: &str, file: &str, top: bool, found: &mut Found<'_>) {
     for (key, value) in node.entries() {
-        let path = format!("{prefix}{}", key.text);
+        // Helm hands a subchart's `global` to every chart: one key.
+        let path = match top && key.text == "global" {
+            true => "global".to_string(),
+            false => format!("{prefix}{}", key.text),
+        };
         let located = ValuesKey {
             key: path.clone(),
             file: Some(file.to_string()),
@@ -249,7 +228,7 @@ fn read_values(node: &Node, prefix: &str, file: &str, found: &mut Found<'_>) {
                 },
             );
         } else if value.is_map() {
-            read_values(value, &format!("{path}."), file, found);
+            read_values(value, &format!("{path}."), file, false, found);
         }
     }
 }

@@ -250,9 +250,14 @@ pub fn read_template(text: &str, helpers: &Helpers) -> TemplateReading {
             let end = documents.get(i + 1).copied().unwrap_or(text.len());
             DocumentGuards {
                 kind: literal_kind(&text[start..end]),
-                keys: BTreeSet::new(),
+                ..DocumentGuards::default()
             }
         })
+        .collect();
+    let spans: Vec<Option<(usize, usize)>> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, &start)| content_span(text, start, documents.get(i + 1).copied().unwrap_or(text.len())))
         .collect();
     let document_of = |offset: usize| documents.iter().rposition(|&s| s <= offset).unwrap_or(0);
     let in_define = |stack: &[Frame]| stack.iter().any(|f| f.define);
@@ -312,10 +317,14 @@ pub fn read_template(text: &str, helpers: &Helpers) -> TemplateReading {
                 if set.len() > 1 {
                     reading.together.insert(set.iter().cloned().collect());
                 }
-                // The documents the block touches sit in its conditions.
+                // The documents the block touches sit in its conditions;
+                // those it holds whole are rendered only under them.
                 let (first, last) = (document_of(frame.body_start), document_of(action.start));
-                for document in &mut reading.documents[first..=last] {
+                for (document, span) in reading.documents[first..=last].iter_mut().zip(&spans[first..=last]) {
                     document.keys.extend(set.iter().cloned());
+                    if span.is_some_and(|(from, to)| frame.body_start <= from && to <= action.start) {
+                        document.around.extend(set.iter().cloned());
+                    }
                 }
             }
             _ => {
@@ -347,6 +356,24 @@ fn document_starts(text: &str) -> Vec<usize> {
         }
     }
     starts
+}
+
+/// Where a document's own lines are, from the start of the first to the
+/// end of the last: not blank, not `---`, not a line that is only a
+/// template action (`{{- if … }}`, `{{- end }}`).
+fn content_span(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let mut span: Option<(usize, usize)> = None;
+    let mut offset = start;
+    for line in text[start..end].split_inclusive('\n') {
+        let trimmed = line.trim();
+        let only_action = trimmed.starts_with("{{") && trimmed.ends_with("}}") && trimmed.matches("{{").count() == 1;
+        if !(trimmed.is_empty() || trimmed == "---" || only_action) {
+            let line_end = offset + line.trim_end().len();
+            span = Some((span.map_or(offset, |(from, _)| from), line_end));
+        }
+        offset += line.len();
+    }
+    span
 }
 
 /// `Deployment` of a document's `kind: Deployment` line at column 0.
@@ -451,5 +478,10 @@ mod tests {
         assert!(r.documents[0].keys.is_empty());
         assert_eq!(r.documents[1].kind.as_deref(), Some("NetworkPolicy"));
         assert_eq!(r.documents[1].keys, BTreeSet::from(["np".to_string()]));
+        assert_eq!(r.documents[1].around, BTreeSet::from(["np".to_string()]));
+        // A condition inside a document is read by it, not around it.
+        let r = read("kind: Deployment\nspec:\n  {{- if .Values.tls }}\n  ports: []\n  {{- end }}\n");
+        assert_eq!(r.documents[0].keys, BTreeSet::from(["tls".to_string()]));
+        assert!(r.documents[0].around.is_empty());
     }
 }
