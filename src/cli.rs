@@ -201,8 +201,9 @@ pub struct ExploreArgs {
     /// Render the chart (a chart directory) again with each values key it offers that decides a
     /// Service, a port, a NetworkPolicy, hostNetwork, labels, an Ingress or a monitor flipped
     /// (booleans of values.yaml, booleans and enums of values.schema.json), then pairs that guard
-    /// the same object; report which findings only some values bring, which values remove
-    /// findings, and for each finding the values keys that decide it
+    /// the same object; lint: which findings only some values bring, which values remove
+    /// findings, and for each finding the values keys that decide it; reach: a row per render
+    /// (ports open to any pod, to outside, isolated); fix: the values that remove findings
     #[arg(long = "explore-values", help_heading = "Values")]
     pub explore_values: bool,
     /// With --explore-values: render at most this many variants (single flips first)
@@ -330,6 +331,8 @@ pub struct ReachArgs {
     /// of an input of more than 20 workloads always is)
     #[arg(long, help_heading = "Output")]
     pub grouped: bool,
+    #[command(flatten)]
+    pub explore: ExploreArgs,
     /// Output format (json, jsonl: rows and source groups as data, docs/json-schema.md; csv: a
     /// line per destination port; dot: a Graphviz graph)
     #[arg(short = 'o', long, value_enum, default_value = "human", help_heading = "Output")]

@@ -347,3 +347,33 @@ fn a_packaged_subchart_is_explored_under_its_alias() {
         ["M6 Deployment/default/release-name-web"]
     );
 }
+
+#[test]
+fn reach_counts_each_renders_open_ports() {
+    if skip_without_helm() {
+        return;
+    }
+    let out = netaudit(&["reach", CHART, "--explore-values", "-o", "json"], &helm(3));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let row = |values: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["values"] == values)
+            .unwrap_or_else(|| panic!("no row {values}: {rows:#}"))
+            .clone()
+    };
+    let counts = |r: Value| ["ports", "open_to_any_pod", "isolated", "host_network"].map(|k| r[k].as_u64().unwrap());
+    assert_eq!(counts(row("(defaults)")), [1, 1, 0, 0]);
+    assert_eq!(counts(row("networkPolicy.enabled=true")), [1, 0, 1, 0]);
+    assert_eq!(counts(row("hostNetwork=true")), [1, 1, 0, 1]);
+    assert!(row("tls.enabled=true")["not_rendered"]
+        .as_str()
+        .unwrap()
+        .contains("tls.secretName is required"));
+
+    let out = netaudit(&["reach", CHART, "--explore-values", "-o", "dot"], &helm(3));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not take"), "{}", stderr(&out));
+}

@@ -222,6 +222,9 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
         bail!("--summary is a table: -o human, json, jsonl or csv");
     }
     let specs = specs(&args.inputs, "reach")?;
+    if args.explore.explore_values {
+        return reach_values(args, &specs, &to);
+    }
     let mut inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     if args.inputs.enable_chart_policies {
         inputs = with_chart_policies(&specs, &inputs)?.0;
@@ -268,6 +271,69 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     };
     leave_to_exit(reach);
     leave_to_exit(eval);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    write_output(args.output_file.as_deref(), &text)?;
+    Ok(0)
+}
+
+/// `reach --explore-values`: a row per render of the first chart's values
+/// (the defaults first): its ports in `to`, open to what.
+fn reach_values(args: &ReachArgs, specs: &[InputSpec], to: &[Part]) -> Result<u8> {
+    if args.inputs.enable_chart_policies || !args.from.is_empty() || args.output == ReachFormat::Dot {
+        bail!("--explore-values counts each render's ports (a row per variant): it does not take --enable-chart-policies, --from or -o dot");
+    }
+    let request = match specs.first() {
+        Some(InputSpec::Chart(request)) => request,
+        _ => bail!("--explore-values explores a chart's values: give a CHART directory"),
+    };
+    values_space::require_chart_directory(request)?;
+    let inputs = source::acquire_within(specs, args.inputs.max_input_size)?;
+    let (space, warnings) = values_space::explore(request, args.explore.max_renders)?;
+    for warning in &warnings {
+        note(&format!("warning: {warning}"));
+    }
+    let jobs = args
+        .explore
+        .jobs
+        .map_or_else(|| crate::model::parallel::threads_for(usize::MAX), usize::from);
+    let rendered = values_space::render_variants(request, &space, jobs, args.explore.render_timeout, |_| {})?;
+    let row = |values: String, inputs: Vec<Input>| -> Result<grouped::VariantReach> {
+        let manifests = Manifests::load(inputs, Detail::Checks)?;
+        let index = manifests.index();
+        let eval = Evaluator::new(&index);
+        let reach = Reachability::of(&eval, &index);
+        Ok(grouped::VariantReach::of(values, &grouped::summary(&reach, &index, to)))
+    };
+    let mut rows = vec![row("(defaults)".to_string(), inputs.clone())?];
+    for (variant, result) in space.variants.iter().zip(rendered) {
+        rows.push(match result {
+            Ok(input) => {
+                let mut variant_inputs = inputs.clone();
+                variant_inputs[0] = input;
+                row(variant.describe(), variant_inputs)?
+            }
+            Err(not_rendered) => grouped::VariantReach {
+                values: variant.describe(),
+                not_rendered: Some(not_rendered.to_string()),
+                ..grouped::VariantReach::default()
+            },
+        });
+    }
+    let shown = |text: String| crate::model::terminal::for_terminal(&text).into_owned();
+    let mut text = match args.output {
+        ReachFormat::Human => shown(report::reach::variants(&rows)),
+        ReachFormat::Json => serde_json::to_string_pretty(&rows).context("cannot serialize the rows")?,
+        ReachFormat::Jsonl => rows
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<serde_json::Result<Vec<_>>>()
+            .context("cannot serialize the rows")?
+            .join("\n"),
+        ReachFormat::Csv => shown(report::reach::variants_csv(&rows)),
+        ReachFormat::Dot => unreachable!("refused above"),
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }

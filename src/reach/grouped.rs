@@ -278,6 +278,39 @@ pub struct NamespaceSummary {
     pub host_network: usize,
 }
 
+/// `reach --explore-values`: one render's ports, summed over its namespaces.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct VariantReach {
+    /// `(defaults)`, or the variant's settings (`hostNetwork=true`).
+    pub values: String,
+    /// Why the variant has no row (helm's reason, or the timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rendered: Option<String>,
+    pub workloads: usize,
+    pub ports: usize,
+    pub open_to_any_pod: usize,
+    pub open_to_outside: usize,
+    pub isolated: usize,
+    pub host_network: usize,
+}
+
+impl VariantReach {
+    /// The namespaces' rows of one render, summed.
+    pub fn of(values: String, rows: &[NamespaceSummary]) -> VariantReach {
+        let sum = |f: fn(&NamespaceSummary) -> usize| rows.iter().map(f).sum();
+        VariantReach {
+            values,
+            not_rendered: None,
+            workloads: sum(|r| r.workloads),
+            ports: sum(|r| r.ports),
+            open_to_any_pod: sum(|r| r.open_to_any_pod),
+            open_to_outside: sum(|r| r.open_to_outside),
+            isolated: sum(|r| r.isolated),
+            host_network: sum(|r| r.host_network),
+        }
+    }
+}
+
 /// `reach --summary`: a row per namespace of the destinations in `to`.
 pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<NamespaceSummary> {
     let mut by_namespace: BTreeMap<&str, (NamespaceSummary, BTreeSet<usize>)> = BTreeMap::new();

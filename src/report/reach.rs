@@ -3,7 +3,7 @@
 //! per namespace, CSV (a line per destination port) and Graphviz.
 
 use crate::model::words::{count, thousands};
-use crate::reach::grouped::{Grouped, NamespaceSummary, Row};
+use crate::reach::grouped::{Grouped, NamespaceSummary, Row, VariantReach};
 use crate::reach::matrix::Matrix;
 use std::fmt::Write as _;
 
@@ -226,6 +226,90 @@ pub fn summary(rows: &[NamespaceSummary]) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    out
+}
+
+/// `reach --explore-values`: a row per render of the chart's values.
+pub fn variants(rows: &[VariantReach]) -> String {
+    let header = [
+        "values",
+        "workloads",
+        "ports",
+        "any pod",
+        "outside",
+        "isolated",
+        "hostNetwork",
+    ];
+    let mut table: Vec<[String; 7]> = vec![header.map(String::from)];
+    for r in rows {
+        match &r.not_rendered {
+            Some(reason) => table.push([
+                r.values.clone(),
+                format!("did not render: {reason}"),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]),
+            None => table.push([
+                r.values.clone(),
+                thousands(r.workloads),
+                thousands(r.ports),
+                thousands(r.open_to_any_pod),
+                thousands(r.open_to_outside),
+                thousands(r.isolated),
+                thousands(r.host_network),
+            ]),
+        }
+    }
+    // A reason is as wide as it is: it does not widen the column.
+    let widths: Vec<usize> = (0..7)
+        .map(|c| {
+            table
+                .iter()
+                .filter(|r| c != 1 || !r[1].starts_with("did not render"))
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::from(
+        "Ports of each render of the chart's values: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
+    );
+    for r in &table {
+        let mut line = format!("{:<w$}", r[0], w = widths[0]);
+        if r[1].starts_with("did not render") {
+            let _ = write!(line, "  {}", r[1]);
+        } else {
+            for c in 1..7 {
+                let _ = write!(line, "  {:>w$}", r[c], w = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `reach --explore-values -o csv`.
+pub fn variants_csv(rows: &[VariantReach]) -> String {
+    let mut out =
+        String::from("values,not_rendered,workloads,ports,open_to_any_pod,open_to_outside,isolated,host_network\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            field(&r.values),
+            field(r.not_rendered.as_deref().unwrap_or("")),
+            r.workloads,
+            r.ports,
+            r.open_to_any_pod,
+            r.open_to_outside,
+            r.isolated,
+            r.host_network
+        );
     }
     out
 }

@@ -334,6 +334,15 @@ pub enum NotRendered {
     TimedOut(u64),
 }
 
+impl std::fmt::Display for NotRendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotRendered::Failed(reason) => f.write_str(reason),
+            NotRendered::TimedOut(seconds) => write!(f, "stopped after {seconds} s (--render-timeout)"),
+        }
+    }
+}
+
 /// Render every variant of `space` (with the user's other flags of
 /// `request`), `jobs` at a time, each within `timeout`.
 pub fn render_variants(
