@@ -10,7 +10,7 @@ pub mod install;
 pub mod lint;
 mod progress;
 pub mod usage;
-mod values;
+pub mod values;
 
 use crate::cli::{ColorChoice, RenderArgs, ReportArgs};
 use crate::engine::config::Config;

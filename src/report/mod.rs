@@ -14,6 +14,7 @@ pub mod sarif;
 pub mod summary;
 pub mod template;
 pub mod values;
+pub mod values_corpus;
 
 use crate::checks::Subject;
 use crate::engine::Audit;
