@@ -247,6 +247,18 @@ fn a_render_past_its_timeout_is_listed_and_the_rest_reported() {
     assert_eq!(metrics["outcome"], "timed_out");
     assert_eq!(metrics["seconds"], 2);
     assert_eq!(variant(&json, "hostNetwork=true")["outcome"], "rendered");
+
+    // A defaults' render that never ends is one line and exit 2.
+    std::fs::write(&slow, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = netaudit(&["lint", CHART, "--explore-values", "--render-timeout", "1s"], &slow);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did not finish within 1 s; it was stopped"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

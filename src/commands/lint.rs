@@ -128,9 +128,14 @@ fn live_inputs(args: &LintArgs, specs: &[InputSpec], audited: &Manifests) -> Res
 }
 
 pub fn run(args: &LintArgs) -> Result<u8> {
-    let specs = specs(&args.inputs, "lint")?;
+    let mut specs = specs(&args.inputs, "lint")?;
     if args.explore.explore_values {
         explorable(args, &specs)?;
+        // The defaults' render is held to the variants' timeout too: a
+        // template that never ends is one line, not a hang.
+        if let Some(InputSpec::Chart(request)) = specs.first_mut() {
+            request.timeout = Some(args.explore.render_timeout);
+        }
     }
     let inputs = source::acquire_within(&specs, args.inputs.max_input_size)?;
     let config = load_config(args.report.config.as_deref(), &inputs)?;
