@@ -248,18 +248,12 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     let shown = |text: String| crate::model::terminal::for_terminal(&text).into_owned();
     let mut text = if args.summary {
         let rows = grouped::summary(&reach, &index, &to);
-        match args.output {
-            ReachFormat::Human => shown(report::reach::summary(&rows)),
-            ReachFormat::Json => serde_json::to_string_pretty(&rows).context("cannot serialize the summary")?,
-            ReachFormat::Jsonl => rows
-                .iter()
-                .map(serde_json::to_string)
-                .collect::<serde_json::Result<Vec<_>>>()
-                .context("cannot serialize the summary")?
-                .join("\n"),
-            ReachFormat::Csv => shown(report::reach::summary_csv(&rows)),
-            ReachFormat::Dot => unreachable!("refused above"),
-        }
+        table_text(
+            &rows,
+            args.output,
+            report::reach::summary(&rows),
+            report::reach::summary_csv(&rows),
+        )?
     } else if args.output == ReachFormat::Human && !args.grouped && index.workloads.len() <= MATRIX_WORKLOADS {
         let matrix = Matrix::with(&eval, &index).restricted(&index, &to, &from);
         // Workload and namespace names: shown, never acted on by the terminal.
@@ -326,24 +320,36 @@ fn reach_values(args: &ReachArgs, specs: &[InputSpec], to: &[Part]) -> Result<u8
             },
         });
     }
+    let mut text = table_text(
+        &rows,
+        args.output,
+        report::reach::variants(&rows),
+        report::reach::variants_csv(&rows),
+    )?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    write_output(args.output_file.as_deref(), &text)?;
+    Ok(0)
+}
+
+/// A table of rows in `format`: as text (`human`, `csv`, what a terminal
+/// would act on escaped) or as data (json, one object a line for jsonl).
+/// `-o dot` is refused before.
+fn table_text<T: serde::Serialize>(rows: &[T], format: ReachFormat, human: String, csv: String) -> Result<String> {
     let shown = |text: String| crate::model::terminal::for_terminal(&text).into_owned();
-    let mut text = match args.output {
-        ReachFormat::Human => shown(report::reach::variants(&rows)),
-        ReachFormat::Json => serde_json::to_string_pretty(&rows).context("cannot serialize the rows")?,
+    Ok(match format {
+        ReachFormat::Human => shown(human),
+        ReachFormat::Csv => shown(csv),
+        ReachFormat::Json => serde_json::to_string_pretty(rows).context("cannot serialize the rows")?,
         ReachFormat::Jsonl => rows
             .iter()
             .map(serde_json::to_string)
             .collect::<serde_json::Result<Vec<_>>>()
             .context("cannot serialize the rows")?
             .join("\n"),
-        ReachFormat::Csv => shown(report::reach::variants_csv(&rows)),
-        ReachFormat::Dot => unreachable!("refused above"),
-    };
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    write_output(args.output_file.as_deref(), &text)?;
-    Ok(0)
+        ReachFormat::Dot => bail!("-o dot draws the rows of destination ports: it does not draw this table"),
+    })
 }
 
 /// `--to`/`--from` values, parsed.

@@ -192,99 +192,83 @@ pub fn summary(rows: &[NamespaceSummary]) -> String {
     if rows.is_empty() {
         return "No destination port matches: nothing to show.\n".to_string();
     }
-    let header = [
-        "namespace",
-        "workloads",
-        "ports",
-        "any pod",
-        "outside",
-        "isolated",
-        "hostNetwork",
-    ];
-    let mut table: Vec<[String; 7]> = vec![header.map(String::from)];
-    for r in rows {
-        table.push([
-            r.namespace.clone(),
-            thousands(r.workloads),
-            thousands(r.ports),
-            thousands(r.open_to_any_pod),
-            thousands(r.open_to_outside),
-            thousands(r.isolated),
-            thousands(r.host_network),
-        ]);
-    }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let counts = [
+                r.workloads,
+                r.ports,
+                r.open_to_any_pod,
+                r.open_to_outside,
+                r.isolated,
+                r.host_network,
+            ];
+            (r.namespace.clone(), Ok(counts))
+        })
         .collect();
-    let mut out = String::from(
+    port_table(
         "Ports per namespace: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
-    );
-    for r in &table {
-        let mut line = format!("{:<w$}", r[0], w = widths[0]);
-        for c in 1..7 {
-            let _ = write!(line, "  {:>w$}", r[c], w = widths[c]);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+        "namespace",
+        lines,
+    )
 }
 
 /// `reach --explore-values`: a row per render of the chart's values.
 pub fn variants(rows: &[VariantReach]) -> String {
-    let header = [
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let counts = [
+                r.workloads,
+                r.ports,
+                r.open_to_any_pod,
+                r.open_to_outside,
+                r.isolated,
+                r.host_network,
+            ];
+            (r.values.clone(), r.not_rendered.clone().map_or(Ok(counts), Err))
+        })
+        .collect();
+    port_table(
+        "Ports of each render of the chart's values: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
         "values",
-        "workloads",
-        "ports",
-        "any pod",
-        "outside",
-        "isolated",
-        "hostNetwork",
-    ];
-    let mut table: Vec<[String; 7]> = vec![header.map(String::from)];
-    for r in rows {
-        match &r.not_rendered {
-            Some(reason) => table.push([
-                r.values.clone(),
-                format!("did not render: {reason}"),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-            ]),
-            None => table.push([
-                r.values.clone(),
-                thousands(r.workloads),
-                thousands(r.ports),
-                thousands(r.open_to_any_pod),
-                thousands(r.open_to_outside),
-                thousands(r.isolated),
-                thousands(r.host_network),
-            ]),
-        }
-    }
-    // A reason is as wide as it is: it does not widen the column.
-    let widths: Vec<usize> = (0..7)
+        lines,
+    )
+}
+
+/// The port counts' table of `--summary` and `--explore-values`: a name,
+/// then workloads, ports, open to any pod, to outside, isolated,
+/// hostNetwork, aligned; a row without counts says why after its name
+/// (it widens no column).
+fn port_table(title: &str, first: &str, rows: Vec<(String, Result<[usize; 6], String>)>) -> String {
+    let header = ["workloads", "ports", "any pod", "outside", "isolated", "hostNetwork"].map(String::from);
+    let cells: Vec<(String, Result<[String; 6], String>)> = std::iter::once((first.to_string(), Ok(header)))
+        .chain(
+            rows.into_iter()
+                .map(|(name, counts)| (name, counts.map(|c| c.map(thousands)))),
+        )
+        .collect();
+    let name_width = cells.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..6)
         .map(|c| {
-            table
+            cells
                 .iter()
-                .filter(|r| c != 1 || !r[1].starts_with("did not render"))
-                .map(|r| r[c].chars().count())
+                .filter_map(|(_, r)| r.as_ref().ok().map(|r| r[c].chars().count()))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let mut out = String::from(
-        "Ports of each render of the chart's values: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
-    );
-    for r in &table {
-        let mut line = format!("{:<w$}", r[0], w = widths[0]);
-        if r[1].starts_with("did not render") {
-            let _ = write!(line, "  {}", r[1]);
-        } else {
-            for c in 1..7 {
-                let _ = write!(line, "  {:>w$}", r[c], w = widths[c]);
+    let mut out = String::from(title);
+    for (name, row) in &cells {
+        let mut line = format!("{name:<name_width$}");
+        match row {
+            Ok(row) => {
+                for (cell, width) in row.iter().zip(&widths) {
+                    let _ = write!(line, "  {cell:>width$}");
+                }
+            }
+            Err(reason) => {
+                let _ = write!(line, "  did not render: {reason}");
             }
         }
         out.push_str(line.trim_end());

@@ -32,6 +32,21 @@ fn workloads_phrase(findings: &[&FindingRef]) -> String {
     format!("{} ({})", count(objects.len(), "object"), objects.join(", "))
 }
 
+/// `M6 on 2 objects (Deployment/a/x, Deployment/a/y)`, a check a part.
+fn by_check(findings: &[FindingRef]) -> Vec<String> {
+    let mut grouped: Vec<(&str, Vec<&FindingRef>)> = Vec::new();
+    for finding in findings {
+        match grouped.iter_mut().find(|(c, _)| *c == finding.check) {
+            Some((_, list)) => list.push(finding),
+            None => grouped.push((&finding.check, vec![finding])),
+        }
+    }
+    grouped
+        .iter()
+        .map(|(check, findings)| format!("{check} on {}", workloads_phrase(findings)))
+        .collect()
+}
+
 fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
@@ -88,17 +103,7 @@ pub fn section(explored: &Explored) -> String {
             let Outcome::Rendered { removes, exposure, .. } = &variant.outcome else {
                 continue;
             };
-            let mut by_check: Vec<(&str, Vec<&FindingRef>)> = Vec::new();
-            for finding in removes {
-                match by_check.iter_mut().find(|(c, _)| *c == finding.check) {
-                    Some((_, list)) => list.push(finding),
-                    None => by_check.push((&finding.check, vec![finding])),
-                }
-            }
-            let removed: Vec<String> = by_check
-                .iter()
-                .map(|(check, findings)| format!("{check} on {}", workloads_phrase(findings)))
-                .collect();
+            let removed = by_check(removes);
             out.push_str(&format!("    {}:\n", settings(variant, chart)));
             if !removed.is_empty() {
                 out.push_str(&format!("      removes {}\n", removed.join("; ")));
@@ -199,17 +204,7 @@ pub fn advice(explored: &Explored) -> Vec<String> {
         .iter()
         .filter_map(|variant| match &variant.outcome {
             Outcome::Rendered { appears, removes, .. } if appears.is_empty() && !removes.is_empty() => {
-                let mut by_check: Vec<(&str, Vec<&FindingRef>)> = Vec::new();
-                for finding in removes {
-                    match by_check.iter_mut().find(|(c, _)| *c == finding.check) {
-                        Some((_, list)) => list.push(finding),
-                        None => by_check.push((&finding.check, vec![finding])),
-                    }
-                }
-                let removed: Vec<String> = by_check
-                    .iter()
-                    .map(|(check, findings)| format!("{check} on {}", workloads_phrase(findings)))
-                    .collect();
+                let removed = by_check(removes);
                 let flags: Vec<String> = variant
                     .settings
                     .iter()
