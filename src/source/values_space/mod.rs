@@ -8,8 +8,8 @@
 //! `hostNetwork`, labels and selectors, an Ingress or a monitor
 //! (`templates.rs`), or a line that writes one. Each such key is flipped
 //! alone, then in pairs with the keys that guard the same block, up to
-//! `--max-renders`. The chart's subcharts that are directories are read
-//! too, their keys under the subchart's alias.
+//! `--max-renders`. The chart's subcharts are read too (directories or
+//! archives, `chart_files.rs`), their keys under the subchart's alias.
 
 mod chart_files;
 mod templates;
@@ -115,6 +115,7 @@ pub fn explore(request: &RenderRequest, max_renders: usize) -> Result<(ValuesSpa
             .into_iter()
             .map(|mut d| {
                 d.keys = d.keys.iter().map(scoped).collect();
+                d.around = d.around.iter().map(scoped).collect();
                 d
             })
             .collect();
@@ -513,7 +514,16 @@ mod tests {
         assert_eq!(space.variants[0].settings[0].key.line, Some(3), "the parent's line");
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("values.schema.json: not JSON"), "{warnings:?}");
-        assert!(space.templates.contains_key("stack/charts/redis/templates/np.yaml"));
+        let guards: Vec<String> = space
+            .guards_of("stack/charts/redis/templates/np.yaml", "NetworkPolicy")
+            .into_iter()
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(
+            guards,
+            ["redis.networkPolicy.enabled"],
+            "the subchart's key, under its alias"
+        );
     }
 
     #[test]
