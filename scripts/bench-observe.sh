@@ -36,11 +36,14 @@ case "$set_name" in
     ;;
   real)
     # A podman binary from before the flows runs one pod per StatefulSet:
-    # the ensembles form on kube only.
+    # the ensembles are compared on kube; on podman, one member each.
     charts=("real-redis:$root/testdata/charts/real-redis:")
     if [ "$runtime" = kube ]; then
       charts+=("zookeeper-ensemble:$root/testdata/charts/real-zookeeper:ensemble=true,jmx=false")
       charts+=("rabbitmq-cluster:$root/testdata/charts/real-rabbitmq:cluster=true")
+    else
+      charts+=("zookeeper:$root/testdata/charts/real-zookeeper:jmx=false")
+      charts+=("rabbitmq:$root/testdata/charts/real-rabbitmq:")
     fi
     ;;
   *) echo "bench-observe: unknown set $set_name (fixtures or real)" >&2; exit 2 ;;
