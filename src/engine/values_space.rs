@@ -151,8 +151,8 @@ pub struct Comparison<'d, 'a> {
     space: &'d ValuesSpace,
     before: BTreeMap<Identity, &'d Finding<'a>>,
     reports: Vec<VariantReport>,
-    /// The keys of the variants that removed each finding of the defaults.
-    removed_by: BTreeMap<Identity, BTreeSet<ValuesKey>>,
+    /// The keys of each variant that removed a finding of the defaults.
+    removed_by: BTreeMap<Identity, Vec<BTreeSet<ValuesKey>>>,
 }
 
 impl<'d, 'a> Comparison<'d, 'a> {
@@ -195,7 +195,7 @@ impl<'d, 'a> Comparison<'d, 'a> {
                                 self.removed_by
                                     .entry(key.clone())
                                     .or_default()
-                                    .extend(variant.settings.iter().map(|s| s.key.clone()));
+                                    .push(variant.settings.iter().map(|s| s.key.clone()).collect());
                             }
                             removes.push(removed);
                         }
@@ -233,7 +233,17 @@ impl<'d, 'a> Comparison<'d, 'a> {
             .iter()
             .map(|f| {
                 let mut keys: BTreeSet<ValuesKey> = FindingRef::of(f, self.space).guarded_by.into_iter().collect();
-                keys.extend(self.removed_by.get(&identity(f)).into_iter().flatten().cloned());
+                // The smallest variants that removed it: a pair whose one
+                // key alone removes it names only that key.
+                let removers = self.removed_by.get(&identity(f)).map_or(&[][..], Vec::as_slice);
+                for set in removers {
+                    if !removers
+                        .iter()
+                        .any(|smaller| smaller.len() < set.len() && smaller.is_subset(set))
+                    {
+                        keys.extend(set.iter().cloned());
+                    }
+                }
                 keys.into_iter().collect()
             })
             .collect();
