@@ -261,10 +261,9 @@ fn count_namespaces<'w, 'a: 'w>(workloads: impl Iterator<Item = &'w Workload<'a>
         .len()
 }
 
-/// Per namespace: how many destination ports are open to what.
-#[derive(Debug, Default, Serialize)]
-pub struct NamespaceSummary {
-    pub namespace: String,
+/// How many destination ports are open to what, and of how many workloads.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct PortCounts {
     pub workloads: usize,
     pub ports: usize,
     /// Ports an arbitrary pod of another namespace may connect to.
@@ -278,6 +277,38 @@ pub struct NamespaceSummary {
     pub host_network: usize,
 }
 
+impl PortCounts {
+    /// Workloads, ports, open to any pod, to outside, isolated,
+    /// hostNetwork: the columns of the tables.
+    pub fn cells(&self) -> [usize; 6] {
+        [
+            self.workloads,
+            self.ports,
+            self.open_to_any_pod,
+            self.open_to_outside,
+            self.isolated,
+            self.host_network,
+        ]
+    }
+
+    fn add(&mut self, other: &PortCounts) {
+        self.workloads += other.workloads;
+        self.ports += other.ports;
+        self.open_to_any_pod += other.open_to_any_pod;
+        self.open_to_outside += other.open_to_outside;
+        self.isolated += other.isolated;
+        self.host_network += other.host_network;
+    }
+}
+
+/// Per namespace: how many destination ports are open to what.
+#[derive(Debug, Default, Serialize)]
+pub struct NamespaceSummary {
+    pub namespace: String,
+    #[serde(flatten)]
+    pub counts: PortCounts,
+}
+
 /// `reach --explore-values`: one render's ports, summed over its namespaces.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct VariantReach {
@@ -286,27 +317,21 @@ pub struct VariantReach {
     /// Why the variant has no row (helm's reason, or the timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_rendered: Option<String>,
-    pub workloads: usize,
-    pub ports: usize,
-    pub open_to_any_pod: usize,
-    pub open_to_outside: usize,
-    pub isolated: usize,
-    pub host_network: usize,
+    #[serde(flatten)]
+    pub counts: PortCounts,
 }
 
 impl VariantReach {
     /// The namespaces' rows of one render, summed.
     pub fn of(values: String, rows: &[NamespaceSummary]) -> VariantReach {
-        let sum = |f: fn(&NamespaceSummary) -> usize| rows.iter().map(f).sum();
+        let mut total = PortCounts::default();
+        for row in rows {
+            total.add(&row.counts);
+        }
         VariantReach {
             values,
             not_rendered: None,
-            workloads: sum(|r| r.workloads),
-            ports: sum(|r| r.ports),
-            open_to_any_pod: sum(|r| r.open_to_any_pod),
-            open_to_outside: sum(|r| r.open_to_outside),
-            isolated: sum(|r| r.isolated),
-            host_network: sum(|r| r.host_network),
+            counts: total,
         }
     }
 }
@@ -322,8 +347,8 @@ pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<Name
         let answer = &reach.answers[dest.answer];
         let (row, seen) = by_namespace.entry(&workload.obj.namespace).or_default();
         seen.insert(dest.workload);
+        let (row, others) = (&mut row.counts, &answer.reached.others);
         row.ports += 1;
-        let others = &answer.reached.others;
         row.open_to_any_pod += usize::from(others.from_any_pod);
         row.open_to_outside += usize::from(others.from_outside);
         row.isolated += usize::from(!others.unrestricted && !others.from_any_pod && !others.from_outside);
@@ -333,7 +358,7 @@ pub fn summary(reach: &Reachability, index: &Index<'_>, to: &[Part]) -> Vec<Name
         .into_iter()
         .map(|(namespace, (mut row, seen))| {
             row.namespace = namespace.to_string();
-            row.workloads = seen.len();
+            row.counts.workloads = seen.len();
             row
         })
         .collect()

@@ -3,7 +3,7 @@
 //! per namespace, CSV (a line per destination port) and Graphviz.
 
 use crate::model::words::{count, thousands};
-use crate::reach::grouped::{Grouped, NamespaceSummary, Row, VariantReach};
+use crate::reach::grouped::{Grouped, NamespaceSummary, PortCounts, Row, VariantReach};
 use crate::reach::matrix::Matrix;
 use std::fmt::Write as _;
 
@@ -194,17 +194,7 @@ pub fn summary(rows: &[NamespaceSummary]) -> String {
     }
     let lines = rows
         .iter()
-        .map(|r| {
-            let counts = [
-                r.workloads,
-                r.ports,
-                r.open_to_any_pod,
-                r.open_to_outside,
-                r.isolated,
-                r.host_network,
-            ];
-            (r.namespace.clone(), Ok(counts))
-        })
+        .map(|r| (r.namespace.clone(), Ok(r.counts.cells())))
         .collect();
     port_table(
         "Ports per namespace: open to any pod (of another namespace), to outside the cluster, isolated (from both by a policy):\n",
@@ -218,15 +208,10 @@ pub fn variants(rows: &[VariantReach]) -> String {
     let lines = rows
         .iter()
         .map(|r| {
-            let counts = [
-                r.workloads,
-                r.ports,
-                r.open_to_any_pod,
-                r.open_to_outside,
-                r.isolated,
-                r.host_network,
-            ];
-            (r.values.clone(), r.not_rendered.clone().map_or(Ok(counts), Err))
+            (
+                r.values.clone(),
+                r.not_rendered.clone().map_or(Ok(r.counts.cells()), Err),
+            )
         })
         .collect();
     port_table(
@@ -284,35 +269,25 @@ pub fn variants_csv(rows: &[VariantReach]) -> String {
     for r in rows {
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{}",
             field(&r.values),
             field(r.not_rendered.as_deref().unwrap_or("")),
-            r.workloads,
-            r.ports,
-            r.open_to_any_pod,
-            r.open_to_outside,
-            r.isolated,
-            r.host_network
+            csv_counts(&r.counts)
         );
     }
     out
+}
+
+/// The counts of a row, comma-separated.
+fn csv_counts(counts: &PortCounts) -> String {
+    counts.cells().map(|n| n.to_string()).join(",")
 }
 
 /// `reach --summary -o csv`.
 pub fn summary_csv(rows: &[NamespaceSummary]) -> String {
     let mut out = String::from("namespace,workloads,ports,open_to_any_pod,open_to_outside,isolated,host_network\n");
     for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{}",
-            field(&r.namespace),
-            r.workloads,
-            r.ports,
-            r.open_to_any_pod,
-            r.open_to_outside,
-            r.isolated,
-            r.host_network
-        );
+        let _ = writeln!(out, "{},{}", field(&r.namespace), csv_counts(&r.counts));
     }
     out
 }

@@ -100,7 +100,13 @@ pub fn section(explored: &Explored) -> String {
     if !removing.is_empty() {
         out.push_str("  Removed by certain values:\n");
         for variant in removing {
-            let Outcome::Rendered { removes, exposure, .. } = &variant.outcome else {
+            let Outcome::Rendered {
+                appears,
+                removes,
+                exposure,
+                ..
+            } = &variant.outcome
+            else {
                 continue;
             };
             let removed = by_check(removes);
@@ -108,11 +114,9 @@ pub fn section(explored: &Explored) -> String {
             if !removed.is_empty() {
                 out.push_str(&format!("      removes {}\n", removed.join("; ")));
             }
-            if let Outcome::Rendered { appears, .. } = &variant.outcome {
-                if !appears.is_empty() {
-                    let brought: Vec<String> = appears.iter().map(FindingRef::describe).collect();
-                    out.push_str(&format!("      and brings {} (above)\n", brought.join("; ")));
-                }
+            if !appears.is_empty() {
+                let brought: Vec<String> = appears.iter().map(FindingRef::describe).collect();
+                out.push_str(&format!("      and brings {} (above)\n", brought.join("; ")));
             }
             for change in exposure {
                 out.push_str(&format!(
