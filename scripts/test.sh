@@ -12,7 +12,9 @@
 # tests/e2e_plugin.rs installs the plugin into both helms; it finds them through
 # NETAUDIT_HELM_V3 / NETAUDIT_HELM_V4, exported here. tests/nca_oracle.rs
 # needs IBM's Network Config Analyzer (scripts/setup-nca.sh: a venv under
-# ${XDG_CACHE_HOME:-~/.cache}/netaudit-nca, pip-installed once).
+# ${XDG_CACHE_HOME:-~/.cache}/netaudit-nca, pip-installed once), and
+# tests/policy_flavors.rs the CRD validators (scripts/setup-crd-validators.sh:
+# ${XDG_CACHE_HOME:-~/.cache}/netaudit-crd, npm-installed once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +42,13 @@ echo "==> scripts/setup-nca.sh (IBM's Network Config Analyzer in a venv under ~/
 NETAUDIT_NCA="$(bash scripts/setup-nca.sh | tail -n1)"
 export NETAUDIT_NCA
 export NETAUDIT_REQUIRE_NCA=1
+
+echo "==> scripts/setup-crd-validators.sh (Cilium's CRD schemas as validators, npm, under ~/.cache; installed once)"
+# tests/policy_flavors.rs validates the CiliumNetworkPolicies fix writes;
+# it finds the validators through NETAUDIT_CRD and fails without them.
+NETAUDIT_CRD="$(bash scripts/setup-crd-validators.sh | tail -n1)"
+export NETAUDIT_CRD
+export NETAUDIT_REQUIRE_CRD=1
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

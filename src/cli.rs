@@ -2,6 +2,7 @@
 //! derive nothing from clap; the value enums here mirror them.
 
 use crate::checks::Severity;
+use crate::fix::policy::flavors::Flavor;
 use crate::fix::policy::{ApiServer, EgressMode};
 use crate::report::Format;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -400,9 +401,34 @@ impl Egress {
     }
 }
 
+/// The language `fix` and `post-render` write policies in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFlavor {
+    /// networking.k8s.io/v1 NetworkPolicy (any CNI that enforces policies)
+    Kubernetes,
+    /// cilium.io/v2 CiliumNetworkPolicy (the API server as an entity, DNS through Cilium's proxy)
+    Cilium,
+    /// projectcalico.org/v3 NetworkPolicy (the API server as the Service default/kubernetes)
+    Calico,
+}
+
+impl PolicyFlavor {
+    pub fn flavor(self) -> Flavor {
+        match self {
+            PolicyFlavor::Kubernetes => Flavor::Kubernetes,
+            PolicyFlavor::Cilium => Flavor::Cilium,
+            PolicyFlavor::Calico => Flavor::Calico,
+        }
+    }
+}
+
 /// How `fix` and `post-render` write policies.
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
+    /// The policy language to write: the same flows in each, with the CNI's own constructs for the
+    /// API server, the nodes and the DNS where it has them
+    #[arg(long, value_enum, default_value = "kubernetes", help_heading = "Policies")]
+    pub flavor: PolicyFlavor,
     /// What the policies allow out of each workload
     #[arg(long, value_enum, default_value = "dns", help_heading = "Policies")]
     pub egress: Egress,
@@ -410,6 +436,12 @@ pub struct PolicyArgs {
     /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
     #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Policies")]
     pub api_server: Vec<ApiServer>,
+    /// Read where the API server is from the current kube context (KUBECONFIG, HELM_KUBECONTEXT):
+    /// the addresses and ports of the Endpoints default/kubernetes, one read-only GET. The
+    /// Kubernetes flavor names exactly those; Cilium and Calico name the API server their own way
+    /// and take its ports
+    #[arg(long, help_heading = "Policies", conflicts_with = "api_server")]
+    pub cluster: bool,
     /// Also write a policy for workloads the chart's own NetworkPolicies already select
     /// (policies add up: the pods are then allowed the union of both)
     #[arg(long = "also-covered", help_heading = "Policies")]
@@ -433,6 +465,12 @@ pub struct FixArgs {
     pub from_report: Option<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Also write baseline.yaml: the cluster-wide default of the release's namespaces in the
+    /// flavor's cluster-wide kind (ClusterNetworkPolicy of the Baseline tier,
+    /// CiliumClusterwideNetworkPolicy, Calico GlobalNetworkPolicy): all ingress and all egress
+    /// but DNS denied, unless a policy allows it
+    #[arg(long, help_heading = "Policies", conflicts_with = "check")]
+    pub baseline: bool,
     #[command(flatten)]
     pub explore: ExploreArgs,
     /// Directory to write into (created if missing)

@@ -761,3 +761,172 @@ fn fix_check_says_unknown_never_n_of_n_pass() {
         stderr(&out)
     );
 }
+
+/// `fix --manifests FILE --flavor FLAVOR [more]` into a fresh directory,
+/// without helm; then `fix --check` on what it wrote (the rendered manifests
+/// with the policies, and the baseline if any). Returns the directory and
+/// the check's needed-flow lines, each cut before the policies it names
+/// (whose names each flavor writes its own way), and its exit code.
+fn fix_then_check(manifests: &str, flavor: &str, more: &[&str]) -> (tempfile::TempDir, PathBuf, Vec<String>, i32) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("out");
+    let out = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["fix", "--manifests", manifests, "--flavor", flavor, "--output-dir"])
+        .arg(&dir)
+        .args(more)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "fix --flavor {flavor}: {}", stderr(&out));
+    let mut applied = String::new();
+    for file in ["rendered.yaml", "networkpolicies.yaml", "baseline.yaml"] {
+        if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+            applied.push_str(&format!("---\n{text}\n"));
+        }
+    }
+    let all = tmp.path().join("applied.yaml");
+    std::fs::write(&all, applied).unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_netaudit"))
+        .args(["fix", "--check", "--manifests"])
+        .arg(&all)
+        .output()
+        .unwrap();
+    let text = stdout(&check);
+    let needed = text.split("# Flows the NetworkPolicies allow").next().unwrap_or("");
+    let lines = needed
+        .lines()
+        .filter(|l| !l.starts_with("    needed:"))
+        .map(|l| {
+            l.split(" (in: ")
+                .next()
+                .unwrap()
+                .split(" (out: ")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .map(|l| l.split(" (denied").next().unwrap().to_string())
+        .collect();
+    (tmp, dir, lines, check.status.code().unwrap_or(-1))
+}
+
+/// Each flavor writes its own kinds, says so in the kustomization and the
+/// README, and `fix --check` on its output gives every needed flow the
+/// verdict it gives the Kubernetes flavor's (the API server, a webhook
+/// called from outside, DNS and Service references among them).
+#[test]
+fn every_flavor_writes_its_kinds_and_check_gives_the_same_verdicts() {
+    let manifests = "testdata/fix/platform.yaml";
+    let (_k, _kd, expected, code) = fix_then_check(manifests, "kubernetes", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        expected[0], "# Flows the application needs: 10 of 10 pass",
+        "{expected:#?}"
+    );
+    assert!(
+        expected.contains(&"allowed: Deployment/platform/operator -> (API server) 6443/TCP".to_string()),
+        "{expected:#?}"
+    );
+    for (flavor, kind, api_server) in [
+        (
+            "cilium",
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy",
+            "- kube-apiserver",
+        ),
+        (
+            "calico",
+            "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy",
+            "services:\n        name: kubernetes\n        namespace: default",
+        ),
+    ] {
+        let (_tmp, dir, lines, code) = fix_then_check(manifests, flavor, &[]);
+        assert_eq!((code, &lines), (0, &expected), "{flavor}");
+        let policies = std::fs::read_to_string(dir.join("networkpolicies.yaml")).unwrap();
+        assert_eq!(policies.matches(kind).count(), 6, "{flavor}: {policies}");
+        assert!(!policies.contains("networking.k8s.io"), "{flavor}: {policies}");
+        assert!(policies.contains(api_server), "{flavor}: {policies}");
+        assert!(
+            !policies.contains("0.0.0.0/0"),
+            "{flavor}: the API server is no address range"
+        );
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+        for text in [&readme, &kustomization] {
+            assert!(
+                text.contains(&format!("{flavor}.")) || text.contains(&format!("{flavor}/")),
+                "{text}"
+            );
+        }
+    }
+}
+
+/// `--baseline`: the cluster-wide default in each flavor's cluster-wide
+/// kind, in the kustomization, and judged with the policies: the pods an
+/// operator makes (no policy of fix selects them) are denied by it, which
+/// the README says in every flavor alike.
+#[test]
+fn the_baseline_denies_what_no_policy_allows_in_every_flavor() {
+    let manifests = "testdata/fix/monitoring-stack.yaml";
+    let mut verdicts = Vec::new();
+    for (flavor, kind) in [
+        ("kubernetes", "kind: ClusterNetworkPolicy"),
+        ("cilium", "kind: CiliumClusterwideNetworkPolicy"),
+        ("calico", "kind: GlobalNetworkPolicy"),
+    ] {
+        let (_tmp, dir, lines, code) = fix_then_check(manifests, flavor, &["--baseline"]);
+        let baseline = std::fs::read_to_string(dir.join("baseline.yaml")).unwrap();
+        assert!(
+            baseline.contains(kind) && baseline.contains("name: netaudit-baseline"),
+            "{baseline}"
+        );
+        let kustomization = std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap();
+        assert!(kustomization.contains("  - baseline.yaml\n"), "{kustomization}");
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(readme.contains("`baseline.yaml` (`--baseline`)"), "{readme}");
+        assert!(
+            readme.contains("by the ingress policies") && readme.contains("netaudit-baseline"),
+            "{flavor}: the operator's pods are cut off by the baseline: {readme}"
+        );
+        assert_eq!(code, 1, "{flavor}: {lines:#?}");
+        verdicts.push(lines);
+    }
+    assert!(verdicts[0][0].contains("BLOCKED"), "{:#?}", verdicts[0]);
+    assert_eq!(verdicts[1], verdicts[0], "cilium");
+    assert_eq!(verdicts[2], verdicts[0], "calico");
+    // Without it: no baseline.yaml, and the same flows pass.
+    let (_tmp, dir, lines, _) = fix_then_check(manifests, "kubernetes", &[]);
+    assert!(!dir.join("baseline.yaml").exists());
+    assert!(!lines[0].contains("BLOCKED"), "{lines:#?}");
+}
+
+/// docs/remediation.md shows the `operator` policy of
+/// testdata/fix/platform.yaml in the three flavors as `fix` writes them.
+#[test]
+fn the_remediation_page_shows_the_flavors_as_fix_writes_them() {
+    let page = std::fs::read_to_string(repo().join("docs/remediation.md")).unwrap();
+    let section = page
+        .split("## Policy languages (`--flavor`)")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the section on --flavor");
+    let blocks: Vec<&str> = section
+        .split("<pre>\n")
+        .skip(1)
+        .map(|b| b.split("\n</pre>").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 3, "{section}");
+    for (flavor, block) in ["kubernetes", "cilium", "calico"].into_iter().zip(blocks) {
+        let (_tmp, dir, _, _) = fix_then_check("testdata/fix/platform.yaml", flavor, &[]);
+        let text = std::fs::read_to_string(dir.join("networkpolicies.yaml")).unwrap();
+        let policy = text
+            .split("---\n")
+            .find(|d| d.contains("name: operator-netaudit"))
+            .expect("the operator's policy");
+        let written: Vec<&str> = policy.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            block,
+            written.join("\n"),
+            "{flavor}: docs/remediation.md is out of date"
+        );
+    }
+}

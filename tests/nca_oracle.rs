@@ -2,8 +2,10 @@
 //! Network Config Analyzer (NCA 2.1.0, an independent implementation of
 //! Kubernetes and Calico policy semantics), cell by cell: (destination
 //! workload, port/protocol, source) over every chart of the shared corpus
-//! that has policies (skipped when ../shared/corpus is absent) and the edge
-//! cases of testdata/nca/.
+//! that has policies (skipped when ../shared/corpus is absent), the edge
+//! cases of testdata/nca/, and the Calico policies `fix --flavor calico`
+//! writes for the testdata/fix/ manifests and for corpus charts without
+//! policies of their own (each applied to its manifests).
 //!
 //! NCA runs once, as a library, over every case (scripts/nca/connectivity.py,
 //! which also says how its input is normalized); probe pods stand for the
@@ -52,6 +54,12 @@ struct Query {
 }
 
 fn corpus_cases() -> Vec<Case> {
+    // Only charts with policies say anything NCA could disagree with.
+    corpus_cases_where(|text| text.contains("NetworkPolicy"))
+}
+
+/// The corpus charts whose rendered text passes `keep`.
+fn corpus_cases_where(keep: impl Fn(&str) -> bool) -> Vec<Case> {
     let dir = common::repo().join("../shared/corpus/rendered");
     if !dir.is_dir() {
         eprintln!("nca_oracle: ../shared/corpus/rendered not found: only the edge cases of testdata/nca/");
@@ -67,8 +75,7 @@ fn corpus_cases() -> Vec<Case> {
             .collect();
         files.sort();
         for path in files {
-            // Only charts with policies say anything NCA could disagree with.
-            if !std::fs::read_to_string(&path).unwrap().contains("NetworkPolicy") {
+            if !keep(&std::fs::read_to_string(&path).unwrap()) {
                 continue;
             }
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -107,6 +114,69 @@ fn edge_cases() -> Vec<Case> {
             namespace: "nca".into(),
         })
         .collect()
+}
+
+/// Corpus charts without policies of their own whose `fix --flavor calico`
+/// output NCA judges: enough to meet every kind of rule fix writes.
+const CALICO_CORPUS_SAMPLE: usize = 24;
+
+/// What `fix --flavor calico` writes for the testdata/fix/ manifests and a
+/// sample of corpus charts without policies, applied to them (as
+/// `kubectl kustomize` of its output gives them), in files under `dir`.
+fn calico_fix_cases(dir: &std::path::Path) -> Vec<Case> {
+    use netaudit::fix::policy::{flavors::Flavor, PolicyOptions};
+    let fixes = common::repo().join("testdata/fix");
+    let mut sources: Vec<(String, PathBuf, String)> = std::fs::read_dir(&fixes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| {
+            (
+                format!("testdata/fix/{}", p.file_name().unwrap().to_string_lossy()),
+                p,
+                "default".to_string(),
+            )
+        })
+        .collect();
+    let corpus: Vec<Case> =
+        corpus_cases_where(|text| !text.contains("NetworkPolicy") && text.contains("kind: Deployment"));
+    sources.extend(
+        corpus
+            .into_iter()
+            .take(CALICO_CORPUS_SAMPLE)
+            .map(|c| (c.name, c.file, c.namespace)),
+    );
+    sources.sort();
+    let options = PolicyOptions {
+        flavor: Flavor::Calico,
+        ..PolicyOptions::default()
+    };
+    let mut cases = Vec::new();
+    for (i, (name, path, namespace)) in sources.into_iter().enumerate() {
+        let spec = InputSpec::Manifests {
+            path: path.display().to_string(),
+            namespace: namespace.clone(),
+        };
+        let inputs = source::acquire(std::slice::from_ref(&spec)).unwrap();
+        let manifests = Manifests::load(inputs, Detail::WithConfiguration).unwrap();
+        let outcome = netaudit::fix::plan::plan(&manifests, &Default::default(), &[], &options);
+        if outcome.policy_count() == 0 {
+            continue;
+        }
+        let applied = netaudit::fix::flows::apply(&manifests, &outcome).unwrap();
+        let file = dir.join(format!("calico-{i}.yaml"));
+        std::fs::write(&file, &applied.inputs[0].text).unwrap();
+        cases.push(Case {
+            name: format!("fix --flavor calico: {name}"),
+            spec: InputSpec::Manifests {
+                path: file.display().to_string(),
+                namespace: namespace.clone(),
+            },
+            file,
+            namespace,
+        });
+    }
+    cases
 }
 
 /// netaudit's matrix of a case as NCA queries, and the probes they use.
@@ -219,6 +289,10 @@ fn reach_agrees_with_nca() {
     let mut cases = corpus_cases();
     let corpus = cases.len();
     cases.extend(edge_cases());
+    let fixes = tempfile::tempdir().unwrap();
+    let calico = calico_fix_cases(fixes.path());
+    assert!(calico.len() >= 8, "only {} fix outputs to compare", calico.len());
+    cases.extend(calico);
     let mut sides = Vec::new();
     let mut request = Vec::new();
     for case in &cases {

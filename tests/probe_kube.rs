@@ -1287,3 +1287,113 @@ fn real_servers_rabbitmq_cluster_flows_are_observed_and_kept() {
         &[("rq-client", "rq-rabbitmq", 4369), ("rq-client", "rq-rabbitmq", 25672)],
     );
 }
+
+/// `fix --cluster`: the API-server rule of the Kubernetes flavor names
+/// exactly the addresses and ports of the Endpoints default/kubernetes;
+/// Cilium and Calico keep their own construct and take the port. `fix
+/// --check --cluster` holds the policies to that port. The test cluster's
+/// API server keeps no Endpoints (`--endpoint-reconciler-type=none`: pods
+/// have no way to it on loopback): `fix --cluster` says so in one line, then
+/// the test writes some (the bridge's own address, 10.217.0.1, since
+/// Endpoints refuse loopback; nothing listens there, and no pod runs
+/// meanwhile) and removes them at the end.
+#[test]
+fn fix_cluster_writes_the_api_server_where_it_is() {
+    let Some(cluster) = cluster() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let fix = |flavor: &str, dir: &std::path::Path| {
+        cluster
+            .netaudit(
+                4,
+                &[
+                    "fix",
+                    "--manifests",
+                    "testdata/fix/platform.yaml",
+                    "--cluster",
+                    "--flavor",
+                    flavor,
+                    "--output-dir",
+                    dir.to_str().unwrap(),
+                ],
+            )
+            .output()
+            .unwrap()
+    };
+    let missing = fix("kubernetes", &tmp.path().join("missing"));
+    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(
+        one_error_line(&missing),
+        "error: cannot read the Endpoints default/kubernetes (where the API server is): the API server answered 404 NotFound: endpoints \"kubernetes\" not found"
+    );
+    assert!(!tmp.path().join("missing").exists(), "nothing written");
+    let server = stdout(&cluster.kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]));
+    let port = server.rsplit(':').next().unwrap().trim().to_string();
+    let ip = "10.217.0.1";
+    let endpoints = tmp.path().join("endpoints.yaml");
+    std::fs::write(
+        &endpoints,
+        format!(
+            "apiVersion: v1\nkind: Endpoints\nmetadata: {{name: kubernetes, namespace: default}}\n\
+             subsets: [{{addresses: [{{ip: {ip}}}], ports: [{{name: https, port: {port}, protocol: TCP}}]}}]\n"
+        ),
+    )
+    .unwrap();
+    let created = cluster.kubectl(&["create", "-f", endpoints.to_str().unwrap()]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    struct Remove<'c>(&'c Cluster);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kubectl(&["delete", "endpoints", "kubernetes", "-n", "default"]);
+        }
+    }
+    let _remove = Remove(&cluster);
+    for flavor in ["kubernetes", "cilium", "calico"] {
+        let dir = tmp.path().join(flavor);
+        let out = fix(flavor, &dir);
+        assert!(out.status.success(), "{flavor}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("the API server is at {ip}:{port}")),
+            "{}",
+            stderr(&out)
+        );
+        let policies = std::fs::read_to_string(dir.join("networkpolicies.yaml")).unwrap();
+        assert!(!policies.contains("0.0.0.0/0"), "{flavor}: {policies}");
+        match flavor {
+            "kubernetes" => {
+                assert!(policies.contains(&format!("cidr: \"{ip}/32\"")), "{policies}");
+                assert!(policies.contains(&format!("port: {port}")), "{policies}");
+                assert!(!policies.contains("port: 443\n"), "{policies}");
+            }
+            "cilium" => {
+                assert!(policies.contains("- kube-apiserver"), "{policies}");
+                assert!(policies.contains(&format!("port: \"{port}\"")), "{policies}");
+            }
+            _ => assert!(policies.contains("name: kubernetes"), "{policies}"),
+        }
+        // What fix wrote, checked against the same endpoints.
+        let applied = tmp.path().join(format!("{flavor}.yaml"));
+        let rendered = std::fs::read_to_string(dir.join("rendered.yaml")).unwrap();
+        std::fs::write(&applied, format!("{rendered}\n---\n{policies}")).unwrap();
+        let check = cluster
+            .netaudit(
+                4,
+                &["fix", "--check", "--cluster", "--manifests", applied.to_str().unwrap()],
+            )
+            .output()
+            .unwrap();
+        assert_eq!(check.status.code(), Some(0), "{flavor}: {}", stdout(&check));
+        assert!(
+            stdout(&check).contains(&format!(
+                "allowed: Deployment/platform/operator -> (API server) {port}/TCP"
+            )),
+            "{}",
+            stdout(&check)
+        );
+    }
+}

@@ -58,6 +58,26 @@ UNMODELLED = {
 }
 
 
+API_SERVER_SERVICE = {"name": "kubernetes", "namespace": "default"}
+
+
+def without_api_server_rules(spec):
+    """Drop the egress rules whose destination is the API server's Service
+    and nothing else (see `normalize`)."""
+    rules = spec.get("egress")
+    if isinstance(rules, list):
+        spec["egress"] = [
+            r
+            for r in rules
+            if not (
+                isinstance(r, dict)
+                and isinstance(r.get("destination"), dict)
+                and r["destination"].get("services") == API_SERVER_SERVICE
+                and set(r["destination"]) == {"services"}
+            )
+        ]
+
+
 def normalize(docs, default_namespace, probes):
     """The objects NCA is given, and which pods stand for which workload.
 
@@ -68,6 +88,11 @@ def normalize(docs, default_namespace, probes):
     - Calico policies under `crd.projectcalico.org/v1` (the CRD that the
       `projectcalico.org/v3` API server stores them in; same schema) become
       `projectcalico.org/v3`, the only version NCA reads.
+      An egress rule to the API server's Service (`services: {name:
+      kubernetes, namespace: default}`, what `fix --flavor calico` writes)
+      is dropped: NCA 2.1.0 does not read `services`, and the rule reaches
+      the API server's endpoints only, never a pod of the case, so no
+      answer about pods changes (`without_api_server_rules`).
     - Every other kind is dropped: NCA reads Ingress and Istio objects as
       policies of other layers, netaudit's reach reads none of them.
     - Each workload becomes the Pods its controller would create (NCA would
@@ -115,6 +140,7 @@ def normalize(docs, default_namespace, probes):
             "crd.projectcalico.org",
         ):
             doc["apiVersion"] = "projectcalico.org/v3"
+            without_api_server_rules(doc.get("spec") or {})
             namespace_of(doc)
             kept.append(doc)
         else:

@@ -79,8 +79,14 @@ One evaluator (`src/reach/`) answers for exposure, M6, `netaudit reach` and `fix
   their traffic is the node's. A Deny stops "any pod", "outside" or the pods of a StatefulSet only when
   it matches all of them; an admin-tier Pass that matches only some of them passes those on.
 
-**Not evaluated**, each time with a note naming it: L7 rules (Cilium `http`/`kafka`/`dns`, Calico
-`http`), Cilium `toRequires`/`toGroups`/`toNodes`/`toFQDNs`/`toServices` and `authentication`, Calico
+- **The API server** is a destination of its own (the needed flows of `fix`): an address range may be
+  it, Cilium's `kube-apiserver` entity and Calico's `services` `default/kubernetes` are it, and
+  Cilium's `world`, `host`, `remote-node` and `cluster` entities may be (where it runs depends on the
+  cluster). A Cilium DNS rule that lets every name be asked (`dns: [{matchPattern: "*"}]`, what
+  `fix --flavor cilium` writes) filters nothing: the connection is all there is to decide.
+
+**Not evaluated**, each time with a note naming it: L7 rules (Cilium `http`/`kafka`/`dns` other than
+`matchPattern: "*"`, Calico `http`), Cilium `toRequires`/`toGroups`/`toNodes`/`toFQDNs`/`toServices` and `authentication`, Calico
 tiers other than `default`, `serviceAccountSelector`, source ports, `notProtocol`, `notICMP`,
 `ipVersion`, `nets`/`notNets` on the policy's own pod (its address), `namespaceSelector: global()`
 (network sets and host endpoints are not read), a `serviceAccounts.selector` on labels other than the
@@ -95,7 +101,8 @@ with the construct named, and fails the check unless `--unknown-ok`.
 
 `tests/nca_oracle.rs` compares `reach` cell by cell with IBM's Network Config Analyzer
 (`network-config-analyzer` 2.1.0) on every chart of the shared corpus that has policies and on the edge
-cases of `testdata/nca/`. Its input is normalized without changing its meaning
+cases of `testdata/nca/`, and on the Calico policies `fix --flavor calico` writes for the
+`testdata/fix/` manifests and for corpus charts without policies. Its input is normalized without changing its meaning
 (`scripts/nca/connectivity.py` says how: `policyTypes` written out as the API server defaults them,
 rules of a direction `policyTypes` leaves out removed, workloads expanded into the pods their
 controllers create with the labels those add, native sidecars as containers, Calico's CRD apiVersion).
@@ -104,6 +111,7 @@ Any difference fails the test unless it is one of these, where NCA is wrong or m
 | Exception | Why netaudit's answer stands |
 |---|---|
 | hostNetwork destination | Policies do not select hostNetwork pods (Calico, Cilium, OpenShift: their traffic is the node's); NCA applies them as to any pod. |
+| hostNetwork source | A hostNetwork pod's connections come from its node's address: pod selectors never match them, an address range of every address does; NCA takes the pod as any pod with its labels. |
 | address range covering pods | An ipBlock of every address (`0.0.0.0/0`, `::/0`, no `except`) contains other namespaces' pod addresses (Kubernetes and Calico match pod IPs against CIDRs); NCA never matches a pod with an ipBlock. |
 | NCA: Exists/DoesNotExist in a peer's podSelector | NCA 2.1.0 matches these requirements only against pods of the policy's own namespace, even in a peer with a namespaceSelector. |
 | NCA: a namespaced Calico policy's notSelector | Calico limits such a rule to the policy's namespace (libcalico-go's `RuleAPIV2ToBackend`); NCA applies the notSelector alone and lets in other namespaces and outside addresses. |

@@ -3,7 +3,7 @@
 
 use super::{load_config, namespace_or_default, note, release_and_chart, render_request, write_atomically};
 use crate::cli::{FixArgs, PolicyArgs, PostRenderArgs};
-use crate::fix::policy::{self, PolicyOptions};
+use crate::fix::policy::{self, ApiServer, PolicyOptions};
 use crate::fix::{flows, output, plan, ports, post_render, ProbeEvidence};
 use crate::model::{Detail, FlowOrigin, Manifests};
 use crate::report::flows::describe_allowed;
@@ -21,15 +21,32 @@ pub const FIX_FILES: [&str; 5] = [
     "README.md",
 ];
 
-/// The policy flags of `fix` and `post-render`.
-fn policy_options(args: &PolicyArgs) -> PolicyOptions {
-    PolicyOptions {
+/// The file `fix --baseline` writes besides [`FIX_FILES`].
+pub const BASELINE_FILE: &str = "baseline.yaml";
+
+/// The policy flags of `fix` and `post-render`; with `--cluster`, where the
+/// API server is, read from the cluster.
+fn policy_options(args: &PolicyArgs) -> Result<PolicyOptions> {
+    let api_server = match args.cluster {
+        false => args.api_server.clone(),
+        true => {
+            let found = crate::source::api_server::read()?;
+            let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+            note(&format!(
+                "the API server is at {} (the Endpoints default/kubernetes of the current context)",
+                shown.join(", ")
+            ));
+            found.iter().map(|a| ApiServer::at(*a)).collect()
+        }
+    };
+    Ok(PolicyOptions {
         egress: args.egress.mode(),
-        api_server: args.api_server.clone(),
+        api_server,
         also_covered: args.also_covered,
         monitoring_namespace: args.monitoring_namespace.clone(),
+        flavor: args.flavor.flavor(),
         ..PolicyOptions::default()
-    }
+    })
 }
 
 /// The runtime findings and observed flows of a `--from-report` file.
@@ -101,7 +118,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
     }
     let evidence = read_report(args.from_report.as_deref())?;
     if args.check {
-        return check(&spec, policy_options(&args.policy), &evidence, args.unknown_ok);
+        return check(&spec, policy_options(&args.policy)?, &evidence, args.unknown_ok);
     }
     let Some(dir) = &args.output_dir else {
         bail!("give --output-dir DIR (or --check)");
@@ -115,13 +132,17 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         (InputSpec::Chart(request), true) => values_advice(request, &manifests, &config, args)?,
         _ => Vec::new(),
     };
-    let options = with_observed_flows(policy_options(&args.policy), &evidence, &manifests);
+    let options = PolicyOptions {
+        baseline: args.baseline,
+        ..with_observed_flows(policy_options(&args.policy)?, &evidence, &manifests)
+    };
     let outcome = plan::plan(&manifests, &config, &evidence.ports, &options);
     let tables = flows::tables(&manifests, &outcome)?;
     let report = args.from_report.as_ref().map(|p| p.display().to_string());
-    let files: [(&str, String); 5] = [
+    let mut files: Vec<(&str, String)> = vec![
         ("rendered.yaml", manifests.inputs[0].text.clone()),
         ("networkpolicies.yaml", policy::to_yaml(&outcome.generated)),
+        (BASELINE_FILE, policy::baseline_yaml(&outcome)),
         ("ports.patch.yaml", ports::to_yaml(&outcome.ports)),
         ("kustomization.yaml", output::kustomization(&outcome)),
         (
@@ -129,6 +150,7 @@ pub fn run(args: &FixArgs) -> Result<u8> {
             output::readme(&outcome, &source, report.as_deref(), &tables, &advice),
         ),
     ];
+    files.retain(|(name, _)| *name != BASELINE_FILE || outcome.baseline.is_some());
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, text) in &files {
         write_atomically(&dir.join(name), text.as_bytes())?;
@@ -227,6 +249,7 @@ fn refuse_to_overwrite(dir: &Path, force: bool) -> Result<()> {
     }
     let existing: Vec<String> = FIX_FILES
         .iter()
+        .chain([&BASELINE_FILE])
         .map(|f| dir.join(f))
         .filter(|p| p.exists())
         .map(|p| p.display().to_string())
@@ -252,7 +275,7 @@ pub fn post_render(args: &PostRenderArgs) -> Result<u8> {
     let evidence = read_report(args.from_report.as_deref())?;
     let config = load_config(args.config.as_deref(), std::slice::from_ref(&input))?;
     let manifests = Manifests::load(vec![input], Detail::WithConfiguration)?;
-    let options = with_observed_flows(policy_options(&args.policy), &evidence, &manifests);
+    let options = with_observed_flows(policy_options(&args.policy)?, &evidence, &manifests);
     let outcome = plan::plan(&manifests, &config, &evidence.ports, &options);
     let (text, missed) = post_render::post_render(&manifests.inputs[0].text, &outcome)?;
     for m in missed {

@@ -74,7 +74,7 @@ pub fn tables(manifests: &Manifests, outcome: &Outcome) -> Result<FlowTables> {
 
 /// The manifests once post-rendered with `outcome` (ports declared,
 /// policies added): what helm would install.
-fn apply(manifests: &Manifests, outcome: &Outcome) -> Result<Manifests> {
+pub fn apply(manifests: &Manifests, outcome: &Outcome) -> Result<Manifests> {
     let input = manifests
         .inputs
         .first()
@@ -94,6 +94,15 @@ fn apply(manifests: &Manifests, outcome: &Outcome) -> Result<Manifests> {
 /// objects) allow as they are, and the needed flows (`fix --check`).
 pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> Result<FlowTables> {
     evaluate(manifests, needs(&manifests.index(), options))
+}
+
+/// The needed flows of `manifests` and whether the policies in them let
+/// each through: what `fix --check` judges, without the allowed flows.
+pub fn needed_verdicts(manifests: &Manifests, options: &PolicyOptions) -> Result<Vec<(Need, Verdict)>> {
+    let index = manifests.index();
+    let needed = needs(&index, options);
+    let verdicts = verify(&index, &needed).map_err(|e| anyhow!(e))?;
+    Ok(needed.into_iter().zip(verdicts).collect())
 }
 
 /// What the policies of `manifests` allow, and whether they let `needed` through.

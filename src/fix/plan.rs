@@ -8,6 +8,7 @@ use crate::checks::{self, CheckInfo};
 use crate::engine::config::Config;
 use crate::model::{Index, Manifests, WorkloadRef};
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Everything generated for one set of rendered manifests.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct Outcome {
     pub findings: Vec<StaticFinding>,
     /// The options the policies were generated with (the probe's ports included).
     pub options: PolicyOptions,
+    /// The cluster-wide default of the release's namespaces (`--baseline`),
+    /// and those namespaces.
+    pub baseline: Option<(Value, Vec<String>)>,
 }
 
 /// A static finding, for the README.
@@ -71,11 +75,17 @@ pub fn plan(manifests: &Manifests, config: &Config, findings: &[PortFinding], op
     }
     let ports = ports::plan(&index, &to_declare);
     let findings = unfixed;
+    let baseline = options.baseline.then(|| {
+        let namespaces: BTreeSet<String> = index.workloads.iter().map(|w| w.obj.namespace.clone()).collect();
+        let namespaces: Vec<String> = namespaces.into_iter().collect();
+        (options.flavor.baseline(&namespaces), namespaces)
+    });
     Outcome {
         generated,
         ports,
         findings,
         options,
+        baseline,
     }
 }
 

@@ -53,6 +53,7 @@ pub fn post_render(text: &str, outcome: &Outcome) -> Result<(String, Vec<String>
     if outcome.policy_count() > 0 {
         out.push_str(&super::policy::to_yaml(&outcome.generated));
     }
+    out.push_str(&super::policy::baseline_yaml(outcome));
     let missed = outcome
         .ports
         .patches

@@ -75,6 +75,9 @@ pub enum Party<'w, 'a> {
     PodsOf(&'w PolicyPeer, &'w Policy<'a>),
     /// An address outside the cluster.
     External,
+    /// The Kubernetes API server: an address outside the pods (on the
+    /// nodes or beyond), which Cilium and Calico can name.
+    ApiServer,
 }
 
 impl<'w, 'a> Party<'w, 'a> {

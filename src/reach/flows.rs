@@ -311,7 +311,7 @@ fn judge(
         },
         // Where it goes is not known, nor on which port: nothing to decide.
         Destination::Unknown(_) if need.port.is_none() => return Verdict::unknown(),
-        Destination::Outside(_) | Destination::Unknown(_) => None,
+        Destination::ApiServer | Destination::Outside(_) | Destination::Unknown(_) => None,
     };
     let sources: Vec<&Workload<'_>> = match &need.from {
         Source::Workload(reference) => match find(reference) {
@@ -328,7 +328,11 @@ fn judge(
             None => Ports::Every(need.protocol),
         },
     };
-    let dest_as_peer = dest.map_or(Party::Outside, Party::of);
+    let dest_as_peer = match (&need.to, dest) {
+        (_, Some(dest)) => Party::of(dest),
+        (Destination::ApiServer, None) => Party::ApiServer,
+        (_, None) => Party::Outside,
+    };
     let mut passage = Passage::default();
     // The destination's ingress side, for one source (`None`: not a pod, not evaluated).
     let ingress_of = |source: Party<'_, '_>, notes: &mut Notes| -> Result<Option<Vec<String>>, ()> {

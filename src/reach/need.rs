@@ -33,8 +33,11 @@ pub enum Destination {
     /// those labels and the Service's target ports
     /// ([`crate::model::stand_in`]).
     ServicePods(ServicePods),
-    /// Outside the manifests' pods: the API server, the cluster DNS, other
-    /// namespaces, an ExternalName's host.
+    /// The Kubernetes API server: not a pod, and named by Cilium
+    /// (`kube-apiserver`) and Calico (the Service `default/kubernetes`).
+    ApiServer,
+    /// Outside the manifests' pods: the cluster DNS, other namespaces, an
+    /// ExternalName's host.
     Outside(String),
     /// Somewhere netaudit cannot tell: a host in the cluster that no Service
     /// of the manifests is. The flow is neither checked nor allowed.
@@ -72,6 +75,7 @@ impl fmt::Display for Destination {
         match self {
             Destination::Workload(w) => write!(f, "{w}"),
             Destination::ServicePods(pods) => write!(f, "(pods of Service {}/{})", pods.namespace, pods.service),
+            Destination::ApiServer => f.write_str("(API server)"),
             Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
         }
     }

@@ -100,9 +100,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     namespaces: Namespaces::Selected(Matcher::Calico(Expr::Global, _)),
                     ..
                 },
-                Party::Node | Party::External | Party::Outside,
+                Party::Node | Party::External | Party::Outside | Party::ApiServer,
             ) => true,
-            (PolicyPeer::Pods { .. }, Party::Node | Party::External) => false,
+            (PolicyPeer::Pods { .. }, Party::Node | Party::External | Party::ApiServer) => false,
             (PolicyPeer::Pods { namespaces, .. }, Party::Outside) => match namespaces {
                 Namespaces::Own => false,
                 Namespaces::Selected(matcher) => matcher.may_match_other_namespace(&self.audited),
@@ -114,7 +114,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             (spec, Party::PodsOf(..)) => self.peer_matches(policy, spec, Party::AnyPod, traffic),
             (PolicyPeer::Addresses { includes_pods, .. }, Party::AnyPod) => *includes_pods,
             (PolicyPeer::Addresses { .. }, Party::Pod(_)) => false,
-            (PolicyPeer::Addresses { .. }, Party::Node | Party::Outside | Party::External) => true,
+            (PolicyPeer::Addresses { .. }, Party::Node | Party::Outside | Party::External | Party::ApiServer) => true,
             (PolicyPeer::Entity(entity), peer) => entity_matches(*entity, peer),
         }
     }
@@ -150,7 +150,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             ) => match party {
                 // Every address (Cilium's CIDR rules included: they match
                 // everything but its pods).
-                Party::Node | Party::External => cidr.ends_with("/0") && except.is_empty(),
+                Party::Node | Party::External | Party::ApiServer => cidr.ends_with("/0") && except.is_empty(),
                 _ => *includes_pods,
             },
             (PolicyPeer::Pods { .. }, Party::AnyPod | Party::PodsOf(..)) => {
@@ -161,7 +161,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 Entity::All => true,
                 Entity::Cluster => matches!(party, Party::AnyPod | Party::PodsOf(..) | Party::Node),
                 Entity::World => matches!(party, Party::External),
-                Entity::Host | Entity::RemoteNode | Entity::KubeApiserver => false,
+                Entity::KubeApiserver => matches!(party, Party::ApiServer),
+                Entity::Host | Entity::RemoteNode => false,
                 Entity::Ingress | Entity::Health | Entity::Init | Entity::Unmanaged => false,
             },
             (PolicyPeer::ServiceAccounts { .. }, _) => false,
@@ -198,7 +199,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             // other unknown Service: its endpoints may be anything (the rule
             // carries a note, see `unknown_services`).
             return match (namespace, name) == API_SERVER_SERVICE {
-                true => matches!(party, Party::Node | Party::Outside),
+                true => matches!(party, Party::Node | Party::Outside | Party::ApiServer),
                 false => true,
             };
         };
@@ -260,12 +261,16 @@ fn account_selector_may_match(selector: &Matcher, account: &str) -> bool {
     }
 }
 
+/// May `entity` be (some of) `peer`? The API server is on the nodes, in a
+/// pod or outside the cluster, as the cluster is built: every entity that
+/// may be it matches it.
 fn entity_matches(entity: Entity, peer: Party<'_, '_>) -> bool {
     match entity {
         Entity::All => true,
         Entity::Cluster => !matches!(peer, Party::External),
-        Entity::World | Entity::Ingress | Entity::KubeApiserver => matches!(peer, Party::External | Party::Outside),
-        Entity::Host | Entity::RemoteNode => matches!(peer, Party::Node | Party::Outside),
+        Entity::KubeApiserver | Entity::World => matches!(peer, Party::External | Party::Outside | Party::ApiServer),
+        Entity::Ingress => matches!(peer, Party::External | Party::Outside),
+        Entity::Host | Entity::RemoteNode => matches!(peer, Party::Node | Party::Outside | Party::ApiServer),
         Entity::Health | Entity::Init | Entity::Unmanaged => false,
     }
 }

@@ -3,6 +3,7 @@
 //! template` output (the corpus). One [`acquire`] serves the commands, the
 //! examples, the benchmarks and the tests.
 
+pub mod api_server;
 mod chart_toggles;
 pub mod cluster;
 pub mod helm;

@@ -2,6 +2,7 @@
 //! real `netaudit` binary.
 #![allow(dead_code)]
 
+pub mod crd;
 pub mod observed;
 
 use std::path::{Path, PathBuf};

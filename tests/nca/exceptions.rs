@@ -32,6 +32,8 @@ pub enum Source {
     Workload {
         /// In another namespace than the destination.
         other_namespace: bool,
+        /// On the host network: its traffic is its node's.
+        host_network: bool,
     },
     /// The `any` probe: netaudit's `from_any_pod`.
     #[default]
@@ -101,6 +103,13 @@ pub const EXCEPTIONS: &[Exception] = &[
         covers: |d| d.facts.dest_host_network && d.netaudit,
     },
     Exception {
+        name: "hostNetwork source",
+        reason: "a hostNetwork pod's connections come from its node's address: a policy's pod selector never \
+                 matches them and an address range of every address does (Kubernetes, Calico, Cilium); NCA takes \
+                 the pod as any pod with its labels",
+        covers: |d| matches!(d.facts.source, Source::Workload { host_network: true, .. }),
+    },
+    Exception {
         name: "address range covering pods",
         reason: "an ipBlock of every address (0.0.0.0/0, ::/0, no except) contains the pod addresses of other \
                  namespaces (Kubernetes and Calico match pod IPs against CIDRs); NCA never matches a pod with an \
@@ -124,7 +133,11 @@ pub const EXCEPTIONS: &[Exception] = &[
                 && !d.nca
                 && matches!(
                     d.facts.source,
-                    Source::NamedPods | Source::Workload { other_namespace: true }
+                    Source::NamedPods
+                        | Source::Workload {
+                            other_namespace: true,
+                            ..
+                        }
                 )
         },
     },
@@ -141,7 +154,13 @@ pub const EXCEPTIONS: &[Exception] = &[
                 && d.nca
                 && matches!(
                     d.facts.source,
-                    Source::AnyPod | Source::NamedPods | Source::Outside | Source::Workload { other_namespace: true }
+                    Source::AnyPod
+                        | Source::NamedPods
+                        | Source::Outside
+                        | Source::Workload {
+                            other_namespace: true,
+                            ..
+                        }
                 )
         },
     },
@@ -225,6 +244,7 @@ pub fn row_facts(eval: &Evaluator<'_, '_>, dest: &Workload<'_>, row: &Row, case:
 pub fn source_facts(source: &Workload<'_>, dest: &Workload<'_>) -> Source {
     Source::Workload {
         other_namespace: source.obj.namespace != dest.obj.namespace,
+        host_network: source.host_network_line.is_some(),
     }
 }
 

@@ -31,6 +31,8 @@
 
 mod discovery;
 mod exposure;
+pub mod flavors;
+pub mod intent;
 mod mesh;
 pub mod needs;
 pub mod observed;
@@ -44,7 +46,9 @@ use crate::model::selector::display_labels;
 use crate::model::{
     Index, Labels, Object, PodPick, Policy, Protocol, Service, ServicePort, TargetPort, Workload, WorkloadRef,
 };
-use serde_json::{json, Map, Value};
+use flavors::Flavor;
+use intent::Intent;
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the egress section allows.
@@ -82,6 +86,10 @@ pub struct PolicyOptions {
     pub api_server: Vec<ApiServer>,
     /// The flows a probe observed (`--from-report`): each one allowed, and needed.
     pub observed_flows: Vec<crate::model::ObservedFlow>,
+    /// The language the policies are written in.
+    pub flavor: Flavor,
+    /// Also write the cluster-wide default of the release's namespaces (`fix --baseline`).
+    pub baseline: bool,
 }
 
 /// An address range of the Kubernetes API server, and its port.
@@ -94,6 +102,15 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
+    /// Exactly one address and port (`fix --cluster`).
+    pub fn at(address: std::net::SocketAddr) -> ApiServer {
+        let bits = if address.is_ipv4() { 32 } else { 128 };
+        ApiServer {
+            cidr: format!("{}/{bits}", address.ip()),
+            port: Some(address.port()),
+        }
+    }
+
     /// `CIDR[:PORT]`: `10.96.0.1/32`, `192.168.1.10/32:6443`, `fd00::1/128:6443`.
     pub fn parse(text: &str) -> Result<ApiServer, String> {
         let bad =
@@ -130,7 +147,7 @@ impl ApiServer {
 pub enum Generated {
     Policy {
         workload: WorkloadRef,
-        /// A complete `networking.k8s.io/v1` NetworkPolicy.
+        /// The complete policy, in the flavor asked for.
         policy: Value,
         /// Why each rule is there, one sentence each (the YAML comment).
         explanations: Vec<String>,
@@ -384,7 +401,8 @@ impl<'s, 'a> Context<'s, 'a> {
         };
         let namespace = workload.obj.namespace.as_str();
         let mut explanations = vec![format!(
-            "NetworkPolicy for {} (namespace {namespace}, release `{}`): selects its pods by {}, which no other workload's pods carry",
+            "{} for {} (namespace {namespace}, release `{}`): selects its pods by {}, which no other workload's pods carry",
+            options.flavor.policy_kind(),
             describe(workload.obj),
             index.release_of(workload.obj),
             display_labels(&pod_labels)
@@ -396,32 +414,27 @@ impl<'s, 'a> Context<'s, 'a> {
                 checks::M2.id
             ));
         }
-        let mut policy_types = vec![json!("Ingress")];
-        let mut spec = Map::new();
-        spec.insert("podSelector".into(), json!({ "matchLabels": pod_labels }));
-        spec.insert("ingress".into(), Value::Array(ingress));
-        if options.egress != EgressMode::None {
-            policy_types.push(json!("Egress"));
-            let egress = self.egress(wi, options, &mut explanations);
-            spec.insert("egress".into(), Value::Array(egress));
+        let egress = if options.egress != EgressMode::None {
+            Some(self.egress(wi, options, &mut explanations))
         } else {
             explanations.push("egress: not restricted (egress mode none)".into());
-        }
-        spec.insert("policyTypes".into(), Value::Array(policy_types));
+            None
+        };
         let name = if names.get(&workload.obj.name).copied().unwrap_or(0) > 1 {
             format!("{}-{}-netaudit", workload.obj.name, workload.obj.kind.to_lowercase())
         } else {
             format!("{}-netaudit", workload.obj.name)
         };
-        let policy = json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": { "name": name, "namespace": namespace },
-            "spec": Value::Object(spec),
-        });
+        let intent = Intent {
+            name,
+            namespace: namespace.to_string(),
+            pod_labels,
+            ingress,
+            egress,
+        };
         Generated::Policy {
             workload: reference,
-            policy,
+            policy: options.flavor.write(&intent),
             explanations,
         }
     }
@@ -506,6 +519,23 @@ pub fn generate(index: &Index<'_>, options: &PolicyOptions) -> Vec<Generated> {
             ctx.generate(wi, options, &clashes)
         })
         .collect()
+}
+
+/// The cluster-wide default (`--baseline`) as a YAML document with its
+/// explanation; empty without one.
+pub fn baseline_yaml(outcome: &crate::fix::plan::Outcome) -> String {
+    let Some((baseline, namespaces)) = &outcome.baseline else {
+        return String::new();
+    };
+    format!(
+        "---\n# The default of namespace(s) {} (--baseline): {}.\n\
+         # Every pod there is denied all ingress and all egress but DNS (53/UDP, 53/TCP) to the cluster DNS\n\
+         # ({}), unless a policy allows more.\n{}",
+        namespaces.join(", "),
+        outcome.options.flavor.baseline_kind(),
+        outcome.options.flavor.constructs().dns,
+        crate::yaml::writer::to_yaml(baseline)
+    )
 }
 
 /// Multi-document YAML: each policy preceded by a `#` comment block with

@@ -176,9 +176,9 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
     api_ports.dedup();
     for (wi, workload) in index.workloads.iter().enumerate() {
         let from = Source::Workload(workload.reference());
-        let outside = |what: &str, protocol: Protocol, port: Option<u16>, why: String| Need {
+        let to = |to: Destination, protocol: Protocol, port: Option<u16>, why: String| Need {
             from: from.clone(),
-            to: Destination::Outside(what.to_string()),
+            to,
             protocol,
             port,
             why,
@@ -187,16 +187,26 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
         };
         if ctx.names_a_service[wi] {
             let why = format!("{} names Services by their DNS names", describe(workload.obj));
-            needs.push(outside("cluster DNS", Protocol::Udp, Some(53), why));
+            needs.push(to(
+                Destination::Outside("cluster DNS".to_string()),
+                Protocol::Udp,
+                Some(53),
+                why,
+            ));
         }
         if let Some(why) = ctx.api_callers[wi].clone() {
             for port in &api_ports {
-                needs.push(outside("API server", Protocol::Tcp, Some(*port), why.clone()));
+                needs.push(to(Destination::ApiServer, Protocol::Tcp, Some(*port), why.clone()));
             }
         }
         if let Some(why) = &ctx.controllers[wi] {
             let why = format!("{why}: it proxies to backends in any namespace");
-            needs.push(outside("other namespaces", Protocol::Tcp, None, why));
+            needs.push(to(
+                Destination::Outside("other namespaces".to_string()),
+                Protocol::Tcp,
+                None,
+                why,
+            ));
         }
         if let Some(scraping) = &ctx.scraping[wi] {
             let why = format!(
@@ -210,7 +220,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 .as_ref()
                 .is_none_or(|names| names.iter().any(|n| index.workloads_in(n).next().is_none()));
             if scraping.scrapes_pods() && elsewhere {
-                needs.push(outside(&scraping.targets(), Protocol::Tcp, None, why.clone()));
+                needs.push(to(
+                    Destination::Outside(scraping.targets()),
+                    Protocol::Tcp,
+                    None,
+                    why.clone(),
+                ));
             }
             // What the manifests say is scraped, it scrapes where it discovers.
             for ((target, port), whys) in &ctx.scraped {
@@ -226,7 +241,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
             }
             if scraping.scrapes_nodes() {
                 let (protocol, port) = super::rules::KUBELET;
-                needs.push(outside("kubelets", protocol, Some(port), why));
+                needs.push(to(
+                    Destination::Outside("kubelets".to_string()),
+                    protocol,
+                    Some(port),
+                    why,
+                ));
             }
         }
         if let Some((mesh, why)) = &ctx.meshes[wi] {
@@ -236,7 +256,12 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                     mesh.name,
                     describe(workload.obj)
                 );
-                needs.push(outside(&mesh.control_plane_name(), Protocol::Tcp, Some(*port), why));
+                needs.push(to(
+                    Destination::Outside(mesh.control_plane_name()),
+                    Protocol::Tcp,
+                    Some(*port),
+                    why,
+                ));
             }
             for port in mesh.admin {
                 let why = format!(

@@ -5,12 +5,11 @@
 //! needed too: a probe sees what the sandbox's few minutes exercised, the
 //! manifests what the application may do later.
 
-use super::rules::{api_server_rules, port_values};
+use super::intent::{numbered, Peer, Rule};
+use super::rules::api_server_rules;
 use super::{describe, display_port, Context, PolicyOptions, Port};
 use crate::model::{FlowPeer, Index, ObservedFlow, WorkloadRef};
 use crate::reach::need::{Destination, Need, Source};
-use serde_json::{json, Value};
-use std::collections::BTreeSet;
 
 /// Where an observed flow went, as the generator allows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +84,7 @@ pub(super) fn needs(index: &Index<'_>, flows: &[ObservedFlow]) -> Vec<Need> {
             let to = match observed.to {
                 Reached::Workload(w) => Destination::Workload(index.workloads[w].reference()),
                 Reached::ClusterDns => Destination::Outside("cluster DNS".into()),
-                Reached::ApiServer => Destination::Outside("API server".into()),
+                Reached::ApiServer => Destination::ApiServer,
                 Reached::Address(address) => Destination::Outside(address),
                 Reached::Elsewhere(what) => Destination::Unknown(what),
             };
@@ -142,17 +141,17 @@ impl Context<'_, '_> {
         wi: usize,
         options: &PolicyOptions,
         explanations: &mut Vec<String>,
-    ) -> Vec<Value> {
+    ) -> Vec<Rule> {
         let index = self.index;
         let namespace = index.workloads[wi].obj.namespace.as_str();
         let mut egress = Vec::new();
         for o in self.observed.iter().filter(|o| o.from == wi) {
             let port = display_port(&o.port);
-            let ports = port_values(&BTreeSet::from([o.port]));
+            let ports = numbered([o.port]);
             match &o.to {
                 Reached::Workload(to) => {
                     let to_peer = self.workload_peer(*to, namespace, explanations);
-                    egress.push(json!({ "to": [to_peer], "ports": ports }));
+                    egress.push(Rule::new(vec![to_peer], ports));
                     explanations.push(format!(
                         "egress: to {} on {port}, {}",
                         describe(index.workloads[*to].obj),
@@ -169,7 +168,7 @@ impl Context<'_, '_> {
                 Reached::Address(address) => match address.parse::<std::net::IpAddr>() {
                     Ok(ip) => {
                         let cidr = if ip.is_ipv4() { format!("{ip}/32") } else { format!("{ip}/128") };
-                        egress.push(json!({ "to": [{ "ipBlock": { "cidr": cidr } }], "ports": ports }));
+                        egress.push(Rule::new(vec![Peer::Cidr(cidr.clone())], ports));
                         explanations.push(format!("egress: {cidr} on {port}, outside the cluster's pods, {}", o.why));
                     }
                     Err(_) => explanations.push(format!(

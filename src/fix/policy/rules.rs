@@ -1,14 +1,14 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
+use super::flavors::Flavor;
+use super::intent::{numbered, Peer, PeerNamespace, Rule, RulePort};
 use super::observed::Reached;
 use super::references::{aliased_service, clients};
 use super::selectors::{key_rank, selector_of, INSTANCE_KEYS};
 use super::{describe, display_port, service_targets, targets_of, Context, EgressMode, PolicyOptions, Port};
 use crate::checks;
-use crate::model::selector::NAMESPACE_NAME_LABEL;
 use crate::model::{Labels, Protocol, Service, TargetPort, Workload};
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where a rule's traffic may come from (ingress) or go to (egress).
@@ -27,7 +27,7 @@ enum Peers {
 impl<'a> Context<'_, 'a> {
     /// The ingress rules: every declared, observed or exposed port, from
     /// whoever may connect to it.
-    pub(super) fn ingress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
+    pub(super) fn ingress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Rule> {
         let index = self.index;
         let workload = &index.workloads[wi];
         let namespace = workload.obj.namespace.as_str();
@@ -207,19 +207,19 @@ impl<'a> Context<'_, 'a> {
                 Peers::Monitoring => Some(vec![match &options.monitoring_namespace {
                     Some(namespace) => {
                         explanations.push(format!("ingress: the monitoring namespace is `{namespace}`"));
-                        json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: namespace } } })
+                        namespace_pods(PeerNamespace::Named(namespace.clone()))
                     }
                     None => {
                         explanations.push(
                             "ingress: scraped ports from any namespace: pass --monitoring-namespace NAME to allow only Prometheus's".into(),
                         );
-                        json!({ "namespaceSelector": {} })
+                        namespace_pods(PeerNamespace::Every)
                     }
                 }]),
                 // Without guesses (to tell which flows only a guess allows):
                 // no rule for the whole release or the cluster.
                 Peers::Release | Peers::Cluster if options.without_guesses => continue,
-                Peers::Cluster => Some(vec![json!({ "namespaceSelector": {} })]),
+                Peers::Cluster => Some(vec![namespace_pods(PeerNamespace::Every)]),
                 Peers::Release => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     explanations.push(format!("ingress: the whole release is {how}"));
@@ -231,11 +231,13 @@ impl<'a> Context<'_, 'a> {
                         let peer = &index.workloads[w];
                         if peer.host_network_line.is_some() {
                             explanations.push(format!(
-                                "ingress: {} uses hostNetwork: its traffic comes from its node's address, which only an ipBlock matches, so any address may connect to {}: narrow it to your nodes' CIDR",
+                                "ingress: {} uses hostNetwork: its traffic comes from its node's address, so {} may connect to {}{}",
                                 describe(peer.obj),
-                                rule_ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
+                                options.flavor.constructs().nodes,
+                                rule_ports.iter().map(display_port).collect::<Vec<_>>().join(", "),
+                                NARROW_TO_NODES
                             ));
-                            from.extend(any_address());
+                            from.push(Peer::Nodes);
                         } else {
                             from.push(self.workload_peer(w, namespace, explanations));
                         }
@@ -245,63 +247,56 @@ impl<'a> Context<'_, 'a> {
                 }
             };
             explanations.extend(whys);
-            let mut rule = Map::new();
-            if let Some(from) = from {
-                if from.is_empty() {
+            let ports = numbered(rule_ports.iter().copied());
+            match from {
+                Some(from) if from.is_empty() => {
                     explanations.push(format!(
                         "ingress on {} dropped: no peer could be selected",
                         rule_ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
                     ));
-                    continue;
                 }
-                rule.insert("from".into(), Value::Array(from));
+                Some(from) => ingress.push(Rule::new(from, ports)),
+                None => ingress.push(Rule::from_anywhere(ports)),
             }
-            rule.insert("ports".into(), Value::Array(port_values(&rule_ports)));
-            ingress.push(Value::Object(rule));
         }
         ingress
     }
 
     /// The egress rules: DNS, the Services the workload refers to, and (in
     /// [`EgressMode::Dns`]) the whole release when it refers to none.
-    pub(super) fn egress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Value> {
+    pub(super) fn egress(&self, wi: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Rule> {
         let mode = options.egress;
         let index = self.index;
         let workload = &index.workloads[wi];
         let namespace = workload.obj.namespace.as_str();
-        let mut egress = vec![json!({
-            "to": [{ "namespaceSelector": {}, "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } } }],
-            "ports": [{ "protocol": "UDP", "port": 53 }, { "protocol": "TCP", "port": 53 }],
-        })];
-        explanations.push(
-            "egress: DNS (53/UDP, 53/TCP) to the cluster DNS (pods labelled k8s-app=kube-dns in any namespace); nothing outside the cluster is allowed: add rules by hand if the application needs it"
-                .into(),
-        );
+        let constructs = options.flavor.constructs();
+        let mut egress = vec![Rule::new(
+            vec![Peer::ClusterDns],
+            numbered([(Protocol::Udp, 53), (Protocol::Tcp, 53)]),
+        )];
+        explanations.push(format!(
+            "egress: DNS (53/UDP, 53/TCP) to the cluster DNS ({}); nothing outside the cluster is allowed: add rules by hand if the application needs it",
+            constructs.dns
+        ));
         if let Some(why) = &self.api_callers[wi] {
             egress.extend(api_server_rules(options));
-            explanations.push(if options.api_server.is_empty() {
-                format!(
-                    "egress: the Kubernetes API server, because {why}: TCP 443 and 6443 to any address (the API server is not a pod); narrow it with `--api-server CIDR[:PORT]` (`kubectl get endpoints kubernetes -n default` shows the address)"
-                )
-            } else {
-                format!("egress: the Kubernetes API server (--api-server), because {why}")
-            });
+            explanations.push(api_server_explanation(options, why));
         }
         if let Some(why) = &self.controllers[wi] {
-            egress.push(json!({ "to": [{ "namespaceSelector": {} }] }));
+            egress.push(Rule::new(vec![namespace_pods(PeerNamespace::Every)], Vec::new()));
             explanations.push(format!(
                 "egress: any pod in any namespace, because {why}: it proxies to the backends of Ingresses and routes everywhere in the cluster"
             ));
         }
         if let Some(scraping) = &self.scraping[wi] {
-            egress.extend(self.scrape_rules(wi, scraping, explanations));
+            egress.extend(self.scrape_rules(wi, scraping, options, explanations));
         }
         if let Some((mesh, why)) = &self.meshes[wi] {
             let ports: BTreeSet<Port> = mesh.control_plane.iter().map(|(p, _)| (Protocol::Tcp, *p)).collect();
-            egress.push(json!({
-                "to": [{ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: mesh.namespace } } }],
-                "ports": port_values(&ports),
-            }));
+            egress.push(Rule::new(
+                vec![namespace_pods(PeerNamespace::Named(mesh.namespace.to_string()))],
+                numbered(ports),
+            ));
             let named: Vec<String> = mesh
                 .control_plane
                 .iter()
@@ -318,8 +313,10 @@ impl<'a> Context<'_, 'a> {
             let guess = mode == EgressMode::Dns && !options.without_guesses;
             match url.port.filter(|_| guess) {
                 Some(port) => {
-                    let ports = port_values(&BTreeSet::from([(Protocol::Tcp, port)]));
-                    egress.push(json!({ "to": [{ "namespaceSelector": {} }], "ports": ports }));
+                    egress.push(Rule::new(
+                        vec![namespace_pods(PeerNamespace::Every)],
+                        numbered([(Protocol::Tcp, port)]),
+                    ));
                     explanations.push(format!(
                         "egress: any pod of any namespace on {port}/TCP, because `{}` (in {}) names `{}`, which is no Service of these manifests (another release's, one an operator creates?): narrow it to the pods behind it",
                         url.url, url.place, url.host
@@ -343,9 +340,10 @@ impl<'a> Context<'_, 'a> {
                 continue;
             }
             if let Some(aliased) = service.aliased_namespace() {
-                egress.push(
-                    json!({ "to": [{ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: aliased } } }] }),
-                );
+                egress.push(Rule::new(
+                    vec![namespace_pods(PeerNamespace::Named(aliased.to_string()))],
+                    Vec::new(),
+                ));
                 explanations.push(format!(
                     "egress: {} (referred to in {place}) is an ExternalName for `{}`, a Service of namespace {aliased}: any port of any pod of that namespace (its target ports are not known here); narrow it to the pods and ports behind that Service",
                     describe(service.obj),
@@ -388,27 +386,23 @@ impl<'a> Context<'_, 'a> {
                     }
                 }
             }
-            let mut ports = port_values(&numbers);
+            let mut ports = numbered(numbers);
             ports.extend(
                 names
-                    .iter()
-                    .map(|(protocol, name)| json!({ "protocol": protocol, "port": name })),
+                    .into_iter()
+                    .map(|(protocol, name)| RulePort::Named(protocol, name)),
             );
             let mut to = vec![peer(&selector.match_labels, &service.obj.namespace, namespace)];
             if let Some(node) = backends.iter().find(|b| b.host_network_line.is_some()) {
-                to.extend(any_address());
+                to.push(Peer::Nodes);
                 explanations.push(format!(
-                    "egress: {} behind {} uses hostNetwork: it listens on its node's address, which only an ipBlock matches, so any address is allowed on the Service's target ports: narrow it to your nodes' CIDR",
+                    "egress: {} behind {} uses hostNetwork: it listens on its node's address, so {} is allowed on the Service's target ports{NARROW_TO_NODES}",
                     describe(node.obj),
-                    describe(service.obj)
+                    describe(service.obj),
+                    options.flavor.constructs().nodes
                 ));
             }
-            let mut rule = Map::new();
-            rule.insert("to".into(), Value::Array(to));
-            if !ports.is_empty() {
-                rule.insert("ports".into(), Value::Array(ports));
-            }
-            egress.push(Value::Object(rule));
+            egress.push(Rule::new(to, ports));
             explanations.push(format!(
                 "egress: to the pods of {} on its target ports, because {} refers to it in {place}",
                 describe(service.obj),
@@ -421,14 +415,14 @@ impl<'a> Context<'_, 'a> {
                 EgressMode::Dns => {
                     let (peers, how) = self.release_peers(workload.obj.input, namespace);
                     if !peers.is_empty() {
-                        egress.push(json!({ "to": peers }));
+                        egress.push(Rule::new(peers, Vec::new()));
                     }
                     explanations.push(format!(
                         "egress: {} refers to no Service (no env value, argument, command or ConfigMap names one): allowed to any port of the whole {how}",
                         describe(workload.obj)
                     ));
                     if self.scraping[wi].is_none() {
-                        egress.extend(self.release_nodes(workload.obj.input, explanations));
+                        egress.extend(self.release_nodes(workload.obj.input, options, explanations));
                     }
                 }
                 _ => explanations.push(format!(
@@ -448,31 +442,33 @@ impl<'a> Context<'_, 'a> {
         &self,
         wi: usize,
         scraping: &super::discovery::Scraping,
+        options: &PolicyOptions,
         explanations: &mut Vec<String>,
-    ) -> Vec<Value> {
+    ) -> Vec<Rule> {
         let workload = &self.index.workloads[wi];
         let mut rules = Vec::new();
         if scraping.scrapes_pods() {
-            let to: Vec<Value> = match &scraping.namespaces {
-                None => vec![json!({ "namespaceSelector": {} })],
+            let to: Vec<Peer> = match &scraping.namespaces {
+                None => vec![namespace_pods(PeerNamespace::Every)],
                 Some(names) => names
                     .iter()
-                    .map(|n| json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_NAME_LABEL: n } } }))
+                    .map(|n| namespace_pods(PeerNamespace::Named(n.clone())))
                     .collect(),
             };
-            rules.push(json!({ "to": to }));
+            rules.push(Rule::new(to, Vec::new()));
             explanations.push(format!(
                 "egress: any port of the {}, because {} scrapes what it discovers at runtime: {scraping} (the ports are known only once relabelled; narrow it to your targets' ports)",
                 scraping.targets(),
                 describe(workload.obj)
             ));
-            rules.extend(self.release_nodes(workload.obj.input, explanations));
+            rules.extend(self.release_nodes(workload.obj.input, options, explanations));
         }
         if scraping.scrapes_nodes() {
-            rules.push(json!({ "to": any_address(), "ports": port_values(&BTreeSet::from([KUBELET])) }));
+            rules.push(Rule::new(vec![Peer::Nodes], numbered([KUBELET])));
             explanations.push(format!(
-                "egress: the kubelets ({}, the port role `node` discovers) at any address, because {} scrapes nodes: the nodes' addresses are not known here, narrow it to your nodes' CIDR",
+                "egress: the kubelets ({}, the port role `node` discovers) at {}, because {} scrapes nodes{NARROW_TO_NODES}",
                 display_port(&KUBELET),
+                options.flavor.constructs().nodes,
                 describe(workload.obj)
             ));
         }
@@ -482,7 +478,7 @@ impl<'a> Context<'_, 'a> {
     /// A peer selecting one workload's pods, seen from a policy in
     /// `namespace`. Pods without labels can only be selected with every pod
     /// of their namespace (said in `explanations`).
-    pub(super) fn workload_peer(&self, wi: usize, namespace: &str, explanations: &mut Vec<String>) -> Value {
+    pub(super) fn workload_peer(&self, wi: usize, namespace: &str, explanations: &mut Vec<String>) -> Peer {
         let workload = &self.index.workloads[wi];
         let labels = match &self.selectors[wi] {
             Ok(labels) => labels,
@@ -507,7 +503,7 @@ impl<'a> Context<'_, 'a> {
     /// Egress to the hostNetwork workloads of a release (the input
     /// `input`): they listen on their nodes' addresses, which only an
     /// ipBlock matches, so any address on their declared ports.
-    fn release_nodes(&self, input: usize, explanations: &mut Vec<String>) -> Vec<Value> {
+    fn release_nodes(&self, input: usize, options: &PolicyOptions, explanations: &mut Vec<String>) -> Vec<Rule> {
         let mut rules = Vec::new();
         for node in self
             .index
@@ -520,17 +516,18 @@ impl<'a> Context<'_, 'a> {
                 continue;
             }
             explanations.push(format!(
-                "egress: {} of the release uses hostNetwork: any address on {}, its declared ports (it listens on its node's address): narrow it to your nodes' CIDR",
+                "egress: {} of the release uses hostNetwork: {} on {}, its declared ports (it listens on its node's address){NARROW_TO_NODES}",
                 describe(node.obj),
+                options.flavor.constructs().nodes,
                 ports.iter().map(display_port).collect::<Vec<_>>().join(", ")
             ));
-            rules.push(json!({ "to": any_address(), "ports": port_values(&ports) }));
+            rules.push(Rule::new(vec![Peer::Nodes], numbered(ports)));
         }
         rules
     }
 
     /// Peers selecting the pods of a release (the input `input`), and how.
-    fn release_peers(&self, input: usize, namespace: &str) -> (Vec<Value>, String) {
+    fn release_peers(&self, input: usize, namespace: &str) -> (Vec<Peer>, String) {
         let index = self.index;
         let release = &index.inputs[input].release;
         let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -588,70 +585,66 @@ impl<'a> Context<'_, 'a> {
 pub(super) const KUBELET: Port = (Protocol::Tcp, 10250);
 
 /// Egress to the API server: each `--api-server` range on its port (else
-/// TCP 443 and 6443), or, without `--api-server`, any address on those two.
-pub(super) fn api_server_rules(options: &PolicyOptions) -> Vec<Value> {
-    let ports = |port: Option<u16>| -> Vec<Value> {
-        let numbers: BTreeSet<Port> = match port {
-            Some(p) => BTreeSet::from([(Protocol::Tcp, p)]),
-            None => BTreeSet::from([(Protocol::Tcp, 443), (Protocol::Tcp, 6443)]),
-        };
-        port_values(&numbers)
+/// TCP 443 and 6443), or, without `--api-server`, wherever it is on those two.
+pub(super) fn api_server_rules(options: &PolicyOptions) -> Vec<Rule> {
+    let ports = |port: Option<u16>| -> Vec<RulePort> {
+        match port {
+            Some(p) => numbered([(Protocol::Tcp, p)]),
+            None => numbered([(Protocol::Tcp, 443), (Protocol::Tcp, 6443)]),
+        }
     };
     if options.api_server.is_empty() {
-        return vec![json!({ "to": any_address(), "ports": ports(None) })];
+        return vec![Rule::new(vec![Peer::ApiServer { cidr: None }], ports(None))];
     }
     options
         .api_server
         .iter()
-        .map(|a| json!({ "to": [{ "ipBlock": { "cidr": a.cidr } }], "ports": ports(a.port) }))
+        .map(|a| {
+            Rule::new(
+                vec![Peer::ApiServer {
+                    cidr: Some(a.cidr.clone()),
+                }],
+                ports(a.port),
+            )
+        })
         .collect()
 }
 
-/// Peers matching every address: the API server and the nodes (hostNetwork
-/// pods) are not pods, and their addresses are not known here.
-fn any_address() -> Vec<Value> {
-    vec![
-        json!({ "ipBlock": { "cidr": "0.0.0.0/0" } }),
-        json!({ "ipBlock": { "cidr": "::/0" } }),
-    ]
-}
-
-/// `{podSelector}` plus a `namespaceSelector` when the pods live in another
-/// namespace than the policy.
-fn peer(labels: &Labels, pods_namespace: &str, policy_namespace: &str) -> Value {
-    let mut peer = Map::new();
-    if pods_namespace != policy_namespace {
-        peer.insert(
-            "namespaceSelector".into(),
-            json!({ "matchLabels": { NAMESPACE_NAME_LABEL: pods_namespace } }),
-        );
+/// Why a workload's policy lets it reach the API server, and how the
+/// flavor says where that is.
+pub(super) fn api_server_explanation(options: &PolicyOptions, why: &str) -> String {
+    match (options.flavor, options.api_server.is_empty()) {
+        (Flavor::Kubernetes, true) => format!(
+            "egress: the Kubernetes API server, because {why}: {} (the API server is not a pod); narrow it with `--api-server CIDR[:PORT]` or `--cluster` (`kubectl get endpoints kubernetes -n default` shows the address)",
+            options.flavor.constructs().api_server
+        ),
+        (Flavor::Kubernetes, false) => format!("egress: the Kubernetes API server (--api-server), because {why}"),
+        (flavor, _) => format!(
+            "egress: the Kubernetes API server, because {why}: {}",
+            flavor.constructs().api_server
+        ),
     }
-    peer.insert("podSelector".into(), json!({ "matchLabels": labels }));
-    Value::Object(peer)
 }
 
-/// `ports[]` entries; runs of three or more consecutive numbers of one
-/// protocol become a `port`/`endPort` range.
-pub(super) fn port_values(ports: &BTreeSet<Port>) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut iter = ports.iter().peekable();
-    while let Some((protocol, start)) = iter.next() {
-        let mut end = *start;
-        while let Some((p, n)) = iter.peek() {
-            if p == protocol && u32::from(*n) == u32::from(end) + 1 {
-                end = *n;
-                iter.next();
-            } else {
-                break;
-            }
-        }
-        if end - start >= 2 {
-            out.push(json!({ "protocol": protocol, "port": start, "endPort": end }));
+/// What ends an explanation of a rule that names every node.
+const NARROW_TO_NODES: &str = ": narrow it to your nodes' addresses";
+
+/// Every pod of `namespace`.
+fn namespace_pods(namespace: PeerNamespace) -> Peer {
+    Peer::Pods {
+        namespace,
+        labels: None,
+    }
+}
+
+/// Pods by their labels, in another namespace than the policy's when they are.
+fn peer(labels: &Labels, pods_namespace: &str, policy_namespace: &str) -> Peer {
+    Peer::Pods {
+        namespace: if pods_namespace == policy_namespace {
+            PeerNamespace::Own
         } else {
-            for n in *start..=end {
-                out.push(json!({ "protocol": protocol, "port": n }));
-            }
-        }
+            PeerNamespace::Named(pods_namespace.to_string())
+        },
+        labels: Some(labels.clone()),
     }
-    out
 }

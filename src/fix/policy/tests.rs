@@ -1,10 +1,10 @@
 //! Generated policies on small scenarios, each validated as a v1 NetworkPolicy.
 
 use super::references::refers_to;
-use super::rules::port_values;
 use super::texts::hostnames;
 use super::*;
 use crate::model::{Detail, Input, Manifests, Protocol};
+use serde_json::json;
 
 const SHOP: &str = r#"
 apiVersion: apps/v1
@@ -513,23 +513,6 @@ fn yaml_output_reads_back_as_the_policies() {
         .collect();
     assert_eq!(docs.iter().collect::<Vec<_>>(), policies);
     assert!(yaml.contains("---\n# NetworkPolicy for StatefulSet `db`"), "{yaml}");
-}
-
-#[test]
-fn consecutive_ports_become_ranges() {
-    let ports: BTreeSet<Port> = [80, 8000, 8001, 8002, 9000, 9001]
-        .into_iter()
-        .map(|n| (Protocol::Tcp, n))
-        .collect();
-    assert_eq!(
-        port_values(&ports),
-        vec![
-            json!({"protocol": "TCP", "port": 80}),
-            json!({"protocol": "TCP", "port": 8000, "endPort": 8002}),
-            json!({"protocol": "TCP", "port": 9000}),
-            json!({"protocol": "TCP", "port": 9001}),
-        ]
-    );
 }
 
 #[test]

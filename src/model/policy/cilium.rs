@@ -285,11 +285,27 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
     PolicyRule::new(action, peers, ports, &unevaluated, node.line)
 }
 
+/// Are these L7 rules DNS rules that let every name be asked
+/// (`dns: [{matchPattern: "*"}]`)? They filter nothing: the DNS proxy
+/// answers every query, so the connection is all there is to decide.
+fn asks_any_name(rules: &Node) -> bool {
+    rules.entries().iter().all(|(key, dns)| {
+        key.text == "dns"
+            && !dns.as_seq().is_empty()
+            && dns.as_seq().iter().any(|rule| {
+                rule.entries().len() == 1 && rule.get("matchPattern").and_then(Node::scalar_text) == Some("*")
+            })
+    })
+}
+
 fn to_ports(node: &Node, unevaluated: &mut Vec<String>, problems: &mut Vec<Problem>) -> Option<Vec<PolicyPort>> {
     let entries = list(node, "toPorts", problems)?;
     let mut ports = Vec::new();
     for entry in entries {
-        if entry.get("rules").is_some_and(|r| !r.entries().is_empty()) {
+        if entry
+            .get("rules")
+            .is_some_and(|r| !r.entries().is_empty() && !asks_any_name(r))
+        {
             unevaluated.push("L7 rules (the connection is allowed, requests are filtered)".to_string());
         }
         let listed = list(entry, "ports", problems).unwrap_or_default();

@@ -1,0 +1,176 @@
+//! `fix --flavor`: the same needed flows in every policy language. For
+//! every chart of the shared corpus, the policies `fix` writes as
+//! Kubernetes NetworkPolicies, CiliumNetworkPolicies and Calico
+//! NetworkPolicies are applied to the chart and every needed flow is judged
+//! as `fix --check` judges it, by the one evaluator: each flavor must give
+//! each flow the same verdict.
+//! The Cilium policies are also validated against Cilium's CRD schema
+//! (`scripts/setup-crd-validators.sh`; skipped without it unless
+//! `NETAUDIT_REQUIRE_CRD=1`). Skips, saying so, without the corpus.
+
+mod common;
+
+use netaudit::engine::config::Config;
+use netaudit::fix::flows::{apply, needed_verdicts};
+use netaudit::fix::plan::plan;
+use netaudit::fix::policy::flavors::Flavor;
+use netaudit::fix::policy::{Generated, PolicyOptions};
+use netaudit::model::{Detail, Manifests};
+use netaudit::source::{self, InputSpec};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const FLAVORS: [Flavor; 3] = [Flavor::Kubernetes, Flavor::Cilium, Flavor::Calico];
+
+fn corpus() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    dir.join("rendered").is_dir().then_some(dir)
+}
+
+/// Every corpus chart as (dataset/chart, manifests loaded as `fix` loads them).
+fn corpus_charts(corpus: &std::path::Path) -> Vec<(String, Manifests)> {
+    let mut charts = Vec::new();
+    let mut datasets: Vec<PathBuf> = std::fs::read_dir(corpus.join("rendered"))
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        .collect();
+    datasets.sort();
+    for dataset in datasets {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dataset)
+            .unwrap()
+            .map(|f| f.unwrap().path())
+            .collect();
+        files.sort();
+        for path in files {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let spec = InputSpec::RenderedChart {
+                path: path.clone(),
+                name: path.display().to_string(),
+                release: stem.clone(),
+                namespace: stem.clone(),
+                default_values: None,
+            };
+            let inputs = source::acquire(&[spec]).unwrap();
+            let manifests = Manifests::load(inputs, Detail::WithConfiguration).unwrap();
+            let name = format!("{}/{stem}", dataset.file_name().unwrap().to_string_lossy());
+            charts.push((name, manifests));
+        }
+    }
+    charts
+}
+
+/// A needed flow's verdict in one word.
+fn verdict(v: &netaudit::reach::flows::Verdict) -> &'static str {
+    match (&v.blocked, &v.unknown) {
+        (Some(_), _) => "BLOCKED",
+        (None, Some(_)) => "UNKNOWN",
+        (None, None) => "pass",
+    }
+}
+
+/// What the charts of one worker gave.
+#[derive(Default)]
+struct Judged {
+    differences: Vec<String>,
+    charts_with_policies: usize,
+    needs: usize,
+    /// Needed flows to the API server and the cluster DNS, which each flavor names its own way.
+    api_server_and_dns: [usize; 2],
+    cilium: Vec<serde_json::Value>,
+}
+
+/// Each chart's needed flows judged with the policies of each flavor applied.
+fn judge(charts: &[(String, Manifests)]) -> Judged {
+    let config = Config::default();
+    let mut judged = Judged::default();
+    for (name, manifests) in charts {
+        let mut verdicts: Vec<BTreeMap<String, &'static str>> = Vec::new();
+        for flavor in FLAVORS {
+            let options = PolicyOptions {
+                flavor,
+                ..PolicyOptions::default()
+            };
+            let outcome = plan(manifests, &config, &[], &options);
+            let applied = apply(manifests, &outcome).unwrap();
+            verdicts.push(
+                needed_verdicts(&applied, &options)
+                    .unwrap()
+                    .iter()
+                    .map(|(need, v)| (format!("{} ({})", need.route(), need.why), verdict(v)))
+                    .collect(),
+            );
+            for g in outcome.generated.iter().filter(|_| flavor == Flavor::Cilium) {
+                if let Generated::Policy { policy, .. } = g {
+                    judged.cilium.push(policy.clone());
+                }
+            }
+            if flavor == Flavor::Kubernetes && outcome.policy_count() > 0 {
+                judged.charts_with_policies += 1;
+            }
+        }
+        judged.needs += verdicts[0].len();
+        for (i, to) in ["(API server)", "(cluster DNS)"].iter().enumerate() {
+            judged.api_server_and_dns[i] += verdicts[0].keys().filter(|k| k.contains(to)).count();
+        }
+        for (flavor, other) in FLAVORS.iter().zip(&verdicts).skip(1) {
+            if other != &verdicts[0] {
+                let diff: Vec<String> = verdicts[0]
+                    .iter()
+                    .filter(|(k, v)| other.get(*k) != Some(*v))
+                    .map(|(k, v)| format!("  {k}: kubernetes {v}, {flavor:?} {:?}", other.get(k)))
+                    .collect();
+                judged.differences.push(format!("{name}:\n{}", diff.join("\n")));
+            }
+        }
+    }
+    judged
+}
+
+#[test]
+fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
+    let Some(corpus) = corpus() else {
+        eprintln!("skipping: ../shared/corpus/rendered not found");
+        return;
+    };
+    let charts = corpus_charts(&corpus);
+    // Two workers: the charts are independent, and each takes a while in a debug build.
+    let halves: Vec<&[(String, Manifests)]> = charts.chunks(charts.len().div_ceil(2)).collect();
+    let results: Vec<Judged> = std::thread::scope(|scope| {
+        let workers: Vec<_> = halves.iter().map(|half| scope.spawn(|| judge(half))).collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut judged = Judged::default();
+    for r in results {
+        judged.differences.extend(r.differences);
+        judged.charts_with_policies += r.charts_with_policies;
+        judged.needs += r.needs;
+        for i in 0..2 {
+            judged.api_server_and_dns[i] += r.api_server_and_dns[i];
+        }
+        judged.cilium.extend(r.cilium);
+    }
+    let Judged {
+        differences,
+        charts_with_policies,
+        needs,
+        api_server_and_dns,
+        cilium,
+    } = judged;
+    assert!(charts.len() >= 400, "only {} charts found", charts.len());
+    assert!(
+        charts_with_policies > 100 && needs > 1000,
+        "suspiciously little: {charts_with_policies} charts with policies, {needs} needed flows"
+    );
+    assert!(
+        api_server_and_dns.iter().all(|n| *n > 50),
+        "too few needed flows to the API server and the DNS: {api_server_and_dns:?}"
+    );
+    assert!(
+        differences.is_empty(),
+        "{} charts get other verdicts in another flavor:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+    assert!(cilium.len() > 500, "only {} Cilium policies written", cilium.len());
+    common::crd::validate_all("cilium", &cilium);
+}
