@@ -116,13 +116,10 @@ fn edge_cases() -> Vec<Case> {
         .collect()
 }
 
-/// Corpus charts without policies of their own whose `fix --flavor calico`
-/// output NCA judges: enough to meet every kind of rule fix writes.
-const CALICO_CORPUS_SAMPLE: usize = 24;
-
-/// What `fix --flavor calico` writes for the testdata/fix/ manifests and a
-/// sample of corpus charts without policies, applied to them (as
-/// `kubectl kustomize` of its output gives them), in files under `dir`.
+/// What `fix --flavor calico` writes for the testdata/fix/ manifests and
+/// every corpus chart without policies of its own, applied to them (as
+/// `kubectl kustomize` of its output gives them), in files under `dir`:
+/// NCA's own Calico reader parses each, and its answers must agree.
 fn calico_fix_cases(dir: &std::path::Path) -> Vec<Case> {
     use netaudit::fix::policy::{flavors::Flavor, PolicyOptions};
     let fixes = common::repo().join("testdata/fix");
@@ -140,12 +137,7 @@ fn calico_fix_cases(dir: &std::path::Path) -> Vec<Case> {
         .collect();
     let corpus: Vec<Case> =
         corpus_cases_where(|text| !text.contains("NetworkPolicy") && text.contains("kind: Deployment"));
-    sources.extend(
-        corpus
-            .into_iter()
-            .take(CALICO_CORPUS_SAMPLE)
-            .map(|c| (c.name, c.file, c.namespace)),
-    );
+    sources.extend(corpus.into_iter().map(|c| (c.name, c.file, c.namespace)));
     sources.sort();
     let options = PolicyOptions {
         flavor: Flavor::Calico,
@@ -291,7 +283,8 @@ fn reach_agrees_with_nca() {
     cases.extend(edge_cases());
     let fixes = tempfile::tempdir().unwrap();
     let calico = calico_fix_cases(fixes.path());
-    assert!(calico.len() >= 8, "only {} fix outputs to compare", calico.len());
+    let expected = if corpus > 0 { 150 } else { 8 };
+    assert!(calico.len() >= expected, "only {} fix outputs to compare", calico.len());
     cases.extend(calico);
     let mut sides = Vec::new();
     let mut request = Vec::new();

@@ -58,6 +58,15 @@ UNMODELLED = {
 }
 
 
+class Loader(yaml.CSafeLoader):
+    """PyYAML's safe loader, reading a plain `=` as the string Kubernetes
+    (YAML 1.2) reads: PyYAML resolves it to YAML 1.1's `value` type, which
+    it then cannot construct."""
+
+
+Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+
+
 API_SERVER_SERVICE = {"name": "kubernetes", "namespace": "default"}
 
 
@@ -258,7 +267,7 @@ def props(**dims):
 def answer_case(case, workdir):
     BasePeerSet.reset()  # NCA keeps every peer in a process-wide singleton
     with open(case["file"]) as f:
-        docs = list(yaml.load_all(f, Loader=yaml.CSafeLoader))
+        docs = list(yaml.load_all(f, Loader=Loader))
     unmodelled = sorted({doc["kind"] for doc in docs if isinstance(doc, dict) and doc.get("kind") in UNMODELLED})
     if unmodelled:
         return {"skipped": f"NCA does not model {', '.join(unmodelled)}"}

@@ -102,7 +102,8 @@ with the construct named, and fails the check unless `--unknown-ok`.
 `tests/nca_oracle.rs` compares `reach` cell by cell with IBM's Network Config Analyzer
 (`network-config-analyzer` 2.1.0) on every chart of the shared corpus that has policies and on the edge
 cases of `testdata/nca/`, and on the Calico policies `fix --flavor calico` writes for the
-`testdata/fix/` manifests and for corpus charts without policies. Its input is normalized without changing its meaning
+`testdata/fix/` manifests and for every corpus chart without policies of its own (NCA's Calico reader
+parses each). Its input is normalized without changing its meaning
 (`scripts/nca/connectivity.py` says how: `policyTypes` written out as the API server defaults them,
 rules of a direction `policyTypes` leaves out removed, workloads expanded into the pods their
 controllers create with the labels those add, native sidecars as containers, Calico's CRD apiVersion).

@@ -162,10 +162,15 @@ pub fn run(args: &FixArgs) -> Result<u8> {
         .count();
     let skipped = outcome.generated.len() - outcome.policy_count() - covered;
     note(&format!(
-        "wrote {} NetworkPolicies ({} workload(s) covered by the chart's own policies, {} skipped: see README.md) and {} port declaration(s) into {}",
+        "wrote {} {} ({} workload(s) covered by the chart's own policies, {} skipped: see README.md){} and {} port declaration(s) into {}",
         outcome.policy_count(),
+        outcome.options.flavor.policy_kinds(),
         covered,
         skipped,
+        match &outcome.baseline {
+            Some((_, namespaces)) => format!(", the baseline of namespace(s) {} (baseline.yaml)", namespaces.join(", ")),
+            None => String::new(),
+        },
         outcome.ports.patches.len(),
         dir.display()
     ));

@@ -52,9 +52,10 @@ fn policy_language(options: &PolicyOptions) -> String {
         _ => constructs.api_server.to_string(),
     };
     format!(
-        "The policies are written as {} (`--flavor`): they need {}. They name the Kubernetes API server as \
+        "The policies are written as {} objects (`--flavor {}`): they need {}. They name the Kubernetes API server as \
          {}, the nodes (hostNetwork pods, kubelets) as {}, and the cluster DNS as {}.\n\n",
         flavor.kind(),
+        flavor.name(),
         flavor.requires(),
         api_server,
         constructs.nodes,
@@ -81,12 +82,18 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
         "| file | what |\n|---|---|\n\
          | `rendered.yaml` | the manifests as rendered (unchanged) |\n\
          | `networkpolicies.yaml` | one {kind} per workload, each rule explained in a comment |\n\
+         {baseline}\
          | `ports.patch.yaml` | strategic-merge patches declaring the ports a probe saw open ({m1}), and comments for what needs a person ({m2}, {m3}) |\n\
-         | `kustomization.yaml` | `rendered.yaml` + `networkpolicies.yaml`, patched with `ports.patch.yaml` |\n\n",
+         | `kustomization.yaml` | `rendered.yaml` + `networkpolicies.yaml`{with_baseline}, patched with `ports.patch.yaml` |\n\n",
         m1 = checks::M1.id,
         m2 = checks::M2.id,
         m3 = checks::M3.id,
         kind = outcome.options.flavor.policy_kind(),
+        baseline = match outcome.baseline {
+            Some(_) => "| `baseline.yaml` | the cluster-wide default of the release's namespaces (`--baseline`, below) |\n",
+            None => "",
+        },
+        with_baseline = if outcome.baseline.is_some() { " + `baseline.yaml`" } else { "" },
     ));
     out.push_str(&policy_language(&outcome.options));
     if let Some((_, namespaces)) = &outcome.baseline {

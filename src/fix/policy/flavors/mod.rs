@@ -36,6 +36,20 @@ impl Flavor {
         }
     }
 
+    /// As `--flavor` names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavor::Kubernetes => "kubernetes",
+            Flavor::Cilium => "cilium",
+            Flavor::Calico => "calico",
+        }
+    }
+
+    /// The plural of [`Flavor::policy_kind`]: "CiliumNetworkPolicies".
+    pub fn policy_kinds(self) -> String {
+        format!("{}ies", self.policy_kind().trim_end_matches('y'))
+    }
+
     /// The kind it writes: "CiliumNetworkPolicy".
     pub fn policy_kind(self) -> &'static str {
         match self {
