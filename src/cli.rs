@@ -433,7 +433,9 @@ pub struct PolicyArgs {
     #[arg(long, value_enum, default_value = "dns", help_heading = "Policies")]
     pub egress: Egress,
     /// Where the Kubernetes API server is, for workloads that call it (repeatable; default: any
-    /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it
+    /// address on TCP 443 and 6443). `kubectl get endpoints kubernetes -n default` shows it. The
+    /// Kubernetes flavor writes these addresses; Cilium and Calico name the API server their own
+    /// way and take the ports
     #[arg(long = "api-server", value_name = "CIDR[:PORT]", value_parser = parse_api_server, help_heading = "Policies")]
     pub api_server: Vec<ApiServer>,
     /// Read where the API server is from the current kube context (KUBECONFIG, HELM_KUBECONTEXT):

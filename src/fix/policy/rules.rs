@@ -618,7 +618,10 @@ pub(super) fn api_server_explanation(options: &PolicyOptions, why: &str) -> Stri
             "egress: the Kubernetes API server, because {why}: {} (the API server is not a pod); narrow it with `--api-server CIDR[:PORT]` or `--cluster` (`kubectl get endpoints kubernetes -n default` shows the address)",
             options.flavor.constructs().api_server
         ),
-        (Flavor::Kubernetes, false) => format!("egress: the Kubernetes API server (--api-server), because {why}"),
+        (Flavor::Kubernetes, false) => {
+            let at: Vec<&str> = options.api_server.iter().map(|a| a.cidr.as_str()).collect();
+            format!("egress: the Kubernetes API server at {}, because {why}", at.join(", "))
+        }
         (flavor, _) => format!(
             "egress: the Kubernetes API server, because {why}: {}",
             flavor.constructs().api_server
