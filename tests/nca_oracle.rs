@@ -60,41 +60,26 @@ fn corpus_cases() -> Vec<Case> {
 
 /// The corpus charts whose rendered text passes `keep`.
 fn corpus_cases_where(keep: impl Fn(&str) -> bool) -> Vec<Case> {
-    let dir = common::repo().join("../shared/corpus/rendered");
-    if !dir.is_dir() {
-        eprintln!("nca_oracle: ../shared/corpus/rendered not found: only the edge cases of testdata/nca/");
+    let Some(corpus) = common::corpus_charts() else {
+        eprintln!("nca_oracle: only the edge cases of testdata/nca/ (and fix's output for testdata/fix/)");
         return Vec::new();
-    }
-    let mut cases = Vec::new();
-    let mut datasets: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    datasets.sort();
-    for dataset in datasets {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dataset)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files {
-            if !keep(&std::fs::read_to_string(&path).unwrap()) {
-                continue;
-            }
-            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            let name = format!("{}/{stem}", dataset.file_name().unwrap().to_string_lossy());
-            cases.push(Case {
-                spec: InputSpec::RenderedChart {
-                    path: path.clone(),
-                    name: name.clone(),
-                    release: stem.clone(),
-                    namespace: stem.clone(),
-                    default_values: None,
-                },
-                name,
-                file: path,
-                namespace: stem,
-            });
-        }
-    }
-    cases
+    };
+    corpus
+        .into_iter()
+        .filter(|chart| keep(&std::fs::read_to_string(&chart.rendered).unwrap()))
+        .map(|chart| Case {
+            spec: InputSpec::RenderedChart {
+                path: chart.rendered.clone(),
+                name: chart.name(),
+                release: chart.chart.clone(),
+                namespace: chart.chart.clone(),
+                default_values: None,
+            },
+            name: chart.name(),
+            file: chart.rendered,
+            namespace: chart.chart,
+        })
+        .collect()
 }
 
 fn edge_cases() -> Vec<Case> {

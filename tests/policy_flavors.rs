@@ -18,45 +18,28 @@ use netaudit::fix::policy::{Generated, PolicyOptions};
 use netaudit::model::{Detail, Manifests};
 use netaudit::source::{self, InputSpec};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 const FLAVORS: [Flavor; 3] = [Flavor::Kubernetes, Flavor::Cilium, Flavor::Calico];
 
-fn corpus() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    dir.join("rendered").is_dir().then_some(dir)
-}
-
 /// Every corpus chart as (dataset/chart, manifests loaded as `fix` loads them).
-fn corpus_charts(corpus: &std::path::Path) -> Vec<(String, Manifests)> {
-    let mut charts = Vec::new();
-    let mut datasets: Vec<PathBuf> = std::fs::read_dir(corpus.join("rendered"))
-        .unwrap()
-        .map(|d| d.unwrap().path())
-        .collect();
-    datasets.sort();
-    for dataset in datasets {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dataset)
-            .unwrap()
-            .map(|f| f.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files {
-            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+fn load(corpus: Vec<common::CorpusChart>) -> Vec<(String, Manifests)> {
+    corpus
+        .into_iter()
+        .map(|chart| {
             let spec = InputSpec::RenderedChart {
-                path: path.clone(),
-                name: path.display().to_string(),
-                release: stem.clone(),
-                namespace: stem.clone(),
+                path: chart.rendered.clone(),
+                name: chart.rendered.display().to_string(),
+                release: chart.chart.clone(),
+                namespace: chart.chart.clone(),
                 default_values: None,
             };
             let inputs = source::acquire(&[spec]).unwrap();
-            let manifests = Manifests::load(inputs, Detail::WithConfiguration).unwrap();
-            let name = format!("{}/{stem}", dataset.file_name().unwrap().to_string_lossy());
-            charts.push((name, manifests));
-        }
-    }
-    charts
+            (
+                chart.name(),
+                Manifests::load(inputs, Detail::WithConfiguration).unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// A needed flow's verdict in one word.
@@ -128,11 +111,10 @@ fn judge(charts: &[(String, Manifests)]) -> Judged {
 
 #[test]
 fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
-    let Some(corpus) = corpus() else {
-        eprintln!("skipping: ../shared/corpus/rendered not found");
+    let Some(corpus) = common::corpus_charts() else {
         return;
     };
-    let charts = corpus_charts(&corpus);
+    let charts = load(corpus);
     // Two workers: the charts are independent, and each takes a while in a debug build.
     let halves: Vec<&[(String, Manifests)]> = charts.chunks(charts.len().div_ceil(2)).collect();
     let results: Vec<Judged> = std::thread::scope(|scope| {

@@ -463,3 +463,48 @@ pub fn assert_chart_tests_ran(json: &serde_json::Value, release: &str, flows_see
         assert!(test_flow || noted, "{json:#}");
     }
 }
+
+/// A chart of the shared corpus: `../shared/corpus/rendered/<dataset>/<chart>.yaml`.
+pub struct CorpusChart {
+    pub dataset: String,
+    pub chart: String,
+    pub rendered: PathBuf,
+    /// Its default values.yaml (`../shared/corpus/values/<dataset>/<chart>.yaml`).
+    pub values: PathBuf,
+}
+
+impl CorpusChart {
+    /// `dataset/chart`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.dataset, self.chart)
+    }
+}
+
+/// Every chart of the shared corpus, sorted; `None` (said on stderr) when
+/// the corpus is absent: tests that read it then skip.
+pub fn corpus_charts() -> Option<Vec<CorpusChart>> {
+    let corpus = repo().join("../shared/corpus");
+    if !corpus.join("rendered").is_dir() {
+        eprintln!("skipping: ../shared/corpus/rendered not found");
+        return None;
+    }
+    let sorted = |dir: &Path| -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        paths.sort();
+        paths
+    };
+    let mut charts = Vec::new();
+    for dataset in sorted(&corpus.join("rendered")) {
+        let dataset_name = dataset.file_name().unwrap().to_string_lossy().into_owned();
+        for rendered in sorted(&dataset) {
+            let chart = rendered.file_stem().unwrap().to_string_lossy().into_owned();
+            charts.push(CorpusChart {
+                values: corpus.join("values").join(&dataset_name).join(format!("{chart}.yaml")),
+                dataset: dataset_name.clone(),
+                chart,
+                rendered,
+            });
+        }
+    }
+    Some(charts)
+}
