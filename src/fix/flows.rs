@@ -100,18 +100,21 @@ pub fn as_they_are(manifests: &Manifests, options: &PolicyOptions) -> Result<Flo
 /// each through: what `fix --check` judges, without the allowed flows.
 pub fn needed_verdicts(manifests: &Manifests, options: &PolicyOptions) -> Result<Vec<(Need, Verdict)>> {
     let index = manifests.index();
-    let needed = needs(&index, options);
-    let verdicts = verify(&index, &needed).map_err(|e| anyhow!(e))?;
+    judged(&index, needs(&index, options))
+}
+
+/// Each of `needed` with its verdict under the policies of `index`.
+fn judged(index: &crate::model::Index<'_>, needed: Vec<Need>) -> Result<Vec<(Need, Verdict)>> {
+    let verdicts = verify(index, &needed).map_err(|e| anyhow!(e))?;
     Ok(needed.into_iter().zip(verdicts).collect())
 }
 
 /// What the policies of `manifests` allow, and whether they let `needed` through.
 fn evaluate(manifests: &Manifests, needed: Vec<Need>) -> Result<FlowTables> {
     let index = manifests.index();
-    let verdicts = verify(&index, &needed).map_err(|e| anyhow!(e))?;
     Ok(FlowTables {
+        needs: judged(&index, needed)?,
         allowed: allowed_flows(&index, &BTreeMap::new()),
         guessed: BTreeSet::new(),
-        needs: needed.into_iter().zip(verdicts).collect(),
     })
 }
