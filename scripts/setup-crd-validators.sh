@@ -4,12 +4,17 @@
 #
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/netaudit-crd
 #
-# npm installs the pinned @kubernetes-models/cilium (MIT; validators
-# generated from Cilium's CRD schemas by the kubernetes-models-ts project)
-# from the registry npm is configured with (nothing here names one), next
-# to scripts/crd/validate.mjs. Idempotent: a directory that already has the
-# pinned version is kept (no network access). Prints the directory on
-# stdout (the last line), which the test reads from NETAUDIT_CRD:
+# - Cilium: npm installs the pinned @kubernetes-models/cilium (MIT;
+#   validators generated from Cilium's CRD schemas by the kubernetes-models-ts
+#   project), next to scripts/crd/validate.mjs.
+# - Cilium and Calico: cargo builds scripts/crd/typed (a copy, with its
+#   Cargo.lock) as `crd-validate`, on the pinned kcr_cilium_io and
+#   kcr_crd_projectcalico_org (0BSD; typed bindings kopium generates from the
+#   projects' CRDs), which also refuses fields the schemas do not have.
+# Both from the registries npm and cargo are configured with (nothing here
+# names one). Idempotent: what is already there at the pinned versions and
+# the same sources is kept (no network access). Prints the directory on
+# stdout (the last line), which the tests read from NETAUDIT_CRD:
 #
 #   export NETAUDIT_CRD="$(bash scripts/setup-crd-validators.sh | tail -n1)"
 set -euo pipefail
@@ -36,4 +41,19 @@ if ! installed; then
 fi
 # The validator runs from the directory whose node_modules it imports.
 cp "$HERE/crd/validate.mjs" "$DIR/validate.mjs"
+
+# The typed validator, rebuilt when its sources change.
+command -v cargo >/dev/null || { log "error: cargo is needed"; exit 1; }
+SOURCES="$(cd "$HERE/crd/typed" && cat Cargo.toml Cargo.lock src/main.rs | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$DIR/crd-validate" ] || [ "$(cat "$DIR/typed/sources" 2>/dev/null)" != "$SOURCES" ]; then
+    log "building the typed CRD validator into $DIR (once, about a minute)"
+    rm -f "$DIR/crd-validate"
+    mkdir -p "$DIR/typed/src"
+    cp "$HERE/crd/typed/Cargo.toml" "$HERE/crd/typed/Cargo.lock" "$DIR/typed/"
+    cp "$HERE/crd/typed/src/main.rs" "$DIR/typed/src/"
+    # Its own target directory: nothing of the clone's build is touched.
+    (cd "$DIR/typed" && cargo build --quiet --release --locked --target-dir "$DIR/typed/target" >&2)
+    cp "$DIR/typed/target/release/netaudit-crd-validate" "$DIR/crd-validate"
+    echo "$SOURCES" >"$DIR/typed/sources"
+fi
 echo "$DIR"

@@ -14,7 +14,7 @@
 # needs IBM's Network Config Analyzer (scripts/setup-nca.sh: a venv under
 # ${XDG_CACHE_HOME:-~/.cache}/netaudit-nca, pip-installed once), and
 # tests/policy_flavors.rs the CRD validators (scripts/setup-crd-validators.sh:
-# ${XDG_CACHE_HOME:-~/.cache}/netaudit-crd, npm-installed once).
+# ${XDG_CACHE_HOME:-~/.cache}/netaudit-crd, npm-installed and cargo-built once).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,8 +43,8 @@ NETAUDIT_NCA="$(bash scripts/setup-nca.sh | tail -n1)"
 export NETAUDIT_NCA
 export NETAUDIT_REQUIRE_NCA=1
 
-echo "==> scripts/setup-crd-validators.sh (Cilium's CRD schemas as validators, npm, under ~/.cache; installed once)"
-# tests/policy_flavors.rs validates the CiliumNetworkPolicies fix writes;
+echo "==> scripts/setup-crd-validators.sh (Cilium's and Calico's CRD schemas as validators, under ~/.cache; built once)"
+# tests/policy_flavors.rs validates the Cilium and Calico policies fix writes;
 # it finds the validators through NETAUDIT_CRD and fails without them.
 NETAUDIT_CRD="$(bash scripts/setup-crd-validators.sh | tail -n1)"
 export NETAUDIT_CRD

@@ -4,9 +4,10 @@
 //! NetworkPolicies are applied to the chart and every needed flow is judged
 //! as `fix --check` judges it, by the one evaluator: each flavor must give
 //! each flow the same verdict.
-//! The Cilium policies are also validated against Cilium's CRD schema
-//! (`scripts/setup-crd-validators.sh`; skipped without it unless
-//! `NETAUDIT_REQUIRE_CRD=1`). Skips, saying so, without the corpus.
+//! The Cilium and Calico policies, and each flavor's baseline, are also
+//! validated against their CRD schemas (`scripts/setup-crd-validators.sh`;
+//! skipped without it unless `NETAUDIT_REQUIRE_CRD=1`). Skips, saying so,
+//! without the corpus.
 
 mod common;
 
@@ -59,7 +60,8 @@ struct Judged {
     needs: usize,
     /// Needed flows to the API server and the cluster DNS, which each flavor names its own way.
     api_server_and_dns: [usize; 2],
-    cilium: Vec<serde_json::Value>,
+    /// The policies written in the flavors whose kinds are CRDs: Cilium's, then Calico's.
+    custom: [Vec<serde_json::Value>; 2],
 }
 
 /// Each chart's needed flows judged with the policies of each flavor applied.
@@ -82,10 +84,16 @@ fn judge(charts: &[(String, Manifests)]) -> Judged {
                     .map(|(need, v)| (format!("{} ({})", need.route(), need.why), verdict(v)))
                     .collect(),
             );
-            for g in outcome.generated.iter().filter(|_| flavor == Flavor::Cilium) {
-                if let Generated::Policy { policy, .. } = g {
-                    judged.cilium.push(policy.clone());
-                }
+            let custom = match flavor {
+                Flavor::Kubernetes => None,
+                Flavor::Cilium => Some(&mut judged.custom[0]),
+                Flavor::Calico => Some(&mut judged.custom[1]),
+            };
+            if let Some(custom) = custom {
+                custom.extend(outcome.generated.iter().filter_map(|g| match g {
+                    Generated::Policy { policy, .. } => Some(policy.clone()),
+                    _ => None,
+                }));
             }
             if flavor == Flavor::Kubernetes && outcome.policy_count() > 0 {
                 judged.charts_with_policies += 1;
@@ -129,14 +137,16 @@ fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
         for i in 0..2 {
             judged.api_server_and_dns[i] += r.api_server_and_dns[i];
         }
-        judged.cilium.extend(r.cilium);
+        for (all, some) in judged.custom.iter_mut().zip(r.custom) {
+            all.extend(some);
+        }
     }
     let Judged {
         differences,
         charts_with_policies,
         needs,
         api_server_and_dns,
-        cilium,
+        custom,
     } = judged;
     assert!(charts.len() >= 400, "only {} charts found", charts.len());
     assert!(
@@ -153,6 +163,39 @@ fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
         differences.len(),
         differences.join("\n")
     );
-    assert!(cilium.len() > 500, "only {} Cilium policies written", cilium.len());
-    common::crd::validate_all("cilium", &cilium);
+    for (flavor, mut written) in [Flavor::Cilium, Flavor::Calico].into_iter().zip(custom) {
+        assert!(
+            written.len() > 500,
+            "only {} {flavor:?} policies written",
+            written.len()
+        );
+        written.push(flavor.baseline(&["one".to_string(), "two".to_string()]));
+        common::crd::validate_all(flavor.name(), &written);
+    }
+}
+
+/// The validators refuse what their schemas do not allow (so the test above
+/// can fail): a Cilium rule with a misspelt field, a Calico rule with an
+/// action Calico does not have.
+#[test]
+fn the_crd_validators_refuse_invalid_policies() {
+    if !common::crd::present() {
+        return common::crd::validate_all("invalid", &[]);
+    }
+    let cilium = serde_json::json!({
+        "apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+        "metadata": {"name": "a", "namespace": "b"},
+        "spec": {"endpointSelector": {}, "egress": [{"toEntitys": ["world"]}]},
+    });
+    let calico = serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+        "metadata": {"name": "a", "namespace": "b"},
+        "spec": {"selector": "all()", "egress": [{"action": "Accept"}]},
+    });
+    for (object, why) in [(cilium, "toEntitys"), (calico, "Accept")] {
+        let refused = std::panic::catch_unwind(|| common::crd::validate_all("invalid", &[object]));
+        let message = refused.expect_err("an invalid policy passes its CRD's schema");
+        let message = message.downcast_ref::<String>().expect("the validator's message");
+        assert!(message.contains(why), "{message}");
+    }
 }

@@ -1,11 +1,16 @@
 //! Validation of generated policies against their CRD schemas, with the
 //! validators `scripts/setup-crd-validators.sh` installs outside the clone
-//! (found through `NETAUDIT_CRD`, else its default directory). Without them
-//! a test skips, saying so, unless `NETAUDIT_REQUIRE_CRD` is set
-//! (scripts/test.sh sets it, so CI fails instead).
+//! (found through `NETAUDIT_CRD`, else its default directory): ajv
+//! validators of Cilium's schemas with node (`validate.mjs`: patterns,
+//! enums), and `crd-validate`, typed bindings of Cilium's and Calico's CRDs
+//! (fields and types; it refuses a field the schema does not have, which the
+//! API server would prune). Both read one JSON object a line and print
+//! `N: <why>` for each invalid one and `validated M` at the end. Without them a test skips, saying so, unless
+//! `NETAUDIT_REQUIRE_CRD` is set (scripts/test.sh sets it, so CI fails
+//! instead).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn validators() -> Option<PathBuf> {
@@ -18,7 +23,26 @@ fn validators() -> Option<PathBuf> {
             cache.join("netaudit-crd")
         }
     };
-    dir.join("validate.mjs").is_file().then_some(dir)
+    (dir.join("validate.mjs").is_file() && dir.join("crd-validate").is_file()).then_some(dir)
+}
+
+/// The validators are installed.
+pub fn present() -> bool {
+    validators().is_some()
+}
+
+/// The validators of an API group's objects, run in `dir`.
+fn validators_of(dir: &Path, group: &str) -> Vec<Command> {
+    let typed = Command::new(dir.join("crd-validate"));
+    match group {
+        "cilium.io" => {
+            let mut node = Command::new("node");
+            node.arg("validate.mjs").current_dir(dir);
+            vec![node, typed]
+        }
+        "projectcalico.org" => vec![typed],
+        _ => panic!("no CRD validator for the API group {group:?}"),
+    }
 }
 
 /// Every object of `objects` is valid under its CRD's schema; `what` names
@@ -31,13 +55,28 @@ pub fn validate_all(what: &str, objects: &[serde_json::Value]) {
         eprintln!("skipping the {what} CRD validation: run `bash scripts/setup-crd-validators.sh`");
         return;
     };
-    let mut child = Command::new("node")
-        .arg("validate.mjs")
-        .current_dir(&dir)
+    let mut by_group: Vec<(String, Vec<&serde_json::Value>)> = Vec::new();
+    for object in objects {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let group = api_version.split('/').next().unwrap_or_default().to_string();
+        match by_group.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, members)) => members.push(object),
+            None => by_group.push((group, vec![object])),
+        }
+    }
+    for (group, members) in by_group {
+        for validator in validators_of(&dir, &group) {
+            run(validator, &format!("{what} ({group})"), &members);
+        }
+    }
+}
+
+fn run(mut validator: Command, what: &str, objects: &[&serde_json::Value]) {
+    let mut child = validator
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("node runs");
+        .unwrap_or_else(|e| panic!("the {what} validator does not start: {e}"));
     let mut input = String::new();
     for object in objects {
         input.push_str(&object.to_string());
