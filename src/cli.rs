@@ -406,7 +406,7 @@ impl Egress {
 pub enum PolicyFlavor {
     /// networking.k8s.io/v1 NetworkPolicy (any CNI that enforces policies)
     Kubernetes,
-    /// cilium.io/v2 CiliumNetworkPolicy (the API server as an entity, DNS through Cilium's proxy)
+    /// cilium.io/v2 CiliumNetworkPolicy (the API server as an entity, DNS through Cilium's proxy, outside hosts by name)
     Cilium,
     /// projectcalico.org/v3 NetworkPolicy (the API server as the Service default/kubernetes)
     Calico,

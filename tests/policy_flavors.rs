@@ -3,7 +3,9 @@
 //! Kubernetes NetworkPolicies, CiliumNetworkPolicies and Calico
 //! NetworkPolicies are applied to the chart and every needed flow is judged
 //! as `fix --check` judges it, by the one evaluator: each flavor must give
-//! each flow the same verdict.
+//! each flow the same verdict, except a flow to a host outside the cluster
+//! by name (an ExternalName's), which only Cilium can allow (`toFQDNs`): it
+//! must pass there.
 //! The Cilium and Calico policies, and each flavor's baseline, are also
 //! validated against their CRD schemas (`scripts/setup-crd-validators.sh`;
 //! skipped without it unless `NETAUDIT_REQUIRE_CRD=1`). Skips, saying so,
@@ -17,6 +19,7 @@ use netaudit::fix::plan::plan;
 use netaudit::fix::policy::flavors::Flavor;
 use netaudit::fix::policy::{Generated, PolicyOptions};
 use netaudit::model::{Detail, Manifests};
+use netaudit::reach::need::Destination;
 use netaudit::source::{self, InputSpec};
 use std::collections::BTreeMap;
 
@@ -60,6 +63,9 @@ struct Judged {
     needs: usize,
     /// Needed flows to the API server and the cluster DNS, which each flavor names its own way.
     api_server_and_dns: [usize; 2],
+    /// Needed flows to hosts by name, and those Cilium's policies do not let through.
+    hosts: usize,
+    hosts_cilium_blocks: Vec<String>,
     /// The policies written in the flavors whose kinds are CRDs: Cilium's, then Calico's.
     custom: [Vec<serde_json::Value>; 2],
 }
@@ -77,13 +83,21 @@ fn judge(charts: &[(String, Manifests)]) -> Judged {
             };
             let outcome = plan(manifests, &config, &[], &options);
             let applied = apply(manifests, &outcome).unwrap();
-            verdicts.push(
-                needed_verdicts(&applied, &options)
-                    .unwrap()
-                    .iter()
-                    .map(|(need, v)| (format!("{} ({})", need.route(), need.why), verdict(v)))
-                    .collect(),
-            );
+            let mut judged_needs = BTreeMap::new();
+            for (need, v) in needed_verdicts(&applied, &options).unwrap() {
+                let key = format!("{} ({})", need.route(), need.why);
+                if let Destination::Host(_) = need.to {
+                    judged.hosts += usize::from(flavor == Flavor::Cilium);
+                    if flavor == Flavor::Cilium && verdict(&v) != "pass" {
+                        judged
+                            .hosts_cilium_blocks
+                            .push(format!("{name}: {key}: {}", verdict(&v)));
+                    }
+                    continue;
+                }
+                judged_needs.insert(key, verdict(&v));
+            }
+            verdicts.push(judged_needs);
             let custom = match flavor {
                 Flavor::Kubernetes => None,
                 Flavor::Cilium => Some(&mut judged.custom[0]),
@@ -137,6 +151,8 @@ fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
         for i in 0..2 {
             judged.api_server_and_dns[i] += r.api_server_and_dns[i];
         }
+        judged.hosts += r.hosts;
+        judged.hosts_cilium_blocks.extend(r.hosts_cilium_blocks);
         for (all, some) in judged.custom.iter_mut().zip(r.custom) {
             all.extend(some);
         }
@@ -146,6 +162,8 @@ fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
         charts_with_policies,
         needs,
         api_server_and_dns,
+        hosts,
+        hosts_cilium_blocks,
         custom,
     } = judged;
     assert!(charts.len() >= 400, "only {} charts found", charts.len());
@@ -156,6 +174,12 @@ fn every_flavor_gives_every_needed_flow_of_the_corpus_the_same_verdict() {
     assert!(
         api_server_and_dns.iter().all(|n| *n > 50),
         "too few needed flows to the API server and the DNS: {api_server_and_dns:?}"
+    );
+    assert!(hosts > 0, "no needed flow to a host by name in the corpus");
+    assert!(
+        hosts_cilium_blocks.is_empty(),
+        "Cilium's toFQDNs do not let these through:\n{}",
+        hosts_cilium_blocks.join("\n")
     );
     assert!(
         differences.is_empty(),

@@ -85,8 +85,15 @@ One evaluator (`src/reach/`) answers for exposure, M6, `netaudit reach` and `fix
   cluster). A Cilium DNS rule that lets every name be asked (`dns: [{matchPattern: "*"}]`, what
   `fix --flavor cilium` writes) filters nothing: the connection is all there is to decide.
 
+- **Hosts by name**: Cilium's `toFQDNs` (`matchName`; `matchPattern`, where `*` stays within a label
+  and a leading `**.` is one label or more) matches a host outside the cluster that the manifests
+  name (an ExternalName Service's, a destination of `fix`'s needed flows), without case or final dot;
+  never a pod, a node or the API server, and any other outside address may be one of them. Cilium
+  learns the addresses from the DNS answers its proxy sees: a pod whose DNS traffic does not go
+  through the proxy gets nothing from the rule, which the evaluator does not check.
+
 **Not evaluated**, each time with a note naming it: L7 rules (Cilium `http`/`kafka`/`dns` other than
-`matchPattern: "*"`, Calico `http`), Cilium `toRequires`/`toGroups`/`toNodes`/`toFQDNs`/`toServices` and `authentication`, Calico
+`matchPattern: "*"`, Calico `http`), Cilium `toRequires`/`toGroups`/`toNodes`/`toServices` and `authentication`, Calico
 tiers other than `default`, `serviceAccountSelector`, source ports, `notProtocol`, `notICMP`,
 `ipVersion`, `nets`/`notNets` on the policy's own pod (its address), `namespaceSelector: global()`
 (network sets and host endpoints are not read), a `serviceAccounts.selector` on labels other than the

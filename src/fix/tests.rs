@@ -1,6 +1,7 @@
 //! Generated NetworkPolicies, checked by the evaluator: applied to the
 //! manifests, they allow exactly the expected flows and nothing more.
 
+use super::policy::flavors::Flavor;
 use super::policy::{generate, to_yaml, Generated, PolicyOptions};
 use crate::checks;
 use crate::engine::config::Config;
@@ -677,4 +678,70 @@ fn injected_mesh_proxies_reach_their_control_plane_and_are_scraped() {
         "{:#?}",
         need_lines(&tables)
     );
+}
+
+/// An ExternalName for a host outside the cluster: Cilium allows it by name
+/// (`toFQDNs`, on the Service's port) and the need passes; the languages
+/// that cannot name a host leave it out, say so, and the need is BLOCKED
+/// with how to allow it.
+#[test]
+fn outside_hosts_by_name_pass_where_the_language_names_them() {
+    let text = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: payments, namespace: shop}
+spec: {type: ExternalName, externalName: api.payments.example, ports: [{port: 443}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: shop}
+spec:
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+        - name: app
+          image: app
+          env:
+            - {name: PAYMENTS_URL, value: "https://payments:443/v1"}
+"#;
+    let manifests = load(text);
+    let route = "Deployment/shop/app -> (api.payments.example) 443/TCP";
+    for flavor in [Flavor::Kubernetes, Flavor::Cilium, Flavor::Calico] {
+        let options = PolicyOptions {
+            flavor,
+            ..PolicyOptions::default()
+        };
+        let outcome = super::plan::plan(&manifests, &Config::default(), &[], &options);
+        let (policy, why) = outcome.generated.iter().find_map(Generated::as_policy).unwrap();
+        let why = why.join("\n");
+        let lines = need_lines(&super::flows::tables(&manifests, &outcome).unwrap());
+        let line = lines.iter().find(|l| l.starts_with(route)).expect("the need");
+        if flavor == Flavor::Cilium {
+            assert_eq!(line, &format!("{route}: pass"));
+            let egress = policy["spec"]["egress"].as_array().unwrap();
+            assert!(
+                egress.contains(&serde_json::json!({
+                    "toFQDNs": [{"matchName": "api.payments.example"}],
+                    "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]
+                })),
+                "{policy:#}"
+            );
+            assert!(
+                why.contains("`api.payments.example`, outside the cluster: allowed by name"),
+                "{why}"
+            );
+        } else {
+            assert!(
+                line.ends_with("; `api.payments.example` is outside the cluster: allow its addresses (an ipBlock, Calico `nets`) or its name (Cilium `toFQDNs`)"),
+                "{flavor:?}: {line}"
+            );
+            assert!(!policy.to_string().contains("payments"), "{policy:#}");
+            assert!(
+                why.contains("`api.payments.example`, outside the cluster: not allowed, since"),
+                "{why}"
+            );
+        }
+    }
 }

@@ -45,8 +45,8 @@ pub use object::{Location, Object};
 pub use operated::{control_plane_pods, ControlPlanePods, CustomResource, Promise};
 pub use platform_objects::{Monitor, MonitorPort, MonitorTargets, RoutingClass, ServiceAccountBinding, WebhookTarget};
 pub use policy::{
-    Action, Entity, Flavor, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch,
-    Problem, Side,
+    Action, Entity, Flavor, HostName, Matcher, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope,
+    PortMatch, Problem, Side,
 };
 pub use runtime::{
     AskedName, AttributedSocket, ChartTests, Connection, Evidence, Exercise, FlowOrigin, FlowPeer, Observations,

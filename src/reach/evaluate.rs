@@ -78,6 +78,10 @@ pub enum Party<'w, 'a> {
     /// The Kubernetes API server: an address outside the pods (on the
     /// nodes or beyond), which Cilium and Calico can name.
     ApiServer,
+    /// A host outside the cluster by its DNS name (an ExternalName's):
+    /// Cilium's `toFQDNs` can name it; to any other peer it is an address
+    /// outside the cluster.
+    Host(&'w str),
 }
 
 impl<'w, 'a> Party<'w, 'a> {

@@ -4,7 +4,9 @@
 use super::classes::{ClassId, ClassSet, Classes};
 use super::evaluate::{Direction, Evaluator, Notes, Party, Ports, Traffic};
 use crate::model::hasher::FastMap;
-use crate::model::{Exposure, ExposureSource, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload};
+use crate::model::{
+    Exposure, ExposureSource, HostName, Index, Namespaces, Policy, PolicyPeer, Protocol, Side, Workload,
+};
 use std::collections::BTreeSet;
 
 /// The exposure of `ports` (empty: any port) of the workloads at
@@ -255,6 +257,7 @@ fn describe(peer: &PolicyPeer) -> String {
         PolicyPeer::Addresses { cidr, except, .. } => format!("{cidr} except {}", except.join(", ")),
         PolicyPeer::Entity(entity) => format!("{entity:?}").to_lowercase(),
         PolicyPeer::Service { namespace, name } => format!("endpoints of Service {namespace}/{name}"),
+        PolicyPeer::Hosts(names) => names.iter().map(HostName::text).collect::<Vec<_>>().join(", "),
         PolicyPeer::ServiceAccounts { names, selector, .. } => {
             let mut said = Vec::new();
             if let Some(names) = names {

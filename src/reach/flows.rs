@@ -311,7 +311,7 @@ fn judge(
         },
         // Where it goes is not known, nor on which port: nothing to decide.
         Destination::Unknown(_) if need.port.is_none() => return Verdict::unknown(),
-        Destination::ApiServer | Destination::Outside(_) | Destination::Unknown(_) => None,
+        Destination::ApiServer | Destination::Host(_) | Destination::Outside(_) | Destination::Unknown(_) => None,
     };
     let sources: Vec<&Workload<'_>> = match &need.from {
         Source::Workload(reference) => match find(reference) {
@@ -331,6 +331,7 @@ fn judge(
     let dest_as_peer = match (&need.to, dest) {
         (_, Some(dest)) => Party::of(dest),
         (Destination::ApiServer, None) => Party::ApiServer,
+        (Destination::Host(host), None) => Party::Host(host),
         (_, None) => Party::Outside,
     };
     let mut passage = Passage::default();
@@ -368,9 +369,16 @@ fn judge(
         };
         let Some(egress) = eval.egress_permit(source, &traffic, dest_as_peer, notes) else {
             let names = eval.selecting_names(source, Direction::Egress);
+            // A host by name is what only some languages can allow: say how.
+            let host = match &need.to {
+                Destination::Host(host) => format!(
+                    "; `{host}` is outside the cluster: allow its addresses (an ipBlock, Calico `nets`) or its name (Cilium `toFQDNs`)"
+                ),
+                _ => String::new(),
+            };
             return Verdict::blocked(
                 format!(
-                    "denied by the egress policies {} of {}",
+                    "denied by the egress policies {} of {}{host}",
                     names.join(", "),
                     source.reference()
                 ),

@@ -36,8 +36,9 @@ pub enum Destination {
     /// The Kubernetes API server: not a pod, and named by Cilium
     /// (`kube-apiserver`) and Calico (the Service `default/kubernetes`).
     ApiServer,
-    /// Outside the manifests' pods: the cluster DNS, other namespaces, an
-    /// ExternalName's host.
+    /// A host outside the cluster by its DNS name: an ExternalName's.
+    Host(String),
+    /// Outside the manifests' pods: the cluster DNS, other namespaces.
     Outside(String),
     /// Somewhere netaudit cannot tell: a host in the cluster that no Service
     /// of the manifests is. The flow is neither checked nor allowed.
@@ -76,7 +77,7 @@ impl fmt::Display for Destination {
             Destination::Workload(w) => write!(f, "{w}"),
             Destination::ServicePods(pods) => write!(f, "(pods of Service {}/{})", pods.namespace, pods.service),
             Destination::ApiServer => f.write_str("(API server)"),
-            Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
+            Destination::Host(what) | Destination::Outside(what) | Destination::Unknown(what) => write!(f, "({what})"),
         }
     }
 }

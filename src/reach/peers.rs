@@ -68,6 +68,14 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             (PolicyPeer::AnyOf(any), peer) => any.iter().any(|s| self.peer_matches(policy, s, peer, traffic)),
             // Some of it escapes `inner` unless `inner` matches all of it.
             (PolicyPeer::Not(inner), peer) => !self.covers_all(policy, inner, peer, traffic),
+            // Some outside address may be one the names resolve to.
+            (PolicyPeer::Hosts(names), peer) => match peer {
+                Party::Host(host) => names.iter().any(|n| n.matches(host)),
+                Party::External | Party::Outside => true,
+                _ => false,
+            },
+            // Any other peer takes a host for an outside address.
+            (spec, Party::Host(_)) => self.peer_matches(policy, spec, Party::External, traffic),
             (PolicyPeer::Service { namespace, name }, peer) => {
                 self.service_matches(namespace, name, peer, traffic, false)
             }
@@ -133,6 +141,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             (PolicyPeer::AllOf(all), _) => all.iter().all(|s| self.covers_all(policy, s, party, traffic)),
             (PolicyPeer::AnyOf(any), _) => self.any_covers_all(policy, any, party, traffic),
             (PolicyPeer::Not(inner), _) => !self.peer_matches(policy, inner, party, traffic),
+            (PolicyPeer::Hosts(names), Party::Host(host)) => names.iter().any(|n| n.matches(host)),
+            (PolicyPeer::Hosts(_), _) => false,
+            (spec, Party::Host(_)) => self.covers_all(policy, spec, Party::External, traffic),
             (PolicyPeer::Service { namespace, name }, _) => self.service_matches(namespace, name, party, traffic, true),
             (PolicyPeer::Pods { namespaces, pods }, Party::Pod(workload)) => {
                 namespace_matches(namespaces, policy, workload)

@@ -777,3 +777,70 @@ fn what_calico_rules_name_that_is_not_read_leans_with_a_note() {
         );
     }
 }
+
+/// Cilium `toFQDNs`: hosts outside the cluster by name (`matchName`, or
+/// `matchPattern` where `*` stays within a label and a leading `**.` is one
+/// label or more), on the rule's ports; never a pod, a node or the API
+/// server. Any other outside address may be one of them.
+#[test]
+fn cilium_fqdns_name_outside_hosts_only() {
+    let c = "  endpointSelector: {matchLabels: {pod: a}}\n  egress:\n  - toFQDNs: [{matchName: api.example.com}, {matchPattern: '*.cdn.example.org'}, {matchPattern: '**.corp.example'}]\n    toPorts: [{ports: [{port: '443', protocol: TCP}]}]\n";
+    let manifests = cluster(&cilium("x", "fqdn", c));
+    let index = manifests.index();
+    assert!(index.policies[0].is_valid(), "{:?}", index.policies[0].problems);
+    let eval = Evaluator::new(&index);
+    let find = |name: &str| {
+        index
+            .workloads
+            .iter()
+            .find(|w| w.obj.namespace == "x" && w.obj.name == name)
+            .unwrap()
+    };
+    let (a, b) = (find("a"), find("b"));
+    let reaches = |party: Party<'_, '_>, port: u16| {
+        let traffic = Traffic {
+            dest: None,
+            ports: Ports::One(port, Protocol::Tcp),
+        };
+        eval.egress_permit(a, &traffic, party, &mut Notes::default()).is_some()
+    };
+    assert!(reaches(Party::Host("api.example.com"), 443));
+    assert!(reaches(Party::Host("API.Example.com."), 443), "no case, no final dot");
+    assert!(!reaches(Party::Host("api.example.com"), 80), "the rule's ports only");
+    assert!(!reaches(Party::Host("www.example.com"), 443));
+    assert!(reaches(Party::Host("img.cdn.example.org"), 443));
+    assert!(
+        !reaches(Party::Host("a.img.cdn.example.org"), 443),
+        "`*` stays within a label"
+    );
+    assert!(reaches(Party::Host("a.b.corp.example"), 443));
+    assert!(
+        !reaches(Party::Host("corp.example"), 443),
+        "`**.` is at least one label"
+    );
+    assert!(reaches(Party::External, 443), "an outside address may be one of them");
+    assert!(!reaches(Party::Node, 443));
+    assert!(!reaches(Party::ApiServer, 443));
+    let to_b = Traffic {
+        dest: Some(b),
+        ports: Ports::One(80, Protocol::Tcp),
+    };
+    assert!(eval
+        .egress_permit(a, &to_b, Party::of(b), &mut Notes::default())
+        .is_none());
+    // An entry must name or pattern a host.
+    let broken = cluster(&cilium(
+        "x",
+        "fqdn",
+        "  endpointSelector: {}\n  egress: [{toFQDNs: [{}]}]\n",
+    ));
+    let problems: Vec<String> = broken.index().policies[0]
+        .problems
+        .iter()
+        .map(|p| p.message.clone())
+        .collect();
+    assert_eq!(
+        problems,
+        ["a `toFQDNs` entry needs one of `matchName` and `matchPattern`"]
+    );
+}

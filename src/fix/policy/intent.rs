@@ -41,6 +41,17 @@ impl Rule {
     pub fn from_anywhere(ports: Vec<RulePort>) -> Rule {
         Rule { peers: None, ports }
     }
+
+    /// The rule without its [`Peer::Host`]s, for a language that cannot
+    /// name a host; `None` when no peer is left (an empty list of peers
+    /// would mean every peer to some languages).
+    pub fn without_hosts(&self) -> Option<Rule> {
+        let Some(peers) = &self.peers else {
+            return Some(self.clone());
+        };
+        let kept: Vec<Peer> = peers.iter().filter(|p| !matches!(p, Peer::Host(_))).cloned().collect();
+        (!kept.is_empty()).then(|| Rule::new(kept, self.ports.clone()))
+    }
 }
 
 /// The other end of a rule.
@@ -61,6 +72,10 @@ pub enum Peer {
     Cidr(String),
     /// The cluster DNS: pods labelled `k8s-app=kube-dns`.
     ClusterDns,
+    /// A host outside the cluster by its DNS name (an ExternalName's). Only
+    /// a language that names hosts says it (Cilium's `toFQDNs`); the others
+    /// leave it out ([`Rule::without_hosts`]).
+    Host(String),
 }
 
 /// Which namespace a [`Peer::Pods`] is in.

@@ -46,8 +46,8 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 continue;
             }
             let target = match service.aliased_namespace() {
-                Some(namespace) => format!("namespace {namespace}"),
-                None => host.to_string(),
+                Some(namespace) => Destination::Outside(format!("namespace {namespace}")),
+                None => Destination::Host(host.to_string()),
             };
             let ports: Vec<(Protocol, Option<u16>)> = match service.ports.as_slice() {
                 [] => vec![(Protocol::Tcp, None)],
@@ -58,7 +58,7 @@ pub fn needs(index: &Index<'_>, options: &PolicyOptions) -> Vec<Need> {
                 for (protocol, port) in &ports {
                     needs.push(Need {
                         from: Source::Workload(client.reference()),
-                        to: Destination::Outside(target.clone()),
+                        to: target.clone(),
                         protocol: *protocol,
                         port: *port,
                         why: format!(

@@ -1,7 +1,7 @@
 //! The ingress and egress rules of one workload's policy, and the peers and
 //! ports they name.
 
-use super::flavors::Flavor;
+use super::flavors::{Flavor, HostNaming};
 use super::intent::{numbered, Peer, PeerNamespace, Rule, RulePort};
 use super::observed::Reached;
 use super::references::{aliased_service, clients};
@@ -352,14 +352,21 @@ impl<'a> Context<'_, 'a> {
                 continue;
             }
             let Some(selector) = service.selector.as_ref().filter(|s| s.expressions.is_empty()) else {
-                explanations.push(match service.external_name() {
-                    Some(host) => format!(
-                        "egress: {} (referred to in {place}) is an ExternalName for `{host}`, outside the cluster: not allowed, add an ipBlock rule by hand",
-                        describe(service.obj)
+                let what = describe(service.obj);
+                explanations.push(match (service.external_name(), options.flavor.constructs().hosts) {
+                    (Some(host), HostNaming::ByName(by_name)) => {
+                        // The client connects to the host on the Service's `port`.
+                        let ports = numbered(service.ports.iter().map(|p| (p.protocol, p.port)));
+                        egress.push(Rule::new(vec![Peer::Host(host.to_string())], ports));
+                        format!(
+                            "egress: {what} (referred to in {place}) is an ExternalName for `{host}`, outside the cluster: allowed by name, {by_name}"
+                        )
+                    }
+                    (Some(host), HostNaming::Cannot(why)) => format!(
+                        "egress: {what} (referred to in {place}) is an ExternalName for `{host}`, outside the cluster: not allowed, since {why}; add a rule for its addresses by hand"
                     ),
-                    None => format!(
-                        "egress: {} (referred to in {place}) has no selector (manual endpoints): its destination cannot be selected, not allowed",
-                        describe(service.obj)
+                    (None, _) => format!(
+                        "egress: {what} (referred to in {place}) has no selector (manual endpoints): its destination cannot be selected, not allowed"
                     ),
                 });
                 continue;

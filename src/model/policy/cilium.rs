@@ -17,12 +17,15 @@
 //!   entity. `fromEndpoints` without a namespace label means the policy's
 //!   namespace (every namespace for the cluster-wide kind).
 //! - CIDR rules never match pods managed by Cilium.
+//! - `toFQDNs` names hosts outside the cluster (`matchName`,
+//!   `matchPattern`); Cilium allows the addresses its DNS proxy saw them
+//!   resolve to, never a pod's.
 
 use super::fields::{field, is_port_name, label_selector, list, strings, valid_cidr};
 use super::matcher::Matcher;
 use super::rules::{
-    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem,
-    Side,
+    Action, Entity, Flavor, HostName, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch,
+    Problem, Side,
 };
 use crate::model::object::Object;
 use crate::model::runtime::Protocol;
@@ -260,9 +263,18 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
             }
         }
     }
+    if prefix == "to" {
+        if let Some(fqdns) = list(node, "toFQDNs", problems) {
+            any_peer_field = true;
+            let names: Vec<HostName> = fqdns.iter().filter_map(|f| host_name(f, problems)).collect();
+            if !names.is_empty() {
+                peers.push(PolicyPeer::Hosts(names));
+            }
+        }
+    }
     // Peers we do not evaluate: with no other peer field, the rule is
     // taken as naming every peer (the note says so).
-    for other in ["Requires", "Groups", "Nodes", "FQDNs", "Services"] {
+    for other in ["Requires", "Groups", "Nodes", "Services"] {
         if field(node, &key(other)).is_some() {
             unevaluated.push(format!("`{}`", key(other)));
         }
@@ -283,6 +295,22 @@ fn rule(node: &Node, prefix: &str, action: Action, cluster_wide: bool, problems:
     // ICMP only: no TCP/UDP port.
     let ports = ports.or_else(|| has_icmps.then(Vec::new));
     PolicyRule::new(action, peers, ports, &unevaluated, node.line)
+}
+
+/// A `toFQDNs` entry: `matchName` or `matchPattern`.
+fn host_name(entry: &Node, problems: &mut Vec<Problem>) -> Option<HostName> {
+    let text = |key: &str| entry.get(key).and_then(Node::scalar_text).map(str::to_string);
+    match (text("matchName"), text("matchPattern")) {
+        (Some(name), None) => Some(HostName::Exactly(name)),
+        (None, Some(pattern)) => Some(HostName::Pattern(pattern)),
+        _ => {
+            problems.push(Problem {
+                line: entry.line,
+                message: "a `toFQDNs` entry needs one of `matchName` and `matchPattern`".to_string(),
+            });
+            None
+        }
+    }
 }
 
 /// Are these L7 rules DNS rules that let every name be asked

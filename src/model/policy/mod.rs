@@ -32,8 +32,8 @@ mod rules;
 
 pub use matcher::{Matcher, NamespaceLabels, CALICO_POD_NAMESPACE, CALICO_SERVICE_ACCOUNT, CILIUM_SERVICE_ACCOUNT};
 pub use rules::{
-    Action, Entity, Flavor, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch, Problem,
-    Side, API_SERVER_SERVICE,
+    Action, Entity, Flavor, HostName, Namespaces, Policy, PolicyPeer, PolicyPort, PolicyRule, PolicyScope, PortMatch,
+    Problem, Side, API_SERVER_SERVICE,
 };
 
 use crate::model::object::Object;

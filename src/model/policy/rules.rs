@@ -117,6 +117,10 @@ pub enum PolicyPeer {
         names: Option<Vec<String>>,
         selector: Option<Matcher>,
     },
+    /// Cilium `toFQDNs`: hosts outside the cluster by DNS name. Cilium
+    /// learns their addresses from the DNS answers its proxy sees; a pod's
+    /// address is never among them.
+    Hosts(Vec<HostName>),
     /// Calico: every one of these (an entity rule's criteria together).
     AllOf(Vec<PolicyPeer>),
     /// Calico: one of these (`nets` among other criteria).
@@ -134,6 +138,69 @@ impl PolicyPeer {
             PolicyPeer::Not(peer) => peer.each(f),
             _ => {}
         }
+    }
+}
+
+/// A host name of a Cilium `toFQDNs` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HostName {
+    /// `matchName`: this name.
+    Exactly(String),
+    /// `matchPattern`: `*` alone is every name; elsewhere `*` is any run of
+    /// the characters of a DNS label (never a dot), and a leading `**.` is
+    /// one or more labels.
+    Pattern(String),
+}
+
+impl HostName {
+    /// The name or the pattern, as written.
+    pub fn text(&self) -> &str {
+        match self {
+            HostName::Exactly(text) | HostName::Pattern(text) => text,
+        }
+    }
+
+    /// Does `host` match? Names compare without case and without a final dot.
+    pub fn matches(&self, host: &str) -> bool {
+        let host = normalized(host);
+        match self {
+            HostName::Exactly(name) => normalized(name) == host,
+            HostName::Pattern(pattern) if pattern == "*" => true,
+            HostName::Pattern(pattern) => {
+                let pattern = normalized(pattern);
+                match pattern.strip_prefix("**.") {
+                    Some(rest) => host.split_once('.').is_some_and(|(_, parent)| {
+                        // One label or more in front of `rest`.
+                        let mut suffix = Some(parent);
+                        while let Some(candidate) = suffix {
+                            if glob_label_chars(rest, candidate) {
+                                return true;
+                            }
+                            suffix = candidate.split_once('.').map(|(_, p)| p);
+                        }
+                        false
+                    }),
+                    None => glob_label_chars(&pattern, &host),
+                }
+            }
+        }
+    }
+}
+
+fn normalized(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// `pattern` against `text`, where `*` is any run of DNS label characters.
+fn glob_label_chars(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => text.strip_prefix(head).is_some_and(|rest| {
+            let run = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .unwrap_or(rest.len());
+            (0..=run).any(|taken| glob_label_chars(tail, &rest[taken..]))
+        }),
     }
 }
 

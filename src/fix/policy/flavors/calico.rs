@@ -101,8 +101,8 @@ fn selector(labels: &Labels) -> String {
 
 fn rules_of(rules: &[Rule], direction: Direction) -> Vec<CalicoRule> {
     let mut out: Vec<CalicoRule> = Vec::new();
-    for rule in rules {
-        for calico in split(rule, direction) {
+    for rule in rules.iter().filter_map(Rule::without_hosts) {
+        for calico in split(&rule, direction) {
             if !out.contains(&calico) {
                 out.push(calico);
             }
@@ -208,6 +208,8 @@ fn entities(peer: &Peer) -> Vec<EntityRule> {
             namespace_selector: Some(named_namespace(DNS_NAMESPACE)),
             ..EntityRule::default()
         }],
+        // Left out before: see `Rule::without_hosts`.
+        Peer::Host(_) => Vec::new(),
     }
 }
 

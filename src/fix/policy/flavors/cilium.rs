@@ -1,7 +1,8 @@
 //! `cilium.io/v2` CiliumNetworkPolicy. Endpoint selectors are of the
 //! policy's namespace unless they name `k8s:io.kubernetes.pod.namespace`;
 //! the API server and the nodes are entities; the DNS rule goes through
-//! Cilium's DNS proxy, which lets every name be asked (`matchPattern: "*"`).
+//! Cilium's DNS proxy, which lets every name be asked (`matchPattern: "*"`)
+//! and tells Cilium the addresses of the hosts `toFQDNs` names.
 
 use super::super::intent::{numbered, port_runs, Intent, Peer, PeerNamespace, PortRun, Rule, RulePort};
 use super::{Resource, BASELINE_NAME, DNS_LABEL, DNS_NAMESPACE};
@@ -42,12 +43,20 @@ struct Expression {
     values: Vec<String>,
 }
 
-/// The peers of one rule, in Cilium's three fields.
+/// The peers of one rule, in Cilium's fields.
 #[derive(Default)]
 struct Peers {
     endpoints: Vec<EndpointSelector>,
     entities: Vec<&'static str>,
     cidrs: Vec<String>,
+    /// Egress only, and alone in its rule (Cilium takes `toFQDNs` with no other peer field).
+    hosts: Vec<Fqdn>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Fqdn {
+    match_name: String,
 }
 
 #[derive(Serialize, Default)]
@@ -72,6 +81,8 @@ struct EgressRule {
     to_entities: Vec<&'static str>,
     #[serde(rename = "toCIDR", skip_serializing_if = "Vec::is_empty")]
     to_cidr: Vec<String>,
+    #[serde(rename = "toFQDNs", skip_serializing_if = "Vec::is_empty")]
+    to_fqdns: Vec<Fqdn>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     to_ports: Vec<PortRule>,
 }
@@ -108,6 +119,8 @@ pub(super) fn write(intent: &Intent) -> Value {
         .ingress
         .iter()
         .flat_map(split)
+        // No host is a source: a rule of hosts alone would be one of every peer.
+        .filter(|(peers, _)| peers.hosts.is_empty())
         .map(|(peers, to_ports)| IngressRule {
             from_endpoints: peers.endpoints,
             from_entities: peers.entities,
@@ -123,6 +136,7 @@ pub(super) fn write(intent: &Intent) -> Value {
                 to_endpoints: peers.endpoints,
                 to_entities: peers.entities,
                 to_cidr: peers.cidrs,
+                to_fqdns: peers.hosts,
                 to_ports,
             })
             .collect();
@@ -163,12 +177,16 @@ fn split(rule: &Rule) -> Vec<(Peers, Vec<PortRule>)> {
     };
     let mut out = Vec::new();
     let mut peers = Peers::default();
+    let mut hosts = Vec::new();
     for peer in list {
         match peer {
             Peer::Pods { namespace, labels } => peers.endpoints.push(endpoints(namespace, labels.as_ref())),
             Peer::Nodes => peers.entities.extend(["host", "remote-node"]),
             Peer::ApiServer { .. } => peers.entities.push("kube-apiserver"),
             Peer::Cidr(cidr) => peers.cidrs.push(cidr.clone()),
+            Peer::Host(name) => hosts.push(Fqdn {
+                match_name: name.clone(),
+            }),
             Peer::ClusterDns => {
                 let dns = Peers {
                     endpoints: vec![endpoints(
@@ -184,6 +202,13 @@ fn split(rule: &Rule) -> Vec<(Peers, Vec<PortRule>)> {
     peers.entities.dedup();
     if !(peers.endpoints.is_empty() && peers.entities.is_empty() && peers.cidrs.is_empty()) {
         out.push((peers, port_rules(&rule.ports, false)));
+    }
+    if !hosts.is_empty() {
+        let hosts = Peers {
+            hosts,
+            ..Peers::default()
+        };
+        out.push((hosts, port_rules(&rule.ports, false)));
     }
     out
 }

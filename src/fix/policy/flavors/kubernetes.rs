@@ -19,18 +19,20 @@ pub(super) fn write(intent: &Intent) -> Value {
         policy_types.push("Egress".to_string());
         rules
             .iter()
+            .filter_map(Rule::without_hosts)
             .map(|rule| NetworkPolicyEgressRule {
                 to: rule.peers.as_ref().map(|p| peers(p)),
-                ports: ports(rule),
+                ports: ports(&rule),
             })
             .collect()
     });
     let ingress = intent
         .ingress
         .iter()
+        .filter_map(Rule::without_hosts)
         .map(|rule| NetworkPolicyIngressRule {
             from: rule.peers.as_ref().map(|p| peers(p)),
-            ports: ports(rule),
+            ports: ports(&rule),
         })
         .collect();
     let policy = NetworkPolicy {
@@ -102,6 +104,8 @@ fn peers(peers: &[Peer]) -> Vec<NetworkPolicyPeer> {
                 )]))),
                 ip_block: None,
             }),
+            // Left out before: see `Rule::without_hosts`.
+            Peer::Host(_) => {}
         }
     }
     out

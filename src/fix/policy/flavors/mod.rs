@@ -80,16 +80,21 @@ impl Flavor {
                 api_server: "TCP 443 and 6443 to any address (a NetworkPolicy cannot name the API server)",
                 nodes: "any address (a NetworkPolicy can name nodes only by their addresses)",
                 dns: "pods labelled k8s-app=kube-dns in any namespace",
+                hosts: HostNaming::Cannot("a NetworkPolicy names addresses (`ipBlock`), not hosts"),
             },
             Flavor::Cilium => Constructs {
                 api_server: "the entity kube-apiserver",
                 nodes: "the entities host and remote-node",
                 dns: "pods labelled k8s-app=kube-dns in kube-system, through Cilium's DNS proxy (rules.dns)",
+                hosts: HostNaming::ByName(
+                    "`toFQDNs` `matchName`: Cilium allows the addresses its DNS proxy sees the name resolve to",
+                ),
             },
             Flavor::Calico => Constructs {
                 api_server: "the endpoints of the Service default/kubernetes (`services`)",
                 nodes: "any address (0.0.0.0/0 and ::/0)",
                 dns: "pods labelled k8s-app=kube-dns in kube-system",
+                hosts: HostNaming::Cannot("Calico's open-source policies name addresses (`nets`), not hosts"),
             },
         }
     }
@@ -167,6 +172,17 @@ pub struct Constructs {
     pub api_server: &'static str,
     pub nodes: &'static str,
     pub dns: &'static str,
+    /// Whether and how it names a host outside the cluster.
+    pub hosts: HostNaming,
+}
+
+/// How a language says "this host outside the cluster".
+#[derive(Debug, Clone, Copy)]
+pub enum HostNaming {
+    /// By its name, this way.
+    ByName(&'static str),
+    /// It cannot, for this reason.
+    Cannot(&'static str),
 }
 
 /// The namespace the cluster DNS runs in, for the languages that name it.

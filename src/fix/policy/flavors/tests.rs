@@ -17,8 +17,8 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 
 /// Ingress from the release's `web` pods on a range and a named port, from
 /// the monitoring namespace, from anywhere on a NodePort, from the nodes;
-/// egress to DNS, the API server, a database in another namespace and an
-/// outside address.
+/// egress to DNS, the API server, a database in another namespace, an
+/// outside address and an outside host by name.
 fn intent() -> Intent {
     let web = Peer::Pods {
         namespace: PeerNamespace::Own,
@@ -68,9 +68,12 @@ fn intent() -> Intent {
                 vec![Peer::Cidr("192.0.2.7/32".into())],
                 numbered([(Protocol::Tcp, 443)]),
             ),
+            Rule::new(vec![Peer::Host(HOST.into())], numbered([(Protocol::Tcp, 443)])),
         ]),
     }
 }
+
+const HOST: &str = "api.example.com";
 
 /// The written policy, read back by the model as a manifest beside a pod
 /// of `api` and one of `web`: its problems, and whether it selects `api` only.
@@ -189,6 +192,44 @@ fn cilium_uses_entities_and_the_dns_proxy() {
         json!({"toEndpoints": [{"matchExpressions": [{"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"}]}]})
     );
     assert_eq!(egress[4]["toCIDR"], json!(["192.0.2.7/32"]));
+    assert_eq!(
+        egress[5],
+        json!({"toFQDNs": [{"matchName": HOST}], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]})
+    );
+}
+
+/// A host by name is said by Cilium alone, in a rule of its own; the other
+/// languages leave it out, never as a rule of no peers (every peer), even
+/// when a rule had nothing else.
+#[test]
+fn only_cilium_names_a_host_and_the_others_leave_it_out() {
+    let mut without = intent();
+    without.egress.as_mut().unwrap().pop();
+    let mut mixed = intent();
+    let egress = mixed.egress.as_mut().unwrap();
+    egress.pop();
+    egress[4].peers.as_mut().unwrap().push(Peer::Host(HOST.into()));
+    for flavor in [Flavor::Kubernetes, Flavor::Calico] {
+        assert_eq!(flavor.write(&intent()), flavor.write(&without), "{flavor:?}");
+        assert_eq!(flavor.write(&mixed), flavor.write(&without), "{flavor:?}");
+    }
+    let cilium = Flavor::Cilium.write(&mixed);
+    let egress = cilium["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress[4]["toCIDR"], json!(["192.0.2.7/32"]));
+    assert!(egress[4].get("toFQDNs").is_none(), "toFQDNs takes no other peer field");
+    assert_eq!(egress[5]["toFQDNs"], json!([{"matchName": HOST}]));
+    let mut only_hosts = intent();
+    only_hosts.ingress = vec![Rule::new(vec![Peer::Host(HOST.into())], Vec::new())];
+    only_hosts.egress = Some(vec![Rule::new(vec![Peer::Host(HOST.into())], Vec::new())]);
+    let spec = |flavor: Flavor| flavor.write(&only_hosts)["spec"].clone();
+    assert_eq!(
+        spec(Flavor::Kubernetes)["egress"],
+        json!([]),
+        "egress isolated, nothing allowed"
+    );
+    assert_eq!(spec(Flavor::Kubernetes)["ingress"], json!([]));
+    assert_eq!(spec(Flavor::Calico)["egress"], json!([]));
+    assert_eq!(spec(Flavor::Cilium)["ingress"], json!([{}]), "no host is a source");
 }
 
 #[test]
