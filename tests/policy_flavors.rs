@@ -19,6 +19,7 @@ use netaudit::fix::plan::plan;
 use netaudit::fix::policy::flavors::Flavor;
 use netaudit::fix::policy::{Generated, PolicyOptions};
 use netaudit::model::{Detail, Manifests};
+use netaudit::reach::flows::FlowOutcome;
 use netaudit::reach::need::Destination;
 use netaudit::source::{self, InputSpec};
 use std::collections::BTreeMap;
@@ -46,15 +47,6 @@ fn load(corpus: Vec<common::CorpusChart>) -> Vec<(String, Manifests)> {
         .collect()
 }
 
-/// A needed flow's verdict in one word.
-fn verdict(v: &netaudit::reach::flows::Verdict) -> &'static str {
-    match (&v.blocked, &v.unknown) {
-        (Some(_), _) => "BLOCKED",
-        (None, Some(_)) => "UNKNOWN",
-        (None, None) => "pass",
-    }
-}
-
 /// What the charts of one worker gave.
 #[derive(Default)]
 struct Judged {
@@ -75,7 +67,7 @@ fn judge(charts: &[(String, Manifests)]) -> Judged {
     let config = Config::default();
     let mut judged = Judged::default();
     for (name, manifests) in charts {
-        let mut verdicts: Vec<BTreeMap<String, &'static str>> = Vec::new();
+        let mut verdicts: Vec<BTreeMap<String, FlowOutcome>> = Vec::new();
         for flavor in FLAVORS {
             let options = PolicyOptions {
                 flavor,
@@ -88,14 +80,14 @@ fn judge(charts: &[(String, Manifests)]) -> Judged {
                 let key = format!("{} ({})", need.route(), need.why);
                 if let Destination::Host(_) = need.to {
                     judged.hosts += usize::from(flavor == Flavor::Cilium);
-                    if flavor == Flavor::Cilium && verdict(&v) != "pass" {
+                    if flavor == Flavor::Cilium && v.outcome() != FlowOutcome::Pass {
                         judged
                             .hosts_cilium_blocks
-                            .push(format!("{name}: {key}: {}", verdict(&v)));
+                            .push(format!("{name}: {key}: {}", v.outcome()));
                     }
                     continue;
                 }
-                judged_needs.insert(key, verdict(&v));
+                judged_needs.insert(key, v.outcome());
             }
             verdicts.push(judged_needs);
             let custom = match flavor {

@@ -10,7 +10,7 @@ use super::policy::needs::needs;
 use super::policy::PolicyOptions;
 use super::post_render::post_render;
 use crate::model::{Detail, Input, Manifests};
-use crate::reach::flows::{allowed_flows, verify, Allowed, Flow, Verdict};
+use crate::reach::flows::{allowed_flows, verify, Allowed, Flow, FlowOutcome, Verdict};
 use crate::reach::need::Need;
 use anyhow::{anyhow, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,14 +28,16 @@ pub struct FlowTables {
 impl FlowTables {
     /// The needed flows the policies block.
     pub fn blocked(&self) -> impl Iterator<Item = &(Need, Verdict)> {
-        self.needs.iter().filter(|(_, verdict)| verdict.blocked.is_some())
+        self.needs
+            .iter()
+            .filter(|(_, verdict)| verdict.outcome() == FlowOutcome::Blocked)
     }
 
     /// The needed flows netaudit cannot tell (UNKNOWN).
     pub fn unknown(&self) -> impl Iterator<Item = &(Need, Verdict)> {
         self.needs
             .iter()
-            .filter(|(_, verdict)| verdict.blocked.is_none() && verdict.unknown.is_some())
+            .filter(|(_, verdict)| verdict.outcome() == FlowOutcome::Unknown)
     }
 
     /// "18 of 20 pass (1 blocked, 1 UNKNOWN)" ([`crate::report::flows::tally`]).

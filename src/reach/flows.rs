@@ -136,6 +136,33 @@ impl Verdict {
             unknown: None,
         }
     }
+
+    /// The verdict in one word: blocked wins over unknown.
+    pub fn outcome(&self) -> FlowOutcome {
+        match (&self.blocked, &self.unknown) {
+            (Some(_), _) => FlowOutcome::Blocked,
+            (None, Some(_)) => FlowOutcome::Unknown,
+            (None, None) => FlowOutcome::Pass,
+        }
+    }
+}
+
+/// A [`Verdict`] in one word, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlowOutcome {
+    Blocked,
+    Unknown,
+    Pass,
+}
+
+impl fmt::Display for FlowOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FlowOutcome::Blocked => "BLOCKED",
+            FlowOutcome::Unknown => "UNKNOWN",
+            FlowOutcome::Pass => "pass",
+        })
+    }
 }
 
 /// Every flow the index's NetworkPolicies allow. Destinations are the

@@ -2,7 +2,7 @@
 //! the tables of allowed flows and of needed flows that `fix`'s README and
 //! `fix --check` print.
 
-use crate::reach::flows::{Allowed, Flow, Peer, Verdict};
+use crate::reach::flows::{Allowed, Flow, FlowOutcome, Peer, Verdict};
 use crate::reach::need::Need;
 
 /// A readable table of flows, one `from -> to port/proto` line each, sorted
@@ -54,11 +54,8 @@ fn sort_key(port: &str) -> (u32, &str) {
 /// "18 of 20 pass (1 blocked, 1 UNKNOWN)": never "N of N pass" while a
 /// flow is blocked or unknown.
 pub fn tally(needs: &[(Need, Verdict)]) -> String {
-    let blocked = needs.iter().filter(|(_, v)| v.blocked.is_some()).count();
-    let unknown = needs
-        .iter()
-        .filter(|(_, v)| v.blocked.is_none() && v.unknown.is_some())
-        .count();
+    let count = |outcome: FlowOutcome| needs.iter().filter(|(_, v)| v.outcome() == outcome).count();
+    let (blocked, unknown) = (count(FlowOutcome::Blocked), count(FlowOutcome::Unknown));
     let passing = needs.len() - blocked - unknown;
     let mut counts = Vec::new();
     if blocked > 0 {
@@ -82,14 +79,13 @@ pub fn describe_needs(needs: &[(Need, Verdict)]) -> String {
         return "(no flow needed)\n".to_string();
     }
     let mut rows: Vec<&(Need, Verdict)> = needs.iter().collect();
-    rows.sort_by_key(|(need, verdict)| (verdict.blocked.is_none(), verdict.unknown.is_none(), need.guessed));
+    rows.sort_by_key(|(need, verdict)| (verdict.outcome(), need.guessed));
     let mut out = String::new();
     for (need, verdict) in rows {
-        let status = match (&verdict.blocked, &verdict.unknown, need.guessed) {
-            (Some(_), _, _) => "BLOCKED",
-            (None, Some(_), _) => "UNKNOWN",
-            (None, None, false) => "allowed",
-            (None, None, true) => "allowed, guessed",
+        let status = match (verdict.outcome(), need.guessed) {
+            (FlowOutcome::Pass, false) => "allowed".to_string(),
+            (FlowOutcome::Pass, true) => "allowed, guessed".to_string(),
+            (outcome, _) => outcome.to_string(),
         };
         // A flow a probe saw says so: it is needed whatever the manifests say.
         let status = if need.observed {
