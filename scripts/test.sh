@@ -14,7 +14,8 @@
 # needs IBM's Network Config Analyzer (scripts/setup-nca.sh: a venv under
 # ${XDG_CACHE_HOME:-~/.cache}/netaudit-nca, pip-installed once), and
 # tests/policy_flavors.rs the CRD validators (scripts/setup-crd-validators.sh:
-# ${XDG_CACHE_HOME:-~/.cache}/netaudit-crd, npm-installed and cargo-built once).
+# ${XDG_CACHE_HOME:-~/.cache}/netaudit-crd, npm-installed and cargo-built once),
+# tests/html_report.rs Debian's chromium (scripts/setup-chromium.sh).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,6 +50,13 @@ echo "==> scripts/setup-crd-validators.sh (Cilium's and Calico's CRD schemas as 
 NETAUDIT_CRD="$(bash scripts/setup-crd-validators.sh | tail -n1)"
 export NETAUDIT_CRD
 export NETAUDIT_REQUIRE_CRD=1
+
+echo "==> scripts/setup-chromium.sh (Debian's chromium, for the -o html report in a real browser)"
+# tests/html_report.rs opens the HTML report in headless Chromium; it finds
+# it through NETAUDIT_CHROMIUM and fails, instead of skipping, without it.
+NETAUDIT_CHROMIUM="$(bash scripts/setup-chromium.sh | tail -n1)"
+export NETAUDIT_CHROMIUM
+export NETAUDIT_REQUIRE_CHROMIUM=1
 
 echo "==> cargo fmt --all -- --check"
 cargo fmt --all -- --check

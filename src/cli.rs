@@ -150,6 +150,10 @@ pub enum OutputFormat {
     Github,
     /// Your own handlebars template (--template FILE), with the JSON report as its context
     Template,
+    /// One self-contained HTML page: the release as a graph, the findings with their YAML, filters
+    Html,
+    /// The release as a graph in Graphviz's language (dot -Tsvg)
+    Dot,
 }
 
 impl OutputFormat {
@@ -163,6 +167,8 @@ impl OutputFormat {
             OutputFormat::Junit => Format::Junit,
             OutputFormat::Github => Format::Github,
             OutputFormat::Template => Format::Template,
+            OutputFormat::Html => Format::Html,
+            OutputFormat::Dot => Format::Dot,
         }
     }
 }
@@ -352,6 +358,8 @@ pub enum ReachFormat {
     Csv,
     /// Graphviz (dot -Tsvg)
     Dot,
+    /// One self-contained HTML page: the graph and who may connect to each port
+    Html,
 }
 
 /// Output and exit-code flags shared by `lint` and `install --probe`.

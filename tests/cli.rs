@@ -159,20 +159,20 @@ fn a_mistyped_subcommand_gets_clap_s_suggestion_and_the_top_level_help() {
 #[test]
 fn an_invalid_value_lists_the_possible_ones() {
     assert_eq!(
-        usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "xml"])),
-        "error: invalid value 'xml' for '--output <OUTPUT>' \
-         [possible values: human, json, jsonl, sarif, compact, junit, github, template] \
+        usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "pdf"])),
+        "error: invalid value 'pdf' for '--output <OUTPUT>' \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot] \
          (see `netaudit lint --help`)"
     );
     assert_eq!(
         usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "jsn"])),
         "error: invalid value 'jsn' for '--output <OUTPUT>' \
-         [possible values: human, json, jsonl, sarif, compact, junit, github, template]; \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot]; \
          did you mean `json`? (see `netaudit lint --help`)"
     );
     assert_eq!(
         usage_error(netaudit(&["reach", "examples/insecure-shop", "-o", "sarif"])),
-        "error: invalid value 'sarif' for '--output <OUTPUT>' [possible values: human, json, jsonl, csv, dot] \
+        "error: invalid value 'sarif' for '--output <OUTPUT>' [possible values: human, json, jsonl, csv, dot, html] \
          (see `netaudit reach --help`)"
     );
 }

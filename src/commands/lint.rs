@@ -223,7 +223,7 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
     if args.summary && !from.is_empty() {
         bail!("--summary counts what may reach each namespace's ports from anywhere: it does not take --from");
     }
-    if args.summary && args.output == ReachFormat::Dot {
+    if args.summary && matches!(args.output, ReachFormat::Dot | ReachFormat::Html) {
         bail!("--summary is a table: -o human, json, jsonl or csv");
     }
     let specs = specs(&args.inputs, "reach")?;
@@ -242,6 +242,13 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
                 bail!("{flag} {text}: no workload of the input is in it");
             }
         }
+    }
+    if args.output == ReachFormat::Html && index.workloads.len() > report::graph::MAX_DRAWN {
+        bail!(
+            "-o html draws at most {} workloads and this input has {}: use -o dot (grouped rows), csv or json",
+            report::graph::MAX_DRAWN,
+            index.workloads.len()
+        );
     }
     let eval = Evaluator::new(&index);
     let reach = Reachability::of(&eval, &index);
@@ -266,6 +273,11 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
             ReachFormat::Jsonl => report::reach::json_lines(&grouped).context("cannot serialize the rows")?,
             ReachFormat::Csv => shown(report::reach::csv(&grouped)),
             ReachFormat::Dot => shown(report::reach::dot(&grouped)),
+            ReachFormat::Html => {
+                let matrix = Matrix::with(&eval, &index).restricted(&index, &to, &from);
+                let names: Vec<&str> = index.inputs.iter().map(|i| i.name.as_str()).collect();
+                report::html::reach(&index, &matrix, &format!("netaudit reach: {}", names.join(", ")))
+            }
         }
     };
     leave_to_exit(reach);
@@ -280,8 +292,11 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
 /// `reach --explore-values`: a row per render of the first chart's values
 /// (the defaults first): its ports in `to`, open to what.
 fn reach_values(args: &ReachArgs, specs: &[InputSpec], to: &[Part]) -> Result<u8> {
-    if args.inputs.enable_chart_policies || !args.from.is_empty() || args.output == ReachFormat::Dot {
-        bail!("--explore-values counts each render's ports (a row per variant): it does not take --enable-chart-policies, --from or -o dot");
+    if args.inputs.enable_chart_policies
+        || !args.from.is_empty()
+        || matches!(args.output, ReachFormat::Dot | ReachFormat::Html)
+    {
+        bail!("--explore-values counts each render's ports (a row per variant): it does not take --enable-chart-policies, --from, -o dot or -o html");
     }
     let request = match specs.first() {
         Some(InputSpec::Chart(request)) => request,
@@ -348,7 +363,9 @@ fn table_text<T: serde::Serialize>(rows: &[T], format: ReachFormat, human: Strin
             .collect::<serde_json::Result<Vec<_>>>()
             .context("cannot serialize the rows")?
             .join("\n"),
-        ReachFormat::Dot => bail!("-o dot draws the rows of destination ports: it does not draw this table"),
+        ReachFormat::Dot | ReachFormat::Html => {
+            bail!("-o dot and -o html draw the rows of destination ports: they do not draw this table")
+        }
     })
 }
 

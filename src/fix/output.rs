@@ -3,7 +3,7 @@
 
 use super::flows::FlowTables;
 use super::plan::Outcome;
-use super::policy::flavors::Flavor;
+use super::policy::flavors::{Flavor, HostNaming};
 use super::policy::{EgressMode, Generated, PolicyOptions};
 use crate::checks;
 use crate::report::flows::{describe, describe_allowed};
@@ -126,6 +126,10 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
         EgressMode::Strict => "DNS and the Services each workload refers to only (`--egress strict`)",
         EgressMode::None => "not restricted (`--egress none`: policies are ingress-only)",
     };
+    let outside = match outcome.options.flavor.constructs().hosts {
+        HostNaming::ByName(_) => "Outside the cluster, only the hosts that ExternalName Services name, by name",
+        HostNaming::Cannot(_) => "Nothing else outside the cluster is allowed",
+    };
     out.push_str(&format!("## NetworkPolicies ({})\n\n", checks::M6.id));
     out.push_str(&format!(
         "Each policy selects exactly one workload's pods and denies all ingress but its declared (and \
@@ -133,8 +137,8 @@ pub fn readme(outcome: &Outcome, source: &str, report: Option<&str>, flows: &Flo
          else from the pods of the release; from anywhere for ports behind NodePort/LoadBalancer Services, \
          Ingresses, webhooks and aggregated APIs; from the monitoring namespace for scraped ports. \
          Egress: {egress_text}; the Kubernetes API server for workloads bound by RBAC or taking part in \
-         leader election; any pod for ingress controllers. Nothing else outside the cluster is allowed: \
-         extend a policy by hand if the application needs it.\n\n"
+         leader election; any pod for ingress controllers. {outside}: extend a policy by hand if the \
+         application needs more.\n\n"
     ));
     for g in &outcome.generated {
         match g {

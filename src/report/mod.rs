@@ -4,6 +4,8 @@
 pub mod compact;
 pub mod flows;
 pub mod github;
+pub mod graph;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod json_lines;
@@ -39,6 +41,10 @@ pub enum Format {
     Github,
     /// A handlebars template given with `--template`.
     Template,
+    /// One self-contained HTML page: the graph, the findings, filters.
+    Html,
+    /// The graph alone, in Graphviz's language.
+    Dot,
 }
 
 /// Where an editor should open a subject.

@@ -2,6 +2,7 @@
 //! real `netaudit` binary.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod crd;
 pub mod observed;
 
