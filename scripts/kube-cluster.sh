@@ -18,7 +18,12 @@
 # outside the clone, keyed by the source package's version:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/netaudit-kube/<version>/bin/
 # and a cache that is there is used as it is (a component missing from it
-# is built from the cached source tree). `apt-get source` needs a
+# is built from the cached source tree). One vendored module is replaced
+# before the build: github.com/modern-go/reflect2 1.0.1 crashes Go 1.18+
+# programs when they iterate maps through it (json-iterator: the API server
+# dies with "fatal error: fault" on the first write of a custom resource);
+# Debian's golang-github-modern-go-reflect2-dev 1.0.2 is the fixed release.
+# A cache built before that (no bin/.reflect2-1.0.2) is rebuilt. `apt-get source` needs a
 # deb-src entry: one is added for bookworm with the URI of the machine's own
 # `deb` entry, and removed again on every exit.
 #
@@ -96,6 +101,10 @@ build() {
   version=$(apt-cache show kubernetes-client 2>/dev/null | awk '/^Version:/ {print $2; exit}')
   [ -n "$version" ] || die "apt knows no package kubernetes-client (Debian bookworm's kubernetes)"
   local dir="$cache_root/$version" component missing=()
+  if [ -d "$dir/bin" ] && [ ! -e "$dir/bin/.reflect2-1.0.2" ]; then
+    say "the cached binaries were built with reflect2 1.0.1 (custom resources crash the API server): rebuilding"
+    rm -rf "$dir/bin"
+  fi
   for component in "${components[@]}"; do
     [ -x "$dir/bin/$component" ] || missing+=("$component")
   done
@@ -104,8 +113,9 @@ build() {
     return 0
   fi
   [ "$(id -u)" = 0 ] || die "build needs root (apt-get)"
-  say "installing the build tools (golang-1.19-go, rsync, dpkg-dev)"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-1.19-go rsync dpkg-dev make >/dev/null
+  say "installing the build tools (golang-1.19-go, rsync, dpkg-dev, reflect2 1.0.2)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-1.19-go rsync dpkg-dev make \
+    golang-github-modern-go-reflect2-dev >/dev/null
   # A cache made before a component was added keeps its source tree: only
   # the missing components are built.
   if [ ! -d "$dir/src/tree" ]; then
@@ -121,6 +131,10 @@ build() {
     remove_deb_src
     trap - EXIT
   fi
+  local reflect2=/usr/share/gocode/src/github.com/modern-go/reflect2
+  [ -f "$reflect2/reflect2.go" ] || die "golang-github-modern-go-reflect2-dev left no source in $reflect2"
+  rsync -a --delete --exclude='*_test.go' --exclude=go.mod --exclude=go.sum --exclude='.*' \
+    "$reflect2/" "$dir/src/tree/vendor/github.com/modern-go/reflect2/"
   say "building ${missing[*]} (about 16 minutes on 2 cores for all five)"
   local what
   what=$(printf 'cmd/%s ' "${missing[@]}")
@@ -134,6 +148,7 @@ build() {
     cp "$dir/src/tree/_output/local/bin/linux/amd64/$component" "$dir/bin/" \
       || die "$component was not built; see $dir/build.log"
   done
+  touch "$dir/bin/.reflect2-1.0.2"
   say "built: $dir/bin (kubernetes $version)"
 }
 

@@ -154,6 +154,9 @@ pub enum OutputFormat {
     Html,
     /// The release as a graph in Graphviz's language (dot -Tsvg)
     Dot,
+    /// PolicyReports (wgpolicyk8s.io/v1alpha2) per namespace, for audit and lint --cluster (--apply writes them)
+    #[value(name = "policyreport")]
+    PolicyReport,
 }
 
 impl OutputFormat {
@@ -169,6 +172,7 @@ impl OutputFormat {
             OutputFormat::Template => Format::Template,
             OutputFormat::Html => Format::Html,
             OutputFormat::Dot => Format::Dot,
+            OutputFormat::PolicyReport => Format::PolicyReport,
         }
     }
 }
@@ -377,6 +381,9 @@ pub struct ReportArgs {
     /// Write the report to FILE (atomically) instead of stdout
     #[arg(long = "output-file", value_name = "FILE", help_heading = "Output")]
     pub output_file: Option<PathBuf>,
+    /// With -o policyreport: server-side apply the reports in the current kube context (field manager netaudit), replacing netaudit's previous ones
+    #[arg(long, help_heading = "Output")]
+    pub apply: bool,
     /// Exit with 1 when a finding is at or above this severity
     #[arg(long = "fail-on", value_enum, default_value = "low", help_heading = "Output")]
     pub fail_on: FailOn,

@@ -60,7 +60,7 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("checks", &["yaml", "model"]),
         ("reach", &["model"]),
         ("engine", &["yaml", "model", "checks", "reach"]),
-        ("report", &["model", "checks", "engine", "reach"]),
+        ("report", &["yaml", "model", "checks", "engine", "reach"]),
         ("probe", &["model", "source"]),
         ("fix", &["yaml", "model", "checks", "engine", "report", "reach"]),
         ("cli", &["checks", "report", "probe", "fix"]),

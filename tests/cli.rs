@@ -161,13 +161,13 @@ fn an_invalid_value_lists_the_possible_ones() {
     assert_eq!(
         usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "pdf"])),
         "error: invalid value 'pdf' for '--output <OUTPUT>' \
-         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot] \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot, policyreport] \
          (see `netaudit lint --help`)"
     );
     assert_eq!(
         usage_error(netaudit(&["lint", "examples/insecure-shop", "-o", "jsn"])),
         "error: invalid value 'jsn' for '--output <OUTPUT>' \
-         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot]; \
+         [possible values: human, json, jsonl, sarif, compact, junit, github, template, html, dot, policyreport]; \
          did you mean `json`? (see `netaudit lint --help`)"
     );
     assert_eq!(
@@ -262,4 +262,24 @@ fn findings_to_confirm_in_the_cluster_do_not_fail_by_default() {
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
     assert_eq!(severities, ["info", "info"]);
+}
+
+/// `-o policyreport` is about what runs in a cluster, and `--apply` only
+/// writes its reports: anything else is one line, exit 2, before any work.
+#[test]
+fn policy_reports_are_for_a_cluster_and_apply_is_for_them() {
+    assert_eq!(
+        usage_error(netaudit(&[
+            "lint",
+            "--manifests",
+            "testdata/fix/shop.yaml",
+            "-o",
+            "policyreport"
+        ])),
+        "error: -o policyreport reports on what runs in a cluster: add --cluster, or use `netaudit audit`"
+    );
+    assert_eq!(
+        usage_error(netaudit(&["lint", "--manifests", "testdata/fix/shop.yaml", "--apply"])),
+        "error: --apply applies the reports of -o policyreport: add -o policyreport"
+    );
 }

@@ -1414,3 +1414,114 @@ fn fix_cluster_writes_the_api_server_where_it_is() {
         );
     }
 }
+
+/// `audit -o policyreport --apply`: without the PolicyReport CRD, one line;
+/// with it, a PolicyReport `netaudit` in the release's namespace with a
+/// result per finding of `audit -o json`, under netaudit's field manager;
+/// applied again, it is replaced, not added to.
+#[test]
+fn audit_applies_policy_reports_that_replace_the_previous_one() {
+    let Some(cluster) = cluster() else { return };
+    let namespace = "netaudit-test-reports";
+    let crds = "testdata/crds/policyreports.yaml";
+    struct Undo<'c>(&'c Cluster, &'static str, &'static str);
+    impl Drop for Undo<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.helm(4, &["uninstall", "reported", "-n", self.1]);
+            let _ = self
+                .0
+                .kubectl(&["delete", "namespace", self.1, "--ignore-not-found", "--wait=false"]);
+            let _ = self.0.kubectl(&["delete", "-f", self.2, "--ignore-not-found"]);
+        }
+    }
+    cluster.helm(4, &["uninstall", "reported", "-n", namespace]);
+    cluster.kubectl(&["delete", "namespace", namespace, "--ignore-not-found", "--wait=true"]);
+    cluster.kubectl(&["delete", "-f", crds, "--ignore-not-found", "--wait=true"]);
+    let _undo = Undo(&cluster, namespace, crds);
+    let installed = cluster.helm(
+        4,
+        &[
+            "install",
+            "reported",
+            "testdata/charts/probe-misconfigured",
+            "-n",
+            namespace,
+            "--create-namespace",
+            "--server-side=false",
+        ],
+    );
+    assert!(installed.status.success(), "{}", stderr(&installed));
+    let audit = |more: &[&str]| {
+        let mut args = vec!["audit", "reported", "-n", namespace];
+        args.extend_from_slice(more);
+        cluster.netaudit(4, &args).output().unwrap()
+    };
+    let without_crd = audit(&["-o", "policyreport", "--apply"]);
+    assert_eq!(without_crd.status.code(), Some(2), "{}", stderr(&without_crd));
+    assert!(
+        one_error_line(&without_crd).starts_with(&format!(
+            "error: cannot apply the PolicyReport {namespace}/netaudit: the cluster does not serve wgpolicyk8s.io/v1alpha2 PolicyReport"
+        )),
+        "{}",
+        stderr(&without_crd)
+    );
+    let made = cluster.kubectl(&["apply", "-f", crds]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let established = cluster.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/policyreports.wgpolicyk8s.io",
+        "--timeout=60s",
+    ]);
+    assert!(established.status.success(), "{}", stderr(&established));
+    for _ in 0..2 {
+        let applied = audit(&["-o", "policyreport", "--apply"]);
+        assert_eq!(applied.status.code(), Some(1), "findings: {}", stderr(&applied));
+        assert!(
+            stderr(&applied).contains(&format!("applied PolicyReport {namespace}/netaudit to ")),
+            "{}",
+            stderr(&applied)
+        );
+        assert!(
+            stdout(&applied).contains("kind: PolicyReport"),
+            "the reports are printed too"
+        );
+        let got = cluster.kubectl(&[
+            "get",
+            "policyreports",
+            "-n",
+            namespace,
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ]);
+        let list: serde_json::Value = serde_json::from_str(&stdout(&got)).unwrap();
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "one report, replaced: {list:#}");
+        let report = &items[0];
+        assert_eq!(report["metadata"]["name"], "netaudit");
+        // What was applied is what was printed (the pods' state may change
+        // the runtime findings between two runs, not within one).
+        let printed_text = stdout(&applied);
+        let printed: Vec<&str> = printed_text
+            .lines()
+            .filter_map(|l| l.strip_prefix("  policy: "))
+            .collect();
+        let results: Vec<&str> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["policy"].as_str().unwrap())
+            .collect();
+        assert!(!results.is_empty());
+        assert_eq!(results, printed);
+        assert_eq!(report["summary"]["fail"], serde_json::json!(results.len()));
+        let managers: Vec<&str> = report["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["manager"].as_str())
+            .collect();
+        assert_eq!(managers, ["netaudit"]);
+    }
+}

@@ -15,6 +15,9 @@ pub fn run(args: &InstallArgs) -> Result<u8> {
     if !args.probe {
         bail!("`netaudit install` only installs into a throwaway sandbox: add --probe (see --help)");
     }
+    if args.report.output.format() == crate::report::Format::PolicyReport {
+        bail!("-o policyreport reports on what runs in a cluster, not on a sandbox: use `netaudit audit` once the release is installed");
+    }
     if args.flows && args.report.output.format() != crate::report::Format::Human {
         bail!("--flows prints a table: drop -o (-o json lists the flows in probe.flows)");
     }

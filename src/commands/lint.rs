@@ -128,6 +128,9 @@ fn live_inputs(args: &LintArgs, specs: &[InputSpec], audited: &Manifests) -> Res
 }
 
 pub fn run(args: &LintArgs) -> Result<u8> {
+    if args.report.output.format() == report::Format::PolicyReport && !args.cluster {
+        bail!("-o policyreport reports on what runs in a cluster: add --cluster, or use `netaudit audit`");
+    }
     let mut specs = specs(&args.inputs, "lint")?;
     if args.explore.explore_values {
         explorable(args, &specs)?;

@@ -109,6 +109,9 @@ pub fn emit(audit: &Audit<'_>, args: &ReportArgs) -> Result<u8> {
 pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Result<u8> {
     let summary = table.is_some();
     let row_noun = table.unwrap_or("chart");
+    if args.apply && args.output.format() != Format::PolicyReport {
+        bail!("--apply applies the reports of -o policyreport: add -o policyreport");
+    }
     if args.template.is_some() && args.output.format() != Format::Template {
         bail!("--template FILE is the template of `-o template`: add -o template, or drop --template");
     }
@@ -167,6 +170,17 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
         (Format::Compact, _) => report::compact::render(audit),
         (Format::Junit, _) => report::junit::render(audit),
         (Format::Github, _) => report::github::render(audit),
+        (Format::PolicyReport, _) => {
+            let text = report::policyreport::render(audit);
+            if args.apply {
+                let reports = report::policyreport::reports(audit, report::policyreport::now());
+                let (applied, target) = crate::probe::kube::reports::apply(&reports)?;
+                for what in applied {
+                    note(&format!("applied {what} to {target}"));
+                }
+            }
+            text
+        }
         (Format::Html, _) => report::html::audit(audit, &report_title(audit)),
         (Format::Dot, _) => report::graph::Graph::of(&audit.index, &audit.findings).dot(&audit.findings),
         (Format::Template, _) => {

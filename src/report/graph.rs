@@ -10,7 +10,7 @@
 
 use crate::checks::{Finding, Severity};
 use crate::model::Index;
-use crate::reach::matrix::Matrix;
+use crate::reach::matrix::{Matrix, Others, Row};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -43,6 +43,15 @@ pub enum Openness {
 }
 
 impl Openness {
+    /// Who may connect to one destination port, at most.
+    pub fn of(others: &Others) -> Openness {
+        match (others.from_outside, others.from_any_pod) {
+            (true, _) => Openness::Outside,
+            (false, true) => Openness::AnyPod,
+            (false, false) => Openness::Restricted,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Openness::Outside => "outside",
@@ -143,15 +152,8 @@ impl Graph {
             let Some(&to) = position.get(row.to.as_str()) else {
                 continue;
             };
-            let port = match (row.port, row.protocol) {
-                (Some(port), Some(protocol)) => format!("{port}/{}", protocol.as_str()),
-                _ => "any port".to_string(),
-            };
-            let openness = match (row.others.from_outside, row.others.from_any_pod) {
-                (true, _) => Openness::Outside,
-                (false, true) => Openness::AnyPod,
-                (false, false) => Openness::Restricted,
-            };
+            let port = port_of(row);
+            let openness = Openness::of(&row.others);
             open[to] = Some(open[to].map_or(openness, |o| o.min(openness)));
             let mut sources: Vec<usize> = Vec::new();
             if row.others.from_outside {
@@ -317,6 +319,14 @@ impl Graph {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// A matrix row's port: `8080/TCP`, or `any port` (the workload declares none).
+pub fn port_of(row: &Row) -> String {
+    match (row.port, row.protocol) {
+        (Some(port), Some(protocol)) => format!("{port}/{}", protocol.as_str()),
+        _ => "any port".to_string(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! workloads, the policies; the flows between workloads are arcs beside
 //! their column.
 
-use super::graph::{EdgeKind, Graph, NodeKind, Openness, MAX_DRAWN};
+use super::graph::{port_of, EdgeKind, Graph, NodeKind, Openness, MAX_DRAWN};
 use crate::checks::{Finding, Severity};
 use crate::engine::Audit;
 use crate::model::secrets;
@@ -373,15 +373,8 @@ fn reach_section(matrix: &Matrix) -> String {
         "<section id=\"reach\"><h2>Who may connect to each port</h2>\n<table class=\"reach\"><thead><tr><th>destination</th><th>port</th><th>who may connect</th><th>policies</th></tr></thead><tbody>\n",
     );
     for row in &matrix.rows {
-        let port = match (row.port, row.protocol) {
-            (Some(port), Some(protocol)) => format!("{port}/{}", protocol.as_str()),
-            _ => "any port".to_string(),
-        };
-        let openness = match (row.others.from_outside, row.others.from_any_pod) {
-            (true, _) => Openness::Outside,
-            (false, true) => Openness::AnyPod,
-            (false, false) => Openness::Restricted,
-        };
+        let port = port_of(row);
+        let openness = Openness::of(&row.others);
         let mut who: Vec<String> = Vec::new();
         if openness == Openness::Restricted {
             who.extend(

@@ -11,6 +11,7 @@ pub mod json;
 pub mod json_lines;
 pub mod junit;
 pub mod observed;
+pub mod policyreport;
 pub mod reach;
 pub mod sarif;
 pub mod summary;
@@ -45,6 +46,8 @@ pub enum Format {
     Html,
     /// The graph alone, in Graphviz's language.
     Dot,
+    /// PolicyReports (wgpolicyk8s.io/v1alpha2) of what runs in a cluster.
+    PolicyReport,
 }
 
 /// Where an editor should open a subject.

@@ -57,6 +57,7 @@ pub(crate) mod installer;
 pub mod leftovers;
 pub(crate) mod pods;
 pub(crate) mod reader;
+pub mod reports;
 pub(crate) mod sandbox;
 mod status;
 #[cfg(test)]
