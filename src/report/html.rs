@@ -6,6 +6,7 @@
 //! workloads, the policies; the flows between workloads are arcs beside
 //! their column.
 
+use super::escape_markup as escape;
 use super::graph::{port_of, EdgeKind, Graph, NodeKind, Openness, MAX_DRAWN};
 use crate::checks::{Finding, Severity};
 use crate::engine::Audit;
@@ -419,25 +420,6 @@ fn shorten(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-/// Text as HTML: the five characters that could end an element or an
-/// attribute, and control characters (a hostile chart's) dropped.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use crate::engine::config::Config;
@@ -474,10 +456,5 @@ mod tests {
         assert!(page.contains(&format!("{} workloads: too many to draw", super::MAX_DRAWN + 1)));
         assert!(!page.contains("<svg"));
         assert_eq!(page.matches("<article class=\"finding").count(), audit.findings.len());
-    }
-
-    #[test]
-    fn control_characters_are_dropped_and_quotes_escaped() {
-        assert_eq!(super::escape("a\u{1b}[31m\"b'<"), "a[31m&quot;b&#39;&lt;");
     }
 }

@@ -3,7 +3,7 @@
 //! the check and the object, with the message and place in its failure; an
 //! input without findings has one passing case, so it shows as audited.
 
-use super::{place, TemplateLines};
+use super::{escape_markup as escape, place, TemplateLines};
 use crate::engine::Audit;
 
 pub fn render(audit: &Audit<'_>) -> String {
@@ -50,34 +50,4 @@ pub fn render(audit: &Audit<'_>) -> String {
         cases_in_all,
         audit.findings.len()
     )
-}
-
-/// XML text and attribute escaping; characters XML 1.0 cannot carry at all
-/// (control characters other than tab and newlines) become U+FFFD.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_markup_and_control_characters() {
-        assert_eq!(
-            super::escape("a<b & \"c\"\u{1b}[2J"),
-            "a&lt;b &amp; &quot;c&quot;\u{FFFD}[2J"
-        );
-    }
 }

@@ -50,6 +50,27 @@ pub enum Format {
     PolicyReport,
 }
 
+/// Text inside XML or HTML (an element or a quoted attribute): the five
+/// characters that could end one escaped, control characters other than
+/// tab and line ends (a hostile chart's escape sequences; XML 1.0 forbids
+/// them) shown as U+FFFD.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Where an editor should open a subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
@@ -195,6 +216,14 @@ fn yaml_key(line: &str) -> &str {
 mod tests {
     use crate::checks::Subject;
     use crate::model::{Detail, Input, Manifests};
+
+    #[test]
+    fn markup_is_escaped_and_control_characters_marked() {
+        assert_eq!(
+            super::escape_markup("a<b & \"c\" 'd'\u{1b}[2J"),
+            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;\u{FFFD}[2J"
+        );
+    }
 
     #[test]
     fn the_column_is_the_template_lines_own() {

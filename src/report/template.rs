@@ -11,16 +11,8 @@ use crate::engine::Audit;
 use handlebars::{handlebars_helper, no_escape, Handlebars};
 use std::path::Path;
 
-handlebars_helper!(xml: |text: str| escape_xml(text));
+handlebars_helper!(xml: |text: str| super::escape_markup(text));
 handlebars_helper!(json: |value: Json| value.to_string());
-
-fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
 
 /// Render `template` (its text; `name` says where it came from, for errors).
 pub fn render_text(audit: &Audit<'_>, template: &str, name: &str) -> Result<String, String> {

@@ -59,29 +59,17 @@ pub(crate) async fn endpoints(client: &Client) -> Result<Vec<SocketAddr>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::kube_client::fake;
     use serde_json::json;
 
-    /// A fake API server answering the one GET with `body` (status `code`).
+    /// The Endpoints as a fake API server answering `code` with `body` gives them.
     fn endpoints_of(code: u16, body: serde_json::Value) -> Result<Vec<SocketAddr>> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (service, mut handle) =
-            tower_test::mock::pair::<http::Request<kube::client::Body>, http::Response<kube::client::Body>>();
-        let _guard = runtime.enter();
-        runtime.spawn(async move {
-            while let Some((request, send)) = handle.next_request().await {
-                assert_eq!(request.uri().path(), "/api/v1/namespaces/default/endpoints/kubernetes");
-                let response = http::Response::builder()
-                    .status(code)
-                    .body(kube::client::Body::from(serde_json::to_vec(&body).unwrap()))
-                    .unwrap();
-                send.send_response(response);
-            }
-        });
-        let client = Client::new(service, "default");
-        runtime.block_on(endpoints(&client))
+        let runtime = fake::runtime();
+        let (client, seen) = fake::answering(&runtime, code, body);
+        let found = runtime.block_on(endpoints(&client));
+        let paths: Vec<String> = seen.lock().unwrap().iter().map(|s| s.path.clone()).collect();
+        assert_eq!(paths, ["/api/v1/namespaces/default/endpoints/kubernetes"]);
+        found
     }
 
     #[test]

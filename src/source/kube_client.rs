@@ -180,3 +180,64 @@ async fn until_interrupted() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A fake API server for the tests of what makes one or two requests.
+#[cfg(test)]
+pub(crate) mod fake {
+    use kube::client::Body;
+    use kube::Client;
+    use std::sync::{Arc, Mutex};
+
+    /// One request as the fake API server saw it.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Seen {
+        pub(crate) method: String,
+        pub(crate) path: String,
+        pub(crate) query: String,
+        pub(crate) content_type: String,
+    }
+
+    /// A client on `runtime` whose API server answers every request with
+    /// status `code` and `body`, and the requests it saw.
+    pub(crate) fn answering(
+        runtime: &tokio::runtime::Runtime,
+        code: u16,
+        body: serde_json::Value,
+    ) -> (Client, Arc<Mutex<Vec<Seen>>>) {
+        let (service, mut handle) = tower_test::mock::pair::<http::Request<Body>, http::Response<Body>>();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let _guard = runtime.enter();
+        runtime.spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let header = |name: &str| {
+                    request
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                record.lock().unwrap().push(Seen {
+                    method: request.method().to_string(),
+                    path: request.uri().path().to_string(),
+                    query: request.uri().query().unwrap_or_default().to_string(),
+                    content_type: header("content-type"),
+                });
+                let response = http::Response::builder()
+                    .status(code)
+                    .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                    .unwrap();
+                send.send_response(response);
+            }
+        });
+        (Client::new(service, "default"), seen)
+    }
+
+    pub(crate) fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+}

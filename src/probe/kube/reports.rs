@@ -68,44 +68,16 @@ pub(crate) async fn apply_one(client: &Client, report: &Value) -> Result<String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::kube_client::fake::{self, Seen};
     use serde_json::json;
 
     /// `apply_one` against a fake API server answering `code` with `body`:
-    /// the result, and the method, path, query and content type it was sent.
-    fn apply_with(code: u16, body: Value, report: &Value) -> (Result<String>, Vec<String>) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (service, mut handle) =
-            tower_test::mock::pair::<http::Request<kube::client::Body>, http::Response<kube::client::Body>>();
-        let _guard = runtime.enter();
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let record = seen.clone();
-        runtime.spawn(async move {
-            while let Some((request, send)) = handle.next_request().await {
-                let content_type = request
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
-                record.lock().unwrap().extend([
-                    request.method().to_string(),
-                    request.uri().path().to_string(),
-                    request.uri().query().unwrap_or_default().to_string(),
-                    content_type,
-                ]);
-                let response = http::Response::builder()
-                    .status(code)
-                    .body(kube::client::Body::from(serde_json::to_vec(&body).unwrap()))
-                    .unwrap();
-                send.send_response(response);
-            }
-        });
-        let client = Client::new(service, "default");
+    /// the result, and the request it was sent.
+    fn apply_with(code: u16, body: Value, report: &Value) -> (Result<String>, Seen) {
+        let runtime = fake::runtime();
+        let (client, seen) = fake::answering(&runtime, code, body);
         let result = runtime.block_on(apply_one(&client, report));
-        let seen = seen.lock().unwrap().clone();
+        let seen = seen.lock().unwrap().first().cloned().unwrap_or_default();
         (result, seen)
     }
 
@@ -122,21 +94,20 @@ mod tests {
         let applied = report("PolicyReport", Some("shop"));
         let (result, seen) = apply_with(200, applied.clone(), &applied);
         assert_eq!(result.unwrap(), "PolicyReport shop/netaudit");
-        assert_eq!(seen[0], "PATCH");
+        assert_eq!(seen.method, "PATCH");
         assert_eq!(
-            seen[1],
+            seen.path,
             "/apis/wgpolicyk8s.io/v1alpha2/namespaces/shop/policyreports/netaudit"
         );
         assert!(
-            seen[2].contains("fieldManager=netaudit") && seen[2].contains("force=true"),
-            "{}",
-            seen[2]
+            seen.query.contains("fieldManager=netaudit") && seen.query.contains("force=true"),
+            "{seen:?}"
         );
-        assert_eq!(seen[3], "application/apply-patch+yaml");
+        assert_eq!(seen.content_type, "application/apply-patch+yaml");
         let cluster = report("ClusterPolicyReport", None);
         let (result, seen) = apply_with(200, cluster.clone(), &cluster);
         assert_eq!(result.unwrap(), "ClusterPolicyReport netaudit");
-        assert_eq!(seen[1], "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports/netaudit");
+        assert_eq!(seen.path, "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports/netaudit");
     }
 
     #[test]
