@@ -118,6 +118,28 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// `release` of testdata/charts/probe-misconfigured installed by helm 4
+    /// into a fresh `namespace` (what an earlier failed run left goes first).
+    fn install_misconfigured(&self, release: &str, namespace: &str) {
+        self.helm(4, &["uninstall", release, "-n", namespace]);
+        self.kubectl(&["delete", "namespace", namespace, "--ignore-not-found", "--wait=true"]);
+        let installed = self.helm(
+            4,
+            &[
+                "install",
+                release,
+                "testdata/charts/probe-misconfigured",
+                "-n",
+                namespace,
+                "--create-namespace",
+                "--server-side=false",
+            ],
+        );
+        assert!(installed.status.success(), "{}", stderr(&installed));
+    }
+}
+
 fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(out), stderr(out)))
 }
@@ -445,19 +467,7 @@ fn audit_reads_an_installed_release_in_place() {
     let Some(cluster) = cluster() else { return };
     let namespace = "netaudit-test-audit";
     let helm_cmd = |args: &[&str]| cluster.helm(4, args);
-    // A namespace left by an earlier failed run goes first.
-    helm_cmd(&["uninstall", "audited", "-n", namespace]);
-    cluster.kubectl(&["delete", "namespace", namespace, "--ignore-not-found", "--wait=true"]);
-    let installed = helm_cmd(&[
-        "install",
-        "audited",
-        "testdata/charts/probe-misconfigured",
-        "-n",
-        namespace,
-        "--create-namespace",
-        "--server-side=false",
-    ]);
-    assert!(installed.status.success(), "{}", stderr(&installed));
+    cluster.install_misconfigured("audited", namespace);
     for workload in [
         "deployment/audited-web",
         "statefulset/audited-dhcp",
@@ -1434,23 +1444,9 @@ fn audit_applies_policy_reports_that_replace_the_previous_one() {
             let _ = self.0.kubectl(&["delete", "-f", self.2, "--ignore-not-found"]);
         }
     }
-    cluster.helm(4, &["uninstall", "reported", "-n", namespace]);
-    cluster.kubectl(&["delete", "namespace", namespace, "--ignore-not-found", "--wait=true"]);
     cluster.kubectl(&["delete", "-f", crds, "--ignore-not-found", "--wait=true"]);
     let _undo = Undo(&cluster, namespace, crds);
-    let installed = cluster.helm(
-        4,
-        &[
-            "install",
-            "reported",
-            "testdata/charts/probe-misconfigured",
-            "-n",
-            namespace,
-            "--create-namespace",
-            "--server-side=false",
-        ],
-    );
-    assert!(installed.status.success(), "{}", stderr(&installed));
+    cluster.install_misconfigured("reported", namespace);
     let audit = |more: &[&str]| {
         let mut args = vec!["audit", "reported", "-n", namespace];
         args.extend_from_slice(more);

@@ -277,9 +277,15 @@ pub fn reach(args: &ReachArgs) -> Result<u8> {
             ReachFormat::Csv => shown(report::reach::csv(&grouped)),
             ReachFormat::Dot => shown(report::reach::dot(&grouped)),
             ReachFormat::Html => {
-                let matrix = Matrix::with(&eval, &index).restricted(&index, &to, &from);
-                let names: Vec<&str> = index.inputs.iter().map(|i| i.name.as_str()).collect();
-                report::html::reach(&index, &matrix, &format!("netaudit reach: {}", names.join(", ")))
+                // The graph is of the whole input; the table of what --to/--from ask.
+                let matrix = Matrix::of_reach(&reach, eval.classes(), &index);
+                let table = matrix.clone().restricted(&index, &to, &from);
+                report::html::reach(
+                    &index,
+                    &matrix,
+                    &table,
+                    &report::html::title("netaudit reach", index.inputs),
+                )
             }
         }
     };

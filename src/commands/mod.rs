@@ -171,9 +171,10 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
         (Format::Junit, _) => report::junit::render(audit),
         (Format::Github, _) => report::github::render(audit),
         (Format::PolicyReport, _) => {
-            let text = report::policyreport::render(audit);
+            // One set of reports: what is printed is what is applied.
+            let reports = report::policyreport::reports(audit, report::policyreport::now());
+            let text = report::policyreport::yaml(&reports);
             if args.apply {
-                let reports = report::policyreport::reports(audit, report::policyreport::now());
                 let (applied, target) = crate::probe::kube::reports::apply(&reports)?;
                 for what in applied {
                     note(&format!("applied {what} to {target}"));
@@ -181,7 +182,7 @@ pub fn emit_as(audit: &Audit<'_>, args: &ReportArgs, table: Option<&str>) -> Res
             }
             text
         }
-        (Format::Html, _) => report::html::audit(audit, &report_title(audit)),
+        (Format::Html, _) => report::html::audit(audit, &report::html::title("netaudit", audit.index.inputs)),
         (Format::Dot, _) => report::graph::Graph::of(&audit.index, &audit.findings).dot(&audit.findings),
         (Format::Template, _) => {
             let path = args
@@ -203,16 +204,6 @@ pub fn emit_table(audit: &Audit<'_>, args: &ReportArgs, table: &str) -> Result<u
     }
     write_output(args.output_file.as_deref(), table)?;
     Ok(exit_code(audit, args))
-}
-
-/// "netaudit: shop, blog" (the inputs' names, the first few).
-fn report_title(audit: &Audit<'_>) -> String {
-    let names: Vec<&str> = audit.index.inputs.iter().map(|i| i.name.as_str()).collect();
-    match names.as_slice() {
-        [] => "netaudit".to_string(),
-        [a, b, c, _, ..] => format!("netaudit: {a}, {b}, {c} and {} more", names.len() - 3),
-        names => format!("netaudit: {}", names.join(", ")),
-    }
 }
 
 fn exit_code(audit: &Audit<'_>, args: &ReportArgs) -> u8 {

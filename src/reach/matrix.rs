@@ -11,17 +11,20 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// The whole view: one row per workload port.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
     /// The audited workloads, in column order (`Kind/namespace/name`).
     pub workloads: Vec<String>,
     pub rows: Vec<Row>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Row {
     /// `Kind/namespace/name` of the destination.
     pub to: String,
+    /// Its position in the index's workloads.
+    #[serde(skip)]
+    pub workload: usize,
     /// `None`: the workload declares no port; the row is about any port.
     pub port: Option<u16>,
     pub protocol: Option<Protocol>,
@@ -167,8 +170,11 @@ impl Matrix {
 
     /// The matrix as `eval` answers it (with or without classes).
     pub fn with(eval: &Evaluator<'_, '_>, index: &Index<'_>) -> Matrix {
-        let reach = Reachability::of(eval, index);
-        let classes = eval.classes();
+        Matrix::of_reach(&Reachability::of(eval, index), eval.classes(), index)
+    }
+
+    /// The matrix of answers already computed.
+    pub fn of_reach(reach: &Reachability, classes: &Classes, index: &Index<'_>) -> Matrix {
         let rows = reach
             .destinations
             .iter()
@@ -176,6 +182,7 @@ impl Matrix {
                 let answer = &reach.answers[d.answer];
                 Row {
                     to: index.workloads[d.workload].obj.id(),
+                    workload: d.workload,
                     port: d.port.map(|q| q.0),
                     protocol: d.port.map(|q| q.1),
                     from_workloads: (0..index.workloads.len())

@@ -83,6 +83,13 @@ pub struct Node {
     pub findings: Vec<usize>,
 }
 
+impl Node {
+    /// The severity of its most severe finding, if any.
+    pub fn worst(&self, findings: &[Finding<'_>]) -> Option<Severity> {
+        self.findings.iter().map(|f| findings[*f].severity).max()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EdgeKind {
     /// The source may open connections to the destination's ports.
@@ -117,6 +124,12 @@ impl Graph {
                 ..Graph::default()
             };
         }
+        Graph::with_matrix(index, &Matrix::of(index), findings)
+    }
+
+    /// [`Graph::of`] with the matrix of `index` already computed (whole:
+    /// every destination, every source).
+    pub fn with_matrix(index: &Index<'_>, matrix: &Matrix, findings: &[Finding<'_>]) -> Graph {
         let mut graph = Graph::default();
         let outside = graph.add(
             NodeKind::Outside,
@@ -138,20 +151,11 @@ impl Graph {
                 )
             })
             .collect();
-        let matrix = Matrix::of(index);
         // Per destination workload: openness and the ports open to each source.
         let mut open: Vec<Option<Openness>> = vec![None; index.workloads.len()];
         let mut ports_from: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
-        let position: BTreeMap<&str, usize> = matrix
-            .workloads
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
         for row in &matrix.rows {
-            let Some(&to) = position.get(row.to.as_str()) else {
-                continue;
-            };
+            let to = row.workload;
             let port = port_of(row);
             let openness = Openness::of(&row.others);
             open[to] = Some(open[to].map_or(openness, |o| o.min(openness)));
@@ -257,11 +261,6 @@ impl Graph {
             kind: EdgeKind::Selects,
             ports: Vec::new(),
         });
-    }
-
-    /// The most severe finding on `node`, if any.
-    pub fn worst(&self, node: &Node, findings: &[Finding<'_>]) -> Option<Severity> {
-        node.findings.iter().map(|f| findings[*f].severity).max()
     }
 
     /// The graph in Graphviz's language (`dot -Tsvg`): workloads coloured

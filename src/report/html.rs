@@ -29,6 +29,16 @@ const COLUMNS: [f64; 4] = [16.0, 270.0, 540.0, 940.0];
 /// Lines of YAML shown around a finding's line.
 const CONTEXT: u32 = 3;
 
+/// A page's title: `what: shop, blog` (the inputs' names, the first three).
+pub fn title(what: &str, inputs: &[crate::model::Input]) -> String {
+    let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+    match names.as_slice() {
+        [] => what.to_string(),
+        [a, b, c, _, ..] => format!("{what}: {a}, {b}, {c} and {} more", names.len() - 3),
+        names => format!("{what}: {}", names.join(", ")),
+    }
+}
+
 /// The report of an audit (`lint`, `audit`, `install --probe`).
 pub fn audit(audit: &Audit<'_>, title: &str) -> String {
     let graph = Graph::of(&audit.index, &audit.findings);
@@ -43,12 +53,12 @@ pub fn audit(audit: &Audit<'_>, title: &str) -> String {
     page(title, &counts, &body)
 }
 
-/// The report of `reach`: the graph, and who may connect to each port of
-/// `matrix` (the rows `--to`/`--from` ask for).
-pub fn reach(index: &crate::model::Index<'_>, matrix: &Matrix, title: &str) -> String {
-    let graph = Graph::of(index, &[]);
+/// The report of `reach`: the graph of the whole `matrix`, and who may
+/// connect to each port of `table` (the rows `--to`/`--from` ask for).
+pub fn reach(index: &crate::model::Index<'_>, matrix: &Matrix, table: &Matrix, title: &str) -> String {
+    let graph = Graph::with_matrix(index, matrix, &[]);
     let mut body = graph_section(&graph, &[]);
-    body.push_str(&reach_section(matrix));
+    body.push_str(&reach_section(table));
     let counts = format!(
         "<span>{} workloads</span><span>{} policies</span>",
         index.workloads.len(),
@@ -252,7 +262,7 @@ fn svg(graph: &Graph, findings: &[Finding<'_>]) -> String {
             escape(&shorten(&node.label, 28)),
             escape(&shorten(&node.detail, 34)),
         );
-        if let Some(worst) = graph.worst(node, findings) {
+        if let Some(worst) = node.worst(findings) {
             let _ = write!(
                 out,
                 "<g class=\"badge sev-{}\"><circle cx=\"{NODE_WIDTH}\" cy=\"0\" r=\"10\"/><text x=\"{NODE_WIDTH}\" y=\"4\" text-anchor=\"middle\">{}</text></g>",

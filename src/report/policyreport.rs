@@ -178,8 +178,8 @@ pub fn now() -> u64 {
 }
 
 /// The reports as YAML documents (`kubectl apply -f`).
-pub fn render(audit: &Audit<'_>) -> String {
-    reports(audit, now())
+pub fn yaml(reports: &[Value]) -> String {
+    reports
         .iter()
         .map(|r| format!("---\n{}", crate::yaml::writer::to_yaml(r)))
         .collect()
